@@ -1,0 +1,3 @@
+from acrctl.cli.main import main
+
+main()

@@ -1,0 +1,119 @@
+"""The backend facade: one object that owns the store, the clock and the settings, and
+offers the resource services (groups, registries, replications, webhooks), the RBAC engine
+and the long-running-operation machine. Plain Python: no HTTP, no Click."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from acrctl.backend import ids
+from acrctl.backend.clock import Clock
+from acrctl.backend.errors import InvalidInput, NotFound
+from acrctl.backend.store import Store
+
+SUBSCRIPTION = "subscription"
+
+
+@dataclass
+class Settings:
+    """Server-side knobs. `lro_mode`: immediate | polls | seconds."""
+
+    lro_mode: str = "immediate"
+    lro_polls: int = 2
+    lro_seconds: float = 5.0
+    retry_after: int = 1
+    page_size: int = 100
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend:
+    def __init__(self, store: Store, clock: Clock | None = None,
+                 settings: Settings | None = None) -> None:
+        from acrctl.backend.groups import Groups
+        from acrctl.backend.operations import Operations
+        from acrctl.backend.rbac import Rbac
+        from acrctl.backend.registries import Registries
+        from acrctl.backend.replications import Replications
+        from acrctl.backend.webhooks import Webhooks
+
+        self.store = store
+        self.clock = clock or Clock()
+        self.settings = settings or Settings()
+        self.rbac = Rbac(self)
+        self.ops = Operations(self)
+        self.groups = Groups(self)
+        self.registries = Registries(self)
+        self.replications = Replications(self)
+        self.webhooks = Webhooks(self)
+
+    # -- subscriptions and bootstrap ------------------------------------------------------
+    def bootstrap(self, admin_token: str | None = None,
+                  subscription: str | None = None) -> tuple[dict[str, Any], str | None]:
+        """On first start create a subscription and an Owner admin principal. Returns the
+        subscription and the admin token (None when the store was already bootstrapped)."""
+        with self.store.transaction():
+            subs = self.list_subscriptions()
+            if subs:
+                return subs[0], None
+            sub = self.create_subscription(subscription or str(uuid.uuid4()), "acrctl")
+            principal, token = self.rbac.create_principal("admin", "User", admin_token)
+            self.rbac.create_assignment(sub["id"], str(uuid.uuid4()), {"properties": {
+                "roleDefinitionId": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+                "principalId": principal["id"]}})
+            self.store.meta_set("admin_principal", principal["id"])
+            return sub, token
+
+    def create_subscription(self, sub_id: str, name: str) -> dict[str, Any]:
+        doc = {"id": ids.subscription_id(sub_id), "subscriptionId": sub_id,
+               "displayName": name, "state": "Enabled", "tenantId": sub_id,
+               "authorizationSource": "RoleBased"}
+        self.store.put(SUBSCRIPTION, ids.key(doc["id"]), "", sub_id, doc)
+        return doc
+
+    def list_subscriptions(self) -> list[dict[str, Any]]:
+        return [i.doc for i in self.store.list(SUBSCRIPTION)]
+
+    def subscription(self, sub: str) -> dict[str, Any]:
+        item = self.store.get(SUBSCRIPTION, ids.key(ids.subscription_id(sub)))
+        if item is None:
+            raise NotFound("SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+        return item.doc
+
+    def admin_principal_id(self) -> str | None:
+        return self.store.meta_get("admin_principal")
+
+    def reset(self) -> None:
+        self.store.reset()
+
+    # -- shared helpers ---------------------------------------------------------------------
+    def system_data(self, caller: Any, prev: dict[str, Any] | None = None) -> dict[str, Any]:
+        now = self.clock.iso()
+        ctype = getattr(caller, "type", "User")
+        name = getattr(caller, "name", "system")
+        created = prev or {"createdBy": name, "createdByType": ctype, "createdAt": now}
+        return {"createdBy": created["createdBy"], "createdByType": created["createdByType"],
+                "createdAt": created["createdAt"], "lastModifiedBy": name,
+                "lastModifiedByType": ctype, "lastModifiedAt": now}
+
+
+def check_name(name: str, what: str) -> None:
+    if not ids.NAME_RE.match(name):
+        raise InvalidInput(
+            "InvalidResourceName" if what != "registry" else "RegistryNameInvalid",
+            f"The {what} name '{name}' is invalid: {what} names must be 5 to 50 characters "
+            "long and contain only letters and digits.")
+
+
+def check_tags(tags: Any) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        raise InvalidInput("InvalidRequestContent",
+                           "The request content was invalid and could not be deserialized: "
+                           "'tags' must be an object of string values.")
+    if len(tags) > 50:
+        raise InvalidInput("InvalidTagCount", "A resource can have at most 50 tags.")
+    return dict(tags)

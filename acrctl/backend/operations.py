@@ -1,0 +1,120 @@
+"""The long-running-operation machine.
+
+A mutating call writes the resource in a non-terminal provisioningState and records an
+operation. The operation finishes lazily, when it is observed: at once (`immediate`), after
+N reads of its status (`polls`), or after a duration (`seconds`). Finishing a create/update
+sets provisioningState Succeeded (a replica turns Ready); finishing a delete removes the
+resource and everything below it. Progress is computed from the store on each observation,
+so several server instances on one database agree and nothing runs in the background.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from acrctl.backend.errors import Conflict, NotFound
+
+if TYPE_CHECKING:
+    from acrctl.backend.core import Backend
+
+OPERATION = "operation"
+TERMINAL = {"Succeeded", "Failed", "Canceled"}
+STATE_FOR = {"create": "Creating", "update": "Updating", "delete": "Deleting"}
+
+
+def status_ready(doc: dict[str, Any], now: str) -> None:
+    status = doc.get("properties", {}).get("status")
+    if isinstance(status, dict) and "displayStatus" in status:
+        status.update(displayStatus="Ready", message="The replication is ready.", timestamp=now)
+
+
+class Operations:
+    def __init__(self, backend: Backend) -> None:
+        self.b = backend
+
+    def in_flight(self, item_key: str) -> dict[str, Any] | None:
+        for item in self.b.store.list(OPERATION, parent=item_key, newest_first=True, limit=1):
+            if item.doc["status"] not in TERMINAL:
+                return item.doc
+        return None
+
+    def ensure_idle(self, kind: str, item_key: str, name: str) -> None:
+        """A second mutating call while an operation is in flight is a 409."""
+        self.observe(kind, item_key, count_poll=False)
+        op = self.in_flight(item_key)
+        if op:
+            raise Conflict(
+                "OperationInProgress",
+                f"An operation ({op['action']}) is in progress on '{name}'. Wait for operation "
+                f"'{op['name']}' to finish, then retry.")
+
+    def start(self, kind: str, item_key: str, resource_id: str, action: str,
+              location: str) -> dict[str, Any]:
+        """Record an operation on an item already written in its transient state."""
+        op_id = str(uuid.uuid4())
+        doc = {"id": op_id, "name": op_id, "status": "InProgress", "action": action,
+               "kind": kind, "itemKey": item_key, "resourceId": resource_id,
+               "location": location, "startTime": self.b.clock.iso(),
+               "started": self.b.clock.now(), "polls": 0}
+        self.b.store.put(OPERATION, op_id, item_key, op_id, doc)
+        if self.b.settings.lro_mode == "immediate":
+            self._finish(doc)
+        return doc
+
+    def get(self, op_id: str, count_poll: bool = True) -> dict[str, Any]:
+        item = self.b.store.get(OPERATION, op_id.lower())
+        if item is None:
+            raise NotFound("OperationNotFound", f"The operation '{op_id}' could not be found.")
+        doc = item.doc
+        if doc["status"] not in TERMINAL:
+            doc = self._advance(doc, count_poll)
+        return doc
+
+    def observe(self, kind: str, item_key: str, count_poll: bool = False) -> None:
+        """Let the in-flight operation on an item progress, if it is due."""
+        op = self.in_flight(item_key)
+        if op:
+            self._advance(op, count_poll)
+
+    def _advance(self, doc: dict[str, Any], count_poll: bool) -> dict[str, Any]:
+        s = self.b.settings
+        with self.b.store.transaction():
+            if count_poll:
+                doc["polls"] += 1
+            due = (s.lro_mode == "immediate"
+                   or (s.lro_mode == "polls" and doc["polls"] >= s.lro_polls)
+                   or (s.lro_mode == "seconds"
+                       and self.b.clock.now() - doc["started"] >= s.lro_seconds))
+            if due:
+                self._finish(doc)
+            else:
+                self.b.store.put(OPERATION, doc["id"], doc["itemKey"], doc["id"], doc)
+        return doc
+
+    def _finish(self, doc: dict[str, Any]) -> None:
+        store, now = self.b.store, self.b.clock.iso()
+        with store.transaction():
+            item = store.get(doc["kind"], doc["itemKey"])
+            if doc["action"] == "delete":
+                if item is not None:
+                    if doc["kind"] == "replication":
+                        self.b.replications.before_delete(item)
+                    store.delete_tree(doc["itemKey"])
+            elif item is not None:
+                item.doc["properties"]["provisioningState"] = "Succeeded"
+                status_ready(item.doc, now)
+                store.put(item.kind, item.key, item.parent, item.name, item.doc, item.secret)
+            doc.update(status="Succeeded", endTime=now, percentComplete=100)
+            store.put(OPERATION, doc["id"], doc["itemKey"], doc["id"], doc)
+
+    @staticmethod
+    def status_body(doc: dict[str, Any]) -> dict[str, Any]:
+        out = {k: doc[k] for k in ("id", "name", "status", "startTime") if k in doc}
+        if "endTime" in doc:
+            out["endTime"] = doc["endTime"]
+        out["percentComplete"] = 100 if doc["status"] in TERMINAL else 50
+        out["resourceId"] = doc["resourceId"]
+        if doc.get("error"):
+            out["error"] = doc["error"]
+        return out

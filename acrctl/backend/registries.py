@@ -1,0 +1,387 @@
+"""Registries: create/replace (PUT), update (PATCH), delete, get, list, usages, name check.
+
+Tier rules: Basic -> Standard -> Premium upgrades at any time; a downgrade from Premium is
+refused while replicas other than the home one exist; a Premium registry always lists a
+replica in its home region, created with it (or with the upgrade)."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from acrctl.backend import ids, regions
+from acrctl.backend.core import check_name, check_tags
+from acrctl.backend.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from acrctl.backend.groups import GROUP
+from acrctl.backend.store import EtagMismatch
+
+if TYPE_CHECKING:
+    from acrctl.backend.core import Backend
+    from acrctl.backend.rbac import Caller
+
+REGISTRY = "registry"
+SKUS = {"basic": "Basic", "standard": "Standard", "premium": "Premium"}
+WEBHOOK_QUOTA = {"Basic": 2, "Standard": 10, "Premium": 500}
+STORAGE_GIB = {"Basic": 10, "Standard": 100, "Premium": 500}
+BOOL_PROPS = ("adminUserEnabled", "dataEndpointEnabled", "anonymousPullEnabled",
+              "networkRuleBypassAllowedForTasks")
+ENUM_PROPS = {
+    "publicNetworkAccess": ("Enabled", "Disabled"),
+    "networkRuleBypassOptions": ("AzureServices", "None"),
+    "roleAssignmentMode": ("AbacRepositoryPermissions", "LegacyRegistryPermissions"),
+}
+DICT_PROPS = ("networkRuleSet", "policies", "encryption")
+
+
+def default_properties(name: str, now: str) -> dict[str, Any]:
+    return {
+        "loginServer": f"{name.lower()}.azurecr.io",
+        "creationDate": now,
+        "provisioningState": "Creating",
+        "adminUserEnabled": False,
+        "networkRuleSet": {"defaultAction": "Allow", "ipRules": []},
+        "policies": {
+            "quarantinePolicy": {"status": "disabled"},
+            "trustPolicy": {"type": "Notary", "status": "disabled"},
+            "retentionPolicy": {"days": 7, "lastUpdatedTime": now, "status": "disabled"},
+            "exportPolicy": {"status": "enabled"},
+            "azureADAuthenticationAsArmPolicy": {"status": "enabled"},
+        },
+        "encryption": {"status": "disabled"},
+        "status": None,
+        "dataEndpointEnabled": False,
+        "dataEndpointHostNames": [],
+        "privateEndpointConnections": [],
+        "publicNetworkAccess": "Enabled",
+        "networkRuleBypassOptions": "AzureServices",
+        "networkRuleBypassAllowedForTasks": False,
+        "zoneRedundancy": "Disabled",
+        "anonymousPullEnabled": False,
+        "roleAssignmentMode": "LegacyRegistryPermissions",
+    }
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out
+
+
+def sku_name(sku: Any) -> str:
+    name = sku.get("name") if isinstance(sku, dict) else None
+    if not isinstance(name, str) or name.lower() not in SKUS:
+        raise InvalidInput("InvalidSkuName" if name else "SkuRequired",
+                           f"The SKU '{name}' is not valid. Allowed SKUs: Basic, Standard, "
+                           "Premium." if name else "The registry SKU (sku.name) is required.")
+    return SKUS[name.lower()]
+
+
+class Registries:
+    def __init__(self, backend: Backend) -> None:
+        self.b = backend
+
+    # -- reads ---------------------------------------------------------------------------
+    def key(self, sub: str, rg: str, name: str) -> str:
+        return ids.key(ids.registry_id(sub, rg, name))
+
+    def item(self, sub: str, rg: str, name: str) -> Any:
+        key = self.key(sub, rg, name)
+        self.b.ops.observe(REGISTRY, key)
+        item = self.b.store.get(REGISTRY, key)
+        if item is None:
+            if self.b.store.get(GROUP, ids.key(ids.group_id(sub, rg))) is None:
+                raise NotFound("ResourceGroupNotFound",
+                               f"Resource group '{rg}' could not be found.")
+            raise NotFound(
+                "ResourceNotFound",
+                f"The Resource '{ids.REGISTRY_TYPE}/{name}' under resource group '{rg}' was "
+                "not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
+        return item
+
+    def get(self, sub: str, rg: str, name: str) -> dict[str, Any]:
+        return dict(self.item(sub, rg, name).doc)
+
+    def list(self, sub: str, rg: str | None = None, after: int | None = None,
+             limit: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+        if rg is not None and self.b.store.get(GROUP, ids.key(ids.group_id(sub, rg))) is None:
+            raise NotFound("ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+        parent = ids.key(ids.group_id(sub, rg)) if rg is not None else None
+        prefix = None if rg is not None else ids.key(ids.subscription_id(sub)) + "/"
+        items = self.b.store.list(REGISTRY, parent=parent, prefix=prefix, after=after,
+                                  limit=limit)
+        for it in items:
+            if it.doc["properties"]["provisioningState"] not in ("Succeeded", "Failed"):
+                self.b.ops.observe(REGISTRY, it.key)
+        last = items[-1].seq if limit is not None and len(items) == limit else None
+        return [self.b.store.get(REGISTRY, i.key).doc for i in items
+                if self.b.store.get(REGISTRY, i.key)], last
+
+    def find(self, name: str) -> dict[str, Any] | None:
+        """Registry names are unique across the backend."""
+        found = self.b.store.find_by_name(REGISTRY, name)
+        return found[0].doc if found else None
+
+    # -- writes --------------------------------------------------------------------------
+    def put(self, caller: Caller, sub: str, rg: str, name: str, body: dict[str, Any],
+            if_match: str | None = None,
+            if_none_match: str | None = None) -> tuple[dict[str, Any], bool, dict[str, Any]]:
+        """Create or replace. Returns (registry, created, operation)."""
+        check_name(name, "registry")
+        if not self.b.groups.exists(sub, rg):
+            raise NotFound("ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+        key = self.key(sub, rg, name)
+        with self.b.store.transaction():
+            cur = self.b.store.get(REGISTRY, key)
+            check_preconditions(cur, if_match, if_none_match)
+            if cur:
+                self.b.ops.ensure_idle(REGISTRY, key, name)
+                cur = self.b.store.get(REGISTRY, key)
+            for other in self.b.store.find_by_name(REGISTRY, name):
+                if other.key != key:
+                    raise Conflict(
+                        "AlreadyInUse",
+                        f"The registry DNS name {name.lower()}.azurecr.io is already in use. "
+                        "You can check if the name is already claimed using following API: "
+                        "https://docs.microsoft.com/en-us/rest/api/containerregistry/"
+                        "registries/checknameavailability")
+            region = regions.require(body.get("location"), ids.REGISTRY_TYPE)
+            sku = sku_name(body.get("sku"))
+            props_in = body.get("properties") or {}
+            if not isinstance(props_in, dict):
+                raise InvalidInput("InvalidRequestContent",
+                                   "The request content was invalid and could not be "
+                                   "deserialized: 'properties' must be an object.")
+            zr = props_in.get("zoneRedundancy", cur.doc["properties"]["zoneRedundancy"]
+                              if cur else "Disabled")
+            if cur:
+                if region["name"] != cur.doc["location"]:
+                    raise InvalidInput(
+                        "InvalidResourceLocation",
+                        f"The resource '{name}' already exists in location "
+                        f"'{cur.doc['location']}' in resource group '{rg}'. A resource with "
+                        f"the same name cannot be created in location '{region['name']}'.")
+                if zr != cur.doc["properties"]["zoneRedundancy"]:
+                    raise zone_immutable()
+                self._check_sku_change(cur.doc, sku)
+            check_zone_redundancy(zr, region["name"], sku, "registry")
+            now = self.b.clock.iso()
+            props = copy.deepcopy(cur.doc["properties"]) if cur else default_properties(name, now)
+            props = apply_properties(props, props_in)
+            props["zoneRedundancy"] = zr
+            check_tier_features(props, sku)
+            props["provisioningState"] = "Updating" if cur else "Creating"
+            doc = {
+                "id": cur.doc["id"] if cur else ids.registry_id(sub, rg, name),
+                "name": cur.doc["name"] if cur else name,
+                "type": ids.REGISTRY_TYPE,
+                "location": region["name"],
+                "tags": check_tags(body.get("tags")),
+                "sku": {"name": sku, "tier": sku},
+                "systemData": self.b.system_data(caller, cur.doc.get("systemData") if cur
+                                                 else None),
+                "properties": props,
+            }
+            if body.get("identity") is not None:
+                doc["identity"] = body["identity"]
+            op = self._write(doc, "update" if cur else "create", caller)
+        return self.b.store.get(REGISTRY, key).doc, cur is None, op  # type: ignore[union-attr]
+
+    def update(self, caller: Caller, sub: str, rg: str, name: str, body: dict[str, Any],
+               if_match: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """PATCH: sku, tags, identity and the updatable properties (merge-patch)."""
+        with self.b.store.transaction():
+            cur = self.item(sub, rg, name)
+            check_preconditions(cur, if_match, None)
+            self.b.ops.ensure_idle(REGISTRY, cur.key, name)
+            doc = copy.deepcopy(self.b.store.get(REGISTRY, cur.key).doc)  # type: ignore[union-attr]
+            props_in = body.get("properties") or {}
+            if not isinstance(props_in, dict):
+                raise InvalidInput("InvalidRequestContent",
+                                   "The request content was invalid and could not be "
+                                   "deserialized: 'properties' must be an object.")
+            if "zoneRedundancy" in props_in and (
+                    props_in["zoneRedundancy"] != doc["properties"]["zoneRedundancy"]):
+                raise zone_immutable()
+            if body.get("location") and regions.normalize(str(body["location"])) != doc[
+                    "location"]:
+                raise InvalidInput("LocationCannotBeChanged",
+                                   "The location of a registry cannot be changed.")
+            if body.get("sku") is not None:
+                sku = sku_name(body["sku"])
+                self._check_sku_change(doc, sku)
+                doc["sku"] = {"name": sku, "tier": sku}
+            if "tags" in body:
+                doc["tags"] = check_tags(body["tags"])
+            if body.get("identity") is not None:
+                doc["identity"] = body["identity"]
+            doc["properties"] = apply_properties(doc["properties"], props_in)
+            check_tier_features(doc["properties"], doc["sku"]["name"])
+            doc["properties"]["provisioningState"] = "Updating"
+            doc["systemData"] = self.b.system_data(caller, doc.get("systemData"))
+            op = self._write(doc, "update", caller)
+        return self.b.store.get(REGISTRY, cur.key).doc, op  # type: ignore[union-attr]
+
+    def delete(self, sub: str, rg: str, name: str) -> dict[str, Any] | None:
+        """Start deleting; None when there was nothing to delete (ARM answers 204)."""
+        key = self.key(sub, rg, name)
+        with self.b.store.transaction():
+            cur = self.b.store.get(REGISTRY, key)
+            if cur is None:
+                return None
+            self.b.ops.ensure_idle(REGISTRY, key, name)
+            cur = self.b.store.get(REGISTRY, key)
+            if cur is None:
+                return None
+            cur.doc["properties"]["provisioningState"] = "Deleting"
+            self.b.store.put(REGISTRY, key, cur.parent, cur.name, cur.doc)
+            return self.b.ops.start(REGISTRY, key, cur.doc["id"], "delete", cur.doc["location"])
+
+    def _write(self, doc: dict[str, Any], action: str, caller: Caller) -> dict[str, Any]:
+        key = ids.key(doc["id"])
+        parent = ids.key(ids.group_id(*_sub_rg(doc["id"])))
+        self.b.store.put(REGISTRY, key, parent, doc["name"], doc)
+        if doc["sku"]["name"] == "Premium":
+            self.b.replications.ensure_home(caller, doc)
+        else:
+            self.b.replications.drop_home(doc)
+        return self.b.ops.start(REGISTRY, key, doc["id"], action, doc["location"])
+
+    def _check_sku_change(self, doc: dict[str, Any], new_sku: str) -> None:
+        old = doc["sku"]["name"]
+        if old == "Premium" and new_sku != "Premium":
+            extra = [r["name"] for r in self.b.replications.all_for(doc)
+                     if r["location"] != doc["location"]]
+            if extra:
+                raise InvalidInput(
+                    "RegistrySkuDowngradeNotAllowed",
+                    f"The registry '{doc['name']}' cannot be downgraded from Premium to "
+                    f"{new_sku} while it has geo-replications: {', '.join(sorted(extra))}. "
+                    "Delete these replications first.")
+        count = self.b.webhooks.count_for(doc)
+        if count > WEBHOOK_QUOTA[new_sku]:
+            raise InvalidInput(
+                "RegistrySkuDowngradeNotAllowed",
+                f"The registry '{doc['name']}' has {count} webhooks; the {new_sku} SKU allows "
+                f"{WEBHOOK_QUOTA[new_sku]}. Delete webhooks first.")
+
+    # -- usages and names ------------------------------------------------------------------
+    def usages(self, sub: str, rg: str, name: str) -> list[dict[str, Any]]:
+        doc = self.get(sub, rg, name)
+        sku = doc["sku"]["name"]
+        replicas = len(self.b.replications.all_for(doc)) if sku == "Premium" else 0
+        return [
+            {"name": "Size", "limit": STORAGE_GIB[sku] * 1024 ** 3, "currentValue": 0,
+             "unit": "Bytes"},
+            {"name": "Webhooks", "limit": WEBHOOK_QUOTA[sku],
+             "currentValue": self.b.webhooks.count_for(doc), "unit": "Count"},
+            {"name": "Geo-replications", "limit": -1 if sku == "Premium" else 0,
+             "currentValue": replicas, "unit": "Count"},
+        ]
+
+    def check_name(self, body: dict[str, Any]) -> dict[str, Any]:
+        name, rtype = body.get("name"), body.get("type")
+        if not isinstance(name, str) or not isinstance(rtype, str):
+            raise InvalidInput("InvalidRequestContent",
+                               "The request content was invalid and could not be deserialized: "
+                               "'name' and 'type' are required strings.")
+        if rtype.lower() != ids.REGISTRY_TYPE.lower():
+            raise InvalidInput("InvalidResourceType",
+                               f"The resource type '{rtype}' is not supported; use "
+                               f"'{ids.REGISTRY_TYPE}'.")
+        if not ids.NAME_RE.match(name):
+            return {"nameAvailable": False, "reason": "Invalid",
+                    "message": "Registry names must be 5 to 50 characters long and contain "
+                               "only letters and digits."}
+        if self.find(name):
+            return {"nameAvailable": False, "reason": "AlreadyExists",
+                    "message": f"The registry {name} is already in use."}
+        return {"nameAvailable": True}
+
+
+def _sub_rg(resource_id: str) -> tuple[str, str]:
+    p = ids.parse(resource_id)
+    return p["subscription"], p["resourceGroup"]
+
+
+def check_preconditions(cur: Any, if_match: str | None, if_none_match: str | None) -> None:
+    """ARM etag rules: If-Match on a missing resource or another etag -> 412;
+    If-None-Match: * on an existing resource -> 412."""
+    if if_match is not None and (cur is None or (if_match != "*" and if_match != cur.etag)):
+        raise PreconditionFailed("PreconditionFailed",
+                                 "The resource's etag does not match the If-Match header.")
+    if if_none_match == "*" and cur is not None:
+        raise PreconditionFailed("PreconditionFailed",
+                                 "The resource exists already (If-None-Match: *).")
+
+
+def zone_immutable() -> InvalidInput:
+    return InvalidInput("ZoneRedundancyCannotBeChanged",
+                        "zoneRedundancy cannot be changed after creation; delete and recreate "
+                        "the resource to change it.")
+
+
+def check_zone_redundancy(value: Any, location: str, sku: str, what: str) -> None:
+    if value not in ("Enabled", "Disabled"):
+        raise InvalidInput("InvalidZoneRedundancy",
+                           f"zoneRedundancy must be 'Enabled' or 'Disabled', not '{value}'.")
+    if value == "Enabled" and sku != "Premium":
+        raise InvalidInput("ZoneRedundancyNotSupportedForSku",
+                           "Zone redundancy is only supported for registries in Premium SKU.")
+    if value == "Enabled" and not regions.has_zones(location):
+        raise InvalidInput(
+            "ZoneRedundancyNotSupportedInLocation",
+            f"Zone redundancy cannot be enabled for the {what} in '{location}': the region "
+            "has no availability zones.")
+
+
+def apply_properties(props: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(props)
+    for k in BOOL_PROPS:
+        if k in patch:
+            if not isinstance(patch[k], bool):
+                raise InvalidInput("InvalidRequestContent",
+                                   f"The request content was invalid and could not be "
+                                   f"deserialized: '{k}' must be a boolean.")
+            out[k] = patch[k]
+    for k, allowed in ENUM_PROPS.items():
+        if k in patch:
+            if patch[k] not in allowed:
+                raise InvalidInput("InvalidRequestContent",
+                                   f"'{k}' must be one of {', '.join(allowed)}.")
+            out[k] = patch[k]
+    for k in DICT_PROPS:
+        if k in patch:
+            if not isinstance(patch[k], dict):
+                raise InvalidInput("InvalidRequestContent",
+                                   f"The request content was invalid and could not be "
+                                   f"deserialized: '{k}' must be an object.")
+            out[k] = merge_patch(out.get(k), patch[k])
+    return out
+
+
+def check_tier_features(props: dict[str, Any], sku: str) -> None:
+    rules = props.get("networkRuleSet") or {}
+    if sku != "Premium" and (rules.get("defaultAction") == "Deny" or rules.get("ipRules")):
+        raise InvalidInput("NetworkRulesNotSupportedForSku",
+                           "Network rules are only supported for managed registries in "
+                           "Premium SKU.")
+    if sku != "Premium" and props.get("dataEndpointEnabled"):
+        raise InvalidInput("DataEndpointNotSupportedForSku",
+                           "Dedicated data endpoints are only supported for registries in "
+                           "Premium SKU.")
+    if sku == "Basic" and props.get("anonymousPullEnabled"):
+        raise InvalidInput("AnonymousPullNotSupportedForSku",
+                           "Anonymous pull is only supported for registries in Standard and "
+                           "Premium SKU.")
+
+
+def etag_mismatch_error(exc: EtagMismatch) -> PreconditionFailed:
+    return PreconditionFailed("PreconditionFailed",
+                              "The resource was changed by another request; retry.")

@@ -1,0 +1,174 @@
+"""SQLite implementation of the store (stdlib sqlite3, WAL, one connection behind a lock)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from acrctl.backend.store import EtagMismatch, Item
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    name TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    secret TEXT,
+    etag TEXT NOT NULL,
+    UNIQUE (kind, key)
+);
+CREATE INDEX IF NOT EXISTS items_parent ON items (kind, parent, seq);
+CREATE INDEX IF NOT EXISTS items_name ON items (kind, name);
+CREATE INDEX IF NOT EXISTS items_key ON items (key);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+COLUMNS = "kind, key, parent, name, doc, secret, etag, seq"
+
+
+def _row(r: tuple[Any, ...]) -> Item:
+    return Item(kind=r[0], key=r[1], parent=r[2], name=r[3], doc=json.loads(r[4]),
+                secret=json.loads(r[5]) if r[5] else None, etag=r[6], seq=r[7])
+
+
+def new_etag() -> str:
+    return f'"{uuid.uuid4()}"'
+
+
+class SqliteStore:
+    def __init__(self, path: str = ":memory:") -> None:
+        self.path = path
+        if path != ":memory:":
+            parent = os.path.dirname(os.path.abspath(path))
+            os.makedirs(parent, exist_ok=True)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                   timeout=30)
+        if path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            with contextlib.suppress(OSError):
+                os.chmod(path, 0o600)
+        self._db.executescript(SCHEMA)
+
+    # -- transactions -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _q(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- items --------------------------------------------------------------------------
+    def get(self, kind: str, key: str) -> Item | None:
+        rows = self._q(f"SELECT {COLUMNS} FROM items WHERE kind=? AND key=?", (kind, key))
+        return _row(rows[0]) if rows else None
+
+    def find_by_name(self, kind: str, name: str) -> list[Item]:
+        rows = self._q(f"SELECT {COLUMNS} FROM items WHERE kind=? AND name=? ORDER BY seq",
+                       (kind, name.lower()))
+        return [_row(r) for r in rows]
+
+    def put(self, kind: str, key: str, parent: str, name: str, doc: dict[str, Any],
+            secret: dict[str, Any] | None = None, if_etag: str | None = None) -> Item:
+        etag = new_etag()
+        body = json.dumps(doc, separators=(",", ":"))
+        sec = json.dumps(secret) if secret is not None else None
+        with self.transaction():
+            cur = self.get(kind, key)
+            if if_etag is not None and (cur.etag if cur else "") != if_etag:
+                raise EtagMismatch(key)
+            if cur is None:
+                c = self._db.execute(
+                    "INSERT INTO items (kind, key, parent, name, doc, secret, etag) "
+                    "VALUES (?,?,?,?,?,?,?)", (kind, key, parent, name.lower(), body, sec, etag))
+                seq = int(c.lastrowid or 0)
+            else:
+                self._db.execute(
+                    "UPDATE items SET parent=?, name=?, doc=?, secret=?, etag=? "
+                    "WHERE kind=? AND key=?", (parent, name.lower(), body, sec, etag, kind, key))
+                seq = cur.seq
+        return Item(kind, key, parent, name.lower(), doc, secret, etag, seq)
+
+    def delete(self, kind: str, key: str) -> bool:
+        with self.transaction():
+            c = self._db.execute("DELETE FROM items WHERE kind=? AND key=?", (kind, key))
+            return c.rowcount > 0
+
+    def delete_tree(self, key_prefix: str) -> int:
+        with self.transaction():
+            c = self._db.execute(
+                "DELETE FROM items WHERE key=? OR (key >= ? AND key < ?)",
+                (key_prefix, key_prefix + "/", key_prefix + "0"))
+            return c.rowcount
+
+    def list(self, kind: str, parent: str | None = None, prefix: str | None = None,
+             after: int | None = None, limit: int | None = None,
+             newest_first: bool = False) -> list[Item]:
+        sql = f"SELECT {COLUMNS} FROM items WHERE kind=?"
+        args: list[Any] = [kind]
+        if parent is not None:
+            sql += " AND parent=?"
+            args.append(parent)
+        if prefix is not None:
+            sql += " AND key >= ? AND key < ?"
+            args += [prefix, prefix + "\uffff"]
+        if after is not None:
+            sql += " AND seq < ?" if newest_first else " AND seq > ?"
+            args.append(after)
+        sql += " ORDER BY seq DESC" if newest_first else " ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [_row(r) for r in self._q(sql, tuple(args))]
+
+    def count(self, kind: str, parent: str) -> int:
+        rows = self._q("SELECT COUNT(*) FROM items WHERE kind=? AND parent=?", (kind, parent))
+        return int(rows[0][0])
+
+    # -- meta ---------------------------------------------------------------------------
+    def meta_get(self, key: str) -> str | None:
+        rows = self._q("SELECT value FROM meta WHERE key=?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def meta_set(self, key: str, value: str) -> None:
+        with self.transaction():
+            self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                             "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
+
+    def reset(self) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM items")
+            self._db.execute("DELETE FROM meta")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
