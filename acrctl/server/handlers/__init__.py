@@ -1,0 +1,1 @@
+"""Route handlers: parse, call one backend method, wrap the result in the ARM envelope."""

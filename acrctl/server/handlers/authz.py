@@ -1,0 +1,122 @@
+"""Handlers for Microsoft.Authorization role definitions and assignments, principals,
+and the admin endpoints (reset, settings) used by tests and operators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from acrctl.backend import ids
+from acrctl.backend.errors import InvalidInput, NotFound
+from acrctl.server.http import Ctx, Response
+
+
+def _scope(c: Ctx) -> str:
+    return c.p.get("scope") or "/"
+
+
+def list_definitions(c: Ctx) -> Response:
+    docs = c.b.rbac.list_role_definitions(_scope(c))
+    name = _filter_value(c, "roleName")
+    if name:
+        docs = [d for d in docs if d["properties"]["roleName"].lower() == name.lower()]
+    return c.ok({"value": docs})
+
+
+def get_definition(c: Ctx) -> Response:
+    doc = c.b.rbac.role_definition(c.p["id"])
+    if doc is None:
+        raise NotFound("RoleDefinitionDoesNotExist",
+                       f"The role definition '{c.p['id']}' does not exist.")
+    return c.ok(doc)
+
+
+def put_definition(c: Ctx) -> Response:
+    return c.ok(c.b.rbac.put_role_definition(_scope(c), c.p["id"], c.body()), 201)
+
+
+def list_assignments(c: Ctx) -> Response:
+    scope = _scope(c)
+    principal = _filter_value(c, "principalId")
+    docs = [a for a in c.b.rbac.list_assignments(principal)
+            if ids.is_within(scope if scope != "/" else "", a["properties"]["scope"])
+            or ids.is_within(a["properties"]["scope"] if a["properties"]["scope"] != "/" else "",
+                             scope)]
+    return c.ok({"value": docs})
+
+
+def put_assignment(c: Ctx) -> Response:
+    return c.ok(c.b.rbac.create_assignment(_scope(c), c.p["id"], c.body()), 201)
+
+
+def get_assignment(c: Ctx) -> Response:
+    return c.ok(c.b.rbac.get_assignment(c.p["id"]))
+
+
+def delete_assignment(c: Ctx) -> Response:
+    try:
+        doc = c.b.rbac.get_assignment(c.p["id"])
+    except NotFound:
+        return Response(204)
+    c.b.rbac.delete_assignment(c.p["id"])
+    return c.ok(doc)
+
+
+def create_principal(c: Ctx) -> Response:
+    body = c.body()
+    name = body.get("displayName")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("InvalidPrincipal", "A principal needs a displayName.")
+    kind = body.get("type", "Application")
+    if kind not in ("User", "Application"):
+        raise InvalidInput("InvalidPrincipal", "type must be 'User' or 'Application'.")
+    doc, token = c.b.rbac.create_principal(name, kind)
+    return c.ok({**doc, "token": token}, 201)
+
+
+def list_principals(c: Ctx) -> Response:
+    return c.ok({"value": c.b.rbac.list_principals()})
+
+
+def whoami(c: Ctx) -> Response:
+    return c.ok(c.b.rbac.principal(c.caller.id) or {"id": c.caller.id,
+                                                      "displayName": c.caller.name})
+
+
+def reset(c: Ctx) -> Response:
+    if not c.b.settings.extra.get("allow_reset"):
+        raise InvalidInput("ResetDisabled", "This server was not started with resets allowed.")
+    token = c.b.settings.extra.get("admin_token")
+    c.b.reset()
+    c.b.bootstrap(admin_token=token, subscription=c.p["sub"])
+    return Response(204)
+
+
+def settings(c: Ctx) -> Response:
+    body: dict[str, Any] = c.body()
+    s = c.b.settings
+    if "lroMode" in body:
+        if body["lroMode"] not in ("immediate", "polls", "seconds"):
+            raise InvalidInput("InvalidSetting", "lroMode must be immediate, polls or seconds.")
+        s.lro_mode = body["lroMode"]
+    for key, attr, kind in (("lroPolls", "lro_polls", int), ("lroSeconds", "lro_seconds", float),
+                            ("retryAfter", "retry_after", int), ("pageSize", "page_size", int)):
+        if key in body:
+            try:
+                setattr(s, attr, kind(body[key]))
+            except (TypeError, ValueError):
+                raise InvalidInput("InvalidSetting", f"{key} must be a number.") from None
+    return c.ok({"lroMode": s.lro_mode, "lroPolls": s.lro_polls, "lroSeconds": s.lro_seconds,
+                 "retryAfter": s.retry_after, "pageSize": s.page_size})
+
+
+def health(c: Ctx) -> Response:
+    return c.ok({"status": "ok"})
+
+
+def _filter_value(c: Ctx, field: str) -> str | None:
+    flt = c.req.query.get("$filter", "")
+    marker = f"{field} eq '"
+    if marker.lower() in flt.lower():
+        start = flt.lower().index(marker.lower()) + len(marker)
+        return flt[start:flt.index("'", start)]
+    return None

@@ -1,0 +1,83 @@
+"""Handlers for Microsoft.ContainerRegistry/registries."""
+
+from __future__ import annotations
+
+from acrctl.server.http import Ctx, Response
+
+
+def _ifs(c: Ctx) -> dict[str, str | None]:
+    return {"if_match": c.header("if-match"), "if_none_match": c.header("if-none-match")}
+
+
+def get(c: Ctx) -> Response:
+    return c.ok(c.b.registries.get(c.p["sub"], c.p["rg"], c.p["registry"]))
+
+
+def put(c: Ctx) -> Response:
+    doc, created, op = c.b.registries.put(c.caller, c.p["sub"], c.p["rg"], c.p["registry"],
+                                          c.body(), **_ifs(c))
+    return c.lro(doc, op, created)
+
+
+def patch(c: Ctx) -> Response:
+    doc, op = c.b.registries.update(c.caller, c.p["sub"], c.p["rg"], c.p["registry"], c.body(),
+                                    if_match=c.header("if-match"))
+    return c.lro(doc, op)
+
+
+def delete(c: Ctx) -> Response:
+    return c.accepted_delete(c.b.registries.delete(c.p["sub"], c.p["rg"], c.p["registry"]))
+
+
+def list_by_group(c: Ctx) -> Response:
+    after, limit = c.paging()
+    docs, last = c.b.registries.list(c.p["sub"], c.p["rg"], after, limit)
+    return c.page((readable(c, docs), last))
+
+
+def list_all(c: Ctx) -> Response:
+    after, limit = c.paging()
+    docs, last = c.b.registries.list(c.p["sub"], None, after, limit)
+    return c.page((readable(c, docs), last))
+
+
+def usages(c: Ctx) -> Response:
+    return c.ok({"value": c.b.registries.usages(c.p["sub"], c.p["rg"], c.p["registry"])})
+
+
+def check_name(c: Ctx) -> Response:
+    return c.ok(c.b.registries.check_name(c.body()))
+
+
+def readable(c: Ctx, docs: list[dict[str, object]],
+             action: str = "Microsoft.ContainerRegistry/registries/read") -> list[dict[str, object]]:
+    """Lists return only what the caller may read."""
+    return [d for d in docs if c.b.rbac.allowed(c.caller, action, str(d["id"]))]
+
+
+def operation_status(c: Ctx) -> Response:
+    """GET {resource}/operationStatuses/{op}: always 200 with the status body."""
+    op = c.b.ops.get(c.p["op"])
+    resource = c.req.path.rsplit("/operationStatuses/", 1)[0]
+    if op["resourceId"].lower() != resource.rstrip("/").lower():
+        from acrctl.backend.errors import NotFound
+
+        raise NotFound("OperationNotFound", f"The operation '{c.p['op']}' could not be found.")
+    return c.ok(c.b.ops.status_body(op))
+
+
+def operation_result(c: Ctx) -> Response:
+    """GET .../locations/{loc}/operationResults/{op} (the Location of a delete):
+    202 while running, then 204."""
+    op = c.b.ops.get(c.p["op"])
+    if not op["resourceId"].lower().startswith(f"/subscriptions/{c.p['sub']}/".lower()):
+        from acrctl.backend.errors import NotFound
+
+        raise NotFound("OperationNotFound", f"The operation '{c.p['op']}' could not be found.")
+    if op["status"] == "InProgress":
+        return Response(202, None, {"Location": c.url(c.req.path),
+                                    "Retry-After": str(c.b.settings.retry_after)})
+    if op["status"] != "Succeeded":
+        return Response(400, {"error": op.get("error") or {"code": op["status"],
+                                                           "message": "The operation failed."}})
+    return Response(204)

@@ -1,0 +1,130 @@
+"""Framework-free request/response types and the per-request context handlers use."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from acrctl.backend.errors import InvalidInput, PayloadTooLarge
+
+if TYPE_CHECKING:
+    from acrctl.backend.core import Backend
+    from acrctl.backend.rbac import Caller
+
+MAX_BODY = 1024 * 1024
+ACR_API_VERSIONS = ("2026-09-01-preview", "2025-11-01", "2025-04-01", "2023-07-01")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    body: bytes = b""
+    base_url: str = "http://localhost"
+    caller: Caller | None = None  # preset by a trusted in-process transport
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        if self.body is None:
+            return b""
+        return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def parse_json(raw: bytes, require_object: bool = True) -> Any:
+    if len(raw) > MAX_BODY:
+        raise PayloadTooLarge("RequestEntityTooLarge",
+                              f"The request body is larger than {MAX_BODY} bytes.")
+    if not raw.strip():
+        if require_object:
+            raise InvalidInput("InvalidRequestContent",
+                               "The request content was invalid and could not be deserialized: "
+                               "the body is empty.")
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        detail = str(exc)[:200] if not isinstance(exc, RecursionError) else "nested too deeply"
+        raise InvalidInput("InvalidRequestContent",
+                           f"The request content was invalid and could not be deserialized: "
+                           f"'{detail}'.") from None
+    if require_object and not isinstance(data, dict):
+        raise InvalidInput("InvalidRequestContent",
+                           "The request content was invalid and could not be deserialized: "
+                           "the body must be a JSON object.")
+    return data
+
+
+@dataclass
+class Ctx:
+    """What a handler gets: path params, the backend, the caller and the request."""
+
+    req: Request
+    p: dict[str, str]
+    b: Backend
+    caller: Caller
+    api_version: str
+
+    def body(self, require_object: bool = True) -> dict[str, Any]:
+        data = parse_json(self.req.body, require_object)
+        return data if isinstance(data, dict) else {}
+
+    def header(self, name: str) -> str | None:
+        return self.req.headers.get(name.lower())
+
+    def url(self, path: str, **query: str) -> str:
+        q = "&".join(f"{k}={quote(v, safe='')}" for k, v in
+                     {"api-version": self.api_version, **query}.items())
+        return f"{self.req.base_url}{quote(path)}?{q}"
+
+    # -- responses -----------------------------------------------------------------------
+    def ok(self, body: Any, status: int = 200) -> Response:
+        return Response(status, body)
+
+    def page(self, result: tuple[list[dict[str, Any]], int | None]) -> Response:
+        items, last = result
+        body: dict[str, Any] = {"value": items}
+        if last is not None:
+            body["nextLink"] = self.url(self.req.path, **{"$skipToken": str(last)})
+        return Response(200, body)
+
+    def paging(self) -> tuple[int | None, int]:
+        token = self.req.query.get("$skipToken")
+        top = self.req.query.get("$top")
+        try:
+            after = int(token) if token else None
+            limit = min(int(top), 1000) if top else self.b.settings.page_size
+        except ValueError:
+            raise InvalidInput("InvalidSkipToken",
+                               "The $skipToken or $top query parameter is invalid.") from None
+        if limit < 1:
+            raise InvalidInput("InvalidSkipToken", "$top must be a positive number.")
+        return after, limit
+
+    def lro(self, doc: dict[str, Any], op: dict[str, Any], created: bool = False) -> Response:
+        """PUT/PATCH answer: 201 on create, 200 otherwise, with Azure-AsyncOperation."""
+        status_path = f"{doc['id']}/operationStatuses/{op['id']}"
+        return Response(201 if created else 200, doc, {
+            "Azure-AsyncOperation": self.url(status_path),
+            "Retry-After": str(self.b.settings.retry_after)})
+
+    def accepted_delete(self, op: dict[str, Any] | None) -> Response:
+        """DELETE answer: 202 + Location (+ Azure-AsyncOperation), or 204 if nothing existed."""
+        if op is None:
+            return Response(204)
+        sub = self.p["sub"]
+        location = (f"/subscriptions/{sub}/providers/Microsoft.ContainerRegistry/locations/"
+                    f"{op['location']}/operationResults/{op['id']}")
+        return Response(202, None, {
+            "Location": self.url(location),
+            "Azure-AsyncOperation": self.url(f"{op['resourceId']}/operationStatuses/{op['id']}"),
+            "Retry-After": str(self.b.settings.retry_after)})

@@ -1,0 +1,103 @@
+"""THE route table: method + ARM path template -> handler, with the RBAC action each route
+requires and the scope it is checked at. Both adapters (ASGI, in-process) serve this list."""
+
+from __future__ import annotations
+
+from acrctl.server.app import Route
+from acrctl.server.handlers import authz, registries, replications, resources, webhooks
+
+SUB = "/subscriptions/{sub}"
+RG = f"{SUB}/resourceGroups/{{rg}}"
+ACR = "Microsoft.ContainerRegistry"
+REG = f"{RG}/providers/{ACR}/registries/{{registry}}"
+REPL = f"{REG}/replications/{{replication}}"
+HOOK = f"{REG}/webhooks/{{webhook}}"
+A = f"{ACR}/registries"
+AUTHZ = "{scope:path}/providers/Microsoft.Authorization"
+RES = "Microsoft.Resources/subscriptions"
+
+
+def r(method: str, template: str, handler: registries.Handler, action: str | None = None,
+      scope: str = "", **kw: bool) -> Route:
+    return Route(method, template, handler, action, scope or template, **kw)
+
+
+ROUTES: list[Route] = [
+    # health (public)
+    r("GET", "/healthz", authz.health, public=True),
+    # subscriptions, locations, resource groups
+    r("GET", "/subscriptions", resources.list_subscriptions, acr=False),
+    r("GET", SUB, resources.get_subscription, f"{RES}/read", acr=False),
+    r("GET", f"{SUB}/locations", resources.list_locations, f"{RES}/locations/read", acr=False),
+    r("GET", f"{SUB}/resourcegroups", resources.list_groups, f"{RES}/resourceGroups/read",
+      SUB, listing=True, acr=False),
+    r("GET", RG, resources.get_group, f"{RES}/resourceGroups/read", acr=False),
+    r("HEAD", RG, resources.head_group, f"{RES}/resourceGroups/read", acr=False),
+    r("PUT", RG, resources.put_group, f"{RES}/resourceGroups/write", acr=False),
+    r("DELETE", RG, resources.delete_group, f"{RES}/resourceGroups/delete", acr=False),
+    # registries
+    r("GET", f"{SUB}/providers/{ACR}/registries", registries.list_all, f"{A}/read", SUB,
+      listing=True),
+    r("POST", f"{SUB}/providers/{ACR}/checkNameAvailability", registries.check_name,
+      f"{ACR}/checkNameAvailability/read", SUB),
+    r("GET", f"{SUB}/providers/{ACR}/locations/{{location}}/operationResults/{{op}}",
+      registries.operation_result, f"{ACR}/locations/operationResults/read", SUB),
+    r("GET", f"{RG}/providers/{ACR}/registries", registries.list_by_group, f"{A}/read", RG,
+      listing=True),
+    r("GET", REG, registries.get, f"{A}/read"),
+    r("PUT", REG, registries.put, f"{A}/write"),
+    r("PATCH", REG, registries.patch, f"{A}/write"),
+    r("DELETE", REG, registries.delete, f"{A}/delete"),
+    r("GET", f"{REG}/listUsages", registries.usages, f"{A}/listUsages/read", REG),
+    r("GET", f"{REG}/operationStatuses/{{op}}", registries.operation_status,
+      f"{A}/operationStatuses/read", REG),
+    # replications
+    r("GET", f"{REG}/replications", replications.list_, f"{A}/replications/read", REG,
+      listing=True),
+    r("GET", REPL, replications.get, f"{A}/replications/read"),
+    r("PUT", REPL, replications.put, f"{A}/replications/write"),
+    r("PATCH", REPL, replications.patch, f"{A}/replications/write"),
+    r("DELETE", REPL, replications.delete, f"{A}/replications/delete"),
+    r("GET", f"{REPL}/operationStatuses/{{op}}", registries.operation_status,
+      f"{A}/replications/operationStatuses/read", REPL),
+    # webhooks
+    r("GET", f"{REG}/webhooks", webhooks.list_, f"{A}/webhooks/read", REG, listing=True),
+    r("GET", HOOK, webhooks.get, f"{A}/webhooks/read"),
+    r("PUT", HOOK, webhooks.put, f"{A}/webhooks/write"),
+    r("PATCH", HOOK, webhooks.patch, f"{A}/webhooks/write"),
+    r("DELETE", HOOK, webhooks.delete, f"{A}/webhooks/delete"),
+    r("POST", f"{HOOK}/ping", webhooks.ping, f"{A}/webhooks/ping/action", HOOK),
+    r("POST", f"{HOOK}/getCallbackConfig", webhooks.callback_config,
+      f"{A}/webhooks/getCallbackConfig/action", HOOK),
+    r("POST", f"{HOOK}/listEvents", webhooks.list_events, f"{A}/webhooks/listEvents/action",
+      HOOK),
+    r("GET", f"{HOOK}/listEvents", webhooks.list_events, f"{A}/webhooks/listEvents/action",
+      HOOK),
+    r("GET", f"{HOOK}/operationStatuses/{{op}}", registries.operation_status,
+      f"{A}/webhooks/operationStatuses/read", HOOK),
+    # authorization
+    r("GET", f"{AUTHZ}/roleDefinitions", authz.list_definitions,
+      "Microsoft.Authorization/roleDefinitions/read", "{scope:path}", acr=False),
+    r("GET", f"{AUTHZ}/roleDefinitions/{{id}}", authz.get_definition,
+      "Microsoft.Authorization/roleDefinitions/read", "{scope:path}", acr=False),
+    r("PUT", f"{AUTHZ}/roleDefinitions/{{id}}", authz.put_definition,
+      "Microsoft.Authorization/roleDefinitions/write", "{scope:path}", acr=False),
+    r("GET", f"{AUTHZ}/roleAssignments", authz.list_assignments,
+      "Microsoft.Authorization/roleAssignments/read", "{scope:path}", listing=True, acr=False),
+    r("GET", f"{AUTHZ}/roleAssignments/{{id}}", authz.get_assignment,
+      "Microsoft.Authorization/roleAssignments/read", "{scope:path}", acr=False),
+    r("PUT", f"{AUTHZ}/roleAssignments/{{id}}", authz.put_assignment,
+      "Microsoft.Authorization/roleAssignments/write", "{scope:path}", acr=False),
+    r("DELETE", f"{AUTHZ}/roleAssignments/{{id}}", authz.delete_assignment,
+      "Microsoft.Authorization/roleAssignments/delete", "{scope:path}", acr=False),
+    # principals (acrctl extension: a directory of its own) and admin endpoints
+    r("GET", "/providers/Microsoft.Authorization/whoami", authz.whoami, acr=False),
+    r("POST", f"{SUB}/providers/Microsoft.Authorization/principals", authz.create_principal,
+      "Microsoft.Authorization/principals/write", SUB, acr=False),
+    r("GET", f"{SUB}/providers/Microsoft.Authorization/principals", authz.list_principals,
+      "Microsoft.Authorization/principals/read", SUB, acr=False),
+    r("POST", f"{SUB}/providers/Acrctl.Admin/reset", authz.reset,
+      "Microsoft.Authorization/elevateAccess/Action", SUB, acr=False),
+    r("PUT", f"{SUB}/providers/Acrctl.Admin/settings", authz.settings,
+      "Microsoft.Authorization/elevateAccess/Action", SUB, acr=False),
+]

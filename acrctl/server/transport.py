@@ -1,0 +1,42 @@
+"""The in-process adapter: an httpx transport that hands requests to the route table with no
+socket. Used by the embedded mode and by tests."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, unquote
+
+import httpx
+
+from acrctl.server.http import Request
+
+if TYPE_CHECKING:
+    from acrctl.backend.rbac import Caller
+    from acrctl.server.app import App
+
+
+def to_request(method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes,
+               base_url: str) -> Request:
+    return Request(method=method.upper(), path=unquote(raw_path),
+                   query=dict(parse_qsl(query, keep_blank_values=True)),
+                   headers=headers, body=body, base_url=base_url)
+
+
+class InProcessTransport(httpx.BaseTransport):
+    """`caller`: act as this principal without a token (a trusted in-process caller);
+    None means authenticate the request's bearer token like the server does."""
+
+    def __init__(self, app: App, caller: Caller | None = None) -> None:
+        self.app = app
+        self.caller = caller
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        base = f"{url.scheme}://{url.netloc.decode()}"
+        req = to_request(request.method, url.raw_path.split(b"?", 1)[0].decode(),
+                         url.query.decode(),
+                         {k.lower(): v for k, v in request.headers.items()}, request.read(), base)
+        req.caller = self.caller
+        resp = self.app.handle(req)
+        return httpx.Response(resp.status, headers=resp.headers, content=resp.encode(),
+                              request=request)
