@@ -77,6 +77,20 @@ class Operations:
         if op:
             self._advance(op, count_poll)
 
+    def fresh(self, items: list[Any]) -> list[dict[str, Any]]:
+        """The docs of listed items, letting in-flight operations progress first (an item
+        whose delete completes drops out)."""
+        out = []
+        for it in items:
+            if it.doc["properties"]["provisioningState"] in ("Succeeded", "Failed"):
+                out.append(it.doc)
+                continue
+            self.observe(it.kind, it.key)
+            cur = self.b.store.get(it.kind, it.key)
+            if cur is not None:
+                out.append(cur.doc)
+        return out
+
     def _advance(self, doc: dict[str, Any], count_poll: bool) -> dict[str, Any]:
         s = self.b.settings
         with self.b.store.transaction():
@@ -110,7 +124,8 @@ class Operations:
 
     @staticmethod
     def status_body(doc: dict[str, Any]) -> dict[str, Any]:
-        out = {k: doc[k] for k in ("id", "name", "status", "startTime") if k in doc}
+        out: dict[str, Any] = {k: doc[k] for k in ("id", "name", "status", "startTime")
+                               if k in doc}
         if "endTime" in doc:
             out["endTime"] = doc["endTime"]
         out["percentComplete"] = 100 if doc["status"] in TERMINAL else 50

@@ -6,6 +6,7 @@ replica in its home region, created with it (or with the upgrade)."""
 
 from __future__ import annotations
 
+import builtins
 import copy
 from typing import TYPE_CHECKING, Any
 
@@ -109,19 +110,15 @@ class Registries:
         return dict(self.item(sub, rg, name).doc)
 
     def list(self, sub: str, rg: str | None = None, after: int | None = None,
-             limit: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+             limit: int | None = None) -> tuple[builtins.list[dict[str, Any]], int | None]:
         if rg is not None and self.b.store.get(GROUP, ids.key(ids.group_id(sub, rg))) is None:
             raise NotFound("ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
         parent = ids.key(ids.group_id(sub, rg)) if rg is not None else None
         prefix = None if rg is not None else ids.key(ids.subscription_id(sub)) + "/"
         items = self.b.store.list(REGISTRY, parent=parent, prefix=prefix, after=after,
                                   limit=limit)
-        for it in items:
-            if it.doc["properties"]["provisioningState"] not in ("Succeeded", "Failed"):
-                self.b.ops.observe(REGISTRY, it.key)
         last = items[-1].seq if limit is not None and len(items) == limit else None
-        return [self.b.store.get(REGISTRY, i.key).doc for i in items
-                if self.b.store.get(REGISTRY, i.key)], last
+        return self.b.ops.fresh(items), last
 
     def find(self, name: str) -> dict[str, Any] | None:
         """Registry names are unique across the backend."""
@@ -272,7 +269,7 @@ class Registries:
                 f"{WEBHOOK_QUOTA[new_sku]}. Delete webhooks first.")
 
     # -- usages and names ------------------------------------------------------------------
-    def usages(self, sub: str, rg: str, name: str) -> list[dict[str, Any]]:
+    def usages(self, sub: str, rg: str, name: str) -> builtins.list[dict[str, Any]]:
         doc = self.get(sub, rg, name)
         sku = doc["sku"]["name"]
         replicas = len(self.b.replications.all_for(doc)) if sku == "Premium" else 0

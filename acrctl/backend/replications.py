@@ -93,17 +93,8 @@ class Replications:
         reg = self._registry(sub, rg, registry)
         items = self.b.store.list(REPLICATION, parent=ids.key(reg["id"]), after=after,
                                   limit=limit)
-        out = []
-        for it in items:
-            if it.doc["properties"]["provisioningState"] not in ("Succeeded", "Failed"):
-                self.b.ops.observe(REPLICATION, it.key)
-                fresh = self.b.store.get(REPLICATION, it.key)
-                if fresh is None:
-                    continue
-                it = fresh
-            out.append(it.doc)
         last = items[-1].seq if limit is not None and len(items) == limit else None
-        return out, last
+        return self.b.ops.fresh(items), last
 
     def put(self, caller: Caller, sub: str, rg: str, registry: str, name: str,
             body: dict[str, Any], if_match: str | None = None,

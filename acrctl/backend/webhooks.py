@@ -7,6 +7,7 @@ sends pending events and records each attempt."""
 
 from __future__ import annotations
 
+import builtins
 import copy
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -116,20 +117,11 @@ class Webhooks:
         return dict(self.item(sub, rg, registry, name).doc)
 
     def list(self, sub: str, rg: str, registry: str, after: int | None = None,
-             limit: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+             limit: int | None = None) -> tuple[builtins.list[dict[str, Any]], int | None]:
         reg = self.b.registries.get(sub, rg, registry)
         items = self.b.store.list(WEBHOOK, parent=ids.key(reg["id"]), after=after, limit=limit)
-        out = []
-        for it in items:
-            if it.doc["properties"]["provisioningState"] not in ("Succeeded", "Failed"):
-                self.b.ops.observe(WEBHOOK, it.key)
-                fresh = self.b.store.get(WEBHOOK, it.key)
-                if fresh is None:
-                    continue
-                it = fresh
-            out.append(it.doc)
         last = items[-1].seq if limit is not None and len(items) == limit else None
-        return out, last
+        return self.b.ops.fresh(items), last
 
     def _check_location(self, reg: dict[str, Any], location: Any) -> str:
         region = regions.require(location, ids.WEBHOOK_TYPE)
@@ -179,7 +171,7 @@ class Webhooks:
                         f"Quota exceeded for resource type webhooks for the registry SKU "
                         f"{reg['sku']['name']}. Learn more about different SKU quotas and "
                         "upgrade process: https://aka.ms/acr/tiers")
-            doc = {
+            doc: dict[str, Any] = {
                 "id": cur.doc["id"] if cur else f"{reg['id']}/webhooks/{name}",
                 "name": cur.doc["name"] if cur else name,
                 "type": ids.WEBHOOK_TYPE,
@@ -191,7 +183,7 @@ class Webhooks:
                                "provisioningState": "Updating" if cur else "Creating"},
             }
             self.b.store.put(WEBHOOK, key, ids.key(reg["id"]), name, doc, secret)
-            op = self.b.ops.start(WEBHOOK, key, doc["id"], "update" if cur else "create",
+            op = self.b.ops.start(WEBHOOK, key, str(doc["id"]), "update" if cur else "create",
                                   location)
         return self.b.store.get(WEBHOOK, key).doc, cur is None, op  # type: ignore[union-attr]
 
@@ -202,7 +194,7 @@ class Webhooks:
             cur = self.item(sub, rg, registry, name)
             check_preconditions(cur, if_match, None)
             self.b.ops.ensure_idle(WEBHOOK, cur.key, name)
-            cur = self.b.store.get(WEBHOOK, cur.key)
+            cur = self.b.store.get(WEBHOOK, cur.key) or cur
             doc, secret = copy.deepcopy(cur.doc), dict(cur.secret or {})
             props = body.get("properties") or {}
             if not isinstance(props, dict):
@@ -269,7 +261,7 @@ class Webhooks:
 
     def list_events(self, sub: str, rg: str, registry: str, name: str,
                     after: int | None = None,
-                    limit: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+                    limit: int | None = None) -> tuple[builtins.list[dict[str, Any]], int | None]:
         item = self.item(sub, rg, registry, name)
         events = self.b.store.list(EVENT, parent=item.key, after=after, limit=limit,
                                    newest_first=True)

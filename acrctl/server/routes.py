@@ -3,7 +3,7 @@ requires and the scope it is checked at. Both adapters (ASGI, in-process) serve 
 
 from __future__ import annotations
 
-from acrctl.server.app import Route
+from acrctl.server.app import Handler, Route
 from acrctl.server.handlers import authz, registries, replications, resources, webhooks
 
 SUB = "/subscriptions/{sub}"
@@ -17,9 +17,9 @@ AUTHZ = "{scope:path}/providers/Microsoft.Authorization"
 RES = "Microsoft.Resources/subscriptions"
 
 
-def r(method: str, template: str, handler: registries.Handler, action: str | None = None,
-      scope: str = "", **kw: bool) -> Route:
-    return Route(method, template, handler, action, scope or template, **kw)
+def r(method: str, template: str, handler: Handler, action: str | None = None,
+      scope: str = "", listing: bool = False, public: bool = False, acr: bool = True) -> Route:
+    return Route(method, template, handler, action, scope or template, listing, public, acr)
 
 
 ROUTES: list[Route] = [

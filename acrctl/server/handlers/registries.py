@@ -50,7 +50,8 @@ def check_name(c: Ctx) -> Response:
 
 
 def readable(c: Ctx, docs: list[dict[str, object]],
-             action: str = "Microsoft.ContainerRegistry/registries/read") -> list[dict[str, object]]:
+             action: str = "Microsoft.ContainerRegistry/registries/read"
+             ) -> list[dict[str, object]]:
     """Lists return only what the caller may read."""
     return [d for d in docs if c.b.rbac.allowed(c.caller, action, str(d["id"]))]
 

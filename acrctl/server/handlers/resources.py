@@ -33,12 +33,15 @@ def location(sub: str, r: dict[str, Any]) -> dict[str, Any]:
                      "geography": r.get("geography"), "geographyGroup": r.get("geographyGroup"),
                      "latitude": str(r["latitude"]), "longitude": str(r["longitude"]),
                      "physicalLocation": r.get("physicalLocation"),
-                     "pairedRegion": ([{"name": r["pairedRegion"],
-                                        "id": f"/subscriptions/{sub}/locations/{r['pairedRegion']}"}]
-                                      if r.get("pairedRegion") else [])},
+                     "pairedRegion": _paired(sub, r)},
         "availabilityZoneMappings": [{"logicalZone": str(z)} for z in (1, 2, 3)]
         if r.get("availabilityZones") else [],
     }
+
+
+def _paired(sub: str, r: dict[str, Any]) -> list[dict[str, str]]:
+    pair = r.get("pairedRegion")
+    return [{"name": pair, "id": f"/subscriptions/{sub}/locations/{pair}"}] if pair else []
 
 
 def get_group(c: Ctx) -> Response:

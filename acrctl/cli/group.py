@@ -1,0 +1,85 @@
+"""az group: create, list, show, delete (resource groups)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from acrctl.cli.base import AzGroup
+from acrctl.cli.env import Env
+from acrctl.cli.options import location_option, parse_pairs, tags_option
+
+
+def group_table(data: Any) -> list[dict[str, Any]]:
+    rows = data if isinstance(data, list) else [data]
+    return [{"Name": r.get("name"), "Location": r.get("location"),
+             "Status": r.get("provisioningState")} for r in rows]
+
+
+def _env() -> Env:
+    return click.get_current_context().obj  # type: ignore[no-any-return]
+
+
+@click.group("group", cls=AzGroup)
+def group() -> None:
+    """Manage resource groups."""
+
+
+@group.command("create", table=group_table)
+@click.option("-n", "--name", "-g", "--resource-group", "name", required=True,
+              help="Name of the new resource group.")
+@location_option("Location, e.g. westus. Default: config defaults.location.")
+@tags_option()
+def create(name: str, location: str | None, tags: tuple[str, ...] | None) -> Any:
+    """Create a new resource group (or update the tags of an existing one).
+
+    \b
+    Examples:
+      acrctl group create -n MyResourceGroup -l westus
+    """
+    if not location:
+        raise click.UsageError("the following arguments are required: --location/-l")
+    return _env().client().create_group(name, location, parse_pairs(tags))
+
+
+@group.command("show", table=group_table)
+@click.option("-n", "--name", "-g", "--resource-group", "name", required=True,
+              help="Name of the resource group.")
+def show(name: str) -> Any:
+    """Get a resource group.
+
+    \b
+    Examples:
+      acrctl group show -n MyResourceGroup
+    """
+    return _env().client().get_group(name)
+
+
+@group.command("list", table=group_table)
+def list_() -> Any:
+    """List resource groups.
+
+    \b
+    Examples:
+      acrctl group list -o table
+    """
+    return _env().client().list_groups()
+
+
+@group.command("delete")
+@click.option("-n", "--name", "-g", "--resource-group", "name", required=True,
+              help="Name of the resource group.")
+@click.option("-y", "--yes", is_flag=True, default=False, help="Do not prompt for confirmation.")
+def delete(name: str, yes: bool) -> None:
+    """Delete a resource group and every registry in it.
+
+    \b
+    Examples:
+      acrctl group delete -n MyResourceGroup --yes
+    """
+    from acrctl.cli.registry import confirm
+
+    if not yes:
+        confirm("Are you sure you want to perform this operation?")
+    _env().client().delete_group(name)

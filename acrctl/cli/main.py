@@ -1,0 +1,52 @@
+"""The `acrctl` root command: az acr's top level plus the neighbouring groups.
+Subcommands load lazily, so start-up pays only for the command that runs."""
+
+from __future__ import annotations
+
+import click
+
+from acrctl import __version__
+from acrctl.cli.base import RootGroup
+
+R = "acrctl.cli.registry"
+COMMANDS: dict[str, tuple[str, str]] = {
+    "create": (f"{R}:create", "Create an Azure Container Registry."),
+    "show": (f"{R}:show", "Get the details of an Azure Container Registry."),
+    "list": (f"{R}:list_", "List container registries."),
+    "update": (f"{R}:update", "Update an Azure Container Registry."),
+    "delete": (f"{R}:delete", "Delete an Azure Container Registry."),
+    "show-usage": (f"{R}:show_usage", "Get the quota usages of a registry."),
+    "check-name": (f"{R}:check_name", "Check whether a registry name is available."),
+    "replication": ("acrctl.cli.replication:group",
+                    "Manage geo-replicated regions of Azure Container Registries."),
+    "webhook": ("acrctl.cli.webhook:group", "Manage webhooks for Azure Container Registries."),
+    "group": ("acrctl.cli.group:group", "Manage resource groups."),
+    "role": ("acrctl.cli.role:group", "Manage role definitions and role assignments."),
+    "ad": ("acrctl.cli.ad:group", "Manage service principals."),
+    "account": ("acrctl.cli.account:group", "Manage the endpoint, login and subscription."),
+    "config": ("acrctl.cli.configcmd:group", "Manage acrctl's defaults."),
+    "server": ("acrctl.cli.server:server", "Run the acrctl management server."),
+    "completion": ("acrctl.cli.completion:completion", "Print a shell completion script."),
+}
+
+
+@click.group("acrctl", cls=RootGroup, lazy=COMMANDS)
+@click.version_option(__version__, "--version", prog_name="acrctl")
+def cli() -> None:
+    """Manage geo-replicated container registries: a drop-in for `az acr`.
+
+    With no endpoint configured, acrctl works on an embedded backend with a local state
+    file. Point it at an `acrctl server` with --endpoint, ACRCTL_ENDPOINT or
+    `acrctl account login`.
+
+    \b
+    Examples:
+      acrctl group create -n MyResourceGroup -l westus
+      acrctl create -n myregistry -g MyResourceGroup --sku Premium
+      acrctl replication create -r myregistry -l eastus
+      acrctl replication list -r myregistry -o table
+    """
+
+
+def main() -> None:
+    cli(prog_name="acrctl")

@@ -1,0 +1,237 @@
+"""az acr's top level: create, show, list, update, delete, show-usage, check-name."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from acrctl.cli.base import AzCommand
+from acrctl.cli.env import Env, group_for
+from acrctl.cli.options import (
+    bool_option,
+    group_option,
+    location_option,
+    name_option,
+    no_wait_option,
+    normalize_registry,
+    parse_pairs,
+    tags_option,
+    three_state,
+)
+
+SKU = click.Choice(["Basic", "Standard", "Premium"], case_sensitive=False)
+
+
+def _date(value: Any) -> str:
+    return str(value)[:19] + "Z" if value else " "
+
+
+def registry_table(data: Any) -> list[dict[str, Any]]:
+    rows = data if isinstance(data, list) else [data]
+    return [{"NAME": r.get("name"), "RESOURCE GROUP": r.get("resourceGroup"),
+             "LOCATION": r.get("location"), "SKU": (r.get("sku") or {}).get("name"),
+             "LOGIN SERVER": r.get("loginServer"), "CREATION DATE": _date(r.get("creationDate")),
+             "ADMIN ENABLED": r.get("adminUserEnabled")} for r in rows]
+
+
+def usage_table(data: Any) -> list[dict[str, Any]]:
+    return [{"NAME": u.get("name"), "LIMIT": u.get("limit"),
+             "CURRENT VALUE": u.get("currentValue"), "UNIT": u.get("unit")}
+            for u in data.get("value", [])]
+
+
+def _env() -> Env:
+    return click.get_current_context().obj  # type: ignore[no-any-return]
+
+
+@click.command("create", cls=AzCommand, table=registry_table)
+@name_option("The name of the container registry. It must be 5-50 alphanumeric characters.")
+@group_option(required=True)
+@click.option("--sku", type=SKU, required=True, help="The SKU of the container registry.")
+@location_option("Location. Default: config defaults.location, else the resource group's.")
+@bool_option("--admin-enabled", help="Enable the admin user. Default: false.")
+@tags_option()
+@click.option("--zone-redundancy", type=click.Choice(["Enabled", "Disabled"],
+              case_sensitive=False), default=None, help="Zone redundancy (Premium only).")
+@no_wait_option()
+def create(name: str, resource_group: str, sku: str, location: str | None,
+           admin_enabled: str | None, tags: tuple[str, ...] | None,
+           zone_redundancy: str | None, no_wait: bool) -> Any:
+    """Create an Azure Container Registry.
+
+    \b
+    Examples:
+      Create a Premium registry:
+        acrctl create -n myregistry -g MyResourceGroup --sku Premium
+      Create a Standard registry with the admin user enabled:
+        acrctl create -n myregistry -g MyResourceGroup --sku Standard --admin-enabled true
+    """
+    env = _env()
+    if any(c.isupper() for c in name):
+        raise click.UsageError("argument error: Registry name must use only lowercase.")
+    if "-" in name:
+        raise click.UsageError("argument error: Registry name cannot contain dashes.")
+    client = env.client()
+    location = location or client.get_group(resource_group).location
+    sku = sku.capitalize()
+    body: dict[str, Any] = {"location": location, "sku": {"name": sku},
+                            "properties": {"adminUserEnabled": bool(three_state(admin_enabled))}}
+    if tags is not None:
+        body["tags"] = parse_pairs(tags)
+    if zone_redundancy:
+        env.warn("Argument '--zone-redundancy' is in preview and under development. "
+                 "Reference and support levels: https://aka.ms/CLI_refstatus")
+        body["properties"]["zoneRedundancy"] = zone_redundancy.capitalize()
+    return client.create_registry(resource_group, name, body, wait=not no_wait)
+
+
+@click.command("show", cls=AzCommand, table=registry_table)
+@name_option("The name of the container registry.", "registry")
+@group_option()
+def show(name: str, resource_group: str | None) -> Any:
+    """Get the details of an Azure Container Registry.
+
+    \b
+    Examples:
+      Get the login server of a registry:
+        acrctl show -n myregistry --query loginServer
+    """
+    env = _env()
+    name = normalize_registry(name) or name
+    return env.client().get_registry(group_for(env, name, resource_group), name)
+
+
+@click.command("list", cls=AzCommand, table=registry_table)
+@group_option()
+def list_(resource_group: str | None) -> Any:
+    """List container registries.
+
+    \b
+    Examples:
+      List registries in a resource group as a table:
+        acrctl list -g MyResourceGroup -o table
+      List every registry in the subscription:
+        acrctl list
+    """
+    return _env().client().list_registries(resource_group)
+
+
+@click.command("update", cls=AzCommand, table=registry_table)
+@name_option("The name of the container registry.", "registry")
+@group_option()
+@click.option("--sku", type=SKU, default=None, help="The SKU to move to (upgrade or downgrade).")
+@bool_option("--admin-enabled", help="Enable or disable the admin user.")
+@bool_option("--anonymous-pull-enabled", help="Allow anonymous (unauthenticated) pulls.")
+@bool_option("--data-endpoint-enabled", help="Enable dedicated data endpoints (Premium).")
+@click.option("--public-network-enabled", is_flag=False, flag_value="true", default=None,
+              metavar="[true|false]", help="Allow public network access.")
+@click.option("--default-action", type=click.Choice(["Allow", "Deny"], case_sensitive=False),
+              default=None, help="Default network rule action (Premium only).")
+@tags_option()
+@no_wait_option()
+def update(name: str, resource_group: str | None, sku: str | None, admin_enabled: str | None,
+           anonymous_pull_enabled: str | None, data_endpoint_enabled: str | None,
+           public_network_enabled: str | None, default_action: str | None,
+           tags: tuple[str, ...] | None, no_wait: bool) -> Any:
+    """Update an Azure Container Registry (tier, admin user, network access, tags).
+
+    \b
+    Examples:
+      Upgrade a registry to Premium:
+        acrctl update -n myregistry --sku Premium
+      Turn on the admin user and set tags:
+        acrctl update -n myregistry --admin-enabled true --tags team=infra env=prod
+    """
+    env = _env()
+    name = normalize_registry(name) or name
+    rg = group_for(env, name, resource_group)
+    patch: dict[str, Any] = {}
+    props: dict[str, Any] = {}
+    if sku:
+        patch["sku"] = {"name": sku.capitalize()}
+    for key, raw in (("adminUserEnabled", admin_enabled),
+                     ("anonymousPullEnabled", anonymous_pull_enabled),
+                     ("dataEndpointEnabled", data_endpoint_enabled)):
+        if raw is not None:
+            props[key] = three_state(raw)
+    if public_network_enabled is not None:
+        enabled = three_state(public_network_enabled)
+        props["publicNetworkAccess"] = "Enabled" if enabled else "Disabled"
+        if not enabled:
+            env.warn("Disabling the public endpoint overrides all firewall configurations.")
+    if default_action:
+        props["networkRuleSet"] = {"defaultAction": default_action.capitalize()}
+    if props:
+        patch["properties"] = props
+    if tags is not None:
+        patch["tags"] = parse_pairs(tags)
+    return env.client().update_registry(rg, name, patch, wait=not no_wait)
+
+
+@click.command("delete", cls=AzCommand)
+@name_option("The name of the container registry.", "registry")
+@group_option()
+@click.option("-y", "--yes", is_flag=True, default=False, help="Do not prompt for confirmation.")
+@no_wait_option()
+def delete(name: str, resource_group: str | None, yes: bool, no_wait: bool) -> None:
+    """Delete an Azure Container Registry.
+
+    \b
+    Examples:
+      Delete a registry without a prompt:
+        acrctl delete -n myregistry --yes
+    """
+    env = _env()
+    name = normalize_registry(name) or name
+    if not yes:
+        confirm(f"Are you sure you want to delete the registry '{name}'?")
+    env.client().delete_registry(group_for(env, name, resource_group), name, wait=not no_wait)
+
+
+def confirm(question: str) -> None:
+    """az's y/n prompt; without a TTY it fails at once instead of hanging."""
+    from acrctl.client.errors import AcrctlError
+
+    if not sys.stdin.isatty():
+        raise AcrctlError("Unable to prompt for confirmation as no tty available. Use --yes.")
+    while True:
+        answer = click.prompt(f"{question} (y/n)", default="", show_default=False,
+                              err=True).strip().lower()
+        if answer in ("y", "n"):
+            break
+    if answer == "n":
+        raise AcrctlError("Operation cancelled.")
+
+
+@click.command("show-usage", cls=AzCommand, table=usage_table)
+@name_option("The name of the container registry.", "registry")
+@group_option()
+def show_usage(name: str, resource_group: str | None) -> Any:
+    """Get the storage, webhook and geo-replication usage of a registry.
+
+    \b
+    Examples:
+      Show usages as a table:
+        acrctl show-usage -n myregistry -o table
+      Show only the webhook count:
+        acrctl show-usage -n myregistry --query "value[?name=='Webhooks'] | [0]"
+    """
+    env = _env()
+    name = normalize_registry(name) or name
+    usages = env.client().registry_usages(group_for(env, name, resource_group), name)
+    return {"value": [u.to_arm() for u in usages]}
+
+
+@click.command("check-name", cls=AzCommand)
+@name_option("The name of the container registry.")
+def check_name(name: str) -> Any:
+    """Check whether a registry name is valid and available.
+
+    \b
+    Examples:
+      Check a name:
+        acrctl check-name -n doesthisnameexist
+    """
+    return _env().client().check_name(name)
