@@ -4,7 +4,7 @@ acting as the local user (Owner of the local subscription). No server, no login.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
@@ -41,3 +41,22 @@ def transport(path: str | None = None) -> tuple[InProcessTransport, str]:
 
     backend, caller, sub = open_backend(path)
     return InProcessTransport(App(backend), caller), sub
+
+
+def deliver_webhooks(client: Any, timeout: float = 10.0) -> int:
+    """Send the webhook events that are due, in this process: the embedded mode has no
+    server and so no delivery worker. Call it after an embedded command that queued events
+    (webhook ping, webhook redeliver). Waits up to `timeout` for the answers; retries of
+    failed deliveries are left for a later command (or a server) to send. A no-op for a
+    client of a remote server, or when ACRCTL_WEBHOOK_DELIVERY=off. Returns how many
+    deliveries were attempted."""
+    from acrctl.server.transport import InProcessTransport
+
+    transport = getattr(client, "transport", None)
+    if not isinstance(transport, InProcessTransport):
+        return 0
+    if os.environ.get("ACRCTL_WEBHOOK_DELIVERY", "").lower() in ("0", "off", "false", "no"):
+        return 0
+    from acrctl.delivery import deliver_due
+
+    return deliver_due(transport.app.backend, timeout=timeout)

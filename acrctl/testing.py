@@ -6,6 +6,9 @@
         client = acr.client()                      # acts as the admin (Owner)
         reader, token = acr.principal("ci", role="Reader")
         acr.client(reader).list_registries()
+        acr.deliver()                              # send due webhook events now
+
+`WebhookReceiver` is a real HTTP endpoint on 127.0.0.1 that records what webhooks send.
 
 The pytest fixture `acrctl_mock` (registered through the pytest11 entry point) yields the
 same object with a fresh backend per test; `acrctl_mock.reset()` empties it mid-test.
@@ -14,10 +17,14 @@ same object with a fresh backend per test; `acrctl_mock.reset()` empties it mid-
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -78,8 +85,124 @@ class AcrctlMock:
         return AcrClient(BASE_URL, subscription=self.subscription,
                          transport=self.transport(caller), sleep=lambda s: None, **kw)
 
+    def deliver(self, timeout: float = 10.0, wait_retries: bool = False) -> int:
+        """Send the webhook events that are due now (there is no delivery worker in
+        process) and wait for the answers; with wait_retries also for retries that fall
+        within `timeout`. Loopback and private destinations are allowed here unless the
+        settings say otherwise. Returns how many attempts were made."""
+        from acrctl.delivery import deliver_due
+
+        return deliver_due(self.backend, timeout=timeout, wait_retries=wait_retries)
+
     def close(self) -> None:
         self.backend.store.close()
+
+
+@dataclass
+class ReceivedRequest:
+    method: str
+    path: str  # with the query string
+    headers: dict[str, str]
+    body: bytes
+    at: float  # time.monotonic() on arrival (after any configured delay)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        """A header's value, by case-insensitive name."""
+        for k, v in self.headers.items():
+            if k.lower() == name.lower():
+                return v
+        return None
+
+
+class WebhookReceiver:
+    """A real HTTP endpoint on 127.0.0.1 that records what it receives, for webhook tests.
+
+        with WebhookReceiver(statuses=[500, 200]) as rx:   # answer 500, then 200 (default)
+            ... create a webhook with serviceUri=rx.url("/hook") and ping it ...
+            assert rx.wait_for(2)
+            rx.requests[0].json()["action"] == "ping"
+
+    `delay`: seconds to wait before answering; `echo`: answer with the request's path and
+    headers in the body (to check that nothing secret is recorded from an answer);
+    `headers`: extra response headers."""
+
+    def __init__(self, statuses: list[int] | None = None, delay: float = 0.0,
+                 port: int = 0, echo: bool = False,
+                 headers: dict[str, str] | None = None) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[ReceivedRequest] = []
+        self.statuses = list(statuses or [])
+        self.delay = delay
+        self.echo = echo
+        self.response_headers = dict(headers or {})
+        self._cv = threading.Condition()
+        rx = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if rx.delay:
+                    time.sleep(rx.delay)
+                req = ReceivedRequest(self.command, self.path, dict(self.headers.items()),
+                                      body, time.monotonic())
+                with rx._cv:
+                    status = rx.statuses.pop(0) if rx.statuses else 200
+                    rx.requests.append(req)
+                    rx._cv.notify_all()
+                out = (json.dumps({"path": req.path, "headers": req.headers}).encode()
+                       if rx.echo else b"ok")
+                try:
+                    self.send_response(status)
+                    for k, v in rx.response_headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(out)))
+                    self.end_headers()
+                    self.wfile.write(out)
+                except OSError:
+                    pass  # the sender gave up waiting (a timeout test)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # the default 5 drops bursts of concurrent deliveries
+
+        self.server = Server(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.port: int = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                        daemon=True)
+        self._thread.start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until at least `count` requests arrived."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while len(self.requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cv.wait(left)
+        return True
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> WebhookReceiver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @contextlib.contextmanager

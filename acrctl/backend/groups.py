@@ -60,8 +60,13 @@ class Groups:
         self.b.store.put(GROUP, key, ids.key(ids.subscription_id(sub)), rg, doc)
         return doc, cur is None
 
-    def list(self, sub: str) -> list[dict[str, Any]]:
-        return [i.doc for i in self.b.store.list(GROUP, parent=ids.key(ids.subscription_id(sub)))]
+    def list(self, sub: str, after: int | None = None,
+             limit: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of the subscription's groups and the seq to continue after (or None)."""
+        items = self.b.store.list(GROUP, parent=ids.key(ids.subscription_id(sub)), after=after,
+                                  limit=limit)
+        last = items[-1].seq if limit is not None and len(items) == limit else None
+        return [i.doc for i in items], last
 
     def delete(self, sub: str, rg: str) -> bool:
         key = ids.key(ids.group_id(sub, rg))

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids, roles
-from acrctl.backend.errors import AuthenticationFailed, AuthorizationFailed, InvalidInput, NotFound
+from acrctl.backend.errors import (
+    AuthenticationFailed,
+    AuthorizationFailed,
+    Conflict,
+    InvalidInput,
+    NotFound,
+)
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
@@ -166,6 +172,15 @@ class Rbac:
         if principal is None:
             raise InvalidInput("PrincipalNotFound",
                                f"Principal {pid} does not exist in the directory.")
+        existing = self.b.store.get(ROLE_ASSIGN, guid.lower())
+        if existing is not None:
+            # an assignment is immutable: re-PUT the same one, or pick another name
+            props_ = existing.doc["properties"]
+            if (not same_scope(props_["scope"], scope) or props_["principalId"] != principal["id"]
+                    or props_["roleDefinitionId"].rsplit("/", 1)[-1].lower()
+                    != role["name"].lower()):
+                raise Conflict("RoleAssignmentExists", "The role assignment already exists.")
+            return existing.doc
         doc = {
             "id": f"{scope.rstrip('/')}/providers/{ASSIGNMENT_TYPE}/{guid}",
             "name": guid,
@@ -181,9 +196,11 @@ class Rbac:
         self.b.store.put(ROLE_ASSIGN, guid.lower(), principal["id"], guid, doc)
         return doc
 
-    def get_assignment(self, guid: str) -> dict[str, Any]:
+    def get_assignment(self, guid: str, scope: str | None = None) -> dict[str, Any]:
+        """By name; with `scope`, only an assignment made at exactly that scope."""
         item = self.b.store.get(ROLE_ASSIGN, guid.lower())
-        if item is None:
+        if item is None or (scope is not None and not same_scope(
+                item.doc["properties"]["scope"], scope)):
             raise NotFound("RoleAssignmentNotFound",
                            f"The role assignment '{guid}' is not found.")
         return item.doc
@@ -215,6 +232,10 @@ class Rbac:
     def check(self, caller: Caller, action: str, scope: str) -> None:
         if not self.allowed(caller, action, scope):
             raise denied(caller, action, scope)
+
+
+def same_scope(a: str, b: str) -> bool:
+    return (a.rstrip("/") or "/").lower() == (b.rstrip("/") or "/").lower()
 
 
 def denied(caller: Caller, action: str, scope: str) -> AuthorizationFailed:

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import builtins
 import copy
+import fnmatch
+import random
+import re
 import uuid
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -17,6 +21,7 @@ from acrctl.backend import ids, regions
 from acrctl.backend.core import check_name, check_tags
 from acrctl.backend.errors import Conflict, InvalidInput, NotFound
 from acrctl.backend.registries import WEBHOOK_QUOTA, check_preconditions
+from acrctl.backend.store import EtagMismatch
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
@@ -24,17 +29,41 @@ if TYPE_CHECKING:
 
 WEBHOOK = "webhook"
 EVENT = "webhookEvent"
+OUTBOX = "webhookOutbox"  # index of undelivered events: key = the event's key, parent PENDING
+PENDING = "pending"
+OUTBOX_VERSION = "webhook_outbox_version"
 ACTIONS = ("push", "delete", "quarantine", "chart_push", "chart_delete")
 MASK = "******"
+USER_AGENT = "acrctl"
+EVENT_ID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                         r"[0-9a-fA-F]{12}$")
+MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+CHART_MEDIA_TYPE = "application/vnd.acr.helm.chart"
+MAX_RECORDED_ATTEMPTS = 100
+ATTEMPT_SUMMARY = ("attempt", "timestamp", "statusCode", "reasonPhrase", "error", "durationMs")
+# Settings.extra keys read by the outbox (the sender's own keys live in acrctl.delivery).
+DEFAULTS: dict[str, float] = {
+    "webhook_max_attempts": 5,  # attempts per event before it is marked failed
+    "webhook_backoff": 5.0,  # seconds before the 2nd attempt; doubles each time
+    "webhook_backoff_max": 300.0,  # cap of one backoff delay
+    "webhook_lease": 60.0,  # how long a claimed event stays with its worker
+}
 
 
 def mask_uri(uri: str) -> str:
-    """scheme://host[:port]/path, with any credentials or query replaced by the mask."""
+    """scheme://host[:port], with credentials, a non-trivial path and the query masked
+    (tokens often live in the path, e.g. Slack- and Teams-style hook URLs)."""
     p = urlsplit(uri)
     host = p.hostname or ""
-    if p.port:
-        host += f":{p.port}"
-    out = f"{p.scheme}://{MASK + '@' if (p.username or p.password) else ''}{host}{p.path}"
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        if p.port:
+            host += f":{p.port}"
+    except ValueError:
+        pass
+    out = f"{p.scheme}://{MASK + '@' if (p.username or p.password) else ''}{host}"
+    out += p.path if p.path in ("", "/") else f"/{MASK}"
     return out + (f"?{MASK}" if p.query else "")
 
 
@@ -247,17 +276,74 @@ class Webhooks:
         reg = self.b.registries.get(sub, rg, registry)
         content = {"id": str(uuid.uuid4()), "timestamp": self.b.clock.iso(), "action": "ping",
                    "request": {"id": str(uuid.uuid4()), "host": reg["properties"]["loginServer"],
-                               "method": "POST", "useragent": "acrctl"}}
+                               "method": "POST", "useragent": USER_AGENT}}
         event = self.enqueue(item, content)
         return {"id": event["id"]}
 
-    def enqueue(self, item: Any, content: dict[str, Any]) -> dict[str, Any]:
-        """Record an event for delivery (the outbox). Returns the stored event."""
+    def emit(self, registry_name: str, region: str | None, action: str, repository: str,
+             tag: str | None = None, digest: str | None = None, media_type: str | None = None,
+             size: int | None = None, length: int | None = None, name: str | None = None,
+             version: str | None = None, url: str | None = None,
+             request: dict[str, Any] | None = None, actor: dict[str, Any] | None = None,
+             source: dict[str, Any] | None = None) -> builtins.list[dict[str, str]]:
+        """A registry event (for the data plane): queue one delivery for every webhook of
+        the registry that is enabled, lists the action, matches the scope and lives in the
+        event's region (None: the registry's home region). Returns [{"webhook", "id"}]."""
+        action = str(action).lower()
+        if action not in ACTIONS:
+            raise InvalidInput("WebhookInvalidParameterValue",
+                               f"'{action}' is not a webhook action. Allowed: "
+                               f"{', '.join(ACTIONS)}.")
+        reg = self.b.registries.find(registry_name)
+        if reg is None:
+            raise NotFound("ResourceNotFound",
+                           f"The registry '{registry_name}' could not be found.")
+        where = regions.normalize(region) if region else reg["location"]
+        content = event_content(action, self.b.clock.iso(),
+                                reg["properties"]["loginServer"], repository, tag=tag,
+                                digest=digest, media_type=media_type, size=size, length=length,
+                                name=name, version=version, url=url, request=request,
+                                actor=actor, source=source)
+        out = []
+        with self.b.store.transaction():
+            for item in self.all_for(reg):
+                if fires(item.doc, action, repository, tag, where):
+                    event = self.enqueue(item, copy.deepcopy(content))
+                    out.append({"webhook": item.doc["id"], "id": event["id"]})
+        return out
+
+    def enqueue(self, item: Any, content: dict[str, Any],
+                redelivery_of: str | None = None) -> dict[str, Any]:
+        """Record an event for delivery (the outbox) before anything is sent: the event item
+        under the webhook, and its index entry in the pending list. Returns the event."""
         event_id = str(uuid.uuid4())
-        doc = {"id": event_id, "content": content, "state": "pending", "attempts": [],
-               "createdAt": self.b.clock.now(), "nextAttemptAt": self.b.clock.now()}
-        self.b.store.put(EVENT, f"{item.key}/events/{event_id}", item.key, event_id, doc)
+        now = self.b.clock.now()
+        doc: dict[str, Any] = {"id": event_id, "content": content, "state": "pending",
+                               "attempts": [], "createdAt": now, "nextAttemptAt": now}
+        if redelivery_of:
+            doc["redeliveryOf"] = redelivery_of
+        key = f"{item.key}/events/{event_id}"
+        with self.b.store.transaction():
+            self.b.store.put(EVENT, key, item.key, event_id, doc)
+            self.b.store.put(OUTBOX, key, PENDING, event_id, {"due": now})
+            self.b.store.meta_set(OUTBOX_VERSION, str(uuid.uuid4()))
         return doc
+
+    def redeliver(self, sub: str, rg: str, registry: str, name: str,
+                  event_id: Any) -> dict[str, Any]:
+        """Send a past event again: a new delivery with the same content (so the payload's
+        `id` lets a receiver de-duplicate). Returns {"id": the new delivery's event id}."""
+        if not isinstance(event_id, str) or not EVENT_ID_RE.match(event_id):
+            raise InvalidInput("InvalidRequestContent",
+                               "The request needs 'eventId', the id of an event of this "
+                               "webhook (a GUID from list-events or ping).")
+        item = self.item(sub, rg, registry, name)
+        past = self.b.store.get(EVENT, f"{item.key}/events/{event_id.lower()}")
+        if past is None:
+            raise NotFound("WebhookEventNotFound",
+                           f"The webhook '{name}' has no event '{event_id}'.")
+        event = self.enqueue(item, copy.deepcopy(past.doc["content"]), past.doc["id"])
+        return {"id": event["id"]}
 
     def list_events(self, sub: str, rg: str, registry: str, name: str,
                     after: int | None = None,
@@ -267,25 +353,238 @@ class Webhooks:
                                    newest_first=True)
         last = events[-1].seq if limit is not None and len(events) == limit else None
         secret = item.secret or {}
-        return [event_view(e.doc, secret) for e in events], last
+        return [event_view(e.doc, secret, self.b.clock.iso) for e in events], last
+
+    def get_event(self, event_key: str) -> dict[str, Any] | None:
+        item = self.b.store.get(EVENT, event_key)
+        return item.doc if item else None
+
+    # -- the delivery side (used by acrctl.delivery; no HTTP here) ----------------------------
+    def setting(self, key: str) -> float:
+        value = self.b.settings.extra.get(key)
+        try:
+            return float(value) if value is not None else DEFAULTS[key]
+        except (TypeError, ValueError):
+            return DEFAULTS[key]
+
+    def outbox_version(self) -> str:
+        """Changes whenever an event is queued: a worker that saw no due event can skip
+        scanning until either this changes or its earliest known due time passes."""
+        return self.b.store.meta_get(OUTBOX_VERSION) or ""
+
+    def next_due(self) -> float | None:
+        """The earliest due time in the outbox (None: nothing pending)."""
+        dues = [float(o.doc.get("due", 0)) for o in self.b.store.list(OUTBOX, parent=PENDING)]
+        return min(dues) if dues else None
+
+    def claim_due(self, now: float | None = None, limit: int = 8,
+                  busy: dict[str, int] | None = None,
+                  per_hook: int | None = None) -> builtins.list[Claim]:
+        """Move up to `limit` due events (pending and due, or sending with an expired lease)
+        to `sending` under a fresh lease, with a compare-and-set on the event's etag, so two
+        workers on one database never both send an event. `busy` (webhook key -> deliveries
+        the caller has in flight) and `per_hook` cap how many go to one webhook at once."""
+        store = self.b.store
+        now = self.b.clock.now() if now is None else now
+        lease = self.setting("webhook_lease")
+        counts = dict(busy or {})
+        out: builtins.list[Claim] = []
+        for ob in store.list(OUTBOX, parent=PENDING):
+            if len(out) >= limit:
+                break
+            if float(ob.doc.get("due", 0)) > now:
+                continue
+            ev = store.get(EVENT, ob.key)
+            if ev is None or ev.doc.get("state") in ("delivered", "failed"):
+                store.delete(OUTBOX, ob.key)
+                continue
+            doc = ev.doc
+            due = (doc["state"] == "pending" and float(doc.get("nextAttemptAt", 0)) <= now) or (
+                doc["state"] == "sending" and float(doc.get("leaseUntil", 0)) <= now)
+            if not due or (per_hook and counts.get(ev.parent, 0) >= per_hook):
+                continue
+            hook = store.get(WEBHOOK, ev.parent)
+            if hook is None or hook.doc["properties"].get("provisioningState") == "Deleting":
+                continue
+            lease_id = str(uuid.uuid4())
+            new = {**doc, "state": "sending", "leaseUntil": now + lease, "leaseId": lease_id}
+            try:
+                with store.transaction():
+                    store.put(EVENT, ev.key, ev.parent, ev.name, new, if_etag=ev.etag)
+                    store.put(OUTBOX, ob.key, PENDING, ob.name, {"due": now + lease})
+            except EtagMismatch:
+                continue
+            counts[ev.parent] = counts.get(ev.parent, 0) + 1
+            secret = hook.secret or {}
+            out.append(Claim(event_key=ev.key, event_id=doc["id"], lease_id=lease_id,
+                             attempt=len(doc.get("attempts") or []) + 1,
+                             content=doc["content"], hook_key=hook.key, hook_id=hook.doc["id"],
+                             service_uri=str(secret.get("serviceUri") or ""),
+                             custom_headers=dict(secret.get("customHeaders") or {}),
+                             signing_secret=secret.get("signingSecret")))
+        return out
+
+    def record_attempt(self, event_key: str, attempt: dict[str, Any],
+                       lease_id: str | None = None, now: float | None = None) -> str | None:
+        """Record one delivery attempt and move the event on: `delivered` on a 2xx,
+        `failed` after the configured number of attempts (or a permanent refusal), else
+        `pending` again with nextAttemptAt = now + exponential backoff with jitter.
+        Returns the new state (None: the event is gone, e.g. its webhook was deleted)."""
+        store = self.b.store
+        now = self.b.clock.now() if now is None else now
+        with store.transaction():
+            ev = store.get(EVENT, event_key)
+            if ev is None:
+                store.delete(OUTBOX, event_key)
+                return None
+            doc = copy.deepcopy(ev.doc)
+            attempts = doc.setdefault("attempts", [])
+            attempts.append(attempt)
+            del attempts[:-MAX_RECORDED_ATTEMPTS]
+            if lease_id is not None and doc.get("leaseId") != lease_id:
+                # our lease ran out and another worker owns the event now: keep the record
+                store.put(EVENT, ev.key, ev.parent, ev.name, doc)
+                return str(doc["state"])
+            doc.pop("leaseUntil", None)
+            doc.pop("leaseId", None)
+            ok = isinstance(attempt.get("statusCode"), int) and 200 <= attempt["statusCode"] < 300
+            tries = int(doc.get("tries", 0)) + 1
+            doc["tries"] = tries
+            if ok:
+                doc.update(state="delivered", deliveredAt=now)
+                doc.pop("nextAttemptAt", None)
+                store.delete(OUTBOX, ev.key)
+            elif attempt.get("permanent") or tries >= int(self.setting("webhook_max_attempts")):
+                doc["state"] = "failed"
+                doc.pop("nextAttemptAt", None)
+                store.delete(OUTBOX, ev.key)
+            else:
+                due = now + self.backoff(tries)
+                doc.update(state="pending", nextAttemptAt=due)
+                store.put(OUTBOX, ev.key, PENDING, ev.name, {"due": due})
+            store.put(EVENT, ev.key, ev.parent, ev.name, doc)
+            return str(doc["state"])
+
+    def backoff(self, tries: int) -> float:
+        """Delay before the next attempt after `tries` failed ones: base * 2^(tries-1),
+        capped, with "equal jitter" (a random point in the upper half)."""
+        base = self.setting("webhook_backoff")
+        delay = min(self.setting("webhook_backoff_max"), base * (2 ** max(0, tries - 1)))
+        return delay / 2 + random.uniform(0, delay / 2)
 
 
-def event_view(doc: dict[str, Any], secret: dict[str, Any]) -> dict[str, Any]:
+@dataclass
+class Claim:
+    """One event a worker has leased for sending, with what it needs to send it."""
+
+    event_key: str
+    event_id: str
+    lease_id: str
+    attempt: int
+    content: dict[str, Any]
+    hook_key: str
+    hook_id: str
+    service_uri: str = field(repr=False)
+    custom_headers: dict[str, str] = field(repr=False)
+    signing_secret: str | None = field(repr=False, default=None)
+
+
+def scope_matches(scope: str, repository: str, tag: str | None) -> bool:
+    """ACR's scope: empty = every event; `repo:*` = every tag of repo; `repo:tag` = that tag;
+    `repo` = `repo:latest`. `*` also works as a glob inside either part (acrctl extension,
+    e.g. `team/*:*`). Repository names compare case-insensitively, tags exactly."""
+    scope = (scope or "").strip()
+    if not scope:
+        return True
+    repo, sep, want = scope.partition(":")
+    if not sep:
+        want = "latest"
+    if not fnmatch.fnmatchcase(repository.lower(), repo.lower()):
+        return False
+    if want == "*":
+        return True
+    return tag is not None and fnmatch.fnmatchcase(tag, want)
+
+
+def fires(hook: dict[str, Any], action: str, repository: str, tag: str | None,
+          region: str) -> bool:
+    props = hook.get("properties") or {}
+    return (props.get("status") == "enabled"
+            and props.get("provisioningState") not in ("Deleting", "Failed")
+            and action in (props.get("actions") or [])
+            and regions.normalize(str(hook.get("location", ""))) == region
+            and scope_matches(str(props.get("scope") or ""), repository, tag))
+
+
+def event_content(action: str, timestamp: str, host: str, repository: str,
+                  tag: str | None = None, digest: str | None = None,
+                  media_type: str | None = None, size: int | None = None,
+                  length: int | None = None, name: str | None = None,
+                  version: str | None = None, url: str | None = None,
+                  request: dict[str, Any] | None = None, actor: dict[str, Any] | None = None,
+                  source: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The payload ACR posts for an event (arm-api §6), with None fields left out."""
+    chart = action.startswith("chart_")
+    if media_type is None:
+        media_type = CHART_MEDIA_TYPE if chart else MANIFEST_MEDIA_TYPE
+    if action == "delete":
+        target: dict[str, Any] = {"mediaType": media_type, "digest": digest,
+                                  "repository": repository, "tag": tag}
+    elif chart:
+        target = {"mediaType": media_type, "size": size, "digest": digest,
+                  "repository": repository, "tag": tag, "name": name, "version": version}
+    else:  # push, quarantine
+        target = {"mediaType": media_type, "size": size, "digest": digest,
+                  "length": length if length is not None else size, "repository": repository,
+                  "tag": tag}
+    if url:
+        target["url"] = url
+    content: dict[str, Any] = {"id": str(uuid.uuid4()), "timestamp": timestamp,
+                               "action": action,
+                               "target": {k: v for k, v in target.items() if v is not None}}
+    if not chart:
+        req = {"id": str(uuid.uuid4()), "host": host,
+               "method": "DELETE" if action == "delete" else "PUT", "useragent": USER_AGENT}
+        req.update(request or {})
+        content["request"] = req
+    if actor is not None:
+        content["actor"] = actor
+    if source is not None:
+        content["source"] = source
+    return content
+
+
+def event_view(doc: dict[str, Any], secret: dict[str, Any],
+               iso: Any = None) -> dict[str, Any]:
     """The listEvents shape of a stored event: the last attempt's request and response,
-    with every custom header value masked and the URI stripped of credentials."""
+    with every custom header value masked and the URI stripped of credentials, plus an
+    acrctl extension `delivery` (state, every attempt, next attempt time)."""
     attempts = doc.get("attempts") or []
     last = attempts[-1] if attempts else {}
-    headers = {"Content-Type": "application/json"}
-    headers.update({k: MASK for k in (secret.get("customHeaders") or {})})
-    headers.update(last.get("requestHeaders") or {})
+    headers = last.get("requestHeaders")
+    if not headers:  # not sent yet: what will be sent
+        headers = {"Content-Type": "application/json"}
+        for k in secret.get("customHeaders") or {}:
+            headers.pop(next((h for h in headers if h.lower() == k.lower()), k), None)
+            headers[k] = MASK
     uri = mask_uri(secret.get("serviceUri") or "")
     response: dict[str, Any] = {}
     if last:
+        code = last.get("statusCode")
         response = {"headers": last.get("responseHeaders") or {},
-                    "statusCode": str(last["statusCode"]) if last.get("statusCode") else None,
-                    "reasonPhrase": last.get("reasonPhrase"),
+                    "statusCode": str(code) if code else None,
+                    "reasonPhrase": last.get("reasonPhrase") or last.get("error"),
                     "content": last.get("responseContent", ""), "version": "1.1"}
+    delivery: dict[str, Any] = {
+        "state": doc.get("state", "pending"),
+        "attempts": [{k: a.get(k) for k in ATTEMPT_SUMMARY if a.get(k) is not None}
+                     for a in attempts]}
+    if doc.get("state") == "pending" and doc.get("nextAttemptAt") is not None and iso:
+        delivery["nextAttemptAt"] = iso(float(doc["nextAttemptAt"]))
+    if doc.get("redeliveryOf"):
+        delivery["redeliveryOf"] = doc["redeliveryOf"]
     return {"id": doc["id"],
             "eventRequestMessage": {"content": doc["content"], "headers": headers,
                                     "method": "POST", "requestUri": uri, "version": "1.1"},
-            "eventResponseMessage": response}
+            "eventResponseMessage": response,
+            "delivery": delivery}

@@ -33,18 +33,21 @@ def load_token(endpoint: str) -> str | None:
     env = os.environ.get("ACRCTL_TOKEN")
     if env:
         return env
+    endpoint = endpoint.rstrip("/")
+    if _keyring_usable():
+        import keyring
+
+        try:
+            found = keyring.get_password(SERVICE, endpoint)
+        except Exception:  # noqa: BLE001 - a broken keyring means "no token", never a crash
+            found = None
+        if found:
+            return found
     if os.path.exists(token_file()):
         with open(token_file()) as fh:
             tokens = json.load(fh)
         if endpoint in tokens:
             return str(tokens[endpoint])
-    if _keyring_usable():
-        import keyring
-
-        try:
-            return keyring.get_password(SERVICE, endpoint)
-        except Exception:  # noqa: BLE001 - a broken keyring means "no token", never a crash
-            return None
     return None
 
 

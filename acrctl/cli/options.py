@@ -33,7 +33,7 @@ class GreedyOption(click.Option):
             original = opt.process
 
             def process(value: Any, state: Any, _orig: Callable[..., Any] = original) -> None:
-                values = [] if value in ("\0", None) else [value]
+                values = [value] if isinstance(value, str) and value != "\0" else []
                 while state.rargs and not (state.rargs[0].startswith("-")
                                            and len(state.rargs[0]) > 1):
                     values.append(state.rargs.pop(0))

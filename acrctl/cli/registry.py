@@ -84,7 +84,8 @@ def create(name: str, resource_group: str, sku: str, location: str | None,
         env.warn("Argument '--zone-redundancy' is in preview and under development. "
                  "Reference and support levels: https://aka.ms/CLI_refstatus")
         body["properties"]["zoneRedundancy"] = zone_redundancy.capitalize()
-    return client.create_registry(resource_group, name, body, wait=not no_wait)
+    result = client.create_registry(resource_group, name, body, wait=not no_wait)
+    return None if no_wait else result
 
 
 @click.command("show", cls=AzCommand, table=registry_table)
@@ -167,7 +168,8 @@ def update(name: str, resource_group: str | None, sku: str | None, admin_enabled
         patch["properties"] = props
     if tags is not None:
         patch["tags"] = parse_pairs(tags)
-    return env.client().update_registry(rg, name, patch, wait=not no_wait)
+    result = env.client().update_registry(rg, name, patch, wait=not no_wait)
+    return None if no_wait else result
 
 
 @click.command("delete", cls=AzCommand)

@@ -27,6 +27,7 @@ class AcrClient(ArmClient):
     def __init__(self, endpoint: str, subscription: str | None = None, **kw: Any) -> None:
         super().__init__(endpoint, **kw)
         self._subscription = subscription
+        self.transport = kw.get("transport")  # the in-process one in embedded mode
 
     # -- subscriptions, locations -------------------------------------------------------------
     def subscriptions(self) -> list[m.Subscription]:
@@ -164,6 +165,12 @@ class AcrClient(ArmClient):
                        limit: int | None = None) -> list[m.Event]:
         url = self._child(rg, registry, WEBHOOKS, name) + "/listEvents"
         return _many(m.Event, self.list(url, method="POST", limit=limit))
+
+    def redeliver_webhook_event(self, rg: str, registry: str, name: str,
+                                event_id: str) -> m.EventInfo:
+        """Send a past event again (acrctl extension). Returns the new delivery's id."""
+        url = self._child(rg, registry, WEBHOOKS, name) + "/redeliver"
+        return _one(m.EventInfo, self.call("POST", url, {"eventId": event_id}))
 
     # -- authorization ------------------------------------------------------------------------
     def list_role_definitions(self, scope: str,

@@ -167,7 +167,7 @@ class ArmClient:
 
     def _wait_delete(self, resp: httpx.Response) -> None:
         location = resp.headers.get("location")
-        delay = retry_after(resp, 1.0)
+        delay = 0.0  # the first look is free: a fast operation is often done already
         while resp.status_code == 202 and location:
             self.sleep(delay)
             resp = self.request("GET", location, api_version=None)

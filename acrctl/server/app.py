@@ -40,6 +40,8 @@ class Route:
     listing: bool = False  # lists filter what the caller may read instead of 403
     public: bool = False  # no authentication, no api-version (health)
     acr: bool = True  # api-version checked against the container registry versions
+    # consulted when the caller lacks `action` at `scope`: (backend, caller, params) -> allowed
+    fallback: Callable[[Backend, Caller, dict[str, str]], bool] | None = None
     regex: re.Pattern[str] | None = None
 
     def compile(self) -> None:
@@ -120,6 +122,8 @@ class App:
             rbac = self.backend.rbac
             ok = (rbac.allowed_below if route.listing else rbac.allowed)(
                 caller, route.action, scope)
+            if not ok and route.fallback is not None:
+                ok = route.fallback(self.backend, caller, params)
             if not ok:
                 from acrctl.backend.rbac import denied
 

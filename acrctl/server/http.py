@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from acrctl.backend import ids
 from acrctl.backend.errors import InvalidInput, PayloadTooLarge
 
 if TYPE_CHECKING:
@@ -94,7 +95,10 @@ class Ctx:
         items, last = result
         body: dict[str, Any] = {"value": items}
         if last is not None:
-            body["nextLink"] = self.url(self.req.path, **{"$skipToken": str(last)})
+            query = {"$skipToken": str(last)}
+            if self.req.query.get("$top"):
+                query["$top"] = self.req.query["$top"]  # $top is the page size: keep it
+            body["nextLink"] = self.url(self.req.path, **query)
         return Response(200, body)
 
     def paging(self) -> tuple[int | None, int]:
@@ -110,12 +114,24 @@ class Ctx:
             raise InvalidInput("InvalidSkipToken", "$top must be a positive number.")
         return after, limit
 
-    def lro(self, doc: dict[str, Any], op: dict[str, Any], created: bool = False) -> Response:
+    def resource(self, kind: str, doc: dict[str, Any], status: int = 200,
+                 headers: dict[str, str] | None = None) -> Response:
+        """A resource answer with its ETag header (what If-Match compares with)."""
+        item = self.b.store.get(kind, ids.key(str(doc["id"])))
+        out = dict(headers or {})
+        if item is not None and item.etag:
+            out["ETag"] = item.etag
+        return Response(status, doc, out)
+
+    def lro(self, doc: dict[str, Any], op: dict[str, Any], created: bool = False,
+            kind: str | None = None) -> Response:
         """PUT/PATCH answer: 201 on create, 200 otherwise, with Azure-AsyncOperation."""
         status_path = f"{doc['id']}/operationStatuses/{op['id']}"
-        return Response(201 if created else 200, doc, {
-            "Azure-AsyncOperation": self.url(status_path),
-            "Retry-After": str(self.b.settings.retry_after)})
+        headers = {"Azure-AsyncOperation": self.url(status_path),
+                   "Retry-After": str(self.b.settings.retry_after)}
+        if kind is not None:
+            return self.resource(kind, doc, 201 if created else 200, headers)
+        return Response(201 if created else 200, doc, headers)
 
     def accepted_delete(self, op: dict[str, Any] | None) -> Response:
         """DELETE answer: 202 + Location (+ Azure-AsyncOperation), or 204 if nothing existed."""

@@ -3,8 +3,15 @@ requires and the scope it is checked at. Both adapters (ASGI, in-process) serve 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from acrctl.server.app import Handler, Route
 from acrctl.server.handlers import authz, registries, replications, resources, webhooks
+
+if TYPE_CHECKING:
+    from acrctl.backend.core import Backend
+    from acrctl.backend.rbac import Caller
 
 SUB = "/subscriptions/{sub}"
 RG = f"{SUB}/resourceGroups/{{rg}}"
@@ -18,8 +25,10 @@ RES = "Microsoft.Resources/subscriptions"
 
 
 def r(method: str, template: str, handler: Handler, action: str | None = None,
-      scope: str = "", listing: bool = False, public: bool = False, acr: bool = True) -> Route:
-    return Route(method, template, handler, action, scope or template, listing, public, acr)
+      scope: str = "", listing: bool = False, public: bool = False, acr: bool = True,
+      fallback: Callable[[Backend, Caller, dict[str, str]], bool] | None = None) -> Route:
+    return Route(method, template, handler, action, scope or template, listing, public, acr,
+                 fallback)
 
 
 ROUTES: list[Route] = [
@@ -41,7 +50,8 @@ ROUTES: list[Route] = [
     r("POST", f"{SUB}/providers/{ACR}/checkNameAvailability", registries.check_name,
       f"{ACR}/checkNameAvailability/read", SUB),
     r("GET", f"{SUB}/providers/{ACR}/locations/{{location}}/operationResults/{{op}}",
-      registries.operation_result, f"{ACR}/locations/operationResults/read", SUB),
+      registries.operation_result, f"{ACR}/locations/operationResults/read", SUB,
+      fallback=registries.may_follow_operation),
     r("GET", f"{RG}/providers/{ACR}/registries", registries.list_by_group, f"{A}/read", RG,
       listing=True),
     r("GET", REG, registries.get, f"{A}/read"),
@@ -72,6 +82,9 @@ ROUTES: list[Route] = [
     r("POST", f"{HOOK}/listEvents", webhooks.list_events, f"{A}/webhooks/listEvents/action",
       HOOK),
     r("GET", f"{HOOK}/listEvents", webhooks.list_events, f"{A}/webhooks/listEvents/action",
+      HOOK),
+    # acrctl extension (Owner/Contributor hold it through `*`; ACR has no such action)
+    r("POST", f"{HOOK}/redeliver", webhooks.redeliver, f"{A}/webhooks/redeliver/action",
       HOOK),
     r("GET", f"{HOOK}/operationStatuses/{{op}}", registries.operation_status,
       f"{A}/webhooks/operationStatuses/read", HOOK),

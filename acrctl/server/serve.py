@@ -8,12 +8,15 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acrctl.backend.core import Backend, Settings
 from acrctl.backend.store import open_store
 from acrctl.server.app import App
 from acrctl.server.asgi import AsgiApp
+
+if TYPE_CHECKING:
+    from acrctl.delivery import DeliveryWorker
 
 
 @dataclass
@@ -41,6 +44,17 @@ def build(cfg: ServerConfig) -> tuple[App, str | None, str]:
     return App(backend), new_token, sub["subscriptionId"]
 
 
+def start_delivery(app: App, interval: float = 0.2) -> DeliveryWorker:
+    """Start the webhook delivery worker for a server's backend (a daemon thread that sends
+    due events from the outbox). Stop it with `worker.stop()` before closing the store.
+    Raises ValueError when the webhook destination settings are invalid."""
+    from acrctl.delivery import DeliveryWorker
+
+    worker = DeliveryWorker(app.backend, interval=interval)
+    worker.start()
+    return worker
+
+
 def uvicorn_config(app: App, cfg: ServerConfig, sock_port: int | None = None) -> Any:
     import uvicorn
 
@@ -59,7 +73,8 @@ def free_port() -> int:
 class ThreadedServer:
     """A real `acrctl server` in a background thread on a free loopback port."""
 
-    def __init__(self, cfg: ServerConfig | None = None) -> None:
+    def __init__(self, cfg: ServerConfig | None = None, deliver: bool = True) -> None:
+        """`deliver`: run the webhook delivery worker while the server runs."""
         import uvicorn
 
         self.cfg = cfg or ServerConfig()
@@ -70,6 +85,8 @@ class ThreadedServer:
             self.admin_token = self.cfg.admin_token
         self.server = uvicorn.Server(uvicorn_config(self.app, self.cfg))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.deliver = deliver
+        self.delivery: DeliveryWorker | None = None
 
     @property
     def url(self) -> str:
@@ -83,9 +100,14 @@ class ThreadedServer:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("acrctl server did not start")
             time.sleep(0.01)
+        if self.deliver:
+            self.delivery = start_delivery(self.app)
         return self
 
     def stop(self) -> None:
+        if self.delivery is not None:
+            self.delivery.stop()
+            self.delivery = None
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.app.backend.store.close()

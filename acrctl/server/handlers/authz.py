@@ -7,6 +7,7 @@ from typing import Any
 
 from acrctl.backend import ids
 from acrctl.backend.errors import InvalidInput, NotFound
+from acrctl.backend.rbac import ROLE_DEF
 from acrctl.server.http import Ctx, Response
 
 
@@ -31,16 +32,39 @@ def get_definition(c: Ctx) -> Response:
 
 
 def put_definition(c: Ctx) -> Response:
-    return c.ok(c.b.rbac.put_role_definition(_scope(c), c.p["id"], c.body()), 201)
+    """The caller needs roleDefinitions/write at every scope the role is (or was) assignable
+    at, not only at the URL's scope: otherwise rewriting a role assigned higher up widens
+    the caller's own access there."""
+    body = c.body()
+    props = body.get("properties") or {}
+    scopes = (props.get("assignableScopes") if isinstance(props, dict) else None) or [_scope(c)]
+    if not isinstance(scopes, list) or not all(isinstance(s, str) and s for s in scopes):
+        raise InvalidInput("InvalidRoleDefinition",
+                           "assignableScopes must be a list of scopes.")
+    current = c.b.store.get(ROLE_DEF, c.p["id"].lower())
+    if current is not None:
+        scopes = [*scopes, *current.doc["properties"].get("assignableScopes", [])]
+    for scope in scopes:
+        c.b.rbac.check(c.caller, "Microsoft.Authorization/roleDefinitions/write",
+                       scope.rstrip("/") or "/")
+    return c.ok(c.b.rbac.put_role_definition(_scope(c), c.p["id"], body), 201)
+
+
+def _within(scope: str, target: str) -> bool:
+    return ids.is_within(scope if scope != "/" else "", target)
 
 
 def list_assignments(c: Ctx) -> Response:
+    """Assignments at, above (inherited) or below the scope, as far as the caller may read
+    them: those below need read at their own scope, inherited ones read at this scope."""
     scope = _scope(c)
     principal = _filter_value(c, "principalId")
-    docs = [a for a in c.b.rbac.list_assignments(principal)
-            if ids.is_within(scope if scope != "/" else "", a["properties"]["scope"])
-            or ids.is_within(a["properties"]["scope"] if a["properties"]["scope"] != "/" else "",
-                             scope)]
+    rbac, read = c.b.rbac, "Microsoft.Authorization/roleAssignments/read"
+    docs = [a for a in rbac.list_assignments(principal)
+            if (_within(scope, a["properties"]["scope"])
+                and rbac.allowed(c.caller, read, a["properties"]["scope"]))
+            or (_within(a["properties"]["scope"], scope)
+                and rbac.allowed(c.caller, read, scope))]
     return c.ok({"value": docs})
 
 
@@ -49,12 +73,12 @@ def put_assignment(c: Ctx) -> Response:
 
 
 def get_assignment(c: Ctx) -> Response:
-    return c.ok(c.b.rbac.get_assignment(c.p["id"]))
+    return c.ok(c.b.rbac.get_assignment(c.p["id"], _scope(c)))
 
 
 def delete_assignment(c: Ctx) -> Response:
     try:
-        doc = c.b.rbac.get_assignment(c.p["id"])
+        doc = c.b.rbac.get_assignment(c.p["id"], _scope(c))
     except NotFound:
         return Response(204)
     c.b.rbac.delete_assignment(c.p["id"])

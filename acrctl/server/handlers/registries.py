@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from acrctl.backend import ids
+from acrctl.backend.operations import OPERATION
+from acrctl.backend.registries import REGISTRY
 from acrctl.server.http import Ctx, Response
+
+if TYPE_CHECKING:
+    from acrctl.backend.core import Backend
+    from acrctl.backend.rbac import Caller
 
 
 def _ifs(c: Ctx) -> dict[str, str | None]:
@@ -10,19 +19,19 @@ def _ifs(c: Ctx) -> dict[str, str | None]:
 
 
 def get(c: Ctx) -> Response:
-    return c.ok(c.b.registries.get(c.p["sub"], c.p["rg"], c.p["registry"]))
+    return c.resource(REGISTRY, c.b.registries.get(c.p["sub"], c.p["rg"], c.p["registry"]))
 
 
 def put(c: Ctx) -> Response:
     doc, created, op = c.b.registries.put(c.caller, c.p["sub"], c.p["rg"], c.p["registry"],
                                           c.body(), **_ifs(c))
-    return c.lro(doc, op, created)
+    return c.lro(doc, op, created, REGISTRY)
 
 
 def patch(c: Ctx) -> Response:
     doc, op = c.b.registries.update(c.caller, c.p["sub"], c.p["rg"], c.p["registry"], c.body(),
                                     if_match=c.header("if-match"))
-    return c.lro(doc, op)
+    return c.lro(doc, op, kind=REGISTRY)
 
 
 def delete(c: Ctx) -> Response:
@@ -65,6 +74,25 @@ def operation_status(c: Ctx) -> Response:
 
         raise NotFound("OperationNotFound", f"The operation '{c.p['op']}' could not be found.")
     return c.ok(c.b.ops.status_body(op))
+
+
+STATUS_READ = {"registry": "Microsoft.ContainerRegistry/registries/operationStatuses/read",
+               "replication":
+               "Microsoft.ContainerRegistry/registries/replications/operationStatuses/read",
+               "webhook": "Microsoft.ContainerRegistry/registries/webhooks/operationStatuses/read"}
+
+
+def may_follow_operation(b: Backend, caller: Caller, p: dict[str, str]) -> bool:
+    """A delete's Location is under the subscription, but a caller scoped to a resource group
+    must be able to follow its own delete: allow whoever may read the operation's status at
+    the resource (the Azure-AsyncOperation URL's action)."""
+    item = b.store.get(OPERATION, p.get("op", "").lower())
+    if item is None:
+        return False
+    resource = str(item.doc.get("resourceId", ""))
+    action = STATUS_READ.get(str(item.doc.get("kind")))
+    return bool(action) and ids.is_within(f"/subscriptions/{p['sub']}", resource) and \
+        b.rbac.allowed(caller, action or "", resource)
 
 
 def operation_result(c: Ctx) -> Response:

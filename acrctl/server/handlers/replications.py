@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from acrctl.backend.replications import REPLICATION
 from acrctl.server.handlers.registries import readable
 from acrctl.server.http import Ctx, Response
 
@@ -13,20 +14,20 @@ def _args(c: Ctx) -> tuple[str, str, str, str]:
 
 
 def get(c: Ctx) -> Response:
-    return c.ok(c.b.replications.get(*_args(c)))
+    return c.resource(REPLICATION, c.b.replications.get(*_args(c)))
 
 
 def put(c: Ctx) -> Response:
     doc, created, op = c.b.replications.put(c.caller, *_args(c), c.body(),
                                             if_match=c.header("if-match"),
                                             if_none_match=c.header("if-none-match"))
-    return c.lro(doc, op, created)
+    return c.lro(doc, op, created, REPLICATION)
 
 
 def patch(c: Ctx) -> Response:
     doc, op = c.b.replications.update(c.caller, *_args(c), c.body(),
                                       if_match=c.header("if-match"))
-    return c.lro(doc, op)
+    return c.lro(doc, op, kind=REPLICATION)
 
 
 def delete(c: Ctx) -> Response:

@@ -62,6 +62,7 @@ def head_group(c: Ctx) -> Response:
 
 
 def list_groups(c: Ctx) -> Response:
-    docs = [d for d in c.b.groups.list(c.p["sub"]) if c.b.rbac.allowed(
-        c.caller, "Microsoft.Resources/subscriptions/resourceGroups/read", d["id"])]
-    return c.ok({"value": docs})
+    after, limit = c.paging()
+    docs, last = c.b.groups.list(c.p["sub"], after, limit)
+    return c.page(([d for d in docs if c.b.rbac.allowed(
+        c.caller, "Microsoft.Resources/subscriptions/resourceGroups/read", d["id"])], last))

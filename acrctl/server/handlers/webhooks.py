@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from acrctl.backend.webhooks import WEBHOOK
 from acrctl.server.handlers.registries import readable
 from acrctl.server.http import Ctx, Response
 
@@ -13,19 +14,19 @@ def _args(c: Ctx) -> tuple[str, str, str, str]:
 
 
 def get(c: Ctx) -> Response:
-    return c.ok(c.b.webhooks.get(*_args(c)))
+    return c.resource(WEBHOOK, c.b.webhooks.get(*_args(c)))
 
 
 def put(c: Ctx) -> Response:
     doc, created, op = c.b.webhooks.put(c.caller, *_args(c), c.body(),
                                         if_match=c.header("if-match"),
                                         if_none_match=c.header("if-none-match"))
-    return c.lro(doc, op, created)
+    return c.lro(doc, op, created, WEBHOOK)
 
 
 def patch(c: Ctx) -> Response:
     doc, op = c.b.webhooks.update(c.caller, *_args(c), c.body(), if_match=c.header("if-match"))
-    return c.lro(doc, op)
+    return c.lro(doc, op, kind=WEBHOOK)
 
 
 def delete(c: Ctx) -> Response:
@@ -49,3 +50,8 @@ def callback_config(c: Ctx) -> Response:
 def list_events(c: Ctx) -> Response:
     after, limit = c.paging()
     return c.page(c.b.webhooks.list_events(*_args(c), after, limit))
+
+
+def redeliver(c: Ctx) -> Response:
+    """acrctl extension: send a past event again. Body {"eventId": "<event guid>"}."""
+    return c.ok(c.b.webhooks.redeliver(*_args(c), c.body().get("eventId")))

@@ -1,0 +1,367 @@
+"""az acr replication: create, list, show, update, delete, plus acrctl's wait and map.
+
+Also home to the small helpers the webhook group shares: az-style enum validation,
+location display-name mapping and the polling loop behind `wait`."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from acrctl.cli.base import AzGroup
+from acrctl.cli.env import Env, group_for
+from acrctl.cli.options import (
+    group_option,
+    location_option,
+    name_option,
+    no_wait_option,
+    normalize_registry,
+    parse_pairs,
+    registry_option,
+    tags_option,
+    three_state,
+)
+from acrctl.client.errors import AcrctlError, NotFoundError, UsageError
+
+PREMIUM_ONLY = "Replications are only supported for managed registries in Premium SKU."
+SAME_LOCATION = "Replication could not be created in the same location as the registry."
+PREVIEW = ("Argument '--zone-redundancy' is in preview and under development. "
+           "Reference and support levels: https://aka.ms/CLI_refstatus")
+DEPRECATED = ("Option '--region-endpoint-enabled' has been deprecated and will be removed in "
+              "a future release. Use '--global-endpoint-routing' instead.")
+
+# The polling loop's clock and sleep, module attributes so tests can replace them.
+_clock: Callable[[], float] = time.monotonic
+_sleep: Callable[[float], None] = time.sleep
+
+
+# -- helpers shared with acrctl.cli.webhook -------------------------------------------------
+def _env() -> Env:
+    return click.get_current_context().obj  # type: ignore[no-any-return]
+
+
+def cell(value: Any) -> Any:
+    """A table cell: az prints a missing value as a single space (None cells are dropped)."""
+    return value if value not in (None, "") else " "
+
+
+def greedy_items(values: tuple[Any, ...] | None) -> tuple[str, ...] | None:
+    """A GreedyOption's items. Works around click 8.2+, which hands a valueless option's
+    FLAG_NEEDS_VALUE sentinel through GreedyOption: `--tags` alone must mean no items."""
+    return None if values is None else tuple(v for v in values if isinstance(v, str))
+
+
+def enum_value(value: str, allowed: Sequence[str], flag: str) -> str:
+    """az's case-insensitive enum: the canonical spelling, or az's usage error (exit 2)."""
+    for choice in allowed:
+        if choice.lower() == value.lower():
+            return choice
+    raise UsageError(f"'{value}' is not a valid value for '{flag}'. "
+                     f"Allowed values: {', '.join(sorted(allowed))}.")
+
+
+def enum_option(*decls: str, allowed: Sequence[str], help: str, **kw: Any) -> Any:
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        return None if value is None else enum_value(value, allowed, decls[-1])
+
+    return click.option(*decls, default=kw.pop("default", None), callback=check,
+                        metavar="[" + "|".join(allowed) + "]", help=help, **kw)
+
+
+def resolve_location(value: str) -> str:
+    """`West US`, `WestUS` and `westus` all become `westus` (the local region catalog);
+    an unknown name passes through for the service to judge."""
+    from acrctl.backend import regions
+
+    region = regions.lookup(value)
+    return str(region["name"]) if region else value
+
+
+def target(registry: str, resource_group: str | None) -> tuple[Env, str, str]:
+    """The Env, resource group and registry name a child command works on."""
+    env = _env()
+    name = normalize_registry(registry) or registry
+    return env, group_for(env, name, resource_group), name
+
+
+def wait_for(get: Callable[[], Any], condition: str | None, timeout: float, interval: float,
+             what: str) -> None:
+    """Poll `get` (a GET of the resource) until `condition` holds: created/updated mean
+    provisioningState Succeeded, deleted means a 404. Raises on Failed and on timeout."""
+    if condition is None:
+        raise UsageError("incorrect usage: --created | --updated | --deleted")
+
+    def done() -> bool:
+        try:
+            state = get().properties.provisioning_state
+        except NotFoundError:
+            return condition == "deleted"
+        if condition == "deleted":
+            return False
+        if state in ("Failed", "Canceled"):
+            raise AcrctlError(f"The {what} ended in provisioning state {state}.")
+        return bool(state == "Succeeded")
+
+    deadline = _clock() + timeout
+    while not done():
+        remaining = deadline - _clock()
+        if remaining <= 0:
+            raise AcrctlError(f"Timed out after {timeout:g} seconds waiting for {what} to be "
+                              f"{condition}.")
+        _sleep(min(interval, remaining))
+
+
+def wait_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for decorator in reversed((
+        click.option("--created", "condition", flag_value="created",
+                     help="Wait until created with provisioningState 'Succeeded'."),
+        click.option("--updated", "condition", flag_value="updated",
+                     help="Wait until updated with provisioningState 'Succeeded'."),
+        click.option("--deleted", "condition", flag_value="deleted",
+                     help="Wait until deleted."),
+        click.option("--timeout", type=click.FloatRange(min=0), default=3600.0,
+                     metavar="SECONDS", help="Maximum wait in seconds. Default: 3600."),
+        click.option("--interval", type=click.FloatRange(min=0, min_open=True), default=1.0,
+                     metavar="SECONDS", help="Polling interval in seconds. Default: 1."),
+    )):
+        f = decorator(f)
+    return f
+
+
+# -- replication specifics ------------------------------------------------------------------
+def replication_table(data: Any) -> list[dict[str, Any]]:
+    rows = data if isinstance(data, list) else [data]
+    return [{"NAME": cell(r.get("name")), "LOCATION": cell(r.get("location")),
+             "PROVISIONING STATE": cell(r.get("provisioningState")),
+             "STATUS": cell((r.get("status") or {}).get("displayStatus")),
+             "REGION ENDPOINT ENABLED": cell(r.get("regionEndpointEnabled"))} for r in rows]
+
+
+def _premium(env: Env, rg: str, registry: str) -> Any:
+    """az's pre-check: the one registry GET of the command."""
+    reg = env.client().get_registry(rg, registry)
+    if reg.sku.name != "Premium":
+        raise AcrctlError(PREMIUM_ONLY)
+    return reg
+
+
+def _endpoint(env: Env, routing: str | None, legacy: str | None) -> bool | None:
+    new, old = three_state(routing), three_state(legacy)
+    if old is not None:
+        env.warn(DEPRECATED)
+        if new is not None and new != old:
+            raise UsageError("usage error: --global-endpoint-routing and its deprecated alias "
+                             "--region-endpoint-enabled were given different values.")
+    return new if new is not None else old
+
+
+def endpoint_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--region-endpoint-enabled", "region_endpoint_enabled", is_flag=False,
+                     flag_value="true", default=None, hidden=True,
+                     help="Deprecated alias of --global-endpoint-routing.")(f)
+    return click.option("--global-endpoint-routing", "global_endpoint_routing", is_flag=False,
+                        flag_value="true", default=None, metavar="[true|false]",
+                        help="Route requests through the regional endpoint of this replica "
+                        "(regionEndpointEnabled). Default: true.")(f)
+
+
+@click.group("replication", cls=AzGroup)
+def group() -> None:
+    """Manage geo-replicated regions of Azure Container Registries (Premium only)."""
+
+
+@group.command("create", table=replication_table)
+@registry_option()
+@location_option("Location, e.g. eastus or \"East US\". Default: config defaults.location.",
+                 required=True)
+@name_option("The name of the replication. Default: the location, e.g. eastus.",
+             required=False)
+@group_option()
+@endpoint_options
+@enum_option("--zone-redundancy", allowed=("Disabled", "Enabled"),
+             help="Zone redundancy (preview). Cannot be updated later. Default: Disabled.")
+@tags_option()
+@no_wait_option()
+def create(registry: str, location: str, name: str | None, resource_group: str | None,
+           global_endpoint_routing: str | None, region_endpoint_enabled: str | None,
+           zone_redundancy: str | None, tags: tuple[str, ...] | None, no_wait: bool) -> Any:
+    """Create a replicated region for an Azure Container Registry.
+
+    \b
+    Examples:
+      Create a replication in East US (named eastus):
+        acrctl replication create -r myregistry -l eastus
+      Create a replication without a regional endpoint and return at once:
+        acrctl replication create -r myregistry -l "West Europe" \\
+          --global-endpoint-routing false --no-wait
+    """
+    from acrctl.backend.regions import normalize
+
+    env = _env()
+    if zone_redundancy:
+        env.warn(PREVIEW)
+    endpoint = _endpoint(env, global_endpoint_routing, region_endpoint_enabled)
+    env, rg, registry = target(registry, resource_group)
+    reg = _premium(env, rg, registry)
+    location = resolve_location(location)
+    if normalize(location) == normalize(reg.location or ""):
+        raise AcrctlError(SAME_LOCATION)
+    props: dict[str, Any] = {}
+    if endpoint is not None:
+        props["regionEndpointEnabled"] = endpoint
+    if zone_redundancy:
+        props["zoneRedundancy"] = zone_redundancy
+    body: dict[str, Any] = {"location": location, "properties": props}
+    if tags is not None:
+        body["tags"] = parse_pairs(greedy_items(tags))
+    result = env.client().create_replication(rg, registry, name or normalize(location), body,
+                                             wait=not no_wait)
+    return None if no_wait else result
+
+
+@group.command("list", table=replication_table)
+@registry_option()
+@group_option()
+def list_(registry: str, resource_group: str | None) -> Any:
+    """List the replications of a registry, the home replica included.
+
+    \b
+    Examples:
+      List replications as a table:
+        acrctl replication list -r myregistry -o table
+    """
+    env, rg, registry = target(registry, resource_group)
+    _premium(env, rg, registry)
+    return env.client().list_replications(rg, registry)
+
+
+@group.command("show", table=replication_table)
+@registry_option()
+@name_option("The name of the replication.", "replication")
+@group_option()
+def show(registry: str, name: str, resource_group: str | None) -> Any:
+    """Get the details of a replication.
+
+    \b
+    Examples:
+      Show the status of the eastus replication:
+        acrctl replication show -r myregistry -n eastus --query status.displayStatus
+    """
+    env, rg, registry = target(registry, resource_group)
+    _premium(env, rg, registry)
+    return env.client().get_replication(rg, registry, name)
+
+
+@group.command("update", table=replication_table)
+@registry_option()
+@name_option("The name of the replication.", "replication")
+@group_option()
+@endpoint_options
+@tags_option()
+@no_wait_option()
+def update(registry: str, name: str, resource_group: str | None,
+           global_endpoint_routing: str | None, region_endpoint_enabled: str | None,
+           tags: tuple[str, ...] | None, no_wait: bool) -> Any:
+    """Update a replication (regional endpoint routing, tags). Without flags, print it.
+
+    \b
+    Examples:
+      Turn off the regional endpoint of a replica:
+        acrctl replication update -r myregistry -n eastus --global-endpoint-routing false
+      Replace the tags:
+        acrctl replication update -r myregistry -n eastus --tags team=infra
+    """
+    env = _env()
+    endpoint = _endpoint(env, global_endpoint_routing, region_endpoint_enabled)
+    env, rg, registry = target(registry, resource_group)
+    patch: dict[str, Any] = {}
+    if endpoint is not None:
+        patch["properties"] = {"regionEndpointEnabled": endpoint}
+    if tags is not None:
+        patch["tags"] = parse_pairs(greedy_items(tags))
+    result = env.client().update_replication(rg, registry, name, patch, wait=not no_wait)
+    return None if no_wait else result
+
+
+@group.command("delete")
+@registry_option()
+@name_option("The name of the replication.", "replication")
+@group_option()
+@no_wait_option()
+def delete(registry: str, name: str, resource_group: str | None, no_wait: bool) -> None:
+    """Delete a replication (the home replica cannot be deleted).
+
+    \b
+    Examples:
+      Delete the eastus replication:
+        acrctl replication delete -r myregistry -n eastus
+    """
+    env, rg, registry = target(registry, resource_group)
+    _premium(env, rg, registry)
+    env.client().delete_replication(rg, registry, name, wait=not no_wait)
+
+
+@group.command("wait")
+@registry_option()
+@name_option("The name of the replication.", "replication")
+@group_option()
+@wait_options
+def wait(registry: str, name: str, resource_group: str | None, condition: str | None,
+         timeout: float, interval: float) -> None:
+    """Wait until a replication is created, updated or deleted. Prints nothing.
+
+    \b
+    Examples:
+      Wait for a replication started with --no-wait:
+        acrctl replication wait -r myregistry -n eastus --created
+      Wait up to 10 minutes for a delete:
+        acrctl replication wait -r myregistry -n eastus --deleted --timeout 600
+    """
+    env, rg, registry = target(registry, resource_group)
+    client = env.client()
+    wait_for(lambda: client.get_replication(rg, registry, name), condition, timeout,
+             interval, f"replication '{name}'")
+
+
+@group.command("map")
+@registry_option()
+@group_option()
+@click.option("--width", type=click.IntRange(min=20), default=None, metavar="COLUMNS",
+              help="Map width. Default: the terminal's width, kept within 60..160.")
+def map_(registry: str, resource_group: str | None, width: int | None) -> None:
+    """Draw a world map of a registry's home region and replicas.
+
+    Unlike other commands this prints text, not JSON, so it echoes the map itself and
+    ignores --output and --query. Colour follows the terminal (NO_COLOR, FORCE_COLOR).
+
+    \b
+    Examples:
+      acrctl replication map -r myregistry
+      acrctl replication map -r myregistry --width 80
+    """
+    from acrctl.backend import regions
+    from acrctl.cli.base import color_enabled
+    from acrctl.cli.worldmap import render_map
+
+    env, rg, registry = target(registry, resource_group)
+    reg = env.client().get_registry(rg, registry)
+    home = reg.location or ""
+    premium = reg.sku.name == "Premium"
+    replicas = {r.location or "": (r.properties.status and r.properties.status.display_status)
+                or r.properties.provisioning_state or ""
+                for r in (env.client().list_replications(rg, registry) if premium else [])}
+    catalog = list(regions.catalog().values())
+    blocked = set() if premium else {r["name"] for r in catalog if r["name"] != home}
+    width = width or max(60, min(160, shutil.get_terminal_size().columns))
+    text = render_map(regions=catalog, replicas=replicas, home=home, width=width,
+                      color=color_enabled(sys.stdout), unavailable=blocked)
+    if not premium:
+        text += (f"\nNote: replicas need the Premium SKU; '{registry}' is {reg.sku.name}. "
+                 f"Upgrade with: acrctl update -n {registry} --sku Premium\n")
+    click.echo(text, nl=False)
+

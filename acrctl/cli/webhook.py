@@ -1,0 +1,348 @@
+"""az acr webhook: create, list, show, update, delete, ping, list-events, get-config, plus
+acrctl's wait.
+
+The service URI and custom header values are secrets: only get-config prints them, and
+--debug traces redact them (acrctl.client.arm.redact)."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import click
+
+from acrctl.cli.base import AzGroup
+from acrctl.cli.env import Env
+from acrctl.cli.options import (
+    GreedyOption,
+    group_option,
+    name_option,
+    no_wait_option,
+    parse_pairs,
+    registry_option,
+    tags_option,
+)
+from acrctl.cli.replication import (
+    cell,
+    enum_option,
+    greedy_items,
+    resolve_location,
+    target,
+    wait_for,
+    wait_options,
+)
+from acrctl.client.errors import AcrctlError, UsageError
+
+ACTIONS = ("chart_delete", "chart_push", "delete", "push", "quarantine")
+STATUSES = ("disabled", "enabled")
+MANAGED = ("Basic", "Standard", "Premium")
+
+
+def webhook_table(data: Any) -> list[dict[str, Any]]:
+    rows = data if isinstance(data, list) else [data]
+    return [{"NAME": cell(r.get("name")), "LOCATION": cell(r.get("location")),
+             "ACTIONS": cell(str(r["actions"]) if r.get("actions") is not None else None),
+             "SCOPE": cell(r.get("scope")), "STATUS": cell(r.get("status"))} for r in rows]
+
+
+def config_table(data: Any) -> list[dict[str, Any]]:
+    return [{"SERVICE URI": cell(data.get("serviceUri")),
+             "HEADERS": str(data.get("customHeaders") or {})}]
+
+
+def event_table(data: Any) -> list[dict[str, Any]]:
+    rows = []
+    for event in data:
+        content = (event.get("eventRequestMessage") or {}).get("content") or {}
+        target_ = content.get("target") or {}
+        image = target_.get("repository") or ""
+        if image and target_.get("tag"):
+            image += f":{target_['tag']}"
+        response = event.get("eventResponseMessage") or {}
+        status = " ".join(str(p) for p in (response.get("statusCode"),
+                                           response.get("reasonPhrase")) if p)
+        stamp = str(content.get("timestamp") or "")
+        rows.append({"ID": cell(event.get("id")), "ACTION": cell(content.get("action")),
+                     "IMAGE": cell(image), "HTTP STATUS": cell(status),
+                     "TIMESTAMP": cell(stamp[:19] + "Z" if stamp else None)})
+    return rows
+
+
+def ping_table(data: Any) -> list[dict[str, Any]]:
+    return [{"ID": cell(data.get("id"))}]
+
+
+def _actions(values: tuple[str, ...] | None) -> list[str] | None:
+    """az's --actions enum, checked item by item (case-insensitive, exit 2)."""
+    values = greedy_items(values)
+    if values is None:
+        return None
+    if not values:
+        raise UsageError("argument --actions: expected at least one argument")
+    out = []
+    for value in values:
+        if value.lower() not in ACTIONS:
+            hint = difflib.get_close_matches(value.lower(), ACTIONS, n=1)
+            raise UsageError(f"'{value}' is not a valid value for '--actions'. Allowed values: "
+                             f"{', '.join(ACTIONS)}." + (f"\nDid you mean '{hint[0]}' ?"
+                                                         if hint else ""))
+        out.append(value.lower())
+    return out
+
+
+def _props(uri: str | None, actions: list[str] | None, headers: tuple[str, ...] | None,
+           scope: str | None, status: str | None, secret: str | None) -> dict[str, Any]:
+    """The properties that were given, named as the REST API names them."""
+    given = {"serviceUri": uri, "actions": actions,
+             "customHeaders": parse_pairs(greedy_items(headers)), "scope": scope,
+             "status": status, "signingSecret": secret}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _check_location(env: Env, rg: str, registry: str, reg: Any, location: str) -> str:
+    """acrctl's guard against az's misleading RegistryResourceNotFound (azure-cli#26676):
+    the location must be the registry's home or one of its replica regions."""
+    from acrctl.backend.regions import normalize
+
+    allowed = [reg.location or ""]
+    if normalize(location) == normalize(allowed[0]):
+        return location
+    if reg.sku.name == "Premium":
+        allowed += [r.location or "" for r in env.client().list_replications(rg, registry)
+                    if r.location not in allowed]
+    if normalize(location) not in {normalize(a) for a in allowed}:
+        raise AcrctlError(
+            f"A webhook of registry '{registry}' can't be created in '{location}': it must be "
+            f"in the registry's home region or one of its replica regions "
+            f"({', '.join(allowed)}).")
+    return location
+
+
+def _webhook_options(create: bool) -> Any:
+    def decorate(f: Any) -> Any:
+        for decorator in reversed((
+            click.option("--uri", required=create,
+                         help="The service URI that receives POST events."),
+            click.option("--actions", cls=GreedyOption, required=create,
+                         help="Space-separated actions that trigger the webhook: "
+                         + ", ".join(ACTIONS) + "."),
+            click.option("--headers", cls=GreedyOption, default=None,
+                         help="Space-separated custom headers key[=value] sent with each "
+                         "event. Use '' to clear them."),
+            click.option("--scope", default=None,
+                         help="Repository filter: 'foo:*' (all tags), 'foo:bar' or 'foo' "
+                         "(foo:latest). Empty means every repository."),
+            enum_option("--status", allowed=STATUSES, default="enabled" if create else None,
+                        help="Whether the webhook is enabled."
+                        + (" Default: enabled." if create else "")),
+            click.option("--signing-secret", default=None,
+                         help="acrctl: an HMAC secret to sign deliveries with (write-only)."
+                         + ("" if create else " Use '' to remove it.")),
+            tags_option(),
+            no_wait_option(),
+        )):
+            f = decorator(f)
+        return f
+
+    return decorate
+
+
+@click.group("webhook", cls=AzGroup, lazy={"redeliver": (
+    "acrctl.cli.webhook_redeliver:redeliver", "Send a past webhook event again.")})
+def group() -> None:
+    """Manage webhooks for Azure Container Registries."""
+
+
+@group.command("create", table=webhook_table)
+@name_option("The name of the webhook (5-50 alphanumeric characters).")
+@registry_option()
+@group_option()
+@click.option("-l", "--location", default=None,
+              help="Location: the registry's home or a replica region. Default: the "
+              "registry's location.")
+@_webhook_options(create=True)
+def create(name: str, registry: str, resource_group: str | None, location: str | None,
+           uri: str, actions: tuple[str, ...], headers: tuple[str, ...] | None,
+           scope: str | None, status: str, signing_secret: str | None,
+           tags: tuple[str, ...] | None, no_wait: bool) -> Any:
+    """Create a webhook for a registry.
+
+    \b
+    Examples:
+      Create a webhook that POSTs push and delete events to a service:
+        acrctl webhook create -n myhook -r myregistry --uri http://myservice.com \\
+          --actions push delete
+      Create a webhook with a basic-auth header and a scope:
+        acrctl webhook create -n myhook -r myregistry --uri https://myservice.com \\
+          --actions push --headers "Authorization=Basic 000000" --scope hello-world
+    """
+    acts = _actions(actions)
+    env, rg, registry = target(registry, resource_group)
+    reg = env.client().get_registry(rg, registry)
+    if reg.sku.name not in MANAGED:
+        raise AcrctlError("Webhooks are only supported for managed registries.")
+    where = (_check_location(env, rg, registry, reg, resolve_location(location)) if location
+             else reg.location)
+    body: dict[str, Any] = {"location": where,
+                            "properties": _props(uri, acts, headers, scope, status,
+                                                 signing_secret or None)}
+    if tags is not None:
+        body["tags"] = parse_pairs(greedy_items(tags))
+    result = env.client().create_webhook(rg, registry, name, body, wait=not no_wait)
+    return None if no_wait else result
+
+
+@group.command("list", table=webhook_table)
+@registry_option()
+@group_option()
+def list_(registry: str, resource_group: str | None) -> Any:
+    """List the webhooks of a registry.
+
+    \b
+    Examples:
+      acrctl webhook list -r myregistry -o table
+    """
+    env, rg, registry = target(registry, resource_group)
+    return env.client().list_webhooks(rg, registry)
+
+
+@group.command("show", table=webhook_table)
+@name_option("The name of the webhook.", "webhook")
+@registry_option()
+@group_option()
+def show(name: str, registry: str, resource_group: str | None) -> Any:
+    """Get the details of a webhook.
+
+    The service URI and custom headers are secrets and not shown: see get-config.
+
+    \b
+    Examples:
+      acrctl webhook show -n myhook -r myregistry
+    """
+    env, rg, registry = target(registry, resource_group)
+    return env.client().get_webhook(rg, registry, name)
+
+
+@group.command("update", table=webhook_table)
+@name_option("The name of the webhook.", "webhook")
+@registry_option()
+@group_option()
+@_webhook_options(create=False)
+def update(name: str, registry: str, resource_group: str | None, uri: str | None,
+           actions: tuple[str, ...] | None, headers: tuple[str, ...] | None,
+           scope: str | None, status: str | None, signing_secret: str | None,
+           tags: tuple[str, ...] | None, no_wait: bool) -> Any:
+    """Update a webhook: only the given settings change.
+
+    \b
+    Examples:
+      Point a webhook at a new service and clear its headers:
+        acrctl webhook update -n myhook -r myregistry --uri http://new.example --headers ''
+      Disable a webhook:
+        acrctl webhook update -n myhook -r myregistry --status disabled
+    """
+    acts = _actions(actions)
+    env, rg, registry = target(registry, resource_group)
+    patch: dict[str, Any] = {}
+    props = _props(uri, acts, headers, scope, status, signing_secret)
+    if props:
+        patch["properties"] = props
+    if tags is not None:
+        patch["tags"] = parse_pairs(greedy_items(tags))
+    result = env.client().update_webhook(rg, registry, name, patch, wait=not no_wait)
+    return None if no_wait else result
+
+
+@group.command("delete")
+@name_option("The name of the webhook.", "webhook")
+@registry_option()
+@group_option()
+@no_wait_option()
+def delete(name: str, registry: str, resource_group: str | None, no_wait: bool) -> None:
+    """Delete a webhook. Prints nothing.
+
+    \b
+    Examples:
+      acrctl webhook delete -n myhook -r myregistry
+    """
+    env, rg, registry = target(registry, resource_group)
+    env.client().delete_webhook(rg, registry, name, wait=not no_wait)
+
+
+@group.command("get-config", table=config_table)
+@name_option("The name of the webhook.", "webhook")
+@registry_option()
+@group_option()
+def get_config(name: str, registry: str, resource_group: str | None) -> Any:
+    """Get the service URI and custom headers of a webhook.
+
+    This is the only command that shows them: show, list and --debug traces never do.
+
+    \b
+    Examples:
+      acrctl webhook get-config -n myhook -r myregistry
+    """
+    env, rg, registry = target(registry, resource_group)
+    config = env.client().webhook_config(rg, registry, name)
+    return {"customHeaders": config.custom_headers or {}, "serviceUri": config.service_uri}
+
+
+@group.command("list-events", table=event_table)
+@name_option("The name of the webhook.", "webhook")
+@registry_option()
+@group_option()
+def list_events(name: str, registry: str, resource_group: str | None) -> Any:
+    """List the recent events of a webhook, newest first.
+
+    Custom header values and credentials in the URI are masked.
+
+    \b
+    Examples:
+      acrctl webhook list-events -n myhook -r myregistry -o table
+    """
+    env, rg, registry = target(registry, resource_group)
+    return env.client().webhook_events(rg, registry, name)
+
+
+@group.command("ping", table=ping_table)
+@name_option("The name of the webhook.", "webhook")
+@registry_option()
+@group_option()
+def ping(name: str, registry: str, resource_group: str | None) -> Any:
+    """Trigger a ping event for a webhook.
+
+    The embedded backend has no delivery worker, so there the ping is sent before the
+    command returns (ACRCTL_WEBHOOK_DELIVERY=off queues it only).
+
+    \b
+    Examples:
+      acrctl webhook ping -n myhook -r myregistry
+    """
+    env, rg, registry = target(registry, resource_group)
+    client = env.client()
+    result = client.ping_webhook(rg, registry, name)
+    if env.mode == "embedded":
+        from acrctl import embedded
+
+        embedded.deliver_webhooks(client)
+    return result
+
+
+@group.command("wait")
+@name_option("The name of the webhook.", "webhook")
+@registry_option()
+@group_option()
+@wait_options
+def wait(name: str, registry: str, resource_group: str | None, condition: str | None,
+         timeout: float, interval: float) -> None:
+    """Wait until a webhook is created, updated or deleted. Prints nothing.
+
+    \b
+    Examples:
+      acrctl webhook wait -n myhook -r myregistry --created
+      acrctl webhook wait -n myhook -r myregistry --deleted --timeout 60
+    """
+    env, rg, registry = target(registry, resource_group)
+    client = env.client()
+    wait_for(lambda: client.get_webhook(rg, registry, name), condition, timeout, interval,
+             f"webhook '{name}'")
