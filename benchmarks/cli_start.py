@@ -98,7 +98,10 @@ def render(rows: list[tuple[str, float]], runs: int) -> str:
 
 def write(path: str, report: str) -> None:
     start, end = "<!-- cli-start:begin -->", "<!-- cli-start:end -->"
-    text = open(path).read() if os.path.exists(path) else ""
+    text = ""
+    if os.path.exists(path):
+        with open(path) as fh:
+            text = fh.read()
     block = f"{start}\n{report}{end}"
     if start in text and end in text:
         text = text[:text.index(start)] + block + text[text.index(end) + len(end):]

@@ -474,6 +474,22 @@ def test_put_role_definition_without_permissions_is_400(api: Api) -> None:
     assert resp.json()["error"]["code"] == "InvalidRoleDefinition"
 
 
+@pytest.mark.parametrize("properties", ["text", [1], {"roleName": "r", "permissions": [1]},
+                                        {"roleName": "r", "permissions": [{"actions": "*"}]}])
+def test_malformed_role_definition_is_400(api: Api, properties: Any) -> None:
+    resp = api.put(authz(api, api.sub_path, "roleDefinitions", str(uuid.uuid4())),
+                   {"properties": properties}, api_version=ADMIN_API_VERSION)
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["code"] == "InvalidRoleDefinition"
+
+
+def test_role_assignment_with_properties_not_an_object_is_400(api: Api) -> None:
+    resp = api.put(authz(api, api.sub_path, "roleAssignments", str(uuid.uuid4())),
+                   {"properties": "reader"}, api_version=ADMIN_API_VERSION)
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["code"] == "RoleDefinitionDoesNotExist"
+
+
 def test_custom_role_assigned_through_the_api_grants_its_actions(hooked: Api) -> None:
     guid = str(uuid.uuid4())
     put_role(hooked, guid, [f"{A}/webhooks/ping/action"])

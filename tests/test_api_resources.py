@@ -397,6 +397,21 @@ def test_unknown_registry_location_is_400(rg: Api) -> None:
     assert "'atlantis'" in msg and "westus" in msg
 
 
+@pytest.mark.parametrize("location", [1, True, ["westus"], {"name": "westus"}])
+def test_registry_location_that_is_not_a_string_is_400(rg: Api, location: Any) -> None:
+    resp = rg.put(rg.reg_path(), {"location": location, "sku": {"name": "Basic"}})
+    error(resp, 400, "LocationNotAvailableForResourceType")
+
+
+def test_group_location_that_is_not_a_string_is_400(api: Api) -> None:
+    error(api.put(api.rg_path(), {"location": 42}), 400, "LocationNotAvailableForResourceType")
+
+
+def test_replication_location_that_is_not_a_string_is_400(premium: Api) -> None:
+    error(premium.put(premium.repl_path("eastus"), {"location": ["eastus"]}), 400,
+          "LocationNotAvailableForResourceType")
+
+
 def test_registry_without_sku_is_400(rg: Api) -> None:
     error(rg.put(rg.reg_path(), {"location": "westus"}), 400, "SkuRequired")
 

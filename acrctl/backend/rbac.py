@@ -138,7 +138,8 @@ class Rbac:
         return {**d, "id": f"/subscriptions/{sub}{d['id']}"}
 
     def put_role_definition(self, scope: str, guid: str, body: dict[str, Any]) -> dict[str, Any]:
-        props = body.get("properties") or {}
+        props = body.get("properties")
+        props = props if isinstance(props, dict) else {}
         name = props.get("roleName")
         perms = props.get("permissions")
         if not isinstance(name, str) or not name.strip():
@@ -146,6 +147,12 @@ class Rbac:
         if not isinstance(perms, list) or not perms:
             raise InvalidInput("InvalidRoleDefinition",
                                "The role definition needs at least one permissions entry.")
+        if not all(isinstance(p, dict) and all(
+                isinstance(p.get(k, []), list) for k in ("actions", "notActions"))
+                for p in perms):
+            raise InvalidInput("InvalidRoleDefinition",
+                               "Each permissions entry must be an object whose actions and "
+                               "notActions are lists of strings.")
         if guid.lower() in roles.BUILTIN or name.lower() in roles.BUILTIN_BY_NAME:
             raise InvalidInput("RoleDefinitionWithSameNameExists",
                                f"A built-in role named or identified '{name}' exists already.")
@@ -162,7 +169,8 @@ class Rbac:
 
     # -- role assignments ------------------------------------------------------------------
     def create_assignment(self, scope: str, guid: str, body: dict[str, Any]) -> dict[str, Any]:
-        props = body.get("properties") or {}
+        props = body.get("properties")
+        props = props if isinstance(props, dict) else {}
         role_ref, pid = props.get("roleDefinitionId"), props.get("principalId")
         role = self.role_definition(str(role_ref or ""))
         if role is None:

@@ -21,13 +21,13 @@ def normalize(location: str) -> str:
     return "".join(location.split()).lower()
 
 
-def lookup(location: str | None) -> dict[str, Any] | None:
-    if not location:
-        return None
+def lookup(location: Any) -> dict[str, Any] | None:
+    if not isinstance(location, str) or not location:
+        return None  # a JSON number, list or object is no region either (400, not 500)
     return catalog().get(normalize(location))
 
 
-def require(location: str | None, resource_type: str) -> dict[str, Any]:
+def require(location: Any, resource_type: str) -> dict[str, Any]:
     region = lookup(location)
     if region is None:
         names = ",".join(sorted(catalog()))

@@ -90,7 +90,7 @@ class AzGroup(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
         for name in self.list_commands(ctx):
-            if name in self.lazy and name not in self.commands:
+            if name in self.lazy:  # same text whether or not the module is loaded
                 rows.append((name, self.lazy[name][1]))
                 continue
             cmd = self.get_command(ctx, name)

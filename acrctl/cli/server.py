@@ -66,9 +66,15 @@ def _announce(url: str, database: str, subscription: str, new_token: str | None)
               help="Retry-After (seconds) sent with operations in progress.")
 @click.option("--allow-reset", is_flag=True, default=False,
               help="Allow the admin reset endpoint (wipes all state; for test servers).")
+@click.option("--webhook-allow", multiple=True, metavar="CIDR",
+              help="Allow webhook deliveries to this network (repeatable), e.g. 10.0.0.0/8. "
+                   "Link-local and metadata addresses are always refused.")
+@click.option("--webhook-allow-local", is_flag=True, default=False,
+              help="Allow webhook deliveries to loopback and private networks.")
 def server(host: str, port: int, database: str | None, tls_cert: str | None,
            tls_key: str | None, lro_mode: str, lro_polls: int, lro_seconds: float,
-           retry_after: int, allow_reset: bool) -> None:
+           retry_after: int, allow_reset: bool, webhook_allow: tuple[str, ...],
+           webhook_allow_local: bool) -> None:
     """Run the acrctl management server (ARM-compatible) in the foreground.
 
     On first start the server creates a subscription and an Owner admin principal, and
@@ -89,6 +95,9 @@ def server(host: str, port: int, database: str | None, tls_cert: str | None,
         raise click.UsageError("--tls-cert and --tls-key must be given together.")
     cfg = _config(host, port, database or default_database(), tls_cert, tls_key,
                   lro_mode, lro_polls, lro_seconds, retry_after, allow_reset)
+    assert cfg.settings is not None
+    cfg.settings.extra.update(webhook_allow=list(webhook_allow),
+                              webhook_allow_local=webhook_allow_local)
     _run(cfg)
 
 
@@ -107,9 +116,14 @@ def _config(host: str, port: int, database: str, tls_cert: str | None, tls_key: 
 def _run(cfg: ServerConfig) -> None:
     import uvicorn
 
-    from acrctl.server.serve import build, uvicorn_config
+    from acrctl.server.serve import build, start_delivery, uvicorn_config
 
     app, new_token, subscription = build(cfg)
+    try:
+        worker = start_delivery(app)
+    except ValueError as exc:
+        app.backend.store.close()
+        raise click.UsageError(str(exc)) from None
     try:
         scheme = "https" if cfg.tls_cert else "http"
         _announce(f"{scheme}://{cfg.host}:{cfg.port}", str(cfg.database), subscription,
@@ -118,4 +132,5 @@ def _run(cfg: ServerConfig) -> None:
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it shut down on
         click.echo("acrctl server: stopped.", err=True)
     finally:
+        worker.stop()
         app.backend.store.close()

@@ -301,7 +301,12 @@ def list_events(name: str, registry: str, resource_group: str | None) -> Any:
       acrctl webhook list-events -n myhook -r myregistry -o table
     """
     env, rg, registry = target(registry, resource_group)
-    return env.client().webhook_events(rg, registry, name)
+    client = env.client()
+    if env.mode == "embedded":  # queued retries go out when the user looks
+        from acrctl import embedded
+
+        embedded.deliver_webhooks(client)
+    return client.webhook_events(rg, registry, name)
 
 
 @group.command("ping", table=ping_table)
