@@ -28,6 +28,11 @@ STATUS = {
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 
 Handler = Callable[[Ctx], Response]
+# Extension points. A middleware wraps all of handle() (request logs, metrics, activity log);
+# it reads req.meta after call_next. A guard runs after authorization and before the handler
+# (failure drills: throttling, latency, region outages) and may raise an ArmError.
+Middleware = Callable[[Request, Callable[[Request], Response]], Response]
+Guard = Callable[[Ctx, "Route"], None]
 
 
 @dataclass
@@ -67,6 +72,8 @@ class App:
 
         self.backend = backend
         self.routes = routes or ROUTES
+        self.middleware: list[Middleware] = []
+        self.guards: list[Guard] = []
         for r in self.routes:
             if r.regex is None:
                 r.compile()
@@ -82,7 +89,14 @@ class App:
         return None, {}, path_known
 
     def handle(self, req: Request) -> Response:
-        request_id = str(uuid.uuid4())
+        req.meta.setdefault("request_id", str(uuid.uuid4()))
+        call: Callable[[Request], Response] = self._handle
+        for mw in reversed(self.middleware):
+            call = _wrap(mw, call)
+        return call(req)
+
+    def _handle(self, req: Request) -> Response:
+        request_id = str(req.meta["request_id"])
         try:
             resp = self._dispatch(req)
         except errors.ArmError as exc:
@@ -113,10 +127,13 @@ class App:
                     "UnsupportedHttpMethod",
                     f"The HTTP method '{req.method}' is not supported for '{req.path}'.")
             raise errors.NotFound("NotFound", f"No route matches '{req.method} {req.path}'.")
+        req.meta.update(route=route.template, action=route.action)
         if route.public:
             return route.handler(Ctx(req, params, self.backend, _anonymous(), ""))
         version = self._api_version(req, route, params)
         caller = req.caller or self.backend.rbac.authenticate(_bearer(req))
+        req.meta.update(caller_id=caller.id, caller_name=caller.name,
+                        scope=fill(route.scope, params) or "/")
         if route.action:
             scope = fill(route.scope, params) or "/"
             rbac = self.backend.rbac
@@ -128,7 +145,10 @@ class App:
                 from acrctl.backend.rbac import denied
 
                 raise denied(caller, route.action, scope)
-        return route.handler(Ctx(req, params, self.backend, caller, version))
+        ctx = Ctx(req, params, self.backend, caller, version)
+        for guard in self.guards:
+            guard(ctx, route)
+        return route.handler(ctx)
 
     @staticmethod
     def _api_version(req: Request, route: Route, params: dict[str, str]) -> str:
@@ -149,6 +169,10 @@ class App:
                 f"'{version}' for type 'registries'. The supported api-versions are "
                 f"'{', '.join(ACR_API_VERSIONS)}'.")
         return version
+
+
+def _wrap(mw: Middleware, nxt: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    return lambda req: mw(req, nxt)
 
 
 def _bearer(req: Request) -> str | None:

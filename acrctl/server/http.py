@@ -27,6 +27,9 @@ class Request:
     body: bytes = b""
     base_url: str = "http://localhost"
     caller: Caller | None = None  # preset by a trusted in-process transport
+    # filled in by dispatch for middleware (logs, metrics, activity log): request_id,
+    # route (template), action, scope, caller_id, caller_name
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -61,7 +61,7 @@ def uvicorn_config(app: App, cfg: ServerConfig, sock_port: int | None = None) ->
     return uvicorn.Config(
         AsgiApp(app), host=cfg.host, port=sock_port if sock_port is not None else cfg.port,
         ssl_certfile=cfg.tls_cert, ssl_keyfile=cfg.tls_key, log_level=cfg.log_level,
-        access_log=False, lifespan="on", http="h11")
+        access_log=False, lifespan="on", http="h11", timeout_graceful_shutdown=5)
 
 
 def free_port() -> int:
