@@ -69,6 +69,12 @@ class World:
     bystander: Principal
 
 
+DRILL = {"properties": {"kind": "ReplicaOutage", "region": "northeurope"}}
+DEPLOYMENT = {"properties": {"mode": "Incremental", "template": {
+    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/"
+               "deploymentTemplate.json#", "contentVersion": "1.0.0.0", "resources": []}}}
+
+
 def build_world(api: Api) -> World:
     """rg1 / Premium myreg1 (westus) / replication eastus / webhook hook1 with one ping
     event, a custom role defined at rg1 and a Reader assignment at rg1; plus the ids of
@@ -88,9 +94,14 @@ def build_world(api: Api) -> World:
     assignment = str(uuid.uuid4())
     api.backend.rbac.create_assignment(api.rg_path(), assignment, {"properties": {
         "roleDefinitionId": READER, "principalId": bystander.id}})
+    api.put(f"{api.sub_path}/providers/Acrctl.Admin/drills/matrixdrill", DRILL,
+            api_version=ADMIN_API_VERSION)
+    api.put(f"{api.rg_path()}/providers/Microsoft.Resources/deployments/dep1", DEPLOYMENT,
+            api_version="2022-09-01")
     params = {"sub": api.sub, "rg": "rg1", "registry": "myreg1", "replication": "eastus",
               "webhook": "hook1", "location": "westus", "scope": api.rg_path(),
-              "roleDefinitions": role_guid, "roleAssignments": assignment}
+              "roleDefinitions": role_guid, "roleAssignments": assignment,
+              "drill": "matrixdrill", "deployment": "dep1"}
     ops = {"registries": op_id(reg.headers["Azure-AsyncOperation"]),
            "replications": op_id(repl.headers["Azure-AsyncOperation"]),
            "webhooks": op_id(hook.headers["Azure-AsyncOperation"]),
@@ -116,7 +127,8 @@ def missing(route: Route, params: dict[str, str]) -> tuple[str, str, dict[str, s
     new = {"sub": str(uuid.uuid4()), "rg": "nosuchrg", "registry": "nosuchreg",
            "replication": "nosuchrepl", "webhook": "nosuchhook", "op": str(uuid.uuid4()),
            "id": str(uuid.uuid4()), "location": "northeurope",
-           "scope": params["scope"].replace("/rg1", "/nosuchrg")}[name]
+           "scope": params["scope"].replace("/rg1", "/nosuchrg"), "drill": "nosuchdrill",
+           "deployment": "nosuchdep"}[name]
     return params[name], new, {**params, name: new}
 
 
@@ -138,6 +150,10 @@ def body_for(route: Route, world: World) -> Any:
         if t.endswith("/roleDefinitions/{id}"):
             return {"properties": {"roleName": "rg1 helper",
                                    "permissions": [{"actions": ["*/read"]}]}}
+        if t.endswith("/drills/{drill}"):
+            return DRILL
+        if t.endswith("/deployments/{deployment}"):
+            return DEPLOYMENT
         if t.endswith("/roleAssignments/{id}"):
             return {"properties": {"roleDefinitionId": READER,
                                    "principalId": world.bystander.id}}
@@ -149,6 +165,8 @@ def body_for(route: Route, world: World) -> Any:
             return {"displayName": "newprincipal"}
         if t.endswith("/redeliver"):
             return {"eventId": world.event_id}
+        if t.endswith("/whatIf"):
+            return DEPLOYMENT
     return None
 
 

@@ -25,12 +25,15 @@ class Settings:
     lro_seconds: float = 5.0
     retry_after: int = 1
     page_size: int = 100
+    activity_retention_days: float = 90.0  # activity log records older than this are pruned
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Backend:
     def __init__(self, store: Store, clock: Clock | None = None,
                  settings: Settings | None = None) -> None:
+        from acrctl.backend.activity import Activity
+        from acrctl.backend.deployments import Deployments
         from acrctl.backend.groups import Groups
         from acrctl.backend.operations import Operations
         from acrctl.backend.rbac import Rbac
@@ -47,6 +50,8 @@ class Backend:
         self.registries = Registries(self)
         self.replications = Replications(self)
         self.webhooks = Webhooks(self)
+        self.deployments = Deployments(self)
+        self.activity = Activity(self)
 
     # -- subscriptions and bootstrap ------------------------------------------------------
     def bootstrap(self, admin_token: str | None = None,

@@ -44,7 +44,8 @@ class Groups:
         if cur is None:
             region = regions.require(location, GROUP_TYPE)
             location = region["name"]
-        elif location and regions.normalize(str(location)) != cur.doc["location"]:
+        elif location is not None and (not isinstance(location, str)
+                                       or regions.normalize(location) != cur.doc["location"]):
             raise InvalidInput("InvalidResourceGroupLocation",
                                f"Invalid resource group location '{location}'. The Resource "
                                f"group already exists in location '{cur.doc['location']}'.")

@@ -12,6 +12,7 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 
 PRINCIPAL, TOKEN, ROLE_DEF, ROLE_ASSIGN = "principal", "token", "roleDefinition", "roleAssignment"
 ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
+GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                     r"[0-9a-fA-F]{12}$")
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,32 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+CACHE_ENTRIES = 4096  # per process; emptied when full
+
+
 class Rbac:
     def __init__(self, backend: Backend) -> None:
         self.b = backend
+        # token hash -> Caller, principal id -> grants; each entry tagged with the store's
+        # generation() when it was read, and used only while that has not moved
+        self._cache: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+    def _cached(self, key: tuple[str, str], compute: Callable[[], Any]) -> Any:
+        """compute(), memoized while the store's generation() stays the same: any committed
+        change, by this or another process, invalidates every entry (exact, not a TTL).
+        Stores without generation() are read every time."""
+        generation = getattr(self.b.store, "generation", None)
+        gen = generation() if generation is not None else None
+        if gen is None:
+            return compute()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == gen:
+            return hit[1]
+        value = compute()  # read after `gen`: a change in between moves it for next time
+        if len(self._cache) >= CACHE_ENTRIES:
+            self._cache.clear()
+        self._cache[key] = (gen, value)
+        return value
 
     # -- principals ----------------------------------------------------------------------
     def create_principal(self, name: str, type_: str = "Application",
@@ -98,6 +124,10 @@ class Rbac:
             raise AuthenticationFailed(
                 "AuthenticationFailed",
                 "Authentication failed. The 'Authorization' header is missing.")
+        return self._cached(("token", hash_token(token)),
+                            lambda: self._authenticate(token))
+
+    def _authenticate(self, token: str) -> Caller:
         item = self.b.store.get(TOKEN, hash_token(token))
         doc = self.principal(item.parent) if item else None
         if doc is None:
@@ -138,8 +168,14 @@ class Rbac:
         return {**d, "id": f"/subscriptions/{sub}{d['id']}"}
 
     def put_role_definition(self, scope: str, guid: str, body: dict[str, Any]) -> dict[str, Any]:
+        if not GUID_RE.match(guid):
+            raise InvalidInput("InvalidRoleDefinitionId",
+                               f"The role definition ID '{guid[:100]}' is not valid: it must "
+                               "be a GUID.")
         props = body.get("properties")
-        props = props if isinstance(props, dict) else {}
+        if props is not None and not isinstance(props, dict):
+            raise _not_object("properties")
+        props = props or {}
         name = props.get("roleName")
         perms = props.get("permissions")
         if not isinstance(name, str) or not name.strip():
@@ -148,11 +184,13 @@ class Rbac:
             raise InvalidInput("InvalidRoleDefinition",
                                "The role definition needs at least one permissions entry.")
         if not all(isinstance(p, dict) and all(
-                isinstance(p.get(k, []), list) for k in ("actions", "notActions"))
-                for p in perms):
+                isinstance(p.get(k, []), list) and all(isinstance(a, str) for a in p.get(k, []))
+                for k in ("actions", "notActions")) for p in perms):
             raise InvalidInput("InvalidRoleDefinition",
                                "Each permissions entry must be an object whose actions and "
                                "notActions are lists of strings.")
+        if not isinstance(props.get("description", ""), str):
+            raise InvalidInput("InvalidRoleDefinition", "description must be a string.")
         if guid.lower() in roles.BUILTIN or name.lower() in roles.BUILTIN_BY_NAME:
             raise InvalidInput("RoleDefinitionWithSameNameExists",
                                f"A built-in role named or identified '{name}' exists already.")
@@ -169,9 +207,19 @@ class Rbac:
 
     # -- role assignments ------------------------------------------------------------------
     def create_assignment(self, scope: str, guid: str, body: dict[str, Any]) -> dict[str, Any]:
+        if not GUID_RE.match(guid):
+            raise InvalidInput("InvalidRoleAssignmentId",
+                               f"The role assignment ID '{guid[:100]}' is not valid: it must "
+                               "be a GUID.")
         props = body.get("properties")
-        props = props if isinstance(props, dict) else {}
+        if not isinstance(props, dict):
+            raise _not_object("properties")
         role_ref, pid = props.get("roleDefinitionId"), props.get("principalId")
+        for key, value in (("roleDefinitionId", role_ref), ("principalId", pid)):
+            if not isinstance(value, str):
+                raise InvalidInput("InvalidRequestContent",
+                                   f"The request content was invalid and could not be "
+                                   f"deserialized: 'properties.{key}' must be a string.")
         role = self.role_definition(str(role_ref or ""))
         if role is None:
             raise InvalidInput("RoleDefinitionDoesNotExist",
@@ -220,13 +268,19 @@ class Rbac:
         return [i.doc for i in self.b.store.list(ROLE_ASSIGN, parent=principal_id)]
 
     # -- the check -----------------------------------------------------------------------
-    def _grants(self, caller: Caller) -> list[tuple[str, dict[str, Any]]]:
+    def _grants(self, caller: Caller) -> tuple[tuple[str, dict[str, Any]], ...]:
+        """(scope, role definition) of each of the caller's assignments; cached per
+        process while the store does not change (a list filter asks once per item)."""
+        return self._cached(("grants", caller.id),
+                            lambda: self._read_grants(caller))
+
+    def _read_grants(self, caller: Caller) -> tuple[tuple[str, dict[str, Any]], ...]:
         out = []
         for a in self.list_assignments(caller.id):
             role = self.role_definition(a["properties"]["roleDefinitionId"])
             if role:
                 out.append((a["properties"]["scope"], role))
-        return out
+        return tuple(out)
 
     def allowed(self, caller: Caller, action: str, scope: str) -> bool:
         return any(ids.is_within(s if s != "/" else "", scope) and role_allows(r, action)
@@ -240,6 +294,12 @@ class Rbac:
     def check(self, caller: Caller, action: str, scope: str) -> None:
         if not self.allowed(caller, action, scope):
             raise denied(caller, action, scope)
+
+
+def _not_object(field: str) -> InvalidInput:
+    return InvalidInput("InvalidRequestContent",
+                        f"The request content was invalid and could not be deserialized: "
+                        f"'{field}' must be an object.")
 
 
 def same_scope(a: str, b: str) -> bool:

@@ -150,7 +150,8 @@ class Registries:
                         "registries/checknameavailability")
             region = regions.require(body.get("location"), ids.REGISTRY_TYPE)
             sku = sku_name(body.get("sku"))
-            props_in = body.get("properties") or {}
+            props_in = body.get("properties")
+            props_in = {} if props_in is None else props_in  # [] or "" is no object
             if not isinstance(props_in, dict):
                 raise InvalidInput("InvalidRequestContent",
                                    "The request content was invalid and could not be "
@@ -186,7 +187,7 @@ class Registries:
                 "properties": props,
             }
             if body.get("identity") is not None:
-                doc["identity"] = body["identity"]
+                doc["identity"] = check_identity(body["identity"])
             op = self._write(doc, "update" if cur else "create", caller)
         return self.b.store.get(REGISTRY, key).doc, cur is None, op  # type: ignore[union-attr]
 
@@ -198,7 +199,8 @@ class Registries:
             check_preconditions(cur, if_match, None)
             self.b.ops.ensure_idle(REGISTRY, cur.key, name)
             doc = copy.deepcopy(self.b.store.get(REGISTRY, cur.key).doc)  # type: ignore[union-attr]
-            props_in = body.get("properties") or {}
+            props_in = body.get("properties")
+            props_in = {} if props_in is None else props_in  # [] or "" is no object
             if not isinstance(props_in, dict):
                 raise InvalidInput("InvalidRequestContent",
                                    "The request content was invalid and could not be "
@@ -217,7 +219,7 @@ class Registries:
             if "tags" in body:
                 doc["tags"] = check_tags(body["tags"])
             if body.get("identity") is not None:
-                doc["identity"] = body["identity"]
+                doc["identity"] = check_identity(body["identity"])
             doc["properties"] = apply_properties(doc["properties"], props_in)
             check_tier_features(doc["properties"], doc["sku"]["name"])
             doc["properties"]["provisioningState"] = "Updating"
@@ -360,7 +362,68 @@ def apply_properties(props: dict[str, Any], patch: dict[str, Any]) -> dict[str, 
                                    f"The request content was invalid and could not be "
                                    f"deserialized: '{k}' must be an object.")
             out[k] = merge_patch(out.get(k), patch[k])
+            check_nested(k, out[k])
     return out
+
+
+IDENTITY_TYPES = ("SystemAssigned", "UserAssigned", "SystemAssigned, UserAssigned", "None")
+POLICIES = ("quarantinePolicy", "trustPolicy", "retentionPolicy", "exportPolicy",
+            "azureADAuthenticationAsArmPolicy")
+STATUS = ("enabled", "disabled")
+
+
+def _bad(path: str, what: str) -> InvalidInput:
+    return InvalidInput("InvalidRequestContent",
+                        f"The request content was invalid and could not be deserialized: "
+                        f"'{path}' must be {what}.")
+
+
+def _one_of(obj: dict[str, Any], key: str, allowed: tuple[str, ...], path: str) -> None:
+    if key in obj and obj[key] not in allowed:
+        raise _bad(f"{path}.{key}", "one of " + ", ".join(allowed))
+
+
+def check_identity(identity: Any) -> dict[str, Any]:
+    if not isinstance(identity, dict):
+        raise _bad("identity", "an object")
+    _one_of(identity, "type", IDENTITY_TYPES, "identity")
+    users = identity.get("userAssignedIdentities")
+    if users is not None and not (isinstance(users, dict)
+                                  and all(isinstance(v, dict) for v in users.values())):
+        raise _bad("identity.userAssignedIdentities", "an object of objects")
+    return identity
+
+
+def check_nested(name: str, value: dict[str, Any]) -> None:
+    """The known fields of networkRuleSet, policies and encryption, after a merge; unknown
+    ones pass through (clients ignore what they do not know)."""
+    if name == "networkRuleSet":
+        _one_of(value, "defaultAction", ("Allow", "Deny"), name)
+        rules = value.get("ipRules")
+        if rules is not None and not (isinstance(rules, list) and all(
+                isinstance(r, dict) and isinstance(r.get("value"), str)
+                and r.get("action", "Allow") == "Allow" for r in rules)):
+            raise _bad("networkRuleSet.ipRules",
+                       "a list of {\"action\": \"Allow\", \"value\": \"<ip or CIDR>\"}")
+    elif name == "policies":
+        for policy in POLICIES:
+            p = value.get(policy)
+            if p is None:
+                continue
+            if not isinstance(p, dict):
+                raise _bad(f"policies.{policy}", "an object")
+            _one_of(p, "status", STATUS, f"policies.{policy}")
+        trust = value.get("trustPolicy") or {}
+        _one_of(trust, "type", ("Notary",), "policies.trustPolicy")
+        days = (value.get("retentionPolicy") or {}).get("days")
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                                 or not 0 <= days <= 365):
+            raise _bad("policies.retentionPolicy.days", "an integer from 0 to 365")
+    elif name == "encryption":
+        _one_of(value, "status", STATUS, name)
+        kv = value.get("keyVaultProperties")
+        if kv is not None and not isinstance(kv, dict):
+            raise _bad("encryption.keyVaultProperties", "an object")
 
 
 def check_tier_features(props: dict[str, Any], sku: str) -> None:

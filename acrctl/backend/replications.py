@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids, regions
 from acrctl.backend.core import check_name, check_tags
+from acrctl.backend.drills import Drills
 from acrctl.backend.errors import InvalidInput, NotFound
 from acrctl.backend.registries import REGISTRY, check_preconditions, check_zone_redundancy
 
@@ -86,7 +87,8 @@ class Replications:
         return item
 
     def get(self, sub: str, rg: str, registry: str, name: str) -> dict[str, Any]:
-        return dict(self.item(sub, rg, registry, name).doc)
+        doc = dict(self.item(sub, rg, registry, name).doc)
+        return Drills(self.b).overlay(sub, [doc])[0]  # outage drills: status Unavailable
 
     def list(self, sub: str, rg: str, registry: str, after: int | None = None,
              limit: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
@@ -94,7 +96,7 @@ class Replications:
         items = self.b.store.list(REPLICATION, parent=ids.key(reg["id"]), after=after,
                                   limit=limit)
         last = items[-1].seq if limit is not None and len(items) == limit else None
-        return self.b.ops.fresh(items), last
+        return Drills(self.b).overlay(sub, self.b.ops.fresh(items)), last
 
     def put(self, caller: Caller, sub: str, rg: str, registry: str, name: str,
             body: dict[str, Any], if_match: str | None = None,
@@ -108,7 +110,8 @@ class Replications:
             check_preconditions(cur, if_match, if_none_match)
             region = regions.require(body.get("location"), ids.REPLICATION_TYPE)
             loc = region["name"]
-            props = body.get("properties") or {}
+            props = body.get("properties")
+            props = {} if props is None else props  # [] or "" is no object
             if not isinstance(props, dict):
                 raise InvalidInput("InvalidRequestContent",
                                    "The request content was invalid and could not be "
@@ -164,7 +167,8 @@ class Replications:
             check_preconditions(cur, if_match, None)
             self.b.ops.ensure_idle(REPLICATION, cur.key, name)
             doc = copy.deepcopy(self.b.store.get(REPLICATION, cur.key).doc)  # type: ignore[union-attr]
-            props = body.get("properties") or {}
+            props = body.get("properties")
+            props = {} if props is None else props  # [] or "" is no object
             if not isinstance(props, dict):
                 raise InvalidInput("InvalidRequestContent", "'properties' must be an object.")
             unknown = set(props) - {"regionEndpointEnabled"}

@@ -43,6 +43,20 @@ def new_etag() -> str:
     return f'"{uuid.uuid4()}"'
 
 
+def prefix_end(prefix: str) -> str | None:
+    """The smallest string greater than every string that starts with `prefix` in code
+    point order (SQLite's and PostgreSQL "C" order), or None when no bound is needed."""
+    p = prefix
+    while p:
+        nxt = ord(p[-1]) + 1
+        if nxt <= 0x10FFFF:
+            if 0xD800 <= nxt <= 0xDFFF:  # surrogates are not characters
+                nxt = 0xE000
+            return p[:-1] + chr(nxt)
+        p = p[:-1]
+    return None
+
+
 class SqliteStore:
     def __init__(self, path: str = ":memory:") -> None:
         self.path = path
@@ -51,6 +65,7 @@ class SqliteStore:
             os.makedirs(parent, exist_ok=True)
         self._lock = threading.RLock()
         self._depth = 0
+        self._writes = 0  # writes through this connection (see generation())
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
                                    timeout=30)
         if path != ":memory:":
@@ -63,11 +78,21 @@ class SqliteStore:
     # -- transactions -------------------------------------------------------------------
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT; a nested block is a savepoint (a failed inner block
+        is rolled back on its own and the outer one can go on)."""
         with self._lock:
             if self._depth:
+                point = f"acrctl_sp{self._depth}"
+                self._db.execute(f"SAVEPOINT {point}")
                 self._depth += 1
                 try:
                     yield
+                except BaseException:
+                    self._db.execute(f"ROLLBACK TO SAVEPOINT {point}")
+                    self._db.execute(f"RELEASE SAVEPOINT {point}")
+                    raise
+                else:
+                    self._db.execute(f"RELEASE SAVEPOINT {point}")
                 finally:
                     self._depth -= 1
                 return
@@ -82,6 +107,29 @@ class SqliteStore:
                 self._db.execute("COMMIT")
             finally:
                 self._depth = 0
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[None]:
+        """Where one write runs: inside the current transaction (no savepoint: each write
+        fails before writing or not at all), else in a transaction of its own."""
+        with self._lock:
+            self._writes += 1
+            if self._depth:
+                yield
+                return
+            with self.transaction():
+                yield
+
+    def generation(self) -> tuple[int, int] | None:
+        """A value that changes whenever the database may have changed: a commit by any
+        other connection or process (SQLite's PRAGMA data_version) or a write through this
+        one. Per-process caches of derived data (acrctl.backend.rbac) compare it to stay
+        exact with several server processes on one file. None inside a transaction of this
+        connection (its changes are not committed yet): cache nothing then."""
+        with self._lock:
+            if self._depth:
+                return None
+            return int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._writes
 
     def _q(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -102,7 +150,7 @@ class SqliteStore:
         etag = new_etag()
         body = json.dumps(doc, separators=(",", ":"))
         sec = json.dumps(secret) if secret is not None else None
-        with self.transaction():
+        with self._write():
             cur = self.get(kind, key)
             if if_etag is not None and (cur.etag if cur else "") != if_etag:
                 raise EtagMismatch(key)
@@ -119,12 +167,12 @@ class SqliteStore:
         return Item(kind, key, parent, name.lower(), doc, secret, etag, seq)
 
     def delete(self, kind: str, key: str) -> bool:
-        with self.transaction():
+        with self._write():
             c = self._db.execute("DELETE FROM items WHERE kind=? AND key=?", (kind, key))
             return c.rowcount > 0
 
     def delete_tree(self, key_prefix: str) -> int:
-        with self.transaction():
+        with self._write():
             c = self._db.execute(
                 "DELETE FROM items WHERE key=? OR (key >= ? AND key < ?)",
                 (key_prefix, key_prefix + "/", key_prefix + "0"))
@@ -138,9 +186,13 @@ class SqliteStore:
         if parent is not None:
             sql += " AND parent=?"
             args.append(parent)
-        if prefix is not None:
-            sql += " AND key >= ? AND key < ?"
-            args += [prefix, prefix + "\uffff"]
+        if prefix:
+            sql += " AND key >= ?"
+            args.append(prefix)
+            end = prefix_end(prefix)
+            if end is not None:
+                sql += " AND key < ?"
+                args.append(end)
         if after is not None:
             sql += " AND seq < ?" if newest_first else " AND seq > ?"
             args.append(after)
@@ -160,12 +212,12 @@ class SqliteStore:
         return str(rows[0][0]) if rows else None
 
     def meta_set(self, key: str, value: str) -> None:
-        with self.transaction():
+        with self._write():
             self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
                              "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
 
     def reset(self) -> None:
-        with self.transaction():
+        with self._write():
             self._db.execute("DELETE FROM items")
             self._db.execute("DELETE FROM meta")
 

@@ -108,6 +108,13 @@ def check_status(status: Any) -> str:
     return str(status)
 
 
+def check_signing_secret(value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput("WebhookInvalidParameterValue",
+                           "The webhook signingSecret must be a string.")
+    return value
+
+
 def check_scope(scope: Any) -> str:
     if not isinstance(scope, str):
         raise InvalidInput("WebhookInvalidParameterValue", "The webhook scope must be a string.")
@@ -183,7 +190,7 @@ class Webhooks:
             secret = {"serviceUri": check_uri(props.get("serviceUri")),
                       "customHeaders": check_headers(props.get("customHeaders"))}
             if props.get("signingSecret") is not None:
-                secret["signingSecret"] = str(props["signingSecret"])
+                secret["signingSecret"] = check_signing_secret(props["signingSecret"])
             new_props = {"status": check_status(props.get("status", "enabled")),
                          "scope": check_scope(props.get("scope", "")),
                          "actions": check_actions(props.get("actions"))}
@@ -225,7 +232,8 @@ class Webhooks:
             self.b.ops.ensure_idle(WEBHOOK, cur.key, name)
             cur = self.b.store.get(WEBHOOK, cur.key) or cur
             doc, secret = copy.deepcopy(cur.doc), dict(cur.secret or {})
-            props = body.get("properties") or {}
+            props = body.get("properties")
+            props = {} if props is None else props  # [] or "" is no object
             if not isinstance(props, dict):
                 raise InvalidInput("InvalidRequestContent", "'properties' must be an object.")
             if "serviceUri" in props:
@@ -233,8 +241,8 @@ class Webhooks:
             if "customHeaders" in props:
                 secret["customHeaders"] = check_headers(props["customHeaders"])
             if "signingSecret" in props:
-                if props["signingSecret"]:
-                    secret["signingSecret"] = str(props["signingSecret"])
+                if props["signingSecret"] not in (None, ""):  # null or "" removes it
+                    secret["signingSecret"] = check_signing_secret(props["signingSecret"])
                 else:
                     secret.pop("signingSecret", None)
             if "status" in props:

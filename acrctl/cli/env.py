@@ -75,6 +75,7 @@ class Env:
         from acrctl.client.acr import AcrClient
 
         kw: dict[str, Any] = {
+            "typed": False,  # ArmView results: no pydantic import (start-up time)
             "debug": self._debug if self.debug else None,
             "on_retry": self.warn,
             "on_poll": self._spinner(),

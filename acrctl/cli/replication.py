@@ -365,3 +365,10 @@ def map_(registry: str, resource_group: str | None, width: int | None) -> None:
                  f"Upgrade with: acrctl update -n {registry} --sku Premium\n")
     click.echo(text, nl=False)
 
+
+
+# `replication sync` lives in its own module; attached last, so that module can use the
+# helpers above (it imports them lazily: no import cycle either way).
+from acrctl.cli.replication_sync import sync as _sync  # noqa: E402
+
+group.add_command(_sync)

@@ -15,6 +15,15 @@ if TYPE_CHECKING:
 
 LRO_MODES = click.Choice(["immediate", "polls", "seconds"], case_sensitive=False)
 BOOTSTRAP_ENV = "ACRCTL_BOOTSTRAP_TOKEN"
+SERVER_ENV = "ACRCTL_SERVER"
+MASK = "******"
+SECRET_KEYS = ("bootstrap_token",)
+METRICS_MODES = click.Choice(["auto", "on", "off"], case_sensitive=False)
+# option names whose value is a path: relative ones in a config file are relative to it
+PATH_KEYS = ("database", "tls_cert", "tls_key", "access_log")
+# Settings keys a config file's [settings] table may set (those without an option of their
+# own); the webhook keys are documented in docs/webhooks.md
+SETTINGS_KEYS = ("page_size", "webhook_deny", "webhook_allow_public", "webhook_verify")
 
 
 def default_database() -> str:
@@ -32,10 +41,11 @@ def _describe(database: str) -> str:
     return f"{scheme}://***@{rest.rpartition('@')[2]}"
 
 
-def _announce(url: str, database: str, subscription: str, new_token: str | None) -> None:
-    if new_token is not None and new_token == os.environ.get(BOOTSTRAP_ENV):
+def _announce(url: str, database: str, subscription: str, new_token: str | None,
+              configured: str | None = None) -> None:
+    if new_token is not None and new_token in (configured, os.environ.get(BOOTSTRAP_ENV)):
         click.echo(f"Bootstrapped subscription {subscription}; its admin principal uses the "
-                   f"token from {BOOTSTRAP_ENV}.", err=True)
+                   "configured bootstrap token.", err=True)
     elif new_token is not None:
         click.echo(f"Bootstrapped subscription {subscription}.", err=True)
         click.echo(f"Admin token (shown once, store it now): {new_token}", err=True)
@@ -43,7 +53,74 @@ def _announce(url: str, database: str, subscription: str, new_token: str | None)
                f"(database: {_describe(database)})", err=True)
 
 
-@click.command("server", context_settings={"help_option_names": ["-h", "--help"]})
+def default_config() -> str:
+    """`server.toml` in acrctl's config dir ($ACRCTL_CONFIG_DIR, else
+    $XDG_CONFIG_HOME/acrctl)."""
+    from acrctl.cli.config import config_dir
+
+    return os.path.join(config_dir(), "server.toml")
+
+
+def _settings_keys() -> set[str]:
+    from acrctl.backend.webhooks import DEFAULTS as OUTBOX
+    from acrctl.delivery import DEFAULTS as SENDER
+
+    return {*SETTINGS_KEYS, *OUTBOX, *SENDER}
+
+
+def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Read the TOML config file into Click's default_map: the file's values then rank below
+    flags and ACRCTL_SERVER_* variables and above the built-in defaults."""
+    import tomllib
+
+    path = value or default_config()
+    if not os.path.isfile(path):
+        if value:
+            raise click.BadParameter(f"no such file: {value}", ctx, param)
+        return None
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", ctx, param) from None
+    names = {p.name for p in ctx.command.params if p.name and p.expose_value} - {
+        "config", "print_config"}
+    base = os.path.dirname(os.path.abspath(path))
+    defaults: dict[str, object] = {}
+    for raw_key, val in data.items():
+        key = raw_key.replace("-", "_")
+        if key == "settings" and isinstance(val, dict):
+            unknown = sorted(set(val) - _settings_keys())
+            if unknown:
+                raise click.BadParameter(f"{path}: unknown [settings] key(s) "
+                                         f"{', '.join(unknown)}", ctx, param)
+            ctx.meta["acrctl.server.settings"] = dict(val)
+            continue
+        if key not in names:
+            raise click.BadParameter(f"{path}: unknown key '{raw_key}'", ctx, param)
+        if key in PATH_KEYS and isinstance(val, str) and val not in ("-", "off", ":memory:") \
+                and "://" not in val:
+            val = os.path.join(base, os.path.expanduser(val))
+        defaults[key] = val
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    return os.path.abspath(path)
+
+
+def _cidrs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str]:
+    """Repeatable and comma-separated (ACRCTL_SERVER_WEBHOOK_ALLOW="10.0.0.0/8,..." too)."""
+    return [c.strip() for item in value or () for c in str(item).split(",") if c.strip()]
+
+
+@click.command("server", context_settings={"help_option_names": ["-h", "--help"],
+                                           "auto_envvar_prefix": SERVER_ENV})
+@click.option("--config", "config", default=None, metavar="FILE", is_eager=True,
+              expose_value=True, callback=_load_config,
+              help="TOML file of settings (keys are the option names, e.g. port = 8443; "
+                   "a [settings] table for webhook tuning). Default: server.toml in "
+                   "acrctl's config dir, if it exists.")
+@click.option("--print-config", is_flag=True, default=False, allow_from_autoenv=False,
+              help="Print the effective configuration (secrets masked) with where each "
+                   "value came from, and exit.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Use 0.0.0.0 to accept remote clients (with TLS).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8443, show_default=True,
@@ -55,6 +132,11 @@ def _announce(url: str, database: str, subscription: str, new_token: str | None)
               help="PEM certificate (chain) to serve HTTPS. Needs --tls-key.")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
               help="PEM private key of --tls-cert.")
+@click.option("--bootstrap-token", default=None, metavar="TOKEN",
+              envvar=[f"{SERVER_ENV}_BOOTSTRAP_TOKEN", BOOTSTRAP_ENV],
+              help="Admin token to create on first start (else one is generated and printed "
+                   f"once). Prefer {SERVER_ENV}_BOOTSTRAP_TOKEN or the config file: a flag "
+                   "shows in the process list.")
 @click.option("--lro-mode", type=LRO_MODES, default="immediate", show_default=True,
               help="How long-running operations finish: at once, after N polls, or after S "
                    "seconds.")
@@ -66,20 +148,40 @@ def _announce(url: str, database: str, subscription: str, new_token: str | None)
               help="Retry-After (seconds) sent with operations in progress.")
 @click.option("--allow-reset", is_flag=True, default=False,
               help="Allow the admin reset endpoint (wipes all state; for test servers).")
-@click.option("--webhook-allow", multiple=True, metavar="CIDR",
-              help="Allow webhook deliveries to this network (repeatable), e.g. 10.0.0.0/8. "
-                   "Link-local and metadata addresses are always refused.")
+@click.option("--webhook-allow", multiple=True, metavar="CIDR", callback=_cidrs,
+              help="Allow webhook deliveries to this network (repeatable or comma-separated),"
+                   " e.g. 10.0.0.0/8. Link-local and metadata addresses are always refused.")
 @click.option("--webhook-allow-local", is_flag=True, default=False,
               help="Allow webhook deliveries to loopback and private networks.")
-def server(host: str, port: int, database: str | None, tls_cert: str | None,
-           tls_key: str | None, lro_mode: str, lro_polls: int, lro_seconds: float,
-           retry_after: int, allow_reset: bool, webhook_allow: tuple[str, ...],
-           webhook_allow_local: bool) -> None:
+@click.option("--metrics", type=METRICS_MODES, default="auto", show_default=True,
+              help="Serve Prometheus metrics at /metrics, unauthenticated. auto: only when "
+                   "--host is a loopback address.")
+@click.option("--access-log", default="-", show_default=True, metavar="FILE|-|off",
+              help="Where the request log goes (one JSON line per request): - for stderr, "
+                   "a file (appended, reopened after rotation), or off.")
+@click.option("--activity-retention-days", type=click.FloatRange(0), default=90.0,
+              show_default=True,
+              help="Days the activity log keeps records (0: forever).")
+@click.option("--shutdown-timeout", type=click.FloatRange(0), default=10.0, show_default=True,
+              help="Seconds a stopping server (SIGTERM, Ctrl-C) waits for requests in "
+                   "flight, then as long for webhook deliveries in flight.")
+def server(config: str | None, print_config: bool, host: str, port: int,
+           database: str | None, tls_cert: str | None, tls_key: str | None,
+           bootstrap_token: str | None, lro_mode: str, lro_polls: int, lro_seconds: float,
+           retry_after: int, allow_reset: bool, webhook_allow: list[str],
+           webhook_allow_local: bool, metrics: str, access_log: str,
+           activity_retention_days: float, shutdown_timeout: float) -> None:
     """Run the acrctl management server (ARM-compatible) in the foreground.
 
     On first start the server creates a subscription and an Owner admin principal, and
-    prints the admin token once on stderr; set ACRCTL_BOOTSTRAP_TOKEN to choose it instead.
-    Stop the server with Ctrl-C.
+    prints the admin token once on stderr; set ACRCTL_SERVER_BOOTSTRAP_TOKEN (or
+    ACRCTL_BOOTSTRAP_TOKEN) to choose it instead. Stop the server with Ctrl-C or SIGTERM:
+    it stops accepting, finishes what is in flight (--shutdown-timeout) and exits 0.
+
+    Every option can also come from an ACRCTL_SERVER_<OPTION> environment variable (e.g.
+    ACRCTL_SERVER_PORT) or the config file; a flag beats the environment, which beats the
+    file, which beats the default. Probes: /healthz (the process is up), /readyz (ready to
+    serve); /metrics (Prometheus) per --metrics.
 
     \b
     Examples:
@@ -88,16 +190,31 @@ def server(host: str, port: int, database: str | None, tls_cert: str | None,
           --database postgresql://acrctl@db/acrctl
       Serve a local test server whose operations take two polls:
         acrctl server --port 8080 --lro-mode polls --lro-polls 2 --allow-reset
+      Show the configuration a config file and the environment give, then exit:
+        acrctl server --config /etc/acrctl/server.toml --print-config
       Then, in another shell:
         acrctl account login --endpoint https://myhost:8443
     """
+    ctx = click.get_current_context()
+    if print_config:
+        click.echo(_effective(ctx), nl=False)
+        return
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("--tls-cert and --tls-key must be given together.")
     cfg = _config(host, port, database or default_database(), tls_cert, tls_key,
                   lro_mode, lro_polls, lro_seconds, retry_after, allow_reset)
     assert cfg.settings is not None
+    for key, value in ctx.meta.get("acrctl.server.settings", {}).items():
+        if key == "page_size":
+            cfg.settings.page_size = int(value)
+        else:
+            cfg.settings.extra[key] = value
     cfg.settings.extra.update(webhook_allow=list(webhook_allow),
                               webhook_allow_local=webhook_allow_local)
+    cfg.settings.activity_retention_days = activity_retention_days
+    cfg.admin_token = bootstrap_token
+    cfg.metrics, cfg.access_log, cfg.shutdown_timeout = metrics.lower(), access_log, \
+        shutdown_timeout
     _run(cfg)
 
 
@@ -113,24 +230,123 @@ def _config(host: str, port: int, database: str, tls_cert: str | None, tls_key: 
                         tls_key=tls_key, allow_reset=allow_reset, settings=settings)
 
 
+# -- --print-config ----------------------------------------------------------------------------
+def mask_database(value: str) -> str:
+    """A database URL with its password (user:password@, or password=) masked."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if "://" not in value:
+        return value
+    try:
+        p = urlsplit(value)
+    except ValueError:
+        return MASK
+    netloc = p.netloc
+    if p.password is not None:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.partition(':')[0]}:{MASK}@{host}"
+    query = "&".join(f"{k}={MASK}" if k.lower() == "password" else f"{k}={v}"
+                     for k, _, v in (part.partition("=") for part in p.query.split("&"))
+                     ) if p.query else ""
+    return urlunsplit((p.scheme, netloc, p.path, query, p.fragment))
+
+
+def _toml(value: object) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _source(ctx: click.Context, param: click.Parameter) -> str:
+    from click.core import ParameterSource
+
+    src = ctx.get_parameter_source(param.name or "")
+    if src == ParameterSource.COMMANDLINE:
+        return "flag"
+    if src == ParameterSource.ENVIRONMENT:
+        envvar = param.envvar
+        names = [str(n) for n in envvar] if isinstance(envvar, list | tuple) else (
+            [str(envvar)] if envvar else [f"{SERVER_ENV}_{(param.name or '').upper()}"])
+        found = [n for n in names if os.environ.get(n)]
+        return f"env {found[0] if found else names[0]}"
+    if src == ParameterSource.DEFAULT_MAP:
+        return "config file"
+    return "default"
+
+
+def _effective(ctx: click.Context) -> str:
+    """The configuration as TOML (usable as a config file once secrets are filled back in),
+    each value annotated with its source."""
+    lines = ["# acrctl server: effective configuration",
+             "# precedence: flag > ACRCTL_SERVER_* environment > config file > default",
+             f"# config file: {ctx.params.get('config') or 'none'}"]
+    for param in ctx.command.params:
+        name = param.name or ""
+        if not param.expose_value or name in ("config", "print_config", "help"):
+            continue
+        value = ctx.params.get(name)
+        if name == "database" and not value:
+            value = default_database()
+        if value is not None and name in SECRET_KEYS:
+            value = MASK
+        elif isinstance(value, str) and name == "database":
+            value = mask_database(value)
+        source = _source(ctx, param)
+        if value is None:
+            lines.append(f"# {name} =  (not set; {source})")
+        else:
+            lines.append(f"{name} = {_toml(value)}  # {source}")
+    extra = ctx.meta.get("acrctl.server.settings") or {}
+    if extra:
+        lines += ["", "[settings]"]
+        lines += [f"{k} = {_toml(v)}  # config file" for k, v in sorted(extra.items())]
+    return "\n".join(lines) + "\n"
+
+
+# -- running -------------------------------------------------------------------------------------
+class _Terminated(Exception):
+    """SIGTERM, turned into an exception so the server shuts down like on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
 def _run(cfg: ServerConfig) -> None:
+    import signal
+
     import uvicorn
 
-    from acrctl.server.serve import build, start_delivery, uvicorn_config
+    from acrctl.server.observability import configure_access_log
+    from acrctl.server.serve import build, start_delivery, stop_delivery, uvicorn_config
 
+    configure_access_log(cfg.access_log)
     app, new_token, subscription = build(cfg)
     try:
         worker = start_delivery(app)
     except ValueError as exc:
         app.backend.store.close()
         raise click.UsageError(str(exc)) from None
+    # uvicorn handles SIGTERM itself (stops accepting, lets requests in flight finish within
+    # --shutdown-timeout), then re-raises it to the handler it found: this one.
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         scheme = "https" if cfg.tls_cert else "http"
         _announce(f"{scheme}://{cfg.host}:{cfg.port}", str(cfg.database), subscription,
-                  new_token)
+                  new_token, cfg.admin_token)
         uvicorn.Server(uvicorn_config(app, cfg)).run()
-    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it shut down on
-        click.echo("acrctl server: stopped.", err=True)
+    except (KeyboardInterrupt, _Terminated):  # uvicorn re-raises the signal it stopped on
+        pass
     finally:
-        worker.stop()
+        signal.signal(signal.SIGTERM, previous)  # a second SIGTERM now ends the process
+        app.obs.draining = True
+        released = stop_delivery(app, worker, cfg.shutdown_timeout)
         app.backend.store.close()
+        note = f" ({released} unfinished webhook deliveries queued again)" if released else ""
+        click.echo(f"acrctl server: stopped{note}.", err=True)

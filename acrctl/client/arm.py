@@ -4,7 +4,10 @@ Returns plain JSON (dicts); acrctl.client.AcrClient adds typed models on top."""
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +26,13 @@ API_VERSION = "2025-11-01"
 RESOURCES_API_VERSION = "2022-09-01"
 AUTHZ_API_VERSION = "2022-04-01"
 TERMINAL = {"succeeded", "failed", "canceled"}
+# Methods that may be sent again after a connection error or a timeout (RFC 9110 §9.2.2).
+# POST and PATCH are not: a POST (ping, getCallbackConfig, listEvents, principal create)
+# that timed out may have happened, so it is repeated only when the server says so (a 429
+# or 503 carrying Retry-After).
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+CONNECT_RETRIES = 2  # extra attempts of an idempotent request after a connection error
+STATUS_RETRIES = 10  # 429/503 retries of one request, whatever the Retry-After values
 SECRET_KEYS = {"serviceuri", "customheaders", "token", "signingsecret"}
 
 
@@ -36,6 +46,34 @@ def redact(value: Any) -> Any:
     return value
 
 
+class _DeferredTLS:
+    """Stands in for the ssl.SSLContext httpx builds from `verify`, and builds it (with
+    httpx's own create_ssl_context, so verification is unchanged) on first use. Building it
+    reads certifi's CA bundle, ~30 ms of a command's start-up; a client of an http://
+    endpoint needs TLS only if the server hands it an https URL (a nextLink or a polling
+    URL), so it usually never pays."""
+
+    def __init__(self, verify: bool | str) -> None:
+        self._verify = verify
+        self._context: Any = None
+
+    def __getattr__(self, name: str) -> Any:  # set_alpn_protocols, wrap_socket, wrap_bio...
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._context is None:
+            self._context = httpx.create_ssl_context(verify=self._verify)
+        return getattr(self._context, name)
+
+
+def _tls(endpoint: str, verify: bool | str) -> Any:
+    """What to hand httpx as `verify`: deferred for an http:// endpoint (httpx >= 0.28 takes
+    any context-like object), as given otherwise."""
+    if verify is False or not endpoint.lower().startswith("http://"):
+        return verify
+    major, minor = (int(x) for x in httpx.__version__.split(".")[:2])
+    return _DeferredTLS(verify) if (major, minor) >= (0, 28) else verify
+
+
 class ArmClient:
     def __init__(self, endpoint: str, token: str | None = None,
                  transport: httpx.BaseTransport | None = None, verify: bool | str = True,
@@ -43,18 +81,21 @@ class ArmClient:
                  on_retry: Callable[[str], None] | None = None,
                  debug: Callable[[str], None] | None = None,
                  on_poll: Callable[[str], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 connect_retries: int = CONNECT_RETRIES) -> None:
         self.endpoint = endpoint.rstrip("/")
         headers = {"Accept": "application/json", "User-Agent": "acrctl"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.http = httpx.Client(base_url=self.endpoint, headers=headers, transport=transport,
-                                 verify=verify, timeout=timeout, follow_redirects=False)
+                                 verify=verify if transport else _tls(self.endpoint, verify),
+                                 timeout=timeout, follow_redirects=False)
         self.max_wait = max_wait
         self.on_retry = on_retry
         self.debug = debug
         self.on_poll = on_poll
         self.sleep = sleep
+        self.connect_retries = connect_retries
 
     def close(self) -> None:
         self.http.close()
@@ -69,26 +110,45 @@ class ArmClient:
         content = json.dumps(body).encode() if body is not None else None
         headers = {"Content-Type": "application/json"} if content is not None else {}
         waited = 0.0
+        idempotent = method.upper() in IDEMPOTENT
+        failures = retries = 0
         while True:
             self._trace_request(method, url, query, body)
             try:
                 resp = self.http.request(method, url, params=query or None, content=content,
                                          headers=headers)
-            except httpx.TimeoutException as exc:
-                raise ConnectionFailed(
-                    f"The request to {self.endpoint} timed out ({type(exc).__name__}).") from None
             except httpx.TransportError as exc:
-                raise ConnectionFailed(
-                    f"Could not connect to {self.endpoint}: {exc}. Is the server running "
-                    "and the endpoint right?") from None
+                timeout = isinstance(exc, httpx.TimeoutException)
+                what = (f"The request to {self.endpoint} timed out ({type(exc).__name__})"
+                        if timeout else f"Could not connect to {self.endpoint}: "
+                        f"{exc or type(exc).__name__}")
+                if idempotent and failures < self.connect_retries:
+                    failures += 1
+                    delay = 0.5 * 2 ** (failures - 1)
+                    if self.on_retry:
+                        self.on_retry(f"{what}; retrying {method.upper()} in {delay:g}s "
+                                      f"({failures}/{self.connect_retries}).")
+                    self.sleep(delay)
+                    continue
+                if not idempotent:
+                    what += (f". A {method.upper()} is not sent twice: check whether it took "
+                             "effect before running it again")
+                elif not timeout:
+                    what += ". Is the server running and the endpoint right?"
+                raise ConnectionFailed(what if what.endswith((".", "?")) else what + ".") \
+                    from None
             self._trace_response(resp)
             if resp.status_code not in (429, 503):
                 return resp
+            if not idempotent and not has_retry_after(resp):
+                return resp  # only the server's Retry-After makes a POST/PATCH safe to repeat
             delay = retry_after(resp, 5.0)
-            if waited + delay > self.max_wait:
+            if waited + delay > self.max_wait or retries >= STATUS_RETRIES:
                 err = self.error(resp)
-                raise Throttled(f"{err.message} (gave up after waiting {waited:.0f}s)",
+                raise Throttled(f"{err.message} (gave up after {retries} retries and "
+                                f"{waited:g}s of waiting)",
                                 err.code, resp.status_code, err.request_id)
+            retries += 1
             if self.on_retry:
                 self.on_retry(f"Server answered {resp.status_code}; retrying in "
                               f"{delay:g}s (Retry-After).")
@@ -117,8 +177,12 @@ class ArmClient:
         out: list[Any] = []
         page = self.call(method, url, api_version=api_version)
         while True:
+            if not isinstance(page, dict) or not isinstance(page.get("value", []), list):
+                raise _malformed("a list page that is not {\"value\": [...]}")
             out.extend(page.get("value", []))
             nxt = page.get("nextLink")
+            if nxt is not None and not isinstance(nxt, str):
+                raise _malformed("a nextLink that is not a URL")
             if not nxt or (limit is not None and len(out) >= limit):
                 return out[:limit] if limit is not None else out
             page = self.call("GET", nxt, api_version=None)
@@ -137,6 +201,9 @@ class ArmClient:
             self._wait_delete(resp)
             return None
         doc = _json(resp)
+        if doc is not None and not (isinstance(doc, dict)
+                                    and isinstance(doc.get("properties", {}), dict)):
+            raise _malformed("a resource that is not a JSON object with properties")
         state = str((doc or {}).get("properties", {}).get("provisioningState", "Succeeded"))
         if state.lower() in TERMINAL:
             if state.lower() != "succeeded":
@@ -154,12 +221,15 @@ class ArmClient:
             if resp.status_code >= 400:
                 raise self.error(resp)
             body = _json(resp) or {}
+            if not isinstance(body, dict):
+                raise _malformed("an operation status that is not a JSON object")
             status = str(body.get("status", ""))
             if self.on_poll:
                 self.on_poll(status)
             if status.lower() in TERMINAL:
                 if status.lower() != "succeeded":
-                    err = body.get("error") or {}
+                    found = body.get("error")
+                    err: dict[str, Any] = found if isinstance(found, dict) else {}
                     raise OperationFailed(err.get("message", f"The operation ended {status}."),
                                           err.get("code", status))
                 return dict(body)
@@ -208,19 +278,44 @@ class ArmClient:
 
 
 def retry_after(resp: httpx.Response, default: float) -> float:
+    """Seconds the server asks to wait: retry-after-ms, x-ms-retry-after-ms, Retry-After
+    (seconds or an HTTP date); `default` when it says nothing usable."""
+    found = _told_delay(resp)
+    return default if found is None else found
+
+
+def has_retry_after(resp: httpx.Response) -> bool:
+    return _told_delay(resp) is not None
+
+
+def _told_delay(resp: httpx.Response) -> float | None:
     for name in ("retry-after-ms", "x-ms-retry-after-ms"):
         if name in resp.headers:
             try:
-                return max(0.0, float(resp.headers[name]) / 1000)
+                value = float(resp.headers[name]) / 1000
             except ValueError:
-                pass
+                continue
+            if math.isfinite(value):
+                return max(0.0, value)
     value = resp.headers.get("retry-after")
     if value is None:
-        return default
+        return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        return default
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _malformed(what: str) -> AcrctlError:
+    return AcrctlError(f"The server sent {what}; is the endpoint an ARM (acrctl) server?",
+                       "InvalidResponse")
 
 
 def _json(resp: httpx.Response) -> Any:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -55,17 +57,60 @@ def parse_json(raw: bytes, require_object: bool = True) -> Any:
                                "the body is empty.")
         return {}
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
         detail = str(exc)[:200] if not isinstance(exc, RecursionError) else "nested too deeply"
         raise InvalidInput("InvalidRequestContent",
                            f"The request content was invalid and could not be deserialized: "
                            f"'{detail}'.") from None
+    _check_shape(data, bool(_SURROGATE_ESCAPE.search(raw)))
     if require_object and not isinstance(data, dict):
         raise InvalidInput("InvalidRequestContent",
                            "The request content was invalid and could not be deserialized: "
                            "the body must be a JSON object.")
     return data
+
+
+MAX_DEPTH = 64  # ARM bodies nest a handful of levels; deeper is refused, not recursed into
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _invalid(detail: str) -> InvalidInput:
+    return InvalidInput("InvalidRequestContent",
+                        f"The request content was invalid and could not be deserialized: "
+                        f"{detail}")
+
+
+def _no_constant(name: str) -> Any:
+    raise _invalid(f"'{name}' is not a JSON value.")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _invalid(f"the number '{text[:40]}' is out of range.")
+    return value
+
+
+def _check_shape(data: Any, check_text: bool) -> None:
+    """Refuse bodies nested deeper than MAX_DEPTH (the backend recurses over them) and,
+    when the raw body escapes surrogates, strings holding a lone one (not encodable)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise _invalid(f"nested deeper than {MAX_DEPTH} levels.")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for k, v in items:
+                if check_text and isinstance(k, str):
+                    stack.append((k, depth))
+                stack.append((v, depth + 1))
+        elif check_text and isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _invalid("a string holds a lone UTF-16 surrogate.") from None
 
 
 @dataclass
@@ -113,6 +158,8 @@ class Ctx:
         except ValueError:
             raise InvalidInput("InvalidSkipToken",
                                "The $skipToken or $top query parameter is invalid.") from None
+        if after is not None and not 0 <= after < 2 ** 63:  # the store's sequence range
+            raise InvalidInput("InvalidSkipToken", "The $skipToken query parameter is invalid.")
         if limit < 1:
             raise InvalidInput("InvalidSkipToken", "$top must be a positive number.")
         return after, limit

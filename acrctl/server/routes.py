@@ -6,8 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from acrctl.server import drills, observability, openapi
 from acrctl.server.app import Handler, Route
-from acrctl.server.handlers import authz, registries, replications, resources, webhooks
+from acrctl.server.handlers import (
+    activity,
+    authz,
+    deployments,
+    registries,
+    replications,
+    resources,
+    webhooks,
+)
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
@@ -22,6 +31,10 @@ HOOK = f"{REG}/webhooks/{{webhook}}"
 A = f"{ACR}/registries"
 AUTHZ = "{scope:path}/providers/Microsoft.Authorization"
 RES = "Microsoft.Resources/subscriptions"
+DRILLS = f"{SUB}/providers/Acrctl.Admin/drills"
+ELEVATE = "Microsoft.Authorization/elevateAccess/Action"
+DEP = f"{RG}/providers/Microsoft.Resources/deployments"
+DEPLOY = "Microsoft.Resources/deployments"
 
 
 def r(method: str, template: str, handler: Handler, action: str | None = None,
@@ -34,6 +47,9 @@ def r(method: str, template: str, handler: Handler, action: str | None = None,
 ROUTES: list[Route] = [
     # health (public)
     r("GET", "/healthz", authz.health, public=True),
+    r("GET", "/readyz", observability.readyz, public=True),
+    r("GET", "/metrics", observability.metrics, public=True),  # 404 unless enabled
+    r("GET", "/openapi.json", openapi.serve, public=True),
     # subscriptions, locations, resource groups
     r("GET", "/subscriptions", resources.list_subscriptions, acr=False),
     r("GET", SUB, resources.get_subscription, f"{RES}/read", acr=False),
@@ -88,6 +104,15 @@ ROUTES: list[Route] = [
       HOOK),
     r("GET", f"{HOOK}/operationStatuses/{{op}}", registries.operation_status,
       f"{A}/webhooks/operationStatuses/read", HOOK),
+    # ARM template deployments at a resource group (acrctl.backend.deployments)
+    r("GET", DEP, deployments.list_, f"{DEPLOY}/read", RG, listing=True, acr=False),
+    r("GET", f"{DEP}/{{deployment}}", deployments.get, f"{DEPLOY}/read", acr=False),
+    r("PUT", f"{DEP}/{{deployment}}", deployments.put, f"{DEPLOY}/write", RG, acr=False),
+    r("DELETE", f"{DEP}/{{deployment}}", deployments.delete, f"{DEPLOY}/delete", acr=False),
+    r("POST", f"{DEP}/{{deployment}}/whatIf", deployments.what_if, f"{DEPLOY}/whatIf/action",
+      RG, acr=False),
+    r("GET", f"{DEP}/{{deployment}}/operationStatuses/{{op}}", registries.operation_status,
+      f"{DEPLOY}/operationStatuses/read", f"{DEP}/{{deployment}}", acr=False),
     # authorization
     r("GET", f"{AUTHZ}/roleDefinitions", authz.list_definitions,
       "Microsoft.Authorization/roleDefinitions/read", "{scope:path}", acr=False),
@@ -103,6 +128,10 @@ ROUTES: list[Route] = [
       "Microsoft.Authorization/roleAssignments/write", "{scope:path}", acr=False),
     r("DELETE", f"{AUTHZ}/roleAssignments/{{id}}", authz.delete_assignment,
       "Microsoft.Authorization/roleAssignments/delete", "{scope:path}", acr=False),
+    # the activity log (az monitor activity-log list)
+    r("GET", f"{SUB}/providers/Microsoft.Insights/eventtypes/management/values",
+      activity.list_, "Microsoft.Insights/eventtypes/values/read", SUB, listing=True,
+      acr=False),
     # principals (acrctl extension: a directory of its own) and admin endpoints
     r("GET", "/providers/Microsoft.Authorization/whoami", authz.whoami, acr=False),
     r("POST", f"{SUB}/providers/Microsoft.Authorization/principals", authz.create_principal,
@@ -113,4 +142,10 @@ ROUTES: list[Route] = [
       "Microsoft.Authorization/elevateAccess/Action", SUB, acr=False),
     r("PUT", f"{SUB}/providers/Acrctl.Admin/settings", authz.settings,
       "Microsoft.Authorization/elevateAccess/Action", SUB, acr=False),
+    # failure drills (acrctl extension, admin only; acrctl.server.drills)
+    r("GET", DRILLS, drills.list_, ELEVATE, SUB, acr=False),
+    r("DELETE", DRILLS, drills.clear, ELEVATE, SUB, acr=False),
+    r("GET", f"{DRILLS}/{{drill}}", drills.get, ELEVATE, SUB, acr=False),
+    r("PUT", f"{DRILLS}/{{drill}}", drills.put, ELEVATE, SUB, acr=False),
+    r("DELETE", f"{DRILLS}/{{drill}}", drills.delete, ELEVATE, SUB, acr=False),
 ]

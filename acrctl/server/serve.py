@@ -3,6 +3,9 @@ a real uvicorn on 127.0.0.1 and a free port, in a background thread)."""
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import math
 import os
 import socket
 import threading
@@ -16,7 +19,7 @@ from acrctl.server.app import App
 from acrctl.server.asgi import AsgiApp
 
 if TYPE_CHECKING:
-    from acrctl.delivery import DeliveryWorker
+    from acrctl.delivery import Deliverer, DeliveryWorker
 
 
 @dataclass
@@ -30,6 +33,22 @@ class ServerConfig:
     allow_reset: bool = False
     settings: Settings | None = None
     log_level: str = "warning"
+    metrics: str = "auto"  # on | off | auto (on when serving on a loopback address)
+    access_log: str | None = None  # "-" (stderr), a file, or None/"off" (acrctl server sets it)
+    shutdown_timeout: float = 10.0  # seconds for requests, then deliveries, in flight
+
+
+def metrics_enabled(cfg: ServerConfig) -> bool:
+    """`/metrics` is unauthenticated: served when asked for, or by default on loopback."""
+    mode = (cfg.metrics or "auto").lower()
+    if mode != "auto":
+        return mode in ("on", "true", "yes", "1")
+    if cfg.host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(cfg.host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def build(cfg: ServerConfig) -> tuple[App, str | None, str]:
@@ -41,7 +60,11 @@ def build(cfg: ServerConfig) -> tuple[App, str | None, str]:
     settings.extra.setdefault("admin_token", token)
     backend = Backend(open_store(cfg.database or ":memory:"), settings=settings)
     sub, new_token = backend.bootstrap(admin_token=token)
-    return App(backend), new_token, sub["subscriptionId"]
+    app = App(backend)
+    if metrics_enabled(cfg):
+        app.obs.enable_metrics()
+    backend.activity.prune()  # records past the retention, left by a long stop
+    return app, new_token, sub["subscriptionId"]
 
 
 def start_delivery(app: App, interval: float = 0.2) -> DeliveryWorker:
@@ -50,9 +73,71 @@ def start_delivery(app: App, interval: float = 0.2) -> DeliveryWorker:
     Raises ValueError when the webhook destination settings are invalid."""
     from acrctl.delivery import DeliveryWorker
 
-    worker = DeliveryWorker(app.backend, interval=interval)
+    worker = DeliveryWorker(app.backend, _tracking_deliverer(app), interval=interval)
     worker.start()
+    app.obs.delivery = worker  # what /readyz checks
     return worker
+
+
+def _tracking_deliverer(app: App) -> Deliverer:
+    """A Deliverer that remembers the leases of the deliveries it has in flight, so a
+    stopping server can hand back those that did not finish in time (release_leases)."""
+    from acrctl.backend.webhooks import Claim
+    from acrctl.delivery import Deliverer
+
+    class LeaseTracking(Deliverer):
+        def __init__(self, app: App) -> None:
+            super().__init__(app.backend)
+            self.leases: dict[str, str] = {}
+            self._leases_lock = threading.Lock()
+
+        def _start(self, claim: Claim) -> None:
+            with self._leases_lock:
+                self.leases[claim.event_key] = claim.lease_id
+            super()._start(claim)
+
+        def _run(self, claim: Claim) -> None:
+            try:
+                super()._run(claim)
+            finally:
+                with self._leases_lock:
+                    if self.leases.get(claim.event_key) == claim.lease_id:
+                        del self.leases[claim.event_key]
+
+    return LeaseTracking(app)
+
+
+def stop_delivery(app: App, worker: DeliveryWorker, timeout: float = 10.0) -> int:
+    """Stop claiming, wait up to `timeout` for deliveries in flight to be recorded, then put
+    any still unrecorded back in the outbox as due now, so the next start sends them at
+    once instead of after their lease. Returns how many were put back."""
+    worker.stop(timeout)
+    if app.obs.delivery is worker:
+        app.obs.delivery = None
+    leases = dict(getattr(worker.deliverer, "leases", {}))
+    return release_leases(app.backend, leases) if leases else 0
+
+
+def release_leases(backend: Backend, leases: dict[str, str]) -> int:
+    """Return leased events (event key -> lease id) to `pending`, due now, unless their
+    attempt was recorded meanwhile or another worker holds them. A send still running
+    records its attempt without changing the state (its lease is gone)."""
+    from acrctl.backend.store import EtagMismatch
+    from acrctl.backend.webhooks import EVENT, OUTBOX, PENDING
+
+    store, now, released = backend.store, backend.clock.now(), 0
+    for key, lease_id in leases.items():
+        with contextlib.suppress(EtagMismatch), store.transaction():
+            ev = store.get(EVENT, key)
+            if ev is None or ev.doc.get("state") != "sending" \
+                    or ev.doc.get("leaseId") != lease_id:
+                continue
+            doc = {k: v for k, v in ev.doc.items() if k not in ("leaseId", "leaseUntil")}
+            doc.update(state="pending", nextAttemptAt=now)
+            store.put(EVENT, key, ev.parent, ev.name, doc, if_etag=ev.etag)
+            store.put(OUTBOX, key, PENDING, ev.name, {"due": now})
+            released += 1
+    return released
 
 
 def uvicorn_config(app: App, cfg: ServerConfig, sock_port: int | None = None) -> Any:
@@ -61,7 +146,8 @@ def uvicorn_config(app: App, cfg: ServerConfig, sock_port: int | None = None) ->
     return uvicorn.Config(
         AsgiApp(app), host=cfg.host, port=sock_port if sock_port is not None else cfg.port,
         ssl_certfile=cfg.tls_cert, ssl_keyfile=cfg.tls_key, log_level=cfg.log_level,
-        access_log=False, lifespan="on", http="h11", timeout_graceful_shutdown=5)
+        access_log=False, lifespan="on", http="h11",
+        timeout_graceful_shutdown=max(1, math.ceil(cfg.shutdown_timeout)))
 
 
 def free_port() -> int:
@@ -105,8 +191,9 @@ class ThreadedServer:
         return self
 
     def stop(self) -> None:
+        self.app.obs.draining = True
         if self.delivery is not None:
-            self.delivery.stop()
+            stop_delivery(self.app, self.delivery, self.cfg.shutdown_timeout)
             self.delivery = None
         self.server.should_exit = True
         self.thread.join(timeout=10)

@@ -3,6 +3,7 @@ socket. Used by the embedded mode and by tests."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote
 
@@ -15,9 +16,15 @@ if TYPE_CHECKING:
     from acrctl.server.app import App
 
 
+ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
+
+
 def to_request(method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes,
                base_url: str) -> Request:
-    return Request(method=method.upper(), path=unquote(raw_path),
+    """An encoded slash stays encoded: `a%2Fb` is one (invalid) name, never two segments
+    that route somewhere else."""
+    path = unquote(ENCODED_SLASH.sub("%252F", raw_path))
+    return Request(method=method.upper(), path=path,
                    query=dict(parse_qsl(query, keep_blank_values=True)),
                    headers=headers, body=body, base_url=base_url)
 

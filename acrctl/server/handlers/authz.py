@@ -3,6 +3,7 @@ and the admin endpoints (reset, settings) used by tests and operators."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from acrctl.backend import ids
@@ -37,7 +38,9 @@ def put_definition(c: Ctx) -> Response:
     the caller's own access there."""
     body = c.body()
     props = body.get("properties") or {}
-    scopes = (props.get("assignableScopes") if isinstance(props, dict) else None) or [_scope(c)]
+    scopes = props.get("assignableScopes") if isinstance(props, dict) else None
+    if scopes is None or scopes == []:
+        scopes = [_scope(c)]
     if not isinstance(scopes, list) or not all(isinstance(s, str) and s for s in scopes):
         raise InvalidInput("InvalidRoleDefinition",
                            "assignableScopes must be a list of scopes.")
@@ -118,19 +121,31 @@ def reset(c: Ctx) -> Response:
 def settings(c: Ctx) -> Response:
     body: dict[str, Any] = c.body()
     s = c.b.settings
+    changes: dict[str, Any] = {}
     if "lroMode" in body:
         if body["lroMode"] not in ("immediate", "polls", "seconds"):
             raise InvalidInput("InvalidSetting", "lroMode must be immediate, polls or seconds.")
-        s.lro_mode = body["lroMode"]
-    for key, attr, kind in (("lroPolls", "lro_polls", int), ("lroSeconds", "lro_seconds", float),
-                            ("retryAfter", "retry_after", int), ("pageSize", "page_size", int)):
+        changes["lro_mode"] = body["lroMode"]
+    for key, attr, integral, low, high in SETTINGS:
         if key in body:
-            try:
-                setattr(s, attr, kind(body[key]))
-            except (TypeError, ValueError):
-                raise InvalidInput("InvalidSetting", f"{key} must be a number.") from None
+            value = body[key]
+            if isinstance(value, bool) or not isinstance(value, int if integral else int | float):
+                raise InvalidInput("InvalidSetting",
+                                   f"{key} must be {'an integer' if integral else 'a number'}.")
+            if not low <= value <= high:
+                raise InvalidInput("InvalidSetting", f"{key} must be between {low} and {high}.")
+            changes[attr] = value if integral else float(value)
+    for attr, value in changes.items():  # all or nothing
+        setattr(s, attr, value)
     return c.ok({"lroMode": s.lro_mode, "lroPolls": s.lro_polls, "lroSeconds": s.lro_seconds,
                  "retryAfter": s.retry_after, "pageSize": s.page_size})
+
+
+# key, Settings attribute, integral, minimum, maximum
+SETTINGS = (("lroPolls", "lro_polls", True, 0, 1000),
+            ("lroSeconds", "lro_seconds", False, 0, 86400),
+            ("retryAfter", "retry_after", True, 0, 3600),
+            ("pageSize", "page_size", True, 1, 1000))
 
 
 def health(c: Ctx) -> Response:
@@ -138,9 +153,12 @@ def health(c: Ctx) -> Response:
 
 
 def _filter_value(c: Ctx, field: str) -> str | None:
+    """The value of `field eq '...'` in $filter (OData: '' is a quote), or None."""
     flt = c.req.query.get("$filter", "")
-    marker = f"{field} eq '"
-    if marker.lower() in flt.lower():
-        start = flt.lower().index(marker.lower()) + len(marker)
-        return flt[start:flt.index("'", start)]
-    return None
+    if not re.search(rf"\b{field}\s+eq\b", flt, re.IGNORECASE):
+        return None
+    m = re.search(rf"\b{field}\s+eq\s+'((?:[^']|'')*)'", flt, re.IGNORECASE)
+    if m is None:
+        raise InvalidInput("InvalidFilter",
+                           f"The $filter '{flt[:100]}' is invalid: use {field} eq '<value>'.")
+    return m.group(1).replace("''", "'")

@@ -1,0 +1,285 @@
+"""The management activity log: one durable record per management write or action (PUT,
+PATCH, DELETE, POST), allowed, denied or failed, in the shape of Azure's activity log
+(what `az monitor activity-log list` reads).
+
+Records are store items of kind `activity` under their subscription's key, so a list is
+newest-first by `seq` and pages in O(page). Old records are pruned after
+`Settings.activity_retention_days` (on write, at most once a minute per process, and at
+server start). The backend knows nothing of HTTP: the server's middleware hands over the
+facts of a request (method, status code, ids) as plain values."""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from acrctl.backend import ids
+from acrctl.backend.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from acrctl.backend.core import Backend
+
+ACTIVITY = "activity"
+READ_ACTION = "Microsoft.Insights/eventtypes/values/read"
+PRUNE_EVERY = 60.0  # seconds between two prunes on write (per process)
+PRUNE_BATCH = 500  # records deleted per subscription and prune
+SCAN_LIMIT = 5000  # records examined per page before answering a short page + nextLink
+CLOCK_SKEW = 300.0  # seconds: records are newest-first by seq, timestamps may disagree a bit
+MAX_TEXT = 256  # characters kept of client-chosen ids
+
+REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "NoContent", 400: "BadRequest",
+           401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
+           409: "Conflict", 412: "PreconditionFailed", 413: "RequestEntityTooLarge",
+           429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}
+TYPE_NAMES = {"registries": "Container Registry", "replications": "Replication",
+              "webhooks": "Webhook", "resourcegroups": "Resource Group",
+              "roleassignments": "Role Assignment", "roledefinitions": "Role Definition",
+              "principals": "Principal", "checknameavailability": "Name Availability",
+              "elevateaccess": "Elevated Access"}
+FILTER_FIELDS = {"eventtimestamp": "eventTimestamp", "resourcegroupname": "resourceGroupName",
+                 "resourceuri": "resourceUri", "resourceid": "resourceUri",
+                 "resourceprovider": "resourceProvider", "correlationid": "correlationId",
+                 "caller": "caller", "status": "status"}
+CLAUSE_RE = re.compile(r"^\s*(\w+)\s+(eq|ge|le|gt|lt)\s+'((?:[^']|'')*)'\s*$", re.IGNORECASE)
+
+
+def parse_time(value: str) -> float:
+    """An ISO 8601 time (`Z` or an offset; no offset means UTC) as epoch seconds."""
+    text = value.strip()
+    try:
+        t = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" else text)
+    except (ValueError, IndexError):
+        raise InvalidInput("InvalidFilter",
+                           f"'{value[:64]}' is not an ISO 8601 time such as "
+                           "2026-01-31T12:00:00Z.") from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.timestamp()
+
+
+@dataclass
+class Filter:
+    """What a query selects. `start`/`end` are epoch seconds (inclusive)."""
+
+    start: float
+    end: float
+    resource_group: str | None = None
+    resource_uri: str | None = None
+    resource_provider: str | None = None
+    correlation_id: str | None = None
+    caller: str | None = None
+    status: str | None = None
+
+    def matches(self, doc: dict[str, Any]) -> bool:
+        ts = parse_time(str(doc["eventTimestamp"]))
+        if ts < self.start or ts > self.end:
+            return False
+        if self.resource_group is not None and str(doc.get("resourceGroupName") or "").lower() \
+                != self.resource_group.lower():
+            return False
+        if self.resource_uri is not None and not ids.is_within(
+                self.resource_uri, str(doc.get("resourceId") or "")):
+            return False
+        if self.resource_provider is not None and str(
+                doc.get("resourceProviderName", {}).get("value", "")).lower() \
+                != self.resource_provider.lower():
+            return False
+        if self.correlation_id is not None and str(doc.get("correlationId", "")).lower() \
+                != self.correlation_id.lower():
+            return False
+        if self.caller is not None and self.caller.lower() not in (
+                str(doc.get("caller", "")).lower(),
+                str((doc.get("claims") or {}).get("name", "")).lower()):
+            return False
+        return self.status is None or str(
+            doc.get("status", {}).get("value", "")).lower() == self.status.lower()
+
+
+def parse_filter(text: str, now: float) -> Filter:
+    """Azure's `$filter` for activity logs: `eventTimestamp ge '<time>'` and
+    `eventTimestamp le '<time>'`, `resourceGroupName eq`, `resourceUri eq` (the resource
+    and what is below it), `resourceProvider eq`, `correlationId eq`, `caller eq` (object
+    id or name), `status eq`, joined by `and`. Azure requires the `ge` clause; here a
+    missing one means from the oldest record kept, a missing `le` means now, and an empty
+    filter selects everything."""
+    start = 0.0
+    end = now
+    if not text.strip():
+        return Filter(start, end)
+    values: dict[str, str] = {}
+    for clause in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
+        m = CLAUSE_RE.match(clause)
+        field = FILTER_FIELDS.get(m.group(1).lower()) if m else None
+        if m is None or field is None:
+            raise InvalidInput("InvalidFilter",
+                               f"The $filter clause '{clause[:80]}' is not supported. Use "
+                               "eventTimestamp ge/le, and resourceGroupName, resourceUri, "
+                               "resourceProvider, correlationId, caller or status eq, "
+                               "joined by 'and'.")
+        op, value = m.group(2).lower(), m.group(3).replace("''", "'")
+        if field == "eventTimestamp":
+            if op in ("ge", "gt"):
+                start = parse_time(value)
+            else:
+                end = parse_time(value)
+        elif op != "eq":
+            raise InvalidInput("InvalidFilter", f"'{field}' supports only 'eq'.")
+        else:
+            values[field] = value
+    if end < start:
+        raise InvalidInput("InvalidFilter", "The end time is before the start time.")
+    return Filter(start, end, values.get("resourceGroupName"), values.get("resourceUri"),
+                  values.get("resourceProvider"), values.get("correlationId"),
+                  values.get("caller"), values.get("status"))
+
+
+def _value(text: str) -> dict[str, str]:
+    return {"value": text, "localizedValue": text}
+
+
+def resource_type(action: str) -> str:
+    """`Microsoft.ContainerRegistry/registries/webhooks/ping/action` ->
+    `Microsoft.ContainerRegistry/registries/webhooks`."""
+    parts = action.split("/")
+    if parts and parts[-1].lower() == "action":
+        parts = parts[:-2]
+    elif len(parts) > 1:
+        parts = parts[:-1]
+    return "/".join(parts)
+
+
+def localized(action: str) -> str:
+    """A readable operation name: `Create or Update Webhook`, `Ping Webhook`..."""
+    parts = action.split("/")
+    rtype = resource_type(action).split("/")
+    noun = TYPE_NAMES.get(rtype[-1].lower(), rtype[-1]) if len(rtype) > 1 else rtype[0]
+    verb = parts[-1].lower()
+    if verb == "action" and len(parts) > 1:
+        name = parts[-2]
+        return f"{name[:1].upper()}{name[1:]} {noun}"
+    return {"write": f"Create or Update {noun}", "delete": f"Delete {noun}",
+            "read": f"Read {noun}"}.get(verb, f"{verb} {noun}")
+
+
+class Activity:
+    def __init__(self, backend: Backend) -> None:
+        self.b = backend
+        self._last_prune = 0.0
+
+    @staticmethod
+    def parent(sub: str) -> str:
+        return ids.key(ids.subscription_id(sub))
+
+    # -- writing ------------------------------------------------------------------------------
+    def record(self, sub: str, *, caller_id: str, caller_name: str, method: str,
+               action: str | None, scope: str, resource_id: str, status_code: int,
+               request_id: str, correlation_id: str, client_request_id: str | None = None,
+               error_code: str | None = None) -> dict[str, Any] | None:
+        """Store one record. Returns it, or None when the subscription does not exist (an
+        attempt on a made-up subscription is not worth keeping)."""
+        from acrctl.backend.core import SUBSCRIPTION
+
+        parent = self.parent(sub)
+        if self.b.store.get(SUBSCRIPTION, parent) is None:
+            return None
+        now = self.b.clock.now()
+        event_id = str(uuid.uuid4())
+        operation = action or f"{method} {resource_id}"
+        rtype = resource_type(action) if action else ""
+        provider = rtype.split("/", 1)[0] if rtype else ""
+        reason = REASONS.get(status_code, str(status_code))
+        if status_code == 202:
+            status = "Accepted"
+        elif status_code < 400:
+            status = "Succeeded"
+        else:
+            status = "Failed"
+        ticks = int(now * 10_000_000) + 621_355_968_000_000_000  # .NET ticks, as Azure
+        doc: dict[str, Any] = {
+            "authorization": {"action": operation, "scope": scope},
+            "caller": caller_id,
+            "category": _value("Administrative"),
+            "claims": {"name": caller_name,
+                       "http://schemas.microsoft.com/identity/claims/objectidentifier":
+                           caller_id},
+            "correlationId": correlation_id[:MAX_TEXT],
+            "description": error_code or "",
+            "eventDataId": event_id,
+            "eventName": {"value": "EndRequest", "localizedValue": "End request"},
+            "eventTimestamp": self.b.clock.iso(now),
+            "httpRequest": {"clientRequestId": (client_request_id or "")[:MAX_TEXT],
+                            "method": method},
+            "id": f"{resource_id.rstrip('/')}/events/{event_id}/ticks/{ticks}",
+            "level": "Informational" if status_code < 400 else "Error",
+            "operationId": request_id,
+            "operationName": {"value": operation,
+                              "localizedValue": localized(action) if action else operation},
+            "resourceGroupName": ids.parse(resource_id).get("resourceGroup"),
+            "resourceId": resource_id,
+            "resourceProviderName": _value(provider),
+            "resourceType": _value(rtype),
+            "status": _value(status),
+            "subStatus": {"value": reason,
+                          "localizedValue": f"{reason} (HTTP Status Code: {status_code})"},
+            "submissionTimestamp": self.b.clock.iso(now),
+            "subscriptionId": sub,
+            "tenantId": sub,
+        }
+        self.b.store.put(ACTIVITY, f"{parent}/activity/{event_id}", parent, event_id, doc)
+        if now - self._last_prune >= PRUNE_EVERY:
+            self._last_prune = now
+            self.prune(now)
+        return doc
+
+    def prune(self, now: float | None = None) -> int:
+        """Delete records older than the retention (Settings.activity_retention_days; 0 or
+        less keeps everything), oldest first, at most PRUNE_BATCH per subscription.
+        Returns how many were deleted."""
+        days = float(self.b.settings.activity_retention_days or 0)
+        if days <= 0:
+            return 0
+        cutoff = (self.b.clock.now() if now is None else now) - days * 86400
+        deleted = 0
+        for sub in self.b.list_subscriptions():
+            for item in self.b.store.list(ACTIVITY, parent=self.parent(sub["subscriptionId"]),
+                                          limit=PRUNE_BATCH):
+                if parse_time(str(item.doc["eventTimestamp"])) >= cutoff:
+                    break
+                deleted += int(self.b.store.delete(ACTIVITY, item.key))
+        return deleted
+
+    # -- reading ------------------------------------------------------------------------------
+    def query(self, sub: str, flt: Filter, after: int | None = None, limit: int = 100,
+              visible: Callable[[dict[str, Any]], bool] | None = None,
+              scan_limit: int = SCAN_LIMIT
+              ) -> tuple[builtins.list[dict[str, Any]], int | None]:
+        """Records of a subscription that match, newest first. `after` is the seq to continue
+        below (a nextLink's $skipToken); `visible` drops records the caller may not read.
+        Returns (records, seq to continue from, or None at the end). A page may be short
+        when `scan_limit` records were examined without filling it."""
+        parent = self.parent(sub)
+        out: builtins.list[dict[str, Any]] = []
+        scanned = 0
+        cursor = after
+        batch = max(limit, 100)
+        while True:
+            items = self.b.store.list(ACTIVITY, parent=parent, after=cursor, limit=batch,
+                                      newest_first=True)
+            for item in items:
+                scanned += 1
+                cursor = item.seq
+                if parse_time(str(item.doc["eventTimestamp"])) < flt.start - CLOCK_SKEW:
+                    return out, None  # older than the window: nothing further can match
+                if flt.matches(item.doc) and (visible is None or visible(item.doc)):
+                    out.append(item.doc)
+                    if len(out) >= limit:
+                        return out, cursor
+                if scanned >= scan_limit:
+                    return out, cursor
+            if len(items) < batch:
+                return out, None

@@ -1,0 +1,426 @@
+"""Operating a server: the request log, the activity-log recorder, Prometheus metrics and
+the readiness check.
+
+Every App gets an `Observability` (App.__init__) whose middleware wraps all of handle():
+
+* one JSON line per request on the logger `acrctl.access` (time, method, route template,
+  status, duration, principal id, x-ms-request-id, x-ms-correlation-request-id, the echoed
+  x-ms-client-request-id, api-version). Never a raw path, another query parameter, a body
+  or another header: nothing secret can reach it.
+* one activity-log record (acrctl.backend.activity) per authenticated PUT/PATCH/DELETE/POST,
+  allowed, denied or failed, stored before the answer leaves.
+* with metrics enabled (`enable_metrics`, done by `acrctl server`), request counts and
+  latency by route template and status, in a CollectorRegistry of this App's own (never the
+  global one). Importing prometheus_client is deferred to then: the embedded CLI never pays
+  for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from acrctl.backend.errors import NotFound
+from acrctl.server.http import Ctx, Request, Response
+
+if TYPE_CHECKING:
+    from acrctl.backend.core import Backend
+    from acrctl.backend.store import Item, Store
+    from acrctl.server.app import App
+
+log = logging.getLogger("acrctl.server")
+access = logging.getLogger("acrctl.access")
+
+WRITES = frozenset({"PUT", "PATCH", "DELETE", "POST"})
+METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "POST", "OPTIONS"})
+SUB_RE = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+UNMATCHED = "unmatched"  # the route label of a request no route matched (never its path)
+MAX_ID = 128  # characters of a client-chosen id kept in a log line
+REQUEST_BUCKETS = (.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1.0, 2.5, 5.0, 10.0)
+STORE_BUCKETS = (.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1.0)
+OPERATION_SCAN = 1000  # newest operations examined for the in-flight gauge
+MAX_ATTEMPT_LABEL = 10  # attempts numbered 1..9, then "10+"
+
+
+@dataclass
+class RawResponse(Response):
+    """A non-JSON answer (the Prometheus text format)."""
+
+    raw: bytes = b""
+
+    def encode(self) -> bytes:
+        return self.raw
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
+
+
+def _clip(value: str | None, limit: int = MAX_ID) -> str | None:
+    return value[:limit] if value else None
+
+
+class Observability:
+    """One per App: its middleware, its metrics (when enabled), and what /readyz checks."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.metrics: Metrics | None = None
+        self.delivery: Any = None  # the DeliveryWorker thread (acrctl.server.serve)
+        self.draining = False  # set when the server stops: /readyz answers 503
+
+    @property
+    def backend(self) -> Backend:
+        return self.app.backend
+
+    def enable_metrics(self) -> Metrics:
+        """Create this App's metrics (idempotent) and instrument its backend."""
+        if self.metrics is None:
+            self.metrics = Metrics(self.backend)
+        return self.metrics
+
+    # -- the middleware -------------------------------------------------------------------------
+    def middleware(self, req: Request, nxt: Callable[[Request], Response]) -> Response:
+        started, wall = time.perf_counter(), time.time()
+        req.meta["obs"] = self
+        try:
+            resp = nxt(req)
+        except Exception:
+            self._after(req, None, started, wall)
+            raise
+        self._after(req, resp, started, wall)
+        return resp
+
+    def _after(self, req: Request, resp: Response | None, started: float,
+               wall: float) -> None:
+        status = resp.status if resp is not None else 500
+        meta = req.meta
+        if req.method in WRITES and meta.get("caller_id"):
+            self._record(req, resp, status)
+        duration = time.perf_counter() - started
+        if self.metrics is not None:
+            method = req.method if req.method in METHODS else "OTHER"
+            self.metrics.request(method, str(meta.get("route") or UNMATCHED), status, duration)
+        if access.isEnabledFor(logging.INFO):
+            headers = resp.headers if resp is not None else {}
+            request_id = str(meta.get("request_id", ""))
+            access.info(json.dumps({
+                "time": _iso(wall),
+                "method": req.method[:16],
+                "route": meta.get("route"),
+                "status": status,
+                "duration_ms": round(duration * 1000, 3),
+                "principal": meta.get("caller_id"),
+                "request_id": request_id,
+                "correlation_id": _clip(headers.get("x-ms-correlation-request-id")
+                                        or req.headers.get("x-ms-correlation-request-id")
+                                        or request_id),
+                "client_request_id": _clip(req.headers.get("x-ms-client-request-id")),
+                "api_version": _clip(req.query.get("api-version"), 32),
+            }, separators=(",", ":")))
+
+    def _record(self, req: Request, resp: Response | None, status: int) -> None:
+        """The activity-log record of a write. A failure to record never fails the request;
+        it is logged with the request id (and counted in the metrics)."""
+        meta = req.meta
+        m = SUB_RE.match(req.path)
+        if m is None:
+            return  # a tenant-level write (role assignment at "/"): no subscription to file it
+        scope = str(meta.get("scope") or req.path)
+        resource_id = scope if req.method == "POST" else (req.path.rstrip("/") or "/")
+        request_id = str(meta.get("request_id", ""))
+        headers = resp.headers if resp is not None else {}
+        error = resp.body.get("error") if resp is not None and isinstance(resp.body, dict) \
+            else None
+        try:
+            self.backend.activity.record(
+                m.group(1), caller_id=str(meta["caller_id"]),
+                caller_name=str(meta.get("caller_name") or ""), method=req.method,
+                action=meta.get("action"), scope=scope, resource_id=resource_id,
+                status_code=status, request_id=request_id,
+                correlation_id=headers.get("x-ms-correlation-request-id") or request_id,
+                client_request_id=req.headers.get("x-ms-client-request-id"),
+                error_code=str(error.get("code")) if isinstance(error, dict) else None)
+        except Exception:
+            log.exception("recording the activity log failed, request id %s", request_id)
+            if self.metrics is not None:
+                self.metrics.activity_errors.inc()
+
+
+# -- handlers (routes.py) ---------------------------------------------------------------------
+def _obs(c: Ctx) -> Observability | None:
+    obs = c.req.meta.get("obs")
+    return obs if isinstance(obs, Observability) else None
+
+
+def readyz(c: Ctx) -> Response:
+    """Ready to serve: the store answers, its schema is in place and bootstrapped (and a
+    store that knows migrations has none pending), the delivery worker is alive."""
+    obs = _obs(c)
+    checks: dict[str, str] = {}
+    try:
+        bootstrapped = c.b.store.meta_get("admin_principal") is not None
+        checks["store"] = "ok"
+        pending_fn = getattr(c.b.store, "pending_migrations", None)
+        pending = list(pending_fn()) if callable(pending_fn) else []
+        if pending:
+            checks["schema"] = f"{len(pending)} migration(s) pending"
+        else:
+            checks["schema"] = "ok" if bootstrapped else "not bootstrapped"
+    except Exception as exc:  # noqa: BLE001 - a probe reports, never raises
+        checks["store"] = f"unavailable ({type(exc).__name__})"
+    worker = obs.delivery if obs is not None else None
+    if worker is None:
+        checks["delivery"] = "not running"
+    else:
+        checks["delivery"] = "ok" if worker.is_alive() else "stopped"
+    if obs is not None and obs.draining:
+        checks["server"] = "shutting down"
+    ready = all(v in ("ok", "not running") for v in checks.values())
+    return Response(200 if ready else 503,
+                    {"status": "ready" if ready else "not ready", "checks": checks})
+
+
+def metrics(c: Ctx) -> Response:
+    obs = _obs(c)
+    if obs is None or obs.metrics is None:
+        raise NotFound("MetricsDisabled",
+                       "Metrics are not enabled on this server (acrctl server --metrics on).")
+    payload, content_type = obs.metrics.exposition()
+    return RawResponse(200, "", {"Content-Type": content_type}, raw=payload)
+
+
+# -- metrics ---------------------------------------------------------------------------------
+class Metrics:
+    """The Prometheus metrics of one App, in a registry of its own."""
+
+    def __init__(self, backend: Backend) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        from acrctl import __version__
+
+        self.backend = backend
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("acrctl_http_requests", "HTTP requests answered, by method, "
+                                "route template and status.", ["method", "route", "status"],
+                                registry=r)
+        self.duration = Histogram("acrctl_http_request_duration_seconds",
+                                  "Time to answer a request (the handler, the store and the "
+                                  "activity record), by method, route template and status.",
+                                  ["method", "route", "status"], buckets=REQUEST_BUCKETS,
+                                  registry=r)
+        self.deliveries = Counter("acrctl_webhook_deliveries", "Webhook delivery attempts "
+                                  "recorded, by outcome (delivered, retry, failed, superseded, "
+                                  "dropped) and attempt number.", ["outcome", "attempt"],
+                                  registry=r)
+        self.store_latency = Histogram("acrctl_store_operation_duration_seconds",
+                                       "Latency of store calls, by operation.", ["operation"],
+                                       buckets=STORE_BUCKETS, registry=r)
+        self.activity_errors = Counter("acrctl_activity_log_write_errors",
+                                       "Activity-log records that could not be stored.",
+                                       registry=r)
+        Gauge("acrctl_build_info", "The acrctl version serving.", ["version"],
+              registry=r).labels(__version__).set(1)
+        r.register(StateCollector(backend))
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._lock = threading.Lock()
+        self._instrument(backend)
+
+    def request(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        pair = self._children.get(key)
+        if pair is None:
+            with self._lock:
+                pair = (self.requests.labels(method, route, str(status)),
+                        self.duration.labels(method, route, str(status)))
+                self._children[key] = pair
+        pair[0].inc()
+        pair[1].observe(seconds)
+
+    def delivery(self, attempt: dict[str, Any], state: str | None) -> None:
+        outcome = {"delivered": "delivered", "failed": "failed", "pending": "retry",
+                   None: "dropped"}.get(state, "superseded")
+        try:
+            n = int(attempt.get("attempt") or 0)
+        except (TypeError, ValueError):
+            n = 0
+        label = str(n) if n < MAX_ATTEMPT_LABEL else f"{MAX_ATTEMPT_LABEL}+"
+        self.deliveries.labels(outcome, label).inc()
+
+    def exposition(self) -> tuple[bytes, str]:
+        from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+    def _instrument(self, backend: Backend) -> None:
+        """Time the backend's store calls and count the delivery attempts it records (for
+        whichever worker records them: the server's, or deliver_due)."""
+        if not isinstance(backend.store, TimedStore):
+            backend.store = TimedStore(backend.store, self.store_latency)
+        hooks = backend.webhooks
+        if getattr(hooks.record_attempt, "_acrctl_metrics", False):
+            return
+        original = hooks.record_attempt
+
+        def record_attempt(event_key: str, attempt: dict[str, Any],
+                           lease_id: str | None = None, now: float | None = None) -> str | None:
+            state = original(event_key, attempt, lease_id, now)
+            self.delivery(attempt, state)
+            return state
+
+        record_attempt._acrctl_metrics = True  # type: ignore[attr-defined]
+        setattr(hooks, "record_attempt", record_attempt)  # noqa: B010 - an instance hook
+
+
+class StateCollector:
+    """Gauges read from the store at scrape time: operations in flight, outbox depth and the
+    age of its oldest event, and whether the store answered."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def describe(self) -> Iterable[Any]:
+        return self._families()
+
+    @staticmethod
+    def _families() -> list[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        return [
+            GaugeMetricFamily("acrctl_operations_in_flight",
+                              "Long-running operations not finished (among the newest "
+                              f"{OPERATION_SCAN}), by resource kind and state.",
+                              labels=["kind", "state"]),
+            GaugeMetricFamily("acrctl_webhook_outbox_depth",
+                              "Webhook events waiting in the outbox (pending or sending)."),
+            GaugeMetricFamily("acrctl_webhook_outbox_oldest_age_seconds",
+                              "Age of the oldest event still in the outbox (0 when empty)."),
+            GaugeMetricFamily("acrctl_store_up",
+                              "1 when the store answered this scrape's queries, else 0."),
+        ]
+
+    def collect(self) -> Iterable[Any]:
+        from acrctl.backend.operations import OPERATION, STATE_FOR, TERMINAL
+        from acrctl.backend.webhooks import EVENT, OUTBOX, PENDING
+
+        ops, depth, age, up = self._families()
+        store, now = self.backend.store, self.backend.clock.now()
+        try:
+            counts: dict[tuple[str, str], int] = {}
+            for item in store.list(OPERATION, newest_first=True, limit=OPERATION_SCAN):
+                doc = item.doc
+                if doc.get("status") not in TERMINAL:
+                    key = (str(doc.get("kind", "")),
+                           STATE_FOR.get(str(doc.get("action")), "InProgress"))
+                    counts[key] = counts.get(key, 0) + 1
+            for (kind, state), n in sorted(counts.items()):
+                ops.add_metric([kind, state], n)
+            depth.add_metric([], store.count(OUTBOX, PENDING))
+            oldest: Item | None = next(iter(store.list(OUTBOX, parent=PENDING, limit=1)), None)
+            event = store.get(EVENT, oldest.key) if oldest is not None else None
+            created = float(event.doc.get("createdAt", now)) if event is not None else now
+            age.add_metric([], max(0.0, now - created))
+            up.add_metric([], 1)
+        except Exception:  # noqa: BLE001 - a scrape reports the store down, never fails
+            log.exception("metrics: reading the store failed")
+            up.add_metric([], 0)
+            yield up
+            return
+        yield from (ops, depth, age, up)
+
+
+class TimedStore:
+    """A store that times every call into a histogram (labels: the method name). Anything
+    else (attributes of the implementation) passes through."""
+
+    def __init__(self, inner: Store, histogram: Any) -> None:
+        self.inner = inner
+        self.histogram = histogram
+        self._children: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("inner", "histogram", "_children"):  # not set yet (copy, pickle)
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def _timed(self, op: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        child = self._children.get(op)
+        if child is None:
+            child = self._children[op] = self.histogram.labels(op)
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kw)
+        finally:
+            child.observe(time.perf_counter() - t0)
+
+    def get(self, kind: str, key: str) -> Any:
+        return self._timed("get", self.inner.get, kind, key)
+
+    def find_by_name(self, kind: str, name: str) -> Any:
+        return self._timed("find_by_name", self.inner.find_by_name, kind, name)
+
+    def put(self, kind: str, key: str, parent: str, name: str, doc: dict[str, Any],
+            secret: dict[str, Any] | None = None, if_etag: str | None = None) -> Any:
+        return self._timed("put", self.inner.put, kind, key, parent, name, doc, secret, if_etag)
+
+    def delete(self, kind: str, key: str) -> Any:
+        return self._timed("delete", self.inner.delete, kind, key)
+
+    def delete_tree(self, key_prefix: str) -> Any:
+        return self._timed("delete_tree", self.inner.delete_tree, key_prefix)
+
+    def list(self, kind: str, parent: str | None = None, prefix: str | None = None,
+             after: int | None = None, limit: int | None = None,
+             newest_first: bool = False) -> Any:
+        return self._timed("list", self.inner.list, kind, parent, prefix, after, limit,
+                           newest_first)
+
+    def count(self, kind: str, parent: str) -> Any:
+        return self._timed("count", self.inner.count, kind, parent)
+
+    def transaction(self) -> Any:
+        return self.inner.transaction()
+
+    def meta_get(self, key: str) -> Any:
+        return self._timed("meta_get", self.inner.meta_get, key)
+
+    def meta_set(self, key: str, value: str) -> None:
+        self._timed("meta_set", self.inner.meta_set, key, value)
+
+    def reset(self) -> None:
+        self._timed("reset", self.inner.reset)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+# -- the request log's destination (acrctl server) --------------------------------------------
+def configure_access_log(target: str | None) -> logging.Handler | None:
+    """Send `acrctl.access` lines to `target`: "-" (stderr), a file path (appended; reopened
+    when rotated away), or "off"/None (no request log). Returns the handler installed."""
+    for old in list(access.handlers):
+        access.removeHandler(old)
+        old.close()
+    access.propagate = False
+    if not target or target.lower() == "off":
+        access.setLevel(logging.WARNING)
+        return None
+    handler: logging.Handler
+    if target == "-":
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        from logging.handlers import WatchedFileHandler
+
+        handler = WatchedFileHandler(target, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    return handler
