@@ -132,13 +132,16 @@ def bench_env(**extra: str) -> dict[str, str]:
 @dataclass
 class Server:
     """A uvicorn process on a free loopback port, started with the same flags as
-    acrctl.server.serve.uvicorn_config (h11, no access log, lifespan on)."""
+    acrctl.server.serve.uvicorn_config (h11, no access log, lifespan on). With workers > 1
+    through benchmarks/uvicorn_nodelay.py (uvicorn's command line with the fix of uvicorn
+    issue #3149) unless `stock`."""
 
     app: str  # "module:attribute"
     workers: int = 1
     factory: bool = False
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
+    stock: bool = False
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -146,7 +149,9 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1",
+        launcher = (["-m", "uvicorn"] if self.workers <= 1 or self.stock
+                    else [os.path.join(HERE, "uvicorn_nodelay.py")])
+        cmd = [sys.executable, *launcher, self.app, "--host", "127.0.0.1",
                "--port", str(self.port), "--http", "h11", "--no-access-log",
                "--log-level", "warning", "--lifespan", "on",
                "--timeout-graceful-shutdown", "5"]

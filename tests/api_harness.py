@@ -244,7 +244,8 @@ def _server(server: ThreadedServer) -> Iterator[Api]:
         setattr(backend.settings, k, v)
     # Reset on the backend itself (not through the API), so a test that broke the admin's
     # access cannot break the next one. The reset endpoint has tests of its own.
-    sub = backend.list_subscriptions()[0]["subscriptionId"]
+    subs = backend.list_subscriptions()  # empty if a test reset the store itself
+    sub = subs[0]["subscriptionId"] if subs else server.subscription
     backend.reset()
     backend.bootstrap(admin_token=ADMIN_TOKEN, subscription=sub)
     with httpx.Client(base_url=server.url, timeout=10) as http:

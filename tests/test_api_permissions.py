@@ -96,8 +96,8 @@ def build_world(api: Api) -> World:
         "roleDefinitionId": READER, "principalId": bystander.id}})
     api.put(f"{api.sub_path}/providers/Acrctl.Admin/drills/matrixdrill", DRILL,
             api_version=ADMIN_API_VERSION)
-    api.put(f"{api.rg_path()}/providers/Microsoft.Resources/deployments/dep1", DEPLOYMENT,
-            api_version="2022-09-01")
+    dep = api.put(f"{api.rg_path()}/providers/Microsoft.Resources/deployments/dep1",
+                  DEPLOYMENT, api_version="2022-09-01")
     params = {"sub": api.sub, "rg": "rg1", "registry": "myreg1", "replication": "eastus",
               "webhook": "hook1", "location": "westus", "scope": api.rg_path(),
               "roleDefinitions": role_guid, "roleAssignments": assignment,
@@ -105,7 +105,8 @@ def build_world(api: Api) -> World:
     ops = {"registries": op_id(reg.headers["Azure-AsyncOperation"]),
            "replications": op_id(repl.headers["Azure-AsyncOperation"]),
            "webhooks": op_id(hook.headers["Azure-AsyncOperation"]),
-           "locations": op_id(gone.headers["Location"])}
+           "locations": op_id(gone.headers["Location"]),
+           "deployments": op_id(dep.headers["Azure-AsyncOperation"])}
     return World(params, ops, event_id, bystander)
 
 
@@ -114,6 +115,7 @@ def concrete(route: Route, world: World) -> dict[str, str]:
     params = dict(world.params)
     t = route.template
     params["op"] = world.ops["locations" if "/operationResults/" in t else
+                             "deployments" if "/deployments/" in t else
                              "webhooks" if "/webhooks/" in t else
                              "replications" if "/replications/" in t else "registries"]
     params["id"] = params["roleDefinitions" if "/roleDefinitions/" in t else "roleAssignments"]

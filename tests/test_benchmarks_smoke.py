@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
-MODULES = ("benchlib", "bare_asgi", "cli_start", "server_load", "scaling", "lro", "run")
+MODULES = ("benchlib", "bare_asgi", "cli_start", "server_load", "scaling", "lro", "run",
+           "uvicorn_nodelay")
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +95,11 @@ def test_server_command_and_env(bench: Any, monkeypatch: pytest.MonkeyPatch) -> 
     assert "PYTHONDONTWRITEBYTECODE" not in env and "ACRCTL_ENDPOINT" not in env
     assert env["EXTRA"] == "1" and str(BENCH) in env["PYTHONPATH"]
     cmd = bl.Server("acrctl.server.factory:app", workers=2, factory=True, port=1).command()
-    assert cmd[1:4] == ["-m", "uvicorn", "acrctl.server.factory:app"]
+    assert cmd[1].endswith("uvicorn_nodelay.py") and cmd[2] == "acrctl.server.factory:app"
     assert {"--factory", "--no-access-log"} <= set(cmd) and cmd[-2:] == ["--workers", "2"]
     assert cmd[cmd.index("--http") + 1] == "h11"
+    assert bl.Server("bare_asgi:app", port=1).command()[1:4] == ["-m", "uvicorn",
+                                                                 "bare_asgi:app"]
     paths = bl.paths("sub1")
     assert paths["get"].endswith("/replications/eastus?api-version=2025-11-01")
 

@@ -381,3 +381,12 @@ def test_acr_client_turns_unreadable_resources_into_clear_errors(
 def test_a_valid_answer_still_reads(httpx_mock: HTTPXMock, acr: AcrClient) -> None:
     httpx_mock.add_response(url=f"{REG}?api-version=2025-11-01", json=REGISTRY)
     assert acr.get_registry("rg1", "myreg1").name == "myreg1"
+
+
+def test_max_wait_bounds_connection_retries_too(httpx_mock: HTTPXMock, rec: Recorder) -> None:
+    """A caller that may not wait (shell completion: max_wait=0) fails at once."""
+    client = ArmClient(ENDPOINT, sleep=rec.sleep, max_wait=0)
+    httpx_mock.add_exception(httpx.ConnectError("refused"))
+    with pytest.raises(ConnectionFailed):
+        client.call("GET", "/x")
+    assert rec.sleeps == [] and len(sent(httpx_mock)) == 1

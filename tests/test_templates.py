@@ -495,3 +495,9 @@ def test_outputs() -> None:
     assert t.outputs() == {"name": {"type": "String", "value": "myreg1"},
                            "n": {"type": "Int", "value": 3},
                            "hidden": {"type": "SecureString"}}
+
+
+def test_absurdly_deep_nesting_is_a_template_error() -> None:
+    deep = "[" + "concat(" * 5000 + "'a'" + ")" * 5000 + "]"
+    err = error(template([registry(location=deep)]))
+    assert err.path == "resources[0].location" and "nested too deeply" in err.message

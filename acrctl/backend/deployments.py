@@ -280,6 +280,10 @@ class Deployments:
             bodies = {r.id: tmpl.body(r) for r in order if not r.uses_reference}
         except TemplateError as exc:
             raise invalid_template(exc) from None
+        except RecursionError:
+            raise InvalidInput("InvalidTemplate", "Deployment template validation failed: "
+                               "the template nests expressions, variables or parameters "
+                               "too deeply.") from None
         tmpl.reference = self._reader(caller)
         return tmpl, order, bodies
 

@@ -174,7 +174,8 @@ class Rbac:
                                "be a GUID.")
         props = body.get("properties")
         if props is not None and not isinstance(props, dict):
-            raise _not_object("properties")
+            raise InvalidInput("InvalidRoleDefinition",
+                               "The role definition's 'properties' must be an object.")
         props = props or {}
         name = props.get("roleName")
         perms = props.get("permissions")
@@ -213,7 +214,9 @@ class Rbac:
                                "be a GUID.")
         props = body.get("properties")
         if not isinstance(props, dict):
-            raise _not_object("properties")
+            raise InvalidInput("RoleDefinitionDoesNotExist",
+                               "The request names no role definition: 'properties' must be an "
+                               "object with roleDefinitionId and principalId.")
         role_ref, pid = props.get("roleDefinitionId"), props.get("principalId")
         for key, value in (("roleDefinitionId", role_ref), ("principalId", pid)):
             if not isinstance(value, str):
@@ -294,12 +297,6 @@ class Rbac:
     def check(self, caller: Caller, action: str, scope: str) -> None:
         if not self.allowed(caller, action, scope):
             raise denied(caller, action, scope)
-
-
-def _not_object(field: str) -> InvalidInput:
-    return InvalidInput("InvalidRequestContent",
-                        f"The request content was invalid and could not be deserialized: "
-                        f"'{field}' must be an object.")
 
 
 def same_scope(a: str, b: str) -> bool:

@@ -256,7 +256,10 @@ def parse(expression: str) -> Node:
     if node is None:
         if not expression.strip():
             raise ExpressionSyntaxError("the expression is empty")
-        node = _Parser(expression).parse()
+        try:
+            node = _Parser(expression).parse()
+        except RecursionError:
+            raise ExpressionSyntaxError("it is nested too deeply") from None
         if len(_PARSED) < 4096:
             _PARSED[expression] = node
     return node

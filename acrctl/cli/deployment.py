@@ -333,6 +333,7 @@ def template_options(f: Any) -> Any:
         click.option("--mode", type=click.Choice(["Incremental", "Complete"],
                                                  case_sensitive=False),
                      default="Incremental", show_default=True,
+                     metavar="[Incremental|Complete]",
                      help="Complete also deletes the group's registries, and replications "
                      "and webhooks of listed registries, that the template does not list "
                      "(never a home replica)."),

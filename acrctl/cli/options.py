@@ -26,10 +26,12 @@ class GreedyOption(click.Option):
 
     def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
         super().add_to_parser(parser, ctx)
+        wrapped: set[int] = set()
         for name in self.opts:
             opt = parser._long_opt.get(name) or parser._short_opt.get(name)
-            if opt is None:
+            if opt is None or id(opt) in wrapped:
                 continue
+            wrapped.add(id(opt))
             original = opt.process
 
             def process(value: Any, state: Any, _orig: Callable[..., Any] = original) -> None:

@@ -121,14 +121,16 @@ class ArmClient:
                 timeout = isinstance(exc, httpx.TimeoutException)
                 what = (f"The request to {self.endpoint} timed out ({type(exc).__name__})"
                         if timeout else f"Could not connect to {self.endpoint}: "
-                        f"{exc or type(exc).__name__}")
-                if idempotent and failures < self.connect_retries:
+                        f"{str(exc) or type(exc).__name__}")
+                delay = 0.5 * 2 ** failures
+                if idempotent and failures < self.connect_retries and \
+                        waited + delay <= self.max_wait:  # max_wait bounds every wait
                     failures += 1
-                    delay = 0.5 * 2 ** (failures - 1)
                     if self.on_retry:
                         self.on_retry(f"{what}; retrying {method.upper()} in {delay:g}s "
                                       f"({failures}/{self.connect_retries}).")
                     self.sleep(delay)
+                    waited += delay
                     continue
                 if not idempotent:
                     what += (f". A {method.upper()} is not sent twice: check whether it took "

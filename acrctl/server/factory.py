@@ -21,7 +21,13 @@ names mirror `acrctl server`'s flags):
     ACRCTL_WEBHOOK_DELIVERY         off: run no delivery worker (events stay queued)
 
 The webhook delivery worker starts with each worker process (ASGI lifespan startup; the
-outbox's leases keep two workers from sending one event) and stops at shutdown."""
+outbox's leases keep two workers from sending one event) and stops at shutdown.
+
+Beware uvicorn issue #3149 (open in uvicorn 0.54): with --workers N it binds the listening
+socket without IPPROTO_TCP, so asyncio never turns Nagle's algorithm off and every
+keep-alive request past the first waits ~40 ms for the client's delayed ACK. Until a fixed
+uvicorn is out, start the workers through a launcher that tags the socket, as
+benchmarks/uvicorn_nodelay.py does."""
 
 from __future__ import annotations
 
