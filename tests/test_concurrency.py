@@ -196,11 +196,6 @@ def test_concurrent_if_match_patches_lose_no_update(cluster: Cluster) -> None:
         f"{cluster.store}: lost updates after {sum(retries)} retries")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "acrctl.server.http.Ctx.resource reads the ETag in a second store read after the "
-    "handler read the body: a write landing in between answers an old body with the new "
-    "ETag, and a client's If-Match PATCH built on it silently drops that write (the "
-    "lost-update test above then fails now and then)"))
 def test_a_get_answers_the_etag_of_the_body_it_returns(cluster: Cluster,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Deterministic form of the race: another instance's write lands between the two
@@ -301,10 +296,6 @@ def test_a_mutation_while_an_operation_is_in_flight_is_409_on_any_instance(
     assert op_id(r.headers["Azure-AsyncOperation"]) != op_id(status_url)
 
 
-@pytest.mark.xfail(reason="acrctl.backend.operations.Operations._advance counts a poll on a "
-                   "copy of the operation read before its transaction, so concurrent polls "
-                   "overwrite each other (and may finish it twice); fix: re-read the "
-                   "operation inside the transaction", strict=False)
 def test_concurrent_status_polls_each_count_once(cluster: Cluster) -> None:
     """lro_polls=N status reads from N threads at once (on both instances) finish the
     operation: no poll is lost, and it finishes once (one etag change)."""
@@ -331,9 +322,6 @@ def test_concurrent_status_polls_each_count_once(cluster: Cluster) -> None:
     assert setup.get(path).headers["ETag"] == after
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "acrctl.backend.operations.Operations._advance adds the poll to a copy of the operation "
-    "read before its transaction: a poll another instance committed in between is lost"))
 def test_a_poll_on_another_instance_in_between_still_counts(
         cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
     """Deterministic form of the race: instance B counts a poll between instance A's read

@@ -94,6 +94,10 @@ class Operations:
     def _advance(self, doc: dict[str, Any], count_poll: bool) -> dict[str, Any]:
         s = self.b.settings
         with self.b.store.transaction():
+            cur = self.b.store.get(OPERATION, doc["id"])  # the committed state, not a copy
+            if cur is None or cur.doc["status"] in TERMINAL:
+                return cur.doc if cur is not None else doc
+            doc = cur.doc
             if count_poll:
                 doc["polls"] += 1
             due = (s.lro_mode == "immediate"

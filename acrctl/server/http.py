@@ -171,6 +171,7 @@ class Ctx:
         out = dict(headers or {})
         if item is not None and item.etag:
             out["ETag"] = item.etag
+            doc = item.doc  # the body and the ETag from the same read
         return Response(status, doc, out)
 
     def lro(self, doc: dict[str, Any], op: dict[str, Any], created: bool = False,
