@@ -219,7 +219,8 @@ def test_a_get_answers_the_etag_of_the_body_it_returns(cluster: Cluster,
     assert resp.status_code == 200
     stored = backend.store.get(REGISTRY, ids.key(resp.json()["id"]))
     assert stored is not None
-    if resp.headers["ETag"] == stored.etag:
+    # either no ETag (the server saw the body go stale) or the ETag of exactly this body
+    if resp.headers.get("ETag") == stored.etag:
         assert resp.json()["tags"] == stored.doc["tags"], "the body is older than its ETag"
 
 

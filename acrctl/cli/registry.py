@@ -9,6 +9,7 @@ import click
 
 from acrctl.cli.base import AzCommand
 from acrctl.cli.env import Env, group_for
+from acrctl.cli.generic_update import apply_generic, generic_update_options, policy_options
 from acrctl.cli.options import (
     bool_option,
     group_option,
@@ -56,6 +57,7 @@ def _env() -> Env:
 @click.option("--zone-redundancy", type=click.Choice(["Enabled", "Disabled"],
               case_sensitive=False), default=None, help="Zone redundancy (Premium only).")
 @no_wait_option()
+@policy_options
 def create(name: str, resource_group: str, sku: str, location: str | None,
            admin_enabled: str | None, tags: tuple[str, ...] | None,
            zone_redundancy: str | None, no_wait: bool) -> Any:
@@ -132,11 +134,18 @@ def list_(resource_group: str | None) -> Any:
               default=None, help="Default network rule action (Premium only).")
 @tags_option()
 @no_wait_option()
+@generic_update_options
+@policy_options
 def update(name: str, resource_group: str | None, sku: str | None, admin_enabled: str | None,
            anonymous_pull_enabled: str | None, data_endpoint_enabled: str | None,
            public_network_enabled: str | None, default_action: str | None,
-           tags: tuple[str, ...] | None, no_wait: bool) -> Any:
+           tags: tuple[str, ...] | None, no_wait: bool, set_: tuple[tuple[str, ...], ...],
+           add: tuple[tuple[str, ...], ...], remove: tuple[tuple[str, ...], ...],
+           force_string: bool) -> Any:
     """Update an Azure Container Registry (tier, admin user, network access, tags).
+
+    --set/--add/--remove edit the PATCH body, which starts empty; a property name such as
+    adminUserEnabled lands under properties. They apply after the other flags.
 
     \b
     Examples:
@@ -144,6 +153,11 @@ def update(name: str, resource_group: str | None, sku: str | None, admin_enabled
         acrctl update -n myregistry --sku Premium
       Turn on the admin user and set tags:
         acrctl update -n myregistry --admin-enabled true --tags team=infra env=prod
+      The same with generic update arguments:
+        acrctl update -n myregistry --set adminUserEnabled=true tags.team=infra
+      Allow an IP address (Premium), then remove the first IP rule:
+        acrctl update -n myregistry --add networkRuleSet.ipRules value=1.2.3.4
+        acrctl update -n myregistry --remove networkRuleSet.ipRules 0
     """
     env = _env()
     name = normalize_registry(name) or name
@@ -168,8 +182,26 @@ def update(name: str, resource_group: str | None, sku: str | None, admin_enabled
         patch["properties"] = props
     if tags is not None:
         patch["tags"] = parse_pairs(tags)
-    result = env.client().update_registry(rg, name, patch, wait=not no_wait)
+    client = env.client()
+    apply_generic(patch, set_, add, remove, force_string,
+                  current=lambda: client.get_registry(rg, name).to_arm())
+    if "sku" in patch:
+        patch["sku"] = _checked_sku(patch["sku"])
+    result = client.update_registry(rg, name, patch, wait=not no_wait)
     return None if no_wait else result
+
+
+def _checked_sku(sku: Any) -> Any:
+    """az's setter check of a SKU given through --set (any case accepted here)."""
+    allowed = ["Basic", "Standard", "Premium"]
+    name = sku.get("name") if isinstance(sku, dict) else None
+    for choice in allowed:
+        if isinstance(name, str) and name.lower() == choice.lower():
+            return {**sku, "name": choice}
+    from acrctl.client.errors import AcrctlError
+
+    raise AcrctlError(f"Please specify SKU by '--sku SKU' or '--set sku.name=SKU'. "
+                      f"Allowed SKUs: {allowed}")
 
 
 @click.command("delete", cls=AzCommand)
@@ -177,6 +209,7 @@ def update(name: str, resource_group: str | None, sku: str | None, admin_enabled
 @group_option()
 @click.option("-y", "--yes", is_flag=True, default=False, help="Do not prompt for confirmation.")
 @no_wait_option()
+@policy_options
 def delete(name: str, resource_group: str | None, yes: bool, no_wait: bool) -> None:
     """Delete an Azure Container Registry.
 

@@ -15,6 +15,7 @@ import click
 
 from acrctl.cli.base import AzGroup
 from acrctl.cli.env import Env, group_for
+from acrctl.cli.generic_update import apply_generic, generic_update_options, policy_options
 from acrctl.cli.options import (
     group_option,
     location_option,
@@ -187,6 +188,7 @@ def group() -> None:
              help="Zone redundancy (preview). Cannot be updated later. Default: Disabled.")
 @tags_option()
 @no_wait_option()
+@policy_options
 def create(registry: str, location: str, name: str | None, resource_group: str | None,
            global_endpoint_routing: str | None, region_endpoint_enabled: str | None,
            zone_redundancy: str | None, tags: tuple[str, ...] | None, no_wait: bool) -> Any:
@@ -264,10 +266,17 @@ def show(registry: str, name: str, resource_group: str | None) -> Any:
 @endpoint_options
 @tags_option()
 @no_wait_option()
+@generic_update_options
+@policy_options
 def update(registry: str, name: str, resource_group: str | None,
            global_endpoint_routing: str | None, region_endpoint_enabled: str | None,
-           tags: tuple[str, ...] | None, no_wait: bool) -> Any:
+           tags: tuple[str, ...] | None, no_wait: bool, set_: tuple[tuple[str, ...], ...],
+           add: tuple[tuple[str, ...], ...], remove: tuple[tuple[str, ...], ...],
+           force_string: bool) -> Any:
     """Update a replication (regional endpoint routing, tags). Without flags, print it.
+
+    As in az, only regionEndpointEnabled and tags are sent: anything else set through
+    --set/--add/--remove is silently dropped.
 
     \b
     Examples:
@@ -275,15 +284,25 @@ def update(registry: str, name: str, resource_group: str | None,
         acrctl replication update -r myregistry -n eastus --global-endpoint-routing false
       Replace the tags:
         acrctl replication update -r myregistry -n eastus --tags team=infra
+      The same with generic update arguments:
+        acrctl replication update -r myregistry -n eastus --set regionEndpointEnabled=false
     """
     env = _env()
     endpoint = _endpoint(env, global_endpoint_routing, region_endpoint_enabled)
     env, rg, registry = target(registry, resource_group)
-    patch: dict[str, Any] = {}
+    body: dict[str, Any] = {}
     if endpoint is not None:
-        patch["properties"] = {"regionEndpointEnabled": endpoint}
+        body["properties"] = {"regionEndpointEnabled": endpoint}
     if tags is not None:
-        patch["tags"] = parse_pairs(greedy_items(tags))
+        body["tags"] = parse_pairs(greedy_items(tags))
+    client = env.client()
+    apply_generic(body, set_, add, remove, force_string,
+                  current=lambda: client.get_replication(rg, registry, name).to_arm())
+    # az's setter rebuilds the body from these two fields only.
+    patch: dict[str, Any] = {"tags": body["tags"]} if "tags" in body else {}
+    props = body.get("properties")
+    if isinstance(props, dict) and "regionEndpointEnabled" in props:
+        patch["properties"] = {"regionEndpointEnabled": props["regionEndpointEnabled"]}
     result = env.client().update_replication(rg, registry, name, patch, wait=not no_wait)
     return None if no_wait else result
 
@@ -293,6 +312,7 @@ def update(registry: str, name: str, resource_group: str | None,
 @name_option("The name of the replication.", "replication")
 @group_option()
 @no_wait_option()
+@policy_options
 def delete(registry: str, name: str, resource_group: str | None, no_wait: bool) -> None:
     """Delete a replication (the home replica cannot be deleted).
 

@@ -13,6 +13,7 @@ import click
 
 from acrctl.cli.base import AzGroup
 from acrctl.cli.env import Env
+from acrctl.cli.generic_update import apply_generic, generic_update_options, policy_options
 from acrctl.cli.options import (
     GreedyOption,
     group_option,
@@ -161,6 +162,7 @@ def group() -> None:
               help="Location: the registry's home or a replica region. Default: the "
               "registry's location.")
 @_webhook_options(create=True)
+@policy_options
 def create(name: str, registry: str, resource_group: str | None, location: str | None,
            uri: str, actions: tuple[str, ...], headers: tuple[str, ...] | None,
            scope: str | None, status: str, signing_secret: str | None,
@@ -228,11 +230,18 @@ def show(name: str, registry: str, resource_group: str | None) -> Any:
 @registry_option()
 @group_option()
 @_webhook_options(create=False)
+@generic_update_options
+@policy_options
 def update(name: str, registry: str, resource_group: str | None, uri: str | None,
            actions: tuple[str, ...] | None, headers: tuple[str, ...] | None,
            scope: str | None, status: str | None, signing_secret: str | None,
-           tags: tuple[str, ...] | None, no_wait: bool) -> Any:
+           tags: tuple[str, ...] | None, no_wait: bool, set_: tuple[tuple[str, ...], ...],
+           add: tuple[tuple[str, ...], ...], remove: tuple[tuple[str, ...], ...],
+           force_string: bool) -> Any:
     """Update a webhook: only the given settings change.
+
+    --set/--add/--remove edit the PATCH body, which starts empty; a property name such as
+    scope lands under properties. They apply after the other flags.
 
     \b
     Examples:
@@ -240,6 +249,8 @@ def update(name: str, registry: str, resource_group: str | None, uri: str | None
         acrctl webhook update -n myhook -r myregistry --uri http://new.example --headers ''
       Disable a webhook:
         acrctl webhook update -n myhook -r myregistry --status disabled
+      Limit a webhook to one repository with a generic update argument:
+        acrctl webhook update -n myhook -r myregistry --set "scope=hello-world:*"
     """
     acts = _actions(actions)
     env, rg, registry = target(registry, resource_group)
@@ -249,7 +260,10 @@ def update(name: str, registry: str, resource_group: str | None, uri: str | None
         patch["properties"] = props
     if tags is not None:
         patch["tags"] = parse_pairs(greedy_items(tags))
-    result = env.client().update_webhook(rg, registry, name, patch, wait=not no_wait)
+    client = env.client()
+    apply_generic(patch, set_, add, remove, force_string,
+                  current=lambda: client.get_webhook(rg, registry, name).to_arm())
+    result = client.update_webhook(rg, registry, name, patch, wait=not no_wait)
     return None if no_wait else result
 
 
@@ -258,6 +272,7 @@ def update(name: str, registry: str, resource_group: str | None, uri: str | None
 @registry_option()
 @group_option()
 @no_wait_option()
+@policy_options
 def delete(name: str, registry: str, resource_group: str | None, no_wait: bool) -> None:
     """Delete a webhook. Prints nothing.
 

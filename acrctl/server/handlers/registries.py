@@ -19,7 +19,7 @@ def _ifs(c: Ctx) -> dict[str, str | None]:
 
 
 def get(c: Ctx) -> Response:
-    return c.resource(REGISTRY, c.b.registries.get(c.p["sub"], c.p["rg"], c.p["registry"]))
+    return c.resource(REGISTRY, lambda: c.b.registries.get(c.p["sub"], c.p["rg"], c.p["registry"]))
 
 
 def put(c: Ctx) -> Response:

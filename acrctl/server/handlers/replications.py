@@ -14,7 +14,7 @@ def _args(c: Ctx) -> tuple[str, str, str, str]:
 
 
 def get(c: Ctx) -> Response:
-    return c.resource(REPLICATION, c.b.replications.get(*_args(c)))
+    return c.resource(REPLICATION, lambda: c.b.replications.get(*_args(c)))
 
 
 def put(c: Ctx) -> Response:

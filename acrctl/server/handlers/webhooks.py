@@ -14,7 +14,7 @@ def _args(c: Ctx) -> tuple[str, str, str, str]:
 
 
 def get(c: Ctx) -> Response:
-    return c.resource(WEBHOOK, c.b.webhooks.get(*_args(c)))
+    return c.resource(WEBHOOK, lambda: c.b.webhooks.get(*_args(c)))
 
 
 def put(c: Ctx) -> Response:
