@@ -42,7 +42,7 @@ import psycopg
 from psycopg import sql
 
 from acrctl.backend.errors import Unavailable
-from acrctl.backend.sqlite import new_etag, prefix_end
+from acrctl.backend.sqlite import list_query, new_etag
 from acrctl.backend.store import EtagMismatch, Item
 
 COLUMNS = "kind, key, parent, name, doc, secret, etag, seq"
@@ -421,26 +421,9 @@ class PostgresStore:
              newest_first: bool = False) -> list[Item]:
         if _nul(kind, parent or "", prefix or ""):
             return []
-        query = f"SELECT {COLUMNS} FROM {self._items} WHERE kind=%s"
-        args: list[Any] = [kind]
-        if parent is not None:
-            query += " AND parent=%s"
-            args.append(parent)
-        if prefix:
-            query += " AND key >= %s"
-            args.append(prefix)
-            end = prefix_end(prefix)
-            if end is not None:
-                query += " AND key < %s"
-                args.append(end)
-        if after is not None:
-            query += " AND seq < %s" if newest_first else " AND seq > %s"
-            args.append(after)
-        query += " ORDER BY seq DESC" if newest_first else " ORDER BY seq"
-        if limit is not None:
-            query += " LIMIT %s"
-            args.append(max(0, limit))
-        return [_row(r) for r in self._read(query, tuple(args))]
+        query, args = list_query(self._items, kind, parent, prefix, after, limit,
+                                 newest_first, "%s")
+        return [_row(r) for r in self._read(query, args)]
 
     def count(self, kind: str, parent: str) -> int:
         if _nul(kind, parent):

@@ -120,6 +120,22 @@ class Registries:
         last = items[-1].seq if limit is not None and len(items) == limit else None
         return self.b.ops.fresh(items), last
 
+    def child(self, kind: str, collection: str, sub: str, rg: str, registry: str,
+              name: str) -> Any:
+        """A replication or webhook of a registry, its operation let progress first;
+        404 naming it when missing."""
+        reg = self.get(sub, rg, registry)
+        key = ids.key(f"{reg['id']}/{collection}/{name}")
+        self.b.ops.observe(kind, key)
+        item = self.b.store.get(kind, key)
+        if item is None:
+            raise NotFound(
+                "ResourceNotFound",
+                f"The Resource '{ids.REGISTRY_TYPE}/{registry}/{collection}/{name}' under "
+                f"resource group '{rg}' was not found. For more details please go to "
+                "https://aka.ms/ARMResourceNotFoundFix")
+        return item
+
     def find(self, name: str) -> dict[str, Any] | None:
         """Registry names are unique across the backend."""
         found = self.b.store.find_by_name(REGISTRY, name)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from acrctl.backend import ids, regions
 from acrctl.backend.core import check_name, check_tags
 from acrctl.backend.drills import Drills
-from acrctl.backend.errors import InvalidInput, NotFound
+from acrctl.backend.errors import InvalidInput
 from acrctl.backend.registries import REGISTRY, check_preconditions, check_zone_redundancy
 
 if TYPE_CHECKING:
@@ -74,17 +74,7 @@ class Replications:
 
     # -- operations ----------------------------------------------------------------------------
     def item(self, sub: str, rg: str, registry: str, name: str) -> Any:
-        reg = self._registry(sub, rg, registry)
-        key = ids.key(f"{reg['id']}/replications/{name}")
-        self.b.ops.observe(REPLICATION, key)
-        item = self.b.store.get(REPLICATION, key)
-        if item is None:
-            raise NotFound(
-                "ResourceNotFound",
-                f"The Resource '{ids.REGISTRY_TYPE}/{registry}/replications/{name}' under "
-                f"resource group '{rg}' was not found. For more details please go to "
-                "https://aka.ms/ARMResourceNotFoundFix")
-        return item
+        return self.b.registries.child(REPLICATION, "replications", sub, rg, registry, name)
 
     def get(self, sub: str, rg: str, registry: str, name: str) -> dict[str, Any]:
         doc = dict(self.item(sub, rg, registry, name).doc)

@@ -43,6 +43,32 @@ def new_etag() -> str:
     return f'"{uuid.uuid4()}"'
 
 
+def list_query(table: str, kind: str, parent: str | None, prefix: str | None,
+               after: int | None, limit: int | None, newest_first: bool,
+               mark: str = "?") -> tuple[str, tuple[Any, ...]]:
+    """The SELECT behind Store.list, for SQLite (`?`) and PostgreSQL (`%s`) placeholders."""
+    sql = f"SELECT {COLUMNS} FROM {table} WHERE kind={mark}"
+    args: list[Any] = [kind]
+    if parent is not None:
+        sql += f" AND parent={mark}"
+        args.append(parent)
+    if prefix:
+        sql += f" AND key >= {mark}"
+        args.append(prefix)
+        end = prefix_end(prefix)
+        if end is not None:
+            sql += f" AND key < {mark}"
+            args.append(end)
+    if after is not None:
+        sql += f" AND seq {'<' if newest_first else '>'} {mark}"
+        args.append(after)
+    sql += " ORDER BY seq DESC" if newest_first else " ORDER BY seq"
+    if limit is not None:
+        sql += f" LIMIT {mark}"
+        args.append(max(0, limit))
+    return sql, tuple(args)
+
+
 def prefix_end(prefix: str) -> str | None:
     """The smallest string greater than every string that starts with `prefix` in code
     point order (SQLite's and PostgreSQL "C" order), or None when no bound is needed."""
@@ -181,26 +207,8 @@ class SqliteStore:
     def list(self, kind: str, parent: str | None = None, prefix: str | None = None,
              after: int | None = None, limit: int | None = None,
              newest_first: bool = False) -> list[Item]:
-        sql = f"SELECT {COLUMNS} FROM items WHERE kind=?"
-        args: list[Any] = [kind]
-        if parent is not None:
-            sql += " AND parent=?"
-            args.append(parent)
-        if prefix:
-            sql += " AND key >= ?"
-            args.append(prefix)
-            end = prefix_end(prefix)
-            if end is not None:
-                sql += " AND key < ?"
-                args.append(end)
-        if after is not None:
-            sql += " AND seq < ?" if newest_first else " AND seq > ?"
-            args.append(after)
-        sql += " ORDER BY seq DESC" if newest_first else " ORDER BY seq"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
-        return [_row(r) for r in self._q(sql, tuple(args))]
+        sql, args = list_query("items", kind, parent, prefix, after, limit, newest_first)
+        return [_row(r) for r in self._q(sql, args)]
 
     def count(self, kind: str, parent: str) -> int:
         rows = self._q("SELECT COUNT(*) FROM items WHERE kind=? AND parent=?", (kind, parent))

@@ -137,17 +137,7 @@ class Webhooks:
                 self.b.store.delete_tree(it.key)
 
     def item(self, sub: str, rg: str, registry: str, name: str) -> Any:
-        reg = self.b.registries.get(sub, rg, registry)
-        key = ids.key(f"{reg['id']}/webhooks/{name}")
-        self.b.ops.observe(WEBHOOK, key)
-        item = self.b.store.get(WEBHOOK, key)
-        if item is None:
-            raise NotFound(
-                "ResourceNotFound",
-                f"The Resource '{ids.REGISTRY_TYPE}/{registry}/webhooks/{name}' under resource "
-                f"group '{rg}' was not found. For more details please go to "
-                "https://aka.ms/ARMResourceNotFoundFix")
-        return item
+        return self.b.registries.child(WEBHOOK, "webhooks", sub, rg, registry, name)
 
     def get(self, sub: str, rg: str, registry: str, name: str) -> dict[str, Any]:
         return dict(self.item(sub, rg, registry, name).doc)
