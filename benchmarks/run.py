@@ -1,7 +1,7 @@
 """Run acrctl's benchmarks (DESIGN.md §5 budgets) and optionally write the results into
 docs/BENCHMARKS.md, each part between its markers:
 
-    python benchmarks/run.py --write docs/BENCHMARKS.md            # everything (~6 minutes)
+    python benchmarks/run.py --write docs/BENCHMARKS.md            # everything (~4 minutes)
     python benchmarks/run.py --only server,lro                     # some parts
     python benchmarks/run.py --quick                               # shorter runs, rougher
 

@@ -70,28 +70,26 @@ def run(duration: float = 5.0, workers: tuple[int, ...] = (1, 2),
     body = json.dumps(bl.webhook_body())
     rows: list[Row] = []
     warm = min(1.0, duration)
+    env = {"ACRCTL_SERVER_DATABASE": db, "ACRCTL_BOOTSTRAP_TOKEN": bl.TOKEN,
+           "ACRCTL_WEBHOOK_DELIVERY": "off"}
     for n in workers:
-        with bl.Server("bare_asgi:app", workers=n) as bare:
-            drive(bare.url + "/", 8, warm, "GET", "", use_wrk)
-            base = {}
-            for c in connections:
-                load = drive(bare.url + "/", c, duration, "GET", "", use_wrk)
-                base[c] = load.rps
-                rows.append(Row(BASELINE, n, c, load))
-                _log(log, rows[-1])
-        env = {"ACRCTL_SERVER_DATABASE": db, "ACRCTL_BOOTSTRAP_TOKEN": bl.TOKEN,
-               "ACRCTL_WEBHOOK_DELIVERY": "off"}
-        with bl.Server("acrctl.server.factory:app", workers=n, factory=True, env=env,
-                       ) as srv:
+        # both servers up at once; at each connection count the baseline runs right before
+        # acrctl's rows, so a change in the machine's load between rows skews few ratios
+        with bl.Server("bare_asgi:app", workers=n) as bare, \
+                bl.Server("acrctl.server.factory:app", workers=n, factory=True, env=env) as srv:
             status, _ = bl.http_get(srv.url + paths["get"], bl.TOKEN)
             if status != 200:
                 raise SystemExit(f"GET of the seeded replication answered {status}")
+            drive(bare.url + "/", 8, warm, "GET", "", use_wrk)
             drive(srv.url + paths["get"], 8, warm, "GET", "", use_wrk)
-            for key, name in CASES.items():
-                method = "PUT" if key == "put" else "GET"
-                for c in connections:
+            for c in connections:
+                base = drive(bare.url + "/", c, duration, "GET", "", use_wrk)
+                rows.append(Row(BASELINE, n, c, base))
+                _log(log, rows[-1])
+                for key, name in CASES.items():
+                    method = "PUT" if key == "put" else "GET"
                     load = drive(srv.url + paths[key], c, duration, method, body, use_wrk)
-                    rows.append(Row(name, n, c, load, base.get(c)))
+                    rows.append(Row(name, n, c, load, base.rps))
                     _log(log, rows[-1])
                     time.sleep(0.2)
     return rows

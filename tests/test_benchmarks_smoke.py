@@ -277,3 +277,31 @@ def test_arm_view_reads_like_the_models() -> None:
     assert view.to_arm() == doc == model.to_arm() and type(view.to_arm()) is dict
     with pytest.raises(AttributeError):
         view.__missing_dunder__  # noqa: B018
+
+
+# -- the CLI's http.client transport under httpx ------------------------------------------------
+def test_stdlib_transport_keeps_alive_and_maps_errors(bench: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from acrctl.client.stdlib_transport import StdlibTransport, proxies_configured
+
+    bl = bench["benchlib"]
+    with bl.Server("bare_asgi:app") as srv:
+        transport = StdlibTransport()
+        with httpx.Client(base_url=srv.url, transport=transport) as client:
+            first = client.get("/a?x=1")
+            conn = next(iter(transport._conns.values()))
+            second = client.post("/b", json={"k": "v"})
+            assert first.status_code == second.status_code == 200
+            assert first.json()["name"] == "eastus" and first.headers["content-type"]
+            assert next(iter(transport._conns.values())) is conn  # one kept-alive connection
+    with httpx.Client(transport=StdlibTransport()) as client, \
+            pytest.raises(httpx.ConnectError, match="refused"):
+        client.get(f"http://127.0.0.1:{bl.free_port()}/")
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    assert not proxies_configured()
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert proxies_configured()

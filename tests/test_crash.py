@@ -123,7 +123,11 @@ def write_stream(url: str, cycle: int, ledger: Ledger, stop: threading.Event,
             try:
                 resp = http.request(method, path, json=body)
             except httpx.HTTPError:
-                break  # killed: this one was not acknowledged
+                # killed: this one was not acknowledged, but it may have committed; an
+                # in-flight delete leaves its target in an unknown state
+                if method == "DELETE":
+                    ledger.present.discard(path)
+                break
             if resp.status_code >= 300:
                 assert resp.status_code >= 500, (method, path, resp.status_code, resp.text)
                 break

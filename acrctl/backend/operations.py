@@ -77,6 +77,17 @@ class Operations:
         if op:
             self._advance(op, count_poll)
 
+    def current(self, kind: str, key: str) -> Any:
+        """The item after letting its in-flight operation progress. An operation is in flight
+        only while the item's provisioningState is transient, so a settled item costs one
+        read."""
+        item = self.b.store.get(kind, key)
+        if item is None or item.doc.get("properties", {}).get(
+                "provisioningState") in TERMINAL:
+            return item
+        self.observe(kind, key)
+        return self.b.store.get(kind, key)
+
     def fresh(self, items: list[Any]) -> list[dict[str, Any]]:
         """The docs of listed items, letting in-flight operations progress first (an item
         whose delete completes drops out)."""

@@ -94,8 +94,7 @@ class Registries:
 
     def item(self, sub: str, rg: str, name: str) -> Any:
         key = self.key(sub, rg, name)
-        self.b.ops.observe(REGISTRY, key)
-        item = self.b.store.get(REGISTRY, key)
+        item = self.b.ops.current(REGISTRY, key)
         if item is None:
             if self.b.store.get(GROUP, ids.key(ids.group_id(sub, rg))) is None:
                 raise NotFound("ResourceGroupNotFound",
@@ -126,8 +125,7 @@ class Registries:
         404 naming it when missing."""
         reg = self.get(sub, rg, registry)
         key = ids.key(f"{reg['id']}/{collection}/{name}")
-        self.b.ops.observe(kind, key)
-        item = self.b.store.get(kind, key)
+        item = self.b.ops.current(kind, key)
         if item is None:
             raise NotFound(
                 "ResourceNotFound",
