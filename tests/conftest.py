@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from acrctl.backend.clock import FakeClock
+from acrctl.testing import AcrctlMock
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -18,3 +21,24 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
                 "ACRCTL_SUBSCRIPTION", "NO_COLOR", "FORCE_COLOR"):
         monkeypatch.delenv(var, raising=False)
     yield
+
+
+@pytest.fixture
+def cli_on_mock(acrctl_mock: AcrctlMock, monkeypatch: pytest.MonkeyPatch) -> AcrctlMock:
+    """The CLI talks to the mock's own backend object, so its settings and clock apply."""
+    from acrctl import embedded
+
+    monkeypatch.setattr(embedded, "transport",
+                        lambda path=None: (acrctl_mock.transport(), acrctl_mock.subscription))
+    return acrctl_mock
+
+
+@pytest.fixture
+def fake_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
+    """The CLI wait loop's clock and sleep, with no real sleeping."""
+    from acrctl.cli import replication
+
+    clock = FakeClock(0.0)
+    monkeypatch.setattr(replication, "_clock", clock.now)
+    monkeypatch.setattr(replication, "_sleep", clock.advance)
+    yield clock

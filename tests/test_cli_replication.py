@@ -4,7 +4,6 @@ backend. State is seeded through the mock's client; the CLI shares its state fil
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -48,23 +47,9 @@ def with_eastus(premium: AcrctlMock) -> AcrctlMock:
 
 
 @pytest.fixture
-def shared(acrctl_mock: AcrctlMock, monkeypatch: pytest.MonkeyPatch) -> AcrctlMock:
-    """The CLI talks to the mock's own backend, so its settings and clock apply."""
-    from acrctl import embedded
-
-    monkeypatch.setattr(embedded, "transport",
-                        lambda path=None: (acrctl_mock.transport(), acrctl_mock.subscription))
-    seed(acrctl_mock)
-    return acrctl_mock
-
-
-@pytest.fixture
-def fake_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
-    """The wait loop's clock and sleep, with no real sleeping."""
-    clock = FakeClock(0.0)
-    monkeypatch.setattr(replication, "_clock", clock.now)
-    monkeypatch.setattr(replication, "_sleep", clock.advance)
-    yield clock
+def shared(cli_on_mock: AcrctlMock) -> AcrctlMock:
+    seed(cli_on_mock)
+    return cli_on_mock
 
 
 # -- create -----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from acrctl.backend.clock import FakeClock
-from acrctl.cli import replication, webhook
+from acrctl.cli import webhook
 from acrctl.cli.main import cli
 from acrctl.testing import AcrctlMock
 
@@ -93,22 +93,9 @@ def hooked(premium: AcrctlMock) -> AcrctlMock:
 
 
 @pytest.fixture
-def shared(acrctl_mock: AcrctlMock, monkeypatch: pytest.MonkeyPatch) -> AcrctlMock:
-    """The CLI talks to the mock's own backend, so its settings and clock apply."""
-    from acrctl import embedded
-
-    monkeypatch.setattr(embedded, "transport",
-                        lambda path=None: (acrctl_mock.transport(), acrctl_mock.subscription))
-    seed(acrctl_mock)
-    return acrctl_mock
-
-
-@pytest.fixture
-def fake_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
-    clock = FakeClock(0.0)
-    monkeypatch.setattr(replication, "_clock", clock.now)
-    monkeypatch.setattr(replication, "_sleep", clock.advance)
-    yield clock
+def shared(cli_on_mock: AcrctlMock) -> AcrctlMock:
+    seed(cli_on_mock)
+    return cli_on_mock
 
 
 # -- create -----------------------------------------------------------------------------------

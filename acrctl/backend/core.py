@@ -111,6 +111,19 @@ def check_name(name: str, what: str) -> None:
             "long and contain only letters and digits.")
 
 
+def body_properties(body: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    """A request body's `properties` object; absent means {} unless `required`."""
+    props = body.get("properties")
+    if props is None and not required:
+        return {}
+    if not isinstance(props, dict):
+        raise InvalidInput("InvalidRequestContent",
+                           "The request content was invalid and could not be deserialized: "
+                           f"'properties' {'is required and ' if required else ''}must be an "
+                           "object.")
+    return props
+
+
 def check_tags(tags: Any) -> dict[str, str]:
     if tags is None:
         return {}

@@ -11,7 +11,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids, regions
-from acrctl.backend.core import check_name, check_tags
+from acrctl.backend.core import body_properties, check_name, check_tags
 from acrctl.backend.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from acrctl.backend.groups import GROUP
 from acrctl.backend.store import EtagMismatch
@@ -164,12 +164,7 @@ class Registries:
                         "registries/checknameavailability")
             region = regions.require(body.get("location"), ids.REGISTRY_TYPE)
             sku = sku_name(body.get("sku"))
-            props_in = body.get("properties")
-            props_in = {} if props_in is None else props_in  # [] or "" is no object
-            if not isinstance(props_in, dict):
-                raise InvalidInput("InvalidRequestContent",
-                                   "The request content was invalid and could not be "
-                                   "deserialized: 'properties' must be an object.")
+            props_in = body_properties(body)
             zr = props_in.get("zoneRedundancy", cur.doc["properties"]["zoneRedundancy"]
                               if cur else "Disabled")
             if cur:
@@ -213,12 +208,7 @@ class Registries:
             check_preconditions(cur, if_match, None)
             self.b.ops.ensure_idle(REGISTRY, cur.key, name)
             doc = copy.deepcopy(self.b.store.get(REGISTRY, cur.key).doc)  # type: ignore[union-attr]
-            props_in = body.get("properties")
-            props_in = {} if props_in is None else props_in  # [] or "" is no object
-            if not isinstance(props_in, dict):
-                raise InvalidInput("InvalidRequestContent",
-                                   "The request content was invalid and could not be "
-                                   "deserialized: 'properties' must be an object.")
+            props_in = body_properties(body)
             if "zoneRedundancy" in props_in and (
                     props_in["zoneRedundancy"] != doc["properties"]["zoneRedundancy"]):
                 raise zone_immutable()

@@ -6,7 +6,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids, regions
-from acrctl.backend.core import check_name, check_tags
+from acrctl.backend.core import body_properties, check_name, check_tags
 from acrctl.backend.drills import Drills
 from acrctl.backend.errors import InvalidInput
 from acrctl.backend.registries import REGISTRY, check_preconditions, check_zone_redundancy
@@ -100,12 +100,7 @@ class Replications:
             check_preconditions(cur, if_match, if_none_match)
             region = regions.require(body.get("location"), ids.REPLICATION_TYPE)
             loc = region["name"]
-            props = body.get("properties")
-            props = {} if props is None else props  # [] or "" is no object
-            if not isinstance(props, dict):
-                raise InvalidInput("InvalidRequestContent",
-                                   "The request content was invalid and could not be "
-                                   "deserialized: 'properties' must be an object.")
+            props = body_properties(body)
             endpoint = props.get("regionEndpointEnabled", True)
             if not isinstance(endpoint, bool):
                 raise InvalidInput("InvalidRequestContent",
@@ -157,10 +152,7 @@ class Replications:
             check_preconditions(cur, if_match, None)
             self.b.ops.ensure_idle(REPLICATION, cur.key, name)
             doc = copy.deepcopy(self.b.store.get(REPLICATION, cur.key).doc)  # type: ignore[union-attr]
-            props = body.get("properties")
-            props = {} if props is None else props  # [] or "" is no object
-            if not isinstance(props, dict):
-                raise InvalidInput("InvalidRequestContent", "'properties' must be an object.")
+            props = body_properties(body)
             unknown = set(props) - {"regionEndpointEnabled"}
             if unknown:
                 raise InvalidInput(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from acrctl.backend import ids, regions
-from acrctl.backend.core import check_name, check_tags
+from acrctl.backend.core import body_properties, check_name, check_tags
 from acrctl.backend.errors import Conflict, InvalidInput, NotFound
 from acrctl.backend.registries import WEBHOOK_QUOTA, check_preconditions
 from acrctl.backend.store import EtagMismatch
@@ -171,11 +171,7 @@ class Webhooks:
             key = ids.key(f"{reg['id']}/webhooks/{name}")
             cur = self.b.store.get(WEBHOOK, key)
             check_preconditions(cur, if_match, if_none_match)
-            props = body.get("properties")
-            if not isinstance(props, dict):
-                raise InvalidInput("InvalidRequestContent",
-                                   "The request content was invalid and could not be "
-                                   "deserialized: 'properties' is required.")
+            props = body_properties(body, required=True)
             location = self._check_location(reg, body.get("location"))
             secret = {"serviceUri": check_uri(props.get("serviceUri")),
                       "customHeaders": check_headers(props.get("customHeaders"))}
@@ -222,10 +218,7 @@ class Webhooks:
             self.b.ops.ensure_idle(WEBHOOK, cur.key, name)
             cur = self.b.store.get(WEBHOOK, cur.key) or cur
             doc, secret = copy.deepcopy(cur.doc), dict(cur.secret or {})
-            props = body.get("properties")
-            props = {} if props is None else props  # [] or "" is no object
-            if not isinstance(props, dict):
-                raise InvalidInput("InvalidRequestContent", "'properties' must be an object.")
+            props = body_properties(body)
             if "serviceUri" in props:
                 secret["serviceUri"] = check_uri(props["serviceUri"])
             if "customHeaders" in props:
