@@ -45,6 +45,9 @@ GLOBAL_NAMES = ("output", "query", "debug", "verbose", "only_show_errors", "subs
 
 
 class AzCommand(click.Command):
+    # how a result is shaped before output: az's flattening by default
+    shape: Callable[[Any], Any] | None = None
+
     def __init__(self, *args: Any, table: Callable[[Any], list[dict[str, Any]]] | None = None,
                  **kwargs: Any) -> None:
         kwargs.setdefault("context_settings", {"help_option_names": ["-h", "--help"]})
@@ -61,7 +64,7 @@ class AzCommand(click.Command):
             result = super().invoke(ctx)
         finally:
             env.close()
-        env.emit(result, self.table)
+        env.emit(result, self.table, type(self).shape)
         return None
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from acrctl.cli.base import GLOBAL_NAMES, AzCommand, AzGroup, color_enabled
+from acrctl.cli.base import AzCommand, AzGroup, color_enabled
 from acrctl.cli.config import get as config_get
 from acrctl.cli.env import Env
 from acrctl.cli.options import GreedyOption
@@ -66,22 +66,7 @@ def arm_shape(result: Any) -> Any:
 class ArmCommand(AzCommand):
     """An AzCommand whose result keeps ARM's nesting (see arm_shape)."""
 
-    def invoke(self, ctx: click.Context) -> Any:
-        env = Env(**{k: ctx.params.pop(k) for k in GLOBAL_NAMES})
-        ctx.obj = env
-        ctx.meta["acrctl.env"] = env
-        try:
-            result = click.Command.invoke(self, ctx)
-        finally:
-            env.close()
-        if result is not None:
-            from acrctl.cli.output import render
-
-            text = render(arm_shape(result), env.output, env.query, self.table,
-                          color=color_enabled(sys.stdout))
-            if text:
-                click.echo(text, nl=False)
-        return None
+    shape = staticmethod(arm_shape)
 
 
 class ArmGroup(AzGroup):

@@ -107,11 +107,12 @@ class Env:
             sys.stderr.flush()
 
     # -- output -----------------------------------------------------------------------------
-    def emit(self, result: Any, table: Callable[[Any], list[dict[str, Any]]] | None) -> None:
+    def emit(self, result: Any, table: Callable[[Any], list[dict[str, Any]]] | None,
+             shape: Callable[[Any], Any] | None = None) -> None:
         from acrctl.cli.base import color_enabled
         from acrctl.cli.output import render
 
-        text = render(az_shape(result), self.output, self.query, table,
+        text = render((shape or az_shape)(result), self.output, self.query, table,
                       color=color_enabled(sys.stdout))
         if text:
             click.echo(text, nl=False)
