@@ -4,14 +4,18 @@ and the long-running-operation machine. Plain Python: no HTTP, no Click."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids
 from acrctl.backend.clock import Clock
 from acrctl.backend.errors import InvalidInput, NotFound
 from acrctl.backend.store import Store
+
+if TYPE_CHECKING:
+    from acrctl.backend.deployments import Deployments
 
 SUBSCRIPTION = "subscription"
 
@@ -33,7 +37,6 @@ class Backend:
     def __init__(self, store: Store, clock: Clock | None = None,
                  settings: Settings | None = None) -> None:
         from acrctl.backend.activity import Activity
-        from acrctl.backend.deployments import Deployments
         from acrctl.backend.groups import Groups
         from acrctl.backend.operations import Operations
         from acrctl.backend.rbac import Rbac
@@ -50,8 +53,15 @@ class Backend:
         self.registries = Registries(self)
         self.replications = Replications(self)
         self.webhooks = Webhooks(self)
-        self.deployments = Deployments(self)
         self.activity = Activity(self)
+
+    @functools.cached_property
+    def deployments(self) -> Deployments:
+        """Template deployments; built on first use (the template engine is large and most
+        commands never need it)."""
+        from acrctl.backend.deployments import Deployments
+
+        return Deployments(self)
 
     # -- subscriptions and bootstrap ------------------------------------------------------
     def bootstrap(self, admin_token: str | None = None,

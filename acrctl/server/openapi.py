@@ -444,6 +444,7 @@ def specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
         resources,
         webhooks,
     )
+    from acrctl.server.routes import openapi_document
 
     def kind_of(template: str) -> str:
         if "{deployment}" in template:
@@ -458,7 +459,7 @@ def specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
     out: dict[tuple[str, Callable[..., Any]], Spec] = {
         ("GET", authz.health): spec("Health_Get", "Liveness (public).", "Health",
                                     {"200": ok("Health")}),
-        ("GET", serve): spec("OpenApi_Get", "This document (public).", "Health",
+        ("GET", openapi_document): spec("OpenApi_Get", "This document (public).", "Health",
                              {"200": ok("object")}),
         ("GET", observability.readyz): spec(
             "Health_Ready", "Readiness (public): 200 ready, 503 not.", "Health",
