@@ -23,7 +23,7 @@ METRICS_MODES = click.Choice(["auto", "on", "off"], case_sensitive=False)
 PATH_KEYS = ("database", "tls_cert", "tls_key", "access_log")
 # Settings keys a config file's [settings] table may set (those without an option of their
 # own); the webhook keys are documented in docs/webhooks.md
-SETTINGS_KEYS = ("page_size", "webhook_deny", "webhook_allow_public", "webhook_verify")
+SETTINGS_KEYS = ("webhook_deny", "webhook_allow_public", "webhook_verify")
 
 
 def default_database() -> str:
@@ -61,11 +61,40 @@ def default_config() -> str:
     return os.path.join(config_dir(), "server.toml")
 
 
+def _settings_fields() -> set[str]:
+    """Fields of the backend's Settings a [settings] table may set (typed, checked)."""
+    import dataclasses
+
+    from acrctl.backend.core import Settings
+
+    return {f.name for f in dataclasses.fields(Settings)} - {"extra"}
+
+
 def _settings_keys() -> set[str]:
     from acrctl.backend.webhooks import DEFAULTS as OUTBOX
     from acrctl.delivery import DEFAULTS as SENDER
 
-    return {*SETTINGS_KEYS, *OUTBOX, *SENDER}
+    return {*SETTINGS_KEYS, *OUTBOX, *SENDER, *_settings_fields()}
+
+
+def apply_settings(settings: object, values: dict[str, object]) -> None:
+    """Put a [settings] table's values on Settings: its own fields typed as their defaults
+    (a bad value is a usage error), anything else into Settings.extra."""
+    fields = _settings_fields()
+    for key, value in values.items():
+        if key not in fields:
+            settings.extra[key] = value  # type: ignore[attr-defined]
+            continue
+        current = getattr(settings, key)
+        kind = type(current)
+        try:
+            if kind is bool and not isinstance(value, bool):
+                raise ValueError(value)
+            typed = kind(value) if current is not None else value
+        except (TypeError, ValueError):
+            raise click.UsageError(f"[settings] {key}: {value!r} is not a valid "
+                                   f"{type(current).__name__}.") from None
+        setattr(settings, key, typed)
 
 
 def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -204,11 +233,7 @@ def server(config: str | None, print_config: bool, host: str, port: int,
     cfg = _config(host, port, database or default_database(), tls_cert, tls_key,
                   lro_mode, lro_polls, lro_seconds, retry_after, allow_reset)
     assert cfg.settings is not None
-    for key, value in ctx.meta.get("acrctl.server.settings", {}).items():
-        if key == "page_size":
-            cfg.settings.page_size = int(value)
-        else:
-            cfg.settings.extra[key] = value
+    apply_settings(cfg.settings, ctx.meta.get("acrctl.server.settings", {}))
     cfg.settings.extra.update(webhook_allow=list(webhook_allow),
                               webhook_allow_local=webhook_allow_local)
     cfg.settings.activity_retention_days = activity_retention_days
