@@ -73,7 +73,10 @@ def operation_status(c: Ctx) -> Response:
         from acrctl.backend.errors import NotFound
 
         raise NotFound("OperationNotFound", f"The operation '{c.p['op']}' could not be found.")
-    return c.ok(c.b.ops.status_body(op))
+    resp = c.ok(c.b.ops.status_body(op))
+    if op["status"] == "InProgress":  # without it the SDK waits its 30 s default
+        resp.headers["Retry-After"] = str(c.b.settings.retry_after)
+    return resp
 
 
 STATUS_READ = {"registry": "Microsoft.ContainerRegistry/registries/operationStatuses/read",
