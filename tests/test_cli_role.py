@@ -90,6 +90,22 @@ def test_definition_create_rejects_bad_json(acrctl_mock: AcrctlMock) -> None:
     assert err.startswith("ERROR: Failed to parse string as JSON:\n{nope\n")
 
 
+def test_definition_list_by_name_ignores_case_and_surrounding_spaces(
+        acrctl_mock: AcrctlMock) -> None:
+    code, out, _ = run("role", "definition", "list", "--name", "  READER ", "--query",
+                       "[].roleName")
+    assert (code, json.loads(out)) == (0, ["Reader"])
+
+
+def test_definition_create_with_a_built_in_name_and_a_space_exits_1(
+        acrctl_mock: AcrctlMock) -> None:
+    spec = {**CUSTOM, "Name": "Owner ", "AssignableScopes": [sub_scope(acrctl_mock)]}
+    code, out, err = run("role", "definition", "create", "--role-definition", json.dumps(spec))
+    assert (code, out) == (1, "")
+    assert err.startswith("ERROR: (RoleDefinitionWithSameNameExists) A built-in role named or "
+                          "identified 'Owner' exists already.\n")
+
+
 # -- role assignment ---------------------------------------------------------------------------
 
 def test_assignment_create_resolves_names(acrctl_mock: AcrctlMock) -> None:
@@ -107,6 +123,22 @@ def test_assignment_create_unknown_role_exits_1(acrctl_mock: AcrctlMock) -> None
     acrctl_mock.principal("ci")
     code, _, err = run("role", "assignment", "create", "--assignee", "ci", "--role", "Nope")
     assert (code, err) == (1, "ERROR: Role 'Nope' doesn't exist.\n")
+
+
+def test_assignment_create_outside_the_assignable_scopes_exits_1(
+        acrctl_mock: AcrctlMock) -> None:
+    rg1 = f"{sub_scope(acrctl_mock)}/resourceGroups/rg1"
+    spec = {**CUSTOM, "AssignableScopes": [rg1]}
+    doc = json.loads(run("role", "definition", "create", "--role-definition",
+                         json.dumps(spec))[1])
+    acrctl_mock.principal("ci")
+    code, out, err = run("role", "assignment", "create", "--assignee", "ci", "--role",
+                         "Registry Reader")
+    assert (code, out) == (1, "")
+    assert err.startswith(
+        f"ERROR: (InvalidRoleAssignmentScope) The role definition '{doc['name']}' ('Registry "
+        f"Reader') cannot be assigned at scope '{sub_scope(acrctl_mock)}': it is assignable "
+        f"only at or below '{rg1}'.\n")
 
 
 def test_assignment_create_unknown_assignee_exits_1(acrctl_mock: AcrctlMock) -> None:

@@ -1,8 +1,15 @@
-"""Built-in role definitions (ARM ids and permissions as documented for Azure RBAC)."""
+"""Role definitions: the built-ins (ARM ids and permissions as documented for Azure RBAC),
+how a custom one is read from a request, how role names compare, and where a definition is
+visible and assignable."""
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import dataclass
 from typing import Any
+
+from acrctl.backend import ids, scopes
+from acrctl.backend.errors import InvalidInput
 
 ACR = "Microsoft.ContainerRegistry/registries"
 
@@ -98,9 +105,105 @@ def definition(name: str, guid: str, actions: list[str], not_actions: list[str],
     }
 
 
+def name_key(name: str) -> str:
+    """How role names compare (unique per tenant): compatibility form, white space trimmed
+    and collapsed, case-folded, so "Owner ", "OWNER" and "Ｏwner" are all Owner."""
+    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
+
+
 BUILTIN: dict[str, dict[str, Any]] = {
     guid: definition(name, guid, actions, not_actions, desc)
     for name, guid, actions, not_actions, desc in _BUILTINS
 }
-BUILTIN_BY_NAME = {d["properties"]["roleName"].lower(): d for d in BUILTIN.values()}
+BUILTIN_BY_NAME = {name_key(d["properties"]["roleName"]): d for d in BUILTIN.values()}
 OWNER_ID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+
+
+def definition_id(guid: str, scope: str = "/") -> str:
+    """A definition's id as ARM shows it at `scope`: under the scope's subscription, or
+    tenant-level (`/providers/...`) at the root. Never built from a stored id."""
+    sub = ids.parse(scope).get("subscription")
+    return f"{'/subscriptions/' + sub if sub else ''}/providers/{ROLE_DEFINITION_TYPE}/{guid}"
+
+
+def present(doc: dict[str, Any], scope: str) -> dict[str, Any]:
+    """`doc` with the id it has at `scope` (a custom role read at the root: at the
+    subscription of its first assignable scope)."""
+    at = scope
+    if not ids.parse(scope).get("subscription"):
+        at = next((s for s in assignable_scopes(doc) if ids.parse(s).get("subscription")), "/")
+    return {**doc, "id": definition_id(doc["name"], at)}
+
+
+def assignable_scopes(doc: dict[str, Any]) -> list[str]:
+    return list(doc["properties"].get("assignableScopes") or ["/"])
+
+
+def assignable_at(doc: dict[str, Any], scope: str) -> bool:
+    """An assignment of `doc` may be made at `scope`: it lies within an assignable scope."""
+    return any(scopes.within(s, scope) for s in assignable_scopes(doc))
+
+
+def visible_at(doc: dict[str, Any], scope: str) -> bool:
+    """Whether a definition shows at `scope`: one of its assignable scopes is at, above or
+    below it (a role assignable only at rg2 does not show at rg1)."""
+    return any(scopes.related(s, scope) for s in assignable_scopes(doc))
+
+
+@dataclass(frozen=True)
+class CustomRole:
+    """A custom role definition as a request gives it, checked."""
+
+    name: str
+    description: str
+    permissions: list[dict[str, list[str]]]
+    assignable_scopes: list[str]
+
+    def document(self, guid: str) -> dict[str, Any]:
+        doc = definition(self.name, guid, [], [], self.description, role_type="CustomRole",
+                         scopes=self.assignable_scopes)
+        doc["properties"]["permissions"] = self.permissions
+        return doc
+
+
+def _bad(message: str) -> InvalidInput:
+    return InvalidInput("InvalidRoleDefinition", message)
+
+
+def parse_custom(body: dict[str, Any], scope: str) -> CustomRole:
+    """The custom role in a PUT body; assignableScopes default to [scope] (canonical)."""
+    props = body.get("properties")
+    if props is not None and not isinstance(props, dict):
+        raise _bad("The role definition's 'properties' must be an object.")
+    props = props or {}
+    name, perms = props.get("roleName"), props.get("permissions")
+    if not isinstance(name, str) or not name.strip():
+        raise _bad("The role definition needs a roleName.")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+        raise _bad("The roleName must not contain control or invisible formatting "
+                   "characters.")
+    if not isinstance(perms, list) or not perms:
+        raise _bad("The role definition needs at least one permissions entry.")
+    if not all(isinstance(p, dict) and all(
+            isinstance(p.get(k, []), list) and all(isinstance(a, str) for a in p.get(k, []))
+            for k in ("actions", "notActions")) for p in perms):
+        raise _bad("Each permissions entry must be an object whose actions and notActions "
+                   "are lists of strings.")
+    if not isinstance(props.get("description", ""), str):
+        raise _bad("description must be a string.")
+    clean = [{"actions": list(p.get("actions", [])), "notActions": list(p.get("notActions", [])),
+              "dataActions": [], "notDataActions": []} for p in perms]
+    return CustomRole(" ".join(name.split()), str(props.get("description", "")), clean,
+                      _assignable(props.get("assignableScopes"), scope))
+
+
+def _assignable(value: Any, scope: str) -> list[str]:
+    if value is None or value == []:
+        value = [scope]
+    if not isinstance(value, list) or not all(isinstance(s, str) and s for s in value):
+        raise _bad("assignableScopes must be a list of scopes.")
+    out = list(dict.fromkeys(scopes.normalise(s) for s in value))
+    if "/" in out:
+        raise _bad("A custom role cannot be assignable at the root scope '/': name "
+                   "subscriptions, resource groups or resources.")
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import unicodedata
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -44,11 +45,19 @@ def _guid(ref: str) -> str:
     return ref.rstrip("/").rsplit("/", 1)[-1].lower()
 
 
+def _name_key(name: str) -> str:
+    """Role names compare as the server compares them (acrctl.backend.roles.name_key): no
+    case, white space trimmed and collapsed, Unicode compatibility forms folded."""
+    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
+
+
 def resolve_role(client: AcrClient, role: str, scope: str) -> str:
     """A role name or id to the role definition id (az's error messages)."""
     if GUID.match(_guid(role)):
         return role
-    found = client.list_role_definitions(scope, role)
+    # only exact matches: a filter the server read differently must not pick another role
+    found = [d for d in client.list_role_definitions(scope, role)
+             if _name_key(str(d.properties.get("roleName"))) == _name_key(role)]
     if not found:
         raise AcrctlError(f"Role '{role}' doesn't exist.")
     if len(found) > 1:
@@ -98,7 +107,7 @@ def definition_list(name: str | None, scope: str | None, custom_role_only: bool)
     client = _env().client()
     docs = [flatten(d.to_arm()) for d in client.list_role_definitions(scope or sub_scope(client))]
     if name:
-        docs = [d for d in docs if name.lower() == str(d.get("roleName")).lower()
+        docs = [d for d in docs if _name_key(name) == _name_key(str(d.get("roleName")))
                 or _guid(name) == str(d.get("name")).lower()]
     if custom_role_only:
         docs = [d for d in docs if d.get("roleType") == "CustomRole"]

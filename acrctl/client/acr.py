@@ -192,7 +192,8 @@ class AcrClient(ArmClient):
     # -- authorization ------------------------------------------------------------------------
     def list_role_definitions(self, scope: str,
                               role_name: str | None = None) -> list[m.RoleDefinition]:
-        params = {"$filter": f"roleName eq '{role_name}'"} if role_name else None
+        params = ({"$filter": "roleName eq '{}'".format(role_name.replace("'", "''"))}
+                  if role_name else None)
         data = self.call("GET", paths.authz(scope, "roleDefinitions"),
                          api_version=AUTHZ_API_VERSION, params=params)
         return self._many("RoleDefinition", data.get("value", []))
@@ -219,15 +220,41 @@ class AcrClient(ArmClient):
         self.call("DELETE", paths.authz(scope, "roleAssignments", guid),
                   api_version=AUTHZ_API_VERSION)
 
-    def create_principal(self, name: str, kind: str = "Application") -> m.Principal:
+    def create_principal(self, name: str, kind: str = "Application",
+                         end_date: str | None = None) -> m.Principal:
+        """`end_date`: ISO 8601, when its token expires (default: the server's lifetime)."""
         url = f"{paths.sub(self.subscription)}/providers/Microsoft.Authorization/principals"
-        return self._one("Principal", self.call("POST", url, {"displayName": name, "type": kind},
-                                                AUTHZ_API_VERSION))
+        body = {"displayName": name, "type": kind}
+        if end_date is not None:
+            body["endDateTime"] = end_date
+        return self._one("Principal", self.call("POST", url, body, AUTHZ_API_VERSION))
 
     def list_principals(self) -> list[m.Principal]:
         url = f"{paths.sub(self.subscription)}/providers/Microsoft.Authorization/principals"
         return self._many("Principal", self.call("GET", url,
                                                  api_version=AUTHZ_API_VERSION).get("value", []))
+
+    def _principal_url(self, principal_id: str) -> str:
+        from urllib.parse import quote
+
+        return (f"{paths.sub(self.subscription)}/providers/Microsoft.Authorization/principals/"
+                f"{quote(principal_id, safe='')}")
+
+    def reset_principal_credential(self, principal_id: str, append: bool = False,
+                                   end_date: str | None = None) -> dict[str, Any]:
+        """A new token for the principal (acrctl extension; `az ad sp credential reset`).
+        Without `append` its other tokens stop working at once. `end_date`: ISO 8601, when
+        the token expires (default: the server's token lifetime). Returns the principal
+        with `token` (shown once) and `endDateTime`."""
+        body: dict[str, Any] = {"append": append}
+        if end_date is not None:
+            body["endDateTime"] = end_date
+        return dict(self.call("POST", self._principal_url(principal_id) + "/resetCredential",
+                              body, AUTHZ_API_VERSION))
+
+    def delete_principal(self, principal_id: str) -> None:
+        """Delete a principal, its tokens and its role assignments (`az ad sp delete`)."""
+        self.call("DELETE", self._principal_url(principal_id), api_version=AUTHZ_API_VERSION)
 
     # -- failure drills (acrctl extension; admin only: elevateAccess at the subscription) ------
     def _drills(self, name: str | None = None) -> str:

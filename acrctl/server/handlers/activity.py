@@ -24,11 +24,9 @@ def _visibility(c: Ctx) -> Callable[[dict[str, Any]], bool] | None:
     rbac = c.b.rbac
     if rbac.allowed(c.caller, READ_ACTION, sub_scope):
         return None
-    grants = []
-    for a in rbac.list_assignments(c.caller.id):
-        role = rbac.role_definition(a["properties"]["roleDefinitionId"])
-        if role is not None and role_allows(role, READ_ACTION):
-            grants.append(a["properties"]["scope"])
+    # the same grants every check uses (an assignment outside its role's assignable
+    # scopes grants nothing)
+    grants = [scope for scope, role in rbac.grants(c.caller) if role_allows(role, READ_ACTION)]
 
     def visible(doc: dict[str, Any]) -> bool:
         scope = str(doc.get("authorization", {}).get("scope") or doc.get("resourceId") or "")

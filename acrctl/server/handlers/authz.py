@@ -6,55 +6,39 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from acrctl.backend import ids
+from acrctl.backend import scopes
 from acrctl.backend.errors import InvalidInput, NotFound
-from acrctl.backend.rbac import ROLE_DEF
 from acrctl.server.http import Ctx, Response
 
 
 def _scope(c: Ctx) -> str:
-    return c.p.get("scope") or "/"
+    """The path's scope, canonical; `..`, encoded dots, empty segments refused (400)."""
+    return scopes.normalise(c.p.get("scope") or "/")
 
 
 def list_definitions(c: Ctx) -> Response:
-    docs = c.b.rbac.list_role_definitions(_scope(c))
+    """The definitions visible at the scope; `roleName eq` compares names as uniqueness
+    does (no case, no surrounding white space)."""
     name = _filter_value(c, "roleName")
-    if name:
-        docs = [d for d in docs if d["properties"]["roleName"].lower() == name.lower()]
-    return c.ok({"value": docs})
+    return c.ok({"value": c.b.rbac.list_role_definitions(_scope(c), name or None)})
 
 
 def get_definition(c: Ctx) -> Response:
-    doc = c.b.rbac.role_definition(c.p["id"])
-    if doc is None:
-        raise NotFound("RoleDefinitionDoesNotExist",
-                       f"The role definition '{c.p['id']}' does not exist.")
-    return c.ok(doc)
+    return c.ok(c.b.rbac.get_role_definition(_scope(c), c.p["id"]))
 
 
 def put_definition(c: Ctx) -> Response:
     """The caller needs roleDefinitions/write at every scope the role is (or was) assignable
     at, not only at the URL's scope: otherwise rewriting a role assigned higher up widens
-    the caller's own access there."""
-    body = c.body()
-    props = body.get("properties") or {}
-    scopes = props.get("assignableScopes") if isinstance(props, dict) else None
-    if scopes is None or scopes == []:
-        scopes = [_scope(c)]
-    if not isinstance(scopes, list) or not all(isinstance(s, str) and s for s in scopes):
-        raise InvalidInput("InvalidRoleDefinition",
-                           "assignableScopes must be a list of scopes.")
-    current = c.b.store.get(ROLE_DEF, c.p["id"].lower())
-    if current is not None:
-        scopes = [*scopes, *current.doc["properties"].get("assignableScopes", [])]
-    for scope in scopes:
-        c.b.rbac.check(c.caller, "Microsoft.Authorization/roleDefinitions/write",
-                       scope.rstrip("/") or "/")
-    return c.ok(c.b.rbac.put_role_definition(_scope(c), c.p["id"], body), 201)
+    the caller's own access there (checked in the backend, in the write's transaction)."""
+    return c.ok(c.b.rbac.put_role_definition(_scope(c), c.p["id"], c.body(), c.caller), 201)
 
 
-def _within(scope: str, target: str) -> bool:
-    return ids.is_within(scope if scope != "/" else "", target)
+def delete_definition(c: Ctx) -> Response:
+    """200 with the deleted role, 204 when there is none at this scope; roleDefinitions/
+    delete is needed at every scope the role is assignable at."""
+    doc = c.b.rbac.delete_role_definition(_scope(c), c.p["id"], c.caller)
+    return Response(204) if doc is None else c.ok(doc)
 
 
 def list_assignments(c: Ctx) -> Response:
@@ -64,9 +48,9 @@ def list_assignments(c: Ctx) -> Response:
     principal = _filter_value(c, "principalId")
     rbac, read = c.b.rbac, "Microsoft.Authorization/roleAssignments/read"
     docs = [a for a in rbac.list_assignments(principal)
-            if (_within(scope, a["properties"]["scope"])
+            if (scopes.within(scope, a["properties"]["scope"])
                 and rbac.allowed(c.caller, read, a["properties"]["scope"]))
-            or (_within(a["properties"]["scope"], scope)
+            or (scopes.within(a["properties"]["scope"], scope)
                 and rbac.allowed(c.caller, read, scope))]
     return c.ok({"value": docs})
 
@@ -80,8 +64,9 @@ def get_assignment(c: Ctx) -> Response:
 
 
 def delete_assignment(c: Ctx) -> Response:
+    scope = _scope(c)
     try:
-        doc = c.b.rbac.get_assignment(c.p["id"], _scope(c))
+        doc = c.b.rbac.get_assignment(c.p["id"], scope)
     except NotFound:
         return Response(204)
     c.b.rbac.delete_assignment(c.p["id"])
@@ -96,8 +81,14 @@ def create_principal(c: Ctx) -> Response:
     kind = body.get("type", "Application")
     if kind not in ("User", "Application"):
         raise InvalidInput("InvalidPrincipal", "type must be 'User' or 'Application'.")
-    doc, token = c.b.rbac.create_principal(name, kind)
-    return c.ok({**doc, "token": token}, 201)
+    from acrctl.backend import credentials
+
+    end = body.get("endDateTime")
+    expires_on = (credentials.default_expiry(c.b, kind) if end is None
+                  else credentials.parse_end_date(end, c.b.clock.now()))
+    doc, token = c.b.rbac.create_principal(name, kind, expires_on=expires_on)
+    return Response(201, {**doc, "token": token, "endDateTime": None if expires_on is None
+                          else c.b.clock.iso(expires_on)}, {"Cache-Control": "no-store"})
 
 
 def list_principals(c: Ctx) -> Response:
@@ -112,10 +103,16 @@ def whoami(c: Ctx) -> Response:
 def reset(c: Ctx) -> Response:
     if not c.b.settings.extra.get("allow_reset"):
         raise InvalidInput("ResetDisabled", "This server was not started with resets allowed.")
-    token = c.b.settings.extra.get("admin_token")
-    c.b.reset()
-    c.b.bootstrap(admin_token=token, subscription=c.p["sub"])
-    return Response(204)
+    from acrctl.backend.credentials import reset_store
+
+    # the admin keeps a way in: the configured token, else its own; so does the caller
+    auth = c.header("authorization") or ""
+    bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+    admin, minted = reset_store(c.b, c.p["sub"], c.b.settings.extra.get("admin_token"),
+                                bearer)
+    if minted is None:
+        return Response(204)
+    return Response(200, {**admin, "token": minted}, {"Cache-Control": "no-store"})
 
 
 def settings(c: Ctx) -> Response:
@@ -157,7 +154,8 @@ def _filter_value(c: Ctx, field: str) -> str | None:
     flt = c.req.query.get("$filter", "")
     if not re.search(rf"\b{field}\s+eq\b", flt, re.IGNORECASE):
         return None
-    m = re.search(rf"\b{field}\s+eq\s+'((?:[^']|'')*)'", flt, re.IGNORECASE)
+    # the closing quote ends the value: `'O'Brien'` is refused, not read as 'O'
+    m = re.search(rf"\b{field}\s+eq\s+'((?:[^']|'')*)'(?=\s|\)|$)", flt, re.IGNORECASE)
     if m is None:
         raise InvalidInput("InvalidFilter",
                            f"The $filter '{flt[:100]}' is invalid: use {field} eq '<value>'.")
