@@ -27,6 +27,7 @@ from acrctl.backend.core import check_tags
 from acrctl.backend.errors import ArmError, InvalidInput, NotFound
 from acrctl.backend.operations import OPERATION
 from acrctl.backend.registries import REGISTRY
+from acrctl.backend.template_limits import Limits
 from acrctl.backend.templates import Resource, Scope, Template, TemplateError, murmur64
 
 if TYPE_CHECKING:
@@ -271,13 +272,16 @@ class Deployments:
     def _prepare(self, caller: Caller, sub: str, rg: str, name: str, template: dict[str, Any],
                  parameters: Any) -> tuple[Template, builtins.list[Resource], dict[str, Any]]:
         """The template bound and validated, its resources in order, and the bodies that do
-        not read deployed resources (evaluated now, so their errors come before any change)."""
+        not read deployed resources (evaluated now, so their errors come before any change;
+        outputs too, for their limits). Evaluation is bounded by the template_* settings."""
         group = self.b.groups.get(sub, rg)
         tenant = str(self.b.subscription(sub).get("tenantId") or sub)
         try:
-            tmpl = Template(template, parameters, Scope(sub, group, name, tenant))
+            tmpl = Template(template, parameters, Scope(sub, group, name, tenant),
+                            limits=Limits.from_settings(self.b.settings))
             order = tmpl.ordered()
             bodies = {r.id: tmpl.body(r) for r in order if not r.uses_reference}
+            tmpl.check_outputs()
         except TemplateError as exc:
             raise invalid_template(exc) from None
         except RecursionError:

@@ -19,6 +19,10 @@ path (`resources[1].properties.location`), never silently ignored:
   and `dependsOn` (resource ids, `type/name` or names); a child depends on its registry
   implicitly when the registry is in the same template;
 * outputs (where `reference()` reads what was deployed).
+
+Evaluation is bounded (acrctl.backend.template_limits: string and value sizes, the total
+built, steps, depth, time, resources, expression length); past a bound a TemplateLimitError
+names the place, the limit and its setting.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any, Union
 
 from acrctl.backend import ids
 from acrctl.backend.errors import ArmError
+from acrctl.backend.template_limits import Budget, LimitExceeded, Limits
 
 # lower-case full type -> (canonical type, kind)
 RESOURCE_TYPES: dict[str, tuple[str, str]] = {
@@ -62,6 +67,14 @@ class TemplateError(Exception):
         super().__init__(f"{path}: {message}" if path else message)
         self.path = path
         self.message = message
+
+
+class TemplateLimitError(TemplateError):
+    """A template past one of the evaluation limits (template_limits.Limits)."""
+
+
+def _limit(path: str, exc: LimitExceeded) -> TemplateLimitError:
+    return TemplateLimitError(path, str(exc))
 
 
 # == uniqueString: ARM's 64-bit Murmur variant, base32 encoded ================================
@@ -159,28 +172,47 @@ class ExpressionSyntaxError(ValueError):
     pass
 
 
+INT64 = (-(2 ** 63), 2 ** 63 - 1)  # ARM's integers are 64-bit
+
+
+def int64(digits: str) -> int | None:
+    """The integer a decimal text spells, or None outside ARM's 64-bit range (checked on
+    the text first: Python refuses to convert more than 4,300 digits at all)."""
+    text = digits.strip()
+    sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
+    text = text.lstrip("0") or "0"
+    if len(text) > 19:
+        return None
+    value = int(sign + text)
+    return value if INT64[0] <= value <= INT64[1] else None
+
+
 def _tokens(text: str) -> list[tuple[str, str, int]]:
+    """(kind, text, 1-based position) of each token; one regex scan over the text."""
     out: list[tuple[str, str, int]] = []
     pos = 0
-    while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            return out
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            what = "an unterminated string literal" if text[pos] == "'" \
-                else f"the unexpected character '{text[pos]}'"
-            raise ExpressionSyntaxError(f"{what} at position {pos + 1}")
+    for m in _TOKEN.finditer(text):
+        if m.start() != pos:  # the scan stepped over something that is not a token
+            break
         kind = m.lastgroup or ""
-        out.append((kind, m.group(kind), pos + 1))
+        out.append((kind, m.group(kind), m.start(kind) + 1))
         pos = m.end()
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    if pos < len(text):
+        what = "an unterminated string literal" if text[pos] == "'" \
+            else f"the unexpected character '{text[pos]}'"
+        raise ExpressionSyntaxError(f"{what} at position {pos + 1}")
+    return out
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, max_depth: int) -> None:
         self.toks = _tokens(text)
         self.i = 0
+        self.max_depth = max_depth
+        self.depth = -1  # the outermost expression is at depth 0
+        self.deepest = 0
 
     def peek(self) -> tuple[str, str, int] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -205,6 +237,18 @@ class _Parser:
         return node
 
     def expr(self) -> Node:
+        """An expression nested in the one being parsed (a call argument, an index)."""
+        self.depth += 1
+        self.deepest = max(self.deepest, self.depth)
+        if self.depth > self.max_depth:
+            raise LimitExceeded("max_depth", self.max_depth, "The expression is nested too "
+                                f"deeply (more than {self.max_depth} levels)")
+        try:
+            return self._expr()
+        finally:
+            self.depth -= 1
+
+    def _expr(self) -> Node:
         node = self.primary()
         while True:
             tok = self.peek()
@@ -228,8 +272,12 @@ class _Parser:
         if kind == "num":
             if "." in text:
                 raise ExpressionSyntaxError(f"floating point numbers are not supported "
-                                            f"('{text}' at position {pos})")
-            return Lit(int(text))
+                                            f"('{text[:40]}' at position {pos})")
+            value = int64(text)
+            if value is None:
+                raise ExpressionSyntaxError(f"the integer '{text[:40]}' at position {pos} "
+                                            "is out of range (64-bit)")
+            return Lit(value)
         if kind == "ident":
             nxt = self.peek()
             if nxt is None or nxt[1] != "(":
@@ -247,22 +295,30 @@ class _Parser:
         raise ExpressionSyntaxError(f"unexpected '{text}' at position {pos}")
 
 
-_PARSED: dict[str, Node] = {}
+# expression -> (syntax tree, nesting depth); only short expressions are kept, so the cache
+# (shared by every request) stays small whatever templates it is sent
+_PARSED: dict[str, tuple[Node, int]] = {}
+PARSED_ENTRIES, PARSED_LENGTH = 4096, 512
 
 
-def parse(expression: str) -> Node:
-    """The syntax tree of an expression (the text between the outer brackets)."""
-    node = _PARSED.get(expression)
-    if node is None:
+def parse(expression: str, max_depth: int = Limits.max_depth) -> Node:
+    """The syntax tree of an expression (the text between the outer brackets). Raises
+    ExpressionSyntaxError, or LimitExceeded when it nests deeper than `max_depth`."""
+    hit = _PARSED.get(expression)
+    if hit is None:
         if not expression.strip():
             raise ExpressionSyntaxError("the expression is empty")
+        parser = _Parser(expression, max_depth)
         try:
-            node = _Parser(expression).parse()
+            hit = (parser.parse(), parser.deepest)
         except RecursionError:
             raise ExpressionSyntaxError("it is nested too deeply") from None
-        if len(_PARSED) < 4096:
-            _PARSED[expression] = node
-    return node
+        if len(expression) <= PARSED_LENGTH and len(_PARSED) < PARSED_ENTRIES:
+            _PARSED[expression] = hit
+    if hit[1] > max_depth:
+        raise LimitExceeded("max_depth", max_depth, "The expression is nested too deeply "
+                            f"(more than {max_depth} levels)")
+    return hit[0]
 
 
 def is_expression(value: Any) -> bool:
@@ -374,42 +430,52 @@ class Template:
     `outputs()` evaluates the outputs."""
 
     def __init__(self, template: Any, parameters: Any, scope: Scope,
-                 reference: Reference | None = None) -> None:
+                 reference: Reference | None = None, limits: Limits | None = None) -> None:
         if not isinstance(template, dict):
             raise TemplateError("", "The template must be a JSON object.")
         self.raw = template
         self.scope = scope
         self.reference = reference
+        self.budget = Budget(limits)
+        self._parsed: dict[str, Node] = {}  # every expression of this template, parsed once
         self._check_expressions()
         self._param_defs = self._definitions()
         self._param_values: dict[str, Any] = {}
         self._variables: dict[str, Any] = {}
+        self._variable_names: dict[str, str] | None = None  # lower-cased -> as written
         self._evaluating: list[str] = []
         self._resolve_parameters(parameters)
         self.resources: list[Resource] = []
         # (id, type, name) of resources whose condition is false
         self._skipped: list[tuple[str, str, str]] = []
+        self._defined = 0  # resources defined so far, skipped ones included
+        self._names: dict[str, str] | None = None  # find()'s index, built after _expand
         self._expand()
         self._resolve_dependencies()
 
     # -- validation of every expression, before anything is evaluated ----------------------
     def _check_expressions(self) -> None:
+        self.budget.resume()  # the clock runs while expressions are parsed
+        try:
+            self._check_each_expression()
+        finally:
+            self.budget.pause()
+
+    def _check_each_expression(self) -> None:
         for key in ("functions",):
             if self.raw.get(key):
                 raise TemplateError(key, "user-defined functions are not supported by acrctl.")
         for path, value in walk(self.raw, "", skip=NOT_EVALUATED):
             if not is_expression(value):
                 continue
+            node = self._parse_at(value[1:-1], path)
             try:
-                node = parse(value[1:-1])
-            except ExpressionSyntaxError as exc:
-                raise TemplateError(path, f"The template language expression '{value[1:-1]}' "
-                                    f"is not valid: {exc}.") from None
+                self.budget.expression(len(value) - 2)
+            except LimitExceeded as exc:
+                raise _limit(path, exc) from None
             for name in calls(node):
                 if name.lower() not in FUNCTIONS:
-                    raise TemplateError(path, f"The template function '{name}' is not "
-                                        "supported by acrctl. Supported functions: "
-                                        f"{', '.join(sorted(FUNCTION_NAMES))}.")
+                    raise _unsupported(name, path)
 
     # -- parameters and variables ------------------------------------------------------------
     def _definitions(self) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -468,7 +534,7 @@ class Template:
         elif "defaultValue" in d:
             self._evaluating.append(path)
             try:
-                value = self.value(d["defaultValue"], f"{path}.defaultValue")
+                value = self.produce(d["defaultValue"], f"{path}.defaultValue")
             finally:
                 self._evaluating.pop()
         else:
@@ -527,7 +593,11 @@ class Template:
         if "copy" in defs:
             raise TemplateError("variables.copy", "variable copy loops are not supported by "
                                 "acrctl.")
-        match = next((k for k in defs if k.lower() == name.lower()), None)
+        if self._variable_names is None:
+            self._variable_names = {}
+            for k in defs:
+                self._variable_names.setdefault(k.lower(), k)
+        match = self._variable_names.get(name.lower())
         if match is None:
             raise TemplateError(path, f"The template variable '{name}' is not found. Please "
                                 "see https://aka.ms/arm-syntax-variables for usage details.")
@@ -540,7 +610,7 @@ class Template:
                                 "other in a cycle.")
         self._evaluating.append(vpath)
         try:
-            self._variables[match] = self.value(defs[match], vpath)
+            self._variables[match] = self.produce(defs[match], vpath)
         finally:
             self._evaluating.pop()
         return self._variables[match]
@@ -556,29 +626,87 @@ class Template:
         return out
 
     # -- evaluation ----------------------------------------------------------------------
+    def _parse(self, expression: str) -> Node:
+        node = self._parsed.get(expression)
+        if node is None:
+            self.budget.tick()
+            node = self._parsed[expression] = parse(expression, self.budget.limits.max_depth)
+        return node
+
+    def _parse_at(self, expression: str, path: str) -> Node:
+        """_parse() with its errors named at `path`."""
+        try:
+            return self._parse(expression)
+        except LimitExceeded as exc:
+            raise _limit(path, exc) from None
+        except ExpressionSyntaxError as exc:
+            raise TemplateError(path, f"The template language expression '{expression}' "
+                                f"is not valid: {exc}.") from None
+
+    def produce(self, value: Any, path: str) -> Any:
+        """value() for what the template produces (a variable, a parameter default, a
+        resource's type, name or body, an output): its size counts towards the total."""
+        return self._produced(self.value(value, path), path)
+
+    def _produced(self, value: Any, path: str) -> Any:
+        try:
+            self.budget.produced(value, "The value is")
+        except LimitExceeded as exc:
+            raise _limit(path, exc) from None
+        return value
+
     def value(self, value: Any, path: str) -> Any:
         """A JSON value with every expression in it evaluated."""
         if isinstance(value, str):
             if value.startswith("[[") and value.endswith("]"):
                 return value[1:]
             if is_expression(value):
-                return self.evaluate(parse(value[1:-1]), path)
+                return self.evaluate(self._parse_at(value[1:-1], path), path)
             return value
-        if isinstance(value, dict):
-            return {k: self.value(v, f"{path}.{k}") for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.value(v, f"{path}[{i}]") for i, v in enumerate(value)]
-        return value
+        if not isinstance(value, dict | list):
+            return value
+        budget = self.budget
+        try:
+            budget.enter()
+        except LimitExceeded as exc:
+            raise _limit(path, exc) from None
+        try:
+            out = ({k: self.value(v, f"{path}.{k}") for k, v in value.items()}
+                   if isinstance(value, dict)
+                   else [self.value(v, f"{path}[{i}]") for i, v in enumerate(value)])
+            budget.check(out, "The value is")
+            return out
+        except LimitExceeded as exc:
+            raise _limit(path, exc) from None
+        finally:
+            budget.leave()
 
     def evaluate(self, node: Node, path: str) -> Any:
+        """An expression's value. Each call, property read and index read is one step and
+        one level of nesting (Limits.max_steps, max_depth, max_seconds)."""
         if isinstance(node, Lit):
             return node.value
+        budget = self.budget
+        try:
+            budget.begin()
+        except LimitExceeded as exc:
+            raise _limit(path, exc) from None
+        try:
+            return self._call(node, path) if isinstance(node, Call) else self._read(node, path)
+        except LimitExceeded as exc:
+            raise _limit(path, exc) from None
+        finally:
+            budget.leave()
+
+    def _read(self, node: Prop | Index, path: str) -> Any:
         if isinstance(node, Prop):
             target = self.evaluate(node.target, path)
             if not isinstance(target, dict):
                 raise TemplateError(path, f"The language expression property '{node.name}' "
                                     f"cannot be read from a value of type "
                                     f"'{type_name(target)}'.")
+            if node.name in target:
+                return target[node.name]
             for k, v in target.items():
                 if k.lower() == node.name.lower():
                     return v
@@ -593,6 +721,8 @@ class Template:
                                         f"of length {len(target)}.")
                 return target[key]
             if isinstance(target, dict) and isinstance(key, str):
+                if key in target:
+                    return target[key]
                 for k, v in target.items():
                     if k.lower() == key.lower():
                         return v
@@ -601,6 +731,9 @@ class Template:
                                     f"'{', '.join(target)}'.")
             raise TemplateError(path, f"A value of type '{type_name(target)}' cannot be "
                                 f"indexed with a value of type '{type_name(key)}'.")
+        raise AssertionError(node)  # pragma: no cover
+
+    def _call(self, node: Call, path: str) -> Any:
         name = node.name.lower()
         if name == "if":  # lazy: only the branch taken is evaluated
             _arity(node.name, node.args, 3, 3, path)
@@ -608,9 +741,15 @@ class Template:
             if not isinstance(cond, bool):
                 raise _arg_error(node.name, path, "the condition must be a boolean")
             return self.evaluate(node.args[1] if cond else node.args[2], path)
-        fn = FUNCTIONS[name]
+        fn = FUNCTIONS.get(name)
+        if fn is None:  # checked up front, except under keys such as 'metadata'
+            raise _unsupported(node.name, path)
         args = [self.evaluate(a, path) for a in node.args]
-        return fn(self, node.name, args, path)
+        result = fn(self, node.name, args, path)
+        if name not in PASS_THROUGH and isinstance(result, str | list | dict):
+            budget = self.budget  # counted as built even if it is an argument returned
+            budget.charge(budget.check(result, f"The function '{node.name}' returns"))
+        return result
 
     # -- resources ---------------------------------------------------------------------------
     def _expand(self) -> None:
@@ -631,11 +770,16 @@ class Template:
     def _resource(self, raw: Any, path: str, parent: Resource | None) -> None:
         if not isinstance(raw, dict):
             raise TemplateError(path, "A template resource must be an object.")
+        self._defined += 1
+        try:
+            self.budget.count("resources", self._defined)
+        except LimitExceeded as exc:
+            raise _limit(path, exc) from None
         for key, why in UNSUPPORTED_RESOURCE_KEYS.items():
             if key in raw:
                 raise TemplateError(f"{path}.{key}", why)
-        rtype = self.value(raw.get("type"), f"{path}.type")
-        name = self.value(raw.get("name"), f"{path}.name")
+        rtype = self.produce(raw.get("type"), f"{path}.type")
+        name = self.produce(raw.get("name"), f"{path}.name")
         if not isinstance(rtype, str) or not rtype:
             raise TemplateError(f"{path}.type", "The template resource needs a 'type'.")
         if not isinstance(name, str) or not name:
@@ -675,14 +819,14 @@ class Template:
             raise TemplateError(f"{path}.dependsOn", "dependsOn must be an array.")
         evaluated = []
         for j, d in enumerate(deps):
-            dep = self.value(d, f"{path}.dependsOn[{j}]")
+            dep = self.produce(d, f"{path}.dependsOn[{j}]")
             if not isinstance(dep, str):
                 raise TemplateError(f"{path}.dependsOn[{j}]", "A dependsOn entry must be a "
                                     "resource name or id.")
             evaluated.append(dep)
-        uses_ref = any("reference" in {c.lower() for c in calls(parse(v[1:-1]))}
+        uses_ref = any("reference" in {c.lower() for c in calls(self._parse_at(v[1:-1], p))}
                        for k in BODY_KEYS if k in raw
-                       for _, v in walk(raw[k], "") if is_expression(v))
+                       for p, v in walk(raw[k], f"{path}.{k}") if is_expression(v))
         res = Resource(path, canonical, kind, full_name, rid, raw, evaluated, uses_ref)
         self.resources.append(res)
         children = raw.get("resources", [])
@@ -695,45 +839,65 @@ class Template:
         """The id of the template resource a dependsOn/reference entry names (a resource id,
         its `provider/type/name/...` tail, `type/name` or a name); '' when it names a
         resource whose condition is false."""
-        low = ref.strip().strip("/").lower()
-        everything = [(r.id, r.type, r.name) for r in self.resources] + self._skipped
-        for rid, rtype, name in everything:
-            if low in (rid.lower().strip("/"), f"{rtype}/{name}".lower(), name.lower()) \
-                    or rid.lower().endswith(f"/providers/{low}"):
-                return rid if (rid, rtype, name) not in self._skipped else ""
-        return None
+        if self._names is None:
+            self._names = self._index()
+        return self._names.get(ref.strip().strip("/").lower())
+
+    def _index(self) -> dict[str, str]:
+        """find()'s answers by lower-cased key: each resource's id, its tail after
+        /providers/, `type/name` and name, the first resource in template order winning;
+        '' for a resource whose condition is false."""
+        index: dict[str, str] = {}
+        skipped = set(self._skipped)
+        for rid, rtype, name in [(r.id, r.type, r.name) for r in self.resources] \
+                + self._skipped:
+            answer = "" if (rid, rtype, name) in skipped else rid
+            low = rid.lower().strip("/")
+            for key in (low, low.split("/providers/", 1)[-1], f"{rtype}/{name}".lower(),
+                        name.lower()):
+                index.setdefault(key, answer)
+        return index
 
     def _resolve_dependencies(self) -> None:
-        present = {r.id.lower() for r in self.resources}
+        present = {r.id.lower(): r.id for r in self.resources}
         for r in self.resources:
-            resolved: list[str] = []
+            resolved: dict[str, None] = {}  # ordered, without repeats
             for j, dep in enumerate(r.depends_on):
                 rid = self.find(dep)
                 if rid is None:
                     raise TemplateError(f"{r.path}.dependsOn[{j}]", f"The resource '{dep}' is "
                                         "not defined in the template.")
-                if rid and rid not in resolved:
-                    resolved.append(rid)
-            if r.kind != "registry" and r.registry_id.lower() in present:
-                parent = next(x.id for x in self.resources
-                              if x.id.lower() == r.registry_id.lower())
-                if parent not in resolved:
-                    resolved.append(parent)  # a child needs its registry first
-            r.depends_on = resolved
+                if rid:
+                    resolved[rid] = None
+            parent = present.get(r.registry_id.lower()) if r.kind != "registry" else None
+            if parent is not None:
+                resolved[parent] = None  # a child needs its registry first
+            r.depends_on = list(resolved)
 
     def ordered(self) -> list[Resource]:
-        """The resources in dependsOn order (template order among independent ones)."""
-        done: set[str] = set()
+        """The resources in dependsOn order: in rounds, each round the resources whose
+        dependencies are all in earlier rounds, in template order (linear in resources and
+        dependencies)."""
+        position = {r.id.lower(): i for i, r in enumerate(self.resources)}
+        waiting = {r.id.lower(): {d.lower() for d in r.depends_on} for r in self.resources}
+        dependents: dict[str, list[str]] = {}
+        for key, deps in waiting.items():
+            for d in deps:
+                dependents.setdefault(d, []).append(key)
+        ready = [r.id.lower() for r in self.resources if not waiting[r.id.lower()]]
         out: list[Resource] = []
-        remaining = list(self.resources)
-        while remaining:
-            ready = [r for r in remaining if all(d.lower() in done for d in r.depends_on)]
-            if not ready:
-                raise self._cycle(remaining)
-            for r in ready:
-                done.add(r.id.lower())
-                out.append(r)
-            remaining = [r for r in remaining if r.id.lower() not in done]
+        while ready:
+            out += [self.resources[position[k]] for k in ready]
+            after: set[str] = set()
+            for done in ready:
+                for key in dependents.get(done, ()):
+                    waiting[key].discard(done)
+                    if not waiting[key]:
+                        after.add(key)
+            ready = sorted(after, key=position.__getitem__)
+        if len(out) < len(self.resources):
+            placed = {id(r) for r in out}
+            raise self._cycle([r for r in self.resources if id(r) not in placed])
         return out
 
     def _cycle(self, remaining: list[Resource]) -> TemplateError:
@@ -753,33 +917,54 @@ class Template:
 
     def body(self, res: Resource) -> dict[str, Any]:
         """What the resource sends to its provider, evaluated."""
-        return {k: self.value(res.raw[k], f"{res.path}.{k}") for k in BODY_KEYS if k in res.raw}
+        body = {k: self.value(res.raw[k], f"{res.path}.{k}") for k in BODY_KEYS if k in res.raw}
+        return dict(self._produced(body, res.path))
 
-    def outputs(self) -> dict[str, Any]:
+    def _outputs(self) -> dict[str, Any]:
         outs = self.raw.get("outputs") or {}
         if not isinstance(outs, dict):
             raise TemplateError("outputs", "The template outputs must be an object.")
+        return outs
+
+    def outputs(self) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        for name, o in outs.items():
-            path = f"outputs.{name}"
-            if not isinstance(o, dict):
-                raise TemplateError(path, "An output must be an object with 'type' and "
-                                    "'value'.")
-            if "copy" in o:
-                raise TemplateError(f"{path}.copy", "output copy loops are not supported by "
-                                    "acrctl.")
-            kind = str(o.get("type", "")).lower()
-            if kind not in PARAMETER_TYPES:
-                raise TemplateError(f"{path}.type", f"The output type '{o.get('type')}' is not "
-                                    "valid.")
-            if "condition" in o and self.value(o["condition"], f"{path}.condition") is False:
-                continue
-            entry: dict[str, Any] = {"type": PARAMETER_TYPES[kind]}
-            value = self.value(o.get("value"), f"{path}.value")
-            if kind not in SECURE:
-                entry["value"] = value
-            result[name] = entry
+        for name, o in self._outputs().items():
+            entry = self._output(name, o)
+            if entry is not None:
+                result[name] = entry
         return result
+
+    def check_outputs(self) -> None:
+        """Evaluate the outputs now, before anything is deployed, for their limits only:
+        a TemplateLimitError is raised; other errors (an output that reads a resource not
+        yet deployed) wait for outputs(), after the deployment, as ARM reports them."""
+        for name, o in self._outputs().items():
+            try:
+                self._output(name, o)
+            except TemplateLimitError:
+                raise
+            except TemplateError:
+                pass
+
+    def _output(self, name: str, o: Any) -> dict[str, Any] | None:
+        path = f"outputs.{name}"
+        if not isinstance(o, dict):
+            raise TemplateError(path, "An output must be an object with 'type' and "
+                                "'value'.")
+        if "copy" in o:
+            raise TemplateError(f"{path}.copy", "output copy loops are not supported by "
+                                "acrctl.")
+        kind = str(o.get("type", "")).lower()
+        if kind not in PARAMETER_TYPES:
+            raise TemplateError(f"{path}.type", f"The output type '{o.get('type')}' is not "
+                                "valid.")
+        if "condition" in o and self.value(o["condition"], f"{path}.condition") is False:
+            return None
+        entry: dict[str, Any] = {"type": PARAMETER_TYPES[kind]}
+        value = self.produce(o.get("value"), f"{path}.value")
+        if kind not in SECURE:
+            entry["value"] = value
+        return entry
 
 
 # == the functions ================================================================================
@@ -792,6 +977,11 @@ def _arity(name: str, args: Any, lo: int, hi: int | None, path: str) -> None:
         want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
         raise TemplateError(path, f"Unable to evaluate template language function '{name}': "
                             f"function requires {want} argument(s) while {n} were provided.")
+
+
+def _unsupported(name: str, path: str) -> TemplateError:
+    return TemplateError(path, f"The template function '{name}' is not supported by acrctl. "
+                         f"Supported functions: {', '.join(sorted(FUNCTION_NAMES))}.")
 
 
 def _arg_error(name: str, path: str, detail: str) -> TemplateError:
@@ -847,16 +1037,31 @@ def _deployment(t: Template, name: str, args: list[Any], path: str) -> Any:
             "properties": {"template": {"contentVersion": t.raw.get("contentVersion")}}}
 
 
+def _would(name: str) -> str:
+    return f"The function '{name}' would return"
+
+
+def _text(t: Template, name: str, value: Any) -> str:
+    """text(), an array or object measured before it is serialized."""
+    if isinstance(value, list | dict):
+        t.budget.string(t.budget.size(value), _would(name))
+    return text(value)
+
+
 @fn(1, None)
 def _concat(t: Template, name: str, args: list[Any], path: str) -> Any:
     if all(isinstance(a, list) for a in args):
+        t.budget.collection(sum(t.budget.size(a) for a in args), _would(name))
         return [x for a in args for x in a]
     if any(isinstance(a, list | dict) for a in args):
         raise _arg_error(name, path, "the arguments must all be arrays or all be strings")
-    return "".join(text(a) for a in args)
+    parts = [text(a) for a in args]
+    t.budget.string(sum(len(p) for p in parts), _would(name))
+    return "".join(parts)
 
 
-_FORMAT = re.compile(r"\{\{|\}\}|\{(\d+)(?:,-?\d+)?(:[^}]*)?\}|[{}]")
+# {index[,alignment][:format]}; more digits than an argument list can have are not an index
+_FORMAT = re.compile(r"\{\{|\}\}|\{(\d{1,6})(?:,-?\d+)?(:[^}]*)?\}|[{}]")
 
 
 @fn(1, None)
@@ -864,11 +1069,16 @@ def _format(t: Template, name: str, args: list[Any], path: str) -> Any:
     fmt = args[0]
     if not isinstance(fmt, str):
         raise _arg_error(name, path, "the format must be a string")
-
-    def sub(m: re.Match[str]) -> str:
+    texts: dict[int, str] = {}  # each argument turned into text once
+    parts: list[str] = []  # the result's pieces: measured, then joined
+    pos = 0
+    for m in _FORMAT.finditer(fmt):
+        parts.append(fmt[pos:m.start()])
         token = m.group(0)
+        pos = m.end()
         if token in ("{{", "}}"):
-            return token[0]
+            parts.append(token[0])
+            continue
         if m.group(1) is None:
             raise _arg_error(name, path, f"the format string '{fmt}' is not valid")
         if m.group(2):
@@ -877,9 +1087,12 @@ def _format(t: Template, name: str, args: list[Any], path: str) -> Any:
         i = int(m.group(1))
         if i + 1 >= len(args):
             raise _arg_error(name, path, f"the format item '{token}' has no argument")
-        return text(args[i + 1])
-
-    return _FORMAT.sub(sub, fmt)
+        if i not in texts:
+            texts[i] = _text(t, name, args[i + 1])
+        parts.append(texts[i])
+    parts.append(fmt[pos:])
+    t.budget.string(sum(len(p) for p in parts), _would(name))
+    return "".join(parts)
 
 
 @fn(1, 1)
@@ -894,12 +1107,15 @@ def _to_upper(t: Template, name: str, args: list[Any], path: str) -> Any:
 
 @fn(1, None)
 def _unique_string(t: Template, name: str, args: list[Any], path: str) -> Any:
-    return unique_string(*_strings(name, args, path))
+    values = _strings(name, args, path)
+    t.budget.string(sum(len(v) + 1 for v in values), f"The function '{name}' would hash")
+    return unique_string(*values)
 
 
 @fn(2, None)
 def _resource_id(t: Template, name: str, args: list[Any], path: str) -> Any:
     args = _strings(name, args, path)
+    t.budget.string(sum(len(a) + 1 for a in args), _would(name))
     at = next((i for i, a in enumerate(args)
                if "/" in a.strip("/") and "." in a.strip("/").split("/")[0]), None)
     if at is None or at > 2:
@@ -982,7 +1198,7 @@ def _empty(t: Template, name: str, args: list[Any], path: str) -> Any:
 
 @fn(1, 1)
 def _string(t: Template, name: str, args: list[Any], path: str) -> Any:
-    return text(args[0])
+    return _text(t, name, args[0])
 
 
 @fn(1, 1)
@@ -991,8 +1207,12 @@ def _int(t: Template, name: str, args: list[Any], path: str) -> Any:
     if isinstance(v, int) and not isinstance(v, bool):
         return v
     if isinstance(v, str) and re.fullmatch(r"\s*-?\d+\s*", v):
-        return int(v)
-    raise _arg_error(name, path, f"'{text(v)}' cannot be converted to an integer")
+        value = int64(v)
+        if value is None:
+            raise _arg_error(name, path, f"'{_brief(v)}' is out of range for an integer "
+                             "(64-bit)")
+        return value
+    raise _arg_error(name, path, f"'{_brief(v)}' cannot be converted to an integer")
 
 
 @fn(1, 1)
@@ -1004,12 +1224,22 @@ def _bool(t: Template, name: str, args: list[Any], path: str) -> Any:
         return v != 0
     if isinstance(v, str) and v.lower() in ("true", "false"):
         return v.lower() == "true"
-    raise _arg_error(name, path, f"'{text(v)}' cannot be converted to a boolean")
+    raise _arg_error(name, path, f"'{_brief(v)}' cannot be converted to a boolean")
+
+
+def _brief(value: Any) -> str:
+    """A value for an error message: short text, or the type of an array or object."""
+    if isinstance(value, list | dict):
+        return f"(a value of type {type_name(value)})"
+    shown = text(value)
+    return shown if len(shown) <= 100 else f"{shown[:100]}... ({len(shown)} characters)"
 
 
 @fn(3, 3)
 def _replace(t: Template, name: str, args: list[Any], path: str) -> Any:
     s, old, new = _strings(name, args, path)
+    if len(new) > len(old):  # str.count('') is len(s) + 1, as many as replace() inserts
+        t.budget.string(len(s) + s.count(old) * (len(new) - len(old)), _would(name))
     return s.replace(old, new)
 
 
@@ -1032,6 +1262,8 @@ def _if_placeholder(t: Template, name: str, args: list[Any], path: str) -> Any:
     raise AssertionError("if() is evaluated lazily by Template.evaluate")  # pragma: no cover
 
 
+# functions that return a value that exists already (not counted as built)
+PASS_THROUGH = {"parameters", "variables", "reference"}
 FUNCTION_NAMES = ("and", "bool", "concat", "deployment", "empty", "equals", "false", "format",
                   "if", "int", "length", "not", "null", "or", "parameters", "reference",
                   "replace", "resourceGroup", "resourceId", "string", "subscription",
