@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 from acrctl.backend import ids, regions
 from acrctl.backend.core import body_properties, check_name, check_tags
 from acrctl.backend.errors import Conflict, InvalidInput, NotFound
-from acrctl.backend.registries import WEBHOOK_QUOTA, check_preconditions
+from acrctl.backend.etags import check_preconditions
+from acrctl.backend.registries import WEBHOOK_QUOTA
 from acrctl.backend.store import EtagMismatch
 
 if TYPE_CHECKING:
@@ -46,7 +47,8 @@ DEFAULTS: dict[str, float] = {
     "webhook_max_attempts": 5,  # attempts per event before it is marked failed
     "webhook_backoff": 5.0,  # seconds before the 2nd attempt; doubles each time
     "webhook_backoff_max": 300.0,  # cap of one backoff delay
-    "webhook_lease": 60.0,  # how long a claimed event stays with its worker
+    "webhook_lease": 60.0,  # how long a claimed event stays with its worker (raised to at
+    # least twice the sender's webhook_timeout, so an attempt never outlives its lease)
 }
 
 
@@ -70,7 +72,11 @@ def mask_uri(uri: str) -> str:
 def check_uri(uri: Any) -> str:
     if not isinstance(uri, str) or not uri:
         raise InvalidInput("WebhookInvalidParameterValue", "The webhook serviceUri is required.")
-    p = urlsplit(uri)
+    try:  # 'http://[x' (an unclosed IPv6 bracket) or a port past 65535 raise ValueError
+        p = urlsplit(uri)
+        _ = p.port
+    except ValueError:
+        p = urlsplit("")
     if p.scheme not in ("http", "https") or not p.hostname:
         raise InvalidInput("WebhookInvalidParameterValue",
                            "The webhook serviceUri must be an absolute http or https URI.")
@@ -98,7 +104,40 @@ def check_headers(headers: Any) -> dict[str, str]:
             isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
         raise InvalidInput("WebhookInvalidParameterValue",
                            "customHeaders must be an object of string values.")
+    for name, value in headers.items():
+        problem = header_problem(name, value)
+        if problem:
+            raise InvalidInput("WebhookInvalidParameterValue", problem)
     return dict(headers)
+
+
+HEADER_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# a header value may hold printable Latin-1 only: no C0/C1 control characters (CR, LF, NUL,
+# TAB...), no DEL, nothing a Latin-1 encoding cannot carry
+BAD_VALUE_CHAR_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]|[^\x00-\xff]")
+
+
+def header_problem(name: str, value: str) -> str | None:
+    """Why a custom header cannot be sent (None: it can). Names the header (escaped), never
+    quotes the value: header values are secrets."""
+    shown = name.encode("unicode_escape").decode("ascii")[:100]
+    if not HEADER_NAME_RE.fullmatch(name):
+        return (f"The customHeaders name '{shown}' is not a valid HTTP header name (letters, "
+                "digits and !#$%&'*+-.^_`|~ only).")
+    if BAD_VALUE_CHAR_RE.search(value):
+        return (f"The value of the custom header '{shown}' contains control characters (such "
+                "as CR, LF or NUL) or characters outside Latin-1; it cannot be sent as an "
+                "HTTP header.")
+    return None
+
+
+def delivery_host(uri: str) -> str:
+    """The receiving host of a serviceUri (lower-case; "" if it has none): the unit of the
+    per-host delivery cap."""
+    try:
+        return (urlsplit(uri).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def check_status(status: Any) -> str:
@@ -169,7 +208,7 @@ class Webhooks:
         with self.b.store.transaction():
             reg = self.b.registries.get(sub, rg, registry)
             key = ids.key(f"{reg['id']}/webhooks/{name}")
-            cur = self.b.store.get(WEBHOOK, key)
+            cur = self.b.ops.current(WEBHOOK, key)
             check_preconditions(cur, if_match, if_none_match)
             props = body_properties(body, required=True)
             location = self._check_location(reg, body.get("location"))
@@ -210,11 +249,11 @@ class Webhooks:
         return self.b.store.get(WEBHOOK, key).doc, cur is None, op  # type: ignore[union-attr]
 
     def update(self, caller: Caller, sub: str, rg: str, registry: str, name: str,
-               body: dict[str, Any],
-               if_match: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+               body: dict[str, Any], if_match: str | None = None,
+               if_none_match: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         with self.b.store.transaction():
             cur = self.item(sub, rg, registry, name)
-            check_preconditions(cur, if_match, None)
+            check_preconditions(cur, if_match, if_none_match)
             self.b.ops.ensure_idle(WEBHOOK, cur.key, name)
             cur = self.b.store.get(WEBHOOK, cur.key) or cur
             doc, secret = copy.deepcopy(cur.doc), dict(cur.secret or {})
@@ -242,11 +281,14 @@ class Webhooks:
             op = self.b.ops.start(WEBHOOK, cur.key, doc["id"], "update", doc["location"])
         return self.b.store.get(WEBHOOK, cur.key).doc, op  # type: ignore[union-attr]
 
-    def delete(self, sub: str, rg: str, registry: str, name: str) -> dict[str, Any] | None:
+    def delete(self, sub: str, rg: str, registry: str, name: str, if_match: str | None = None,
+               if_none_match: str | None = None) -> dict[str, Any] | None:
         with self.b.store.transaction():
             reg = self.b.registries.get(sub, rg, registry)
             key = ids.key(f"{reg['id']}/webhooks/{name}")
-            if self.b.store.get(WEBHOOK, key) is None:
+            cur = self.b.ops.current(WEBHOOK, key)
+            check_preconditions(cur, if_match, if_none_match)
+            if cur is None:
                 return None
             self.b.ops.ensure_idle(WEBHOOK, key, name)
             cur = self.b.store.get(WEBHOOK, key)
@@ -369,16 +411,19 @@ class Webhooks:
         return min(dues) if dues else None
 
     def claim_due(self, now: float | None = None, limit: int = 8,
-                  busy: dict[str, int] | None = None,
-                  per_hook: int | None = None) -> builtins.list[Claim]:
+                  busy: dict[str, int] | None = None, per_host: int | None = None,
+                  min_lease: float = 0.0) -> builtins.list[Claim]:
         """Move up to `limit` due events (pending and due, or sending with an expired lease)
         to `sending` under a fresh lease, with a compare-and-set on the event's etag, so two
-        workers on one database never both send an event. `busy` (webhook key -> deliveries
-        the caller has in flight) and `per_hook` cap how many go to one webhook at once."""
+        workers on one database never both send an event. `busy` (receiving host -> the
+        deliveries the caller has in flight) and `per_host` cap how many go to one host at
+        once, across its webhooks. The lease is webhook_lease, at least `min_lease` (the
+        sender passes more than its attempt deadline, so no lease runs out mid-send)."""
         store = self.b.store
         now = self.b.clock.now() if now is None else now
-        lease = self.setting("webhook_lease")
+        lease = max(self.setting("webhook_lease"), min_lease)
         counts = dict(busy or {})
+        hooks: dict[str, Any] = {}
         out: builtins.list[Claim] = []
         for ob in store.list(OUTBOX, parent=PENDING):
             if len(out) >= limit:
@@ -392,10 +437,15 @@ class Webhooks:
             doc = ev.doc
             due = (doc["state"] == "pending" and float(doc.get("nextAttemptAt", 0)) <= now) or (
                 doc["state"] == "sending" and float(doc.get("leaseUntil", 0)) <= now)
-            if not due or (per_hook and counts.get(ev.parent, 0) >= per_hook):
+            if ev.parent not in hooks:
+                hooks[ev.parent] = store.get(WEBHOOK, ev.parent)
+            hook = hooks[ev.parent]
+            if not due or hook is None or \
+                    hook.doc["properties"].get("provisioningState") == "Deleting":
                 continue
-            hook = store.get(WEBHOOK, ev.parent)
-            if hook is None or hook.doc["properties"].get("provisioningState") == "Deleting":
+            secret = hook.secret or {}
+            host = delivery_host(str(secret.get("serviceUri") or ""))
+            if per_host and counts.get(host, 0) >= per_host:
                 continue
             lease_id = str(uuid.uuid4())
             new = {**doc, "state": "sending", "leaseUntil": now + lease, "leaseId": lease_id}
@@ -405,14 +455,13 @@ class Webhooks:
                     store.put(OUTBOX, ob.key, PENDING, ob.name, {"due": now + lease})
             except EtagMismatch:
                 continue
-            counts[ev.parent] = counts.get(ev.parent, 0) + 1
-            secret = hook.secret or {}
+            counts[host] = counts.get(host, 0) + 1
             out.append(Claim(event_key=ev.key, event_id=doc["id"], lease_id=lease_id,
                              attempt=len(doc.get("attempts") or []) + 1,
                              content=doc["content"], hook_key=hook.key, hook_id=hook.doc["id"],
                              service_uri=str(secret.get("serviceUri") or ""),
                              custom_headers=dict(secret.get("customHeaders") or {}),
-                             signing_secret=secret.get("signingSecret")))
+                             signing_secret=secret.get("signingSecret"), host=host))
         return out
 
     def record_attempt(self, event_key: str, attempt: dict[str, Any],
@@ -478,6 +527,7 @@ class Claim:
     service_uri: str = field(repr=False)
     custom_headers: dict[str, str] = field(repr=False)
     signing_secret: str | None = field(repr=False, default=None)
+    host: str = ""  # the receiving host (delivery_host): the unit of the per-host cap
 
 
 def scope_matches(scope: str, repository: str, tag: str | None) -> bool:
