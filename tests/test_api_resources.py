@@ -112,7 +112,7 @@ def test_put_group_refuses_a_location_change(rg: Api) -> None:
 
 def test_put_group_refuses_an_invalid_name(api: Api) -> None:
     error(api.put(api.rg_path("bad.name."), {"location": "westus"}), 400,
-          "InvalidResourceGroupName")
+          "InvalidResourceGroup")
 
 
 def test_put_group_refuses_an_unknown_location(api: Api) -> None:
@@ -873,8 +873,11 @@ def test_unknown_path_is_404(api: Api) -> None:
     error(api.get(f"{api.sub_path}/providers/Microsoft.Nope/things"), 404, "NotFound")
 
 
-def test_unsupported_method_on_a_known_path_is_400(basic: Api) -> None:
-    error(basic.post(basic.reg_path()), 400, "UnsupportedHttpMethod")
+def test_unsupported_method_on_a_known_path_is_405(basic: Api) -> None:
+    resp = basic.post(basic.reg_path())
+    assert error(resp, 405, "MethodNotAllowed") == (
+        f"The HTTP method 'POST' is not supported on the resource '{basic.reg_path()}'.")
+    assert resp.headers["Allow"] == "DELETE, GET, PATCH, PUT"
 
 
 def list_fixture(api: Api, kind: str) -> tuple[str, str, int]:

@@ -43,7 +43,7 @@ REGION_OUTAGE, REPLICA_OUTAGE, THROTTLE, LATENCY = (
     "RegionOutage", "ReplicaOutage", "Throttle", "Latency")
 KINDS = {k.lower(): k for k in (REGION_OUTAGE, REPLICA_OUTAGE, THROTTLE, LATENCY)}
 OUTAGES = (REGION_OUTAGE, REPLICA_OUTAGE)
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 WRITES = frozenset({"PUT", "PATCH", "DELETE", "POST"})
 METHODS = frozenset({"GET", "HEAD", *WRITES})
 MAX_MS = 60_000  # ARM's proxy timeout: an RP slower than 60 s is a 504 anyway
@@ -312,7 +312,7 @@ class Drills:
     def put(self, caller: Caller, sub: str, name: str,
             body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Create or replace a drill (its counters start again). Returns (doc, created)."""
-        if not NAME_RE.match(name):
+        if not NAME_RE.fullmatch(name):
             raise InvalidInput("InvalidDrillName",
                                f"The drill name '{name}' is invalid: use 1 to 80 letters, "
                                "digits, '.', '_' or '-', starting with a letter or digit.")

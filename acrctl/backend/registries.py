@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids, regions
 from acrctl.backend.core import body_properties, check_name, check_tags
-from acrctl.backend.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from acrctl.backend.errors import Conflict, InvalidInput, NotFound
+from acrctl.backend.etags import check_preconditions
 from acrctl.backend.groups import GROUP
-from acrctl.backend.store import EtagMismatch
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
@@ -149,7 +149,7 @@ class Registries:
             raise NotFound("ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
         key = self.key(sub, rg, name)
         with self.b.store.transaction():
-            cur = self.b.store.get(REGISTRY, key)
+            cur = self.b.ops.current(REGISTRY, key)
             check_preconditions(cur, if_match, if_none_match)
             if cur:
                 self.b.ops.ensure_idle(REGISTRY, key, name)
@@ -201,11 +201,12 @@ class Registries:
         return self.b.store.get(REGISTRY, key).doc, cur is None, op  # type: ignore[union-attr]
 
     def update(self, caller: Caller, sub: str, rg: str, name: str, body: dict[str, Any],
-               if_match: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+               if_match: str | None = None,
+               if_none_match: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         """PATCH: sku, tags, identity and the updatable properties (merge-patch)."""
         with self.b.store.transaction():
             cur = self.item(sub, rg, name)
-            check_preconditions(cur, if_match, None)
+            check_preconditions(cur, if_match, if_none_match)
             self.b.ops.ensure_idle(REGISTRY, cur.key, name)
             doc = copy.deepcopy(self.b.store.get(REGISTRY, cur.key).doc)  # type: ignore[union-attr]
             props_in = body_properties(body)
@@ -231,11 +232,13 @@ class Registries:
             op = self._write(doc, "update", caller)
         return self.b.store.get(REGISTRY, cur.key).doc, op  # type: ignore[union-attr]
 
-    def delete(self, sub: str, rg: str, name: str) -> dict[str, Any] | None:
+    def delete(self, sub: str, rg: str, name: str, if_match: str | None = None,
+               if_none_match: str | None = None) -> dict[str, Any] | None:
         """Start deleting; None when there was nothing to delete (ARM answers 204)."""
         key = self.key(sub, rg, name)
         with self.b.store.transaction():
-            cur = self.b.store.get(REGISTRY, key)
+            cur = self.b.ops.current(REGISTRY, key)
+            check_preconditions(cur, if_match, if_none_match)
             if cur is None:
                 return None
             self.b.ops.ensure_idle(REGISTRY, key, name)
@@ -298,7 +301,7 @@ class Registries:
             raise InvalidInput("InvalidResourceType",
                                f"The resource type '{rtype}' is not supported; use "
                                f"'{ids.REGISTRY_TYPE}'.")
-        if not ids.NAME_RE.match(name):
+        if not ids.is_name(name):
             return {"nameAvailable": False, "reason": "Invalid",
                     "message": "Registry names must be 5 to 50 characters long and contain "
                                "only letters and digits."}
@@ -311,17 +314,6 @@ class Registries:
 def _sub_rg(resource_id: str) -> tuple[str, str]:
     p = ids.parse(resource_id)
     return p["subscription"], p["resourceGroup"]
-
-
-def check_preconditions(cur: Any, if_match: str | None, if_none_match: str | None) -> None:
-    """ARM etag rules: If-Match on a missing resource or another etag -> 412;
-    If-None-Match: * on an existing resource -> 412."""
-    if if_match is not None and (cur is None or (if_match != "*" and if_match != cur.etag)):
-        raise PreconditionFailed("PreconditionFailed",
-                                 "The resource's etag does not match the If-Match header.")
-    if if_none_match == "*" and cur is not None:
-        raise PreconditionFailed("PreconditionFailed",
-                                 "The resource exists already (If-None-Match: *).")
 
 
 def zone_immutable() -> InvalidInput:
@@ -444,8 +436,3 @@ def check_tier_features(props: dict[str, Any], sku: str) -> None:
         raise InvalidInput("AnonymousPullNotSupportedForSku",
                            "Anonymous pull is only supported for registries in Standard and "
                            "Premium SKU.")
-
-
-def etag_mismatch_error(exc: EtagMismatch) -> PreconditionFailed:
-    return PreconditionFailed("PreconditionFailed",
-                              "The resource was changed by another request; retry.")

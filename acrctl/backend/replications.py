@@ -9,7 +9,8 @@ from acrctl.backend import ids, regions
 from acrctl.backend.core import body_properties, check_name, check_tags
 from acrctl.backend.drills import Drills
 from acrctl.backend.errors import InvalidInput
-from acrctl.backend.registries import REGISTRY, check_preconditions, check_zone_redundancy
+from acrctl.backend.etags import check_preconditions
+from acrctl.backend.registries import REGISTRY, check_zone_redundancy
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
@@ -96,7 +97,7 @@ class Replications:
             reg = self._registry(sub, rg, registry)
             self._premium(reg)
             key = ids.key(f"{reg['id']}/replications/{name}")
-            cur = self.b.store.get(REPLICATION, key)
+            cur = self.b.ops.current(REPLICATION, key)
             check_preconditions(cur, if_match, if_none_match)
             region = regions.require(body.get("location"), ids.REPLICATION_TYPE)
             loc = region["name"]
@@ -144,12 +145,12 @@ class Replications:
         return self.b.store.get(REPLICATION, key).doc, cur is None, op  # type: ignore[union-attr]
 
     def update(self, caller: Caller, sub: str, rg: str, registry: str, name: str,
-               body: dict[str, Any],
-               if_match: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+               body: dict[str, Any], if_match: str | None = None,
+               if_none_match: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         """PATCH: tags and properties.regionEndpointEnabled only."""
         with self.b.store.transaction():
             cur = self.item(sub, rg, registry, name)
-            check_preconditions(cur, if_match, None)
+            check_preconditions(cur, if_match, if_none_match)
             self.b.ops.ensure_idle(REPLICATION, cur.key, name)
             doc = copy.deepcopy(self.b.store.get(REPLICATION, cur.key).doc)  # type: ignore[union-attr]
             props = body_properties(body)
@@ -172,11 +173,13 @@ class Replications:
             op = self.b.ops.start(REPLICATION, cur.key, doc["id"], "update", doc["location"])
         return self.b.store.get(REPLICATION, cur.key).doc, op  # type: ignore[union-attr]
 
-    def delete(self, sub: str, rg: str, registry: str, name: str) -> dict[str, Any] | None:
+    def delete(self, sub: str, rg: str, registry: str, name: str, if_match: str | None = None,
+               if_none_match: str | None = None) -> dict[str, Any] | None:
         with self.b.store.transaction():
             reg = self._registry(sub, rg, registry)
             key = ids.key(f"{reg['id']}/replications/{name}")
-            cur = self.b.store.get(REPLICATION, key)
+            cur = self.b.ops.current(REPLICATION, key)
+            check_preconditions(cur, if_match, if_none_match)
             if cur is None:
                 return None
             if cur.doc["location"] == reg["location"]:

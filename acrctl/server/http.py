@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import quote
 
 from acrctl.backend import ids
@@ -114,6 +114,13 @@ def _check_shape(data: Any, check_text: bool) -> None:
                 raise _invalid("a string holds a lone UTF-16 surrogate.") from None
 
 
+class Conditions(TypedDict):
+    """If-Match / If-None-Match as backend keyword arguments (None: header absent)."""
+
+    if_match: str | None
+    if_none_match: str | None
+
+
 @dataclass
 class Ctx:
     """What a handler gets: path params, the backend, the caller and the request."""
@@ -130,6 +137,12 @@ class Ctx:
 
     def header(self, name: str) -> str | None:
         return self.req.headers.get(name.lower())
+
+    def conditions(self) -> Conditions:
+        """The request's If-Match / If-None-Match, as the keyword arguments every
+        conditional backend write takes (acrctl.backend.etags.check_preconditions)."""
+        return Conditions(if_match=self.header("if-match"),
+                          if_none_match=self.header("if-none-match"))
 
     def url(self, path: str, **query: str) -> str:
         q = "&".join(f"{k}={quote(v, safe='')}" for k, v in

@@ -14,28 +14,25 @@ if TYPE_CHECKING:
     from acrctl.backend.rbac import Caller
 
 
-def _ifs(c: Ctx) -> dict[str, str | None]:
-    return {"if_match": c.header("if-match"), "if_none_match": c.header("if-none-match")}
-
-
 def get(c: Ctx) -> Response:
     return c.resource(REGISTRY, lambda: c.b.registries.get(c.p["sub"], c.p["rg"], c.p["registry"]))
 
 
 def put(c: Ctx) -> Response:
     doc, created, op = c.b.registries.put(c.caller, c.p["sub"], c.p["rg"], c.p["registry"],
-                                          c.body(), **_ifs(c))
+                                          c.body(), **c.conditions())
     return c.lro(doc, op, created, REGISTRY)
 
 
 def patch(c: Ctx) -> Response:
     doc, op = c.b.registries.update(c.caller, c.p["sub"], c.p["rg"], c.p["registry"], c.body(),
-                                    if_match=c.header("if-match"))
+                                    **c.conditions())
     return c.lro(doc, op, kind=REGISTRY)
 
 
 def delete(c: Ctx) -> Response:
-    return c.accepted_delete(c.b.registries.delete(c.p["sub"], c.p["rg"], c.p["registry"]))
+    return c.accepted_delete(c.b.registries.delete(c.p["sub"], c.p["rg"], c.p["registry"],
+                                                   **c.conditions()))
 
 
 def list_by_group(c: Ctx) -> Response:

@@ -18,20 +18,17 @@ def get(c: Ctx) -> Response:
 
 
 def put(c: Ctx) -> Response:
-    doc, created, op = c.b.replications.put(c.caller, *_args(c), c.body(),
-                                            if_match=c.header("if-match"),
-                                            if_none_match=c.header("if-none-match"))
+    doc, created, op = c.b.replications.put(c.caller, *_args(c), c.body(), **c.conditions())
     return c.lro(doc, op, created, REPLICATION)
 
 
 def patch(c: Ctx) -> Response:
-    doc, op = c.b.replications.update(c.caller, *_args(c), c.body(),
-                                      if_match=c.header("if-match"))
+    doc, op = c.b.replications.update(c.caller, *_args(c), c.body(), **c.conditions())
     return c.lro(doc, op, kind=REPLICATION)
 
 
 def delete(c: Ctx) -> Response:
-    return c.accepted_delete(c.b.replications.delete(*_args(c)))
+    return c.accepted_delete(c.b.replications.delete(*_args(c), **c.conditions()))
 
 
 def list_(c: Ctx) -> Response:

@@ -5,14 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from acrctl.backend import regions
+from acrctl.backend.groups import GROUP
 from acrctl.server.http import Ctx, Response
 
 
 def list_subscriptions(c: Ctx) -> Response:
-    subs = [s for s in c.b.list_subscriptions()
-            if c.b.rbac.allowed_below(c.caller, "Microsoft.Resources/subscriptions/read", s["id"])
-            or c.b.rbac.allowed_below(c.caller, "*/read", s["id"])]
+    subs = [s for s in c.b.list_subscriptions() if c.b.rbac.reaches(c.caller, s["id"])]
     return c.ok({"value": subs})
+
+
+def sees_subscription(b: Any, caller: Any, params: dict[str, str]) -> bool:
+    """The route fallback of GET /subscriptions/{sub} and its locations: a principal with an
+    assignment anywhere inside the subscription may read them, as in ARM."""
+    return bool(b.rbac.reaches(caller, f"/subscriptions/{params['sub']}"))
 
 
 def get_subscription(c: Ctx) -> Response:
@@ -45,16 +50,21 @@ def _paired(sub: str, r: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def get_group(c: Ctx) -> Response:
-    return c.ok(c.b.groups.get(c.p["sub"], c.p["rg"]))
+    return c.resource(GROUP, lambda: c.b.groups.get(c.p["sub"], c.p["rg"]))
 
 
 def put_group(c: Ctx) -> Response:
-    doc, created = c.b.groups.put(c.caller, c.p["sub"], c.p["rg"], c.body())
-    return c.ok(doc, 201 if created else 200)
+    doc, created = c.b.groups.put(c.caller, c.p["sub"], c.p["rg"], c.body(), **c.conditions())
+    return c.resource(GROUP, doc, 201 if created else 200)
+
+
+def patch_group(c: Ctx) -> Response:
+    return c.resource(GROUP, c.b.groups.update(c.caller, c.p["sub"], c.p["rg"], c.body(),
+                                               **c.conditions()))
 
 
 def delete_group(c: Ctx) -> Response:
-    return Response(200 if c.b.groups.delete(c.p["sub"], c.p["rg"]) else 204)
+    return Response(200 if c.b.groups.delete(c.p["sub"], c.p["rg"], **c.conditions()) else 204)
 
 
 def head_group(c: Ctx) -> Response:
