@@ -3,16 +3,20 @@ PATCH, DELETE, POST), allowed, denied or failed, in the shape of Azure's activit
 (what `az monitor activity-log list` reads).
 
 Records are store items of kind `activity` under their subscription's key, so a list is
-newest-first by `seq` and pages in O(page). Old records are pruned after
-`Settings.activity_retention_days` (on write, at most once a minute per process, and at
-server start). The backend knows nothing of HTTP: the server's middleware hands over the
-facts of a request (method, status code, ids) as plain values."""
+newest-first by `seq` and pages in O(page). The log is bounded two ways (housekeep()):
+records older than `Settings.activity_retention_days` are pruned (after a write, at most
+once a minute per process, and at server start), and a subscription keeps at most
+`Settings.activity_max_records` (the oldest go first). The backend knows nothing of HTTP:
+the server hands over the facts of a request (method, status code, ids) as plain values,
+and writes a write's record in the same store transaction as the write (add() inside the
+request's unit of work, housekeep() after it)."""
 
 from __future__ import annotations
 
 import builtins
 import datetime as dt
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +32,7 @@ ACTIVITY = "activity"
 READ_ACTION = "Microsoft.Insights/eventtypes/values/read"
 PRUNE_EVERY = 60.0  # seconds between two prunes on write (per process)
 PRUNE_BATCH = 500  # records deleted per subscription and prune
+RECOUNT_EVERY = 1000  # records this process adds to a log between two exact counts
 SCAN_LIMIT = 5000  # records examined per page before answering a short page + nextLink
 CLOCK_SKEW = 300.0  # seconds: records are newest-first by seq, timestamps may disagree a bit
 MAX_TEXT = 256  # characters kept of client-chosen ids
@@ -138,6 +143,11 @@ def parse_filter(text: str, now: float) -> Filter:
                   values.get("caller"), values.get("status"))
 
 
+def _text(value: str) -> str:
+    """A request path as a record keeps it (PostgreSQL text holds no NUL)."""
+    return value.replace("\x00", "\ufffd")
+
+
 def _value(text: str) -> dict[str, str]:
     return {"value": text, "localizedValue": text}
 
@@ -170,23 +180,37 @@ class Activity:
     def __init__(self, backend: Backend) -> None:
         self.b = backend
         self._last_prune = 0.0
+        # per subscription key: (records counted or estimated, records added since counted)
+        self._sizes: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
 
     @staticmethod
     def parent(sub: str) -> str:
         return ids.key(ids.subscription_id(sub))
 
     # -- writing ------------------------------------------------------------------------------
-    def record(self, sub: str, *, caller_id: str, caller_name: str, method: str,
-               action: str | None, scope: str, resource_id: str, status_code: int,
-               request_id: str, correlation_id: str, client_request_id: str | None = None,
-               error_code: str | None = None) -> dict[str, Any] | None:
-        """Store one record. Returns it, or None when the subscription does not exist (an
-        attempt on a made-up subscription is not worth keeping)."""
+    def record(self, sub: str, **facts: Any) -> dict[str, Any] | None:
+        """add() one record, then housekeep(). Returns the record, or None when the
+        subscription does not exist."""
+        doc = self.add(sub, **facts)
+        if doc is not None:
+            self.housekeep(sub)
+        return doc
+
+    def add(self, sub: str, *, caller_id: str, caller_name: str, method: str,
+            action: str | None, scope: str, resource_id: str, status_code: int,
+            request_id: str, correlation_id: str, client_request_id: str | None = None,
+            error_code: str | None = None, suppressed: int = 0) -> dict[str, Any] | None:
+        """Store one record (in the caller's transaction, if any). Returns it, or None when
+        the subscription does not exist (an attempt on a made-up subscription is not worth
+        keeping). `suppressed`: records of this caller's refused attempts left unwritten
+        since its previous record (kept as properties.suppressedEvents)."""
         from acrctl.backend.core import SUBSCRIPTION
 
         parent = self.parent(sub)
         if self.b.store.get(SUBSCRIPTION, parent) is None:
             return None
+        scope, resource_id = _text(scope), _text(resource_id)
         now = self.b.clock.now()
         event_id = str(uuid.uuid4())
         operation = action or f"{method} {resource_id}"
@@ -207,12 +231,12 @@ class Activity:
             "claims": {"name": caller_name,
                        "http://schemas.microsoft.com/identity/claims/objectidentifier":
                            caller_id},
-            "correlationId": correlation_id[:MAX_TEXT],
+            "correlationId": _text(correlation_id[:MAX_TEXT]),
             "description": error_code or "",
             "eventDataId": event_id,
             "eventName": {"value": "EndRequest", "localizedValue": "End request"},
             "eventTimestamp": self.b.clock.iso(now),
-            "httpRequest": {"clientRequestId": (client_request_id or "")[:MAX_TEXT],
+            "httpRequest": {"clientRequestId": _text((client_request_id or "")[:MAX_TEXT]),
                             "method": method},
             "id": f"{resource_id.rstrip('/')}/events/{event_id}/ticks/{ticks}",
             "level": "Informational" if status_code < 400 else "Error",
@@ -230,11 +254,47 @@ class Activity:
             "subscriptionId": sub,
             "tenantId": sub,
         }
+        if suppressed:
+            doc["properties"] = {"suppressedEvents": str(suppressed)}
         self.b.store.put(ACTIVITY, f"{parent}/activity/{event_id}", parent, event_id, doc)
+        return doc
+
+    def housekeep(self, sub: str, now: float | None = None) -> int:
+        """After a record of `sub` was added (and committed): prune past the retention (at
+        most once every PRUNE_EVERY seconds per process) and hold the subscription's log
+        to Settings.activity_max_records. Returns how many records were deleted."""
+        now = self.b.clock.now() if now is None else now
+        deleted = 0
         if now - self._last_prune >= PRUNE_EVERY:
             self._last_prune = now
-            self.prune(now)
-        return doc
+            deleted += self.prune(now)
+            with self._lock:
+                self._sizes.clear()  # count them again
+        return deleted + self._bound(self.parent(sub))
+
+    def _bound(self, parent: str) -> int:
+        """Past Settings.activity_max_records, delete the oldest records of the log under
+        `parent` down to 90% of the cap (at most PRUNE_BATCH at a time). The size is
+        counted exactly every RECOUNT_EVERY records this process adds, and whenever the
+        estimate in between says the cap is passed (what other instances add shows at the
+        next count)."""
+        cap = int(self.b.settings.activity_max_records or 0)
+        if cap <= 0:
+            return 0
+        with self._lock:
+            size, since = self._sizes.get(parent, (0, RECOUNT_EVERY))
+        size, since = size + 1, since + 1
+        if since >= RECOUNT_EVERY or size > cap:  # never delete on an estimate
+            size, since = self.b.store.count(ACTIVITY, parent), 0
+        deleted = 0
+        if size > cap:
+            excess = min(size - (cap - cap // 10), PRUNE_BATCH)
+            with self.b.store.transaction():
+                for item in self.b.store.list(ACTIVITY, parent=parent, limit=excess):
+                    deleted += int(self.b.store.delete(ACTIVITY, item.key))
+        with self._lock:
+            self._sizes[parent] = (size - deleted, since)
+        return deleted
 
     def prune(self, now: float | None = None) -> int:
         """Delete records older than the retention (Settings.activity_retention_days; 0 or

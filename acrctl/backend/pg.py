@@ -16,11 +16,14 @@ take turns the same way: no lost update, no duplicate create, and `seq` grows in
 outside transactions run without the lock on any pooled connection. Under that lock READ
 COMMITTED is enough and no serialization failures occur; a failure to connect or to start a
 transaction is retried once on a fresh connection, and a database that stays unreachable
-raises acrctl.backend.errors.Unavailable (HTTP 503 with Retry-After).
+raises acrctl.backend.errors.Unavailable (HTTP 503 with Retry-After). A connection lost
+inside a transaction raises psycopg's own error, which the server maps to the same 503
+(acrctl.backend.errors.connection_lost).
 
 Nested transaction() blocks are savepoints: a failed inner block is rolled back on its own
-and the outer one can go on. Connections come from a small pool (no psycopg_pool dependency):
-idle connections are reused, at most `pool_size` are open at once.
+and the outer one can go on. unit() makes one request's writes a single transaction that
+begins at its first write (see there). Connections come from a small pool (no psycopg_pool
+dependency): idle connections are reused, at most `pool_size` are open at once.
 
     PostgresStore("postgresql://user@host/db")                 # tables in current_schema()
     PostgresStore("postgresql://user@host/db?schema=acrctl")   # or schema="acrctl"
@@ -41,7 +44,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from acrctl.backend.errors import Unavailable
+from acrctl.backend.errors import Unavailable, database_unavailable
 from acrctl.backend.sqlite import list_query, new_etag
 from acrctl.backend.store import EtagMismatch, Item
 
@@ -93,6 +96,7 @@ def split_url(url: str) -> tuple[str, dict[str, str]]:
 class _State(threading.local):
     conn: psycopg.Connection[Any] | None = None
     depth: int = 0
+    unit: bool = False  # a unit of work is open on this thread (PostgresStore.unit)
 
 
 class _Pool:
@@ -162,9 +166,7 @@ def _nul(*texts: str) -> bool:
 
 
 def _unavailable(exc: Exception) -> Unavailable:
-    return Unavailable("DatabaseUnavailable",
-                       f"The database is unavailable ({type(exc).__name__}). Retry shortly.",
-                       retry_after=1)
+    return database_unavailable(exc)
 
 
 class PostgresStore:
@@ -292,6 +294,8 @@ class PostgresStore:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         st = self._state
+        if st.conn is None and st.unit:
+            self._join_unit()
         if st.conn is not None:
             conn, point = st.conn, f"acrctl_sp{st.depth}"
             conn.execute(f"SAVEPOINT {point}")
@@ -321,17 +325,23 @@ class PostgresStore:
             yield conn
         except BaseException:
             st.conn, st.depth = None, 0
-            if conn.broken or conn.closed:
-                self._pool.discard(conn)
-            else:
-                try:
-                    conn.execute("ROLLBACK")
-                except Exception:
-                    self._pool.discard(conn)
-                else:
-                    self._pool.put(conn)
+            self._abort(conn)
             raise
         st.conn, st.depth = None, 0
+        self._commit(conn)
+
+    def _abort(self, conn: psycopg.Connection[Any]) -> None:
+        if conn.broken or conn.closed:
+            self._pool.discard(conn)
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except Exception:
+            self._pool.discard(conn)
+        else:
+            self._pool.put(conn)
+
+    def _commit(self, conn: psycopg.Connection[Any]) -> None:
         try:
             conn.execute("COMMIT")
         except psycopg.OperationalError as exc:
@@ -343,10 +353,41 @@ class PostgresStore:
         self._pool.put(conn)
 
     @contextlib.contextmanager
+    def unit(self) -> Iterator[None]:
+        """A unit of work on this thread (one request's writes and their activity record):
+        its first write or transaction begins one transaction, which everything after it
+        joins (inner transaction() blocks are savepoints) and which commits when the block
+        exits normally, or rolls back when it raises. Reads before the first write run
+        outside, so the write lock is held only from the first write on. Inside a
+        transaction or another unit, it simply joins that."""
+        st = self._state
+        if st.unit or st.conn is not None:
+            yield
+            return
+        st.unit = True
+        try:
+            yield
+        except BaseException:
+            conn, st.unit, st.conn, st.depth = st.conn, False, None, 0
+            if conn is not None:
+                self._abort(conn)
+            raise
+        conn, st.unit, st.conn, st.depth = st.conn, False, None, 0
+        if conn is not None:
+            self._commit(conn)
+
+    def _join_unit(self) -> None:
+        """Begin the open unit of work's transaction (its first write)."""
+        st = self._state
+        st.conn, st.depth = self._begin(), 1
+
+    @contextlib.contextmanager
     def _write(self) -> Iterator[psycopg.Connection[Any]]:
         """Where one write runs: inside the thread's transaction (no savepoint: each write
         is a single statement or fails before writing), else in a transaction of its own."""
         st = self._state
+        if st.conn is None and st.unit:
+            self._join_unit()
         if st.conn is not None:
             yield st.conn
             return

@@ -92,6 +92,7 @@ class SqliteStore:
         self._lock = threading.RLock()
         self._depth = 0
         self._writes = 0  # writes through this connection (see generation())
+        self._unit = threading.local()  # .open: a unit of work on this thread (see unit())
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
                                    timeout=30)
         if path != ":memory:":
@@ -107,6 +108,7 @@ class SqliteStore:
         """BEGIN IMMEDIATE ... COMMIT; a nested block is a savepoint (a failed inner block
         is rolled back on its own and the outer one can go on)."""
         with self._lock:
+            self._join_unit()
             if self._depth:
                 point = f"acrctl_sp{self._depth}"
                 self._db.execute(f"SAVEPOINT {point}")
@@ -140,11 +142,65 @@ class SqliteStore:
         fails before writing or not at all), else in a transaction of its own."""
         with self._lock:
             self._writes += 1
+            self._join_unit()
             if self._depth:
                 yield
                 return
             with self.transaction():
                 yield
+
+    @contextlib.contextmanager
+    def unit(self) -> Iterator[None]:
+        """A unit of work on this thread (one request's writes and their activity record):
+        its first write or transaction begins one transaction (BEGIN IMMEDIATE, holding
+        the connection's lock) that everything after it joins and that commits when the
+        block exits normally, or rolls back when it raises. Reads before the first write
+        run outside it. Inside a transaction or another unit, it simply joins that."""
+        with self._lock:
+            outer = getattr(self._unit, "open", False) or self._depth > 0
+        if outer:
+            yield
+            return
+        self._unit.open, self._unit.begun = True, False
+        try:
+            yield
+        except BaseException:
+            self._end_unit("ROLLBACK")
+            raise
+        self._end_unit("COMMIT")
+
+    def _join_unit(self) -> None:
+        """Begin the open unit of work's transaction (its first write); the lock stays
+        held until the unit ends. Called with the lock held."""
+        unit = self._unit
+        if self._depth or not getattr(unit, "open", False) or unit.begun:
+            return
+        self._lock.acquire()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+        self._depth, unit.begun = 1, True
+
+    def _end_unit(self, how: str) -> None:
+        unit = self._unit
+        begun, unit.open, unit.begun = unit.begun, False, False
+        if not begun:
+            return
+        try:
+            if how == "COMMIT":
+                self._db.execute("COMMIT")
+            elif self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        except BaseException:
+            if self._db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+            raise
+        finally:
+            self._depth = 0
+            self._lock.release()
 
     def generation(self) -> tuple[int, int] | None:
         """A value that changes whenever the database may have changed: a commit by any

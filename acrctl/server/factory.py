@@ -18,6 +18,9 @@ names mirror `acrctl server`'s flags):
     ACRCTL_SERVER_ALLOW_RESET       1/true to allow the admin reset endpoint
     ACRCTL_SERVER_WEBHOOK_ALLOW     comma-separated CIDRs webhooks may be delivered to
     ACRCTL_SERVER_WEBHOOK_ALLOW_LOCAL  1/true to allow loopback and private destinations
+    ACRCTL_SERVER_<SETTING>         any other field of acrctl.backend.core.Settings (the
+                                    config file's [settings] keys), upper case, e.g.
+                                    ACRCTL_SERVER_RATE_LIMIT_WRITES=0 (no write limit)
     ACRCTL_WEBHOOK_DELIVERY         off: run no delivery worker (events stay queued)
 
 The webhook delivery worker starts with each worker process (ASGI lifespan startup; the
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from acrctl.server.app import App
 
 PREFIX = "ACRCTL_SERVER_"
+OWN_SETTINGS = ("extra", "lro_mode", "lro_polls", "lro_seconds", "retry_after")
 LRO_MODES = ("immediate", "polls", "seconds")
 TRUE = ("1", "true", "yes", "on")
 
@@ -75,7 +79,27 @@ def settings_from_env() -> Any:
     settings.extra.update(
         webhook_allow=[c.strip() for c in _env("WEBHOOK_ALLOW").split(",") if c.strip()],
         webhook_allow_local=_env("WEBHOOK_ALLOW_LOCAL").lower() in TRUE)
+    _other_settings(settings)
     return settings
+
+
+def _other_settings(settings: Any) -> None:
+    """Any other Settings field from ACRCTL_SERVER_<FIELD> (upper case), typed as its
+    default: e.g. ACRCTL_SERVER_RATE_LIMIT_WRITES=0 turns the write rate limit off."""
+    import dataclasses
+
+    for f in dataclasses.fields(settings):
+        name = f.name.upper()
+        if f.name in OWN_SETTINGS or not _env(name):
+            continue
+        default = getattr(settings, f.name)
+        if isinstance(default, bool):
+            value: Any = _env(name).lower() in TRUE
+        elif isinstance(default, int | float):
+            value = _number(name, "0", type(default))
+        else:
+            value = _env(name)
+        setattr(settings, f.name, value)
 
 
 class ServerApp:

@@ -8,7 +8,12 @@ Every App gets an `Observability` (App.__init__) whose middleware wraps all of h
   x-ms-client-request-id, api-version). Never a raw path, another query parameter, a body
   or another header: nothing secret can reach it.
 * one activity-log record (acrctl.backend.activity) per authenticated PUT/PATCH/DELETE/POST,
-  allowed, denied or failed, stored before the answer leaves.
+  allowed, denied or failed, stored before the answer leaves. A request that reaches its
+  handler gets its record in the same store transaction as its changes (run(), through
+  the store's unit of work): a write is acknowledged with its record or not at all. The
+  record of an attempt refused before its handler (403, 429...) is written on its own, at
+  most `activity_refused_rate` a second per principal (after a burst); past that, records
+  are counted and the caller's next record says how many were skipped.
 * with metrics enabled (`enable_metrics`, done by `acrctl server`), request counts and
   latency by route template and status, in a CollectorRegistry of this App's own (never the
   global one). Importing prometheus_client is deferred to then: the embedded CLI never pays
@@ -27,13 +32,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from acrctl.backend.errors import NotFound
+from acrctl.backend.errors import NotFound, connection_lost
 from acrctl.server.http import Ctx, Request, Response
+from acrctl.server.ratelimit import Buckets
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
     from acrctl.backend.store import Item, Store
-    from acrctl.server.app import App
+    from acrctl.server.app import App, Route
 
 log = logging.getLogger("acrctl.server")
 access = logging.getLogger("acrctl.access")
@@ -47,6 +53,7 @@ REQUEST_BUCKETS = (.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1.0, 2.5, 5.0
 STORE_BUCKETS = (.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1.0)
 OPERATION_SCAN = 1000  # newest operations examined for the in-flight gauge
 MAX_ATTEMPT_LABEL = 10  # attempts numbered 1..9, then "10+"
+DATABASE_ERRORS = ("DatabaseUnavailable", "DatabaseBusy")  # codes of a failed store
 
 
 @dataclass
@@ -75,6 +82,8 @@ class Observability:
         self.metrics: Metrics | None = None
         self.delivery: Any = None  # the DeliveryWorker thread (acrctl.server.serve)
         self.draining = False  # set when the server stops: /readyz answers 503
+        # records of refused attempts, per principal (activity_refused_rate/_burst)
+        self.refused = Buckets(lambda: int(self.backend.settings.rate_limit_tracked))
 
     @property
     def backend(self) -> Backend:
@@ -102,8 +111,8 @@ class Observability:
                wall: float) -> None:
         status = resp.status if resp is not None else 500
         meta = req.meta
-        if req.method in WRITES and meta.get("caller_id"):
-            self._record(req, resp, status)
+        if req.method in WRITES and meta.get("caller_id") and not meta.get("recorded"):
+            self._record_refused(req, resp, status)
         duration = time.perf_counter() - started
         if self.metrics is not None:
             method = req.method if req.method in METHODS else "OTHER"
@@ -126,28 +135,84 @@ class Observability:
                 "api_version": _clip(req.query.get("api-version"), 32),
             }, separators=(",", ":")))
 
-    def _record(self, req: Request, resp: Response | None, status: int) -> None:
-        """The activity-log record of a write. A failure to record never fails the request;
-        it is logged with the request id (and counted in the metrics)."""
-        meta = req.meta
+    def run(self, c: Ctx, route: Route) -> Response:
+        """Run an authorized request's handler. A write's handler runs in one unit of work
+        of the store (acrctl.backend.store) that its activity record joins before commit,
+        so the change and its record are stored together or not at all. A handler's error
+        is recorded with what it answers and its earlier changes are kept, as without the
+        unit; a lost database connection rolls everything back (503, recorded on its own
+        by the middleware if the store lets it)."""
+        req = c.req
         m = SUB_RE.match(req.path)
-        if m is None:
-            return  # a tenant-level write (role assignment at "/"): no subscription to file it
+        unit = getattr(self.backend.store, "unit", None)
+        if req.method not in WRITES or m is None or unit is None:
+            return route.handler(c)
+        from acrctl.server.app import error_response
+
+        failure: Exception | None = None
+        with unit():
+            try:
+                resp = route.handler(c)
+            except Exception as exc:
+                lost = connection_lost(exc)
+                if lost is not None and lost.code in DATABASE_ERRORS:
+                    raise  # the transaction is gone: nothing to record in it
+                failure, resp = exc, error_response(exc, str(req.meta.get("request_id", "")))
+            doc = self.backend.activity.add(m.group(1), **self._facts(req, resp, resp.status))
+        req.meta["recorded"] = True
+        if doc is not None:
+            self._housekeep(m.group(1), str(req.meta.get("request_id", "")))
+        if failure is not None:
+            raise failure
+        return resp
+
+    def _housekeep(self, sub: str, request_id: str) -> None:
+        try:
+            self.backend.activity.housekeep(sub)
+        except Exception:  # noqa: BLE001 - pruning is retried after the next record
+            log.exception("pruning the activity log failed, request id %s", request_id)
+
+    @staticmethod
+    def _facts(req: Request, resp: Response | None, status: int) -> dict[str, Any]:
+        """What the activity log keeps of a write and its answer."""
+        meta = req.meta
         scope = str(meta.get("scope") or req.path)
-        resource_id = scope if req.method == "POST" else (req.path.rstrip("/") or "/")
         request_id = str(meta.get("request_id", ""))
         headers = resp.headers if resp is not None else {}
         error = resp.body.get("error") if resp is not None and isinstance(resp.body, dict) \
             else None
+        return {"caller_id": str(meta["caller_id"]),
+                "caller_name": str(meta.get("caller_name") or ""), "method": req.method,
+                "action": meta.get("action"), "scope": scope,
+                "resource_id": scope if req.method == "POST" else (req.path.rstrip("/") or "/"),
+                "status_code": status, "request_id": request_id,
+                "correlation_id": headers.get("x-ms-correlation-request-id")
+                or req.headers.get("x-ms-correlation-request-id") or request_id,
+                "client_request_id": req.headers.get("x-ms-client-request-id"),
+                "error_code": str(error.get("code")) if isinstance(error, dict) else None}
+
+    def _record_refused(self, req: Request, resp: Response | None, status: int) -> None:
+        """The record of a write that did not run in a unit of work: refused before its
+        handler (denied, throttled, a drill), or failed for lack of a database. Such
+        records are rate-limited per principal; a failure to record never fails the
+        request: it is logged with the request id (and counted in the metrics)."""
+        m = SUB_RE.match(req.path)
+        if m is None:
+            return  # a tenant-level write (role assignment at "/"): no subscription to file it
+        request_id = str(req.meta.get("request_id", ""))
+        suppressed: int | None = 0
+        if status >= 400:
+            s = self.backend.settings
+            suppressed = self.refused.admit(str(req.meta["caller_id"]),
+                                            float(s.activity_refused_rate),
+                                            int(s.activity_refused_burst))
+            if suppressed is None:
+                if self.metrics is not None:
+                    self.metrics.activity_suppressed.inc()
+                return
         try:
-            self.backend.activity.record(
-                m.group(1), caller_id=str(meta["caller_id"]),
-                caller_name=str(meta.get("caller_name") or ""), method=req.method,
-                action=meta.get("action"), scope=scope, resource_id=resource_id,
-                status_code=status, request_id=request_id,
-                correlation_id=headers.get("x-ms-correlation-request-id") or request_id,
-                client_request_id=req.headers.get("x-ms-client-request-id"),
-                error_code=str(error.get("code")) if isinstance(error, dict) else None)
+            self.backend.activity.record(m.group(1), suppressed=suppressed,
+                                         **self._facts(req, resp, status))
         except Exception:
             log.exception("recording the activity log failed, request id %s", request_id)
             if self.metrics is not None:
@@ -227,6 +292,9 @@ class Metrics:
         self.activity_errors = Counter("acrctl_activity_log_write_errors",
                                        "Activity-log records that could not be stored.",
                                        registry=r)
+        self.activity_suppressed = Counter(
+            "acrctl_activity_log_suppressed", "Records of refused attempts not written: the "
+            "principal was over activity_refused_rate.", registry=r)
         Gauge("acrctl_build_info", "The acrctl version serving.", ["version"],
               registry=r).labels(__version__).set(1)
         r.register(StateCollector(backend))
@@ -388,6 +456,9 @@ class TimedStore:
 
     def transaction(self) -> Any:
         return self.inner.transaction()
+
+    def unit(self) -> Any:
+        return self.inner.unit()
 
     def meta_get(self, key: str) -> Any:
         return self._timed("meta_get", self.inner.meta_get, key)
