@@ -291,11 +291,11 @@ def test_stdlib_transport_keeps_alive_and_maps_errors(bench: Any,
         transport = StdlibTransport()
         with httpx.Client(base_url=srv.url, transport=transport) as client:
             first = client.get("/a?x=1")
-            conn = next(iter(transport._conns.values()))
+            [conn] = transport.idle_connections()
             second = client.post("/b", json={"k": "v"})
             assert first.status_code == second.status_code == 200
             assert first.json()["name"] == "eastus" and first.headers["content-type"]
-            assert next(iter(transport._conns.values())) is conn  # one kept-alive connection
+            assert transport.idle_connections() == [conn]  # one kept-alive connection
     with httpx.Client(transport=StdlibTransport()) as client, \
             pytest.raises(httpx.ConnectError, match="refused"):
         client.get(f"http://127.0.0.1:{bl.free_port()}/")

@@ -84,3 +84,50 @@ def _write(cp: configparser.ConfigParser) -> None:
     with os.fdopen(fd, "w") as fh:
         cp.write(fh)
     os.chmod(path, 0o600)
+
+
+# -- per-endpoint settings that `account login` remembers ---------------------------------------
+# endpoints.json in the config dir (0600): {"<endpoint>": {"ca_bundle": "/abs/ca.pem",
+# "token_store": "keyring" | "file", "keyring_backend": "<module>.<Class>"}}. Not secrets:
+# the token itself stays in the keyring or the opt-in token file.
+
+def endpoints_path() -> str:
+    return os.path.join(config_dir(), "endpoints.json")
+
+
+def _endpoints() -> dict[str, dict[str, str]]:
+    import json
+
+    try:
+        with open(endpoints_path(), encoding="utf-8") as fh:
+            found = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def endpoint_settings(endpoint: str) -> dict[str, str]:
+    """What was remembered for `endpoint` (trailing slashes ignored); {} if nothing."""
+    found = _endpoints().get(endpoint.rstrip("/"))
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def remember(endpoint: str, **values: str | None) -> None:
+    """Set (or, with None, forget) settings of `endpoint`."""
+    import json
+
+    data = _endpoints()
+    key = endpoint.rstrip("/")
+    old = data.get(key)
+    entry = {k: v for k, v in {**(old if isinstance(old, dict) else {}), **values}.items()
+             if v is not None}
+    if entry:
+        data[key] = entry
+    else:
+        data.pop(key, None)
+    os.makedirs(config_dir(), exist_ok=True)
+    path = endpoints_path()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1, sort_keys=True)
+    os.chmod(path, 0o600)

@@ -11,6 +11,7 @@ from acrctl.client.errors import (
     NotFoundError,
     OperationFailed,
     ServiceError,
+    TlsVerifyFailed,
     UsageError,
 )
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from acrctl.client.acr import AcrClient
 
 __all__ = ["AcrClient", "AcrctlError", "ConnectionFailed", "NotFoundError", "OperationFailed",
-           "ServiceError", "UsageError"]
+           "ServiceError", "TlsVerifyFailed", "UsageError"]
 
 
 def __getattr__(name: str) -> Any:

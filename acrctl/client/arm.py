@@ -19,8 +19,10 @@ from acrctl.client.errors import (
     ConnectionFailed,
     OperationFailed,
     Throttled,
+    TlsVerifyFailed,
     from_response,
 )
+from acrctl.client.tls import verify_failed_message, verify_failure
 
 API_VERSION = "2025-11-01"
 RESOURCES_API_VERSION = "2022-09-01"
@@ -29,9 +31,11 @@ TERMINAL = {"succeeded", "failed", "canceled"}
 # Methods that may be sent again after a connection error or a timeout (RFC 9110 §9.2.2).
 # POST and PATCH are not: a POST (ping, getCallbackConfig, listEvents, principal create)
 # that timed out may have happened, so it is repeated only when the server says so (a 429
-# or 503 carrying Retry-After).
+# or 503 carrying Retry-After) or when the connection was never made (NOT_SENT).
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-CONNECT_RETRIES = 2  # extra attempts of an idempotent request after a connection error
+# Errors that prove the request never left: any method may be sent again after them.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+CONNECT_RETRIES = 2  # extra attempts after a connection error (see IDEMPOTENT, NOT_SENT)
 STATUS_RETRIES = 10  # 429/503 retries of one request, whatever the Retry-After values
 SECRET_KEYS = {"serviceuri", "customheaders", "token", "signingsecret"}
 
@@ -48,10 +52,11 @@ def redact(value: Any) -> Any:
 
 class _DeferredTLS:
     """Stands in for the ssl.SSLContext httpx builds from `verify`, and builds it (with
-    httpx's own create_ssl_context, so verification is unchanged) on first use. Building it
+    acrctl.client.tls.ssl_context, httpx's own context for True) on first use. Building it
     reads certifi's CA bundle, ~30 ms of a command's start-up; a client of an http://
     endpoint needs TLS only if the server hands it an https URL (a nextLink or a polling
-    URL), so it usually never pays."""
+    URL), so it usually never pays. A CA bundle path becomes a context here too (httpx
+    0.28 deprecates `verify=<str>`), and one that cannot be read is a clear error."""
 
     def __init__(self, verify: bool | str) -> None:
         self._verify = verify
@@ -61,14 +66,16 @@ class _DeferredTLS:
         if name.startswith("_"):
             raise AttributeError(name)
         if self._context is None:
-            self._context = httpx.create_ssl_context(verify=self._verify)
+            from acrctl.client.tls import ssl_context
+
+            self._context = ssl_context(self._verify)
         return getattr(self._context, name)
 
 
 def _tls(endpoint: str, verify: bool | str) -> Any:
-    """What to hand httpx as `verify`: deferred for an http:// endpoint (httpx >= 0.28 takes
-    any context-like object), as given otherwise."""
-    if verify is False or not endpoint.lower().startswith("http://"):
+    """What to hand httpx as `verify`: deferred (httpx >= 0.28 takes any context-like
+    object), as given otherwise."""
+    if verify is False:
         return verify
     major, minor = (int(x) for x in httpx.__version__.split(".")[:2])
     return _DeferredTLS(verify) if (major, minor) >= (0, 28) else verify
@@ -88,7 +95,7 @@ class ArmClient:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.http = httpx.Client(base_url=self.endpoint, headers=headers, transport=transport,
-                                 verify=verify if transport else _tls(self.endpoint, verify),
+                                 verify=_tls(self.endpoint, verify),
                                  timeout=timeout, follow_redirects=False)
         self.max_wait = max_wait
         self.on_retry = on_retry
@@ -118,27 +125,15 @@ class ArmClient:
                 resp = self.http.request(method, url, params=query or None, content=content,
                                          headers=headers)
             except httpx.TransportError as exc:
-                timeout = isinstance(exc, httpx.TimeoutException)
-                what = (f"The request to {self.endpoint} timed out ({type(exc).__name__})"
-                        if timeout else f"Could not connect to {self.endpoint}: "
-                        f"{str(exc) or type(exc).__name__}")
                 delay = 0.5 * 2 ** failures
-                if idempotent and failures < self.connect_retries and \
-                        waited + delay <= self.max_wait:  # max_wait bounds every wait
-                    failures += 1
-                    if self.on_retry:
-                        self.on_retry(f"{what}; retrying {method.upper()} in {delay:g}s "
-                                      f"({failures}/{self.connect_retries}).")
-                    self.sleep(delay)
-                    waited += delay
-                    continue
-                if not idempotent:
-                    what += (f". A {method.upper()} is not sent twice: check whether it took "
-                             "effect before running it again")
-                elif not timeout:
-                    what += ". Is the server running and the endpoint right?"
-                raise ConnectionFailed(what if what.endswith((".", "?")) else what + ".") \
-                    from None
+                what = self._transport_failure(exc, method, idempotent, failures, waited + delay)
+                failures += 1
+                if self.on_retry:
+                    self.on_retry(f"{what}; retrying {method.upper()} in {delay:g}s "
+                                  f"({failures}/{self.connect_retries}).")
+                self.sleep(delay)
+                waited += delay
+                continue
             self._trace_response(resp)
             if resp.status_code not in (429, 503):
                 return resp
@@ -156,6 +151,30 @@ class ArmClient:
                               f"{delay:g}s (Retry-After).")
             self.sleep(delay)
             waited += delay
+
+    def _transport_failure(self, exc: httpx.TransportError, method: str, idempotent: bool,
+                           failures: int, total_wait: float) -> str:
+        """What went wrong, when the request may be sent again; else raises. A connection
+        that was never made proves the request was not sent, so any method may retry it;
+        once it may have been sent, only an idempotent method is sent again. A certificate
+        that failed verification is never retried."""
+        failed = verify_failure(exc)
+        if failed is not None:
+            raise TlsVerifyFailed(verify_failed_message(self.endpoint, failed)) from None
+        timeout = isinstance(exc, httpx.TimeoutException)
+        what = (f"The request to {self.endpoint} timed out ({type(exc).__name__})"
+                if timeout else f"Could not connect to {self.endpoint}: "
+                f"{str(exc) or type(exc).__name__}")
+        not_sent = isinstance(exc, NOT_SENT)
+        if (idempotent or not_sent) and failures < self.connect_retries and \
+                total_wait <= self.max_wait:  # max_wait bounds every wait
+            return what
+        if not (idempotent or not_sent):
+            what += (f". A {method.upper()} is not sent twice: check whether it took "
+                     "effect before running it again")
+        elif not timeout:
+            what += ". Is the server running and the endpoint right?"
+        raise ConnectionFailed(what if what.endswith((".", "?")) else what + ".") from None
 
     def error(self, resp: httpx.Response) -> AcrctlError:
         try:

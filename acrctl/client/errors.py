@@ -41,6 +41,10 @@ class ConnectionFailed(AcrctlError):
     """The endpoint could not be reached."""
 
 
+class TlsVerifyFailed(ConnectionFailed):
+    """The server's TLS certificate failed verification (never retried)."""
+
+
 class Throttled(ServiceError):
     """429/503 retries used up the wait budget."""
 

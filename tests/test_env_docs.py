@@ -1,0 +1,101 @@
+"""docs/configuration.md documents every ACRCTL_* environment variable the package reads, and
+nothing else: the names in the code (every ACRCTL_ name written in acrctl/, the
+ACRCTL_SERVER_<OPTION> variables Click derives from `acrctl server`'s options, and those the
+uvicorn factory builds from its prefix and from the Settings fields) equal the names in the
+doc's table (where the row ACRCTL_SERVER_<SETTING> stands for the Settings fields)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import click
+
+from acrctl.cli.server import SERVER_ENV, server
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "configuration.md"
+NAME = re.compile(r"\bACRCTL_[A-Z0-9_]*[A-Z0-9]\b")
+FAMILY = "ACRCTL_SERVER_<SETTING>"
+FACTORY_READ = re.compile(r"\b(?:_env|_number)\(\s*\"([A-Z0-9_]+)\"")
+
+
+def written_in_the_package() -> set[str]:
+    names: set[str] = set()
+    for path in (ROOT / "acrctl").rglob("*.py"):
+        names |= set(NAME.findall(path.read_text(encoding="utf-8")))
+    names.discard(SERVER_ENV)  # the prefix of the server's variables, not a variable
+    return names
+
+
+def derived_from_server_options() -> set[str]:
+    names: set[str] = set()
+    for param in server.params:
+        if not isinstance(param, click.Option) or not param.allow_from_autoenv:
+            continue
+        envvar = param.envvar
+        if isinstance(envvar, str):
+            names.add(envvar)
+        elif envvar:
+            names.update(envvar)
+        else:
+            names.add(f"{SERVER_ENV}_{(param.name or '').upper()}")
+    return names
+
+
+def read_by_the_factory() -> set[str]:
+    from acrctl.server import factory
+
+    source = (ROOT / "acrctl" / "server" / "factory.py").read_text(encoding="utf-8")
+    return {factory.PREFIX + name for name in FACTORY_READ.findall(source)}
+
+
+def settings_family() -> set[str]:
+    """ACRCTL_SERVER_<SETTING>: the factory reads every Settings field it has no variable of
+    its own for (factory.OWN_SETTINGS) from the environment."""
+    from acrctl.backend.core import Settings
+    from acrctl.server import factory
+
+    own = {"extra", *getattr(factory, "OWN_SETTINGS", ())}
+    return {factory.PREFIX + f.name.upper() for f in dataclasses.fields(Settings)
+            if f.name not in own}
+
+
+def factory_reads_settings() -> bool:
+    from acrctl.server import factory
+
+    return hasattr(factory, "OWN_SETTINGS")
+
+
+def documented() -> list[str]:
+    """The first cell of each row of the table whose first column is `variable`."""
+    rows: list[str] = []
+    in_table = False
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("|"):
+            in_table = False
+        elif cells[0] == "variable":
+            in_table = True
+        elif in_table and not set(cells[0]) <= set("-: "):
+            rows.append(cells[0].strip("`"))
+    return rows
+
+
+def test_every_acrctl_variable_is_documented_once_and_every_documented_one_exists() -> None:
+    in_code = written_in_the_package() | derived_from_server_options() | read_by_the_factory()
+    if factory_reads_settings():
+        in_code |= settings_family()
+    rows = documented()
+    assert sorted(n for n in set(rows) if rows.count(n) > 1) == []
+    in_doc = set(rows) - {FAMILY}
+    if FAMILY in rows:
+        in_doc |= settings_family()
+    assert {"undocumented": sorted(in_code - set(in_doc)),
+            "no longer read": sorted(set(in_doc) - in_code)} == {
+        "undocumented": [], "no longer read": []}
+
+
+def test_the_readme_links_the_configuration_doc() -> None:
+    assert "(docs/configuration.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
