@@ -25,10 +25,10 @@ def open_backend(path: str | None = None) -> tuple[Backend, Caller, str]:
     """Open (and on first use bootstrap) the embedded backend. Returns the backend, the local
     user's identity and the subscription id."""
     from acrctl.backend.core import Backend
-    from acrctl.backend.sqlite import SqliteStore
+    from acrctl.statefile import bootstrap, open_store
 
-    backend = Backend(SqliteStore(path or state_path()))
-    sub, _ = backend.bootstrap()
+    backend = Backend(open_store(path or state_path()))
+    sub = bootstrap(backend)
     admin = backend.rbac.principal(backend.admin_principal_id() or "")
     if admin is None:  # pragma: no cover - a store bootstrapped by something else
         raise RuntimeError("the embedded state has no admin principal")
@@ -57,6 +57,10 @@ def deliver_webhooks(client: Any, timeout: float = 10.0) -> int:
         return 0
     if os.environ.get("ACRCTL_WEBHOOK_DELIVERY", "").lower() in ("0", "off", "false", "no"):
         return 0
+    from acrctl.statefile import ReadOnlyStore
+
+    if isinstance(transport.app.backend.store, ReadOnlyStore):
+        return 0  # nothing could have been queued, and sending would have to write
     from acrctl.delivery import deliver_due
 
     return deliver_due(transport.app.backend, timeout=timeout)

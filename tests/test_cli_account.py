@@ -48,9 +48,15 @@ def config_dir() -> Path:
 def test_show_in_embedded_mode_names_the_local_user(acrctl_mock: AcrctlMock) -> None:
     code, out, _ = run("account", "show")
     assert code == 0
+    sub = acrctl_mock.subscription
     assert json.loads(out) == {"endpoint": "embedded", "mode": "embedded",
-                               "subscription": acrctl_mock.subscription,
-                               "user": {"name": getpass.getuser(), "type": "user"}}
+                               "subscription": sub,
+                               "user": {"name": getpass.getuser(), "type": "user"},
+                               # az's shape (issue 12 item 5) and the state file
+                               "id": sub, "name": "acrctl", "state": "Enabled",
+                               "tenantId": sub, "homeTenantId": sub, "isDefault": True,
+                               "environmentName": "AzureCloud", "managedByTenants": [],
+                               "stateFile": os.path.abspath(os.environ["ACRCTL_STATE"])}
 
 
 def test_list_locations_has_the_az_shape(acrctl_mock: AcrctlMock) -> None:
@@ -133,9 +139,14 @@ def test_show_in_server_mode_names_the_principal(server: ThreadedServer) -> None
     login(server, None, "--store", "file")
     code, out, _ = run("account", "show")
     assert code == 0
+    sub = server.subscription
     assert json.loads(out) == {"endpoint": server.url, "mode": "server",
-                               "subscription": server.subscription,
-                               "user": {"name": "admin", "type": "user"}}
+                               "subscription": sub,
+                               "user": {"name": "admin", "type": "user"},
+                               # az's shape (issue 12 item 5)
+                               "id": sub, "name": "acrctl", "state": "Enabled",
+                               "tenantId": sub, "homeTenantId": sub, "isDefault": True,
+                               "environmentName": "AzureCloud", "managedByTenants": []}
 
 
 # -- logout ------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ def test_an_empty_value_removes_the_key() -> None:
 
 
 @pytest.mark.parametrize("args", [
-    ("set", "defaults.acr=myreg1"),
+    ("set", "defaults.webapp=myapp1"),  # (defaults.acr is az's name of defaults.registry)
     ("set", "defaults.group=rg1", "nosuch.key=1"),
     ("get", "nosuch.key"),
     ("unset", "defaults.group", "nosuch.key"),

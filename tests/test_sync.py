@@ -232,7 +232,8 @@ def test_sync_creates_then_a_second_run_changes_nothing(premium: AcrctlMock) -> 
     assert set(replicas(premium)) == {"westus", "eastus", "westeurope"}
     before = replicas(premium)
     assert run("replication", "sync", "-r", "myreg1", "--locations", "eastus",
-               "westeurope") == (0, "[]\n", "")
+               "westeurope") == (0, "[]\n", "Nothing to do: the replicas of 'myreg1' match "
+                                 "the layout.\n")  # said on stderr (issue 12 item 8)
     assert replicas(premium) == before
 
 

@@ -39,7 +39,11 @@ def group() -> None:
 @click.option("--store", type=STORES, default=None,
               help="Where to keep the token: the OS keyring (default: config "
                    "core.token_store, else keyring) or an opt-in 0600 file.")
-def login(store: str | None) -> Any:
+@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+              default=None,
+              help="CA certificate(s) (PEM) to verify the server's TLS certificate with, "
+                   "e.g. a private CA's; remembered for this endpoint.")
+def login(store: str | None, ca_bundle: str | None) -> Any:
     """Log in to an acrctl server with a bearer token.
 
     The token is read from a hidden prompt in a terminal, else from the first line of stdin;
@@ -53,14 +57,20 @@ def login(store: str | None) -> Any:
       Log in from a secret in CI, keeping the token in a 0600 file:
         printf '%s\\n' "$ACR_TOKEN" | acrctl account login --endpoint https://acr:8443 \\
           --store file
+      Log in to a server whose certificate comes from a private CA:
+        acrctl account login --endpoint https://acr.internal:8443 --ca-bundle ca.pem
     """
     env = _env()
     if env.mode == EMBEDDED:
         raise click.UsageError("the following arguments are required: --endpoint")
     endpoint = str(env.endpoint).rstrip("/")
     use_file = _use_file(store)
+    if not use_file:  # before the prompt, not after the token was typed
+        from acrctl.cli.credentials import usable_keyring
+
+        usable_keyring()
     token = _read_token()
-    client = _client(env, endpoint, token)
+    client = _client(env, endpoint, token, ca_bundle)
     try:
         who = client.whoami()
         subs = client.subscriptions()
@@ -70,6 +80,8 @@ def login(store: str | None) -> Any:
 
     where = store_token(endpoint, token, use_file=use_file)
     env.info(f"Token stored in {where}.")
+    if ca_bundle:
+        config.remember(endpoint, ca_bundle=ca_bundle)
     config.set_value("core.endpoint", endpoint)
     if subs:
         config.set_value("core.subscription", subs[0].subscription_id)
@@ -98,14 +110,13 @@ def _read_token() -> str:
     return token
 
 
-def _client(env: Env, endpoint: str, token: str) -> AcrClient:
+def _client(env: Env, endpoint: str, token: str, ca_bundle: str | None) -> AcrClient:
     """A client for `endpoint` with the token being logged in (not the stored one)."""
+    from acrctl.cli.env import tls_verify
     from acrctl.client.acr import AcrClient
 
-    verify: bool | str = os.environ.get("ACRCTL_CA_BUNDLE") or True
-    if os.environ.get("ACRCTL_INSECURE", "").lower() in ("1", "true", "yes"):
-        verify = False
-    return AcrClient(endpoint, token=token, verify=verify, on_retry=env.warn)
+    return AcrClient(endpoint, token=token, verify=tls_verify(endpoint, ca_bundle),
+                     on_retry=env.warn)
 
 
 @group.command("logout")
@@ -133,23 +144,42 @@ def logout() -> None:
 
 @group.command("show")
 def show() -> Any:
-    """Show the endpoint, mode, subscription and identity in use.
+    """Show the subscription and identity in use, in az's shape, plus the endpoint.
+
+    `id` is the subscription id; `user` the principal; in embedded mode `stateFile` is the
+    local state file.
 
     \b
     Examples:
-      acrctl account show
-      acrctl account show --query subscription -o tsv
+      Show the subscription and the principal:
+        acrctl account show
+      Print the subscription id:
+        acrctl account show --query id -o tsv
     """
+    from acrctl.client import paths
+    from acrctl.client.arm import RESOURCES_API_VERSION
+
     env = _env()
     client = env.client()
+    sub = client.call("GET", paths.sub(client.subscription), api_version=RESOURCES_API_VERSION)
     if env.mode == EMBEDDED:
         user: dict[str, Any] = {"name": getpass.getuser(), "type": "user"}
     else:
         who = client.whoami()
         user = {"name": who.get("displayName"),
                 "type": USER_TYPES.get(str(who.get("type")), "servicePrincipal")}
-    return {"endpoint": env.endpoint if env.mode != EMBEDDED else EMBEDDED, "mode": env.mode,
-            "subscription": client.subscription, "user": user}
+    out = {"environmentName": "AzureCloud", "homeTenantId": sub.get("tenantId"),
+           "id": sub.get("subscriptionId"), "isDefault": True, "managedByTenants": [],
+           "name": sub.get("displayName"), "state": sub.get("state"),
+           "tenantId": sub.get("tenantId"), "user": user,
+           # acrctl's own: where the commands go
+           "endpoint": env.endpoint if env.mode != EMBEDDED else EMBEDDED, "mode": env.mode,
+           "subscription": client.subscription}
+    if env.mode == EMBEDDED:
+        from acrctl.embedded import state_path
+
+        out["stateFile"] = os.path.abspath(state_path())
+    return out
 
 
 @group.command("list-locations", table=location_table)

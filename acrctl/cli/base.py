@@ -42,6 +42,34 @@ def _global_params() -> list[click.Parameter]:
 
 GLOBAL_NAMES = ("output", "query", "debug", "verbose", "only_show_errors", "subscription",
                 "endpoint")
+# Global options given before the subcommand (`acrctl --debug webhook create ...`, as az
+# accepts them): each group sets them aside in Context.meta (shared by the whole invocation)
+# and the leaf command parses them ahead of its own arguments.
+MOVED = "acrctl.global_args"
+_FLAGS = frozenset({"--debug", "--verbose", "--only-show-errors"})
+_VALUED = frozenset({"-o", "--output", "--query", "--subscription", "--endpoint"})
+
+
+def take_globals(args: list[str]) -> tuple[list[str], list[str]]:
+    """Split the global options (with their values) off the options in front of the
+    subcommand's name: (global options, the rest of `args`)."""
+    taken: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] not in ("-", "--"):
+        arg = args[i]
+        name = arg.split("=", 1)[0] if arg.startswith("--") else arg[:2]
+        if arg in _FLAGS:
+            taken.append(arg)
+        elif arg in _VALUED and i + 1 < len(args):  # -o json
+            taken += args[i:i + 2]
+            i += 1
+        elif name in _VALUED:  # --output=json, -ojson, or a value missing (the leaf says so)
+            taken.append(arg)
+        else:  # the group's own (--help, --version)
+            rest.append(arg)
+        i += 1
+    return taken, rest + args[i:]
 
 
 class AzCommand(click.Command):
@@ -55,6 +83,9 @@ class AzCommand(click.Command):
         self.table = table
         self.params.extend(_global_params())
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, [*ctx.meta.pop(MOVED, []), *args])
+
     def invoke(self, ctx: click.Context) -> Any:
         opts = {k: ctx.params.pop(k) for k in GLOBAL_NAMES}
         env = Env(**opts)
@@ -62,6 +93,10 @@ class AzCommand(click.Command):
         ctx.meta["acrctl.env"] = env
         try:
             result = super().invoke(ctx)
+        except Exception as exc:
+            if getattr(exc, "request_id", None) and env.mode != "server":
+                exc.request_id = None  # type: ignore[attr-defined]  # no server log to look in
+            raise
         finally:
             env.close()
         env.emit(result, self.table, type(self).shape)
@@ -82,6 +117,22 @@ class AzGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        moved, args = take_globals(args)
+        if moved:
+            ctx.meta.setdefault(MOVED, []).extend(moved)
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        if (args and not args[0].startswith("-") and not ctx.resilient_parsing
+                and self.get_command(ctx, args[0]) is None):
+            raise UnknownCommand(args[0], self.list_commands(ctx), ctx)
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if cmd is not None and not isinstance(cmd, AzCommand | AzGroup) and MOVED in ctx.meta:
+            rest = [*ctx.meta.pop(MOVED), *rest]  # a plain command judges them itself
+        return name, cmd, rest
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy and name not in self.commands:
@@ -104,6 +155,17 @@ class AzGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+class UnknownCommand(click.UsageError):
+    """az's words for a mistyped command, with its "Did you mean" for a close one."""
+
+    def __init__(self, name: str, known: list[str], ctx: click.Context) -> None:
+        import difflib
+
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"\nDid you mean '{close[0]}' ?" if close else ""
+        super().__init__(f"'{name}' is misspelled or not recognized by the system.{hint}", ctx)
+
+
 class RootGroup(AzGroup):
     """The root command: the one place errors become messages and exit codes."""
 
@@ -112,6 +174,8 @@ class RootGroup(AzGroup):
              **extra: Any) -> Any:
         from acrctl.cli.errors import exit_code_for
 
+        if color_forced():  # click.echo keeps colour codes on a pipe only when told to
+            extra.setdefault("color", True)
         try:
             super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = 0
@@ -124,9 +188,14 @@ class RootGroup(AzGroup):
         return code
 
 
+def color_forced() -> bool:
+    """FORCE_COLOR set (to anything) and NO_COLOR not: colour even on a pipe."""
+    return bool(os.environ.get("FORCE_COLOR")) and not os.environ.get("NO_COLOR")
+
+
 def color_enabled(stream: Any) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
-    if os.environ.get("FORCE_COLOR"):
+    if color_forced():
         return True
     return bool(getattr(stream, "isatty", lambda: False)())

@@ -28,8 +28,12 @@ def _usage(message: str) -> Exception:
     return UsageError(message)
 
 
+ALIASES = {"defaults.acr": "defaults.registry"}  # az's name for the default registry
+
+
 def _key(raw: str) -> str:
     key = raw.strip().lower()
+    key = ALIASES.get(key, key)
     config.check_key(key)  # unknown key: usage error, exit 2
     return key
 

@@ -56,7 +56,7 @@ class Env:
         def tick(status: str) -> None:
             self._spin += 1
             glyph = "-\\|/"[self._spin % 4]
-            sys.stderr.write(f"\x1b[K {glyph} {status or 'Running'} ..\r")
+            sys.stderr.write(f"\x1b[K {glyph} Running ..\r")  # az's label
             sys.stderr.flush()
 
         return tick
@@ -89,15 +89,19 @@ class Env:
                              transport=transport, **kw)
         from acrctl.cli.credentials import load_token
 
-        verify: bool | str = os.environ.get("ACRCTL_CA_BUNDLE") or True
-        if os.environ.get("ACRCTL_INSECURE", "").lower() in ("1", "true", "yes"):
-            verify = False
+        token = load_token(str(self.endpoint))
+        if token is None:
+            from acrctl.client.errors import AcrctlError
+
+            raise AcrctlError(f"No token is stored for {self.endpoint}. Log in with 'acrctl "
+                              f"account login --endpoint {self.endpoint}', or set ACRCTL_TOKEN.")
+        verify = tls_verify(str(self.endpoint))
         from acrctl.client.stdlib_transport import StdlibTransport, proxies_configured
 
         if not proxies_configured():  # http.client, not httpcore: ~25 ms less start-up
             kw["transport"] = StdlibTransport(verify)
         return AcrClient(str(self.endpoint), subscription=self.subscription,
-                         token=load_token(str(self.endpoint)), verify=verify, **kw)
+                         token=token, verify=verify, **kw)
 
     def close(self) -> None:
         if self._client is not None:
@@ -116,6 +120,29 @@ class Env:
                       color=color_enabled(sys.stdout))
         if text:
             click.echo(text, nl=False)
+
+
+def tls_verify(endpoint: str, ca_bundle: str | None = None) -> bool | str:
+    """How to verify the server's TLS certificate: False (ACRCTL_INSECURE) or the CA bundle
+    of, in this order, the --ca-bundle flag, ACRCTL_CA_BUNDLE, the bundle remembered for
+    this endpoint at login, REQUESTS_CA_BUNDLE; else True (SSL_CERT_FILE or SSL_CERT_DIR
+    when set, else certifi's bundle)."""
+    if ca_bundle is None and os.environ.get("ACRCTL_INSECURE", "").lower() in (
+            "1", "true", "yes"):
+        return False
+    sources = [("--ca-bundle", ca_bundle),
+               ("ACRCTL_CA_BUNDLE", os.environ.get("ACRCTL_CA_BUNDLE")),
+               (f"remembered for {endpoint.rstrip('/')} at login",
+                config.endpoint_settings(endpoint).get("ca_bundle")),
+               ("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE"))]
+    for source, path in sources:
+        if path:
+            if not os.path.exists(path):
+                from acrctl.client.errors import AcrctlError
+
+                raise AcrctlError(f"The CA bundle '{path}' ({source}) does not exist.")
+            return path
+    return True
 
 
 def flatten(doc: dict[str, Any]) -> dict[str, Any]:

@@ -15,9 +15,10 @@ def _say(message: str) -> None:
 
     stream = sys.stderr
     text = f"ERROR: {message}"
-    if color_enabled(stream):
+    color = color_enabled(stream)
+    if color:
         text = f"\x1b[91m{text}\x1b[0m"
-    click.echo(text, err=True)
+    click.echo(text, err=True, color=color or None)
 
 
 def exit_code_for(exc: BaseException) -> int:
@@ -43,8 +44,7 @@ def exit_code_for(exc: BaseException) -> int:
         _say(exc.format_message())
         return 1
     if isinstance(exc, click.Abort | KeyboardInterrupt):
-        _say("Keyboard interrupt is captured. A long-running operation continues on the "
-             "server; check it with 'show' or 'wait'.")
+        _say(interrupted_message(exc))
         return 1
     if isinstance(exc, SystemExit):
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
@@ -57,5 +57,28 @@ def usage_message(exc: click.UsageError) -> str:
         opts = sorted(getattr(exc.param, "opts", []), key=len, reverse=True)
         return f"the following arguments are required: {'/'.join(opts) or exc.param.name}"
     if isinstance(exc, click.NoSuchOption):
-        return f"unrecognized arguments: {exc.option_name}"
+        close = exc.possibilities or []
+        return f"unrecognized arguments: {exc.option_name}" + (
+            f"\nDid you mean '{close[0]}' ?" if close else "")
     return exc.format_message()
+
+
+# where a Ctrl-C lands while acrctl waits for a long-running operation
+_WAITS = {("acrctl.client.arm", "wait_status"), ("acrctl.client.arm", "_wait_delete"),
+          ("acrctl.cli.replication", "wait_for")}
+
+
+def interrupted_message(exc: BaseException) -> str:
+    """Ctrl-C (or end of input) at a prompt cancels the command; during a wait for a
+    long-running operation it stops the wait, not the operation (az's wording)."""
+    cause = exc.__cause__ if isinstance(exc, click.Abort) else exc
+    if cause is None:  # click.prompt/confirm: raised `from None`
+        return "Operation cancelled."
+    tb = cause.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if (tb.tb_frame.f_globals.get("__name__"), code.co_name) in _WAITS:
+            return ("Long-running operation wait cancelled. The operation goes on: check it "
+                    "with 'show' or 'wait'.")
+        tb = tb.tb_next
+    return "Keyboard interrupt is captured."

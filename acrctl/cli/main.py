@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ad": ("acrctl.cli.ad:group", "Manage service principals."),
     "account": ("acrctl.cli.account:group", "Manage the endpoint, login and subscription."),
     "config": ("acrctl.cli.configcmd:group", "Manage acrctl's defaults."),
+    "configure": ("acrctl.cli.configure:configure",
+                  "Set the defaults used when -r/-n, -g or -l is left out."),
     "server": ("acrctl.cli.server:server", "Run the acrctl management server."),
     "admin": ("acrctl.cli.admin:group", "Operator commands: failure drills."),
     "monitor": ("acrctl.cli.monitor:group", "Monitor the management activity log."),

@@ -57,6 +57,33 @@ def parse_pairs(values: tuple[str, ...] | None) -> dict[str, str] | None:
     return out
 
 
+class AzChoice(click.Choice):
+    """az's enum: any case in, the canonical spelling out; help lists the choices as given
+    (`[Basic|Standard|Premium]`) and a bad value gets az's message, exit 2."""
+
+    def __init__(self, choices: tuple[str, ...]) -> None:
+        super().__init__(choices, case_sensitive=False)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(str(c) for c in self.choices) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        for choice in self.choices:
+            if str(choice).lower() == str(value).lower():
+                return choice
+        import difflib
+
+        from acrctl.client.errors import UsageError
+
+        flag = max(getattr(param, "opts", None) or ["value"], key=len)
+        known = {str(c).lower(): str(c) for c in self.choices}
+        close = difflib.get_close_matches(str(value).lower(), list(known), n=1)
+        raise UsageError(f"'{value}' is not a valid value for '{flag}'. Allowed values: "
+                         f"{', '.join(known.values())}."
+                         + (f"\nDid you mean '{known[close[0]]}' ?" if close else ""))
+
+
 def three_state(value: str | None) -> bool | None:
     if value is None:
         return None
@@ -98,7 +125,15 @@ def normalize_registry(value: str | None) -> str | None:
     return value
 
 
+def default_registry() -> str | None:
+    """The configured default registry: defaults.registry, else az's name for it,
+    `acr` in the [defaults] section (what `az configure --defaults acr=NAME` writes)."""
+    return config.get("defaults.registry") or config.get("defaults.acr", use_env=False)
+
+
 def _default(key: str) -> Callable[[], str | None]:
+    if key == "defaults.registry":
+        return default_registry
     return lambda: config.get(key)
 
 
@@ -114,6 +149,15 @@ def registry_option(required: bool = True) -> F:
     return click.option("-r", "--registry", "registry", default=_default("defaults.registry"),
                         callback=_require if required else None,
                         help="The name of the container registry. "
+                        "Default: config defaults.registry.",
+                        shell_complete=_complete("registry"))
+
+
+def registry_name_option() -> F:
+    """-n/--name of the top-level registry commands (show, update, delete, show-usage),
+    defaulting like -r to the configured registry (az: `az configure --defaults acr=`)."""
+    return click.option("-n", "--name", "name", default=_default("defaults.registry"),
+                        callback=_require, help="The name of the container registry. "
                         "Default: config defaults.registry.",
                         shell_complete=_complete("registry"))
 

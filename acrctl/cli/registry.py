@@ -11,6 +11,7 @@ from acrctl.cli.base import AzCommand
 from acrctl.cli.env import Env, group_for
 from acrctl.cli.generic_update import apply_generic, generic_update_options, policy_options
 from acrctl.cli.options import (
+    AzChoice,
     bool_option,
     group_option,
     location_option,
@@ -18,11 +19,12 @@ from acrctl.cli.options import (
     no_wait_option,
     normalize_registry,
     parse_pairs,
+    registry_name_option,
     tags_option,
     three_state,
 )
 
-SKU = click.Choice(["Basic", "Standard", "Premium"], case_sensitive=False)
+SKU = AzChoice(("Basic", "Standard", "Premium"))  # az's order
 
 
 def _date(value: Any) -> str:
@@ -54,8 +56,8 @@ def _env() -> Env:
 @location_option("Location. Default: config defaults.location, else the resource group's.")
 @bool_option("--admin-enabled", help="Enable the admin user. Default: false.")
 @tags_option()
-@click.option("--zone-redundancy", type=click.Choice(["Enabled", "Disabled"],
-              case_sensitive=False), default=None, help="Zone redundancy (Premium only).")
+@click.option("--zone-redundancy", type=AzChoice(("Disabled", "Enabled")), default=None,
+              help="Zone redundancy (Premium only).")
 @no_wait_option()
 @policy_options
 def create(name: str, resource_group: str, sku: str, location: str | None,
@@ -91,7 +93,7 @@ def create(name: str, resource_group: str, sku: str, location: str | None,
 
 
 @click.command("show", cls=AzCommand, table=registry_table)
-@name_option("The name of the container registry.", "registry")
+@registry_name_option()
 @group_option()
 def show(name: str, resource_group: str | None) -> Any:
     """Get the details of an Azure Container Registry.
@@ -122,7 +124,7 @@ def list_(resource_group: str | None) -> Any:
 
 
 @click.command("update", cls=AzCommand, table=registry_table)
-@name_option("The name of the container registry.", "registry")
+@registry_name_option()
 @group_option()
 @click.option("--sku", type=SKU, default=None, help="The SKU to move to (upgrade or downgrade).")
 @bool_option("--admin-enabled", help="Enable or disable the admin user.")
@@ -130,8 +132,8 @@ def list_(resource_group: str | None) -> Any:
 @bool_option("--data-endpoint-enabled", help="Enable dedicated data endpoints (Premium).")
 @click.option("--public-network-enabled", is_flag=False, flag_value="true", default=None,
               metavar="[true|false]", help="Allow public network access.")
-@click.option("--default-action", type=click.Choice(["Allow", "Deny"], case_sensitive=False),
-              default=None, help="Default network rule action (Premium only).")
+@click.option("--default-action", type=AzChoice(("Allow", "Deny")), default=None,
+              help="Default network rule action (Premium only).")
 @tags_option()
 @no_wait_option()
 @generic_update_options
@@ -205,7 +207,7 @@ def _checked_sku(sku: Any) -> Any:
 
 
 @click.command("delete", cls=AzCommand)
-@name_option("The name of the container registry.", "registry")
+@registry_name_option()
 @group_option()
 @click.option("-y", "--yes", is_flag=True, default=False, help="Do not prompt for confirmation.")
 @no_wait_option()
@@ -232,8 +234,12 @@ def confirm(question: str) -> None:
     if not sys.stdin.isatty():
         raise AcrctlError("Unable to prompt for confirmation as no tty available. Use --yes.")
     while True:
-        answer = click.prompt(f"{question} (y/n)", default="", show_default=False,
-                              err=True).strip().lower()
+        try:
+            answer = click.prompt(f"{question} (y/n)", default="", show_default=False,
+                                  err=True).strip().lower()
+        except click.Abort:  # Ctrl-C or end of input: the error goes on a line of its own
+            click.echo(err=True)
+            raise
         if answer in ("y", "n"):
             break
     if answer == "n":
@@ -241,7 +247,7 @@ def confirm(question: str) -> None:
 
 
 @click.command("show-usage", cls=AzCommand, table=usage_table)
-@name_option("The name of the container registry.", "registry")
+@registry_name_option()
 @group_option()
 def show_usage(name: str, resource_group: str | None) -> Any:
     """Get the storage, webhook and geo-replication usage of a registry.

@@ -91,9 +91,10 @@ def target(registry: str, resource_group: str | None) -> tuple[Env, str, str]:
 
 
 def wait_for(get: Callable[[], Any], condition: str | None, timeout: float, interval: float,
-             what: str) -> None:
+             what: str, tick: Callable[[str], None] | None = None) -> None:
     """Poll `get` (a GET of the resource) until `condition` holds: created/updated mean
-    provisioningState Succeeded, deleted means a 404. Raises on Failed and on timeout."""
+    provisioningState Succeeded, deleted means a 404. Raises on Failed and on timeout.
+    `tick` (the spinner) is called before each wait."""
     if condition is None:
         raise UsageError("incorrect usage: --created | --updated | --deleted")
 
@@ -114,6 +115,8 @@ def wait_for(get: Callable[[], Any], condition: str | None, timeout: float, inte
         if remaining <= 0:
             raise AcrctlError(f"Timed out after {timeout:g} seconds waiting for {what} to be "
                               f"{condition}.")
+        if tick is not None:
+            tick("Running")
         _sleep(min(interval, remaining))
 
 
@@ -345,7 +348,7 @@ def wait(registry: str, name: str, resource_group: str | None, condition: str | 
     env, rg, registry = target(registry, resource_group)
     client = env.client()
     wait_for(lambda: client.get_replication(rg, registry, name), condition, timeout,
-             interval, f"replication '{name}'")
+             interval, f"replication '{name}'", env._spinner())
 
 
 @group.command("map")

@@ -99,19 +99,24 @@ def _desired(locations: tuple[str, ...] | None, layout_file: str | None) -> list
               "{\"location\": \"westeurope\", \"regionEndpointEnabled\": false, \"tags\": "
               "{...}}]}. Fields left out are left as they are.")
 @click.option("--prune", is_flag=True, default=False,
-              help="Delete replicas the layout does not list (never the home replica).")
+              help="Delete replicas the layout does not list (never the home replica); asks "
+              "first on a terminal.")
+@click.option("-y", "--yes", is_flag=True, default=False,
+              help="Do not prompt for confirmation of --prune's deletes.")
 @click.option("--dry-run", is_flag=True, default=False,
               help="Print the plan and change nothing.")
 @click.option("--max-parallel", type=click.IntRange(1, 32), default=4, show_default=True,
               help="How many replica operations run at the same time.")
 def sync(registry: str, resource_group: str | None, locations: tuple[str, ...] | None,
-         layout_file: str | None, prune: bool, dry_run: bool, max_parallel: int) -> Any:
+         layout_file: str | None, prune: bool, yes: bool, dry_run: bool,
+         max_parallel: int) -> Any:
     """Bring a registry's replicas to a layout: create, update and (with --prune) delete.
 
     Computes the plan against the current replicas, applies it with the operations running
     in parallel, reports each step's outcome (progress on stderr, the result on stdout: a
     table on a terminal, JSON otherwise) and exits 1 if any step failed. Running it again
-    changes nothing.
+    changes nothing (it says so on stderr). On a terminal, --prune asks before deleting
+    (--yes does not ask).
 
     \b
     Examples:
@@ -138,8 +143,11 @@ def sync(registry: str, resource_group: str | None, locations: tuple[str, ...] |
     if dry_run:
         return [{**s.to_dict(), "status": "Planned", "error": None} for s in steps]
     if not steps:
-        env.info(f"Nothing to do: the replicas of '{registry}' match the layout.")
+        if not env.only_show_errors:
+            click.echo(f"Nothing to do: the replicas of '{registry}' match the layout.",
+                       err=True)
         return []
+    _confirm_deletes(steps, registry, yes)
 
     def execute(step: Step) -> Any:
         if step.action == "create":
@@ -164,6 +172,17 @@ def sync(registry: str, resource_group: str | None, locations: tuple[str, ...] |
         raise AcrctlError(f"{len(failed)} of {len(outcomes)} steps failed: "
                           + ", ".join(f"{o.step.action} {o.step.name}" for o in failed) + ".")
     return rows
+
+
+def _confirm_deletes(steps: list[Step], registry: str, yes: bool) -> None:
+    """--prune's deletes, confirmed first at a terminal (as `delete` does); without one
+    the flag is the confirmation, as before."""
+    doomed = [s.name for s in steps if s.action == "delete"]
+    if doomed and not yes and sys.stdin.isatty():
+        from acrctl.cli.registry import confirm
+
+        confirm(f"Are you sure you want to delete the replications {', '.join(doomed)} of "
+                f"the registry '{registry}'?")
 
 
 def _output_configured() -> bool:

@@ -324,19 +324,30 @@ def list_events(name: str, registry: str, resource_group: str | None) -> Any:
     return client.webhook_events(rg, registry, name)
 
 
+PING_WAIT = 15.0  # seconds `webhook ping` waits for the first delivery attempt (--timeout)
+PING_POLL = 0.25  # seconds between looks at the webhook's events while it waits
+
+
 @group.command("ping", table=ping_table)
 @name_option("The name of the webhook.", "webhook")
 @registry_option()
 @group_option()
-def ping(name: str, registry: str, resource_group: str | None) -> Any:
+@click.option("--timeout", type=click.FloatRange(min=0), default=PING_WAIT,
+              metavar="SECONDS", help="acrctl: how long to wait for the first delivery "
+              f"attempt before returning. Default: {PING_WAIT:g}; 0 does not wait.")
+def ping(name: str, registry: str, resource_group: str | None, timeout: float) -> Any:
     """Trigger a ping event for a webhook.
 
-    The embedded backend has no delivery worker, so there the ping is sent before the
-    command returns (ACRCTL_WEBHOOK_DELIVERY=off queues it only).
+    Prints the event id and waits for the first delivery attempt: when the receiver
+    refused it or could not be reached, the command says why and exits 1 (later retries
+    show in list-events). The embedded backend has no delivery worker, so there the ping
+    is sent before the command returns (ACRCTL_WEBHOOK_DELIVERY=off queues it only).
 
     \b
     Examples:
       acrctl webhook ping -n myhook -r myregistry
+      Queue a ping without waiting for the delivery:
+        acrctl webhook ping -n myhook -r myregistry --timeout 0
     """
     env, rg, registry = target(registry, resource_group)
     client = env.client()
@@ -344,8 +355,44 @@ def ping(name: str, registry: str, resource_group: str | None) -> Any:
     if env.mode == "embedded":
         from acrctl import embedded
 
-        embedded.deliver_webhooks(client)
-    return result
+        if not embedded.deliver_webhooks(client):
+            return result  # queued only: nothing to wait for
+        timeout = 0.0  # sent already: one look
+    elif not timeout:
+        return result
+    attempt = _first_attempt(lambda: client.webhook_events(rg, registry, name, limit=20),
+                             str(result.id), timeout)
+    if attempt is None:
+        if env.mode != "embedded":
+            env.warn(f"The ping was not attempted within {timeout:g} seconds; see "
+                     f"'acrctl webhook list-events -n {name} -r {registry}'.")
+        return result
+    status = attempt.get("statusCode")
+    if str(status).isdigit() and 200 <= int(str(status)) < 300:
+        return result
+    reason = " ".join(str(p) for p in (status, attempt.get("reasonPhrase") or
+                                       attempt.get("error")) if p)
+    env.emit(result, ping_table)
+    raise AcrctlError(f"The ping to webhook '{name}' was not delivered: {reason or 'failed'}. "
+                      f"Its retries show in 'acrctl webhook list-events -n {name} -r "
+                      f"{registry}'.")
+
+
+def _first_attempt(events: Any, event_id: str, timeout: float) -> dict[str, Any] | None:
+    """The first delivery attempt of the event `event_id`, looked for until `timeout`."""
+    from acrctl.cli import replication
+
+    deadline = replication._clock() + timeout
+    while True:
+        for event in events():
+            if event.get("id") == event_id:
+                attempts = (event.get("delivery") or {}).get("attempts") or []
+                if attempts:
+                    return dict(attempts[0])
+        remaining = deadline - replication._clock()
+        if remaining <= 0:
+            return None
+        replication._sleep(min(PING_POLL, remaining))
 
 
 @group.command("wait")
@@ -365,4 +412,4 @@ def wait(name: str, registry: str, resource_group: str | None, condition: str | 
     env, rg, registry = target(registry, resource_group)
     client = env.client()
     wait_for(lambda: client.get_webhook(rg, registry, name), condition, timeout, interval,
-             f"webhook '{name}'")
+             f"webhook '{name}'", env._spinner())

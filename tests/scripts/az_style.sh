@@ -12,6 +12,8 @@ if [[ "$ACR" == "az acr" ]]; then GROUP="${GROUP:-az group}"; else GROUP="${GROU
 RG="azstylegroup"
 REG="azstylereg1"
 HOOK="azstylehook"
+# A receiver that accepts POSTs: `webhook ping` reports a refused delivery as an error.
+HOOK_URI="${HOOK_URI:-http://127.0.0.1:9/hook}"
 
 $GROUP create -n "$RG" -l westus -o none
 $ACR create -n "$REG" -g "$RG" --sku Basic -o none
@@ -28,7 +30,7 @@ $ACR replication delete -r "$REG" -n eastus
 $ACR replication list -r "$REG" --query "[].name" -o tsv > "$OUT/after-delete.txt"
 
 # A webhook: create, ping, read its events and its (secret) config, delete.
-$ACR webhook create -r "$REG" -n "$HOOK" --uri http://127.0.0.1:9/hook --actions push \
+$ACR webhook create -r "$REG" -n "$HOOK" --uri "$HOOK_URI" --actions push \
   --headers "Authorization=Basic 000000" -o none
 $ACR webhook ping -r "$REG" -n "$HOOK" > "$OUT/ping.json"
 $ACR webhook list-events -r "$REG" -n "$HOOK" > "$OUT/events.json"
