@@ -30,6 +30,34 @@ class Settings:
     retry_after: int = 1
     page_size: int = 100
     activity_retention_days: float = 90.0  # activity log records older than this are pruned
+    activity_max_records: int = 100_000  # per subscription; the oldest are pruned (0 = no cap)
+    # records of attempts refused before their handler (403, 429...), per principal: a
+    # token bucket (records a second, burst); past it they are counted, not written
+    activity_refused_rate: float = 1.0
+    activity_refused_burst: int = 20
+    # request token buckets (acrctl.server.ratelimit): per second and bucket size; 0 = off
+    rate_limit_writes: float = 100.0  # PUT/PATCH/DELETE/POST per principal
+    rate_limit_write_burst: int = 2000
+    rate_limit_reads: float = 0.0  # GET/HEAD per principal (off: reads write nothing)
+    rate_limit_read_burst: int = 10_000
+    rate_limit_anonymous: float = 10.0  # requests without valid credentials, per address
+    rate_limit_anonymous_burst: int = 100
+    rate_limit_tracked: int = 10_000  # principals and addresses tracked at once
+    # a service principal's new token expires after this many days unless its end date is
+    # given (create-for-rbac --years, credential reset --years/--end-date); 0 = never
+    token_lifetime_days: float = 365.0
+    # ARM template evaluation (acrctl.backend.template_limits; past one: 400 InvalidTemplate)
+    template_max_string_length: int = 1_048_576  # characters of one string
+    template_max_value_size: int = 4_194_304  # one array/object, as serialized
+    template_max_total_size: int = 16_777_216  # all values built and produced, summed
+    template_max_steps: int = 50_000  # function calls, property and index reads
+    template_max_depth: int = 100  # nesting of calls, variables, arrays and objects
+    template_max_seconds: float = 1.0  # evaluation time of one deployment
+    template_max_resources: int = 800  # resources in one template (ARM's limit)
+    template_max_expression_length: int = 24_576  # characters (ARM's limit)
+    # custom roles (acrctl.backend.rbac; past one: 400 RoleDefinitionLimitExceeded)
+    custom_roles_max: int = 5000  # custom role definitions on the server (ARM, per tenant)
+    role_assignable_scopes_max: int = 100  # assignableScopes of one custom role
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -114,11 +142,12 @@ class Backend:
 
 
 def check_name(name: str, what: str) -> None:
-    if not ids.NAME_RE.match(name):
+    """A registry, replication or webhook name where one enters (ids.is_name)."""
+    if not ids.is_name(name):
         raise InvalidInput(
             "InvalidResourceName" if what != "registry" else "RegistryNameInvalid",
-            f"The {what} name '{name}' is invalid: {what} names must be 5 to 50 characters "
-            "long and contain only letters and digits.")
+            f"The {what} name '{ids.printable(name)}' is invalid: {what} names must be 5 to "
+            "50 characters long and contain only letters and digits.")
 
 
 def body_properties(body: dict[str, Any], required: bool = False) -> dict[str, Any]:

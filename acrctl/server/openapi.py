@@ -247,6 +247,8 @@ def schemas() -> dict[str, Schema]:
                                               "managedBy": {"type": "string",
                                                             "nullable": True}},
                                              ("location",)),
+        "ResourceGroupPatchable": obj({"tags": tags, "managedBy": {"type": "string",
+                                                                   "nullable": True}}, ()),
         "ResourceGroupListResult": list_of("ResourceGroup"),
         # -- Microsoft.Authorization -----------------------------------------------------------
         "Permission": permission,
@@ -277,11 +279,20 @@ def schemas() -> dict[str, Schema]:
                           "createdAt": DATETIME}, ("id", "displayName")),
         "PrincipalCreateParameters": obj({
             "displayName": {"type": "string", "minLength": 1, "pattern": r"\S"},
-            "type": enum("User", "Application")}, ("displayName",)),
+            "type": enum("User", "Application"),
+            "endDateTime": {**DATETIME, "description": "When the token expires (default: "
+                                                       "the server's token lifetime)."}},
+            ("displayName",)),
         "PrincipalWithToken": {"allOf": [ref("Principal"), obj(
             {"token": {"type": "string",
                        "description": "The bearer token, shown once; only its hash is "
-                                      "stored."}}, ("token",))]},
+                                      "stored."},
+             "endDateTime": {**DATETIME, "nullable": True,
+                             "description": "When the token expires (null: never)."}},
+            ("token",))]},
+        "CredentialResetParameters": obj({
+            "append": {**BOOL, "description": "Keep the principal's other tokens valid."},
+            "endDateTime": {**DATETIME, "description": "When the new token expires."}}),
         "PrincipalListResult": list_of("Principal", pageable=False),
         "Settings": obj({"lroMode": enum("immediate", "polls", "seconds"),
                          "lroPolls": {"type": "integer", "minimum": 0, "maximum": 1000},
@@ -439,6 +450,7 @@ def specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
         activity,
         authz,
         deployments,
+        principals,
         registries,
         replications,
         resources,
@@ -482,17 +494,23 @@ def specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
             {"200": ok("ResourceGroupListResult")}, paging=True),
         ("GET", resources.get_group): spec(
             "ResourceGroups_Get", "One resource group.", "Resources",
-            {"200": ok("ResourceGroup")}),
+            {"200": ok("ResourceGroup", headers=ETAG_HEADER)}),
         ("HEAD", resources.head_group): spec(
             "ResourceGroups_CheckExistence", "204 when the group exists, else 404.",
             "Resources", {"204": ok(None, "Exists."), "404": ok(None, "Does not exist.")}),
         ("PUT", resources.put_group): spec(
             "ResourceGroups_CreateOrUpdate", "Create or update a resource group.", "Resources",
-            {"200": ok("ResourceGroup"), "201": ok("ResourceGroup", "Created.")},
-            body="ResourceGroupCreateParameters"),
+            {"200": ok("ResourceGroup", headers=ETAG_HEADER),
+             "201": ok("ResourceGroup", "Created.", ETAG_HEADER)},
+            body="ResourceGroupCreateParameters", conditional=True),
+        ("PATCH", resources.patch_group): spec(
+            "ResourceGroups_Update", "Update a resource group's tags.", "Resources",
+            {"200": ok("ResourceGroup", headers=ETAG_HEADER)}, body="ResourceGroupPatchable",
+            conditional=True),
         ("DELETE", resources.delete_group): spec(
             "ResourceGroups_Delete", "Delete a group and everything in it.", "Resources",
-            {"200": ok(None, "Deleted."), "204": ok(None, "Nothing to delete.")}),
+            {"200": ok(None, "Deleted."), "204": ok(None, "Nothing to delete.")},
+            conditional=True),
         # registries
         ("GET", registries.list_all): spec(
             "Registries_List", "Registries of the subscription (paged).", R,
@@ -517,7 +535,7 @@ def specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
                                           lro_put("Registry"),
                                           body="RegistryUpdateParameters", conditional=True),
         ("DELETE", registries.delete): spec("Registries_Delete", "Delete a registry.", R,
-                                            lro_delete()),
+                                            lro_delete(), conditional=True),
         ("GET", registries.usages): spec("Registries_ListUsages", "Quota usages.", R,
                                          {"200": ok("RegistryUsageListResult")}),
         ("GET", registries.operation_status): spec(
@@ -537,7 +555,8 @@ def specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
                                             body="ReplicationUpdateParameters",
                                             conditional=True),
         ("DELETE", replications.delete): spec("Replications_Delete", "Delete a replica.",
-                                              "Replications", lro_delete()),
+                                              "Replications", lro_delete(),
+                                              conditional=True),
         # webhooks
         ("GET", webhooks.list_): spec("Webhooks_List", "Webhooks (paged).", H,
                                       {"200": ok("WebhookListResult")}, paging=True),
@@ -550,7 +569,7 @@ def specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
                                         lro_put("Webhook"), body="WebhookUpdateParameters",
                                         conditional=True),
         ("DELETE", webhooks.delete): spec("Webhooks_Delete", "Delete a webhook.", H,
-                                          lro_delete()),
+                                          lro_delete(), conditional=True),
         ("POST", webhooks.ping): spec("Webhooks_Ping", "Queue a ping delivery.", H,
                                       {"200": ok("EventInfo")}),
         ("POST", webhooks.callback_config): spec(
@@ -575,6 +594,10 @@ def specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
             "RoleDefinitions_CreateOrUpdate{scope}", "Create or update a custom role.",
             "Authorization", {"201": ok("RoleDefinition", "Created or updated.")},
             body="RoleDefinitionCreateParameters"),
+        ("DELETE", authz.delete_definition): spec(
+            "RoleDefinitions_Delete{scope}", "Delete a custom role that is assigned nowhere.",
+            "Authorization",
+            {"200": ok("RoleDefinition", "Deleted."), "204": ok(None, "Nothing to delete.")}),
         ("GET", authz.list_assignments): spec(
             "RoleAssignments_List{scope}", "Assignments at, above and below the scope.",
             "Authorization", {"200": ok("RoleAssignmentListResult")}, filters=True),
@@ -630,9 +653,23 @@ def specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
             body="PrincipalCreateParameters"),
         ("GET", authz.list_principals): spec("Principals_List", "acrctl extension.",
                                              "Authorization", {"200": ok("PrincipalListResult")}),
+        ("DELETE", principals.delete): spec(
+            "Principals_Delete", "acrctl extension: delete a principal, its tokens and its "
+            "role assignments.", "Authorization",
+            {"200": ok("Principal", "Deleted."),
+             "409": error("The last Owner of a subscription cannot be deleted.")}),
+        ("POST", principals.reset_credential): spec(
+            "Principals_ResetCredential", "acrctl extension: a new token (shown once); the "
+            "others stop working unless append.", "Authorization",
+            {"200": ok("PrincipalWithToken", "The new token.")},
+            body="CredentialResetParameters", body_required=False),
         ("POST", authz.reset): spec("Admin_Reset",
                                     "Wipe and bootstrap again (servers started with resets "
-                                    "allowed).", "Admin", {"204": ok(None, "Reset.")}),
+                                    "allowed), keeping the admin's and the caller's tokens.",
+                                    "Admin", {"204": ok(None, "Reset."),
+                                              "200": ok("PrincipalWithToken",
+                                                        "Reset; no token could be kept: "
+                                                        "the new admin token, shown once.")}),
         ("PUT", authz.settings): spec("Admin_Settings", "Server knobs (LRO pacing, paging).",
                                       "Admin", {"200": ok("Settings")}, body="Settings"),
     }
@@ -682,7 +719,7 @@ def _operation(route: Any, sp: Spec | None, path: str, suffix: str) -> Schema:
         params.append({"$ref": "#/components/parameters/Filter"})
     if sp["conditional"]:
         params.append({"$ref": "#/components/parameters/IfMatch"})
-        if route.method == "PUT":
+        if route.method != "POST":
             params.append({"$ref": "#/components/parameters/IfNoneMatch"})
     responses: dict[str, Schema] = copy.deepcopy(sp["responses"])
     if not route.public:

@@ -12,6 +12,7 @@ from acrctl.server.handlers import (
     activity,
     authz,
     deployments,
+    principals,
     registries,
     replications,
     resources,
@@ -36,6 +37,7 @@ DRILLS = f"{SUB}/providers/Acrctl.Admin/drills"
 ELEVATE = "Microsoft.Authorization/elevateAccess/Action"
 DEP = f"{RG}/providers/Microsoft.Resources/deployments"
 DEPLOY = "Microsoft.Resources/deployments"
+PRINCIPALS = f"{SUB}/providers/Microsoft.Authorization/principals"
 
 
 def r(method: str, template: str, handler: Handler, action: str | None = None,
@@ -60,13 +62,16 @@ ROUTES: list[Route] = [
     r("GET", "/openapi.json", openapi_document, public=True),
     # subscriptions, locations, resource groups
     r("GET", "/subscriptions", resources.list_subscriptions, acr=False),
-    r("GET", SUB, resources.get_subscription, f"{RES}/read", acr=False),
-    r("GET", f"{SUB}/locations", resources.list_locations, f"{RES}/locations/read", acr=False),
+    r("GET", SUB, resources.get_subscription, f"{RES}/read", acr=False,
+      fallback=resources.sees_subscription),
+    r("GET", f"{SUB}/locations", resources.list_locations, f"{RES}/locations/read", acr=False,
+      fallback=resources.sees_subscription),
     r("GET", f"{SUB}/resourcegroups", resources.list_groups, f"{RES}/resourceGroups/read",
       SUB, listing=True, acr=False),
     r("GET", RG, resources.get_group, f"{RES}/resourceGroups/read", acr=False),
     r("HEAD", RG, resources.head_group, f"{RES}/resourceGroups/read", acr=False),
     r("PUT", RG, resources.put_group, f"{RES}/resourceGroups/write", acr=False),
+    r("PATCH", RG, resources.patch_group, f"{RES}/resourceGroups/write", acr=False),
     r("DELETE", RG, resources.delete_group, f"{RES}/resourceGroups/delete", acr=False),
     # registries
     r("GET", f"{SUB}/providers/{ACR}/registries", registries.list_all, f"{A}/read", SUB,
@@ -128,6 +133,8 @@ ROUTES: list[Route] = [
       "Microsoft.Authorization/roleDefinitions/read", "{scope:path}", acr=False),
     r("PUT", f"{AUTHZ}/roleDefinitions/{{id}}", authz.put_definition,
       "Microsoft.Authorization/roleDefinitions/write", "{scope:path}", acr=False),
+    r("DELETE", f"{AUTHZ}/roleDefinitions/{{id}}", authz.delete_definition,
+      "Microsoft.Authorization/roleDefinitions/delete", "{scope:path}", acr=False),
     r("GET", f"{AUTHZ}/roleAssignments", authz.list_assignments,
       "Microsoft.Authorization/roleAssignments/read", "{scope:path}", listing=True, acr=False),
     r("GET", f"{AUTHZ}/roleAssignments/{{id}}", authz.get_assignment,
@@ -146,6 +153,12 @@ ROUTES: list[Route] = [
       "Microsoft.Authorization/principals/write", SUB, acr=False),
     r("GET", f"{SUB}/providers/Microsoft.Authorization/principals", authz.list_principals,
       "Microsoft.Authorization/principals/read", SUB, acr=False),
+    # the token lifecycle (acrctl.server.handlers.principals): az ad sp delete and
+    # credential reset; principals/write (reset) or /delete at the subscription, like create
+    r("DELETE", f"{PRINCIPALS}/{{principal}}", principals.delete,
+      "Microsoft.Authorization/principals/delete", SUB, acr=False),
+    r("POST", f"{PRINCIPALS}/{{principal}}/resetCredential", principals.reset_credential,
+      "Microsoft.Authorization/principals/write", SUB, acr=False),
     r("POST", f"{SUB}/providers/Acrctl.Admin/reset", authz.reset,
       "Microsoft.Authorization/elevateAccess/Action", SUB, acr=False),
     r("PUT", f"{SUB}/providers/Acrctl.Admin/settings", authz.settings,
