@@ -6,7 +6,7 @@ az's global options (-o, --query, --subscription...) do not apply."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -194,12 +194,34 @@ def _cidrs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -
 @click.option("--shutdown-timeout", type=click.FloatRange(0), default=10.0, show_default=True,
               help="Seconds a stopping server (SIGTERM, Ctrl-C) waits for requests in "
                    "flight, then as long for webhook deliveries in flight.")
+@click.option("--max-connections", type=click.IntRange(1), default=1000, show_default=True,
+              help="Open connections; a request on a connection past it is answered 503 "
+                   "(Retry-After) and the connection closed.")
+@click.option("--header-timeout", type=click.FloatRange(0.1), default=10.0,
+              show_default=True,
+              help="Seconds a request head (request line and headers) may take to arrive, "
+                   "from the connection or its first byte; past it: 408, closed.")
+@click.option("--body-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
+              help="Seconds a request body may take to arrive after its head (408).")
+@click.option("--keep-alive-timeout", type=click.FloatRange(0.1), default=5.0,
+              show_default=True,
+              help="Seconds an idle kept-alive connection stays open.")
+@click.option("--max-header-bytes", type=click.IntRange(1024), default=16384,
+              show_default=True, help="Size of a request head (431 past it).")
+@click.option("--backlog", type=click.IntRange(1), default=2048, show_default=True,
+              help="Connections the OS queues until the server accepts them.")
+@click.option("--handler-threads", type=click.IntRange(0), default=8, show_default=True,
+              help="Threads that run request handlers off the event loop (0: on it).")
+@click.option("--error-log-interval", type=click.FloatRange(0), default=10.0,
+              show_default=True,
+              help="Repeated connection errors (e.g. out of file descriptors) are logged "
+                   "once per this many seconds, with a count.")
 def server(config: str | None, print_config: bool, host: str, port: int,
            database: str | None, tls_cert: str | None, tls_key: str | None,
            bootstrap_token: str | None, lro_mode: str, lro_polls: int, lro_seconds: float,
            retry_after: int, allow_reset: bool, webhook_allow: list[str],
            webhook_allow_local: bool, metrics: str, access_log: str,
-           activity_retention_days: float, shutdown_timeout: float) -> None:
+           activity_retention_days: float, shutdown_timeout: float, **limits: Any) -> None:
     """Run the acrctl management server (ARM-compatible) in the foreground.
 
     On first start the server creates a subscription and an Owner admin principal, and
@@ -240,6 +262,8 @@ def server(config: str | None, print_config: bool, host: str, port: int,
     cfg.admin_token = bootstrap_token
     cfg.metrics, cfg.access_log, cfg.shutdown_timeout = metrics.lower(), access_log, \
         shutdown_timeout
+    for name, value in limits.items():  # --max-connections ... --error-log-interval
+        setattr(cfg, name, value)
     _run(cfg)
 
 
@@ -350,9 +374,15 @@ def _run(cfg: ServerConfig) -> None:
 
     from acrctl.server.observability import configure_access_log
     from acrctl.server.serve import build, start_delivery, stop_delivery, uvicorn_config
+    from acrctl.server.startup import StoreOpenError, guard_process
 
     configure_access_log(cfg.access_log)
-    app, new_token, subscription = build(cfg)
+    for note in guard_process(cfg):
+        click.echo(f"acrctl server: {note}", err=True)
+    try:
+        app, new_token, subscription = build(cfg)
+    except StoreOpenError as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         worker = start_delivery(app)
     except ValueError as exc:

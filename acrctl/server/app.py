@@ -179,6 +179,9 @@ class App:
         # request log, activity log, metrics (the outermost middleware); readiness
         self.obs = Observability(self)
         self.middleware.append(self.obs.middleware)
+        from acrctl.server.ratelimit import Limiter
+
+        self.limiter = Limiter(backend)  # per-principal request rate limits (429)
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         path_known = False
@@ -222,17 +225,13 @@ class App:
         request_id = str(req.meta["request_id"])
         try:
             resp = self._dispatch(req)
-        except errors.ArmError as exc:
-            resp = Response(STATUS.get(type(exc), 400), exc.body())
-            if exc.retry_after is not None:
-                resp.headers["Retry-After"] = str(exc.retry_after)
-            if isinstance(exc, errors.AuthenticationFailed):
-                resp.headers["WWW-Authenticate"] = 'Bearer realm="acrctl"'
-        except Exception:
-            log.exception("unhandled error, request id %s", request_id)
-            resp = Response(500, {"error": {
-                "code": "InternalServerError",
-                "message": f"The server had an internal error. Request id: {request_id}."}})
+        except Exception as exc:
+            resp = error_response(exc, request_id)
+            if resp.status == 500:
+                log.exception("unhandled error, request id %s", request_id)
+            elif not isinstance(exc, errors.ArmError):
+                log.warning("database unavailable (%s: %s), request id %s",
+                            type(exc).__name__, str(exc)[:200], request_id)
         resp.headers["x-ms-request-id"] = request_id
         resp.headers["x-ms-correlation-request-id"] = (
             req.headers.get("x-ms-correlation-request-id") or request_id)
@@ -248,16 +247,14 @@ class App:
                                          f"The request body is larger than {MAX_BODY} bytes.")
         route, params, known = self.match(req.method, req.path)
         if route is None:
-            if known:
-                raise errors.InvalidInput(
-                    "UnsupportedHttpMethod",
-                    f"The HTTP method '{req.method}' is not supported for '{req.path}'.")
+            if known or req.method not in {r.method for r in self.routes}:
+                return self._method_not_allowed(req, known)
             raise errors.NotFound("NotFound", f"No route matches '{req.method} {req.path}'.")
         req.meta.update(route=route.template, action=route.action)
         if route.public:
             return route.handler(Ctx(req, params, self.backend, _anonymous(), ""))
         version = self._api_version(req, route, params)
-        caller = req.caller or self.backend.rbac.authenticate(_bearer(req))
+        caller = req.caller or self.limiter.authenticate(req, _bearer(req))  # 401, 429
         req.meta.update(caller_id=caller.id, caller_name=caller.name,
                         scope=fill(route.scope, params) or "/")
         if route.action:
@@ -274,7 +271,18 @@ class App:
         ctx = Ctx(req, params, self.backend, caller, version)
         for guard in self.guards:
             guard(ctx, route)
-        return route.handler(ctx)
+        return self.obs.run(ctx, route)  # a write with its activity record, in one unit
+
+    def _method_not_allowed(self, req: Request, known: bool) -> Response:
+        """405 with Allow: the methods of the routes matching the path (any route's when
+        none matches), as ARM answers a method a resource does not support."""
+        paths = _segments(req.path)
+        allowed = {r.method for r in self.routes if not known or r.match(paths, req.path)
+                   is not None}
+        return Response(405, {"error": {
+            "code": "MethodNotAllowed",
+            "message": f"The HTTP method '{req.method}' is not supported on the resource "
+                       f"'{req.path}'."}}, {"Allow": ", ".join(sorted(allowed))})
 
     @staticmethod
     def _api_version(req: Request, route: Route, params: dict[str, str]) -> str:
@@ -295,6 +303,23 @@ class App:
                 f"'{version}' for type 'registries'. The supported api-versions are "
                 f"'{', '.join(ACR_API_VERSIONS)}'.")
         return version
+
+
+def error_response(exc: BaseException, request_id: str) -> Response:
+    """The ARM error answer for an exception: a domain error's status, code and message
+    (Retry-After when it has one); a lost or busy database (errors.connection_lost) 503
+    with Retry-After; anything else 500."""
+    arm = exc if isinstance(exc, errors.ArmError) else errors.connection_lost(exc)
+    if arm is None:
+        return Response(500, {"error": {
+            "code": "InternalServerError",
+            "message": f"The server had an internal error. Request id: {request_id}."}})
+    resp = Response(STATUS.get(type(arm), 400), arm.body())
+    if arm.retry_after is not None:
+        resp.headers["Retry-After"] = str(arm.retry_after)
+    if isinstance(arm, errors.AuthenticationFailed):
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="acrctl"'
+    return resp
 
 
 def _wrap(mw: Middleware, nxt: Callable[[Request], Response]) -> Callable[[Request], Response]:

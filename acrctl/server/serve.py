@@ -17,6 +17,7 @@ from acrctl.backend.core import Backend, Settings
 from acrctl.backend.store import open_store
 from acrctl.server.app import App
 from acrctl.server.asgi import AsgiApp
+from acrctl.server.startup import StoreOpenError, open_failure
 
 if TYPE_CHECKING:
     from acrctl.delivery import Deliverer, DeliveryWorker
@@ -36,6 +37,17 @@ class ServerConfig:
     metrics: str = "auto"  # on | off | auto (on when serving on a loopback address)
     access_log: str | None = None  # "-" (stderr), a file, or None/"off" (acrctl server sets it)
     shutdown_timeout: float = 10.0  # seconds for requests, then deliveries, in flight
+    # connection limits (acrctl.server.protocol; docs/operating.md, Limits)
+    max_connections: int = 1000  # open connections; past it a request is answered 503
+    header_timeout: float = 10.0  # seconds for a request head to arrive (408 past it)
+    body_timeout: float = 30.0  # seconds for a request body to arrive after its head
+    keep_alive_timeout: float = 5.0  # seconds an idle kept-alive connection stays open
+    max_header_bytes: int = 16 * 1024  # request line and header fields (431 past it)
+    backlog: int = 2048  # connections the OS queues before the server accepts them
+    handler_threads: int = 8  # handlers run in this many threads (0: on the event loop)
+    error_log_interval: float = 10.0  # repeated connection errors: one log line per interval
+    http: str = "auto"  # auto (httptools when installed, else h11) | h11 | httptools
+    loop: str = "auto"  # auto (uvloop when installed, else asyncio) | asyncio | uvloop
 
 
 def metrics_enabled(cfg: ServerConfig) -> bool:
@@ -58,7 +70,11 @@ def build(cfg: ServerConfig) -> tuple[App, str | None, str]:
     settings.extra.setdefault("allow_reset", cfg.allow_reset)
     token = cfg.admin_token or os.environ.get("ACRCTL_BOOTSTRAP_TOKEN")
     settings.extra.setdefault("admin_token", token)
-    backend = Backend(open_store(cfg.database or ":memory:"), settings=settings)
+    try:
+        store = open_store(cfg.database or ":memory:")
+    except Exception as exc:
+        raise StoreOpenError(open_failure(cfg.database or ":memory:", exc)) from exc
+    backend = Backend(store, settings=settings)
     sub, new_token = backend.bootstrap(admin_token=token)
     app = App(backend)
     if metrics_enabled(cfg):
@@ -141,13 +157,30 @@ def release_leases(backend: Backend, leases: dict[str, str]) -> int:
 
 
 def uvicorn_config(app: App, cfg: ServerConfig, sock_port: int | None = None) -> Any:
+    """uvicorn's fast implementations when installed (httptools, uvloop), else h11 and
+    asyncio; both protocols behind acrctl.server.protocol's guards. No websockets."""
     import uvicorn
 
+    from acrctl.server.protocol import ConnectionLimits, protocol_class
+
+    limits = ConnectionLimits(max_connections=cfg.max_connections,
+                              header_timeout=cfg.header_timeout,
+                              body_timeout=cfg.body_timeout,
+                              max_header_bytes=cfg.max_header_bytes)
     return uvicorn.Config(
-        AsgiApp(app), host=cfg.host, port=sock_port if sock_port is not None else cfg.port,
+        AsgiApp(app, cfg.handler_threads, offload_reads=is_postgres(cfg.database)),
+        host=cfg.host,
+        port=sock_port if sock_port is not None else cfg.port,
         ssl_certfile=cfg.tls_cert, ssl_keyfile=cfg.tls_key, log_level=cfg.log_level,
-        access_log=False, lifespan="on", http="h11",
+        access_log=False, lifespan="on", http=protocol_class(cfg.http, limits),
+        loop=cfg.loop, ws="none", backlog=cfg.backlog,
+        timeout_keep_alive=cfg.keep_alive_timeout,  # type: ignore[arg-type]  # a float works
+        h11_max_incomplete_event_size=cfg.max_header_bytes,
         timeout_graceful_shutdown=max(1, math.ceil(cfg.shutdown_timeout)))
+
+
+def is_postgres(database: str | None) -> bool:
+    return bool(database) and str(database).startswith(("postgresql://", "postgres://"))
 
 
 def free_port() -> int:
@@ -169,6 +202,9 @@ class ThreadedServer:
         self.app, self.admin_token, self.subscription = build(self.cfg)
         if self.admin_token is None:
             self.admin_token = self.cfg.admin_token
+        from acrctl.server.logguard import install_throttle
+
+        install_throttle(self.cfg.error_log_interval)
         self.server = uvicorn.Server(uvicorn_config(self.app, self.cfg))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.deliver = deliver
