@@ -348,8 +348,11 @@ class Webhooks:
     def enqueue(self, item: Any, content: dict[str, Any],
                 redelivery_of: str | None = None) -> dict[str, Any]:
         """Record an event for delivery (the outbox) before anything is sent: the event item
-        under the webhook, and its index entry in the pending list. Returns the event."""
-        event_id = str(uuid.uuid4())
+        under the webhook, and its index entry in the pending list. Returns the event. Its
+        id is the payload's `id`, as in ACR (what ping returns, what list-events and the
+        receiver see), except for a redelivery: a new event that carries the original
+        payload, `id` included, unchanged."""
+        event_id = self._new_event_id(item, None if redelivery_of else content.get("id"))
         now = self.b.clock.now()
         doc: dict[str, Any] = {"id": event_id, "content": content, "state": "pending",
                                "attempts": [], "createdAt": now, "nextAttemptAt": now}
@@ -361,6 +364,14 @@ class Webhooks:
             self.b.store.put(OUTBOX, key, PENDING, event_id, {"due": now})
             self.b.store.meta_set(OUTBOX_VERSION, str(uuid.uuid4()))
         return doc
+
+    def _new_event_id(self, item: Any, wanted: Any) -> str:
+        """`wanted` (a payload id) when it is a GUID no event of the webhook has yet, else a
+        fresh one."""
+        if isinstance(wanted, str) and EVENT_ID_RE.match(wanted) and wanted == wanted.lower() \
+                and self.b.store.get(EVENT, f"{item.key}/events/{wanted}") is None:
+            return wanted
+        return str(uuid.uuid4())
 
     def redeliver(self, sub: str, rg: str, registry: str, name: str,
                   event_id: Any) -> dict[str, Any]:
