@@ -99,7 +99,7 @@ def test_set_accepts_az_snake_case_names(basic: AcrctlMock, sent: list[dict[str,
 def test_add_appends_to_the_current_ip_rules(premium: AcrctlMock,
                                              sent: list[dict[str, Any]]) -> None:
     code, out, _ = run("update", "-n", "myreg1", "--add", "networkRuleSet.ipRules",
-                       "value=1.2.3.4", "--query", "networkRuleSet.ipRules[].value")
+                       "value=1.2.3.4", "--query", "networkRuleSet.ipRules[].ipAddressOrRange")
     assert (code, json.loads(out)) == (0, ["10.0.0.1", "1.2.3.4"])
     assert sent == [{"properties": {"networkRuleSet": {"ipRules": [
         {"action": "Allow", "value": "10.0.0.1"}, {"value": "1.2.3.4"}]}}}]

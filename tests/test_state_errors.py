@@ -101,9 +101,11 @@ def test_a_read_only_state_file_serves_reads(registry: Path) -> None:
 def test_a_write_to_a_read_only_state_file_names_the_file_and_the_fix(registry: Path) -> None:
     with unwritable(registry):
         result = run("group", "create", "-n", "rg2", "-l", "westus")
-    assert result == (1, "", f"ERROR: (ReadOnlyStateFile) The state file '{registry}' is "
-                             f"read-only, so this command cannot change it (commands that only "
-                             f"read work). Make it writable (chmod u+w '{registry}'), {OTHER}\n")
+    message = (f"The state file '{registry}' is read-only, so this command cannot change it "
+               f"(commands that only read work). Make it writable (chmod u+w '{registry}'), "
+               f"{OTHER}")
+    assert result == (1, "", f"ERROR: (ReadOnlyStateFile) {message}\n"
+                             f"Code: ReadOnlyStateFile\nMessage: {message}\n")
     assert run("group", "list", "--query", "[].name", "-o", "tsv") == (0, "rg1\n", "")
 
 
@@ -124,10 +126,12 @@ def test_a_write_in_a_read_only_state_directory_names_it(registry: Path) -> None
     with unwritable(registry.parent):
         code, out, err = run("update", "-n", "myreg1", "--tags", "a=b")
     assert (code, out) == (1, "")
-    assert err == (f"ERROR: (ReadOnlyStateFile) The directory '{registry.parent}' of the state "
-                   f"file '{registry}' is not writable, so this command cannot change the "
-                   f"state (SQLite keeps its -wal and -shm files there; commands that only "
-                   f"read work). Make the directory writable, {OTHER}\n")
+    message = (f"The directory '{registry.parent}' of the state file '{registry}' is not "
+               f"writable, so this command cannot change the state (SQLite keeps its -wal and "
+               f"-shm files there; commands that only read work). Make the directory writable, "
+               f"{OTHER}")
+    assert err == (f"ERROR: (ReadOnlyStateFile) {message}\n"
+                   f"Code: ReadOnlyStateFile\nMessage: {message}\n")
 
 
 def test_a_new_state_file_in_a_read_only_directory_is_named(tmp_path: Path,

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import click
 
-from acrctl.client.errors import AcrctlError
+from acrctl.client.errors import AcrctlError, NotFoundError, ServiceError
 
 
 def _say(message: str) -> None:
@@ -25,7 +26,7 @@ def exit_code_for(exc: BaseException) -> int:
     from acrctl.cli.output import QueryError, TableError
 
     if isinstance(exc, AcrctlError):
-        _say(str(exc))
+        _say(error_text(exc))
         if exc.request_id:
             click.echo(f"Request id: {exc.request_id}", err=True)
         return exc.exit_code
@@ -50,6 +51,19 @@ def exit_code_for(exc: BaseException) -> int:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     _say(f"The command failed with an unexpected error: {type(exc).__name__}: {exc}")
     return 1
+
+
+# the code the client makes up for an error answer without an ARM error body
+_NO_ARM_CODE = re.compile(r"HTTP\d{3}")
+
+
+def error_text(exc: AcrctlError) -> str:
+    """An error as az prints it. The service's ARM error reads as azure-core words it:
+    `(Code) Message`, then a `Code:` and a `Message:` line."""
+    if (isinstance(exc, ServiceError | NotFoundError) and exc.code and exc.status
+            and not _NO_ARM_CODE.fullmatch(exc.code)):
+        return f"({exc.code}) {exc.message}\nCode: {exc.code}\nMessage: {exc.message}"
+    return str(exc)
 
 
 def usage_message(exc: click.UsageError) -> str:

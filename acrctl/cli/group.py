@@ -6,15 +6,24 @@ from typing import Any
 
 import click
 
-from acrctl.cli.base import AzGroup
+from acrctl.cli.az_models import az_result
+from acrctl.cli.base import AzCommand, AzGroup
 from acrctl.cli.env import Env
 from acrctl.cli.options import location_option, parse_pairs, tags_option
 
+GROUP = "ResourceGroup"  # the SDK model az prints (acrctl.cli.az_models)
+
+
+class GroupCommand(AzCommand):
+    """Prints az's ResourceGroup dict as it is: `properties` stays nested, as in az."""
+
+    shape = staticmethod(lambda result: result)
+
 
 def group_table(data: Any) -> list[dict[str, Any]]:
-    rows = data if isinstance(data, list) else [data]
-    return [{"Name": r.get("name"), "Location": r.get("location"),
-             "Status": r.get("provisioningState")} for r in rows]
+    """az's `group list` table; show and create have none (az's automatic table)."""
+    return [{"Name": r["name"], "Location": r["location"],
+             "Status": r["properties"]["provisioningState"]} for r in data]
 
 
 def _env() -> Env:
@@ -26,7 +35,7 @@ def group() -> None:
     """Manage resource groups."""
 
 
-@group.command("create", table=group_table)
+@group.command("create", cls=GroupCommand)
 @click.option("-n", "--name", "-g", "--resource-group", "name", required=True,
               help="Name of the new resource group.")
 @location_option("Location, e.g. westus. Default: config defaults.location.")
@@ -40,10 +49,10 @@ def create(name: str, location: str | None, tags: tuple[str, ...] | None) -> Any
     """
     if not location:
         raise click.UsageError("the following arguments are required: --location/-l")
-    return _env().client().create_group(name, location, parse_pairs(tags))
+    return az_result(GROUP, _env().client().create_group(name, location, parse_pairs(tags)))
 
 
-@group.command("show", table=group_table)
+@group.command("show", cls=GroupCommand)
 @click.option("-n", "--name", "-g", "--resource-group", "name", required=True,
               help="Name of the resource group.")
 def show(name: str) -> Any:
@@ -53,10 +62,10 @@ def show(name: str) -> Any:
     Examples:
       acrctl group show -n MyResourceGroup
     """
-    return _env().client().get_group(name)
+    return az_result(GROUP, _env().client().get_group(name))
 
 
-@group.command("list", table=group_table)
+@group.command("list", cls=GroupCommand, table=group_table)
 def list_() -> Any:
     """List resource groups.
 
@@ -64,7 +73,7 @@ def list_() -> Any:
     Examples:
       acrctl group list -o table
     """
-    return _env().client().list_groups()
+    return az_result(GROUP, _env().client().list_groups())
 
 
 @group.command("delete")

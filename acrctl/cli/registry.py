@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
 import click
 
+from acrctl.cli.az_models import az_cell, az_result, az_table_datetime
 from acrctl.cli.base import AzCommand
 from acrctl.cli.env import Env, group_for
 from acrctl.cli.generic_update import apply_generic, generic_update_options, policy_options
@@ -25,23 +27,21 @@ from acrctl.cli.options import (
 )
 
 SKU = AzChoice(("Basic", "Standard", "Premium"))  # az's order
-
-
-def _date(value: Any) -> str:
-    return str(value)[:19] + "Z" if value else " "
+REGISTRY = "Registry"  # the SDK model az prints (acrctl.cli.az_models)
 
 
 def registry_table(data: Any) -> list[dict[str, Any]]:
     rows = data if isinstance(data, list) else [data]
-    return [{"NAME": r.get("name"), "RESOURCE GROUP": r.get("resourceGroup"),
-             "LOCATION": r.get("location"), "SKU": (r.get("sku") or {}).get("name"),
-             "LOGIN SERVER": r.get("loginServer"), "CREATION DATE": _date(r.get("creationDate")),
-             "ADMIN ENABLED": r.get("adminUserEnabled")} for r in rows]
+    return [{"NAME": az_cell(r, "name"), "RESOURCE GROUP": az_cell(r, "resourceGroup"),
+             "LOCATION": az_cell(r, "location"), "SKU": az_cell(r, "sku", "name"),
+             "LOGIN SERVER": az_cell(r, "loginServer"),
+             "CREATION DATE": az_table_datetime(az_cell(r, "creationDate")),
+             "ADMIN ENABLED": az_cell(r, "adminUserEnabled")} for r in rows]
 
 
 def usage_table(data: Any) -> list[dict[str, Any]]:
-    return [{"NAME": u.get("name"), "LIMIT": u.get("limit"),
-             "CURRENT VALUE": u.get("currentValue"), "UNIT": u.get("unit")}
+    return [{"NAME": az_cell(u, "name"), "LIMIT": az_cell(u, "limit"),
+             "CURRENT VALUE": az_cell(u, "currentValue"), "UNIT": az_cell(u, "unit")}
             for u in data.get("value", [])]
 
 
@@ -73,10 +73,7 @@ def create(name: str, resource_group: str, sku: str, location: str | None,
         acrctl create -n myregistry -g MyResourceGroup --sku Standard --admin-enabled true
     """
     env = _env()
-    if any(c.isupper() for c in name):
-        raise click.UsageError("argument error: Registry name must use only lowercase.")
-    if "-" in name:
-        raise click.UsageError("argument error: Registry name cannot contain dashes.")
+    _check_new_name(name)
     client = env.client()
     location = location or client.get_group(resource_group).location
     sku = sku.capitalize()
@@ -89,7 +86,18 @@ def create(name: str, resource_group: str, sku: str, location: str | None,
                  "Reference and support levels: https://aka.ms/CLI_refstatus")
         body["properties"]["zoneRedundancy"] = zone_redundancy.capitalize()
     result = client.create_registry(resource_group, name, body, wait=not no_wait)
-    return None if no_wait else result
+    return None if no_wait else az_result(REGISTRY, result)
+
+
+def _check_new_name(name: str) -> None:
+    """az's two name checks of `acr create` (a runtime error, exit 1, as in az); the service
+    checks the rest."""
+    from acrctl.client.errors import AcrctlError
+
+    if re.match(r"\w*[A-Z]\w*", name):
+        raise AcrctlError("argument error: Registry name must use only lowercase.")
+    if re.match(r"\w*[-]\w*", name):
+        raise AcrctlError("argument error: Registry name cannot contain dashes.")
 
 
 @click.command("show", cls=AzCommand, table=registry_table)
@@ -105,7 +113,8 @@ def show(name: str, resource_group: str | None) -> Any:
     """
     env = _env()
     name = normalize_registry(name) or name
-    return env.client().get_registry(group_for(env, name, resource_group), name)
+    return az_result(REGISTRY, env.client().get_registry(group_for(env, name, resource_group),
+                                                         name))
 
 
 @click.command("list", cls=AzCommand, table=registry_table)
@@ -120,7 +129,7 @@ def list_(resource_group: str | None) -> Any:
       List every registry in the subscription:
         acrctl list
     """
-    return _env().client().list_registries(resource_group)
+    return az_result(REGISTRY, _env().client().list_registries(resource_group))
 
 
 @click.command("update", cls=AzCommand, table=registry_table)
@@ -190,7 +199,7 @@ def update(name: str, resource_group: str | None, sku: str | None, admin_enabled
     if "sku" in patch:
         patch["sku"] = _checked_sku(patch["sku"])
     result = client.update_registry(rg, name, patch, wait=not no_wait)
-    return None if no_wait else result
+    return None if no_wait else az_result(REGISTRY, result)
 
 
 def _checked_sku(sku: Any) -> Any:
@@ -262,7 +271,7 @@ def show_usage(name: str, resource_group: str | None) -> Any:
     env = _env()
     name = normalize_registry(name) or name
     usages = env.client().registry_usages(group_for(env, name, resource_group), name)
-    return {"value": [u.to_arm() for u in usages]}
+    return az_result("RegistryUsageListResult", {"value": [u.to_arm() for u in usages]})
 
 
 @click.command("check-name", cls=AzCommand)
@@ -275,4 +284,4 @@ def check_name(name: str) -> Any:
       Check a name:
         acrctl check-name -n doesthisnameexist
     """
-    return _env().client().check_name(name)
+    return az_result("RegistryNameStatus", _env().client().check_name(name))

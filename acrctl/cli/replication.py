@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from acrctl.cli.az_models import az_cell, az_result
 from acrctl.cli.base import AzGroup
 from acrctl.cli.env import Env, group_for
 from acrctl.cli.generic_update import apply_generic, generic_update_options, policy_options
@@ -44,11 +45,6 @@ _sleep: Callable[[float], None] = time.sleep
 # -- helpers shared with acrctl.cli.webhook -------------------------------------------------
 def _env() -> Env:
     return click.get_current_context().obj  # type: ignore[no-any-return]
-
-
-def cell(value: Any) -> Any:
-    """A table cell: az prints a missing value as a single space (None cells are dropped)."""
-    return value if value not in (None, "") else " "
 
 
 def greedy_items(values: tuple[Any, ...] | None) -> tuple[str, ...] | None:
@@ -138,12 +134,15 @@ def wait_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # -- replication specifics ------------------------------------------------------------------
+REPLICATION = "Replication"  # the SDK model az prints (acrctl.cli.az_models)
+
+
 def replication_table(data: Any) -> list[dict[str, Any]]:
     rows = data if isinstance(data, list) else [data]
-    return [{"NAME": cell(r.get("name")), "LOCATION": cell(r.get("location")),
-             "PROVISIONING STATE": cell(r.get("provisioningState")),
-             "STATUS": cell((r.get("status") or {}).get("displayStatus")),
-             "REGION ENDPOINT ENABLED": cell(r.get("regionEndpointEnabled"))} for r in rows]
+    return [{"NAME": az_cell(r, "name"), "LOCATION": az_cell(r, "location"),
+             "PROVISIONING STATE": az_cell(r, "provisioningState"),
+             "STATUS": az_cell(r, "status", "displayStatus"),
+             "REGION ENDPOINT ENABLED": az_cell(r, "regionEndpointEnabled")} for r in rows]
 
 
 def _premium(env: Env, rg: str, registry: str) -> Any:
@@ -226,7 +225,7 @@ def create(registry: str, location: str, name: str | None, resource_group: str |
         body["tags"] = parse_pairs(greedy_items(tags))
     result = env.client().create_replication(rg, registry, name or normalize(location), body,
                                              wait=not no_wait)
-    return None if no_wait else result
+    return None if no_wait else az_result(REPLICATION, result)
 
 
 @group.command("list", table=replication_table)
@@ -242,7 +241,7 @@ def list_(registry: str, resource_group: str | None) -> Any:
     """
     env, rg, registry = target(registry, resource_group)
     _premium(env, rg, registry)
-    return env.client().list_replications(rg, registry)
+    return az_result(REPLICATION, env.client().list_replications(rg, registry))
 
 
 @group.command("show", table=replication_table)
@@ -259,7 +258,7 @@ def show(registry: str, name: str, resource_group: str | None) -> Any:
     """
     env, rg, registry = target(registry, resource_group)
     _premium(env, rg, registry)
-    return env.client().get_replication(rg, registry, name)
+    return az_result(REPLICATION, env.client().get_replication(rg, registry, name))
 
 
 @group.command("update", table=replication_table)
@@ -307,7 +306,7 @@ def update(registry: str, name: str, resource_group: str | None,
     if isinstance(props, dict) and "regionEndpointEnabled" in props:
         patch["properties"] = {"regionEndpointEnabled": props["regionEndpointEnabled"]}
     result = env.client().update_replication(rg, registry, name, patch, wait=not no_wait)
-    return None if no_wait else result
+    return None if no_wait else az_result(REPLICATION, result)
 
 
 @group.command("delete")

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from acrctl.cli.az_models import az_cell, az_datetimes, az_result, az_table_datetime
 from acrctl.cli.base import AzGroup
 from acrctl.cli.env import Env
 from acrctl.cli.generic_update import apply_generic, generic_update_options, policy_options
@@ -24,7 +25,6 @@ from acrctl.cli.options import (
     tags_option,
 )
 from acrctl.cli.replication import (
-    cell,
     enum_option,
     greedy_items,
     resolve_location,
@@ -39,38 +39,39 @@ STATUSES = ("disabled", "enabled")
 MANAGED = ("Basic", "Standard", "Premium")
 
 
+WEBHOOK = "Webhook"  # the SDK model az prints (acrctl.cli.az_models)
+
+
 def webhook_table(data: Any) -> list[dict[str, Any]]:
     rows = data if isinstance(data, list) else [data]
-    return [{"NAME": cell(r.get("name")), "LOCATION": cell(r.get("location")),
-             "ACTIONS": cell(str(r["actions"]) if r.get("actions") is not None else None),
-             "SCOPE": cell(r.get("scope")), "STATUS": cell(r.get("status"))} for r in rows]
+    return [{"NAME": az_cell(r, "name"), "LOCATION": az_cell(r, "location"),
+             "ACTIONS": az_cell(r, "actions"), "SCOPE": az_cell(r, "scope"),
+             "STATUS": az_cell(r, "status")} for r in rows]
 
 
 def config_table(data: Any) -> list[dict[str, Any]]:
-    return [{"SERVICE URI": cell(data.get("serviceUri")),
-             "HEADERS": str(data.get("customHeaders") or {})}]
+    return [{"SERVICE URI": az_cell(data, "serviceUri"),
+             "HEADERS": az_cell(data, "customHeaders")}]
 
 
 def event_table(data: Any) -> list[dict[str, Any]]:
     rows = []
     for event in data:
-        content = (event.get("eventRequestMessage") or {}).get("content") or {}
-        target_ = content.get("target") or {}
-        image = target_.get("repository") or ""
-        if image and target_.get("tag"):
-            image += f":{target_['tag']}"
-        response = event.get("eventResponseMessage") or {}
-        status = " ".join(str(p) for p in (response.get("statusCode"),
-                                           response.get("reasonPhrase")) if p)
-        stamp = str(content.get("timestamp") or "")
-        rows.append({"ID": cell(event.get("id")), "ACTION": cell(content.get("action")),
-                     "IMAGE": cell(image), "HTTP STATUS": cell(status),
-                     "TIMESTAMP": cell(stamp[:19] + "Z" if stamp else None)})
+        content = ("eventRequestMessage", "content")
+        repository = az_cell(event, *content, "target", "repository").strip()
+        tag = az_cell(event, *content, "target", "tag").strip()
+        status = az_cell(event, "eventResponseMessage", "statusCode").strip()
+        reason = az_cell(event, "eventResponseMessage", "reasonPhrase").strip()
+        rows.append({
+            "ID": az_cell(event, "id"), "ACTION": az_cell(event, *content, "action"),
+            "IMAGE": f"{repository}:{tag}" if repository and tag else repository or " ",
+            "HTTP STATUS": f"{status} {reason}" if status and reason else status or reason or " ",
+            "TIMESTAMP": az_table_datetime(az_cell(event, *content, "timestamp"))})
     return rows
 
 
 def ping_table(data: Any) -> list[dict[str, Any]]:
-    return [{"ID": cell(data.get("id"))}]
+    return [{"ID": az_cell(data, "id")}]
 
 
 def _actions(values: tuple[str, ...] | None) -> list[str] | None:
@@ -191,7 +192,7 @@ def create(name: str, registry: str, resource_group: str | None, location: str |
     if tags is not None:
         body["tags"] = parse_pairs(greedy_items(tags))
     result = env.client().create_webhook(rg, registry, name, body, wait=not no_wait)
-    return None if no_wait else result
+    return None if no_wait else az_result(WEBHOOK, result)
 
 
 @group.command("list", table=webhook_table)
@@ -205,7 +206,7 @@ def list_(registry: str, resource_group: str | None) -> Any:
       acrctl webhook list -r myregistry -o table
     """
     env, rg, registry = target(registry, resource_group)
-    return env.client().list_webhooks(rg, registry)
+    return az_result(WEBHOOK, env.client().list_webhooks(rg, registry))
 
 
 @group.command("show", table=webhook_table)
@@ -222,7 +223,7 @@ def show(name: str, registry: str, resource_group: str | None) -> Any:
       acrctl webhook show -n myhook -r myregistry
     """
     env, rg, registry = target(registry, resource_group)
-    return env.client().get_webhook(rg, registry, name)
+    return az_result(WEBHOOK, env.client().get_webhook(rg, registry, name))
 
 
 @group.command("update", table=webhook_table)
@@ -264,7 +265,7 @@ def update(name: str, registry: str, resource_group: str | None, uri: str | None
     apply_generic(patch, set_, add, remove, force_string,
                   current=lambda: client.get_webhook(rg, registry, name).to_arm())
     result = client.update_webhook(rg, registry, name, patch, wait=not no_wait)
-    return None if no_wait else result
+    return None if no_wait else az_result(WEBHOOK, result)
 
 
 @group.command("delete")
@@ -298,8 +299,7 @@ def get_config(name: str, registry: str, resource_group: str | None) -> Any:
       acrctl webhook get-config -n myhook -r myregistry
     """
     env, rg, registry = target(registry, resource_group)
-    config = env.client().webhook_config(rg, registry, name)
-    return {"customHeaders": config.custom_headers or {}, "serviceUri": config.service_uri}
+    return az_result("CallbackConfig", env.client().webhook_config(rg, registry, name))
 
 
 @group.command("list-events", table=event_table)
@@ -317,11 +317,21 @@ def list_events(name: str, registry: str, resource_group: str | None) -> Any:
     """
     env, rg, registry = target(registry, resource_group)
     client = env.client()
-    if env.mode == "embedded":  # queued retries go out when the user looks
+    if env.mode == "embedded":  # what is due goes out now; a background sender sends the rest
         from acrctl import embedded
 
         embedded.deliver_webhooks(client)
-    return client.webhook_events(rg, registry, name)
+    return events_result(client.webhook_events(rg, registry, name))
+
+
+def events_result(events: list[Any]) -> list[dict[str, Any]]:
+    """az's Event dicts, each keeping acrctl's `delivery` (its attempts), which az's model
+    does not know."""
+    shaped: list[dict[str, Any]] = az_result("Event", events)
+    for out, event in zip(shaped, events, strict=True):
+        if event.get("delivery") is not None:
+            out["delivery"] = az_datetimes(event["delivery"])
+    return shaped
 
 
 PING_WAIT = 15.0  # seconds `webhook ping` waits for the first delivery attempt (--timeout)
@@ -341,7 +351,8 @@ def ping(name: str, registry: str, resource_group: str | None, timeout: float) -
     Prints the event id and waits for the first delivery attempt: when the receiver
     refused it or could not be reached, the command says why and exits 1 (later retries
     show in list-events). The embedded backend has no delivery worker, so there the ping
-    is sent before the command returns (ACRCTL_WEBHOOK_DELIVERY=off queues it only).
+    is sent before the command returns, and its retries by a background sender that exits
+    when nothing is left to send (ACRCTL_WEBHOOK_DELIVERY=off queues it only).
 
     \b
     Examples:
@@ -351,19 +362,19 @@ def ping(name: str, registry: str, resource_group: str | None, timeout: float) -
     """
     env, rg, registry = target(registry, resource_group)
     client = env.client()
-    result = client.ping_webhook(rg, registry, name)
+    result = az_result("EventInfo", client.ping_webhook(rg, registry, name))
     if env.mode == "embedded":
         from acrctl import embedded
 
-        if not embedded.deliver_webhooks(client):
+        if embedded.local_backend(client) is None:
             return result  # queued only: nothing to wait for
-        timeout = 0.0  # sent already: one look
+        embedded.deliver_webhooks(client)  # sent here, unless a background sender took it
     elif not timeout:
         return result
     attempt = _first_attempt(lambda: client.webhook_events(rg, registry, name, limit=20),
-                             str(result.id), timeout)
+                             str(result["id"]), timeout)
     if attempt is None:
-        if env.mode != "embedded":
+        if timeout:
             env.warn(f"The ping was not attempted within {timeout:g} seconds; see "
                      f"'acrctl webhook list-events -n {name} -r {registry}'.")
         return result
