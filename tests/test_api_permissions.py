@@ -101,7 +101,7 @@ def build_world(api: Api) -> World:
     params = {"sub": api.sub, "rg": "rg1", "registry": "myreg1", "replication": "eastus",
               "webhook": "hook1", "location": "westus", "scope": api.rg_path(),
               "roleDefinitions": role_guid, "roleAssignments": assignment,
-              "drill": "matrixdrill", "deployment": "dep1",
+              "drill": "matrixdrill", "deployment": "dep1", "namespace": ACR,
               # holds no role, so the route's action alone may reset or delete it
               "principal": api.principal("target").id}
     ops = {"registries": op_id(reg.headers["Azure-AsyncOperation"]),
@@ -132,7 +132,8 @@ def missing(route: Route, params: dict[str, str]) -> tuple[str, str, dict[str, s
            "replication": "nosuchrepl", "webhook": "nosuchhook", "op": str(uuid.uuid4()),
            "id": str(uuid.uuid4()), "location": "northeurope",
            "scope": params["scope"].replace("/rg1", "/nosuchrg"), "drill": "nosuchdrill",
-           "deployment": "nosuchdep", "principal": str(uuid.uuid4())}[name]
+           "deployment": "nosuchdep", "principal": str(uuid.uuid4()),
+           "namespace": "Microsoft.NoSuchProvider"}[name]
     return params[name], new, {**params, name: new}
 
 

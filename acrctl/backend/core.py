@@ -31,6 +31,8 @@ class Settings:
     page_size: int = 100
     activity_retention_days: float = 90.0  # activity log records older than this are pruned
     activity_max_records: int = 100_000  # per subscription; the oldest are pruned (0 = no cap)
+    # finished long-running operations (their status URLs) are kept this long (0 = forever)
+    operation_retention_hours: float = 24.0
     # records of attempts refused before their handler (403, 429...), per principal: a
     # token bucket (records a second, burst); past it they are counted, not written
     activity_refused_rate: float = 1.0
@@ -46,6 +48,13 @@ class Settings:
     # a service principal's new token expires after this many days unless its end date is
     # given (create-for-rbac --years, credential reset --years/--end-date); 0 = never
     token_lifetime_days: float = 365.0
+    # the identity provider (acrctl.server.handlers.identity, docs/azure-cli.md): lifetime
+    # of the JWT access tokens it hands out (cut to the secret's own end); the managed
+    # identity endpoint answers requests carrying X-IDENTITY-HEADER = managed_identity_header
+    # with tokens of managed_identity_principal (appId or display name); both "" = off
+    access_token_lifetime_seconds: int = 3600
+    managed_identity_header: str = ""
+    managed_identity_principal: str = ""
     # ARM template evaluation (acrctl.backend.template_limits; past one: 400 InvalidTemplate)
     template_max_string_length: int = 1_048_576  # characters of one string
     template_max_value_size: int = 4_194_304  # one array/object, as serialized
@@ -58,6 +67,21 @@ class Settings:
     # custom roles (acrctl.backend.rbac; past one: 400 RoleDefinitionLimitExceeded)
     custom_roles_max: int = 5000  # custom role definitions on the server (ARM, per tenant)
     role_assignable_scopes_max: int = 100  # assignableScopes of one custom role
+    # the data plane (acrctl.dataplane, docs/dataplane.md): set by the server while it runs
+    # one, `<name>.<suffix>` is a registry's loginServer ("" = <name>.azurecr.io)
+    login_server_suffix: str = ""
+    dataplane_storage: str = ""  # region storage; "" = `dataplane` beside the database
+    dataplane_issuer: str = "acrctl"  # `iss` of access tokens; regions trust only it
+    dataplane_service: str = "acrctl-dataplane"  # `aud` of access tokens (regions' service)
+    dataplane_token_seconds: int = 1200  # lifetime of an access token
+    dataplane_refresh_seconds: int = 10800  # lifetime of a refresh token (/oauth2/exchange)
+    dataplane_ready_seconds: float = 10.0  # a region must answer within this after start
+    dataplane_restart_max_seconds: float = 30.0  # cap of a dead region's restart backoff
+    dataplane_reconcile_seconds: float = 2.0  # how often regions follow the store
+    dataplane_upstream_timeout: float = 300.0  # seconds without a byte from a region
+    dataplane_upstream_connections: int = 100  # open connections from the front to regions
+    dataplane_form_max_bytes: int = 65536  # body of a token request (413 past it)
+    dataplane_rewrite_max_bytes: int = 1_048_576  # a region's answer rewritten in memory
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -65,6 +89,7 @@ class Backend:
     def __init__(self, store: Store, clock: Clock | None = None,
                  settings: Settings | None = None) -> None:
         from acrctl.backend.activity import Activity
+        from acrctl.backend.gencache import GenerationCache
         from acrctl.backend.groups import Groups
         from acrctl.backend.operations import Operations
         from acrctl.backend.rbac import Rbac
@@ -75,6 +100,8 @@ class Backend:
         self.store = store
         self.clock = clock or Clock()
         self.settings = settings or Settings()
+        self.cache = GenerationCache(self)  # derived data, exact while the store is unchanged
+        self.read_cache = GenerationCache(self)  # settled GET answers (acrctl.server.http)
         self.rbac = Rbac(self)
         self.ops = Operations(self)
         self.groups = Groups(self)

@@ -206,3 +206,50 @@ def _kept_tokens(b: Backend, with_admin: bool,
     now = b.clock.now()
     return {i.key: i.doc for i in items
             if not isinstance(i.doc.get("expiresOn"), int | float) or i.doc["expiresOn"] > now}
+
+
+# -- client credentials (the identity provider's token endpoint) ------------------------------
+class ClientAuthError(Exception):
+    """A refused client-credentials request, in Microsoft Entra's terms: the OAuth 2 `error`,
+    the AADSTS number and the description (which starts with it)."""
+
+    def __init__(self, error: str, code: int, description: str) -> None:
+        super().__init__(description)
+        self.error, self.code, self.description = error, code, description
+
+
+def credential_id(key: str, doc: dict[str, Any]) -> str:
+    """The id a JWT names its credential by: the keyId (a hash prefix for tokens minted
+    before credentials had one)."""
+    return str(doc.get("keyId") or f"h-{key[:16]}")
+
+
+def check_client_secret(b: Backend, client_id: str, secret: str,
+                        tenant: str) -> tuple[dict[str, Any], str, float | None]:
+    """The principal whose appId is `client_id` if `secret` is one of its live tokens
+    (compared by SHA-256, as stored). Returns (principal, credential id, credential end);
+    else ClientAuthError with Entra's codes (700016 unknown app, 7000215 wrong secret,
+    7000222 expired secret)."""
+    doc = b.rbac.principal(client_id) if client_id else None
+    if doc is None:
+        raise ClientAuthError(
+            "unauthorized_client", 700016,
+            f"AADSTS700016: Application with identifier '{client_id[:100]}' was not found in "
+            f"the directory '{tenant}'. This can happen if the application has not been "
+            "installed by the administrator of the tenant or consented to by any user in the "
+            "tenant. You may have sent your authentication request to the wrong tenant.")
+    item = b.store.get(TOKEN, hash_token(secret)) if secret else None
+    if item is None or item.parent != doc["id"]:
+        raise ClientAuthError(
+            "invalid_client", 7000215,
+            "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in "
+            "the request is the client secret value, not the client secret ID, for a secret "
+            f"added to app '{client_id}'.")
+    end = item.doc.get("expiresOn")
+    if isinstance(end, int | float) and b.clock.now() >= end:
+        raise ClientAuthError(
+            "invalid_client", 7000222,
+            f"AADSTS7000222: The provided client secret keys for app '{client_id}' are "
+            f"expired (since {b.clock.iso(end)}). Create a new one: acrctl ad sp credential "
+            f"reset --id {client_id}")
+    return doc, credential_id(item.key, item.doc), end if isinstance(end, int | float) else None

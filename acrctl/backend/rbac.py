@@ -66,32 +66,15 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-CACHE_ENTRIES = 4096  # per process; emptied when full
-
-
 class Rbac:
     def __init__(self, backend: Backend) -> None:
         self.b = backend
-        # token hash -> Caller, principal id -> grants; each entry tagged with the store's
-        # generation() when it was read, and used only while that has not moved
-        self._cache: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     def _cached(self, key: tuple[str, str], compute: Callable[[], Any]) -> Any:
-        """compute(), memoized while the store's generation() stays the same: any committed
-        change, by this or another process, invalidates every entry (exact, not a TTL).
-        Stores without generation() are read every time."""
-        generation = getattr(self.b.store, "generation", None)
-        gen = generation() if generation is not None else None
-        if gen is None:
-            return compute()
-        hit = self._cache.get(key)
-        if hit is not None and hit[0] == gen:
-            return hit[1]
-        value = compute()  # read after `gen`: a change in between moves it for next time
-        if len(self._cache) >= CACHE_ENTRIES:
-            self._cache.clear()
-        self._cache[key] = (gen, value)
-        return value
+        """compute(), memoized in the backend's generation cache (token hash -> Caller,
+        principal id -> grants): any committed change, by this or another process,
+        invalidates every entry (exact, not a TTL; acrctl.backend.gencache)."""
+        return self.b.cache.get(key, compute)
 
     # -- principals ----------------------------------------------------------------------
     def create_principal(self, name: str, type_: str = "Application",
@@ -133,6 +116,11 @@ class Rbac:
                 "Authentication failed. The 'Authorization' header is missing.")
         from acrctl.backend.credentials import check_expiry
 
+        if token.startswith("eyJ"):  # the identity provider's JWTs (backend.jwt_tokens)
+            from acrctl.backend import jwt_tokens
+
+            if jwt_tokens.looks_like_jwt(token):
+                return jwt_tokens.authenticate(self, token)
         key = hash_token(token)
         caller, token_doc = self._cached(("token", key), lambda: self._authenticate(key))
         check_expiry(token_doc, self.b.clock)  # not cached: the clock moves

@@ -18,6 +18,7 @@ BOOTSTRAP_ENV = "ACRCTL_BOOTSTRAP_TOKEN"
 SERVER_ENV = "ACRCTL_SERVER"
 MASK = "******"
 SECRET_KEYS = ("bootstrap_token",)
+SECRET_SETTINGS = ("managed_identity_header",)  # [settings] keys --print-config masks
 METRICS_MODES = click.Choice(["auto", "on", "off"], case_sensitive=False)
 # option names whose value is a path: relative ones in a config file are relative to it
 PATH_KEYS = ("database", "tls_cert", "tls_key", "access_log")
@@ -216,6 +217,21 @@ def _cidrs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -
               show_default=True,
               help="Repeated connection errors (e.g. out of file descriptors) are logged "
                    "once per this many seconds, with a count.")
+@click.option("--data-port", type=click.IntRange(0, 65535), default=8444, show_default=True,
+              help="Port of the data-plane listener (login servers, the OCI API, "
+                   "/oauth2/token); 0 turns the data plane off. Needs the docker-registry "
+                   "package (or --region-registry); without it the server runs without a "
+                   "data plane and says so.")
+@click.option("--login-domain", default="acrctl.test", show_default=True, metavar="DOMAIN",
+              help="A registry's loginServer is <name>.<DOMAIN>[:data port]; the server "
+                   "prints the /etc/hosts lines that make the names resolve locally.")
+@click.option("--region-registry", multiple=True, metavar="REGION=URL",
+              callback=lambda ctx, param, value: _region_registries(value),
+              help="Use an external CNCF distribution for REGION instead of starting one "
+                   "(repeatable); it must trust this server's token issuer (docs/"
+                   "dataplane.md).")
+@click.option("--registry-binary", default="docker-registry", show_default=True,
+              metavar="PATH", help="The CNCF distribution binary run per region.")
 def server(config: str | None, print_config: bool, host: str, port: int,
            database: str | None, tls_cert: str | None, tls_key: str | None,
            bootstrap_token: str | None, lro_mode: str, lro_polls: int, lro_seconds: float,
@@ -262,9 +278,23 @@ def server(config: str | None, print_config: bool, host: str, port: int,
     cfg.admin_token = bootstrap_token
     cfg.metrics, cfg.access_log, cfg.shutdown_timeout = metrics.lower(), access_log, \
         shutdown_timeout
-    for name, value in limits.items():  # --max-connections ... --error-log-interval
+    cfg.region_registries = dict(r.split("=", 1) for r in limits.pop("region_registry"))
+    for name, value in limits.items():  # --max-connections ... --registry-binary
         setattr(cfg, name, value)
     _run(cfg)
+
+
+def _region_registries(values: tuple[str, ...]) -> tuple[str, ...]:
+    """REGION=URL items (URL http:// or https://), the region normalized."""
+    from acrctl.backend import regions
+
+    out = []
+    for item in values or ():
+        region, sep, url = str(item).partition("=")
+        if not sep or not url.startswith(("http://", "https://")) or not region.strip():
+            raise click.BadParameter(f"{item!r}: expected REGION=http(s)://host:port")
+        out.append(f"{regions.normalize(region.strip())}={url.rstrip('/')}")
+    return tuple(out)
 
 
 def _config(host: str, port: int, database: str, tls_cert: str | None, tls_key: str | None,
@@ -354,7 +384,8 @@ def _effective(ctx: click.Context) -> str:
     extra = ctx.meta.get("acrctl.server.settings") or {}
     if extra:
         lines += ["", "[settings]"]
-        lines += [f"{k} = {_toml(v)}  # config file" for k, v in sorted(extra.items())]
+        lines += [f"{k} = {_toml(MASK if k in SECRET_SETTINGS else v)}  # config file"
+                  for k, v in sorted(extra.items())]
     return "\n".join(lines) + "\n"
 
 
@@ -388,6 +419,7 @@ def _run(cfg: ServerConfig) -> None:
     except ValueError as exc:
         app.backend.store.close()
         raise click.UsageError(str(exc)) from None
+    plane = _start_dataplane(app, cfg, worker)
     # uvicorn handles SIGTERM itself (stops accepting, lets requests in flight finish within
     # --shutdown-timeout), then re-raises it to the handler it found: this one.
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
@@ -395,13 +427,55 @@ def _run(cfg: ServerConfig) -> None:
         scheme = "https" if cfg.tls_cert else "http"
         _announce(f"{scheme}://{cfg.host}:{cfg.port}", str(cfg.database), subscription,
                   new_token, cfg.admin_token)
+        _announce_dataplane(app, plane)
         uvicorn.Server(uvicorn_config(app, cfg)).run()
     except (KeyboardInterrupt, _Terminated):  # uvicorn re-raises the signal it stopped on
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)  # a second SIGTERM now ends the process
         app.obs.draining = True
+        if plane is not None:
+            plane.stop(cfg.shutdown_timeout)
         released = stop_delivery(app, worker, cfg.shutdown_timeout)
         app.backend.store.close()
         note = f" ({released} unfinished webhook deliveries queued again)" if released else ""
         click.echo(f"acrctl server: stopped{note}.", err=True)
+
+
+def _start_dataplane(app: Any, cfg: ServerConfig, worker: Any) -> Any:
+    """The data plane (acrctl.dataplane), its region logs into the server's log; a start
+    failure stops the server with the reason."""
+    import logging
+    import sys
+
+    from acrctl.server.serve import start_dataplane, stop_delivery
+
+    log = logging.getLogger("acrctl.dataplane")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("acrctl server: data plane: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    try:
+        return start_dataplane(app, cfg)
+    except (OSError, RuntimeError) as exc:
+        stop_delivery(app, worker, cfg.shutdown_timeout)
+        app.backend.store.close()
+        raise click.ClickException(f"the data plane could not start: {exc}") from None
+
+
+def _announce_dataplane(app: Any, plane: Any) -> None:
+    if plane is None:
+        click.echo(f"acrctl server: data plane {app.obs.dataplane}.", err=True)
+        return
+    suffix = plane.login_domain
+    click.echo(f"acrctl server: data plane on {plane.url} (login servers <name>.{suffix}; "
+               f"regions: {', '.join(plane.supervisor.names()) or 'none yet'})", err=True)
+    from acrctl.backend.registries import REGISTRY
+
+    names = sorted(i.doc["name"].lower() for i in app.backend.store.list(REGISTRY))
+    host = suffix.rsplit(":", 1)[0] if ":" in suffix else suffix
+    if names:
+        click.echo("acrctl server: for local clients, add to /etc/hosts: 127.0.0.1 "
+                   + " ".join(f"{n}.{host}" for n in names), err=True)

@@ -166,6 +166,11 @@ def schemas() -> dict[str, Schema]:
         "RegistryUsage": obj({"name": STR, "limit": INT64, "currentValue": INT64,
                               "unit": enum("Count", "Bytes")}),
         "RegistryUsageListResult": list_of("RegistryUsage", pageable=False),
+        "RegistryPassword": obj({"name": enum("password", "password2"), "value": STR}),
+        "RegistryListCredentialsResult": obj({"username": STR,
+                                              "passwords": arr(ref("RegistryPassword"))}),
+        "RegenerateCredentialParameters": obj({"name": enum("password", "password2")},
+                                              ("name",)),
         "RegistryNameCheckRequest": obj({
             "name": {"type": "string", "minLength": 5, "maxLength": 50,
                      "pattern": "^[a-zA-Z0-9]*$"},
@@ -327,9 +332,60 @@ def schemas() -> dict[str, Schema]:
             "durationSeconds": {"type": "integer", "minimum": 1}}, ("kind",))},
             ("properties",)),
         "DrillListResult": list_of("Drill", pageable=False),
+        # -- discovery and the identity provider (handlers.discovery, handlers.identity) ---
+        **discovery_schemas(),
         "ActivityLogListResult": obj({"value": arr({"type": "object"}),
                                       "nextLink": {"type": "string", "format": "uri",
                                                    "nullable": True}}, ("value",)),
+    }
+
+
+def discovery_schemas() -> dict[str, Schema]:
+    """Cloud metadata, generic resources, providers, and the identity provider's tokens and
+    errors (Entra's OAuth 2 error body; App Service's {statusCode, message})."""
+    int_: Schema = {"type": "integer"}
+    return {
+        "CloudMetadata": obj({
+            "name": STR, "resourceManager": STR,
+            "authentication": obj({"loginEndpoint": STR, "audiences": arr(STR),
+                                   "tenant": STR, "identityProvider": STR},
+                                  ("loginEndpoint", "audiences")),
+            "suffixes": obj({"acrLoginServer": STR}, ("acrLoginServer",))},
+            ("name", "authentication", "resourceManager", "suffixes")),
+        "OpenIdConfiguration": obj({"issuer": STR, "authorization_endpoint": STR,
+                                    "token_endpoint": STR},
+                                   ("issuer", "authorization_endpoint", "token_endpoint")),
+        "TokenRequest": obj({
+            "grant_type": enum("client_credentials"),
+            "client_id": {**STR, "description": "The service principal's appId."},
+            "client_secret": {**STR, "description": "Its password (acrctl ad sp "
+                                                    "create-for-rbac)."},
+            "scope": {**STR, "description": "<audience>/.default"},
+            "resource": {**STR, "description": "v1: the audience itself."}},
+            ("grant_type", "client_id", "client_secret")),
+        "TokenResponse": obj({"token_type": enum("Bearer"), "expires_in": int_,
+                              "ext_expires_in": int_, "access_token": STR},
+                             ("token_type", "expires_in", "access_token")),
+        "AadError": obj({"error": STR, "error_description": STR, "error_codes": arr(int_),
+                         "timestamp": STR, "trace_id": STR, "correlation_id": STR},
+                        ("error", "error_description", "error_codes")),
+        "ManagedIdentityToken": obj({"access_token": STR, "expires_on": STR, "resource": STR,
+                                     "token_type": enum("Bearer"), "client_id": STR},
+                                    ("access_token", "expires_on", "resource", "token_type")),
+        "ManagedIdentityError": obj({"statusCode": int_, "message": STR},
+                                    ("statusCode", "message")),
+        "GenericResource": obj({"id": STR, "name": STR, "type": STR,
+                                "location": {**STR, "nullable": True},
+                                "sku": {"type": "object"}, "tags": STR_MAP},
+                               ("id", "name", "type")),
+        "GenericResourceListResult": list_of("GenericResource"),
+        "Provider": obj({"id": STR, "namespace": STR, "registrationState": STR,
+                         "registrationPolicy": STR, "resourceTypes": arr(obj({
+                             "resourceType": STR, "locations": arr(STR),
+                             "apiVersions": arr(STR), "capabilities": STR},
+                             ("resourceType",)))},
+                        ("id", "namespace", "registrationState", "resourceTypes")),
+        "ProviderListResult": list_of("Provider", pageable=False),
     }
 
 
@@ -375,12 +431,32 @@ def components_parameters() -> dict[str, Schema]:
     out["Filter"] = {"name": "$filter", "in": "query", "required": False,
                      "description": "OData filter: roleName eq '...' / principalId eq '...'.",
                      "schema": STR}
+    out.update(discovery_parameters())
     out["IfMatch"] = {"name": "If-Match", "in": "header", "required": False,
                       "description": "The ETag the resource must have ('*': it must exist).",
                       "schema": STR}
     out["IfNoneMatch"] = {"name": "If-None-Match", "in": "header", "required": False,
                           "description": "'*': the resource must not exist.", "schema": STR}
     return out
+
+
+def discovery_parameters() -> dict[str, Schema]:
+    def query(name: str, desc: str, schema: Schema, required: bool = False) -> Schema:
+        return {"name": name, "in": "query", "required": required, "description": desc,
+                "schema": schema}
+
+    return {
+        "ResourceFilter": query("$filter", "resourceType eq '...', name eq '...', "
+                                "resourceGroup eq '...', location eq '...', joined by and.",
+                                STR),
+        "ResourceSkipToken": query("$skipToken", "The continuation token of a nextLink.",
+                                   {"type": "string", "pattern": "^[0-9]:[0-9]{1,18}$"}),
+        "MiResource": query("resource", "The audience of the token.", STR, True),
+        "MiClientId": query("client_id", "The identity's appId (optional).", STR),
+        "MiHeader": {"name": "X-IDENTITY-HEADER", "in": "header", "required": True,
+                     "description": "The server's managed_identity_header setting.",
+                     "schema": STR},
+    }
 
 
 LRO_HEADERS = {
@@ -426,11 +502,12 @@ class Spec(dict[str, Any]):
 
 def spec(op: str, summary: str, tag: str, responses: dict[str, Schema],
          body: str | None = None, body_required: bool = True, paging: bool = False,
-         conditional: bool = False, filters: bool = False, extra: tuple[str, ...] = ()
-         ) -> Spec:
+         conditional: bool = False, filters: bool = False, extra: tuple[str, ...] = (),
+         media: str = JSON) -> Spec:
+    """`extra`: names of components.parameters to add; `media`: the body's media type."""
     return Spec(operationId=op, summary=summary, tag=tag, responses=responses, body=body,
                 body_required=body_required, paging=paging, conditional=conditional,
-                filters=filters, extra=extra)
+                filters=filters, extra=extra, media=media)
 
 
 def lro_put(kind: str) -> dict[str, Schema]:
@@ -449,6 +526,7 @@ def specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
     from acrctl.server.handlers import (
         activity,
         authz,
+        credentials,
         deployments,
         principals,
         registries,
@@ -538,6 +616,14 @@ def specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
                                             lro_delete(), conditional=True),
         ("GET", registries.usages): spec("Registries_ListUsages", "Quota usages.", R,
                                          {"200": ok("RegistryUsageListResult")}),
+        ("POST", credentials.list_): spec(
+            "Registries_ListCredentials",
+            "The admin user's name and passwords (400 while the admin user is disabled).", R,
+            {"200": ok("RegistryListCredentialsResult")}),
+        ("POST", credentials.regenerate): spec(
+            "Registries_RegenerateCredential", "A new password or password2 for the admin user.",
+            R, {"200": ok("RegistryListCredentialsResult")},
+            body="RegenerateCredentialParameters"),
         ("GET", registries.operation_status): spec(
             "{kind}_GetOperationStatus", "Azure-AsyncOperation status (always 200).", R,
             {"200": ok("OperationStatus")}),
@@ -674,7 +760,59 @@ def specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
                                       "Admin", {"200": ok("Settings")}, body="Settings"),
     }
     out[("GET", registries.operation_status)]["kind_of"] = kind_of
+    out.update(discovery_specs())
     return out
+
+
+def discovery_specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
+    from acrctl.server.handlers import discovery, identity
+
+    aad = {"400": ok("AadError", "Refused (Entra's error body: unknown tenant or client, "
+                                 "bad grant, scope or resource)."),
+           "401": ok("AadError", "Wrong, missing or expired client secret.")}
+    mi = {"400": ok("ManagedIdentityError", "Bad api-version, resource or identity."),
+          "401": ok("ManagedIdentityError", "Missing or wrong X-IDENTITY-HEADER."),
+          "404": ok("ManagedIdentityError", "The managed identity endpoint is off.")}
+    metadata = spec("Metadata_Endpoints", "The cloud's endpoints (public; az cloud register).",
+                    "Discovery", {"200": ok("CloudMetadata")})
+    token = spec("Identity_Token", "client_credentials: a JWT access token (public).",
+                 "Identity", {"200": ok("TokenResponse"), **aad}, body="TokenRequest",
+                 media="application/x-www-form-urlencoded")
+    return {
+        ("GET", discovery.metadata_endpoints): metadata,
+        ("GET", identity.openid_configuration): spec(
+            "Identity_OpenIdConfiguration", "OpenID Connect discovery of a tenant (public).",
+            "Identity", {"200": ok("OpenIdConfiguration"),
+                         "400": ok("AadError", "Unknown tenant.")}),
+        ("GET", identity.authorize): spec(
+            "Identity_Authorize", "Interactive sign-in: not supported (public; 400).",
+            "Identity", {"400": ok("AadError", "Not supported.")}),
+        ("GET", discovery.metadata_endpoints_slash): spec(
+            "Metadata_EndpointsDoubleSlash", "The same, at the path az asks for when the "
+            "endpoint ends in a slash.", "Discovery", {"200": ok("CloudMetadata")}),
+        ("POST", identity.token): token,
+        ("POST", identity.token_v1): spec(
+            "Identity_TokenV1", "The same on v1's path (resource= instead of scope=).",
+            "Identity", token["responses"], body="TokenRequest",
+            media="application/x-www-form-urlencoded"),
+        ("GET", identity.managed_identity): spec(
+            "Identity_ManagedIdentityToken", "App Service's managed-identity protocol "
+            "(public; ?api-version=2019-08-01, the X-IDENTITY-HEADER secret).", "Identity",
+            {"200": ok("ManagedIdentityToken"), **mi},
+            extra=("MiResource", "MiClientId", "MiHeader")),
+        ("GET", discovery.list_resources): spec(
+            "Resources_List", "Generic resources the caller may read ($filter, paged).",
+            "Resources", {"200": ok("GenericResourceListResult")},
+            extra=("ResourceFilter", "ResourceSkipToken", "Top")),
+        ("GET", discovery.list_providers): spec(
+            "Providers_List", "Resource providers.", "Resources",
+            {"200": ok("ProviderListResult")}),
+        ("GET", discovery.get_provider): spec(
+            "Providers_Get", "One resource provider.", "Resources", {"200": ok("Provider")}),
+        ("POST", discovery.register_acr): spec(
+            "Providers_Register", "Register Microsoft.ContainerRegistry (already is).",
+            "Resources", {"200": ok("Provider")}),
+    }
 
 
 # -- the document ----------------------------------------------------------------------------------
@@ -717,6 +855,7 @@ def _operation(route: Any, sp: Spec | None, path: str, suffix: str) -> Schema:
                    {"$ref": "#/components/parameters/Top"}]
     if sp["filters"]:
         params.append({"$ref": "#/components/parameters/Filter"})
+    params += [{"$ref": f"#/components/parameters/{name}"} for name in sp["extra"]]
     if sp["conditional"]:
         params.append({"$ref": "#/components/parameters/IfMatch"})
         if route.method != "POST":
@@ -742,7 +881,7 @@ def _operation(route: Any, sp: Spec | None, path: str, suffix: str) -> Schema:
         out["security"] = []
     body = sp["body"]
     if body is not None:
-        out["requestBody"] = {"required": bool(sp["body_required"]), "content": {JSON: {
+        out["requestBody"] = {"required": bool(sp["body_required"]), "content": {sp["media"]: {
             "schema": ref(body) if body[0].isupper() else {"type": body}}}}
     return out
 

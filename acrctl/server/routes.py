@@ -11,7 +11,10 @@ from acrctl.server.app import Handler, Route
 from acrctl.server.handlers import (
     activity,
     authz,
+    credentials,
     deployments,
+    discovery,
+    identity,
     principals,
     registries,
     replications,
@@ -38,6 +41,7 @@ ELEVATE = "Microsoft.Authorization/elevateAccess/Action"
 DEP = f"{RG}/providers/Microsoft.Resources/deployments"
 DEPLOY = "Microsoft.Resources/deployments"
 PRINCIPALS = f"{SUB}/providers/Microsoft.Authorization/principals"
+IDP = "/{tenant}"  # the identity provider's tenant paths
 
 
 def r(method: str, template: str, handler: Handler, action: str | None = None,
@@ -60,12 +64,32 @@ ROUTES: list[Route] = [
     r("GET", "/readyz", observability.readyz, public=True),
     r("GET", "/metrics", observability.metrics, public=True),  # 404 unless enabled
     r("GET", "/openapi.json", openapi_document, public=True),
+    # the cloud's endpoints (az cloud register; az asks for //metadata/endpoints when the
+    # endpoint is given with its trailing slash) and the identity provider (public: the
+    # client secret or the managed-identity header is the credential)
+    r("GET", "/metadata/endpoints", discovery.metadata_endpoints, public=True),
+    r("GET", "//metadata/endpoints", discovery.metadata_endpoints_slash, public=True),
+    r("GET", f"{IDP}/v2.0/.well-known/openid-configuration", identity.openid_configuration,
+      public=True),
+    r("GET", f"{IDP}/oauth2/v2.0/authorize", identity.authorize, public=True),
+    r("POST", f"{IDP}/oauth2/v2.0/token", identity.token, public=True),
+    r("POST", f"{IDP}/oauth2/token", identity.token_v1, public=True),
+    r("GET", "/msi/token", identity.managed_identity, public=True),
     # subscriptions, locations, resource groups
     r("GET", "/subscriptions", resources.list_subscriptions, acr=False),
     r("GET", SUB, resources.get_subscription, f"{RES}/read", acr=False,
       fallback=resources.sees_subscription),
     r("GET", f"{SUB}/locations", resources.list_locations, f"{RES}/locations/read", acr=False,
       fallback=resources.sees_subscription),
+    # generic resources and resource providers (acrctl.server.handlers.discovery)
+    r("GET", f"{SUB}/resources", discovery.list_resources, f"{RES}/resources/read", SUB,
+      listing=True, acr=False),
+    r("GET", f"{SUB}/providers", discovery.list_providers, f"{RES}/providers/read", SUB,
+      acr=False, fallback=resources.sees_subscription),
+    r("GET", f"{SUB}/providers/{{namespace}}", discovery.get_provider,
+      f"{RES}/providers/read", SUB, acr=False, fallback=resources.sees_subscription),
+    r("POST", f"{SUB}/providers/{ACR}/register", discovery.register_acr,
+      f"{ACR}/register/action", SUB, acr=False),
     r("GET", f"{SUB}/resourcegroups", resources.list_groups, f"{RES}/resourceGroups/read",
       SUB, listing=True, acr=False),
     r("GET", RG, resources.get_group, f"{RES}/resourceGroups/read", acr=False),
@@ -88,6 +112,10 @@ ROUTES: list[Route] = [
     r("PATCH", REG, registries.patch, f"{A}/write"),
     r("DELETE", REG, registries.delete, f"{A}/delete"),
     r("GET", f"{REG}/listUsages", registries.usages, f"{A}/listUsages/read", REG),
+    # the admin user (acrctl.backend.admin_user)
+    r("POST", f"{REG}/listCredentials", credentials.list_, f"{A}/listCredentials/action", REG),
+    r("POST", f"{REG}/regenerateCredential", credentials.regenerate,
+      f"{A}/regenerateCredential/action", REG),
     r("GET", f"{REG}/operationStatuses/{{op}}", registries.operation_status,
       f"{A}/operationStatuses/read", REG),
     # replications
