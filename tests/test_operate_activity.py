@@ -250,6 +250,14 @@ def test_filter_rejects_non_eq_on_plain_fields() -> None:
         parse_filter("status le 'Failed'", 0.0)
 
 
+def test_filter_takes_bare_timestamps_as_az_monitor_sends_them() -> None:
+    flt = parse_filter("eventTimestamp ge 2026-12-01T00:00:00Z and "
+                       "eventTimestamp le 2026-12-02T00:00:00Z and status eq 'Failed'", 0.0)
+    assert (flt.start, flt.end) == (
+        dt.datetime(2026, 12, 1, tzinfo=dt.UTC).timestamp(),
+        dt.datetime(2026, 12, 2, tzinfo=dt.UTC).timestamp())
+
+
 # -- the CLI: az monitor activity-log list -------------------------------------------------------
 
 def test_offset_and_time_range_follow_az() -> None:

@@ -50,7 +50,10 @@ FILTER_FIELDS = {"eventtimestamp": "eventTimestamp", "resourcegroupname": "resou
                  "resourceuri": "resourceUri", "resourceid": "resourceUri",
                  "resourceprovider": "resourceProvider", "correlationid": "correlationId",
                  "caller": "caller", "status": "status"}
-CLAUSE_RE = re.compile(r"^\s*(\w+)\s+(eq|ge|le|gt|lt)\s+'((?:[^']|'')*)'\s*$", re.IGNORECASE)
+# a value is quoted ('...', '' a quote) or bare, as `az monitor activity-log list` sends
+# timestamps (eventTimestamp ge 2026-12-01T00:00:00Z)
+CLAUSE_RE = re.compile(r"\s*(\w+)\s+(eq|ge|le|gt|lt)\s+(?:'((?:[^']|'')*)'|([^\s']+))\s*",
+                       re.IGNORECASE)
 
 
 def parse_time(value: str) -> float:
@@ -118,7 +121,7 @@ def parse_filter(text: str, now: float) -> Filter:
         return Filter(start, end)
     values: dict[str, str] = {}
     for clause in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
-        m = CLAUSE_RE.match(clause)
+        m = CLAUSE_RE.fullmatch(clause)
         field = FILTER_FIELDS.get(m.group(1).lower()) if m else None
         if m is None or field is None:
             raise InvalidInput("InvalidFilter",
@@ -126,7 +129,8 @@ def parse_filter(text: str, now: float) -> Filter:
                                "eventTimestamp ge/le, and resourceGroupName, resourceUri, "
                                "resourceProvider, correlationId, caller or status eq, "
                                "joined by 'and'.")
-        op, value = m.group(2).lower(), m.group(3).replace("''", "'")
+        op = m.group(2).lower()
+        value = m.group(3).replace("''", "'") if m.group(3) is not None else m.group(4)
         if field == "eventTimestamp":
             if op in ("ge", "gt"):
                 start = parse_time(value)
