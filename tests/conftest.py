@@ -16,6 +16,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     monkeypatch.setenv("ACRCTL_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("ACRCTL_STATE", str(tmp_path / "state.db"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    # `acrctl server` runs its data plane (docker-registry per region, on :8444) by default;
+    # the servers tests start have none unless they ask (--data-port): docs/dataplane.md
+    monkeypatch.setenv("ACRCTL_SERVER_DATA_PORT", "0")
     for var in ("ACRCTL_ENDPOINT", "ACRCTL_TOKEN", "ACRCTL_DEFAULTS_REGISTRY",
                 "ACRCTL_DEFAULTS_GROUP", "ACRCTL_DEFAULTS_LOCATION", "ACRCTL_CORE_OUTPUT",
                 "ACRCTL_SUBSCRIPTION", "NO_COLOR", "FORCE_COLOR"):

@@ -67,6 +67,7 @@ class Settings:
     # custom roles (acrctl.backend.rbac; past one: 400 RoleDefinitionLimitExceeded)
     custom_roles_max: int = 5000  # custom role definitions on the server (ARM, per tenant)
     role_assignable_scopes_max: int = 100  # assignableScopes of one custom role
+    portal_enabled: bool = True  # the map page at /portal (acrctl.portal; 404 when off)
     # the data plane (acrctl.dataplane, docs/dataplane.md): set by the server while it runs
     # one, `<name>.<suffix>` is a registry's loginServer ("" = <name>.azurecr.io)
     login_server_suffix: str = ""

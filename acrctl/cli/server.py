@@ -443,12 +443,13 @@ def _run(cfg: ServerConfig) -> None:
 
 
 def _start_dataplane(app: Any, cfg: ServerConfig, worker: Any) -> Any:
-    """The data plane (acrctl.dataplane), its region logs into the server's log; a start
-    failure stops the server with the reason."""
+    """The data plane (acrctl.dataplane), its region logs into the server's log. When it
+    cannot start (its port taken...) the management plane runs without it, and the
+    start-up line and /readyz say why."""
     import logging
     import sys
 
-    from acrctl.server.serve import start_dataplane, stop_delivery
+    from acrctl.server.serve import start_dataplane
 
     log = logging.getLogger("acrctl.dataplane")
     if not log.handlers:
@@ -459,10 +460,9 @@ def _start_dataplane(app: Any, cfg: ServerConfig, worker: Any) -> Any:
         log.propagate = False
     try:
         return start_dataplane(app, cfg)
-    except (OSError, RuntimeError) as exc:
-        stop_delivery(app, worker, cfg.shutdown_timeout)
-        app.backend.store.close()
-        raise click.ClickException(f"the data plane could not start: {exc}") from None
+    except (OSError, RuntimeError) as exc:  # e.g. the data port is taken: manage anyway
+        app.obs.dataplane = f"off: it could not start ({exc})"
+        return None
 
 
 def _announce_dataplane(app: Any, plane: Any) -> None:

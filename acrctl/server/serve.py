@@ -10,7 +10,7 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend.core import Backend, Settings
@@ -48,6 +48,12 @@ class ServerConfig:
     error_log_interval: float = 10.0  # repeated connection errors: one log line per interval
     http: str = "auto"  # auto (httptools when installed, else h11) | h11 | httptools
     loop: str = "auto"  # auto (uvloop when installed, else asyncio) | asyncio | uvloop
+    # the data plane (acrctl.dataplane, docs/dataplane.md): the listener's port, 0 = off
+    # (ThreadedServer: any other value = on, on a free port)
+    data_port: int = 0
+    login_domain: str = "acrctl.test"
+    region_registries: dict[str, str] = field(default_factory=dict)  # region -> URL
+    registry_binary: str = "docker-registry"
 
 
 def metrics_enabled(cfg: ServerConfig) -> bool:
@@ -80,6 +86,7 @@ def build(cfg: ServerConfig) -> tuple[App, str | None, str]:
     if metrics_enabled(cfg):
         app.obs.enable_metrics()
     backend.activity.prune()  # records past the retention, left by a long stop
+    backend.ops.prune()  # finished operations past their retention
     return app, new_token, sub["subscriptionId"]
 
 
@@ -179,6 +186,38 @@ def uvicorn_config(app: App, cfg: ServerConfig, sock_port: int | None = None) ->
         timeout_graceful_shutdown=max(1, math.ceil(cfg.shutdown_timeout)))
 
 
+def start_dataplane(app: App, cfg: ServerConfig) -> Any:
+    """Start the data plane when cfg.data_port asks for it and the registry binary (or an
+    external region) is there; /readyz tells why when it is off. Returns the DataPlane or
+    None."""
+    from acrctl.dataplane.plane import DataPlane, PlaneConfig, status_off
+
+    off = status_off(cfg.registry_binary) if not cfg.region_registries else None
+    if not cfg.data_port or off:
+        app.obs.dataplane = off or "off (data port 0)"  # type: ignore[attr-defined]
+        return None
+    settings = app.backend.settings
+    storage = settings.dataplane_storage or _dataplane_storage(cfg.database)
+    plane = DataPlane(app.backend, PlaneConfig(
+        port=cfg.data_port, host=cfg.host, login_domain=cfg.login_domain,
+        binary=cfg.registry_binary, storage=storage, external=dict(cfg.region_registries),
+        tls_cert=cfg.tls_cert, tls_key=cfg.tls_key)).start()
+    app.obs.dataplane = plane  # type: ignore[attr-defined]
+    return plane
+
+
+def _dataplane_storage(database: str | None) -> str:
+    """`dataplane/` next to a SQLite file; under the XDG data dir for PostgreSQL; "" (a
+    temporary directory) for an in-memory store."""
+    if not database or database == ":memory:":
+        return ""
+    if is_postgres(database):
+        from acrctl import embedded
+
+        return os.path.join(os.path.dirname(embedded.state_path()), "dataplane")
+    return os.path.join(os.path.dirname(os.path.abspath(database)), "dataplane")
+
+
 def is_postgres(database: str | None) -> bool:
     return bool(database) and str(database).startswith(("postgresql://", "postgres://"))
 
@@ -209,6 +248,7 @@ class ThreadedServer:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.deliver = deliver
         self.delivery: DeliveryWorker | None = None
+        self.dataplane: Any = None
 
     @property
     def url(self) -> str:
@@ -224,6 +264,9 @@ class ThreadedServer:
             time.sleep(0.01)
         if self.deliver:
             self.delivery = start_delivery(self.app)
+        if self.cfg.data_port:
+            self.cfg.data_port = free_port()
+        self.dataplane = start_dataplane(self.app, self.cfg)
         return self
 
     def stop(self) -> None:
@@ -231,6 +274,9 @@ class ThreadedServer:
         if self.delivery is not None:
             stop_delivery(self.app, self.delivery, self.cfg.shutdown_timeout)
             self.delivery = None
+        if self.dataplane is not None:
+            self.dataplane.stop(self.cfg.shutdown_timeout)
+            self.dataplane = None
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.app.backend.store.close()

@@ -1,0 +1,243 @@
+"""The data plane of a running server: keys, token service, region supervisor, the front
+listener (a second uvicorn server in its own thread) and a reconcile loop that follows the
+store (regions to run, namespaces to remove)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from acrctl.dataplane import supervisor as sup
+
+if TYPE_CHECKING:
+    from acrctl.backend.core import Backend, Settings
+    from acrctl.dataplane.front import Front
+
+log = logging.getLogger("acrctl.dataplane")
+ROUTE_TTL = 1.0  # seconds a registry's route is remembered by the front
+
+
+@dataclass
+class PlaneConfig:
+    port: int  # the listener's port (0: pick one)
+    host: str = "127.0.0.1"
+    login_domain: str = "acrctl.test"
+    binary: str = sup.PACKAGE
+    storage: str = ""  # default: a temporary directory (removed on stop)
+    external: dict[str, str] = field(default_factory=dict)  # region -> URL
+    tls_cert: str | None = None
+    tls_key: str | None = None
+
+
+def login_suffix(domain: str, port: int, tls: bool) -> str:
+    """`<domain>[:port]`: the port is added unless the domain names one or it is the
+    scheme's default."""
+    if ":" in domain.rsplit("]", 1)[-1]:
+        return domain
+    return domain if port == (443 if tls else 80) else f"{domain}:{port}"
+
+
+def status_off(binary: str) -> str | None:
+    """Why the data plane cannot run (None when it can)."""
+    if sup.binary_path(binary) is None:
+        return (f"off: no '{binary}' binary; install the {sup.PACKAGE} package "
+                f"(apt-get install {sup.PACKAGE})")
+    return None
+
+
+class DataPlane:
+    def __init__(self, backend: Backend, cfg: PlaneConfig) -> None:
+        from acrctl.dataplane import pki
+        from acrctl.dataplane.tokens import TokenService
+
+        self.b, self.cfg = backend, cfg
+        self.settings: Settings = backend.settings
+        self.scheme = "https" if cfg.tls_cert else "http"
+        self._tmp = "" if cfg.storage else tempfile.mkdtemp(prefix="acrctl-dataplane-")
+        self.storage = cfg.storage or self._tmp
+        os.makedirs(self.storage, exist_ok=True)
+        self.port = cfg.port or sup.free_port()
+        self.login_domain = login_suffix(cfg.login_domain, self.port, bool(cfg.tls_cert))
+        self.issuer = self.settings.dataplane_issuer
+        self.service = self.settings.dataplane_service
+        self.keys = pki.load_or_create(os.path.join(self.storage, "pki"))
+        self.tokens = TokenService(backend, self.keys, self.issuer, self.service,
+                                   self.settings.dataplane_token_seconds,
+                                   self.settings.dataplane_refresh_seconds)
+        self.events_token = secrets.token_urlsafe(24)
+        auth = sup.Auth(self.issuer, self.service, f"{self.scheme}://127.0.0.1:{self.port}"
+                        "/oauth2/token", self.keys.bundle, self.keys.http_secret,
+                        f"http://127.0.0.1:{self.port}/_acrctl/events/REGION"
+                        if not cfg.tls_cert else "", self.events_token)
+        self.supervisor = _RegionSupervisor(
+            binary=sup.binary_path(cfg.binary) or cfg.binary, storage=self.storage,
+            auth=auth, external=cfg.external,
+            ready_timeout=self.settings.dataplane_ready_seconds,
+            restart_max=self.settings.dataplane_restart_max_seconds)
+        self._routes: dict[str, tuple[float, str | None]] = {}
+        self._stop = threading.Event()
+        self._server: Any = None
+        self._threads: list[threading.Thread] = []
+        self.front: Front | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.cfg.host}:{self.port}"
+
+    def start(self) -> DataPlane:
+        import uvicorn
+
+        from acrctl.dataplane.front import Front
+
+        self.front = Front(self)
+        config = uvicorn.Config(self.front, host=self.cfg.host, port=self.port,
+                                ssl_certfile=self.cfg.tls_cert, ssl_keyfile=self.cfg.tls_key,
+                                log_level="warning", access_log=False, lifespan="on",
+                                ws="none", timeout_keep_alive=30)
+        self._server = uvicorn.Server(config)
+        serve = threading.Thread(target=self._server.run, name="acrctl-dataplane-front",
+                                 daemon=True)
+        serve.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not serve.is_alive():
+                self.stop()
+                raise RuntimeError(f"the data-plane listener could not start on port "
+                                   f"{self.port}")
+            time.sleep(0.01)
+        self.settings.login_server_suffix = self.login_domain
+        self.supervisor.start()
+        self.reconcile()
+        loop = threading.Thread(target=self._reconcile_loop, name="acrctl-dataplane-sync",
+                                daemon=True)
+        loop.start()
+        self._threads = [serve, loop]
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.should_exit = True
+        for t in self._threads:
+            t.join(timeout=timeout)
+        self.supervisor.stop(timeout)
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def status(self) -> str:
+        down = [r.name for r in self.supervisor.regions.values() if not r.ready]
+        return f"regions not ready: {', '.join(sorted(down))}" if down else "ok"
+
+    # -- the store -> the regions ------------------------------------------------------
+    def desired(self) -> dict[str, set[str]]:
+        """region -> registries (lower case) with a replica there (a registry without
+        replicas, below Premium, lives in its home region)."""
+        return self.b.cache.get(("dataplane", "desired"), self._read_desired)  # type: ignore[no-any-return]
+
+    def _read_desired(self) -> dict[str, set[str]]:
+        from acrctl.backend import ids
+        from acrctl.backend.registries import REGISTRY
+        from acrctl.backend.replications import REPLICATION
+
+        out: dict[str, set[str]] = {}
+        for item in self.b.store.list(REGISTRY):
+            name = item.doc["name"].lower()
+            locs = {r.doc["location"] for r in self.b.store.list(
+                REPLICATION, parent=ids.key(item.doc["id"]))} or {item.doc["location"]}
+            for loc in locs:
+                out.setdefault(loc, set()).add(name)
+        return out
+
+    def reconcile(self) -> None:
+        """Start the regions registries need; remove the namespaces of registries no longer
+        replicated to a local region (deleted replica or registry); stop idle regions."""
+        want = self.desired()
+        for region in sorted(want):
+            self.supervisor.ensure(region)
+        for name in os.listdir(self.storage):
+            if name == "pki" or not os.path.isdir(os.path.join(self.storage, name)):
+                continue
+            local = sup.Region(name, os.path.join(self.storage, name))
+            for ns in sup.namespaces(local):
+                if ns not in want.get(name, set()):
+                    sup.remove_namespace(local, ns)
+                    log.info("region %s: removed the data of registry %s", name, ns)
+        for region in self.supervisor.names():
+            if region not in want:
+                self.supervisor.retire(region)
+
+    def _reconcile_loop(self) -> None:
+        while not self._stop.wait(self.settings.dataplane_reconcile_seconds):
+            try:
+                self.reconcile()
+            except Exception:  # noqa: BLE001 - the store may be briefly down; next round
+                log.exception("data plane: reconcile failed")
+
+    # -- for the front -----------------------------------------------------------------
+    def region_url(self, registry: str) -> str | None:
+        """Where a registry's requests go: its home region (started if needed). A registry
+        that does not exist goes to any region (the answer is the same as for a repository
+        the caller may not see); None when no region runs at all."""
+        now = time.monotonic()
+        hit = self._routes.get(registry)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        reg = self.b.registries.find(registry) if registry else None
+        url: str | None = None
+        if reg is not None:
+            url = self.supervisor.ensure(reg["location"]).url
+        else:
+            names = self.supervisor.names()
+            region = self.supervisor.region(names[0]) if names else None
+            url = region.url if region is not None else None
+        if len(self._routes) > 10_000:
+            self._routes.clear()
+        self._routes[registry] = (now + ROUTE_TTL, url)
+        return url
+
+    def on_events(self, region: str, events: list[dict[str, Any]]) -> None:
+        """A region's notifications: manifest pushes and deletes become the registry's
+        webhook events in that region."""
+        for ev in events:
+            with contextlib.suppress(Exception):
+                self._on_event(region, ev)
+
+    def _on_event(self, region: str, ev: dict[str, Any]) -> None:
+        action, target = ev.get("action"), ev.get("target") or {}
+        registry, _, repo = str(target.get("repository", "")).partition("/")
+        if action not in ("push", "delete") or not repo:
+            return
+        if action == "delete" and not target.get("digest"):
+            return  # 2.8 sends a second, tag-only event per delete
+        req = ev.get("request") or {}
+        self.b.webhooks.emit(
+            registry, region, action, repo, tag=target.get("tag"),
+            digest=target.get("digest"), media_type=target.get("mediaType"),
+            size=target.get("size"), length=target.get("length"),
+            request={"id": req.get("id"), "host": req.get("host"),
+                     "method": req.get("method"), "useragent": req.get("useragent")},
+            actor=ev.get("actor") or {})
+
+
+class _RegionSupervisor(sup.Supervisor):
+    """The supervisor with the notification URL naming each region."""
+
+    def _spawn(self, region: sup.Region) -> None:
+        base = self.auth
+        if base.events_url:
+            self.auth = sup.Auth(**{**base.__dict__,
+                                    "events_url": base.events_url.replace("REGION",
+                                                                          region.name)})
+        try:
+            super()._spawn(region)
+        finally:
+            self.auth = base
