@@ -80,7 +80,8 @@ def build_world(api: Api) -> World:
     event, a custom role defined at rg1 and a Reader assignment at rg1; plus the ids of
     finished operations of each kind."""
     api.create_group()
-    reg = api.put(api.reg_path(), {"location": "westus", "sku": {"name": "Premium"}})
+    reg = api.put(api.reg_path(), {"location": "westus", "sku": {"name": "Premium"},
+                                   "properties": {"adminUserEnabled": True}})  # credentials
     repl = api.put(api.repl_path("eastus"), {"location": "eastus"})
     hook = api.put(api.hook_path(), {"location": "westus", "properties": {
         "serviceUri": "http://127.0.0.1:9/hook", "actions": ["push"]}})
@@ -170,6 +171,8 @@ def body_for(route: Route, world: World) -> Any:
             return {"displayName": "newprincipal"}
         if t.endswith("/redeliver"):
             return {"eventId": world.event_id}
+        if t.endswith("/regenerateCredential"):
+            return {"name": "password"}
         if t.endswith("/whatIf"):
             return DEPLOYMENT
     return None

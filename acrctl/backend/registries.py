@@ -10,7 +10,7 @@ import builtins
 import copy
 from typing import TYPE_CHECKING, Any
 
-from acrctl.backend import ids, regions
+from acrctl.backend import admin_user, ids, regions
 from acrctl.backend.core import body_properties, check_name, check_tags
 from acrctl.backend.errors import Conflict, InvalidInput, NotFound
 from acrctl.backend.etags import check_preconditions
@@ -108,15 +108,26 @@ class Registries:
     def get(self, sub: str, rg: str, name: str) -> dict[str, Any]:
         return dict(self.item(sub, rg, name).doc)
 
-    def list(self, sub: str, rg: str | None = None, after: int | None = None,
+    def list(self, sub: str, rg: str, after: int | None = None,
              limit: int | None = None) -> tuple[builtins.list[dict[str, Any]], int | None]:
-        if rg is not None and self.b.store.get(GROUP, ids.key(ids.group_id(sub, rg))) is None:
+        """A resource group's registries in creation order, paged by `seq` (the (kind,
+        parent, seq) index). The subscription's: list_all."""
+        if self.b.store.get(GROUP, ids.key(ids.group_id(sub, rg))) is None:
             raise NotFound("ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
-        parent = ids.key(ids.group_id(sub, rg)) if rg is not None else None
-        prefix = None if rg is not None else ids.key(ids.subscription_id(sub)) + "/"
-        items = self.b.store.list(REGISTRY, parent=parent, prefix=prefix, after=after,
-                                  limit=limit)
+        items = self.b.store.list(REGISTRY, parent=ids.key(ids.group_id(sub, rg)),
+                                  after=after, limit=limit)
         last = items[-1].seq if limit is not None and len(items) == limit else None
+        return self.b.ops.fresh(items), last
+
+    def list_all(self, sub: str, after_key: str | None = None, limit: int | None = None
+                 ) -> tuple[builtins.list[dict[str, Any]], str | None]:
+        """A subscription's registries in key order (resource group, then name), paged by
+        key: a prefix scan of the (kind, key) index, so every page costs O(page), the last
+        as the first. Returns (docs, the key to continue after, or None at the end)."""
+        prefix = ids.key(ids.subscription_id(sub)) + "/"
+        items = self.b.store.list(REGISTRY, prefix=prefix, limit=limit, after_key=after_key,
+                                  by_key=True)
+        last = items[-1].key if limit is not None and len(items) == limit else None
         return self.b.ops.fresh(items), last
 
     def child(self, kind: str, collection: str, sub: str, rg: str, registry: str,
@@ -246,13 +257,18 @@ class Registries:
             if cur is None:
                 return None
             cur.doc["properties"]["provisioningState"] = "Deleting"
-            self.b.store.put(REGISTRY, key, cur.parent, cur.name, cur.doc)
+            self.b.store.put(REGISTRY, key, cur.parent, cur.name, cur.doc, cur.secret)
             return self.b.ops.start(REGISTRY, key, cur.doc["id"], "delete", cur.doc["location"])
 
     def _write(self, doc: dict[str, Any], action: str, caller: Caller) -> dict[str, Any]:
         key = ids.key(doc["id"])
         parent = ids.key(ids.group_id(*_sub_rg(doc["id"])))
-        self.b.store.put(REGISTRY, key, parent, doc["name"], doc)
+        if self.b.settings.login_server_suffix:  # served by this server's data plane
+            doc["properties"]["loginServer"] = \
+                f"{doc['name'].lower()}.{self.b.settings.login_server_suffix}"
+        prev = self.b.store.get(REGISTRY, key)  # keep the admin passwords (the secret)
+        self.b.store.put(REGISTRY, key, parent, doc["name"], doc,
+                         admin_user.with_passwords(prev.secret if prev else None))
         if doc["sku"]["name"] == "Premium":
             self.b.replications.ensure_home(caller, doc)
         else:
@@ -276,6 +292,19 @@ class Registries:
                 "RegistrySkuDowngradeNotAllowed",
                 f"The registry '{doc['name']}' has {count} webhooks; the {new_sku} SKU allows "
                 f"{WEBHOOK_QUOTA[new_sku]}. Delete webhooks first.")
+
+    # -- the admin user (acrctl.backend.admin_user) ------------------------------------------
+    def list_credentials(self, sub: str, rg: str, name: str) -> dict[str, Any]:
+        return admin_user.AdminUser(self.b).list_credentials(sub, rg, name)
+
+    def regenerate_credential(self, sub: str, rg: str, name: str,
+                              body: dict[str, Any]) -> dict[str, Any]:
+        return admin_user.AdminUser(self.b).regenerate(sub, rg, name, body)
+
+    def check_admin_password(self, registry: str, username: str, password: str) -> bool:
+        """For the data plane's token service: is this the enabled admin user of `registry`
+        (its name or login server)? Constant-time in the password."""
+        return admin_user.AdminUser(self.b).check_password(registry, username, password)
 
     # -- usages and names ------------------------------------------------------------------
     def usages(self, sub: str, rg: str, name: str) -> builtins.list[dict[str, Any]]:

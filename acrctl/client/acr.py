@@ -109,6 +109,16 @@ class AcrClient(ArmClient):
         data = self.call("GET", paths.registry(self.subscription, rg, name) + "/listUsages")
         return self._many("Usage", data.get("value", []))
 
+    def list_credentials(self, rg: str, name: str) -> dict[str, Any]:
+        """The admin user's username and passwords (`az acr credential show`)."""
+        url = paths.registry(self.subscription, rg, name) + "/listCredentials"
+        return dict(self.call("POST", url))
+
+    def regenerate_credential(self, rg: str, name: str, password_name: str) -> dict[str, Any]:
+        """A new `password` or `password2` (`az acr credential renew`)."""
+        url = paths.registry(self.subscription, rg, name) + "/regenerateCredential"
+        return dict(self.call("POST", url, {"name": password_name}))
+
     def check_name(self, name: str) -> m.NameStatus:
         body = {"name": name, "type": "Microsoft.ContainerRegistry/registries"}
         url = f"{paths.sub(self.subscription)}/providers/Microsoft.ContainerRegistry/" \

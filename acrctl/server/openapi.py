@@ -257,6 +257,7 @@ def schemas() -> dict[str, Schema]:
         "ResourceGroupListResult": list_of("ResourceGroup"),
         # -- Microsoft.Authorization -----------------------------------------------------------
         "Permission": permission,
+        "PermissionListResult": list_of("Permission", pageable=False),
         "RoleDefinition": obj({"id": STR, "name": STR, "type": STR, "properties": obj({
             "roleName": STR, "roleType": STR, "description": STR,
             "assignableScopes": arr(STR), "permissions": arr(ref("Permission"))},
@@ -761,6 +762,7 @@ def specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
     }
     out[("GET", registries.operation_status)]["kind_of"] = kind_of
     out.update(discovery_specs())
+    out.update(portal_specs())
     return out
 
 
@@ -812,6 +814,30 @@ def discovery_specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
         ("POST", discovery.register_acr): spec(
             "Providers_Register", "Register Microsoft.ContainerRegistry (already is).",
             "Resources", {"200": ok("Provider")}),
+    }
+
+
+def portal_specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
+    """The portal's page and files (public) and the permissions it reads."""
+    from acrctl.server.handlers import permissions, portal
+
+    def text(media: str, description: str) -> Schema:
+        return {"description": description,
+                "content": {media: {"schema": {"type": "string"}}}}
+
+    off = ok("ErrorResponse", "The portal is off (portal_enabled) or no such file.")
+    return {
+        ("GET", portal.page): spec(
+            "Portal_Page", "The map page (public; HTML under a strict Content-Security-Policy).",
+            "Portal", {"200": text("text/html", "The page."), "404": off}),
+        ("GET", portal.asset): spec(
+            "Portal_Asset", "The page's script, style sheet or icon (public).", "Portal",
+            {"200": text("text/plain", "portal.js, portal.css or icon.svg, each with its own "
+                                       "Content-Type."), "404": off}),
+        ("GET", permissions.list_): spec(
+            "Permissions_List{scope}", "The caller's own effective permissions at the scope "
+            "(one entry per role assignment at or above it).", "Authorization",
+            {"200": ok("PermissionListResult")}),
     }
 
 

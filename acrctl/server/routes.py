@@ -15,6 +15,8 @@ from acrctl.server.handlers import (
     deployments,
     discovery,
     identity,
+    permissions,
+    portal,
     principals,
     registries,
     replications,
@@ -64,6 +66,9 @@ ROUTES: list[Route] = [
     r("GET", "/readyz", observability.readyz, public=True),
     r("GET", "/metrics", observability.metrics, public=True),  # 404 unless enabled
     r("GET", "/openapi.json", openapi_document, public=True),
+    # the portal's map page and its files (acrctl.portal; 404 when portal_enabled is off)
+    r("GET", "/portal", portal.page, public=True),
+    r("GET", "/portal/{asset}", portal.asset, public=True),
     # the cloud's endpoints (az cloud register; az asks for //metadata/endpoints when the
     # endpoint is given with its trailing slash) and the identity provider (public: the
     # client secret or the managed-identity header is the credential)
@@ -171,6 +176,8 @@ ROUTES: list[Route] = [
       "Microsoft.Authorization/roleAssignments/write", "{scope:path}", acr=False),
     r("DELETE", f"{AUTHZ}/roleAssignments/{{id}}", authz.delete_assignment,
       "Microsoft.Authorization/roleAssignments/delete", "{scope:path}", acr=False),
+    # the caller's own effective permissions at a scope (any signed-in caller)
+    r("GET", f"{AUTHZ}/permissions", permissions.list_, acr=False),
     # the activity log (az monitor activity-log list)
     r("GET", f"{SUB}/providers/Microsoft.Insights/eventtypes/management/values",
       activity.list_, "Microsoft.Insights/eventtypes/values/read", SUB, listing=True,
