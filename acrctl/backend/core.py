@@ -83,6 +83,19 @@ class Settings:
     dataplane_upstream_connections: int = 100  # open connections from the front to regions
     dataplane_form_max_bytes: int = 65536  # body of a token request (413 past it)
     dataplane_rewrite_max_bytes: int = 1_048_576  # a region's answer rewritten in memory
+    # the replication engine (acrctl.dataplane.engine, docs/dataplane.md)
+    replication_backfill: bool = False  # set by the server while its engine runs
+    replication_workers: int = 4  # tasks copied at once
+    replication_max_attempts: int = 6  # attempts of one task before it is Failed
+    replication_backoff_seconds: float = 1.0  # before the 2nd attempt; doubles, jittered
+    replication_backoff_max_seconds: float = 60.0  # cap of one backoff delay
+    replication_lease_seconds: float = 900.0  # a claimed task stays with its worker
+    replication_poll_seconds: float = 0.5  # idle workers look for due tasks this often
+    replication_reconcile_seconds: float = 30.0  # how often regions are compared (catch-up)
+    replication_blob_retries: int = 3  # a failed blob copy is retried from zero
+    replication_timeout: float = 300.0  # seconds without a byte from a region
+    replication_chunk_bytes: int = 1_048_576  # read size of a streamed blob copy
+    replication_task_retention_seconds: float = 86_400.0  # finished tasks kept for status
     extra: dict[str, Any] = field(default_factory=dict)
 
 

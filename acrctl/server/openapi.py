@@ -191,6 +191,11 @@ def schemas() -> dict[str, Schema]:
             "tags": tags,
             "properties": obj({"regionEndpointEnabled": BOOL}, additionalProperties=False)}),
         "ReplicationListResult": list_of("Replication"),
+        "ReplicationStatusResult": obj({"value": arr(obj({
+            "image": STR, "region": STR,
+            "state": enum("present", "inFlight", "retrying", "failed", "unknown"),
+            "digest": {**STR, "nullable": True}, "updatedAt": {**DATETIME, "nullable": True},
+            "lastError": {**STR, "nullable": True}}))}, ("value",)),
         # -- webhooks -----------------------------------------------------------------------------
         "Webhook": obj({**resource_base, "properties": obj({
             "status": status_enum, "scope": STR, "actions": arr(STR),
@@ -433,6 +438,8 @@ def components_parameters() -> dict[str, Schema]:
                      "description": "OData filter: roleName eq '...' / principalId eq '...'.",
                      "schema": STR}
     out.update(discovery_parameters())
+    out["Image"] = {"name": "image", "in": "query", "required": False,
+                    "description": "One image, repository:tag.", "schema": STR}
     out["IfMatch"] = {"name": "If-Match", "in": "header", "required": False,
                       "description": "The ETag the resource must have ('*': it must exist).",
                       "schema": STR}
@@ -531,6 +538,7 @@ def specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
         deployments,
         principals,
         registries,
+        replication_status,
         replications,
         resources,
         webhooks,
@@ -644,6 +652,9 @@ def specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
         ("DELETE", replications.delete): spec("Replications_Delete", "Delete a replica.",
                                               "Replications", lro_delete(),
                                               conditional=True),
+        ("GET", replication_status.get): spec(
+            "Replications_ImageStatus", "Where each image is, per replica region (acrctl).",
+            "Replications", {"200": ok("ReplicationStatusResult")}, extra=("Image",)),
         # webhooks
         ("GET", webhooks.list_): spec("Webhooks_List", "Webhooks (paged).", H,
                                       {"200": ok("WebhookListResult")}, paging=True),
@@ -821,19 +832,19 @@ def portal_specs() -> dict[tuple[str, Callable[..., Any]], Spec]:
     """The portal's page and files (public) and the permissions it reads."""
     from acrctl.server.handlers import permissions, portal
 
-    def text(media: str, description: str) -> Schema:
+    def text(description: str, *media: str) -> Schema:
         return {"description": description,
-                "content": {media: {"schema": {"type": "string"}}}}
+                "content": {m: {"schema": {"type": "string"}} for m in media}}
 
     off = ok("ErrorResponse", "The portal is off (portal_enabled) or no such file.")
     return {
         ("GET", portal.page): spec(
             "Portal_Page", "The map page (public; HTML under a strict Content-Security-Policy).",
-            "Portal", {"200": text("text/html", "The page."), "404": off}),
+            "Portal", {"200": text("The page.", "text/html"), "404": off}),
         ("GET", portal.asset): spec(
             "Portal_Asset", "The page's script, style sheet or icon (public).", "Portal",
-            {"200": text("text/plain", "portal.js, portal.css or icon.svg, each with its own "
-                                       "Content-Type."), "404": off}),
+            {"200": text("portal.js, portal.css or icon.svg.", "text/javascript", "text/css",
+                         "image/svg+xml"), "404": off}),
         ("GET", permissions.list_): spec(
             "Permissions_List{scope}", "The caller's own effective permissions at the scope "
             "(one entry per role assignment at or above it).", "Authorization",

@@ -19,6 +19,7 @@ from acrctl.server.handlers import (
     portal,
     principals,
     registries,
+    replication_status,
     replications,
     resources,
     webhooks,
@@ -132,6 +133,8 @@ ROUTES: list[Route] = [
     r("DELETE", REPL, replications.delete, f"{A}/replications/delete"),
     r("GET", f"{REPL}/operationStatuses/{{op}}", registries.operation_status,
       f"{A}/replications/operationStatuses/read", REPL),
+    r("GET", f"{REG}/replicationStatus", replication_status.get, f"{A}/replications/read",
+      REG),
     # webhooks
     r("GET", f"{REG}/webhooks", webhooks.list_, f"{A}/webhooks/read", REG, listing=True),
     r("GET", HOOK, webhooks.get, f"{A}/webhooks/read"),
