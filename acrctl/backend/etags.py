@@ -18,6 +18,7 @@ from typing import Any
 
 from acrctl.backend.errors import PreconditionFailed
 from acrctl.backend.store import EtagMismatch
+from acrctl.headers import split_commas
 
 # one list member: an entity tag (optionally weak), or a bare token that is taken as the
 # opaque tag without its quotes (some clients strip them)
@@ -29,7 +30,7 @@ def parse(value: str) -> list[tuple[bool, str]] | None:
     if value.strip() == "*":
         return None
     out: list[tuple[bool, str]] = []
-    for part in _split(value):
+    for part in split_commas(value):
         m = _MEMBER.fullmatch(part)
         if m is None:
             continue
@@ -38,18 +39,6 @@ def parse(value: str) -> list[tuple[bool, str]] | None:
     return out
 
 
-def _split(value: str) -> list[str]:
-    """Split on the commas outside quotes (an entity tag may hold a comma)."""
-    parts, cur, quoted = [], "", False
-    for ch in value:
-        if ch == '"':
-            quoted = not quoted
-        if ch == "," and not quoted:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    return [p for p in [*parts, cur] if p.strip()]
 
 
 def _opaque(etag: str) -> tuple[bool, str]:

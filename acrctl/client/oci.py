@@ -24,6 +24,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 
 from acrctl.client.errors import AcrctlError, ConnectionFailed, NotFoundError
+from acrctl.headers import split_commas
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -64,24 +65,12 @@ def _challenge(value: str) -> dict[str, str] | None:
     if scheme.lower() != "bearer":
         return None
     out: dict[str, str] = {}
-    for part in _split_params(rest):
+    for part in split_commas(rest):
         k, _, v = part.partition("=")
         out[k.strip().lower()] = v.strip().strip('"')
     return out
 
 
-def _split_params(text: str) -> list[str]:
-    """Comma-separated k="v" pairs; commas inside quotes (scope actions) stay."""
-    parts, cur, quoted = [], "", False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-        if ch == "," and not quoted:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    return [p for p in [*parts, cur] if p.strip()]
 
 
 def _error(resp: httpx.Response, what: str) -> AcrctlError:
