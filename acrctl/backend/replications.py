@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import copy
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +80,7 @@ class Replications:
 
     def get(self, sub: str, rg: str, registry: str, name: str) -> dict[str, Any]:
         doc = dict(self.item(sub, rg, registry, name).doc)
-        return Drills(self.b).overlay(sub, [doc])[0]  # outage drills: status Unavailable
+        return Drills(self.b).overlay(sub, self._syncing([doc]))[0]  # drills: Unavailable
 
     def list(self, sub: str, rg: str, registry: str, after: int | None = None,
              limit: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
@@ -87,7 +88,22 @@ class Replications:
         items = self.b.store.list(REPLICATION, parent=ids.key(reg["id"]), after=after,
                                   limit=limit)
         last = items[-1].seq if limit is not None and len(items) == limit else None
-        return Drills(self.b).overlay(sub, self.b.ops.fresh(items)), last
+        return Drills(self.b).overlay(sub, self._syncing(self.b.ops.fresh(items))), last
+
+    def _syncing(self, docs: builtins.list[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
+        """A replica the replication engine is still filling reads Syncing."""
+        from acrctl.backend.replication_tasks import ReplicationTasks
+
+        tasks = ReplicationTasks(self.b)
+        out = []
+        for doc in docs:
+            if tasks.syncing(ids.key(doc["id"])):
+                doc = copy.deepcopy(doc)
+                doc["properties"]["status"] = {
+                    "displayStatus": "Syncing", "timestamp": self.b.clock.iso(),
+                    "message": "The replication is copying the registry's content."}
+            out.append(doc)
+        return out
 
     def put(self, caller: Caller, sub: str, rg: str, registry: str, name: str,
             body: dict[str, Any], if_match: str | None = None,
@@ -125,6 +141,10 @@ class Replications:
                 doc = self._doc(reg, name, loc, caller, "Creating", zr, endpoint,
                                 check_tags(body.get("tags")))
                 action = "create"
+                if self.b.settings.replication_backfill:
+                    from acrctl.backend.replication_tasks import ReplicationTasks
+
+                    ReplicationTasks(self.b).start_backfill(key, ids.key(reg["id"]), loc)
             else:
                 if loc != cur.doc["location"]:
                     raise InvalidInput("LocationCannotBeChanged",

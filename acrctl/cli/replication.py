@@ -394,3 +394,7 @@ def map_(registry: str, resource_group: str | None, width: int | None) -> None:
 from acrctl.cli.replication_sync import sync as _sync  # noqa: E402
 
 group.add_command(_sync)
+
+from acrctl.cli.replication_status import status as _status  # noqa: E402
+
+group.add_command(_status)

@@ -19,6 +19,7 @@ from acrctl.dataplane import supervisor as sup
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend, Settings
+    from acrctl.dataplane.engine import Engine
     from acrctl.dataplane.front import Front
 
 log = logging.getLogger("acrctl.dataplane")
@@ -87,6 +88,7 @@ class DataPlane:
         self._server: Any = None
         self._threads: list[threading.Thread] = []
         self.front: Front | None = None
+        self.engine: Engine | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -117,6 +119,10 @@ class DataPlane:
         self.settings.login_server_suffix = self.login_domain
         self.supervisor.start()
         self.reconcile()
+        from acrctl.dataplane.engine import Engine
+
+        self.engine = Engine(self).start()
+        self.settings.replication_backfill = True
         loop = threading.Thread(target=self._reconcile_loop, name="acrctl-dataplane-sync",
                                 daemon=True)
         loop.start()
@@ -129,6 +135,9 @@ class DataPlane:
             self._server.should_exit = True
         for t in self._threads:
             t.join(timeout=timeout)
+        if self.engine is not None:
+            self.settings.replication_backfill = False
+            self.engine.stop(timeout)
         self.supervisor.stop(timeout)
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
@@ -205,8 +214,11 @@ class DataPlane:
         return url
 
     def on_events(self, region: str, events: list[dict[str, Any]]) -> None:
-        """A region's notifications: manifest pushes and deletes become the registry's
-        webhook events in that region."""
+        """A region's notifications: manifest pushes and deletes become durable replication
+        tasks (raises when they cannot be recorded: the notification is then answered 500
+        and sent again) and the registry's webhook events in that region."""
+        if self.engine is not None:
+            self.engine.on_events(region, events)
         for ev in events:
             with contextlib.suppress(Exception):
                 self._on_event(region, ev)

@@ -1,0 +1,272 @@
+"""Durable replication tasks (no HTTP here): the data plane's replication engine records one
+task per target region for each registry event before the event is acknowledged, then
+claims due tasks under a lease (the outbox pattern of the webhooks: a task item plus an
+entry in the pending index, moved with a compare-and-set on the task's etag, so several
+server instances on one database never run a task twice at once and a restart loses
+nothing).
+
+A task: {id, registry, repository, reference (tag or digest), tag, digest, action
+(push|delete), source, target (regions), eventTime (the registry's event time, seconds),
+state, tries, lastError, createdAt, updatedAt}. States: pending -> running -> done, or
+running -> retrying (backoff with jitter) -> ... -> failed after the attempt cap.
+
+Last writer wins for a tag: `head` records the newest event (by the registry's event time)
+seen for each (registry, repository, tag); an older event does not replicate and a push
+task older than the head is skipped when it runs."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import random
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from acrctl.backend.store import EtagMismatch
+
+if TYPE_CHECKING:
+    from acrctl.backend.core import Backend
+
+TASK = "replicationTask"
+QUEUE = "replicationQueue"  # index of unfinished tasks: key = the task's key
+HEAD = "replicationTagHead"  # newest event per tag (last writer wins)
+BACKFILL = "replicationBackfill"  # key = the replica's key: a new replica being filled
+PENDING = "pending"
+QUEUE_VERSION = "replication_queue_version"
+OPEN = ("pending", "running", "retrying")
+
+
+def event_time(value: Any, default: float) -> float:
+    """An RFC 3339 time (distribution's, nanoseconds allowed) as epoch seconds."""
+    if not isinstance(value, str) or not value:
+        return default
+    text = value.strip().replace("Z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = "".join(c for c in rest if c.isdigit())
+        zone = rest[len(digits):]
+        text = f"{head}.{(digits + '000000')[:6]}{zone}"
+    try:
+        return dt.datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return default
+
+
+@dataclass
+class Claimed:
+    key: str
+    lease_id: str
+    doc: dict[str, Any]
+
+
+class ReplicationTasks:
+    def __init__(self, backend: Backend) -> None:
+        self.b = backend
+
+    # -- recording -----------------------------------------------------------------------
+    def record(self, reg: dict[str, Any], targets: list[str], **task: Any) -> list[str]:
+        """One pending task per target region (same transaction). Returns their keys."""
+        from acrctl.backend import ids
+
+        now = self.b.clock.now()
+        keys = []
+        with self.b.store.transaction():
+            for target in targets:
+                tid = str(uuid.uuid4())
+                key = f"{ids.key(reg['id'])}/replicationtasks/{tid}"
+                doc = {"id": tid, "registry": reg["name"].lower(), **task, "target": target,
+                       "state": "pending", "tries": 0, "lastError": None,
+                       "createdAt": now, "updatedAt": now, "nextAttemptAt": now}
+                self.b.store.put(TASK, key, ids.key(reg["id"]), tid, doc)
+                self.b.store.put(QUEUE, key, PENDING, tid, {"due": now})
+                keys.append(key)
+            if keys:
+                self.b.store.meta_set(QUEUE_VERSION, str(uuid.uuid4()))
+        return keys
+
+    def newer_head(self, reg: dict[str, Any], repository: str, tag: str, when: float,
+                   digest: str, region: str) -> dict[str, Any] | None:
+        """Record an event for a tag if it is the newest; else return the newer head."""
+        from acrctl.backend import ids
+
+        key = _head_key(reg, repository, tag)
+        with self.b.store.transaction():
+            cur = self.b.store.get(HEAD, key)
+            if cur is not None and float(cur.doc["time"]) > when:
+                return dict(cur.doc)
+            self.b.store.put(HEAD, key, ids.key(reg["id"]), tag,
+                             {"repository": repository, "tag": tag, "time": when,
+                              "digest": digest, "region": region})
+        return None
+
+    def head(self, reg: dict[str, Any], repository: str, tag: str) -> dict[str, Any] | None:
+        item = self.b.store.get(HEAD, _head_key(reg, repository, tag))
+        return dict(item.doc) if item else None
+
+    # -- claiming and finishing ------------------------------------------------------------
+    def claim_due(self, limit: int, lease: float, now: float | None = None) -> list[Claimed]:
+        store = self.b.store
+        now = self.b.clock.now() if now is None else now
+        out: list[Claimed] = []
+        for ob in store.list(QUEUE, parent=PENDING):
+            if len(out) >= limit:
+                break
+            if float(ob.doc.get("due", 0)) > now:
+                continue
+            item = store.get(TASK, ob.key)
+            if item is None or item.doc.get("state") not in OPEN:
+                store.delete(QUEUE, ob.key)
+                continue
+            doc = item.doc
+            due = (doc["state"] in ("pending", "retrying")
+                   and float(doc.get("nextAttemptAt", 0)) <= now) or (
+                doc["state"] == "running" and float(doc.get("leaseUntil", 0)) <= now)
+            if not due:
+                continue
+            lease_id = str(uuid.uuid4())
+            new = {**doc, "state": "running", "leaseUntil": now + lease, "leaseId": lease_id,
+                   "startedAt": now}
+            try:
+                with store.transaction():
+                    store.put(TASK, item.key, item.parent, item.name, new, if_etag=item.etag)
+                    store.put(QUEUE, ob.key, PENDING, ob.name, {"due": now + lease})
+            except EtagMismatch:
+                continue
+            out.append(Claimed(item.key, lease_id, new))
+        return out
+
+    def finish(self, key: str, lease_id: str, error: str | None, *, max_attempts: int,
+               backoff: float, backoff_max: float, note: str | None = None) -> str | None:
+        """Done (error None), retrying after a backoff with jitter, or failed at the cap.
+        Returns the new state (None: the task is gone or another worker owns it now)."""
+        store = self.b.store
+        now = self.b.clock.now()
+        with store.transaction():
+            item = store.get(TASK, key)
+            if item is None:
+                store.delete(QUEUE, key)
+                return None
+            doc = copy.deepcopy(item.doc)
+            if doc.get("leaseId") != lease_id:
+                return None
+            doc.pop("leaseUntil", None)
+            doc.pop("leaseId", None)
+            doc["tries"] = int(doc.get("tries", 0)) + 1
+            doc["updatedAt"] = now
+            if note:
+                doc["note"] = note
+            if error is None:
+                doc.update(state="done", finishedAt=now)
+                store.delete(QUEUE, key)
+            elif doc["tries"] >= max_attempts:
+                doc.update(state="failed", lastError=error, finishedAt=now)
+                store.delete(QUEUE, key)
+            else:
+                delay = min(backoff_max, backoff * 2 ** (doc["tries"] - 1))
+                due = now + delay / 2 + random.uniform(0, delay / 2)
+                doc.update(state="retrying", lastError=error, nextAttemptAt=due)
+                store.put(QUEUE, key, PENDING, item.name, {"due": due})
+            store.put(TASK, key, item.parent, item.name, doc)
+            return str(doc["state"])
+
+    # -- reading ---------------------------------------------------------------------------
+    def get(self, key: str) -> dict[str, Any] | None:
+        item = self.b.store.get(TASK, key)
+        return dict(item.doc) if item else None
+
+    def for_registry(self, reg: dict[str, Any]) -> list[dict[str, Any]]:
+        from acrctl.backend import ids
+
+        return [i.doc for i in self.b.store.list(TASK, parent=ids.key(reg["id"]))]
+
+    def queue_version(self) -> str:
+        return self.b.store.meta_get(QUEUE_VERSION) or ""
+
+    def depth(self) -> int:
+        return self.b.store.count(QUEUE, PENDING)
+
+    def prune(self, older_than: float) -> int:
+        """Forget finished tasks that finished before `older_than` (epoch seconds)."""
+        n = 0
+        for item in self.b.store.list(TASK, limit=1000):
+            doc = item.doc
+            if doc.get("state") in ("done", "failed") and \
+                    float(doc.get("finishedAt", now_inf())) < older_than:
+                self.b.store.delete(TASK, item.key)
+                n += 1
+        return n
+
+    # -- backfill of a new replica ----------------------------------------------------------
+    def start_backfill(self, replica_key: str, registry_key: str, location: str) -> None:
+        self.b.store.put(BACKFILL, replica_key, registry_key, location,
+                         {"location": location, "state": "syncing", "tasks": [],
+                          "startedAt": self.b.clock.now()})
+
+    def backfills(self) -> list[Any]:
+        return self.b.store.list(BACKFILL)
+
+    def syncing(self, replica_key: str) -> bool:
+        """Whether a replica is being filled (one cached read of every backfill while the
+        store is unchanged)."""
+        keys = self.b.cache.get(("replication", "syncing"), lambda: frozenset(
+            i.key for i in self.b.store.list(BACKFILL) if i.doc.get("state") == "syncing"))
+        return replica_key in keys
+
+
+STATE_WORDS = {"done": "present", "pending": "inFlight", "running": "inFlight",
+               "retrying": "retrying", "failed": "failed"}
+
+
+def image_status(tasks: ReplicationTasks, reg: dict[str, Any], regions: list[str],
+                 image: str | None = None) -> list[dict[str, Any]]:
+    """Per image (repository:tag) and region: present / inFlight / retrying / failed /
+    unknown, with the digest and times, from the tags' newest pushes and the tasks.
+    `image` (repository:tag) narrows it to one image."""
+    from acrctl.backend import ids
+
+    iso = tasks.b.clock.iso
+    heads = {(h.doc["repository"], h.doc["tag"]): h.doc
+             for h in tasks.b.store.list(HEAD, parent=ids.key(reg["id"]))}
+    latest: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for t in tasks.for_registry(reg):
+        if t.get("action") != "push" or not t.get("tag"):
+            continue
+        k = (t["repository"], t["tag"], t["target"])
+        if k not in latest or t["createdAt"] >= latest[k]["createdAt"]:
+            latest[k] = t
+    images = sorted(set(heads) | {(k[0], k[1]) for k in latest})
+    if image is not None:
+        repo, _, tag = image.rpartition(":")
+        images = [i for i in images if i == (repo, tag or "latest")] or \
+            [(repo, tag or "latest")]
+    rows = []
+    for repo, tag in images:
+        head = heads.get((repo, tag))
+        for region in regions:
+            row: dict[str, Any] = {"image": f"{repo}:{tag}", "region": region,
+                                   "state": "unknown", "digest": None, "updatedAt": None,
+                                   "lastError": None}
+            task = latest.get((repo, tag, region))
+            if head is not None and head["region"] == region:
+                row.update(state="present", digest=head["digest"] or None,
+                           updatedAt=iso(float(head["time"])))
+            elif task is not None:
+                row.update(state=STATE_WORDS.get(task["state"], "unknown"),
+                           digest=task.get("digest") or (head or {}).get("digest") or None,
+                           updatedAt=iso(float(task["updatedAt"])),
+                           lastError=task.get("lastError"))
+            rows.append(row)
+    return rows
+
+
+def now_inf() -> float:
+    return float("inf")
+
+
+def _head_key(reg: dict[str, Any], repository: str, tag: str) -> str:
+    from acrctl.backend import ids
+
+    digest = hashlib.sha256(f"{repository}:{tag}".encode()).hexdigest()[:40]
+    return f"{ids.key(reg['id'])}/replicationheads/{digest}"

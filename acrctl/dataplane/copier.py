@@ -1,0 +1,233 @@
+"""Copy an image (or delete a manifest) from one region's distribution to another's, as
+distribution 2.8.2 needs it (reference/data-plane.md §3.2): the manifest read with an Accept
+listing every type (an OCI manifest is 404 otherwise), the target HEADed first (an equal
+digest ends the copy), children of an index before the index, each blob HEADed in the
+target repository and copied only when missing (mounted from another repository of the same
+registry when the engine knows one holds it, else streamed: GET -> POST uploads -> PUT with
+the body, never whole in memory, retried from zero on failure), the manifest last, by tag
+for the top level. Deletes are by digest (2.8 has no tag delete)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+ACCEPT = ", ".join((
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json"))
+ENGINE_SUB = "acrctl-replication"  # the engine's token subject (its own events are ignored)
+MAX_MANIFEST = 4 * 1024 * 1024  # distribution's own manifest limit
+MAX_DEPTH = 4  # nesting of indexes followed
+
+
+class CopyError(Exception):
+    """A copy step failed (the task is retried)."""
+
+
+@dataclass
+class Counters:
+    """What the engine moved, per target region (thread-safe enough under its lock)."""
+
+    blobs_copied: int = 0
+    blobs_mounted: int = 0
+    blobs_skipped: int = 0
+    bytes_copied: int = 0
+    manifests_put: int = 0
+    manifests_skipped: int = 0
+    deletes: int = 0
+
+
+@dataclass
+class Stats:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    by_target: dict[str, Counters] = field(default_factory=dict)
+
+    def add(self, target: str, **delta: int) -> None:
+        with self.lock:
+            c = self.by_target.setdefault(target, Counters())
+            for k, v in delta.items():
+                setattr(c, k, getattr(c, k) + v)
+
+    def get(self, target: str) -> Counters:
+        with self.lock:
+            c = self.by_target.get(target, Counters())
+            return Counters(**c.__dict__)
+
+
+Signer = Callable[[list[dict[str, Any]]], str]
+
+
+class Copier:
+    """One copy job between two region URLs for one namespaced repository."""
+
+    def __init__(self, client: httpx.Client, sign: Signer, src: str, dst: str, repo: str,
+                 target: str, stats: Stats, *, mount_from: Callable[[str], str | None],
+                 placed: Callable[[str], None], blob_retries: int, chunk: int,
+                 parallel: int = 1) -> None:
+        self.c, self.sign, self.src, self.dst, self.repo = client, sign, src, dst, repo
+        self.target, self.stats = target, stats
+        self.mount_from, self.placed = mount_from, placed
+        self.blob_retries, self.chunk, self.parallel = blob_retries, chunk, parallel
+        self._src_auth = self._auth([(repo, ["pull"])])
+        self._dst_auth = self._auth([(repo, ["pull", "push", "delete"])])
+
+    def _auth(self, grants: list[tuple[str, list[str]]]) -> dict[str, str]:
+        access = [{"type": "repository", "name": n, "actions": a} for n, a in grants]
+        return {"Authorization": f"Bearer {self.sign(access)}"}
+
+    # -- manifests ---------------------------------------------------------------------------
+    def source_digest(self, ref: str) -> str | None:
+        r = self.c.head(f"{self.src}/v2/{self.repo}/manifests/{ref}",
+                        headers={**self._src_auth, "Accept": ACCEPT})
+        return r.headers.get("docker-content-digest") if r.status_code == 200 else None
+
+    def target_digest(self, ref: str) -> str | None:
+        r = self.c.head(f"{self.dst}/v2/{self.repo}/manifests/{ref}",
+                        headers={**self._dst_auth, "Accept": ACCEPT})
+        if r.status_code == 200:
+            return r.headers.get("docker-content-digest")
+        if r.status_code == 404:
+            return None
+        raise CopyError(f"HEAD manifest in {self.target}: {r.status_code}")
+
+    def copy(self, ref: str, depth: int = 0, source_ref: str | None = None) -> str | None:
+        """Copy the manifest `ref` (tag or digest) and all it references; `source_ref` (a
+        digest) reads that manifest from the source and puts it under `ref` (a push event
+        can arrive before distribution has moved the tag). Returns its digest, None when
+        the source no longer has it."""
+        r = self.c.get(f"{self.src}/v2/{self.repo}/manifests/{source_ref or ref}",
+                       headers={**self._src_auth, "Accept": ACCEPT})
+        if r.status_code == 404:
+            return None
+        if r.status_code != 200 or len(r.content) > MAX_MANIFEST:
+            raise CopyError(f"GET manifest {ref} from the source: {r.status_code}")
+        body, ctype = r.content, r.headers.get("content-type", "")
+        digest = r.headers.get("docker-content-digest") or ""
+        if self.target_digest(ref) == digest and digest:
+            self.stats.add(self.target, manifests_skipped=1)
+            return digest
+        if not ref.startswith("sha256:") and self.target_digest(digest) == digest:
+            self._put_manifest(ref, body, ctype, digest)  # a retag: only the tag moves
+            return digest
+        self._children(json.loads(body), depth)
+        self._put_manifest(ref, body, ctype, digest)
+        return digest
+
+    def _children(self, doc: dict[str, Any], depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise CopyError("indexes nested too deep")
+        for child in doc.get("manifests") or []:
+            if self.copy(str(child["digest"]), depth + 1) is None:
+                raise CopyError(f"the source lacks the child manifest {child['digest']}")
+        blobs = [doc["config"]] if isinstance(doc.get("config"), dict) else []
+        blobs += [b for b in doc.get("layers") or [] if not b.get("urls")]
+        if self.parallel <= 1 or len(blobs) <= 1:
+            for blob in blobs:
+                self.blob(str(blob["digest"]), int(blob.get("size") or 0))
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(self.parallel, len(blobs)),
+                                thread_name_prefix="acrctl-replication-blob") as pool:
+            futures = [pool.submit(self.blob, str(b["digest"]), int(b.get("size") or 0))
+                       for b in blobs]
+            for f in futures:
+                f.result()  # the first failure fails the copy (the others finish)
+
+    def _put_manifest(self, ref: str, body: bytes, ctype: str, digest: str) -> None:
+        r = self.c.put(f"{self.dst}/v2/{self.repo}/manifests/{ref}", content=body,
+                       headers={**self._dst_auth, "Content-Type": ctype})
+        if r.status_code != 201:
+            raise CopyError(f"PUT manifest {ref} in {self.target}: {r.status_code} "
+                            f"{r.text[:200]}")
+        if digest and r.headers.get("docker-content-digest", digest) != digest:
+            raise CopyError(f"PUT manifest {ref} in {self.target}: digest changed")
+        self.stats.add(self.target, manifests_put=1)
+
+    def delete(self, digest: str) -> None:
+        r = self.c.delete(f"{self.dst}/v2/{self.repo}/manifests/{digest}",
+                          headers=self._dst_auth)
+        if r.status_code not in (202, 404):
+            raise CopyError(f"DELETE manifest {digest} in {self.target}: {r.status_code}")
+        if r.status_code == 202:
+            self.stats.add(self.target, deletes=1)
+
+    # -- blobs ---------------------------------------------------------------------------------
+    def blob(self, digest: str, size: int) -> None:
+        r = self.c.head(f"{self.dst}/v2/{self.repo}/blobs/{digest}", headers=self._dst_auth)
+        if r.status_code == 200:
+            self.stats.add(self.target, blobs_skipped=1)
+            return
+        if self._mount(digest):
+            self.stats.add(self.target, blobs_mounted=1)
+            self.placed(digest)
+            return
+        error = ""
+        for _ in range(max(1, self.blob_retries)):
+            try:
+                moved = self._stream(digest, size)
+            except (httpx.HTTPError, CopyError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                time.sleep(0.2)
+                continue
+            self.stats.add(self.target, blobs_copied=1, bytes_copied=moved)
+            self.placed(digest)
+            return
+        raise CopyError(f"blob {digest} to {self.target}: {error}")
+
+    def _mount(self, digest: str) -> bool:
+        other = self.mount_from(digest)
+        if not other or other == self.repo:
+            return False
+        auth = self._auth([(self.repo, ["pull", "push"]), (other, ["pull"])])
+        r = self.c.post(f"{self.dst}/v2/{self.repo}/blobs/uploads/",
+                        params={"mount": digest, "from": other}, headers=auth)
+        if r.status_code == 201:
+            return True
+        if r.status_code == 202 and r.headers.get("location"):  # a session: not used
+            self.c.delete(self._abs(r.headers["location"]), headers=auth)
+        return False
+
+    def _abs(self, location: str) -> str:
+        return location if location.startswith("http") else f"{self.dst}{location}"
+
+    def _stream(self, digest: str, size: int) -> int:
+        with self.c.stream("GET", f"{self.src}/v2/{self.repo}/blobs/{digest}",
+                           headers=self._src_auth, follow_redirects=True) as src:
+            if src.status_code != 200:
+                raise CopyError(f"GET blob {digest} from the source: {src.status_code}")
+            length = int(src.headers.get("content-length") or size or 0)
+            r = self.c.post(f"{self.dst}/v2/{self.repo}/blobs/uploads/",
+                            headers=self._dst_auth)
+            if r.status_code != 202 or not r.headers.get("location"):
+                raise CopyError(f"POST upload in {self.target}: {r.status_code}")
+            location = self._abs(r.headers["location"])
+            counted = _Counted(src.iter_raw(self.chunk))
+            sep = "&" if "?" in location else "?"
+            put = self.c.put(f"{location}{sep}digest={digest}", content=counted,
+                             headers={**self._dst_auth, "Content-Length": str(length),
+                                      "Content-Type": "application/octet-stream"})
+            if put.status_code != 201:
+                raise CopyError(f"PUT blob {digest} in {self.target}: {put.status_code} "
+                                f"{put.text[:200]}")
+            return counted.n
+
+
+class _Counted:
+    """An iterator of chunks that counts the bytes it passes on."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks, self.n = chunks, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.chunks:
+            self.n += len(chunk)
+            yield chunk

@@ -1,0 +1,242 @@
+"""The replication engine of a running data plane.
+
+Each region's distribution posts its notifications to the front; `on_events` turns every
+manifest push or delete into durable tasks in the store, one per other region holding a
+replica of the registry, before the notification is acknowledged (an error answers 500 and
+distribution sends it again). Events caused by the engine's own writes carry its token's
+subject as actor.name and are dropped (the loop guard). A pool of worker threads claims due
+tasks under a lease (acrctl.backend.replication_tasks) and runs them with the Copier.
+
+A reconcile pass (every `replication_reconcile_seconds`) compares each replica region with
+the registry's home region, tag by tag, and queues what a region lacks: a region that was
+down catches up with no re-push. It also drives the backfill of new replicas (Syncing until
+the region holds everything the home region held, then Ready)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from acrctl.backend.replication_tasks import BACKFILL, OPEN, ReplicationTasks, event_time
+from acrctl.dataplane.copier import ENGINE_SUB, Copier, CopyError, Stats
+
+if TYPE_CHECKING:
+    from acrctl.dataplane.plane import DataPlane
+
+log = logging.getLogger("acrctl.dataplane")
+MOUNT_INDEX_MAX = 100_000  # (region, registry, digest) -> repository entries remembered
+
+
+def is_manifest(media_type: Any) -> bool:
+    return isinstance(media_type, str) and ("manifest" in media_type or "index" in media_type)
+
+
+class Engine:
+    def __init__(self, plane: DataPlane) -> None:
+        s = plane.settings
+        self.plane, self.b, self.s = plane, plane.b, s
+        self.tasks = ReplicationTasks(plane.b)
+        self.stats = Stats()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._busy = 0
+        self._lock = threading.Lock()
+        self._mounts: dict[tuple[str, str], str] = {}
+        self._pool = ThreadPoolExecutor(max_workers=max(1, s.replication_workers),
+                                        thread_name_prefix="acrctl-replication")
+        self.client = httpx.Client(timeout=httpx.Timeout(s.replication_timeout, connect=5.0),
+                                   limits=httpx.Limits(max_connections=2 * max(
+                                       1, s.replication_workers) * max(
+                                           1, s.replication_blob_parallel)))
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> Engine:
+        for target, name in ((self._claim_loop, "acrctl-replication-claim"),
+                             (self._reconcile_loop, "acrctl-replication-reconcile")):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        for t in self._threads:
+            t.join(timeout=timeout)
+        # copies in flight are cut short (their tasks are retried, by lease, after a restart)
+        self.client.close()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- notifications -> tasks ------------------------------------------------------------------
+    def on_events(self, region: str, events: list[dict[str, Any]]) -> None:
+        """Record the tasks of a region's events (raises when the store cannot)."""
+        queued = False
+        for ev in events:
+            queued = self._on_event(region, ev) or queued
+        if queued:
+            self._wake.set()
+
+    def _on_event(self, region: str, ev: dict[str, Any]) -> bool:
+        action, target = ev.get("action"), ev.get("target") or {}
+        registry, _, repo = str(target.get("repository", "")).partition("/")
+        if action not in ("push", "delete") or not repo:
+            return False
+        if (ev.get("actor") or {}).get("name") == ENGINE_SUB:
+            return False  # the loop guard: our own write
+        reg = self.b.registries.find(registry)
+        if reg is None:
+            return False
+        regions = self.regions_of(reg)
+        if region not in regions:
+            return False  # a region without this registry's replica: not its content
+        targets = [r for r in regions if r != region]
+        if not targets:
+            return False
+        tag, digest = target.get("tag"), target.get("digest")
+        when = event_time(ev.get("timestamp"), self.b.clock.now())
+        task = {"repository": repo, "source": region, "eventTime": when, "tag": tag,
+                "digest": digest}
+        if action == "delete":
+            if not digest or tag:
+                return False  # 2.8 sends one tag-only event per untagged tag: the digest's
+            return bool(self.tasks.record(reg, targets, action="delete", reference=digest,
+                                          **task))
+        if not is_manifest(target.get("mediaType")) or not (tag or digest):
+            return False
+        if tag:
+            newer = self.tasks.newer_head(reg, repo, tag, when, str(digest or ""), region)
+            if newer is not None:  # an older push: the newer one wins here too
+                task.update(source=newer["region"], eventTime=newer["time"],
+                            digest=newer["digest"])
+                targets = [region] if region != newer["region"] else []
+                return bool(self.tasks.record(reg, targets, action="push", reference=tag,
+                                              **task))
+        return bool(self.tasks.record(reg, targets, action="push",
+                                      reference=tag or digest, **task))
+
+    def regions_of(self, reg: dict[str, Any]) -> list[str]:
+        return sorted({r["location"] for r in self.b.replications.all_for(reg)}
+                      | {reg["location"]})
+
+    # -- workers -------------------------------------------------------------------------------
+    def _claim_loop(self) -> None:
+        workers = max(1, self.s.replication_workers)
+        while not self._stop.is_set():
+            try:
+                free = workers - self._busy
+                claimed = self.tasks.claim_due(free, self.s.replication_lease_seconds) \
+                    if free > 0 else []
+            except Exception:  # noqa: BLE001 - the store may be briefly down
+                log.exception("replication: claiming tasks failed")
+                claimed = []
+            for c in claimed:
+                with self._lock:
+                    self._busy += 1
+                self._pool.submit(self._run, c.key, c.lease_id, c.doc)
+            if not claimed:
+                self._wake.wait(self.s.replication_poll_seconds)
+                self._wake.clear()
+
+    def _run(self, key: str, lease_id: str, task: dict[str, Any]) -> None:
+        error: str | None = None
+        note: str | None = None
+        try:
+            note = self.execute(task)
+        except (CopyError, httpx.HTTPError, ValueError, KeyError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - recorded on the task, retried
+            log.exception("replication: task %s failed", task.get("id"))
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            with self._lock:
+                self._busy -= 1
+        with contextlib.suppress(Exception):
+            state = self.tasks.finish(
+                key, lease_id, error, max_attempts=self.s.replication_max_attempts,
+                backoff=self.s.replication_backoff_seconds,
+                backoff_max=self.s.replication_backoff_max_seconds, note=note)
+            if error:
+                log.warning("replication: %s %s/%s:%s to %s: %s (%s)", task.get("action"),
+                            task.get("registry"), task.get("repository"),
+                            task.get("reference"), task.get("target"), error, state)
+        self._wake.set()
+
+    def execute(self, task: dict[str, Any]) -> str | None:
+        """Run one task. Returns a note for the record (None: plain success)."""
+        reg = self.b.registries.find(task["registry"])
+        if reg is None:
+            return "the registry no longer exists"
+        if task["target"] not in self.regions_of(reg):
+            return "the target region no longer holds a replica"
+        tag, when = task.get("tag"), task.get("eventTime")
+        if task["action"] == "push" and tag and when is not None:
+            head = self.tasks.head(reg, task["repository"], tag)
+            if head is not None and float(head["time"]) > float(when):
+                return "superseded by a newer push of the tag"
+        copier = self.copier(task["registry"], task["repository"], task["source"],
+                             task["target"])
+        if task["action"] == "delete":
+            copier.delete(task["reference"])
+            return None
+        digest = task.get("digest") if tag and task["reference"] == tag else None
+        done = copier.copy(task["reference"], source_ref=digest or None)
+        return None if done else "the source no longer has it"
+
+    def copier(self, registry: str, repository: str, source: str, target: str) -> Copier:
+        ns = f"{registry}/{repository}"
+
+        def mount_from(digest: str) -> str | None:
+            return self._mounts.get((f"{target}/{registry}", digest))
+
+        def placed(digest: str) -> None:
+            if len(self._mounts) > MOUNT_INDEX_MAX:
+                self._mounts.clear()
+            self._mounts[(f"{target}/{registry}", digest)] = ns
+
+        return Copier(self.client, self.sign, self.url(source), self.url(target), ns, target,
+                      self.stats, mount_from=mount_from, placed=placed,
+                      blob_retries=self.s.replication_blob_retries,
+                      chunk=self.s.replication_chunk_bytes,
+                      parallel=self.s.replication_blob_parallel)
+
+    def url(self, region: str) -> str:
+        r = self.plane.supervisor.region(region)
+        if r is None or not r.ready:
+            raise CopyError(f"the region {region} is not running")
+        return r.url
+
+    def sign(self, access: list[dict[str, Any]]) -> str:
+        now = int(time.time())
+        return self.plane.keys.sign({
+            "iss": self.plane.issuer, "sub": ENGINE_SUB, "aud": self.plane.service,
+            "iat": now, "nbf": now - 5, "exp": now + 600, "jti": str(uuid.uuid4()),
+            "access": access})
+
+    # -- reconcile and backfill --------------------------------------------------------------
+    def _reconcile_loop(self) -> None:
+        while not self._stop.wait(self.s.replication_reconcile_seconds):
+            try:
+                self.reconcile()
+            except Exception:  # noqa: BLE001 - next round
+                log.exception("replication: reconcile failed")
+
+    def reconcile(self) -> None:
+        from acrctl.dataplane.reconcile import reconcile
+
+        reconcile(self)
+        self.tasks.prune(self.b.clock.now() - self.s.replication_task_retention_seconds)
+
+    def backfill_rows(self) -> list[Any]:
+        return self.b.store.list(BACKFILL)
+
+    def open_task(self, key: str) -> bool:
+        doc = self.tasks.get(key)
+        return doc is not None and doc.get("state") in OPEN

@@ -1,0 +1,119 @@
+"""The replication engine's reconcile pass: every replica region of a registry is compared
+with the home region tag by tag (HEAD on both sides), and what a region lacks or holds at
+another digest is queued as a push task from the home region (unless a task for it is still
+open). A region that was down catches up this way with no re-push. The pass also finishes
+the backfill of new replicas: a replica stays Syncing until the pass finds nothing missing
+and no task open for its region, then it reads Ready."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from acrctl.backend import ids
+from acrctl.backend.registries import REGISTRY
+from acrctl.backend.replication_tasks import BACKFILL, OPEN
+
+if TYPE_CHECKING:
+    from acrctl.dataplane.engine import Engine
+
+log = logging.getLogger("acrctl.dataplane")
+PAGE = 1000
+
+
+def reconcile(engine: Engine) -> None:
+    syncing = {(row.parent, row.doc["location"]): row for row in engine.b.store.list(BACKFILL)}
+    for item in engine.b.store.list(REGISTRY):
+        reg = item.doc
+        regions = engine.regions_of(reg)
+        if len(regions) < 2:
+            continue
+        home = reg["location"]
+        try:
+            engine.url(home)
+        except Exception:  # noqa: BLE001 - the home region is not up: next round
+            continue
+        tags = home_tags(engine, reg["name"].lower(), home)
+        open_tasks = {(t["target"], t["repository"], t.get("reference"))
+                      for t in engine.tasks.for_registry(reg) if t.get("state") in OPEN}
+        for target in regions:
+            if target == home:
+                continue
+            row = syncing.get((ids.key(reg["id"]), target))
+            missing = _missing(engine, reg, home, target, tags)
+            if missing is None:
+                continue
+            todo = [m for m in missing if (target, m[0], m[1]) not in open_tasks]
+            for repo, tag in todo:
+                engine.tasks.record(reg, [target], action="push", reference=tag,
+                                    repository=repo, source=home, eventTime=None, tag=tag,
+                                    digest=None)
+            if todo:
+                engine._wake.set()  # noqa: SLF001 - the engine's own helper
+            busy = any(t[0] == target for t in open_tasks)
+            if row is not None and not missing and not busy:
+                engine.b.store.delete(BACKFILL, row.key)
+                log.info("replication: %s in %s is in sync (backfill done)", reg["name"],
+                         target)
+
+
+def home_tags(engine: Engine, registry: str, home: str) -> list[tuple[str, str, str]]:
+    """(repository, tag, digest) of every tag of a registry in its home region."""
+    out = []
+    for ns in _catalog(engine, home, registry):
+        repo = ns[len(registry) + 1:]
+        copier = engine.copier(registry, repo, home, home)
+        for tag in _tags(engine, home, ns):
+            digest = copier.source_digest(tag)
+            if digest:
+                out.append((repo, tag, digest))
+    return out
+
+
+def _missing(engine: Engine, reg: dict[str, Any], home: str, target: str,
+             tags: list[tuple[str, str, str]]) -> list[tuple[str, str]] | None:
+    """(repository, tag) the target lacks or holds at another digest; None when the target
+    region is not running."""
+    try:
+        engine.url(target)
+    except Exception:  # noqa: BLE001
+        return None
+    out = []
+    registry = reg["name"].lower()
+    for repo, tag, digest in tags:
+        copier = engine.copier(registry, repo, home, target)
+        if copier.target_digest(tag) != digest:
+            out.append((repo, tag))
+    return out
+
+
+def _catalog(engine: Engine, region: str, registry: str) -> list[str]:
+    token = engine.sign([{"type": "registry", "name": "catalog", "actions": ["*"]}])
+    url, last, out = engine.url(region), "", list[str]()
+    while True:
+        params: dict[str, Any] = {"n": PAGE, **({"last": last} if last else {})}
+        r = engine.client.get(f"{url}/v2/_catalog", params=params,
+                              headers={"Authorization": f"Bearer {token}"})
+        if r.status_code != 200:
+            return out
+        page = r.json().get("repositories") or []
+        out += [n for n in page if n.startswith(f"{registry}/")]
+        if len(page) < PAGE:
+            return out
+        last = page[-1]
+
+
+def _tags(engine: Engine, region: str, ns: str) -> list[str]:
+    token = engine.sign([{"type": "repository", "name": ns, "actions": ["pull"]}])
+    url, last, out = engine.url(region), "", list[str]()
+    while True:
+        params: dict[str, Any] = {"n": PAGE, **({"last": last} if last else {})}
+        r = engine.client.get(f"{url}/v2/{ns}/tags/list", params=params,
+                              headers={"Authorization": f"Bearer {token}"})
+        if r.status_code != 200:
+            return out
+        page = r.json().get("tags") or []
+        out += page
+        if len(page) < PAGE:
+            return out
+        last = page[-1]
