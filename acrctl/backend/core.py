@@ -93,6 +93,7 @@ class Settings:
     replication_poll_seconds: float = 0.5  # idle workers look for due tasks this often
     replication_reconcile_seconds: float = 30.0  # how often regions are compared (catch-up)
     replication_blob_retries: int = 3  # a failed blob copy is retried from zero
+    replication_blob_parallel: int = 4  # blobs of one manifest copied at once
     replication_timeout: float = 300.0  # seconds without a byte from a region
     replication_chunk_bytes: int = 1_048_576  # read size of a streamed blob copy
     replication_task_retention_seconds: float = 86_400.0  # finished tasks kept for status
