@@ -129,12 +129,25 @@ def bench_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def stack(http: str = "auto", loop: str = "auto") -> tuple[str, str]:
+    """The HTTP and event-loop implementations uvicorn runs with: `auto` picks what
+    `acrctl server` picks (acrctl.server.serve: httptools and uvloop when installed, else
+    h11 and asyncio)."""
+    import importlib.util
+
+    if http == "auto":
+        http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    if loop == "auto":
+        loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    return http, loop
+
+
 @dataclass
 class Server:
-    """A uvicorn process on a free loopback port, started with the same flags as
-    acrctl.server.serve.uvicorn_config (h11, no access log, lifespan on). With workers > 1
-    through benchmarks/uvicorn_nodelay.py (uvicorn's command line with the fix of uvicorn
-    issue #3149) unless `stock`."""
+    """A uvicorn process on a free loopback port, started with the flags of
+    acrctl.server.serve.uvicorn_config (the same HTTP and loop implementations, no access
+    log, lifespan on). With workers > 1 through benchmarks/uvicorn_nodelay.py (uvicorn's
+    command line with the fix of uvicorn issue #3149) unless `stock`."""
 
     app: str  # "module:attribute"
     workers: int = 1
@@ -142,6 +155,8 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     stock: bool = False
+    http: str = "auto"  # auto | h11 | httptools (see stack())
+    loop: str = "auto"  # auto | asyncio | uvloop
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -151,8 +166,9 @@ class Server:
     def command(self) -> list[str]:
         launcher = (["-m", "uvicorn"] if self.workers <= 1 or self.stock
                     else [os.path.join(HERE, "uvicorn_nodelay.py")])
+        http, loop = stack(self.http, self.loop)
         cmd = [sys.executable, *launcher, self.app, "--host", "127.0.0.1",
-               "--port", str(self.port), "--http", "h11", "--no-access-log",
+               "--port", str(self.port), "--http", http, "--loop", loop, "--no-access-log",
                "--log-level", "warning", "--lifespan", "on",
                "--timeout-graceful-shutdown", "5"]
         if self.factory:
@@ -371,17 +387,18 @@ REGISTRY, GROUP, REPLICA, HOOK = "benchreg1", "bench", "eastus", "benchhook1"
 
 @contextlib.contextmanager
 def seeded_store(path: str, settings: Any = None) -> Iterator[Any]:
-    """A bootstrapped SQLite store at `path` (the admin token is TOKEN) with group `bench`,
-    Premium registry `benchreg1` in westus, its eastus replica and webhook `benchhook1`.
-    Yields the AcrctlMock (its backend, an admin client); closes the store on exit."""
+    """A bootstrapped store at `path` (a SQLite file or a postgresql:// URL; the admin token
+    is TOKEN) with group `bench`, Premium registry `benchreg1` in westus, its eastus replica
+    and webhook `benchhook1`. Yields the AcrctlMock (its backend, an admin client); closes
+    the store on exit."""
     from acrctl.backend.core import Backend
-    from acrctl.backend.sqlite import SqliteStore
+    from acrctl.backend.store import open_store
     from acrctl.testing import AcrctlMock
 
-    store = SqliteStore(path)
+    store = open_store(path)
     Backend(store).bootstrap(admin_token=TOKEN)
     store.close()
-    acr = AcrctlMock(path, settings)
+    acr = AcrctlMock(path, settings) if not is_postgres(path) else _PgMock(path, settings)
     try:
         client = acr.client()
         client.create_group(GROUP, "westus")
@@ -392,6 +409,54 @@ def seeded_store(path: str, settings: Any = None) -> Iterator[Any]:
         yield acr
     finally:
         acr.close()
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def _PgMock(url: str, settings: Any = None) -> Any:  # noqa: N802 - a class in disguise
+    """acrctl.testing.AcrctlMock on a PostgreSQL store (AcrctlMock opens SQLite files)."""
+    from acrctl.backend.core import Backend
+    from acrctl.backend.store import open_store
+    from acrctl.server.app import App
+    from acrctl.testing import AcrctlMock
+
+    mock = AcrctlMock.__new__(AcrctlMock)
+    mock.path = url
+    mock.backend = Backend(open_store(url), settings=settings)
+    mock.app = App(mock.backend)
+    mock._bootstrap()
+    return mock
+
+
+PG_URL = os.environ.get("ACRCTL_BENCH_PG_URL") or os.environ.get(
+    "ACRCTL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextlib.contextmanager
+def pg_schema(what: str) -> Iterator[str | None]:
+    """A postgresql:// URL on a fresh schema of PG_URL's database, dropped afterwards; None
+    when PostgreSQL is not reachable (the PostgreSQL rows are then skipped)."""
+    import uuid
+
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure means "not here"
+        print(f"PostgreSQL not reachable at {PG_URL} ({' '.join(str(exc).split())[:120]}): "
+              "its rows are skipped", file=sys.stderr)
+        yield None
+        return
+    schema = f"acrctl_bench_{what}_{uuid.uuid4().hex[:8]}"
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}schema={schema}"
+    finally:
+        with contextlib.suppress(Exception), psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def webhook_body(location: str = "westus") -> dict[str, Any]:

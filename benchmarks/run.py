@@ -1,15 +1,17 @@
 """Run acrctl's benchmarks (DESIGN.md §5 budgets) and optionally write the results into
 docs/BENCHMARKS.md, each part between its markers:
 
-    python benchmarks/run.py --write docs/BENCHMARKS.md            # everything (~4 minutes)
+    python benchmarks/run.py --write docs/BENCHMARKS.md            # everything (~8 minutes)
     python benchmarks/run.py --only server,lro                     # some parts
     python benchmarks/run.py --quick                               # shorter runs, rougher
 
-Parts: cli (CLI start-up, cli_start.py), server (throughput and latency, server_load.py),
-scaling (10 to 10,000 webhooks and events, scaling.py), lro (long-running operations,
-lro.py). Each part also runs alone: `python benchmarks/<part>.py --help`. Needs the package
-installed (pip install -e .); the server part uses wrk when installed (apt-get install -y
-wrk), else a Python load generator. Not part of the test run."""
+Parts: cli (CLI start-up, cli_start.py), server (throughput and latency on SQLite and
+PostgreSQL, server_load.py), scaling (10 to 10,000 webhooks, events and registries,
+scaling.py), lro (long-running operations, lro.py). Each part also runs alone: `python
+benchmarks/<part>.py --help`. Needs the package installed (pip install -e .); the server
+part uses wrk when installed (apt-get install -y wrk), else a Python load generator, and
+PostgreSQL at ACRCTL_BENCH_PG_URL (else ACRCTL_TEST_PG_URL) when reachable. Not part of
+the test run."""
 
 from __future__ import annotations
 
@@ -69,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     parts = parse_parts(args.only)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     for part in parts:
         print(f"== {part}", file=sys.stderr)
         t0 = time.perf_counter()
@@ -82,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         bl.write_block(args.write, "machine",
                        f"Last run {started} ({', '.join(parts)}"
                        f"{', quick' if args.quick else ''}): {bl.machine()}; load average "
-                       f"{load:.2f} at the end.")
+                       f"{load_start:.2f} at the start, {load:.2f} at the end.")
 
 
 if __name__ == "__main__":

@@ -97,7 +97,10 @@ def test_server_command_and_env(bench: Any, monkeypatch: pytest.MonkeyPatch) -> 
     cmd = bl.Server("acrctl.server.factory:app", workers=2, factory=True, port=1).command()
     assert cmd[1].endswith("uvicorn_nodelay.py") and cmd[2] == "acrctl.server.factory:app"
     assert {"--factory", "--no-access-log"} <= set(cmd) and cmd[-2:] == ["--workers", "2"]
-    assert cmd[cmd.index("--http") + 1] == "h11"
+    assert cmd[cmd.index("--http") + 1] == bl.stack()[0]  # as acrctl server picks
+    assert cmd[cmd.index("--loop") + 1] == bl.stack()[1]
+    h11 = bl.Server("bare_asgi:app", port=1, http="h11", loop="asyncio").command()
+    assert h11[h11.index("--http") + 1] == "h11" and h11[h11.index("--loop") + 1] == "asyncio"
     assert bl.Server("bare_asgi:app", port=1).command()[1:4] == ["-m", "uvicorn",
                                                                  "bare_asgi:app"]
     paths = bl.paths("sub1")
@@ -107,18 +110,25 @@ def test_server_command_and_env(bench: Any, monkeypatch: pytest.MonkeyPatch) -> 
 def test_renderers(bench: Any) -> None:
     bl, sl, sc, lro, cli = (bench[m] for m in ("benchlib", "server_load", "scaling", "lro",
                                                "cli_start"))
-    load = bl.Load(100, 1.0, 3000.0, 2.0, 9.0, 0, "wrk")
-    rows = [sl.Row(sl.BASELINE, 1, 32, bl.Load(100, 1.0, 8000.0, 1.0, 4.0, 0, "wrk")),
-            sl.Row(sl.CASES["get"], 1, 32, load, 8000.0)]
+    load = bl.Load(100, 1.0, 4400.0, 2.0, 9.0, 0, "wrk")
+    stack = "httptools, uvloop"
+    rows = [sl.Row(sl.BASELINE, 1, 32, bl.Load(100, 1.0, 8000.0, 1.0, 4.0, 0, "wrk"),
+                   stack=stack),
+            sl.Row(sl.CASES["get"], 1, 32, load, 8000.0, sl.SQLITE, stack),
+            sl.Row(sl.CASES["get"], 1, 32, bl.Load(100, 1.0, 1600.0, 2.0, 9.0, 0, "wrk"),
+                   8000.0, sl.POSTGRES, stack)]
     text = sl.render(rows, 5)
-    assert "| GET one replication | 1 | 32 | 3,000 | 0.38 |" in text and "| yes |" in text
+    assert ("| GET one replication | SQLite | httptools, uvloop | 1 | 32 | 4,400 | 0.55 | "
+            "2.00 | 9.00 | 0 | >= 0.5x, p99 <= 15 ms | yes |") in text
+    assert ("| GET one replication | PostgreSQL | httptools, uvloop | 1 | 32 | 1,600 | 0.20 | "
+            "2.00 | 9.00 | 0 | >= 0.25x | **no** |") in text
     text = sc.render([sc.Row("webhooks", 1000, 11, 2.0, 2.2, 40.0),
                       sc.Row("webhooks", 10000, 101, 2.1, 2.3, 41.0)])
     assert "O(page size): yes" in text
     text = lro.render([lro.Row("polls", 2.4, 2.0, 0.2)], 5)
     assert "| polls | 2.400 | 2.0 | 0.400 |" in text and "| yes |" in text
     text = cli.render([(cli.PASS, 0.02), (cli.IMPORTS, 0.15), (cli.HELP, 0.06)], 3)
-    assert "| acrctl --help | 0.060 | 3.0 | 0.40 | 0.12 | yes |" in text
+    assert "| acrctl --help | 0.060 | 3.0 | 0.40 | <= 0.6x | yes |" in text
     assert bench["run"].parse_parts("lro, cli") == ["lro", "cli"]
     assert bench["run"].parse_parts(None) == list(bench["run"].PARTS)
     with pytest.raises(SystemExit):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import builtins
 import copy
 import fnmatch
+import functools
 import random
 import re
 from dataclasses import dataclass
@@ -279,6 +280,12 @@ def throttle_error(props: dict[str, Any], name: str, req: RequestInfo) -> Thrott
         f"Please try again after '{retry}' seconds.", retry_after=retry)
 
 
+@functools.lru_cache(maxsize=256)
+def _subscription_key(sub: str) -> str:
+    """The store key of a subscription (asked on every request by the drills guard)."""
+    return ids.key(ids.subscription_id(sub))
+
+
 # -- storage and the decisions -------------------------------------------------------------------
 class Drills:
     """The drills of a backend (cheap to create: it holds only the backend)."""
@@ -287,7 +294,7 @@ class Drills:
         self.b = backend
 
     def _parent(self, sub: str) -> str:
-        return ids.key(ids.subscription_id(sub))
+        return _subscription_key(sub)
 
     def _key(self, sub: str, name: str) -> str:
         return ids.key(drill_id(sub, name))
@@ -350,8 +357,13 @@ class Drills:
 
     # -- what requests see -----------------------------------------------------------------
     def active(self, sub: str) -> builtins.list[Item]:
-        """The drills in force for a subscription (one indexed read; [] is the fast path)."""
-        items = self.b.store.list(DRILL, parent=self._parent(sub))
+        """The drills in force for a subscription: the subscription's drills come from the
+        backend's generation cache (no query while the store is unchanged; the guard and a
+        replica overlay of one request share one read), their state from the clock now.
+        The items are shared: never change them in place."""
+        parent = self._parent(sub)
+        items: builtins.list[Item] = self.b.cache.get(
+            (DRILL, parent), lambda: self.b.store.list(DRILL, parent=parent))
         if not items:
             return items
         now = self.b.clock.now()
@@ -382,14 +394,15 @@ class Drills:
         """Count a matching request on a throttle drill (compare-and-set on the etag, so
         instances sharing the database count together). True: refuse this request."""
         for _ in range(50):
-            props = item.doc["properties"]
+            doc = copy.deepcopy(item.doc)  # `item` may be a cached one (see active)
+            props = doc["properties"]
             matched = int(props.get("matchedRequests", 0)) + 1
             throttled = int(props.get("throttledRequests", 0))
             hit = throttle_hit(props, matched, throttled)
             props["matchedRequests"] = matched
             props["throttledRequests"] = throttled + (1 if hit else 0)
             try:
-                self.b.store.put(DRILL, item.key, item.parent, item.name, item.doc,
+                self.b.store.put(DRILL, item.key, item.parent, item.name, doc,
                                  if_etag=item.etag)
                 return hit
             except EtagMismatch:

@@ -6,10 +6,18 @@ N reads of its status (`polls`), or after a duration (`seconds`). Finishing a cr
 sets provisioningState Succeeded (a replica turns Ready); finishing a delete removes the
 resource and everything below it. Progress is computed from the store on each observation,
 so several server instances on one database agree and nothing runs in the background.
+
+Finished operations are kept `Settings.operation_retention_hours` (24 h by default) after
+they started, then pruned (prune(): at server start, and after a write at most once every
+PRUNE_EVERY seconds per process; oldest first through the store's (kind, seq) index). Their
+status URLs answer 404 OperationNotFound from then on. An operation still in flight is
+never pruned (its resource waits for it).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +29,9 @@ if TYPE_CHECKING:
 OPERATION = "operation"
 TERMINAL = {"Succeeded", "Failed", "Canceled"}
 STATE_FOR = {"create": "Creating", "update": "Updating", "delete": "Deleting"}
+PRUNE_EVERY = 60.0  # seconds between two prunes after writes (per process)
+PRUNE_BATCH = 100  # operations deleted per transaction (the write lock is held meanwhile)
+PRUNE_MAX_SECONDS = 0.25  # a prune after a write stops after this long (the next goes on)
 
 
 def status_ready(doc: dict[str, Any], now: str) -> None:
@@ -32,6 +43,8 @@ def status_ready(doc: dict[str, Any], now: str) -> None:
 class Operations:
     def __init__(self, backend: Backend) -> None:
         self.b = backend
+        self._last_prune = 0.0
+        self._pruning = threading.Lock()
 
     def in_flight(self, item_key: str) -> dict[str, Any] | None:
         for item in self.b.store.list(OPERATION, parent=item_key, newest_first=True, limit=1):
@@ -40,10 +53,12 @@ class Operations:
         return None
 
     def ensure_idle(self, kind: str, item_key: str, name: str) -> None:
-        """A second mutating call while an operation is in flight is a 409."""
-        self.observe(kind, item_key, count_poll=False)
+        """A second mutating call while an operation is in flight is a 409 (the in-flight
+        one let progress first: one read when there is none)."""
         op = self.in_flight(item_key)
         if op:
+            op = self._advance(op, count_poll=False)
+        if op and op["status"] not in TERMINAL:
             raise Conflict(
                 "OperationInProgress",
                 f"An operation ({op['action']}) is in progress on '{name}'. Wait for operation "
@@ -148,3 +163,44 @@ class Operations:
         if doc.get("error"):
             out["error"] = doc["error"]
         return out
+
+    # -- retention ----------------------------------------------------------------------------
+    def housekeep(self, now: float | None = None) -> int:
+        """After a write: prune() when PRUNE_EVERY seconds have passed since this process
+        last did (bounded to PRUNE_MAX_SECONDS; the next one goes on). Returns how many
+        were deleted."""
+        now = self.b.clock.now() if now is None else now
+        if now - self._last_prune < PRUNE_EVERY or not self._pruning.acquire(blocking=False):
+            return 0
+        try:
+            self._last_prune = now
+            return self.prune(now, PRUNE_MAX_SECONDS)
+        finally:
+            self._pruning.release()
+
+    def prune(self, now: float | None = None, max_seconds: float | None = None) -> int:
+        """Delete finished operations that started more than the retention ago, oldest
+        first, PRUNE_BATCH to a transaction, until none is left (or `max_seconds` passed).
+        Operations in flight are kept. Returns how many were deleted."""
+        hours = float(self.b.settings.operation_retention_hours or 0)
+        if hours <= 0:
+            return 0
+        cutoff = (self.b.clock.now() if now is None else now) - hours * 3600
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        deleted, after = 0, None
+        while deadline is None or time.monotonic() < deadline:
+            items = self.b.store.list(OPERATION, after=after, limit=PRUNE_BATCH)
+            due = []
+            for item in items:
+                if float(item.doc.get("started", 0)) >= cutoff:
+                    items = []  # the rest started later (seq order is start order)
+                    break
+                after = item.seq
+                if item.doc.get("status") in TERMINAL:
+                    due.append(item.key)
+            if due:
+                with self.b.store.transaction():
+                    deleted += sum(int(self.b.store.delete(OPERATION, k)) for k in due)
+            if len(items) < PRUNE_BATCH:
+                break
+        return deleted

@@ -20,10 +20,14 @@ raises acrctl.backend.errors.Unavailable (HTTP 503 with Retry-After). A connecti
 inside a transaction raises psycopg's own error, which the server maps to the same 503
 (acrctl.backend.errors.connection_lost).
 
-Nested transaction() blocks are savepoints: a failed inner block is rolled back on its own
-and the outer one can go on. unit() makes one request's writes a single transaction that
-begins at its first write (see there). Connections come from a small pool (no psycopg_pool
-dependency): idle connections are reused, at most `pool_size` are open at once.
+Every write transaction also bumps a one-row counter (`generation`, in the same round trip as
+BEGIN and the lock): generation() reads it, once per request (shared by concurrent callers),
+so the per-process caches of derived data (acrctl.backend.gencache: RBAC, drills, settled
+GET answers) stay exact with several instances. Nested transaction() blocks are savepoints:
+a failed inner block is rolled back on its own and the outer one can go on. unit() makes
+one request's writes a single transaction that begins at its first write (see there).
+Connections come from a small pool (no psycopg_pool dependency): idle connections are
+reused, at most `pool_size` are open at once.
 
     PostgresStore("postgresql://user@host/db")                 # tables in current_schema()
     PostgresStore("postgresql://user@host/db?schema=acrctl")   # or schema="acrctl"
@@ -46,7 +50,15 @@ from psycopg import sql
 
 from acrctl.backend.errors import Unavailable, database_unavailable
 from acrctl.backend.sqlite import list_query, new_etag
-from acrctl.backend.store import EtagMismatch, Item
+from acrctl.backend.store import (
+    EtagMismatch,
+    Item,
+    RequestScopes,
+    RequestState,
+    Timer,
+    WouldBlock,
+    timed,
+)
 
 COLUMNS = "kind, key, parent, name, doc, secret, etag, seq"
 OUR_PARAMS = ("schema", "pool_size")  # URL query parameters read here, not passed to libpq
@@ -71,13 +83,17 @@ CREATE TABLE IF NOT EXISTS {s}.items (
 CREATE INDEX IF NOT EXISTS items_parent ON {s}.items (kind, parent, seq);
 CREATE INDEX IF NOT EXISTS items_name ON {s}.items (kind, name);
 CREATE INDEX IF NOT EXISTS items_key ON {s}.items (key);
+CREATE INDEX IF NOT EXISTS items_kind ON {s}.items (kind, seq);
 CREATE TABLE IF NOT EXISTS {s}.meta (key TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {s}.generation (
+    one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one), n BIGINT NOT NULL);
+INSERT INTO {s}.generation (one, n) VALUES (TRUE, 0) ON CONFLICT DO NOTHING;
 """
 
 
 def _row(r: tuple[Any, ...]) -> Item:
-    return Item(kind=r[0], key=r[1], parent=r[2], name=r[3], doc=json.loads(r[4]),
-                secret=json.loads(r[5]) if r[5] else None, etag=r[6], seq=int(r[7]))
+    return Item(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]) if r[5] else None,
+                r[6], int(r[7]), raw=r[4])
 
 
 def split_url(url: str) -> tuple[str, dict[str, str]]:
@@ -169,7 +185,9 @@ def _unavailable(exc: Exception) -> Unavailable:
     return database_unavailable(exc)
 
 
-class PostgresStore:
+class PostgresStore(RequestScopes):
+    remote = True  # reads wait on a network: the ASGI adapter runs GETs off the event loop
+
     def __init__(self, url: str, schema: str | None = None, pool_size: int | None = None
                  ) -> None:
         conninfo, ours = split_url(url)
@@ -187,6 +205,14 @@ class PostgresStore:
             kwargs.update(keepalives=1, keepalives_idle=30, keepalives_interval=10,
                           keepalives_count=3)
         self.url = url
+        self.timer: Timer | None = None  # (operation, seconds) of each call: store metrics
+        self._req = RequestState()  # pin_generation(), remember()
+        self._writes = 0  # write transactions this process began (see generation())
+        # generation reads shared by concurrent requests (see _shared_generation)
+        self._gen_cond = threading.Condition()
+        self._gen_started = 0  # reads started so far (each numbered in start order)
+        self._gen_running = False
+        self._gen_last: tuple[int, int] | None = None  # (number, value) of the latest read
         self._pool = _Pool(conninfo, kwargs, max(1, size))
         self._state = _State()
         try:
@@ -200,6 +226,7 @@ class PostgresStore:
             s = sql.Identifier(schema).as_string(conn)
             self._items = f"{s}.items"
             self._meta = f"{s}.meta"
+            self._generation = f"{s}.generation"
             digest = hashlib.blake2b(f"acrctl:{schema}".encode(), digest_size=8).digest()
             self._lock_key = int.from_bytes(digest, "big", signed=True)
             # two instances starting at once must not race on CREATE ... IF NOT EXISTS
@@ -240,6 +267,8 @@ class PostgresStore:
         if st.conn is not None:
             yield st.conn
             return
+        if self._req.offline:
+            raise WouldBlock
         try:
             conn = self._pool.get()
         except psycopg.OperationalError as exc:
@@ -270,7 +299,10 @@ class PostgresStore:
         raise AssertionError("unreachable")
 
     def _begin(self) -> psycopg.Connection[Any]:
-        """A pooled connection in a new transaction holding the write lock."""
+        """A pooled connection in a new transaction holding the write lock, the store's
+        generation counter bumped in it (one round trip for the three)."""
+        if self._req.offline:
+            raise WouldBlock
         for attempt in (1, 2):
             try:
                 conn = self._pool.get()
@@ -279,7 +311,9 @@ class PostgresStore:
                     raise _unavailable(exc) from exc
                 continue
             try:
-                conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_key})")
+                self._writes += 1
+                conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_key}); "
+                             f"UPDATE {self._generation} SET n = n + 1")
                 return conn
             except psycopg.OperationalError as exc:
                 broken = conn.broken or conn.closed
@@ -344,6 +378,7 @@ class PostgresStore:
     def _commit(self, conn: psycopg.Connection[Any]) -> None:
         try:
             conn.execute("COMMIT")
+            self._writes += 1  # a pinned generation read before the commit is stale
         except psycopg.OperationalError as exc:
             self._pool.discard(conn)
             raise _unavailable(exc) from exc
@@ -394,14 +429,69 @@ class PostgresStore:
         with self._top() as conn:
             yield conn
 
+    def generation(self) -> int | None:
+        """The store's generation counter: every write transaction on any instance bumps it
+        (in _begin), so a per-process cache of derived data (acrctl.backend.gencache) that
+        compares it stays exact across instances. One round trip, once per request inside
+        pin_generation(); None inside a transaction of this thread."""
+        if self._state.conn is not None:
+            return None
+        pin = self._req.generation
+        if pin is not None and pin[1] == self._writes:
+            return pin[0]  # type: ignore[no-any-return]  # read once this request
+        if self._req.offline:
+            raise WouldBlock  # this process wrote since the pinned one was read
+        writes = self._writes
+        value = self._shared_generation()
+        self._pin(value, writes)
+        return value
+
+    def read_generation(self) -> int:
+        """The generation counter now (a read started after this call began; shared with
+        concurrent callers), for a caller that pins it itself (Store.offline)."""
+        return self._shared_generation()
+
+    def _shared_generation(self) -> int:
+        """The generation counter as a read started after this call began (so it shows
+        every commit that ended before), shared: while one read is out, the callers
+        arriving meanwhile wait for it to return and then share the next one, so
+        concurrent requests cost one round trip between them instead of one each."""
+        cond = self._gen_cond
+        with cond:
+            ticket = self._gen_started  # reads numbered >= ticket start after this point
+            while True:
+                last = self._gen_last
+                if last is not None and last[0] >= ticket:
+                    return last[1]
+                if not self._gen_running:
+                    break
+                cond.wait()
+            number = self._gen_started
+            self._gen_started += 1
+            self._gen_running = True
+        value: int | None = None
+        try:
+            rows = self._read(f"SELECT n FROM {self._generation}")
+            value = int(rows[0][0]) if rows else -1
+            return value
+        finally:
+            with cond:
+                self._gen_running = False
+                if value is not None and (self._gen_last is None
+                                          or number > self._gen_last[0]):
+                    self._gen_last = (number, value)
+                cond.notify_all()
+
     # -- items --------------------------------------------------------------------------
+    @timed("get")
     def get(self, kind: str, key: str) -> Item | None:
         if _nul(kind, key):
             return None
         rows = self._read(f"SELECT {COLUMNS} FROM {self._items} WHERE kind=%s AND key=%s",
                           (kind, key))
-        return _row(rows[0]) if rows else None
+        return self._seen_item(_row(rows[0])) if rows else None
 
+    @timed("find_by_name")
     def find_by_name(self, kind: str, name: str) -> list[Item]:
         if _nul(kind, name):
             return []
@@ -409,6 +499,7 @@ class PostgresStore:
                           "ORDER BY seq", (kind, name.lower()))
         return [_row(r) for r in rows]
 
+    @timed("put")
     def put(self, kind: str, key: str, parent: str, name: str, doc: dict[str, Any],
             secret: dict[str, Any] | None = None, if_etag: str | None = None) -> Item:
         etag = new_etag()
@@ -438,8 +529,10 @@ class PostgresStore:
                     (parent, lname, body, sec, etag, kind, key, if_etag)).fetchone()
             if row is None:
                 raise EtagMismatch(key)
-        return Item(kind, key, parent, lname, doc, secret, etag, int(row[0]))
+        return self._seen_item(Item(kind, key, parent, lname, doc, secret, etag, int(row[0]),
+                                    raw=body))
 
+    @timed("delete")
     def delete(self, kind: str, key: str) -> bool:
         if _nul(kind, key):
             return False
@@ -448,6 +541,7 @@ class PostgresStore:
                                (kind, key))
             return cur.rowcount > 0
 
+    @timed("delete_tree")
     def delete_tree(self, key_prefix: str) -> int:
         if _nul(key_prefix):
             return 0
@@ -457,15 +551,18 @@ class PostgresStore:
                 (key_prefix, key_prefix + "/", key_prefix + "0"))
             return cur.rowcount
 
+    @timed("list")
     def list(self, kind: str, parent: str | None = None, prefix: str | None = None,
              after: int | None = None, limit: int | None = None,
-             newest_first: bool = False) -> list[Item]:
-        if _nul(kind, parent or "", prefix or ""):
+             newest_first: bool = False, after_key: str | None = None,
+             by_key: bool = False) -> list[Item]:
+        if _nul(kind, parent or "", prefix or "", after_key or ""):
             return []
         query, args = list_query(self._items, kind, parent, prefix, after, limit,
-                                 newest_first, "%s")
+                                 newest_first, "%s", after_key=after_key, by_key=by_key)
         return [_row(r) for r in self._read(query, args)]
 
+    @timed("count")
     def count(self, kind: str, parent: str) -> int:
         if _nul(kind, parent):
             return 0
@@ -474,17 +571,20 @@ class PostgresStore:
         return int(rows[0][0])
 
     # -- meta ---------------------------------------------------------------------------
+    @timed("meta_get")
     def meta_get(self, key: str) -> str | None:
         if _nul(key):
             return None
         rows = self._read(f"SELECT value FROM {self._meta} WHERE key=%s", (key,))
         return str(rows[0][0]) if rows else None
 
+    @timed("meta_set")
     def meta_set(self, key: str, value: str) -> None:
         with self._write() as conn:
             conn.execute(f"INSERT INTO {self._meta} (key, value) VALUES (%s, %s) "
                          "ON CONFLICT (key) DO UPDATE SET value=EXCLUDED.value", (key, value))
 
+    @timed("reset")
     def reset(self) -> None:
         """Empty this store's tables (and only them)."""
         with self._write() as conn:

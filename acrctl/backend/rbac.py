@@ -66,9 +66,17 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+DECISIONS = 8192  # (principal, action, scope) -> allowed, per process (gencache)
+
+
 class Rbac:
     def __init__(self, backend: Backend) -> None:
+        from acrctl.backend.gencache import GenerationCache
+
         self.b = backend
+        # allowed() answers, apart from the tokens and grants (a list filter asks once per
+        # item: it must not crowd those out)
+        self._decisions = GenerationCache(backend, DECISIONS)
 
     def _cached(self, key: tuple[str, str], compute: Callable[[], Any]) -> Any:
         """compute(), memoized in the backend's generation cache (token hash -> Caller,
@@ -392,7 +400,9 @@ class Rbac:
         return tuple(out)
 
     def allowed(self, caller: Caller, action: str, scope: str) -> bool:
-        return _grants_allow(self._grants(caller), action, scope)
+        return bool(self._decisions.get(
+            (caller.id, action, scope),
+            lambda: _grants_allow(self._grants(caller), action, scope)))
 
     def allowed_below(self, caller: Caller, action: str, scope: str) -> bool:
         """True when some assignment at or below `scope` grants `action` (lists filter)."""

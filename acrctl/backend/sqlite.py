@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from acrctl.backend.store import EtagMismatch, Item
+from acrctl.backend.store import EtagMismatch, Item, RequestScopes, RequestState, Timer, timed
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_parent ON items (kind, parent, seq);
 CREATE INDEX IF NOT EXISTS items_name ON items (kind, name);
 CREATE INDEX IF NOT EXISTS items_key ON items (key);
+CREATE INDEX IF NOT EXISTS items_kind ON items (kind, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -35,8 +36,8 @@ COLUMNS = "kind, key, parent, name, doc, secret, etag, seq"
 
 
 def _row(r: tuple[Any, ...]) -> Item:
-    return Item(kind=r[0], key=r[1], parent=r[2], name=r[3], doc=json.loads(r[4]),
-                secret=json.loads(r[5]) if r[5] else None, etag=r[6], seq=r[7])
+    return Item(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]) if r[5] else None,
+                r[6], r[7], raw=r[4])
 
 
 def new_etag() -> str:
@@ -45,24 +46,40 @@ def new_etag() -> str:
 
 def list_query(table: str, kind: str, parent: str | None, prefix: str | None,
                after: int | None, limit: int | None, newest_first: bool,
-               mark: str = "?") -> tuple[str, tuple[Any, ...]]:
-    """The SELECT behind Store.list, for SQLite (`?`) and PostgreSQL (`%s`) placeholders."""
+               mark: str = "?", after_key: str | None = None,
+               by_key: bool = False) -> tuple[str, tuple[Any, ...]]:
+    """The SELECT behind Store.list, for SQLite (`?`) and PostgreSQL (`%s`) placeholders.
+    In `seq` order (the (kind, parent, seq) and (kind, seq) indexes), or with `by_key` in
+    key order after `after_key` (the (kind, key) index: a prefix scan pages in O(page))."""
     sql = f"SELECT {COLUMNS} FROM {table} WHERE kind={mark}"
     args: list[Any] = [kind]
     if parent is not None:
         sql += f" AND parent={mark}"
         args.append(parent)
+    after_key = after_key if by_key else None
     if prefix:
-        sql += f" AND key >= {mark}"
-        args.append(prefix)
+        # one lower bound, the tighter: with two, the index seek may start at the prefix
+        # and filter its way to the cursor (O(position) for a deep page)
+        if after_key is not None and after_key >= prefix:
+            sql += f" AND key > {mark}"
+            args.append(after_key)
+        else:
+            sql += f" AND key >= {mark}"
+            args.append(prefix)
         end = prefix_end(prefix)
         if end is not None:
             sql += f" AND key < {mark}"
             args.append(end)
-    if after is not None:
-        sql += f" AND seq {'<' if newest_first else '>'} {mark}"
-        args.append(after)
-    sql += " ORDER BY seq DESC" if newest_first else " ORDER BY seq"
+    elif after_key is not None:
+        sql += f" AND key > {mark}"
+        args.append(after_key)
+    if by_key:
+        sql += " ORDER BY key"
+    else:
+        if after is not None:
+            sql += f" AND seq {'<' if newest_first else '>'} {mark}"
+            args.append(after)
+        sql += " ORDER BY seq DESC" if newest_first else " ORDER BY seq"
     if limit is not None:
         sql += f" LIMIT {mark}"
         args.append(max(0, limit))
@@ -83,9 +100,11 @@ def prefix_end(prefix: str) -> str | None:
     return None
 
 
-class SqliteStore:
+class SqliteStore(RequestScopes):
     def __init__(self, path: str = ":memory:") -> None:
         self.path = path
+        self.timer: Timer | None = None  # (operation, seconds) of each call: store metrics
+        self._req = RequestState()  # pin_generation(), remember()
         if path != ":memory:":
             parent = os.path.dirname(os.path.abspath(path))
             os.makedirs(parent, exist_ok=True)
@@ -208,33 +227,44 @@ class SqliteStore:
         one. Per-process caches of derived data (acrctl.backend.rbac) compare it to stay
         exact with several server processes on one file. None inside a transaction of this
         connection (its changes are not committed yet): cache nothing then."""
+        pin = self._req.generation
+        if pin is not None and pin[1] == self._writes and not self._depth:
+            return pin[0]  # type: ignore[no-any-return]  # read once this request
         with self._lock:
             if self._depth:
                 return None
-            return int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._writes
+            writes = self._writes
+            value = int(self._db.execute("PRAGMA data_version").fetchone()[0]), writes
+            self._pin(value, writes)
+            return value
 
     def _q(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
     # -- items --------------------------------------------------------------------------
+    @timed("get")
     def get(self, kind: str, key: str) -> Item | None:
         rows = self._q(f"SELECT {COLUMNS} FROM items WHERE kind=? AND key=?", (kind, key))
-        return _row(rows[0]) if rows else None
+        return self._seen_item(_row(rows[0])) if rows else None
 
+    @timed("find_by_name")
     def find_by_name(self, kind: str, name: str) -> list[Item]:
         rows = self._q(f"SELECT {COLUMNS} FROM items WHERE kind=? AND name=? ORDER BY seq",
                        (kind, name.lower()))
         return [_row(r) for r in rows]
 
+    @timed("put")
     def put(self, kind: str, key: str, parent: str, name: str, doc: dict[str, Any],
             secret: dict[str, Any] | None = None, if_etag: str | None = None) -> Item:
         etag = new_etag()
         body = json.dumps(doc, separators=(",", ":"))
         sec = json.dumps(secret) if secret is not None else None
         with self._write():
-            cur = self.get(kind, key)
-            if if_etag is not None and (cur.etag if cur else "") != if_etag:
+            rows = self._db.execute("SELECT etag, seq FROM items WHERE kind=? AND key=?",
+                                    (kind, key)).fetchall()
+            cur = rows[0] if rows else None
+            if if_etag is not None and (cur[0] if cur else "") != if_etag:
                 raise EtagMismatch(key)
             if cur is None:
                 c = self._db.execute(
@@ -245,14 +275,17 @@ class SqliteStore:
                 self._db.execute(
                     "UPDATE items SET parent=?, name=?, doc=?, secret=?, etag=? "
                     "WHERE kind=? AND key=?", (parent, name.lower(), body, sec, etag, kind, key))
-                seq = cur.seq
-        return Item(kind, key, parent, name.lower(), doc, secret, etag, seq)
+                seq = int(cur[1])
+        return self._seen_item(Item(kind, key, parent, name.lower(), doc, secret, etag, seq,
+                                    raw=body))
 
+    @timed("delete")
     def delete(self, kind: str, key: str) -> bool:
         with self._write():
             c = self._db.execute("DELETE FROM items WHERE kind=? AND key=?", (kind, key))
             return c.rowcount > 0
 
+    @timed("delete_tree")
     def delete_tree(self, key_prefix: str) -> int:
         with self._write():
             c = self._db.execute(
@@ -260,26 +293,33 @@ class SqliteStore:
                 (key_prefix, key_prefix + "/", key_prefix + "0"))
             return c.rowcount
 
+    @timed("list")
     def list(self, kind: str, parent: str | None = None, prefix: str | None = None,
              after: int | None = None, limit: int | None = None,
-             newest_first: bool = False) -> list[Item]:
-        sql, args = list_query("items", kind, parent, prefix, after, limit, newest_first)
+             newest_first: bool = False, after_key: str | None = None,
+             by_key: bool = False) -> list[Item]:
+        sql, args = list_query("items", kind, parent, prefix, after, limit, newest_first,
+                               after_key=after_key, by_key=by_key)
         return [_row(r) for r in self._q(sql, args)]
 
+    @timed("count")
     def count(self, kind: str, parent: str) -> int:
         rows = self._q("SELECT COUNT(*) FROM items WHERE kind=? AND parent=?", (kind, parent))
         return int(rows[0][0])
 
     # -- meta ---------------------------------------------------------------------------
+    @timed("meta_get")
     def meta_get(self, key: str) -> str | None:
         rows = self._q("SELECT value FROM meta WHERE key=?", (key,))
         return str(rows[0][0]) if rows else None
 
+    @timed("meta_set")
     def meta_set(self, key: str, value: str) -> None:
         with self._write():
             self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
                              "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
 
+    @timed("reset")
     def reset(self) -> None:
         with self._write():
             self._db.execute("DELETE FROM items")

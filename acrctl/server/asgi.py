@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from acrctl.server.app import App
+from acrctl.server.fastpath import CachedGets
 from acrctl.server.http import MAX_BODY, Request, Response
 from acrctl.server.transport import to_request
 
@@ -35,12 +36,17 @@ HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 class AsgiApp:
     def __init__(self, app: App, threads: int = HANDLER_THREADS,
-                 offload_reads: bool = False) -> None:
+                 offload_reads: bool | None = None) -> None:
         """`threads`: handler pool size; 0 runs every handler on the event loop.
-        `offload_reads`: GETs go to the pool too (a store whose reads wait on a network)."""
+        `offload_reads`: GETs go to the pool too (a store whose reads wait on a network;
+        None: when the store says so, as PostgreSQL's does with `remote`)."""
         self.app = app
         self.threads = threads
+        if offload_reads is None:
+            offload_reads = bool(getattr(app.backend.store, "remote", False))
         self.offload_reads = offload_reads
+        # offloaded GETs that the caches can answer are answered on the loop (fastpath)
+        self.cached = CachedGets(app) if offload_reads and threads > 0 else None
         self._pool: ThreadPoolExecutor | None = None
         self._busy = 0  # requests in the pool (changed on the event loop only)
 
@@ -90,6 +96,10 @@ class AsgiApp:
             return self._respond(req)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="acrctl-handler")
+        if self.cached is not None and self.cached.eligible(req):
+            answer = await self.cached.answer(req, self._respond, self._pool)
+            if answer is not None:
+                return answer
         self._busy += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -16,6 +17,7 @@ from acrctl.backend.errors import InvalidInput, PayloadTooLarge
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
     from acrctl.backend.rbac import Caller
+    from acrctl.backend.store import Item
 
 MAX_BODY = 1024 * 1024
 ACR_API_VERSIONS = ("2026-09-01-preview", "2025-11-01", "2025-04-01", "2023-07-01")
@@ -40,10 +42,15 @@ class Response:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    # `body` already serialized (a stored item's JSON text, when the body is that item's
+    # document unchanged: Ctx.resource); never set it for a body that is changed afterwards
+    text: str | None = None
 
     def encode(self) -> bytes:
         if self.body is None:
             return b""
+        if self.text is not None:
+            return self.text.encode()
         return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -153,39 +160,80 @@ class Ctx:
     def ok(self, body: Any, status: int = 200) -> Response:
         return Response(status, body)
 
-    def page(self, result: tuple[list[dict[str, Any]], int | None]) -> Response:
+    def page(self, result: tuple[list[dict[str, Any]], int | str | None]) -> Response:
+        """A list page; `last` continues it: a sequence number (paging()) or a key
+        (key_paging(), sent as an opaque token)."""
         items, last = result
         body: dict[str, Any] = {"value": items}
         if last is not None:
-            query = {"$skipToken": str(last)}
+            query = {"$skipToken": str(last) if isinstance(last, int) else _key_token(last)}
             if self.req.query.get("$top"):
                 query["$top"] = self.req.query["$top"]  # $top is the page size: keep it
             body["nextLink"] = self.url(self.req.path, **query)
         return Response(200, body)
 
     def paging(self) -> tuple[int | None, int]:
+        """(the sequence number to continue after, page size) of a list in `seq` order."""
         token = self.req.query.get("$skipToken")
-        top = self.req.query.get("$top")
         try:
             after = int(token) if token else None
-            limit = min(int(top), 1000) if top else self.b.settings.page_size
         except ValueError:
             raise InvalidInput("InvalidSkipToken",
                                "The $skipToken or $top query parameter is invalid.") from None
         if after is not None and not 0 <= after < 2 ** 63:  # the store's sequence range
             raise InvalidInput("InvalidSkipToken", "The $skipToken query parameter is invalid.")
+        return after, self._page_size()
+
+    def key_paging(self) -> tuple[str | None, int]:
+        """(the key to continue after, page size) of a list in key order (a prefix scan
+        of the store: every page costs O(page), the last as the first)."""
+        token = self.req.query.get("$skipToken")
+        key = _token_key(token) if token else None
+        if token and key is None:
+            raise InvalidInput("InvalidSkipToken",
+                               "The $skipToken or $top query parameter is invalid.")
+        return key, self._page_size()
+
+    def _page_size(self) -> int:
+        top = self.req.query.get("$top")
+        try:
+            limit = min(int(top), 1000) if top else int(self.b.settings.page_size)
+        except ValueError:
+            raise InvalidInput("InvalidSkipToken",
+                               "The $skipToken or $top query parameter is invalid.") from None
         if limit < 1:
             raise InvalidInput("InvalidSkipToken", "$top must be a positive number.")
-        return after, limit
+        return limit
 
     def resource(self, kind: str, doc: dict[str, Any] | Callable[[], dict[str, Any]],
                  status: int = 200, headers: dict[str, str] | None = None) -> Response:
         """A resource answer with its ETag header (what If-Match compares with). The ETag must
         be the one of exactly this body: a write landing between reading the body and the
-        ETag would let an If-Match built on it drop that write. So the body is read again
-        (when `doc` is a reader) until both agree; failing that, no ETag is sent."""
-        body = doc() if callable(doc) else doc
+        ETag would let an If-Match built on it drop that write. When `doc` is a reader, the
+        ETag comes from the very item it read (Store.remember: no second read), and a GET's
+        answer built from settled items only is kept in the backend's read cache until the
+        store's generation moves; when `doc` is a write's answer, from the item the request
+        wrote. Otherwise the item is read again (the body too, when `doc` is a reader) until
+        both agree; failing that, no ETag is sent."""
         out = dict(headers or {})
+        if callable(doc):
+            reader = doc
+            if self.req.method == "GET":
+                body, item, _ = self.b.read_cache.get(
+                    (kind, self.req.path, self.api_version),
+                    lambda: self._remembered(kind, reader), keep=lambda v: bool(v[2]))
+            else:
+                body, item, _ = self._remembered(kind, reader)
+            if item is not None:
+                out["ETag"] = item.etag
+                text = item.raw if item.raw is not None and body == item.doc else None
+                return Response(status, body, out, text)
+        else:
+            body = doc
+            item = self._written(kind, body)
+            if item is not None:
+                out["ETag"] = item.etag
+                return Response(status, body, out, item.raw)
         for _ in range(3):
             item = self.b.store.get(kind, ids.key(str(body["id"])))
             if item is not None and item.etag and _same(item.doc, body):
@@ -195,6 +243,33 @@ class Ctx:
                 break
             body = doc()
         return Response(status, body, out)
+
+    def _written(self, kind: str, body: dict[str, Any]) -> Item | None:
+        """The item a write's answer `body` is, as this request last read or wrote it,
+        when that item's stored text says exactly `body`: the ETag then belongs to this
+        very body (no second read)."""
+        seen = self.req.meta.get("seen")
+        item = seen.get((kind, ids.key(str(body["id"])))) if isinstance(seen, dict) else None
+        if item is None or not item.etag or item.raw is None or json.loads(item.raw) != body:
+            return None
+        return item  # type: ignore[no-any-return]
+
+    def _remembered(self, kind: str, reader: Callable[[], dict[str, Any]]
+                    ) -> tuple[dict[str, Any], Item | None, bool]:
+        """reader()'s body; the stored item it was built from when that is known; and
+        whether the answer may be reused while the store is unchanged (every item read
+        settled, so the clock cannot move an operation on; the body that item's document
+        unchanged, so no read-time overlay that the clock could end)."""
+        remember = getattr(self.b.store, "remember", None)
+        if remember is None:
+            return reader(), None, False
+        with remember() as seen:
+            body = reader()
+        item = seen.get((kind, ids.key(str(body["id"]))))
+        if item is None or not item.etag or not _same(item.doc, body):
+            return body, None, False
+        settled = body == item.doc and all(map(_settled, seen.values()))
+        return body, item, settled
 
     def lro(self, doc: dict[str, Any], op: dict[str, Any], created: bool = False,
             kind: str | None = None) -> Response:
@@ -217,6 +292,33 @@ class Ctx:
             "Location": self.url(location),
             "Azure-AsyncOperation": self.url(f"{op['resourceId']}/operationStatuses/{op['id']}"),
             "Retry-After": str(self.b.settings.retry_after)})
+
+
+KEY_TOKEN = "k"  # a $skipToken holding a key starts with this (a sequence number is digits)
+MAX_TOKEN = 4096
+
+
+def _key_token(key: str) -> str:
+    return KEY_TOKEN + base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def _token_key(token: str) -> str | None:
+    if not token.startswith(KEY_TOKEN) or len(token) > MAX_TOKEN:
+        return None
+    data = token[len(KEY_TOKEN):]
+    try:
+        raw = base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_", validate=True)
+        key = raw.decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return key if key.isprintable() else None
+
+
+def _settled(item: Item) -> bool:
+    """No operation in flight on the item (a write or the clock could move it on)."""
+    props = item.doc.get("properties")
+    state = props.get("provisioningState") if isinstance(props, dict) else None
+    return state is None or state in ("Succeeded", "Failed", "Canceled")
 
 
 def _same(stored: dict[str, Any], answered: dict[str, Any]) -> bool:

@@ -22,11 +22,11 @@ Every App gets an `Observability` (App.__init__) whose middleware wraps all of h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -35,10 +35,11 @@ from typing import TYPE_CHECKING, Any
 from acrctl.backend.errors import NotFound, connection_lost
 from acrctl.server.http import Ctx, Request, Response
 from acrctl.server.ratelimit import Buckets
+from acrctl.server.storemetrics import RequestLatency, StoreLatency
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
-    from acrctl.backend.store import Item, Store
+    from acrctl.backend.store import Item
     from acrctl.server.app import App, Route
 
 log = logging.getLogger("acrctl.server")
@@ -99,8 +100,13 @@ class Observability:
     def middleware(self, req: Request, nxt: Callable[[Request], Response]) -> Response:
         started, wall = time.perf_counter(), time.time()
         req.meta["obs"] = self
+        pin = getattr(self.backend.store, "pin_generation", None)
         try:
-            resp = nxt(req)
+            if pin is None:
+                resp = nxt(req)
+            else:
+                with pin():  # the store's generation read once a request (gencache)
+                    resp = nxt(req)
         except Exception:
             self._after(req, None, started, wall)
             raise
@@ -150,7 +156,10 @@ class Observability:
         from acrctl.server.app import error_response
 
         failure: Exception | None = None
-        with unit():
+        remember = getattr(self.backend.store, "remember", None)
+        with unit(), (remember() if remember is not None else contextlib.nullcontext({})) \
+                as seen:
+            req.meta["seen"] = seen  # what the answer's ETag is taken from (Ctx.resource)
             try:
                 resp = route.handler(c)
             except Exception as exc:
@@ -167,10 +176,16 @@ class Observability:
         return resp
 
     def _housekeep(self, sub: str, request_id: str) -> None:
+        """After a write's unit committed: prune the activity log and expired operations
+        (each at most once a minute per process)."""
         try:
             self.backend.activity.housekeep(sub)
         except Exception:  # noqa: BLE001 - pruning is retried after the next record
             log.exception("pruning the activity log failed, request id %s", request_id)
+        try:
+            self.backend.ops.housekeep()
+        except Exception:  # noqa: BLE001 - pruning is retried a minute later
+            log.exception("pruning finished operations failed, request id %s", request_id)
 
     @staticmethod
     def _facts(req: Request, resp: Response | None, status: int) -> dict[str, Any]:
@@ -246,9 +261,12 @@ def readyz(c: Ctx) -> Response:
         checks["delivery"] = "not running"
     else:
         checks["delivery"] = "ok" if worker.is_alive() else "stopped"
+    plane = getattr(obs, "dataplane", None)  # acrctl.server.serve.start_dataplane
+    if plane is not None:
+        checks["dataplane"] = plane if isinstance(plane, str) else plane.status()
     if obs is not None and obs.draining:
         checks["server"] = "shutting down"
-    ready = all(v in ("ok", "not running") for v in checks.values())
+    ready = all(v in ("ok", "not running") or v.startswith("off") for v in checks.values())
     return Response(200 if ready else 503,
                     {"status": "ready" if ready else "not ready", "checks": checks})
 
@@ -267,28 +285,21 @@ class Metrics:
     """The Prometheus metrics of one App, in a registry of its own."""
 
     def __init__(self, backend: Backend) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        from prometheus_client import CollectorRegistry, Counter, Gauge
 
         from acrctl import __version__
 
         self.backend = backend
         self.registry = CollectorRegistry()
         r = self.registry
-        self.requests = Counter("acrctl_http_requests", "HTTP requests answered, by method, "
-                                "route template and status.", ["method", "route", "status"],
-                                registry=r)
-        self.duration = Histogram("acrctl_http_request_duration_seconds",
-                                  "Time to answer a request (the handler, the store and the "
-                                  "activity record), by method, route template and status.",
-                                  ["method", "route", "status"], buckets=REQUEST_BUCKETS,
-                                  registry=r)
+        self.requests = RequestLatency(REQUEST_BUCKETS)  # counts and durations
+        r.register(self.requests)
         self.deliveries = Counter("acrctl_webhook_deliveries", "Webhook delivery attempts "
                                   "recorded, by outcome (delivered, retry, failed, superseded, "
                                   "dropped) and attempt number.", ["outcome", "attempt"],
                                   registry=r)
-        self.store_latency = Histogram("acrctl_store_operation_duration_seconds",
-                                       "Latency of store calls, by operation.", ["operation"],
-                                       buckets=STORE_BUCKETS, registry=r)
+        self.store_latency = StoreLatency(STORE_BUCKETS)  # the stores time their calls
+        r.register(self.store_latency)
         self.activity_errors = Counter("acrctl_activity_log_write_errors",
                                        "Activity-log records that could not be stored.",
                                        registry=r)
@@ -298,20 +309,10 @@ class Metrics:
         Gauge("acrctl_build_info", "The acrctl version serving.", ["version"],
               registry=r).labels(__version__).set(1)
         r.register(StateCollector(backend))
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-        self._lock = threading.Lock()
         self._instrument(backend)
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
-        key = (method, route, status)
-        pair = self._children.get(key)
-        if pair is None:
-            with self._lock:
-                pair = (self.requests.labels(method, route, str(status)),
-                        self.duration.labels(method, route, str(status)))
-                self._children[key] = pair
-        pair[0].inc()
-        pair[1].observe(seconds)
+        self.requests.observe(method, route, status, seconds)
 
     def delivery(self, attempt: dict[str, Any], state: str | None) -> None:
         outcome = {"delivered": "delivered", "failed": "failed", "pending": "retry",
@@ -329,10 +330,11 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
     def _instrument(self, backend: Backend) -> None:
-        """Time the backend's store calls and count the delivery attempts it records (for
-        whichever worker records them: the server's, or deliver_due)."""
-        if not isinstance(backend.store, TimedStore):
-            backend.store = TimedStore(backend.store, self.store_latency)
+        """Time the backend's store calls (through the store's own `timer` hook: no wrapper
+        around the store) and count the delivery attempts it records (for whichever worker
+        records them: the server's, or deliver_due)."""
+        if hasattr(backend.store, "timer"):
+            setattr(backend.store, "timer", self.store_latency.observe)  # noqa: B010
         hooks = backend.webhooks
         if getattr(hooks.record_attempt, "_acrctl_metrics", False):
             return
@@ -403,74 +405,6 @@ class StateCollector:
             yield up
             return
         yield from (ops, depth, age, up)
-
-
-class TimedStore:
-    """A store that times every call into a histogram (labels: the method name). Anything
-    else (attributes of the implementation) passes through."""
-
-    def __init__(self, inner: Store, histogram: Any) -> None:
-        self.inner = inner
-        self.histogram = histogram
-        self._children: dict[str, Any] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        if name in ("inner", "histogram", "_children"):  # not set yet (copy, pickle)
-            raise AttributeError(name)
-        return getattr(self.inner, name)
-
-    def _timed(self, op: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-        child = self._children.get(op)
-        if child is None:
-            child = self._children[op] = self.histogram.labels(op)
-        t0 = time.perf_counter()
-        try:
-            return fn(*args, **kw)
-        finally:
-            child.observe(time.perf_counter() - t0)
-
-    def get(self, kind: str, key: str) -> Any:
-        return self._timed("get", self.inner.get, kind, key)
-
-    def find_by_name(self, kind: str, name: str) -> Any:
-        return self._timed("find_by_name", self.inner.find_by_name, kind, name)
-
-    def put(self, kind: str, key: str, parent: str, name: str, doc: dict[str, Any],
-            secret: dict[str, Any] | None = None, if_etag: str | None = None) -> Any:
-        return self._timed("put", self.inner.put, kind, key, parent, name, doc, secret, if_etag)
-
-    def delete(self, kind: str, key: str) -> Any:
-        return self._timed("delete", self.inner.delete, kind, key)
-
-    def delete_tree(self, key_prefix: str) -> Any:
-        return self._timed("delete_tree", self.inner.delete_tree, key_prefix)
-
-    def list(self, kind: str, parent: str | None = None, prefix: str | None = None,
-             after: int | None = None, limit: int | None = None,
-             newest_first: bool = False) -> Any:
-        return self._timed("list", self.inner.list, kind, parent, prefix, after, limit,
-                           newest_first)
-
-    def count(self, kind: str, parent: str) -> Any:
-        return self._timed("count", self.inner.count, kind, parent)
-
-    def transaction(self) -> Any:
-        return self.inner.transaction()
-
-    def unit(self) -> Any:
-        return self.inner.unit()
-
-    def meta_get(self, key: str) -> Any:
-        return self._timed("meta_get", self.inner.meta_get, key)
-
-    def meta_set(self, key: str, value: str) -> None:
-        self._timed("meta_set", self.inner.meta_set, key, value)
-
-    def reset(self) -> None:
-        self._timed("reset", self.inner.reset)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 # -- the request log's destination (acrctl server) --------------------------------------------

@@ -42,8 +42,8 @@ def list_by_group(c: Ctx) -> Response:
 
 
 def list_all(c: Ctx) -> Response:
-    after, limit = c.paging()
-    docs, last = c.b.registries.list(c.p["sub"], None, after, limit)
+    after, limit = c.key_paging()  # key order: every page O(page) (registries.list_all)
+    docs, last = c.b.registries.list_all(c.p["sub"], after, limit)
     return c.page((readable(c, docs), last))
 
 
