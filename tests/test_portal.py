@@ -185,7 +185,9 @@ def sign_in(page: Any, server: ThreadedServer, token: str, reg: dict[str, Any]) 
     page.wait_for_selector("#workspace:not([hidden])")
     page.select_option("#registry", value=reg["id"])
     home = reg["location"]
-    page.wait_for_selector(f'#region-{home}.home[data-kind="replica"]')
+    # a Premium registry lists its home replica; Basic/Standard only mark the home region
+    kind = "replica" if reg["sku"]["name"] == "Premium" else "unavailable"
+    page.wait_for_selector(f'#region-{home}.home[data-kind="{kind}"]')
 
 
 def region(page: Any, name: str) -> Any:
