@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 DEPLOYMENT = "deployment"
 DEPLOYMENT_TYPE = "Microsoft.Resources/deployments"
-NAME_RE = re.compile(r"^[-\w._()]{1,64}$")
+NAME_RE = re.compile(r"^[-\w._()]{1,64}\Z")
 MODES = {"incremental": "Incremental", "complete": "Complete"}
 RESOURCE_TYPE = {"registry": ids.REGISTRY_TYPE, "replication": ids.REPLICATION_TYPE,
                  "webhook": ids.WEBHOOK_TYPE}

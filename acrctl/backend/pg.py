@@ -62,7 +62,7 @@ from acrctl.backend.store import (
 
 COLUMNS = "kind, key, parent, name, doc, secret, etag, seq"
 OUR_PARAMS = ("schema", "pool_size")  # URL query parameters read here, not passed to libpq
-IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
+IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}\Z")
 POOL_WAIT = 30.0  # seconds a caller waits for a free connection
 LOCK_TIMEOUT_MS = 30_000  # waiting longer than this for the write lock is an error (503)
 IDLE_TX_TIMEOUT_MS = 120_000  # a session idle in a transaction this long is ended by the server

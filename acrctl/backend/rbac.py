@@ -32,7 +32,7 @@ ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
 WRITE_DEFINITION = "Microsoft.Authorization/roleDefinitions/write"
 DELETE_DEFINITION = "Microsoft.Authorization/roleDefinitions/delete"
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-                     r"[0-9a-fA-F]{12}$")
+                     r"[0-9a-fA-F]{12}\Z")
 
 
 @dataclass(frozen=True)

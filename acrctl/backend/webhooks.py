@@ -37,7 +37,7 @@ ACTIONS = ("push", "delete", "quarantine", "chart_push", "chart_delete")
 MASK = "******"
 USER_AGENT = "acrctl"
 EVENT_ID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-                         r"[0-9a-fA-F]{12}$")
+                         r"[0-9a-fA-F]{12}\Z")
 MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 CHART_MEDIA_TYPE = "application/vnd.acr.helm.chart"
 MAX_RECORDED_ATTEMPTS = 100

@@ -26,7 +26,7 @@ STATUS = {
     errors.PreconditionFailed: 412, errors.PayloadTooLarge: 413, errors.Throttled: 429,
     errors.Unavailable: 503,
 }
-API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?\Z")
 
 Handler = Callable[[Ctx], Response]
 # Extension points. A middleware wraps all of handle() (request logs, metrics, activity log);
