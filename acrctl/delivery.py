@@ -62,8 +62,14 @@ DEFAULTS: dict[str, float] = {
     "webhook_max_answer_head": 16384,  # bytes of a receiver's status line and headers
 }
 LEASE_FACTOR = 2.0  # a claim's lease is at least this many times webhook_timeout
-MANAGED_HEADERS = {"host", "content-length", "transfer-encoding", "connection",
-                   TIMESTAMP_HEADER.lower(), SIGNATURE_HEADER.lower()}
+MANAGED_HEADERS = {
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    TIMESTAMP_HEADER.lower(),
+    SIGNATURE_HEADER.lower(),
+}
 
 # Never a destination, whatever the policy says: link-local (169.254.169.254 is the cloud
 # metadata service of AWS, Azure, GCP, OCI...), other metadata endpoints, "this host",
@@ -108,8 +114,10 @@ def _networks(value: Any, key: str) -> list[Net]:
         try:
             out.append(ipaddress.ip_network(str(item).strip(), strict=False))
         except ValueError:
-            raise ValueError(f"the server setting {key} has an invalid network "
-                             f"'{item}' (expected a CIDR such as 10.0.0.0/8)") from None
+            raise ValueError(
+                f"the server setting {key} has an invalid network "
+                f"'{item}' (expected a CIDR such as 10.0.0.0/8)"
+            ) from None
     return out
 
 
@@ -158,10 +166,12 @@ class Policy:
         string), webhook_allow_local (bool; default False on a server, True embedded),
         webhook_allow_public (bool, default True)."""
         extra = settings.extra
-        return cls(allow=_networks(extra.get("webhook_allow"), "webhook_allow"),
-                   deny=_networks(extra.get("webhook_deny"), "webhook_deny"),
-                   allow_local=_flag(extra.get("webhook_allow_local"), local_default),
-                   allow_public=_flag(extra.get("webhook_allow_public"), True))
+        return cls(
+            allow=_networks(extra.get("webhook_allow"), "webhook_allow"),
+            deny=_networks(extra.get("webhook_deny"), "webhook_deny"),
+            allow_local=_flag(extra.get("webhook_allow_local"), local_default),
+            allow_public=_flag(extra.get("webhook_allow_public"), True),
+        )
 
     def check(self, address: IP) -> str | None:
         """None if the address may be contacted, else why not. An address carrying IPv4
@@ -182,12 +192,17 @@ class Policy:
         if any(ip in net for net in self.allow):
             return None
         if ip.is_global:
-            return None if self.allow_public else (
-                f"{ip} is not in an allowed network (webhook_allow)")
+            return (
+                None
+                if self.allow_public
+                else (f"{ip} is not in an allowed network (webhook_allow)")
+            )
         if self.allow_local:
             return None
-        return (f"{ip} is a {_local_kind(ip)} address; an operator can allow it with the "
-                "server setting webhook_allow or webhook_allow_local")
+        return (
+            f"{ip} is a {_local_kind(ip)} address; an operator can allow it with the "
+            "server setting webhook_allow or webhook_allow_local"
+        )
 
     def _lookup(self, host: str, port: int, deadline: float | None) -> Any:
         """self.resolver(host, port), given up at `deadline` (time.monotonic()): a slow DNS
@@ -262,8 +277,14 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def verify(secret: str, timestamp: str, body: bytes, signature: str,
-           tolerance: float = 300.0, now: float | None = None) -> bool:
+def verify(
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    tolerance: float = 300.0,
+    now: float | None = None,
+) -> bool:
     """The receiver's check (docs/webhooks.md): the signature matches and the timestamp is
     within `tolerance` seconds of now."""
     try:
@@ -311,9 +332,13 @@ class Deliverer:
     `per_endpoint` to one receiving host, across its webhooks). `run_once` never blocks on
     the network."""
 
-    def __init__(self, backend: Backend, policy: Policy | None = None,
-                 local_default: bool = False, verify: bool | str | ssl.SSLContext | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        policy: Policy | None = None,
+        local_default: bool = False,
+        verify: bool | str | ssl.SSLContext | None = None,
+    ) -> None:
         self.b = backend
         self.policy = policy or Policy.from_settings(backend.settings, local_default)
         extra = backend.settings.extra
@@ -355,8 +380,13 @@ class Deliverer:
         version = hooks.outbox_version()
         if not force and version == self._seen_version and time.monotonic() < self._next_scan:
             return 0
-        claims = hooks.claim_due(now, limit=free, busy=busy, per_host=self.per_endpoint,
-                                 min_lease=LEASE_FACTOR * self.timeout)
+        claims = hooks.claim_due(
+            now,
+            limit=free,
+            busy=busy,
+            per_host=self.per_endpoint,
+            min_lease=LEASE_FACTOR * self.timeout,
+        )
         self._seen_version = version
         if len(claims) >= free or any(c >= self.per_endpoint for c in busy.values()):
             self._next_scan = 0.0  # there may be more to do as soon as a slot frees
@@ -383,15 +413,24 @@ class Deliverer:
             try:
                 attempt = self.send(claim)
             except Exception as exc:  # noqa: BLE001 - recorded as a failed attempt
-                attempt = {"attempt": claim.attempt, "timestamp": self.b.clock.iso(),
-                           "error": f"internal error ({type(exc).__name__})"}
+                attempt = {
+                    "attempt": claim.attempt,
+                    "timestamp": self.b.clock.iso(),
+                    "error": f"internal error ({type(exc).__name__})",
+                }
             state = self.b.webhooks.record_attempt(claim.event_key, attempt, claim.lease_id)
-            log.info("webhook %s event %s attempt %d: %s -> %s", claim.hook_id,
-                     claim.event_id, claim.attempt,
-                     attempt.get("statusCode") or attempt.get("error"), state)
+            log.info(
+                "webhook %s event %s attempt %d: %s -> %s",
+                claim.hook_id,
+                claim.event_id,
+                claim.attempt,
+                attempt.get("statusCode") or attempt.get("error"),
+                state,
+            )
         except Exception:
-            log.exception("webhook %s event %s: recording the attempt failed", claim.hook_id,
-                          claim.event_id)
+            log.exception(
+                "webhook %s event %s: recording the attempt failed", claim.hook_id, claim.event_id
+            )
         finally:
             with self._cv:
                 self._inflight -= 1
@@ -415,11 +454,15 @@ class Deliverer:
         return True
 
     # -- one attempt ------------------------------------------------------------------------
-    def headers_for(self, claim: Claim, body: bytes,
-                    timestamp: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    def headers_for(
+        self, claim: Claim, body: bytes, timestamp: str | None = None
+    ) -> tuple[dict[str, str], dict[str, str]]:
         """The headers to send, and the same headers as recorded (custom values masked)."""
-        sent = {"Content-Type": "application/json", "Content-Length": str(len(body)),
-                "User-Agent": USER_AGENT}
+        sent = {
+            "Content-Type": "application/json",
+            "Content-Length": str(len(body)),
+            "User-Agent": USER_AGENT,
+        }
         shown = dict(sent)
         for k, v in claim.custom_headers.items():
             if k.lower() in MANAGED_HEADERS:
@@ -430,8 +473,7 @@ class Deliverer:
         if claim.signing_secret:
             ts = timestamp or str(int(time.time()))
             sent[TIMESTAMP_HEADER] = shown[TIMESTAMP_HEADER] = ts
-            sent[SIGNATURE_HEADER] = shown[SIGNATURE_HEADER] = sign(claim.signing_secret, ts,
-                                                                    body)
+            sent[SIGNATURE_HEADER] = shown[SIGNATURE_HEADER] = sign(claim.signing_secret, ts, body)
         return sent, shown
 
     def send(self, claim: Claim) -> dict[str, Any]:
@@ -450,26 +492,34 @@ class Deliverer:
             if problem:
                 raise Refused(problem)
             target = self.policy.resolve(claim.service_uri, deadline)
-            answer = delivery_http.post(self._request(claim, target, sent, body), deadline,
-                                        self.connect_timeout, self.timeout, RESPONSE_LIMIT,
-                                        HEADER_LIMIT)
+            answer = delivery_http.post(
+                self._request(claim, target, sent, body),
+                deadline,
+                self.connect_timeout,
+                self.timeout,
+                RESPONSE_LIMIT,
+                HEADER_LIMIT,
+            )
         except Refused as exc:
             attempt.update(error=mask(exc.reason), permanent=exc.permanent)
         except delivery_http.Failed as exc:
             attempt["error"] = mask(exc.reason)[:200]
         else:
             content = mask(answer.content.decode("utf-8", "replace"))
-            attempt.update(statusCode=answer.status, reasonPhrase=mask(answer.reason)[:200],
-                           responseHeaders={k: mask(v) for k, v in answer.headers.items()},
-                           responseContent=content.encode()[:RESPONSE_LIMIT].decode(
-                               "utf-8", "ignore"))
+            attempt.update(
+                statusCode=answer.status,
+                reasonPhrase=mask(answer.reason)[:200],
+                responseHeaders={k: mask(v) for k, v in answer.headers.items()},
+                responseContent=content.encode()[:RESPONSE_LIMIT].decode("utf-8", "ignore"),
+            )
             if 300 <= answer.status < 400:
                 attempt["error"] = "redirects are not followed"
         attempt["durationMs"] = int((time.monotonic() - started) * 1000)
         return attempt
 
-    def _request(self, claim: Claim, target: Target, headers: dict[str, str],
-                 body: bytes) -> delivery_http.Request:
+    def _request(
+        self, claim: Claim, target: Target, headers: dict[str, str], body: bytes
+    ) -> delivery_http.Request:
         p = urlsplit(claim.service_uri)
         path = quote(p.path or "/", safe=SAFE_PATH)
         if p.query:
@@ -483,10 +533,12 @@ class Deliverer:
         if p.port is not None and p.port != (443 if target.scheme == "https" else 80):
             host += f":{p.port}"
         raw = [(b"Host", host.encode("ascii"))] + [
-            (k.encode("latin-1"), v.strip(" ").encode("latin-1")) for k, v in headers.items()]
+            (k.encode("latin-1"), v.strip(" ").encode("latin-1")) for k, v in headers.items()
+        ]
         tls = self._tls() if target.scheme == "https" else None
-        return delivery_http.Request(target.addresses, target.port, tls, target.host, path,
-                                     raw, body, self.max_head)
+        return delivery_http.Request(
+            target.addresses, target.port, tls, target.host, path, raw, body, self.max_head
+        )
 
     def _tls(self) -> ssl.SSLContext:
         verify = self.verify
@@ -505,8 +557,9 @@ class Deliverer:
 class DeliveryWorker(threading.Thread):
     """Runs `Deliverer.run_once` every `interval` seconds until stopped."""
 
-    def __init__(self, backend: Backend, deliverer: Deliverer | None = None,
-                 interval: float = 0.2) -> None:
+    def __init__(
+        self, backend: Backend, deliverer: Deliverer | None = None, interval: float = 0.2
+    ) -> None:
         super().__init__(name="acrctl-delivery", daemon=True)
         self.deliverer = deliverer or Deliverer(backend)
         self.interval = interval
@@ -529,8 +582,9 @@ class DeliveryWorker(threading.Thread):
         self.deliverer.wait(timeout)
 
 
-def deliver_due(backend: Backend, timeout: float = 10.0, wait_retries: bool = False,
-                local_default: bool = True) -> int:
+def deliver_due(
+    backend: Backend, timeout: float = 10.0, wait_retries: bool = False, local_default: bool = True
+) -> int:
     """Deliver what is due now, in this process (the embedded mode has no worker), and wait
     (up to `timeout`) for the answers. With wait_retries, also wait for retries that fall
     within the timeout. Returns how many attempts were started."""
@@ -551,4 +605,3 @@ def deliver_due(backend: Backend, timeout: float = 10.0, wait_retries: bool = Fa
         if not wait_retries or due is None or due - backend.clock.now() > left:
             return started
         time.sleep(min(left, max(0.01, due - backend.clock.now())))
-

@@ -150,9 +150,15 @@ def _spawn(state: str, settings: dict[str, Any], lock: StateLock) -> int | None:
     cmd += ["--lock-fd", str(lock.fd)]  # the child holds the lock from its first moment
     try:
         with open(log_path(state), "ab") as err:  # a crash before logging starts lands here
-            child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=err, pass_fds=(lock.fd,), start_new_session=True,
-                                     cwd=os.path.dirname(os.path.abspath(state)))
+            child = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                pass_fds=(lock.fd,),
+                start_new_session=True,
+                cwd=os.path.dirname(os.path.abspath(state)),
+            )
     except OSError:
         return None
     return child.pid
@@ -185,8 +191,7 @@ def run(backend: Backend, lock: StateLock, stop: threading.Event) -> str:
     return why
 
 
-def _round(backend: Backend, deliverer: Deliverer, deadline: float,
-           stop: threading.Event) -> bool:
+def _round(backend: Backend, deliverer: Deliverer, deadline: float, stop: threading.Event) -> bool:
     """Claim and start what is due, then wait until something may be due. False when
     nothing is pending and nothing is in flight."""
     started = deliverer.run_once(force=True)
@@ -205,10 +210,10 @@ def _round(backend: Backend, deliverer: Deliverer, deadline: float,
 
 
 def _logging(state: str, max_bytes: float) -> None:
-    handler = logging.handlers.RotatingFileHandler(log_path(state), maxBytes=int(max_bytes),
-                                                   backupCount=1, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s "
-                                           "%(message)s"))
+    handler = logging.handlers.RotatingFileHandler(
+        log_path(state), maxBytes=int(max_bytes), backupCount=1, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
@@ -219,21 +224,26 @@ def _settings(text: str) -> dict[str, Any]:
         value = json.loads(text)
     except ValueError:
         return {}
-    return ({k: v for k, v in value.items() if str(k).startswith("webhook_")}
-            if isinstance(value, dict) else {})
+    return (
+        {k: v for k, v in value.items() if str(k).startswith("webhook_")}
+        if isinstance(value, dict)
+        else {}
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m acrctl.delivery_agent",
-                                     description="Send the embedded state's pending webhook "
-                                     "events as they come due, then exit.")
+    parser = argparse.ArgumentParser(
+        prog="python -m acrctl.delivery_agent",
+        description="Send the embedded state's pending webhook events as they come due, then exit.",
+    )
     parser.add_argument("--state", required=True, help="the embedded state file")
     parser.add_argument("--settings", default="{}", help="webhook settings, a JSON object")
     parser.add_argument("--lock-fd", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     extra = _settings(args.settings)
-    _logging(args.state, float(extra.get("webhook_agent_log_bytes",
-                                         DEFAULTS["webhook_agent_log_bytes"])))
+    _logging(
+        args.state, float(extra.get("webhook_agent_log_bytes", DEFAULTS["webhook_agent_log_bytes"]))
+    )
     if fcntl is None:  # pragma: no cover - Windows
         log.info("no background delivery on this platform; exiting")
         return 0

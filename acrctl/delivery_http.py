@@ -64,17 +64,25 @@ def _left(deadline: float) -> float:
     return left
 
 
-def post(req: Request, deadline: float, connect_timeout: float, timeout: float,
-         limit: int, header_limit: int) -> Answer:
+def post(
+    req: Request,
+    deadline: float,
+    connect_timeout: float,
+    timeout: float,
+    limit: int,
+    header_limit: int,
+) -> Answer:
     """POST once, reading at most `limit` bytes of the answer's body. Past `deadline`
     (time.monotonic()) before the status line: Failed("no answer within {timeout}s");
     once the status is in, a body cut by the deadline is returned as far as it came."""
     try:
         conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=req.max_head)
         try:
-            data = (conn.send(h11.Request(method="POST", target=req.target,
-                                          headers=req.headers))
-                    + conn.send(h11.Data(data=req.body)) + conn.send(h11.EndOfMessage()))
+            data = (
+                conn.send(h11.Request(method="POST", target=req.target, headers=req.headers))
+                + conn.send(h11.Data(data=req.body))
+                + conn.send(h11.EndOfMessage())
+            )
         except h11.LocalProtocolError:  # its text may quote a header value: not kept
             raise Failed("the request could not be built (an invalid header or URI)") from None
         sock = _connect(req, deadline, connect_timeout)
@@ -92,8 +100,7 @@ def _connect(req: Request, deadline: float, connect_timeout: float) -> socket.so
     for ip in list(req.addresses)[:3]:
         left = _left(deadline)
         try:
-            sock = socket.create_connection((str(ip), req.port),
-                                            timeout=min(connect_timeout, left))
+            sock = socket.create_connection((str(ip), req.port), timeout=min(connect_timeout, left))
         except TimeoutError:
             if left <= connect_timeout:
                 raise _Deadline from None
@@ -111,8 +118,9 @@ def _connect(req: Request, deadline: float, connect_timeout: float) -> socket.so
 def _handshake(sock: socket.socket, req: Request, deadline: float) -> socket.socket:
     try:
         assert req.tls is not None
-        tls = req.tls.wrap_socket(sock, server_hostname=req.server_name,
-                                  do_handshake_on_connect=False)
+        tls = req.tls.wrap_socket(
+            sock, server_hostname=req.server_name, do_handshake_on_connect=False
+        )
         tls.settimeout(_left(deadline))  # the ssl module bounds the whole handshake by it
         tls.do_handshake()
         return tls
@@ -132,7 +140,7 @@ def _send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
     try:
         while view:
             sock.settimeout(_left(deadline))
-            view = view[sock.send(view):]
+            view = view[sock.send(view) :]
     except TimeoutError:
         raise _Deadline from None
     except OSError as exc:
@@ -153,8 +161,9 @@ def _events(conn: h11.Connection, sock: socket.socket, deadline: float) -> Itera
         conn.receive_data(chunk)
 
 
-def _answer(conn: h11.Connection, sock: socket.socket, deadline: float, limit: int,
-            header_limit: int) -> Answer:
+def _answer(
+    conn: h11.Connection, sock: socket.socket, deadline: float, limit: int, header_limit: int
+) -> Answer:
     events = _events(conn, sock, deadline)
     try:
         head = next(e for e in events if not isinstance(e, h11.InformationalResponse))
@@ -164,8 +173,9 @@ def _answer(conn: h11.Connection, sock: socket.socket, deadline: float, limit: i
         raise Failed(f"connection lost before the answer: {exc.strerror or exc}") from None
     if not isinstance(head, h11.Response):
         raise Failed("connection closed before the answer")
-    answer = Answer(head.status_code, head.reason.decode("latin-1"),
-                    _headers(head.headers, header_limit), b"")
+    answer = Answer(
+        head.status_code, head.reason.decode("latin-1"), _headers(head.headers, header_limit), b""
+    )
     try:
         for event in events:
             if isinstance(event, h11.Data):

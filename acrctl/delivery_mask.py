@@ -23,11 +23,17 @@ EXACT_MIN = 4  # shorter whole values are not masked (too many false hits)
 
 def _forms(value: str) -> set[str]:
     """The value and the escaped forms it takes in JSON, reprs and URLs."""
-    forms = {value, value.strip(), json.dumps(value)[1:-1],
-             json.dumps(value, ensure_ascii=False)[1:-1], repr(value)[1:-1],
-             repr(value.encode("utf-8", "backslashreplace"))[2:-1],
-             repr(value.encode("latin-1", "backslashreplace"))[2:-1],
-             quote(value, safe=""), quote_plus(value, safe="")}
+    forms = {
+        value,
+        value.strip(),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        repr(value)[1:-1],
+        repr(value.encode("utf-8", "backslashreplace"))[2:-1],
+        repr(value.encode("latin-1", "backslashreplace"))[2:-1],
+        quote(value, safe=""),
+        quote_plus(value, safe=""),
+    }
     return {f for f in forms if f}
 
 
@@ -46,8 +52,9 @@ class Masker:
             for form in _forms(secret):
                 low = _lower(form)
                 if len(low) >= PARTIAL_MIN:
-                    self.grams.update(low[i:i + PARTIAL_MIN]
-                                      for i in range(len(low) - PARTIAL_MIN + 1))
+                    self.grams.update(
+                        low[i : i + PARTIAL_MIN] for i in range(len(low) - PARTIAL_MIN + 1)
+                    )
                 elif len(low) >= EXACT_MIN:
                     wholes.add(low)
         for value in exact:
@@ -60,12 +67,12 @@ class Masker:
         low = _lower(text)
         hidden = bytearray(len(text))
         for i in range(len(low) - PARTIAL_MIN + 1):
-            if low[i:i + PARTIAL_MIN] in self.grams:
-                hidden[i:i + PARTIAL_MIN] = b"\1" * PARTIAL_MIN
+            if low[i : i + PARTIAL_MIN] in self.grams:
+                hidden[i : i + PARTIAL_MIN] = b"\1" * PARTIAL_MIN
         for whole in self.wholes:
             at = low.find(whole)
             while at >= 0:
-                hidden[at:at + len(whole)] = b"\1" * len(whole)
+                hidden[at : at + len(whole)] = b"\1" * len(whole)
                 at = low.find(whole, at + 1)
         if not any(hidden):
             return text
@@ -86,8 +93,13 @@ def uri_secrets(uri: str) -> tuple[list[str], list[str]]:
         user, password = p.username or "", p.password or ""
     except ValueError:
         return [], [uri]
-    partial = [user, password, *(v for _, v in parse_qsl(p.query, keep_blank_values=True)),
-               *(unquote(s) for s in p.path.split("/"))]
-    exact = [uri, p.query, unquote(p.query)] + ([p.path, unquote(p.path)]
-                                                if p.path not in ("", "/") else [])
+    partial = [
+        user,
+        password,
+        *(v for _, v in parse_qsl(p.query, keep_blank_values=True)),
+        *(unquote(s) for s in p.path.split("/")),
+    ]
+    exact = [uri, p.query, unquote(p.query)] + (
+        [p.path, unquote(p.path)] if p.path not in ("", "/") else []
+    )
     return [s for s in partial if len(s) >= PARTIAL_MIN], [s for s in exact if s]

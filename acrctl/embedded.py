@@ -17,8 +17,9 @@ def state_path() -> str:
     explicit = os.environ.get("ACRCTL_STATE")
     if explicit:
         return explicit
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local",
-                                                            "share")
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
     return os.path.join(base, "acrctl", "state.db")
 
 

@@ -40,8 +40,9 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     if ip in TRANSLATED or ip in NAT64:
         return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
     if ip in NAT64_LOCAL:  # the operator's prefix length is unknown: every format that fits
-        return list(dict.fromkeys(v4 for n in (48, 56, 64, 96)
-                                  if (v4 := _rfc6052(ip, n)) is not None))
+        return list(
+            dict.fromkeys(v4 for n in (48, 56, 64, 96) if (v4 := _rfc6052(ip, n)) is not None)
+        )
     if ip.sixtofour is not None:
         return [ip.sixtofour]
     if ip.teredo is not None:

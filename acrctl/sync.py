@@ -50,8 +50,12 @@ class Step:
     body: dict[str, Any] = field(default_factory=dict)  # PUT body (create), PATCH (update)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "name": self.name, "location": self.location,
-                "changes": self.changes}
+        return {
+            "action": self.action,
+            "name": self.name,
+            "location": self.location,
+            "changes": self.changes,
+        }
 
 
 @dataclass
@@ -73,8 +77,7 @@ def parse_layout(data: Any, source: str = "layout") -> list[Replica]:
         extra = ", ".join(sorted(set(data) - {"locations"}))
         raise LayoutError(f"{source}: unknown key(s) {extra}; a layout has 'locations' only.")
     if not isinstance(entries, list):
-        raise LayoutError(f"{source}: expected a list of locations (or {{\"locations\": "
-                          "[...]}}).")
+        raise LayoutError(f'{source}: expected a list of locations (or {{"locations": [...]}}}}).')
     out = []
     for i, entry in enumerate(entries):
         where = f"{source}: locations[{i}]"
@@ -84,8 +87,10 @@ def parse_layout(data: Any, source: str = "layout") -> list[Replica]:
             raise LayoutError(f"{where}: expected a location name or an object.")
         unknown = set(entry) - ENTRY_KEYS
         if unknown:
-            raise LayoutError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; allowed: "
-                              f"{', '.join(sorted(ENTRY_KEYS))}.")
+            raise LayoutError(
+                f"{where}: unknown key(s) {', '.join(sorted(unknown))}; allowed: "
+                f"{', '.join(sorted(ENTRY_KEYS))}."
+            )
         loc, name = entry.get("location"), entry.get("name")
         endpoint, tags = entry.get("regionEndpointEnabled"), entry.get("tags")
         if not isinstance(loc, str) or not loc.strip():
@@ -94,8 +99,10 @@ def parse_layout(data: Any, source: str = "layout") -> list[Replica]:
             raise LayoutError(f"{where}: 'name' must be a string.")
         if endpoint is not None and not isinstance(endpoint, bool):
             raise LayoutError(f"{where}: 'regionEndpointEnabled' must be true or false.")
-        if tags is not None and not (isinstance(tags, dict) and all(
-                isinstance(k, str) and isinstance(v, str) for k, v in tags.items())):
+        if tags is not None and not (
+            isinstance(tags, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
+        ):
             raise LayoutError(f"{where}: 'tags' must be an object of string values.")
         out.append(Replica(loc, name, endpoint, tags))
     return out
@@ -108,8 +115,9 @@ def _endpoint(doc: Mapping[str, Any]) -> Any:
     return doc.get("regionEndpointEnabled", True)
 
 
-def plan(current: Sequence[Mapping[str, Any]], desired: Sequence[Replica], home: str,
-         prune: bool = False) -> list[Step]:
+def plan(
+    current: Sequence[Mapping[str, Any]], desired: Sequence[Replica], home: str, prune: bool = False
+) -> list[Step]:
     """The steps from `current` (the registry's replicas) to `desired`. `home`: the
     registry's location, whose replica is never deleted. Creates come first, then updates,
     then deletes, each by location."""
@@ -117,8 +125,9 @@ def plan(current: Sequence[Mapping[str, Any]], desired: Sequence[Replica], home:
     for d in desired:
         loc = normalize(d.location)
         if loc in seen:
-            raise LayoutError(f"The location '{d.location}' is listed twice (also as "
-                              f"'{seen[loc]}').")
+            raise LayoutError(
+                f"The location '{d.location}' is listed twice (also as '{seen[loc]}')."
+            )
         seen[loc] = d.location
     by_location = {normalize(str(r.get("location", ""))): r for r in current}
     creates, updates, deletes = [], [], []
@@ -151,14 +160,18 @@ def plan(current: Sequence[Mapping[str, Any]], desired: Sequence[Replica], home:
     if prune:
         for loc, cur in by_location.items():
             if loc not in seen and loc != normalize(home):
-                deletes.append(Step("delete", str(cur.get("name")), loc,
-                                    {"location": [loc, None]}))
-    return [s for group in (creates, updates, deletes)
-            for s in sorted(group, key=lambda s: s.location)]
+                deletes.append(Step("delete", str(cur.get("name")), loc, {"location": [loc, None]}))
+    return [
+        s for group in (creates, updates, deletes) for s in sorted(group, key=lambda s: s.location)
+    ]
 
 
-def apply_plan(steps: Sequence[Step], execute: Callable[[Step], Any], workers: int = 4,
-               on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+def apply_plan(
+    steps: Sequence[Step],
+    execute: Callable[[Step], Any],
+    workers: int = 4,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
     """Run every step through `execute` on at most `workers` threads. A step that raises is
     Failed (the others still run). `on_done` sees each outcome as it finishes, on the
     calling thread. Returns the outcomes in plan order."""
@@ -167,8 +180,9 @@ def apply_plan(steps: Sequence[Step], execute: Callable[[Step], Any], workers: i
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     outcomes: dict[int, Outcome] = {}
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(steps))),
-                            thread_name_prefix="acrctl-sync") as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, min(workers, len(steps))), thread_name_prefix="acrctl-sync"
+    ) as pool:
         futures = {pool.submit(execute, s): i for i, s in enumerate(steps)}
         for fut in as_completed(futures):
             i = futures[fut]

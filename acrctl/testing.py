@@ -58,8 +58,9 @@ class AcrctlMock:
         self.backend.reset()
         self._bootstrap()
 
-    def principal(self, name: str, role: str | None = None,
-                  scope: str | None = None) -> tuple[Caller, str]:
+    def principal(
+        self, name: str, role: str | None = None, scope: str | None = None
+    ) -> tuple[Caller, str]:
         """A new principal, optionally with a role (name or id) at a scope (default: the
         subscription). Returns its identity and bearer token."""
         doc, token = self.backend.rbac.create_principal(name, "Application")
@@ -71,8 +72,10 @@ class AcrctlMock:
         role_doc = self.backend.rbac.role_definition(role)
         assert role_doc is not None, f"no role {role}"
         return self.backend.rbac.create_assignment(
-            scope or f"/subscriptions/{self.subscription}", str(uuid.uuid4()),
-            {"properties": {"roleDefinitionId": role_doc["name"], "principalId": principal_id}})
+            scope or f"/subscriptions/{self.subscription}",
+            str(uuid.uuid4()),
+            {"properties": {"roleDefinitionId": role_doc["name"], "principalId": principal_id}},
+        )
 
     def transport(self, caller: Caller | None = None, token: bool = False) -> Any:
         from acrctl.server.transport import InProcessTransport
@@ -82,8 +85,13 @@ class AcrctlMock:
     def client(self, caller: Caller | None = None, **kw: Any) -> AcrClient:
         from acrctl.client.acr import AcrClient
 
-        return AcrClient(BASE_URL, subscription=self.subscription,
-                         transport=self.transport(caller), sleep=lambda s: None, **kw)
+        return AcrClient(
+            BASE_URL,
+            subscription=self.subscription,
+            transport=self.transport(caller),
+            sleep=lambda s: None,
+            **kw,
+        )
 
     def deliver(self, timeout: float = 10.0, wait_retries: bool = False) -> int:
         """Send the webhook events that are due now (there is no delivery worker in
@@ -129,9 +137,14 @@ class WebhookReceiver:
     headers in the body (to check that nothing secret is recorded from an answer);
     `headers`: extra response headers."""
 
-    def __init__(self, statuses: list[int] | None = None, delay: float = 0.0,
-                 port: int = 0, echo: bool = False,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        statuses: list[int] | None = None,
+        delay: float = 0.0,
+        port: int = 0,
+        echo: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.requests: list[ReceivedRequest] = []
@@ -149,14 +162,18 @@ class WebhookReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if rx.delay:
                     time.sleep(rx.delay)
-                req = ReceivedRequest(self.command, self.path, dict(self.headers.items()),
-                                      body, time.monotonic())
+                req = ReceivedRequest(
+                    self.command, self.path, dict(self.headers.items()), body, time.monotonic()
+                )
                 with rx._cv:
                     status = rx.statuses.pop(0) if rx.statuses else 200
                     rx.requests.append(req)
                     rx._cv.notify_all()
-                out = (json.dumps({"path": req.path, "headers": req.headers}).encode()
-                       if rx.echo else b"ok")
+                out = (
+                    json.dumps({"path": req.path, "headers": req.headers}).encode()
+                    if rx.echo
+                    else b"ok"
+                )
                 try:
                     self.send_response(status)
                     for k, v in rx.response_headers.items():
@@ -176,8 +193,7 @@ class WebhookReceiver:
         self.server = Server(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port: int = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def url(self, path: str = "/hook") -> str:
@@ -206,8 +222,7 @@ class WebhookReceiver:
 
 
 @contextlib.contextmanager
-def mock_acrctl(path: str | None = None, settings: Settings | None = None
-                ) -> Iterator[AcrctlMock]:
+def mock_acrctl(path: str | None = None, settings: Settings | None = None) -> Iterator[AcrctlMock]:
     """A fresh in-process backend. `path`: the SQLite file (default: a temporary one, which
     the embedded CLI can share through ACRCTL_STATE)."""
     with tempfile.TemporaryDirectory(prefix="acrctl-") as tmp:
@@ -224,6 +239,7 @@ except ImportError:  # pragma: no cover - pytest is only needed for the fixture
     pytest = None  # type: ignore[assignment]
 
 if pytest is not None:
+
     @pytest.fixture
     def acrctl_mock(tmp_path: Any, monkeypatch: Any) -> Iterator[AcrctlMock]:
         """A fresh in-process backend; the embedded CLI in this test uses the same state."""

@@ -11,18 +11,29 @@ from typing import Any
 
 REPLICATION: dict[str, Any] = {
     "id": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/bench/providers/"
-          "Microsoft.ContainerRegistry/registries/benchreg1/replications/eastus",
+    "Microsoft.ContainerRegistry/registries/benchreg1/replications/eastus",
     "name": "eastus",
     "type": "Microsoft.ContainerRegistry/registries/replications",
     "location": "eastus",
     "tags": {},
-    "systemData": {"createdBy": "admin", "createdByType": "User",
-                   "createdAt": "2026-01-01T00:00:00.000000Z", "lastModifiedBy": "admin",
-                   "lastModifiedByType": "User", "lastModifiedAt": "2026-01-01T00:00:00.000000Z"},
-    "properties": {"provisioningState": "Succeeded",
-                   "status": {"displayStatus": "Ready", "message": "The replication is ready.",
-                              "timestamp": "2026-01-01T00:00:00.000000Z"},
-                   "regionEndpointEnabled": True, "zoneRedundancy": "Disabled"},
+    "systemData": {
+        "createdBy": "admin",
+        "createdByType": "User",
+        "createdAt": "2026-01-01T00:00:00.000000Z",
+        "lastModifiedBy": "admin",
+        "lastModifiedByType": "User",
+        "lastModifiedAt": "2026-01-01T00:00:00.000000Z",
+    },
+    "properties": {
+        "provisioningState": "Succeeded",
+        "status": {
+            "displayStatus": "Ready",
+            "message": "The replication is ready.",
+            "timestamp": "2026-01-01T00:00:00.000000Z",
+        },
+        "regionEndpointEnabled": True,
+        "zoneRedundancy": "Disabled",
+    },
 }
 
 
@@ -40,7 +51,14 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
     while (await receive()).get("more_body"):
         pass
     payload = json.dumps(REPLICATION, separators=(",", ":")).encode()
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json; charset=utf-8"),
-                            (b"content-length", str(len(payload)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})

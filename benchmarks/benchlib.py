@@ -26,10 +26,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 TOKEN = "bench-token-0123456789"
 API = "2025-11-01"
-WRK_MISSING = ("wrk is not installed, so the load comes from a Python load generator (it "
-               "competes with the server for the CPU: figures are lower and not comparable "
-               "with wrk's). Install wrk for the real figures: `apt-get install -y wrk` "
-               "(Debian/Ubuntu), `brew install wrk` (macOS).")
+WRK_MISSING = (
+    "wrk is not installed, so the load comes from a Python load generator (it "
+    "competes with the server for the CPU: figures are lower and not comparable "
+    "with wrk's). Install wrk for the real figures: `apt-get install -y wrk` "
+    "(Debian/Ubuntu), `brew install wrk` (macOS)."
+)
 
 
 # -- statistics and tables ------------------------------------------------------------------
@@ -72,7 +74,7 @@ def write_block(path: str, name: str, report: str) -> None:
             text = fh.read()
     block = f"{start}\n{report.rstrip()}\n{end}"
     if start in text and end in text and text.index(start) < text.index(end):
-        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     with open(path, "w") as fh:
@@ -86,8 +88,7 @@ def machine() -> str:
         with open("/proc/meminfo") as fh:
             kb = int(fh.readline().split()[1])
         mem = f", {kb / 1024 / 1024:.0f} GiB"
-    return (f"{os.cpu_count()} cores{mem}, Python {sys.version.split()[0]}, "
-            f"{sys.platform}")
+    return f"{os.cpu_count()} cores{mem}, Python {sys.version.split()[0]}, {sys.platform}"
 
 
 # -- processes --------------------------------------------------------------------------------
@@ -122,8 +123,11 @@ def bench_env(**extra: str) -> dict[str, str]:
     """The environment for processes the benchmarks start: bytecode caching on (an
     installed package has its .pyc files; some sandboxes set PYTHONDONTWRITEBYTECODE), no
     acrctl endpoint or defaults inherited from the caller."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("ACRCTL_") and k != "PYTHONDONTWRITEBYTECODE"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ACRCTL_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, env.get("PYTHONPATH")) if p)
     env.update(extra)
     return env
@@ -164,13 +168,32 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        launcher = (["-m", "uvicorn"] if self.workers <= 1 or self.stock
-                    else [os.path.join(HERE, "uvicorn_nodelay.py")])
+        launcher = (
+            ["-m", "uvicorn"]
+            if self.workers <= 1 or self.stock
+            else [os.path.join(HERE, "uvicorn_nodelay.py")]
+        )
         http, loop = stack(self.http, self.loop)
-        cmd = [sys.executable, *launcher, self.app, "--host", "127.0.0.1",
-               "--port", str(self.port), "--http", http, "--loop", loop, "--no-access-log",
-               "--log-level", "warning", "--lifespan", "on",
-               "--timeout-graceful-shutdown", "5"]
+        cmd = [
+            sys.executable,
+            *launcher,
+            self.app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--http",
+            http,
+            "--loop",
+            loop,
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--lifespan",
+            "on",
+            "--timeout-graceful-shutdown",
+            "5",
+        ]
         if self.factory:
             cmd.append("--factory")
         if self.workers > 1:
@@ -179,8 +202,13 @@ class Server:
 
     def start(self, ready_path: str = "/", timeout: float = 30.0) -> Server:
         self.port = self.port or free_port()
-        self.proc = subprocess.Popen(self.command(), env=bench_env(**self.env), cwd=ROOT,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            self.command(),
+            env=bench_env(**self.env),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -195,8 +223,9 @@ class Server:
         raise RuntimeError(f"server {self.app} did not start within {timeout:g}s")
 
     def _all_workers_up(self) -> bool:
-        return self.workers <= 1 or (self.proc is not None
-                                     and len(child_pids(self.proc.pid)) >= self.workers)
+        return self.workers <= 1 or (
+            self.proc is not None and len(child_pids(self.proc.pid)) >= self.workers
+        )
 
     def rss_kib(self) -> int:
         """RSS of the serving process(es): the worker processes' sum with --workers."""
@@ -227,8 +256,7 @@ class Server:
 
 
 # -- HTTP with the standard library ---------------------------------------------------------
-def http_get(url: str, token: str | None = None, timeout: float = 10.0
-             ) -> tuple[int, bytes]:
+def http_get(url: str, token: str | None = None, timeout: float = 10.0) -> tuple[int, bytes]:
     m = re.match(r"http://([^/:]+):(\d+)(.*)$", url)
     if not m:
         raise ValueError(f"not a loopback http URL: {url}")
@@ -307,30 +335,57 @@ def parse_wrk(output: str) -> Load:
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     if non2xx:
         errors += int(non2xx.group(1))
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                     output)
+    sock = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     if sock:
         errors += sum(int(g) for g in sock.groups())
-    return Load(requests=int(total.group(1)),
-                seconds=_ms(total.group(2) + total.group(3)) / 1000.0,
-                rps=float(rps.group(1)), p50_ms=_ms(p50.group(1)), p99_ms=_ms(p99.group(1)),
-                errors=errors, tool="wrk")
+    return Load(
+        requests=int(total.group(1)),
+        seconds=_ms(total.group(2) + total.group(3)) / 1000.0,
+        rps=float(rps.group(1)),
+        p50_ms=_ms(p50.group(1)),
+        p99_ms=_ms(p99.group(1)),
+        errors=errors,
+        tool="wrk",
+    )
 
 
-def run_wrk(url: str, connections: int, seconds: float, script: str,
-            env: dict[str, str] | None = None) -> Load:
+def run_wrk(
+    url: str, connections: int, seconds: float, script: str, env: dict[str, str] | None = None
+) -> Load:
     wrk = wrk_path()
     assert wrk is not None
     threads = max(1, min(2, connections))
-    cmd = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
-           "-s", script, url]
-    out = subprocess.run(cmd, env={**os.environ, **(env or {})}, capture_output=True,
-                         text=True, check=True, timeout=seconds + 60)
+    cmd = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds:g}s",
+        "--latency",
+        "-s",
+        script,
+        url,
+    ]
+    out = subprocess.run(
+        cmd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    )
     return parse_wrk(out.stdout)
 
 
-def pyload(url: str, connections: int, seconds: float, method: str = "GET",
-           headers: dict[str, str] | None = None, body: bytes = b"") -> Load:
+def pyload(
+    url: str,
+    connections: int,
+    seconds: float,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+) -> Load:
     """The fallback load generator: `connections` keep-alive connections in one asyncio
     loop, each sending its next request when the previous answer is complete."""
     m = re.match(r"http://([^/:]+):(\d+)(/.*)$", url)
@@ -363,7 +418,8 @@ def pyload(url: str, connections: int, seconds: float, method: str = "GET",
                 await reader.readexactly(length)
                 latencies.append(time.perf_counter() - t0)
                 if not status_line.split(b" ")[1:2] or not status_line.split(b" ")[1].startswith(
-                        (b"2", b"3")):
+                    (b"2", b"3")
+                ):
                     errors += 1
         finally:
             writer.close()
@@ -376,9 +432,15 @@ def pyload(url: str, connections: int, seconds: float, method: str = "GET",
     asyncio.run(main())
     elapsed = time.perf_counter() - start
     ms = [x * 1000 for x in latencies]
-    return Load(requests=len(ms), seconds=elapsed, rps=len(ms) / elapsed,
-                p50_ms=percentile(ms, 50), p99_ms=percentile(ms, 99), errors=errors,
-                tool="python")
+    return Load(
+        requests=len(ms),
+        seconds=elapsed,
+        rps=len(ms) / elapsed,
+        p50_ms=percentile(ms, 50),
+        p99_ms=percentile(ms, 99),
+        errors=errors,
+        tool="python",
+    )
 
 
 # -- seeding --------------------------------------------------------------------------------
@@ -402,8 +464,7 @@ def seeded_store(path: str, settings: Any = None) -> Iterator[Any]:
     try:
         client = acr.client()
         client.create_group(GROUP, "westus")
-        client.create_registry(GROUP, REGISTRY, {"location": "westus",
-                                                  "sku": {"name": "Premium"}})
+        client.create_registry(GROUP, REGISTRY, {"location": "westus", "sku": {"name": "Premium"}})
         client.create_replication(GROUP, REGISTRY, REPLICA, {"location": REPLICA})
         client.create_webhook(GROUP, REGISTRY, HOOK, webhook_body())
         yield acr
@@ -431,7 +492,8 @@ def _PgMock(url: str, settings: Any = None) -> Any:  # noqa: N802 - a class in d
 
 
 PG_URL = os.environ.get("ACRCTL_BENCH_PG_URL") or os.environ.get(
-    "ACRCTL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    "ACRCTL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 @contextlib.contextmanager
@@ -446,8 +508,11 @@ def pg_schema(what: str) -> Iterator[str | None]:
         with psycopg.connect(PG_URL, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:  # noqa: BLE001 - any failure means "not here"
-        print(f"PostgreSQL not reachable at {PG_URL} ({' '.join(str(exc).split())[:120]}): "
-              "its rows are skipped", file=sys.stderr)
+        print(
+            f"PostgreSQL not reachable at {PG_URL} ({' '.join(str(exc).split())[:120]}): "
+            "its rows are skipped",
+            file=sys.stderr,
+        )
         yield None
         return
     schema = f"acrctl_bench_{what}_{uuid.uuid4().hex[:8]}"
@@ -460,15 +525,28 @@ def pg_schema(what: str) -> Iterator[str | None]:
 
 
 def webhook_body(location: str = "westus") -> dict[str, Any]:
-    return {"location": location,
-            "properties": {"serviceUri": "http://127.0.0.1:9/hook", "actions": ["push"],
-                           "status": "enabled", "scope": ""}}
+    return {
+        "location": location,
+        "properties": {
+            "serviceUri": "http://127.0.0.1:9/hook",
+            "actions": ["push"],
+            "status": "enabled",
+            "scope": "",
+        },
+    }
 
 
 def paths(subscription: str) -> dict[str, str]:
-    reg = (f"/subscriptions/{subscription}/resourceGroups/{GROUP}/providers/"
-           f"Microsoft.ContainerRegistry/registries/{REGISTRY}")
+    reg = (
+        f"/subscriptions/{subscription}/resourceGroups/{GROUP}/providers/"
+        f"Microsoft.ContainerRegistry/registries/{REGISTRY}"
+    )
     q = f"?api-version={API}"
-    return {"get": f"{reg}/replications/{REPLICA}{q}", "list": f"{reg}/replications{q}",
-            "put": f"{reg}/webhooks/{HOOK}{q}", "webhooks": f"{reg}/webhooks{q}",
-            "events": f"{reg}/webhooks/{HOOK}/listEvents{q}", "registry": f"{reg}{q}"}
+    return {
+        "get": f"{reg}/replications/{REPLICA}{q}",
+        "list": f"{reg}/replications{q}",
+        "put": f"{reg}/webhooks/{HOOK}{q}",
+        "webhooks": f"{reg}/webhooks{q}",
+        "events": f"{reg}/webhooks/{HOOK}/listEvents{q}",
+        "registry": f"{reg}{q}",
+    }

@@ -27,8 +27,11 @@ import time
 import benchlib as bl
 
 PASS, IMPORTS = "python -c pass", "python -c 'import click, httpx, pydantic'"
-HELP, SERVER, EMBEDDED = ("acrctl --help", "replication list (server, logged in)",
-                          "replication list (embedded)")
+HELP, SERVER, EMBEDDED = (
+    "acrctl --help",
+    "replication list (server, logged in)",
+    "replication list (embedded)",
+)
 SERVER_ENV_TOKEN = "replication list (server, ACRCTL_TOKEN)"
 BUDGETS = {HELP: 0.6, SERVER: 1.4, EMBEDDED: 1.5}  # x the import floor (IMPORTS)
 
@@ -55,8 +58,9 @@ def acrctl_path() -> str:
 def run(runs: int = 15) -> list[tuple[str, float]]:
     acrctl, py = acrctl_path(), sys.executable
     tmp = tempfile.mkdtemp(prefix="acrctl-bench-cli-")
-    env = bl.bench_env(ACRCTL_CONFIG_DIR=os.path.join(tmp, "cfg"),
-                       ACRCTL_STATE=os.path.join(tmp, "state.db"))
+    env = bl.bench_env(
+        ACRCTL_CONFIG_DIR=os.path.join(tmp, "cfg"), ACRCTL_STATE=os.path.join(tmp, "state.db")
+    )
     with bl.seeded_store(env["ACRCTL_STATE"]):
         pass
     server_db = os.path.join(tmp, "server.db")
@@ -69,26 +73,49 @@ def run(runs: int = 15) -> list[tuple[str, float]]:
         (HELP, timed([acrctl, "--help"], env, runs)),
         (EMBEDDED, timed(listing, env, runs)),
     ]
-    server_env = {"ACRCTL_SERVER_DATABASE": server_db, "ACRCTL_BOOTSTRAP_TOKEN": bl.TOKEN,
-                  "ACRCTL_WEBHOOK_DELIVERY": "off"}
+    server_env = {
+        "ACRCTL_SERVER_DATABASE": server_db,
+        "ACRCTL_BOOTSTRAP_TOKEN": bl.TOKEN,
+        "ACRCTL_WEBHOOK_DELIVERY": "off",
+    }
     with bl.Server("acrctl.server.factory:app", factory=True, env=server_env) as srv:
         login_env = {**env, "ACRCTL_CONFIG_DIR": os.path.join(tmp, "login-cfg")}
-        login = subprocess.run([acrctl, "account", "login", "--endpoint", srv.url, "--store",
-                                "file"], env=login_env, input=bl.TOKEN + "\n", text=True,
-                               capture_output=True)
+        login = subprocess.run(
+            [acrctl, "account", "login", "--endpoint", srv.url, "--store", "file"],
+            env=login_env,
+            input=bl.TOKEN + "\n",
+            text=True,
+            capture_output=True,
+        )
         if login.returncode != 0:
             raise SystemExit(f"acrctl account login failed: {login.stderr[:300]}")
         rows.append((SERVER, timed(listing, login_env, runs)))
-        token_env = {**env, "ACRCTL_ENDPOINT": srv.url, "ACRCTL_TOKEN": bl.TOKEN,
-                     "ACRCTL_SUBSCRIPTION": subscription}
+        token_env = {
+            **env,
+            "ACRCTL_ENDPOINT": srv.url,
+            "ACRCTL_TOKEN": bl.TOKEN,
+            "ACRCTL_SUBSCRIPTION": subscription,
+        }
         rows.append((SERVER_ENV_TOKEN, timed(listing, token_env, runs)))
     az = shutil.which("az")
     if az:  # the peer: az stops at "please run az login" before any network call
-        rows.append(("az acr replication --help (peer)",
-                     timed([az, "acr", "replication", "--help"], env, min(runs, 5))))
-        rows.append(("az acr replication list (peer, not logged in)",
-                     timed([az, "acr", "replication", "list", "-r", bl.REGISTRY], env,
-                           min(runs, 5), check=False)))
+        rows.append(
+            (
+                "az acr replication --help (peer)",
+                timed([az, "acr", "replication", "--help"], env, min(runs, 5)),
+            )
+        )
+        rows.append(
+            (
+                "az acr replication list (peer, not logged in)",
+                timed(
+                    [az, "acr", "replication", "list", "-r", bl.REGISTRY],
+                    env,
+                    min(runs, 5),
+                    check=False,
+                ),
+            )
+        )
     return rows
 
 
@@ -98,14 +125,36 @@ def render(rows: list[tuple[str, float]], runs: int) -> str:
     for name, med in rows:
         budget = BUDGETS.get(name)
         ratio = med / base[IMPORTS]
-        lines.append([name, f"{med:.3f}", f"{med / base[PASS]:.1f}", f"{ratio:.2f}",
-                      f"<= {budget}x" if budget is not None else "",
-                      bl.met(round(ratio, 2), budget)])
-    peer = "" if any("(peer" in n for n, _ in rows) else (
-        "azure-cli is not installed here, so the az peer rows are skipped.\n\n")
-    return (f"Whole-process medians of {runs} runs each (after one warm-up run).\n\n" + peer
-            + bl.table(["command", "median (s)", "x python -c pass", "x import click, httpx, "
-                        "pydantic", "budget", "met"], lines))
+        lines.append(
+            [
+                name,
+                f"{med:.3f}",
+                f"{med / base[PASS]:.1f}",
+                f"{ratio:.2f}",
+                f"<= {budget}x" if budget is not None else "",
+                bl.met(round(ratio, 2), budget),
+            ]
+        )
+    peer = (
+        ""
+        if any("(peer" in n for n, _ in rows)
+        else ("azure-cli is not installed here, so the az peer rows are skipped.\n\n")
+    )
+    return (
+        f"Whole-process medians of {runs} runs each (after one warm-up run).\n\n"
+        + peer
+        + bl.table(
+            [
+                "command",
+                "median (s)",
+                "x python -c pass",
+                "x import click, httpx, pydantic",
+                "budget",
+                "met",
+            ],
+            lines,
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> str:

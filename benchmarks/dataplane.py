@@ -46,8 +46,9 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="acrctl-bench-dp-")
     settings = Settings()
     settings.dataplane_storage = os.path.join(tmp, "storage")
-    server = ThreadedServer(ServerConfig(data_port=1, settings=settings,
-                                         admin_token="acr_bench_dataplane_admin"))
+    server = ThreadedServer(
+        ServerConfig(data_port=1, settings=settings, admin_token="acr_bench_dataplane_admin")
+    )
     server.start()
     try:
         run(server, tmp, a.runs, a.mb, a.layers)
@@ -60,29 +61,42 @@ def run(server: ThreadedServer, tmp: str, runs: int, mb: int, layers: int) -> No
     import httpx
 
     sub = server.subscription
-    arm = httpx.Client(base_url=server.url,
-                       headers={"Authorization": "Bearer acr_bench_dataplane_admin"})
-    arm.put(f"/subscriptions/{sub}/resourcegroups/bench?api-version=2021-04-01",
-            json={"location": "eastus"}).raise_for_status()
-    arm.put(f"/subscriptions/{sub}/resourceGroups/bench/providers/Microsoft.ContainerRegistry"
-            "/registries/benchreg1?api-version=2025-11-01",
-            json={"location": "eastus", "sku": {"name": "Premium"}}).raise_for_status()
+    arm = httpx.Client(
+        base_url=server.url, headers={"Authorization": "Bearer acr_bench_dataplane_admin"}
+    )
+    arm.put(
+        f"/subscriptions/{sub}/resourcegroups/bench?api-version=2021-04-01",
+        json={"location": "eastus"},
+    ).raise_for_status()
+    arm.put(
+        f"/subscriptions/{sub}/resourceGroups/bench/providers/Microsoft.ContainerRegistry"
+        "/registries/benchreg1?api-version=2025-11-01",
+        json={"location": "eastus", "sku": {"name": "Premium"}},
+    ).raise_for_status()
     b = server.app.backend
     doc, secret = b.rbac.create_principal("bench", "Application")
-    b.rbac.create_assignment(f"/subscriptions/{sub}", str(uuid.uuid4()), {"properties": {
-        "roleDefinitionId": ACRPUSH, "principalId": doc["id"]}})
+    b.rbac.create_assignment(
+        f"/subscriptions/{sub}",
+        str(uuid.uuid4()),
+        {"properties": {"roleDefinitionId": ACRPUSH, "principalId": doc["id"]}},
+    )
     plane = server.dataplane
     front = f"127.0.0.1:{plane.port}"
     region = plane.supervisor.ensure("eastus")
     direct = f"127.0.0.1:{region.port}"
     creds = f"{doc['id']}:{secret}"
-    rows: dict[str, list[float]] = {k: [] for k in ("push front", "push direct",
-                                                    "pull front", "pull direct")}
+    rows: dict[str, list[float]] = {
+        k: [] for k in ("push front", "push direct", "pull front", "pull direct")
+    }
     per = mb * (1 << 20) // layers
     for i in range(runs):
         for via in ("front", "direct"):
-            img = oci_image.build(os.path.join(tmp, f"img-{via}-{i}"), layers=layers,
-                                  layer_bytes=per, seed=1000 * i + (via == "front"))
+            img = oci_image.build(
+                os.path.join(tmp, f"img-{via}-{i}"),
+                layers=layers,
+                layer_bytes=per,
+                seed=1000 * i + (via == "front"),
+            )
             repo = f"benchreg1/img-{via}-{i}"
             if via == "front":
                 dest = ["--dest-creds", creds]
@@ -93,32 +107,57 @@ def run(server: ThreadedServer, tmp: str, runs: int, mb: int, layers: int) -> No
                 dest = ["--dest-registry-token", token]
                 src = ["--src-registry-token", token]
                 host = direct
-            rows[f"push {via}"].append(skopeo(
-                "copy", "-q", "--dest-tls-verify=false", *dest, img.ref,
-                f"docker://{host}/{repo}:v1"))
+            rows[f"push {via}"].append(
+                skopeo(
+                    "copy",
+                    "-q",
+                    "--dest-tls-verify=false",
+                    *dest,
+                    img.ref,
+                    f"docker://{host}/{repo}:v1",
+                )
+            )
             out = os.path.join(tmp, f"pull-{via}-{i}")
-            rows[f"pull {via}"].append(skopeo(
-                "copy", "-q", "--src-tls-verify=false", *src, f"docker://{host}/{repo}:v1",
-                f"dir:{out}"))
+            rows[f"pull {via}"].append(
+                skopeo(
+                    "copy",
+                    "-q",
+                    "--src-tls-verify=false",
+                    *src,
+                    f"docker://{host}/{repo}:v1",
+                    f"dir:{out}",
+                )
+            )
             shutil.rmtree(img.path, ignore_errors=True)
             shutil.rmtree(out, ignore_errors=True)
-    print(f"image: {mb} MB in {layers} layers; runs: {runs}; "
-          f"load average (1 min): {os.getloadavg()[0]:.2f}")
+    print(
+        f"image: {mb} MB in {layers} layers; runs: {runs}; "
+        f"load average (1 min): {os.getloadavg()[0]:.2f}"
+    )
     for what in ("push", "pull"):
         f, d = statistics.median(rows[f"{what} front"]), statistics.median(rows[f"{what} direct"])
-        print(f"{what}: front {f:.2f} s ({mb / f:.0f} MB/s), direct {d:.2f} s "
-              f"({mb / d:.0f} MB/s): front = {d / f:.2f}x of direct   "
-              f"[front {', '.join(f'{x:.2f}' for x in rows[f'{what} front'])}; direct "
-              f"{', '.join(f'{x:.2f}' for x in rows[f'{what} direct'])}]")
+        print(
+            f"{what}: front {f:.2f} s ({mb / f:.0f} MB/s), direct {d:.2f} s "
+            f"({mb / d:.0f} MB/s): front = {d / f:.2f}x of direct   "
+            f"[front {', '.join(f'{x:.2f}' for x in rows[f'{what} front'])}; direct "
+            f"{', '.join(f'{x:.2f}' for x in rows[f'{what} direct'])}]"
+        )
 
 
 def direct_token(plane: object, repo: str) -> str:
     """A token for the region itself, signed as the plane signs the clients'."""
     now = int(time.time())
-    return plane.keys.sign({  # type: ignore[attr-defined]
-        "iss": plane.issuer, "sub": "bench", "aud": plane.service,  # type: ignore[attr-defined]
-        "iat": now, "nbf": now - 5, "exp": now + 3600,
-        "access": [{"type": "repository", "name": repo, "actions": ["pull", "push"]}]})
+    return plane.keys.sign(
+        {  # type: ignore[attr-defined]
+            "iss": plane.issuer,
+            "sub": "bench",
+            "aud": plane.service,  # type: ignore[attr-defined]
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + 3600,
+            "access": [{"type": "repository", "name": repo, "actions": ["pull", "push"]}],
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -26,12 +26,29 @@ import cli_start
 
 BUDGET = 1.0
 # regions to create replicas in, one per run (the registry is in westus, its replica eastus)
-LOCATIONS = ("westeurope", "northeurope", "eastus2", "centralus", "southcentralus",
-             "westus2", "uksouth", "japaneast", "australiaeast", "canadacentral")
-MODES = {"immediate": ({}, 0.0),
-         "polls 2, retry-after 1": ({"ACRCTL_SERVER_LRO_MODE": "polls",
-                                     "ACRCTL_SERVER_LRO_POLLS": "2",
-                                     "ACRCTL_SERVER_RETRY_AFTER": "1"}, 2.0)}
+LOCATIONS = (
+    "westeurope",
+    "northeurope",
+    "eastus2",
+    "centralus",
+    "southcentralus",
+    "westus2",
+    "uksouth",
+    "japaneast",
+    "australiaeast",
+    "canadacentral",
+)
+MODES = {
+    "immediate": ({}, 0.0),
+    "polls 2, retry-after 1": (
+        {
+            "ACRCTL_SERVER_LRO_MODE": "polls",
+            "ACRCTL_SERVER_LRO_POLLS": "2",
+            "ACRCTL_SERVER_RETRY_AFTER": "1",
+        },
+        2.0,
+    ),
+}
 
 
 @dataclass
@@ -64,12 +81,19 @@ def run(runs: int = 5, log: bool = True) -> list[Row]:
         db = os.path.join(tmp, "server.db")
         with bl.seeded_store(db) as acr:
             subscription = acr.subscription
-        env = {"ACRCTL_SERVER_DATABASE": db, "ACRCTL_BOOTSTRAP_TOKEN": bl.TOKEN,
-               "ACRCTL_WEBHOOK_DELIVERY": "off", **settings}
+        env = {
+            "ACRCTL_SERVER_DATABASE": db,
+            "ACRCTL_BOOTSTRAP_TOKEN": bl.TOKEN,
+            "ACRCTL_WEBHOOK_DELIVERY": "off",
+            **settings,
+        }
         with bl.Server("acrctl.server.factory:app", factory=True, env=env) as srv:
-            client_env = bl.bench_env(ACRCTL_CONFIG_DIR=os.path.join(tmp, "cfg"),
-                                      ACRCTL_ENDPOINT=srv.url, ACRCTL_TOKEN=bl.TOKEN,
-                                      ACRCTL_SUBSCRIPTION=subscription)
+            client_env = bl.bench_env(
+                ACRCTL_CONFIG_DIR=os.path.join(tmp, "cfg"),
+                ACRCTL_ENDPOINT=srv.url,
+                ACRCTL_TOKEN=bl.TOKEN,
+                ACRCTL_SUBSCRIPTION=subscription,
+            )
             base = [acrctl, "replication"]
             target = ["-r", bl.REGISTRY, "-g", bl.GROUP]
             show = [*base, "show", *target, "-n", bl.REPLICA]
@@ -78,23 +102,46 @@ def run(runs: int = 5, log: bool = True) -> list[Row]:
             for loc in LOCATIONS[:runs]:
                 creates.append(wall([*base, "create", *target, "-l", loc], client_env))
                 shows.append(wall(show, client_env))
-            rows.append(Row(mode, statistics.median(creates), expected,
-                            statistics.median(shows)))
+            rows.append(Row(mode, statistics.median(creates), expected, statistics.median(shows)))
             if log:
-                print(f"  {mode}: create {rows[-1].create_s:.3f}s, show "
-                      f"{rows[-1].show_s:.3f}s", file=sys.stderr)
+                print(
+                    f"  {mode}: create {rows[-1].create_s:.3f}s, show {rows[-1].show_s:.3f}s",
+                    file=sys.stderr,
+                )
     return rows
 
 
 def render(rows: list[Row], runs: int) -> str:
-    out = [[r.mode, f"{r.create_s:.3f}", f"{r.expected_s:.1f}", f"{r.overhead_s:.3f}",
-            f"{r.show_s:.3f}", f"{r.create_s - r.expected_s - r.show_s:+.3f}",
-            f"<= {BUDGET:g}", bl.met(r.overhead_s, BUDGET)] for r in rows]
-    return (f"Whole-process medians of {runs} creates (one new region each) and of `acrctl "
-            "replication show` run between them.\n\n"
-            + bl.table(["server LRO mode", "create -> Succeeded (s)", "expected waiting (s)",
-                        "overhead (s)", "show (s)", "overhead - show (s)", "budget (s)", "met"],
-                       out))
+    out = [
+        [
+            r.mode,
+            f"{r.create_s:.3f}",
+            f"{r.expected_s:.1f}",
+            f"{r.overhead_s:.3f}",
+            f"{r.show_s:.3f}",
+            f"{r.create_s - r.expected_s - r.show_s:+.3f}",
+            f"<= {BUDGET:g}",
+            bl.met(r.overhead_s, BUDGET),
+        ]
+        for r in rows
+    ]
+    return (
+        f"Whole-process medians of {runs} creates (one new region each) and of `acrctl "
+        "replication show` run between them.\n\n"
+        + bl.table(
+            [
+                "server LRO mode",
+                "create -> Succeeded (s)",
+                "expected waiting (s)",
+                "overhead (s)",
+                "show (s)",
+                "overhead - show (s)",
+                "budget (s)",
+                "met",
+            ],
+            out,
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> str:

@@ -60,30 +60,46 @@ def main() -> None:
 
 
 def setup(server: ThreadedServer) -> None:
-    arm = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"},
-                       timeout=60)
+    arm = httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
+    )
     sub = server.subscription
-    arm.put(f"/subscriptions/{sub}/resourcegroups/bench?api-version=2021-04-01",
-            json={"location": "eastus"}).raise_for_status()
+    arm.put(
+        f"/subscriptions/{sub}/resourcegroups/bench?api-version=2021-04-01",
+        json={"location": "eastus"},
+    ).raise_for_status()
     base = f"/subscriptions/{sub}/resourceGroups/bench/providers/Microsoft.ContainerRegistry"
-    arm.put(f"{base}/registries/benchgeo1?{API}",
-            json={"location": "eastus", "sku": {"name": "Premium"}}).raise_for_status()
-    arm.put(f"{base}/registries/benchgeo1/replications/westus?{API}",
-            json={"location": "westus"}).raise_for_status()
+    arm.put(
+        f"{base}/registries/benchgeo1?{API}",
+        json={"location": "eastus", "sku": {"name": "Premium"}},
+    ).raise_for_status()
+    arm.put(
+        f"{base}/registries/benchgeo1/replications/westus?{API}", json={"location": "westus"}
+    ).raise_for_status()
 
 
 def token(plane: object, repos: list[str], sub: str = "bench") -> str:
     now = int(time.time())
-    return plane.keys.sign({  # type: ignore[attr-defined]
-        "iss": plane.issuer, "sub": sub, "aud": plane.service,  # type: ignore[attr-defined]
-        "iat": now, "nbf": now - 5, "exp": now + 3600,
-        "access": [{"type": "repository", "name": r, "actions": ["pull", "push"]}
-                   for r in repos]})
+    return plane.keys.sign(
+        {  # type: ignore[attr-defined]
+            "iss": plane.issuer,
+            "sub": sub,
+            "aud": plane.service,  # type: ignore[attr-defined]
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + 3600,
+            "access": [
+                {"type": "repository", "name": r, "actions": ["pull", "push"]} for r in repos
+            ],
+        }
+    )
 
 
 def present(url: str, repo: str, tok: str) -> bool:
-    r = httpx.head(f"{url}/v2/{repo}/manifests/v1",
-                   headers={"Authorization": f"Bearer {tok}", "Accept": ACCEPT})
+    r = httpx.head(
+        f"{url}/v2/{repo}/manifests/v1",
+        headers={"Authorization": f"Bearer {tok}", "Accept": ACCEPT},
+    )
     return r.status_code == 200
 
 
@@ -108,8 +124,9 @@ def run(server: ThreadedServer, tmp: str, runs: int, mb: int, layers: int) -> No
     skopeo_s: list[float] = []
     peak = [0.0]
     for i in range(runs):
-        img = oci_image.build(os.path.join(tmp, f"e{i}"), layers=layers, layer_bytes=per,
-                              seed=5000 + i)
+        img = oci_image.build(
+            os.path.join(tmp, f"e{i}"), layers=layers, layer_bytes=per, seed=5000 + i
+        )
         repo = f"benchgeo1/img{i}"
         tok = token(plane, [repo])
         push(img, east.port, repo, tok)
@@ -125,38 +142,71 @@ def run(server: ThreadedServer, tmp: str, runs: int, mb: int, layers: int) -> No
         stop.set()
         watcher.join()
         shutil.rmtree(img.path, ignore_errors=True)
-        img = oci_image.build(os.path.join(tmp, f"s{i}"), layers=layers, layer_bytes=per,
-                              seed=7000 + i)
+        img = oci_image.build(
+            os.path.join(tmp, f"s{i}"), layers=layers, layer_bytes=per, seed=7000 + i
+        )
         repo = f"benchgeo1/skopeo{i}"
         tok = token(plane, [repo], ENGINE_SUB)  # the loop guard: the engine leaves it alone
         push(img, east.port, repo, tok)
         t = time.perf_counter()
-        done = subprocess.run(["skopeo", "copy", "-q", "--src-tls-verify=false",
-                        "--dest-tls-verify=false", "--src-registry-token", tok,
-                        "--dest-registry-token", tok,
-                        f"docker://127.0.0.1:{east.port}/{repo}:v1",
-                        f"docker://127.0.0.1:{west.port}/{repo}:v1"],
-                       check=False, capture_output=True, timeout=600, text=True)
+        done = subprocess.run(
+            [
+                "skopeo",
+                "copy",
+                "-q",
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                "--src-registry-token",
+                tok,
+                "--dest-registry-token",
+                tok,
+                f"docker://127.0.0.1:{east.port}/{repo}:v1",
+                f"docker://127.0.0.1:{west.port}/{repo}:v1",
+            ],
+            check=False,
+            capture_output=True,
+            timeout=600,
+            text=True,
+        )
         if done.returncode:
             raise SystemExit(f"skopeo copy failed: {done.stderr[-2000:]}")
         skopeo_s.append(time.perf_counter() - t)
         shutil.rmtree(img.path, ignore_errors=True)
     e, s = statistics.median(engine_s), statistics.median(skopeo_s)
-    print(f"image: {mb} MB in {layers} layers; runs: {runs}; "
-          f"load average (1 min): {os.getloadavg()[0]:.2f}")
-    print(f"engine (push acknowledged -> readable in westus): {e:.2f} s ({mb / e:.0f} MB/s) "
-          f"[{', '.join(f'{x:.2f}' for x in engine_s)}]")
-    print(f"skopeo copy eastus -> westus: {s:.2f} s ({mb / s:.0f} MB/s) "
-          f"[{', '.join(f'{x:.2f}' for x in skopeo_s)}]")
-    print(f"engine / skopeo = {e / s:.2f}x (goal <= 1.1x); server RSS growth while "
-          f"copying: {peak[0]:.0f} MB")
+    print(
+        f"image: {mb} MB in {layers} layers; runs: {runs}; "
+        f"load average (1 min): {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"engine (push acknowledged -> readable in westus): {e:.2f} s ({mb / e:.0f} MB/s) "
+        f"[{', '.join(f'{x:.2f}' for x in engine_s)}]"
+    )
+    print(
+        f"skopeo copy eastus -> westus: {s:.2f} s ({mb / s:.0f} MB/s) "
+        f"[{', '.join(f'{x:.2f}' for x in skopeo_s)}]"
+    )
+    print(
+        f"engine / skopeo = {e / s:.2f}x (goal <= 1.1x); server RSS growth while "
+        f"copying: {peak[0]:.0f} MB"
+    )
 
 
 def push(img: oci_image.Image, port: int, repo: str, tok: str) -> None:
-    subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false",
-                    "--dest-registry-token", tok, img.ref,
-                    f"docker://127.0.0.1:{port}/{repo}:v1"],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [
+            "skopeo",
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            "--dest-registry-token",
+            tok,
+            img.ref,
+            f"docker://127.0.0.1:{port}/{repo}:v1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
 
 
 def watch_rss(stop: threading.Event, base: float, peak: list[float]) -> None:

@@ -56,18 +56,25 @@ def parse_parts(text: str | None) -> list[str]:
     parts = [p.strip().lower() for p in text.split(",") if p.strip()]
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
-        raise SystemExit(f"unknown part(s) {', '.join(unknown)}: choose from "
-                         f"{', '.join(PARTS)}")
+        raise SystemExit(f"unknown part(s) {', '.join(unknown)}: choose from {', '.join(PARTS)}")
     return parts
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", default=None, metavar="PARTS",
-                    help=f"comma-separated parts to run: {', '.join(PARTS)} (default: all)")
+    ap.add_argument(
+        "--only",
+        default=None,
+        metavar="PARTS",
+        help=f"comma-separated parts to run: {', '.join(PARTS)} (default: all)",
+    )
     ap.add_argument("--quick", action="store_true", help="shorter runs (rough figures)")
-    ap.add_argument("--write", default=None, metavar="MARKDOWN",
-                    help="write each part's results between its markers in this file")
+    ap.add_argument(
+        "--write",
+        default=None,
+        metavar="MARKDOWN",
+        help="write each part's results between its markers in this file",
+    )
     args = ap.parse_args(argv)
     parts = parse_parts(args.only)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -82,10 +89,13 @@ def main(argv: list[str] | None = None) -> None:
             bl.write_block(args.write, name, report)
     if args.write:
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        bl.write_block(args.write, "machine",
-                       f"Last run {started} ({', '.join(parts)}"
-                       f"{', quick' if args.quick else ''}): {bl.machine()}; load average "
-                       f"{load_start:.2f} at the start, {load:.2f} at the end.")
+        bl.write_block(
+            args.write,
+            "machine",
+            f"Last run {started} ({', '.join(parts)}"
+            f"{', quick' if args.quick else ''}): {bl.machine()}; load average "
+            f"{load_start:.2f} at the start, {load:.2f} at the end.",
+        )
 
 
 if __name__ == "__main__":

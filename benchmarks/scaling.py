@@ -67,24 +67,38 @@ def seed(db: str, total: int) -> str:
         sub = acr.subscription
         with raised_quota(total), b.store.transaction():
             for i in range(1, total):  # benchhook1 exists already
-                b.webhooks.put(caller, sub, bl.GROUP, bl.REGISTRY, f"hook{i:05d}",
-                               bl.webhook_body())
+                b.webhooks.put(
+                    caller, sub, bl.GROUP, bl.REGISTRY, f"hook{i:05d}", bl.webhook_body()
+                )
             hook = b.webhooks.item(sub, bl.GROUP, bl.REGISTRY, bl.HOOK)
             for i in range(total):
-                b.webhooks.enqueue(hook, {"id": f"bench-{i}", "action": "push",
-                                          "target": {"repository": "bench", "tag": str(i)}})
+                b.webhooks.enqueue(
+                    hook,
+                    {
+                        "id": f"bench-{i}",
+                        "action": "push",
+                        "target": {"repository": "bench", "tag": str(i)},
+                    },
+                )
             groups = [f"scale{g:02d}" for g in range(GROUPS)]
             for g in groups:
                 b.groups.put(caller, sub, g, {"location": "westus"})
             for i in range(1, total):  # benchreg1 exists already
-                b.registries.put(caller, sub, groups[i % GROUPS], f"scalereg{i:05d}",
-                                 {"location": "westus", "sku": {"name": "Basic"}})
+                b.registries.put(
+                    caller,
+                    sub,
+                    groups[i % GROUPS],
+                    f"scalereg{i:05d}",
+                    {"location": "westus", "sku": {"name": "Basic"}},
+                )
         return str(sub)
 
 
 def _registries_path(sub: str) -> str:
-    return (f"/subscriptions/{sub}/providers/Microsoft.ContainerRegistry/registries"
-            f"?api-version={bl.API}")
+    return (
+        f"/subscriptions/{sub}/providers/Microsoft.ContainerRegistry/registries"
+        f"?api-version={bl.API}"
+    )
 
 
 def timed_get(conn: bl.KeepAlive, path: str, method: str = "GET") -> tuple[float, dict]:
@@ -125,17 +139,24 @@ def run(sizes: tuple[int, ...] = SIZES, log: bool = True) -> list[Row]:
         t0 = time.perf_counter()
         sub = seed(db, total)
         if log:
-            print(f"  seeded {total} webhooks and events in {time.perf_counter() - t0:.1f}s",
-                  file=sys.stderr)
-        env = {"ACRCTL_SERVER_DATABASE": db, "ACRCTL_BOOTSTRAP_TOKEN": bl.TOKEN,
-               "ACRCTL_WEBHOOK_DELIVERY": "off"}
+            print(
+                f"  seeded {total} webhooks and events in {time.perf_counter() - t0:.1f}s",
+                file=sys.stderr,
+            )
+        env = {
+            "ACRCTL_SERVER_DATABASE": db,
+            "ACRCTL_BOOTSTRAP_TOKEN": bl.TOKEN,
+            "ACRCTL_WEBHOOK_DELIVERY": "off",
+        }
         paths = bl.paths(sub)
         with bl.Server("acrctl.server.factory:app", factory=True, env=env) as srv:
             conn = bl.KeepAlive(srv.url, bl.TOKEN)
             try:
-                lists = (("webhooks", paths["webhooks"], "GET"),
-                         ("webhook events", paths["events"], "POST"),
-                         ("registries in the subscription", _registries_path(sub), "GET"))
+                lists = (
+                    ("webhooks", paths["webhooks"], "GET"),
+                    ("webhook events", paths["events"], "POST"),
+                    ("registries in the subscription", _registries_path(sub), "GET"),
+                )
                 for what, path, method in lists:
                     items, pages, last = walk(conn, path, method)
                     if items != total:
@@ -144,9 +165,12 @@ def run(sizes: tuple[int, ...] = SIZES, log: bool = True) -> list[Row]:
                     deep = timed_get(conn, last)[0] if last else None
                     rows.append(Row(what, total, pages, first, deep, srv.rss_kib() / 1024))
                     if log:
-                        print(f"  {what} x{total}: {pages} pages, first {first:.2f} ms, deep "
-                              f"{deep if deep is None else round(deep, 2)} ms, "
-                              f"RSS {rows[-1].rss_mib:.1f} MiB", file=sys.stderr)
+                        print(
+                            f"  {what} x{total}: {pages} pages, first {first:.2f} ms, deep "
+                            f"{deep if deep is None else round(deep, 2)} ms, "
+                            f"RSS {rows[-1].rss_mib:.1f} MiB",
+                            file=sys.stderr,
+                        )
             finally:
                 conn.close()
     return rows
@@ -156,8 +180,7 @@ def render(rows: list[Row]) -> str:
     out = []
     for r in rows:
         deep = f"{r.deep_ms:.2f}" if r.deep_ms is not None else "(one page)"
-        out.append([r.what, f"{r.total:,}", r.pages, f"{r.first_ms:.2f}", deep,
-                    f"{r.rss_mib:.1f}"])
+        out.append([r.what, f"{r.total:,}", r.pages, f"{r.first_ms:.2f}", deep, f"{r.rss_mib:.1f}"])
     verdicts = []
     for what in dict.fromkeys(r.what for r in rows):
         full = [r for r in rows if r.what == what and r.total >= 2 * PAGE]
@@ -166,15 +189,20 @@ def render(rows: list[Row]) -> str:
         growth = full[-1].first_ms / full[0].first_ms
         worst = max((r.deep_ms or r.first_ms) / r.first_ms for r in full)
         ok = growth <= 2.0 and worst <= LAST_PAGE_BUDGET
-        verdicts.append(f"{what}: first page at {full[-1].total:,} items = {growth:.2f}x the "
-                        f"first page at {full[0].total:,}; the last page costs at most "
-                        f"{worst:.2f}x the first (budget {LAST_PAGE_BUDGET}x) -> O(page "
-                        f"size): {'yes' if ok else '**no**'}")
-    return (f"Median of {REPEAT} sequential keep-alive requests per page (100 items a page); "
-            "RSS of the server process after the requests.\n\n"
-            + bl.table(["list", "items", "pages", "first page (ms)", "last page (ms)",
-                        "server RSS (MiB)"], out)
-            + ("\n" + "\n".join(f"- {v}" for v in verdicts) + "\n" if verdicts else ""))
+        verdicts.append(
+            f"{what}: first page at {full[-1].total:,} items = {growth:.2f}x the "
+            f"first page at {full[0].total:,}; the last page costs at most "
+            f"{worst:.2f}x the first (budget {LAST_PAGE_BUDGET}x) -> O(page "
+            f"size): {'yes' if ok else '**no**'}"
+        )
+    return (
+        f"Median of {REPEAT} sequential keep-alive requests per page (100 items a page); "
+        "RSS of the server process after the requests.\n\n"
+        + bl.table(
+            ["list", "items", "pages", "first page (ms)", "last page (ms)", "server RSS (MiB)"], out
+        )
+        + ("\n" + "\n".join(f"- {v}" for v in verdicts) + "\n" if verdicts else "")
+    )
 
 
 def main(argv: list[str] | None = None) -> str:

@@ -62,8 +62,15 @@ def op_id(url: str) -> str:
 class Api:
     """What a test drives: `request(...)` plus path builders and backend-side helpers."""
 
-    def __init__(self, mode: str, backend: Backend, http: httpx.Client, base_url: str,
-                 db_path: str, clock: FakeClock | None) -> None:
+    def __init__(
+        self,
+        mode: str,
+        backend: Backend,
+        http: httpx.Client,
+        base_url: str,
+        db_path: str,
+        clock: FakeClock | None,
+    ) -> None:
         self.mode = mode
         self.backend = backend
         self.http = http
@@ -75,10 +82,17 @@ class Api:
         self._n = 0
 
     # -- the one request path ----------------------------------------------------------
-    def request(self, method: str, path: str, json: Any = None,
-                token: str | Principal | None = None, params: dict[str, str] | None = None,
-                headers: dict[str, str] | None = None, content: bytes | None = None,
-                api_version: str | None = API_VERSION) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        token: str | Principal | None = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+        api_version: str | None = API_VERSION,
+    ) -> httpx.Response:
         """`token`: None = the admin, a Principal or a token string = that bearer,
         NO_TOKEN = no Authorization header. `api_version=None` sends none (unless it is
         in `params` or already in `path`)."""
@@ -86,12 +100,16 @@ class Api:
         if api_version is not None and "api-version=" not in path:
             query.setdefault("api-version", api_version)
         hdrs = dict(headers or {})
-        bearer = token.token if isinstance(token, Principal) else (
-            self.admin_token if token is None else token)
+        bearer = (
+            token.token
+            if isinstance(token, Principal)
+            else (self.admin_token if token is None else token)
+        )
         if bearer:
             hdrs["Authorization"] = f"Bearer {bearer}"
-        return self.http.request(method, path, json=json, content=content,
-                                 params=query or None, headers=hdrs)
+        return self.http.request(
+            method, path, json=json, content=content, params=query or None, headers=hdrs
+        )
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return self.request("GET", path, **kw)
@@ -112,8 +130,13 @@ class Api:
         """GET an absolute URL the server handed out (nextLink, Location, status URL)."""
         return self.request("GET", url, token=token, api_version=None)
 
-    def collect(self, path: str, method: str = "GET", params: dict[str, str] | None = None,
-                token: str | Principal | None = None) -> tuple[list[Any], int]:
+    def collect(
+        self,
+        path: str,
+        method: str = "GET",
+        params: dict[str, str] | None = None,
+        token: str | Principal | None = None,
+    ) -> tuple[list[Any], int]:
         """Every item of a pageable list, following nextLink with GET like the SDK.
         Returns (items, pages)."""
         resp = self.request(method, path, params=params, token=token)
@@ -149,41 +172,61 @@ class Api:
         assert resp.status_code in (200, 201), resp.text
         return dict(resp.json())
 
-    def create_registry(self, name: str = "myreg1", rg: str = "rg1", sku: str = "Basic",
-                        location: str = "westus", **body: Any) -> dict[str, Any]:
-        resp = self.put(self.reg_path(name, rg),
-                        {"location": location, "sku": {"name": sku}, **body})
+    def create_registry(
+        self,
+        name: str = "myreg1",
+        rg: str = "rg1",
+        sku: str = "Basic",
+        location: str = "westus",
+        **body: Any,
+    ) -> dict[str, Any]:
+        resp = self.put(
+            self.reg_path(name, rg), {"location": location, "sku": {"name": sku}, **body}
+        )
         assert resp.status_code in (200, 201), resp.text
         return dict(resp.json())
 
-    def create_replication(self, name: str, location: str | None = None,
-                           registry: str = "myreg1", rg: str = "rg1",
-                           **body: Any) -> dict[str, Any]:
-        resp = self.put(self.repl_path(name, registry, rg),
-                        {"location": location or name, **body})
+    def create_replication(
+        self,
+        name: str,
+        location: str | None = None,
+        registry: str = "myreg1",
+        rg: str = "rg1",
+        **body: Any,
+    ) -> dict[str, Any]:
+        resp = self.put(self.repl_path(name, registry, rg), {"location": location or name, **body})
         assert resp.status_code in (200, 201), resp.text
         return dict(resp.json())
 
-    def create_webhook(self, name: str = "hook1", registry: str = "myreg1", rg: str = "rg1",
-                       location: str = "westus", uri: str = "http://127.0.0.1:9/hook",
-                       actions: list[str] | None = None,
-                       headers: dict[str, str] | None = None) -> dict[str, Any]:
+    def create_webhook(
+        self,
+        name: str = "hook1",
+        registry: str = "myreg1",
+        rg: str = "rg1",
+        location: str = "westus",
+        uri: str = "http://127.0.0.1:9/hook",
+        actions: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         props: dict[str, Any] = {"serviceUri": uri, "actions": actions or ["push"]}
         if headers is not None:
             props["customHeaders"] = headers
-        resp = self.put(self.hook_path(name, registry, rg),
-                        {"location": location, "properties": props})
+        resp = self.put(
+            self.hook_path(name, registry, rg), {"location": location, "properties": props}
+        )
         assert resp.status_code in (200, 201), resp.text
         return dict(resp.json())
 
     # -- principals and roles through the backend ---------------------------------------
-    def principal(self, name: str | None = None, role: str | None = None,
-                  scope: str | None = None) -> Principal:
+    def principal(
+        self, name: str | None = None, role: str | None = None, scope: str | None = None
+    ) -> Principal:
         """A new principal, optionally holding `role` (guid or name) at `scope`
         (default: the subscription)."""
         self._n += 1
-        doc, token = self.backend.rbac.create_principal(name or f"principal{self._n}",
-                                                        "Application")
+        doc, token = self.backend.rbac.create_principal(
+            name or f"principal{self._n}", "Application"
+        )
         p = Principal(doc["id"], doc["displayName"], token)
         if role:
             self.assign(p, role, scope)
@@ -193,17 +236,26 @@ class Api:
         role_doc = self.backend.rbac.role_definition(role)
         assert role_doc is not None, role
         self.backend.rbac.create_assignment(
-            scope or self.sub_path, str(uuid.uuid4()),
-            {"properties": {"roleDefinitionId": role_doc["name"],
-                            "principalId": principal.id}})
+            scope or self.sub_path,
+            str(uuid.uuid4()),
+            {"properties": {"roleDefinitionId": role_doc["name"], "principalId": principal.id}},
+        )
 
-    def custom_role(self, actions: list[str], not_actions: list[str] | None = None,
-                    name: str | None = None) -> str:
+    def custom_role(
+        self, actions: list[str], not_actions: list[str] | None = None, name: str | None = None
+    ) -> str:
         """A custom role definition made through the backend; returns its guid."""
         guid = str(uuid.uuid4())
-        self.backend.rbac.put_role_definition(self.sub_path, guid, {"properties": {
-            "roleName": name or f"custom-{guid[:8]}",
-            "permissions": [{"actions": actions, "notActions": not_actions or []}]}})
+        self.backend.rbac.put_role_definition(
+            self.sub_path,
+            guid,
+            {
+                "properties": {
+                    "roleName": name or f"custom-{guid[:8]}",
+                    "permissions": [{"actions": actions, "notActions": not_actions or []}],
+                }
+            },
+        )
         return guid
 
     # -- settings --------------------------------------------------------------------------
@@ -219,8 +271,9 @@ def acrctl_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Threaded
     """One real server for the whole session (plain HTTP, a SQLite file). No delivery
     worker: events stay pending, so listEvents is deterministic."""
     db = tmp_path_factory.mktemp("acrctl-server") / "state.db"
-    server = ThreadedServer(ServerConfig(database=str(db), admin_token=ADMIN_TOKEN,
-                                         allow_reset=True), deliver=False)
+    server = ThreadedServer(
+        ServerConfig(database=str(db), admin_token=ADMIN_TOKEN, allow_reset=True), deliver=False
+    )
     server.start()
     yield server
     server.stop()

@@ -44,8 +44,11 @@ START_TIMEOUT = 30.0  # seconds for acrctl server to answer /healthz
 def require_az() -> Path:
     """The az executable of .venv-az, or a loud failure saying how to install it."""
     if not AZ_BIN.exists():
-        pytest.fail(f"The Azure CLI is not installed in {AZ_VENV}: run `{INSTALL}` (from "
-                    f"{ROOT}; about a minute) and run the tests again.", pytrace=False)
+        pytest.fail(
+            f"The Azure CLI is not installed in {AZ_VENV}: run `{INSTALL}` (from "
+            f"{ROOT}; about a minute) and run the tests again.",
+            pytrace=False,
+        )
     return AZ_BIN
 
 
@@ -68,13 +71,22 @@ class Result:
         return self
 
     def describe(self) -> str:
-        return (f"{' '.join(self.args)}\nexit {self.rc}\n--- stdout\n{self.stdout}\n"
-                f"--- stderr\n{self.stderr}")
+        return (
+            f"{' '.join(self.args)}\nexit {self.rc}\n--- stdout\n{self.stdout}\n"
+            f"--- stderr\n{self.stderr}"
+        )
 
 
 def _run(cmd: list[str], env: dict[str, str], timeout: float = AZ_TIMEOUT) -> Result:
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL, check=False)
+    proc = subprocess.run(
+        cmd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     return Result(cmd, proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -90,8 +102,9 @@ class AzServer:
     environment variables (ACRCTL_SERVER_* options), `extra_args` flags (e.g. --config with
     a [settings] table; a later `--data-port N` wins)."""
 
-    def __init__(self, tmp: Path, env: dict[str, str] | None = None,
-                 extra_args: list[str] | None = None) -> None:
+    def __init__(
+        self, tmp: Path, env: dict[str, str] | None = None, extra_args: list[str] | None = None
+    ) -> None:
         self.tmp = tmp
         ca = trustme.CA()
         cert = ca.issue_cert("127.0.0.1", "localhost")
@@ -106,29 +119,59 @@ class AzServer:
         self.access_log = tmp / "requests.log"
         self.admin_token = ADMIN_TOKEN
         self.config_dir = tmp / "acrctl-config"
-        server_env = {**os.environ, **(env or {}), "ACRCTL_CONFIG_DIR": str(self.config_dir),
-                      "ACRCTL_SERVER_BOOTSTRAP_TOKEN": ADMIN_TOKEN}
+        server_env = {
+            **os.environ,
+            **(env or {}),
+            "ACRCTL_CONFIG_DIR": str(self.config_dir),
+            "ACRCTL_SERVER_BOOTSTRAP_TOKEN": ADMIN_TOKEN,
+        }
         server_env.pop("ACRCTL_SERVER_CONFIG", None)
         self.stderr = open(tmp / "server.stderr", "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "acrctl", "server", "--port", str(self.port),
-             "--tls-cert", str(chain), "--tls-key", str(key),
-             "--database", str(tmp / "server.db"), "--access-log", str(self.access_log),
-             "--retry-after", "0", "--allow-reset", "--data-port", "0", *(extra_args or [])],
-            env=server_env, stdin=subprocess.DEVNULL, stdout=self.stderr, stderr=self.stderr)
+            [
+                sys.executable,
+                "-m",
+                "acrctl",
+                "server",
+                "--port",
+                str(self.port),
+                "--tls-cert",
+                str(chain),
+                "--tls-key",
+                str(key),
+                "--database",
+                str(tmp / "server.db"),
+                "--access-log",
+                str(self.access_log),
+                "--retry-after",
+                "0",
+                "--allow-reset",
+                "--data-port",
+                "0",
+                *(extra_args or []),
+            ],
+            env=server_env,
+            stdin=subprocess.DEVNULL,
+            stdout=self.stderr,
+            stderr=self.stderr,
+        )
         self._wait_ready()
-        self.subscription = self.acrctl("account", "show", "--query", "id", "-o", "tsv"
-                                        ).ok().stdout.strip()
-        self.tenant = self.acrctl("account", "show", "--query", "tenantId", "-o", "tsv"
-                                  ).ok().stdout.strip()
+        self.subscription = (
+            self.acrctl("account", "show", "--query", "id", "-o", "tsv").ok().stdout.strip()
+        )
+        self.tenant = (
+            self.acrctl("account", "show", "--query", "tenantId", "-o", "tsv").ok().stdout.strip()
+        )
 
     def _wait_ready(self) -> None:
         ctx = ssl.create_default_context(cafile=self.ca_pem)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"acrctl server exited {self.proc.returncode}:\n"
-                                   f"{(self.tmp / 'server.stderr').read_text()}")
+                raise RuntimeError(
+                    f"acrctl server exited {self.proc.returncode}:\n"
+                    f"{(self.tmp / 'server.stderr').read_text()}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", context=ctx, timeout=2):
                     return
@@ -140,20 +183,34 @@ class AzServer:
     # -- acrctl's own CLI against this server ------------------------------------------------
     def acrctl_env(self, token: str | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ACRCTL_")}
-        env.update(ACRCTL_ENDPOINT=self.url, ACRCTL_TOKEN=token or self.admin_token,
-                   ACRCTL_CA_BUNDLE=self.ca_pem, ACRCTL_CONFIG_DIR=str(self.config_dir),
-                   PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+        env.update(
+            ACRCTL_ENDPOINT=self.url,
+            ACRCTL_TOKEN=token or self.admin_token,
+            ACRCTL_CA_BUNDLE=self.ca_pem,
+            ACRCTL_CONFIG_DIR=str(self.config_dir),
+            PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+        )
         return env
 
     def acrctl(self, *args: str, token: str | None = None) -> Result:
         """`acrctl ARGS` against this server, as the admin unless `token` is given."""
         return _run([sys.executable, "-m", "acrctl", *args], self.acrctl_env(token))
 
-    def create_sp(self, name: str, role: str = "Contributor",
-                  scope: str | None = None) -> dict[str, str]:
+    def create_sp(
+        self, name: str, role: str = "Contributor", scope: str | None = None
+    ) -> dict[str, str]:
         """`acrctl ad sp create-for-rbac`: {appId, displayName, password, tenant}."""
-        out = self.acrctl("ad", "sp", "create-for-rbac", "--name", name, "--role", role,
-                          "--scopes", scope or f"/subscriptions/{self.subscription}").ok()
+        out = self.acrctl(
+            "ad",
+            "sp",
+            "create-for-rbac",
+            "--name",
+            name,
+            "--role",
+            role,
+            "--scopes",
+            scope or f"/subscriptions/{self.subscription}",
+        ).ok()
         return dict(out.json)
 
     # -- what the server saw -----------------------------------------------------------------
@@ -186,14 +243,20 @@ class Az:
         self.bin = str(require_az())
         self.server = server
         self.config_dir = config_dir or Path(tempfile.mkdtemp(prefix="az-config-"))
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("AZURE_", "ACRCTL_", "IDENTITY_", "MSI_"))}
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("AZURE_", "ACRCTL_", "IDENTITY_", "MSI_"))
+        }
         self.env.update(
             AZURE_CONFIG_DIR=str(self.config_dir),
             AZURE_EXTENSION_DIR=str(self.config_dir / "cliextensions"),
-            AZURE_CORE_COLLECT_TELEMETRY="false", AZURE_CORE_SURVEY_MESSAGE="false",
-            AZURE_CORE_NO_COLOR="true", AZURE_CORE_ONLY_SHOW_ERRORS="false",
-            REQUESTS_CA_BUNDLE=server.ca_pem)
+            AZURE_CORE_COLLECT_TELEMETRY="false",
+            AZURE_CORE_SURVEY_MESSAGE="false",
+            AZURE_CORE_NO_COLOR="true",
+            AZURE_CORE_ONLY_SHOW_ERRORS="false",
+            REQUESTS_CA_BUNDLE=server.ca_pem,
+        )
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> Result:
         """`az ARGS`; returns its exit code and output (no assertion)."""
@@ -205,8 +268,16 @@ class Az:
             self.run(*cmd).ok()
 
     def login_sp(self, app_id: str, secret: str) -> Result:
-        return self.run("login", "--service-principal", "--username", app_id,
-                        "--password", secret, "--tenant", self.server.tenant)
+        return self.run(
+            "login",
+            "--service-principal",
+            "--username",
+            app_id,
+            "--password",
+            secret,
+            "--tenant",
+            self.server.tenant,
+        )
 
     def cleanup(self) -> None:
         shutil.rmtree(self.config_dir, ignore_errors=True)
@@ -214,9 +285,11 @@ class Az:
 
 def setup_commands(url: str, cloud: str = CLOUD) -> list[list[str]]:
     """az's set-up against an acrctl server at `url` (as docs/azure-cli.md gives them)."""
-    return [["cloud", "register", "--name", cloud, "--endpoint-resource-manager", f"{url}/"],
-            ["cloud", "set", "--name", cloud],
-            ["config", "set", "core.instance_discovery=false"]]
+    return [
+        ["cloud", "register", "--name", cloud, "--endpoint-resource-manager", f"{url}/"],
+        ["cloud", "set", "--name", cloud],
+        ["config", "set", "core.instance_discovery=false"],
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,17 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     # `acrctl server` runs its data plane (docker-registry per region, on :8444) by default;
     # the servers tests start have none unless they ask (--data-port): docs/dataplane.md
     monkeypatch.setenv("ACRCTL_SERVER_DATA_PORT", "0")
-    for var in ("ACRCTL_ENDPOINT", "ACRCTL_TOKEN", "ACRCTL_DEFAULTS_REGISTRY",
-                "ACRCTL_DEFAULTS_GROUP", "ACRCTL_DEFAULTS_LOCATION", "ACRCTL_CORE_OUTPUT",
-                "ACRCTL_SUBSCRIPTION", "NO_COLOR", "FORCE_COLOR"):
+    for var in (
+        "ACRCTL_ENDPOINT",
+        "ACRCTL_TOKEN",
+        "ACRCTL_DEFAULTS_REGISTRY",
+        "ACRCTL_DEFAULTS_GROUP",
+        "ACRCTL_DEFAULTS_LOCATION",
+        "ACRCTL_CORE_OUTPUT",
+        "ACRCTL_SUBSCRIPTION",
+        "NO_COLOR",
+        "FORCE_COLOR",
+    ):
         monkeypatch.delenv(var, raising=False)
     yield
 
@@ -31,8 +39,9 @@ def cli_on_mock(acrctl_mock: AcrctlMock, monkeypatch: pytest.MonkeyPatch) -> Acr
     """The CLI talks to the mock's own backend object, so its settings and clock apply."""
     from acrctl import embedded
 
-    monkeypatch.setattr(embedded, "transport",
-                        lambda path=None: (acrctl_mock.transport(), acrctl_mock.subscription))
+    monkeypatch.setattr(
+        embedded, "transport", lambda path=None: (acrctl_mock.transport(), acrctl_mock.subscription)
+    )
     return acrctl_mock
 
 

@@ -51,8 +51,14 @@ def _tar(name: str, payload: bytes) -> bytes:
     return buf.getvalue()
 
 
-def build(root: str, tag: str = "v1", layers: int = 3, layer_bytes: int = 2048,
-          seed: int = 1, compress: bool | None = None) -> Image:
+def build(
+    root: str,
+    tag: str = "v1",
+    layers: int = 3,
+    layer_bytes: int = 2048,
+    seed: int = 1,
+    compress: bool | None = None,
+) -> Image:
     """An image of `layers` layers of `layer_bytes` random bytes each."""
     compress = layer_bytes <= 1 << 20 if compress is None else compress
     os.makedirs(os.path.join(root, "blobs", "sha256"), exist_ok=True)
@@ -63,25 +69,49 @@ def build(root: str, tag: str = "v1", layers: int = 3, layer_bytes: int = 2048,
         data = gzip.compress(tar, compresslevel=1, mtime=0) if compress else tar
         digest, size = _blob(root, data)
         blobs[digest] = data
-        descs.append({"mediaType": LAYER_GZ if compress else LAYER_TAR, "digest": digest,
-                      "size": size})
+        descs.append(
+            {"mediaType": LAYER_GZ if compress else LAYER_TAR, "digest": digest, "size": size}
+        )
         diff_ids.append("sha256:" + hashlib.sha256(tar).hexdigest())
-    config = json.dumps({"architecture": "amd64", "os": "linux",
-                         "created": "1970-01-01T00:00:00Z",
-                         "config": {"Cmd": ["/layer0.bin"]},
-                         "rootfs": {"type": "layers", "diff_ids": diff_ids}},
-                        separators=(",", ":"), sort_keys=True).encode()
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "created": "1970-01-01T00:00:00Z",
+            "config": {"Cmd": ["/layer0.bin"]},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode()
     cfg_digest, cfg_size = _blob(root, config)
     blobs[cfg_digest] = config
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": MANIFEST,
-                           "config": {"mediaType": CONFIG, "digest": cfg_digest,
-                                      "size": cfg_size},
-                           "layers": descs}, separators=(",", ":"), sort_keys=True).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST,
+            "config": {"mediaType": CONFIG, "digest": cfg_digest, "size": cfg_size},
+            "layers": descs,
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode()
     man_digest, man_size = _blob(root, manifest)
     with open(os.path.join(root, "index.json"), "w") as fh:
-        json.dump({"schemaVersion": 2, "manifests": [{
-            "mediaType": MANIFEST, "digest": man_digest, "size": man_size,
-            "annotations": {"org.opencontainers.image.ref.name": tag}}]}, fh)
+        json.dump(
+            {
+                "schemaVersion": 2,
+                "manifests": [
+                    {
+                        "mediaType": MANIFEST,
+                        "digest": man_digest,
+                        "size": man_size,
+                        "annotations": {"org.opencontainers.image.ref.name": tag},
+                    }
+                ],
+            },
+            fh,
+        )
     with open(os.path.join(root, "oci-layout"), "w") as fh:
         json.dump({"imageLayoutVersion": "1.0.0"}, fh)
     return Image(root, tag, man_digest, manifest, blobs)

@@ -51,8 +51,10 @@ def schema_url(schema: str) -> str:
 def drop_schema(schema: str) -> None:
     import psycopg
 
-    with contextlib.suppress(Exception), psycopg.connect(PG_URL, autocommit=True,
-                                                         connect_timeout=3) as conn:
+    with (
+        contextlib.suppress(Exception),
+        psycopg.connect(PG_URL, autocommit=True, connect_timeout=3) as conn,
+    ):
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 

@@ -86,16 +86,18 @@ def parse(raw: bytes) -> list[Answer]:
         head, sep, rest = raw.partition(b"\r\n\r\n")
         assert sep, raw
         lines = head.decode("latin-1").split("\r\n")
-        headers = {k.strip().lower(): v.strip() for k, _, v in
-                   (h.partition(":") for h in lines[1:])}
+        headers = {
+            k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])
+        }
         length = int(headers.get("content-length", "0"))
         answers.append(Answer(int(lines[0].split(" ")[1]), headers, rest[:length]))
         raw = rest[length:]
     return answers
 
 
-def request(method: str, path: str, headers: dict[str, str] | None = None,
-            body: bytes = b"") -> bytes:
+def request(
+    method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     if body or method in ("PUT", "POST", "PATCH"):

@@ -50,8 +50,11 @@ class Tally:
 def server() -> Iterator[tuple[ThreadedServer, str]]:
     app_name = f"acrctl_dur_{uuid.uuid4().hex[:8]}"
     with pg_database("dur") as url:
-        cfg = ServerConfig(database=f"{url}&application_name={app_name}", admin_token=TOKEN,
-                           settings=Settings(rate_limit_writes=0))
+        cfg = ServerConfig(
+            database=f"{url}&application_name={app_name}",
+            admin_token=TOKEN,
+            settings=Settings(rate_limit_writes=0),
+        )
         srv = ThreadedServer(cfg, deliver=False).start()
         try:
             yield srv, app_name
@@ -68,7 +71,8 @@ def killer(app_name: str, stop: threading.Event, tally: Tally) -> None:
             rows = conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE application_name = %s AND pid <> pg_backend_pid()",
-                (app_name,)).fetchall()
+                (app_name,),
+            ).fetchall()
             tally.kills += sum(1 for (ok,) in rows if ok)
 
 
@@ -78,8 +82,9 @@ def write_stream(url: str, sub: str, tally: Tally) -> None:
     rg = f"/subscriptions/{sub}/resourceGroups"
     home = f"{rg}/durhome/providers/{ACR}/registries"
     deadline = time.monotonic() + DEADLINE
-    with httpx.Client(base_url=url, timeout=30, params=API,
-                      headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+    with httpx.Client(
+        base_url=url, timeout=30, params=API, headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as http:
         for i in range(WRITES):
             if time.monotonic() > deadline:
                 break
@@ -92,17 +97,24 @@ def write_stream(url: str, sub: str, tally: Tally) -> None:
             else:
                 method, path, body = "PATCH", f"{home}/durhome1", {"tags": {"i": str(i)}}
             r = http.request(method, path, json=body)
-            tally.answers.append((r.status_code, r.headers.get("x-ms-request-id", ""),
-                                  r.text[:300]))
+            tally.answers.append(
+                (r.status_code, r.headers.get("x-ms-request-id", ""), r.text[:300])
+            )
 
 
 def prepare(url: str, sub: str) -> None:
-    with httpx.Client(base_url=url, timeout=30, params=API,
-                      headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+    with httpx.Client(
+        base_url=url, timeout=30, params=API, headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as http:
         rg = f"/subscriptions/{sub}/resourceGroups/durhome"
         assert http.put(rg, json={"location": "westus"}).status_code == 201
-        assert http.put(f"{rg}/providers/{ACR}/registries/durhome1", json={
-            "location": "westus", "sku": {"name": "Basic"}}).status_code == 201
+        assert (
+            http.put(
+                f"{rg}/providers/{ACR}/registries/durhome1",
+                json={"location": "westus", "sku": {"name": "Basic"}},
+            ).status_code
+            == 201
+        )
 
 
 def records_by_request(srv: ThreadedServer) -> dict[str, int]:
@@ -114,7 +126,8 @@ def records_by_request(srv: ThreadedServer) -> dict[str, int]:
 
 
 def test_killed_connections_lose_no_record_of_an_acknowledged_write(
-        server: tuple[ThreadedServer, str]) -> None:
+    server: tuple[ThreadedServer, str],
+) -> None:
     srv, app_name = server
     prepare(srv.url, srv.subscription)
     tally, stop = Tally(), threading.Event()
@@ -130,8 +143,10 @@ def test_killed_connections_lose_no_record_of_an_acknowledged_write(
     acked = [rid for s, rid, _ in tally.answers if 200 <= s < 300]
     refused = [(s, body) for s, _, body in tally.answers if s >= 300]
     counts = records_by_request(srv)
-    print(f"\n{len(statuses)} writes, {len(acked)} acknowledged, {tally.kills} connections "
-          f"killed, answers {sorted({s: statuses.count(s) for s in statuses}.items())}")
+    print(
+        f"\n{len(statuses)} writes, {len(acked)} acknowledged, {tally.kills} connections "
+        f"killed, answers {sorted({s: statuses.count(s) for s in statuses}.items())}"
+    )
     assert tally.kills >= 5  # the fault did happen (about 12-30 kills on this machine)
     assert all(s == 503 for s, _ in refused), refused[:5]
     assert all('"code":"DatabaseUnavailable"' in body for _, body in refused), refused[:5]
@@ -139,8 +154,7 @@ def test_killed_connections_lose_no_record_of_an_acknowledged_write(
     assert len(acked) >= WRITES // 2
 
 
-def test_a_lost_connection_answers_503_with_retry_after(
-        server: tuple[ThreadedServer, str]) -> None:
+def test_a_lost_connection_answers_503_with_retry_after(server: tuple[ThreadedServer, str]) -> None:
     """One write whose connection is killed while its transaction is open."""
     import psycopg
 
@@ -152,16 +166,23 @@ def test_a_lost_connection_answers_503_with_retry_after(
     def put_then_kill(*args: object, **kw: object) -> object:
         result = original(*args, **kw)  # type: ignore[arg-type]
         with psycopg.connect(PG_URL, autocommit=True) as conn:
-            rows = conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE application_name = %s", (app_name,)).fetchall()
+            rows = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (app_name,),
+            ).fetchall()
         killed.append(any(ok for (ok,) in rows))
         return result
 
     backend.groups.put = put_then_kill  # type: ignore[method-assign,assignment]
     try:
-        r = httpx.put(f"{srv.url}/subscriptions/{srv.subscription}/resourceGroups/lost1",
-                      params=API, headers={"Authorization": f"Bearer {TOKEN}"},
-                      json={"location": "westus"}, timeout=30)
+        r = httpx.put(
+            f"{srv.url}/subscriptions/{srv.subscription}/resourceGroups/lost1",
+            params=API,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            json={"location": "westus"},
+            timeout=30,
+        )
     finally:
         backend.groups.put = original  # type: ignore[method-assign]
     assert killed == [True]
@@ -169,11 +190,20 @@ def test_a_lost_connection_answers_503_with_retry_after(
     assert r.json()["error"]["code"] == "DatabaseUnavailable"
     rid = r.headers["x-ms-request-id"]
     # the group and the record of its write were rolled back together
-    assert httpx.get(f"{srv.url}/subscriptions/{srv.subscription}/resourceGroups/lost1",
-                     params=API, headers={"Authorization": f"Bearer {TOKEN}"},
-                     timeout=30).status_code == 404
-    assert [d for d in (i.doc for i in backend.store.list(ACTIVITY))
-            if d["operationId"] == rid and d["status"]["value"] == "Succeeded"] == []
+    assert (
+        httpx.get(
+            f"{srv.url}/subscriptions/{srv.subscription}/resourceGroups/lost1",
+            params=API,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=30,
+        ).status_code
+        == 404
+    )
+    assert [
+        d
+        for d in (i.doc for i in backend.store.list(ACTIVITY))
+        if d["operationId"] == rid and d["status"]["value"] == "Succeeded"
+    ] == []
 
 
 def test_a_write_is_rolled_back_when_its_record_cannot_be_stored() -> None:
@@ -187,22 +217,37 @@ def test_a_write_is_rolled_back_when_its_record_cannot_be_stored() -> None:
         raise OSError("disk full")
 
     backend.activity.add = broken  # type: ignore[method-assign]
-    resp = app.handle(Request("PUT", f"/subscriptions/{sub}/resourceGroups/rg1",
-                              query=API, headers={"authorization": f"Bearer {TOKEN}"},
-                              body=b'{"location": "westus"}'))
+    resp = app.handle(
+        Request(
+            "PUT",
+            f"/subscriptions/{sub}/resourceGroups/rg1",
+            query=API,
+            headers={"authorization": f"Bearer {TOKEN}"},
+            body=b'{"location": "westus"}',
+        )
+    )
     assert resp.status == 500
     assert not backend.groups.exists(sub, "rg1")
 
 
-@pytest.mark.parametrize(("make", "code"), [
-    (lambda: __import__("psycopg").errors.AdminShutdown("terminating connection"),
-     "DatabaseUnavailable"),
-    (lambda: __import__("psycopg").OperationalError("the connection is closed"),
-     "DatabaseUnavailable"),
-    (lambda: __import__("psycopg").InterfaceError("the connection is closed"),
-     "DatabaseUnavailable"),
-    (lambda: __import__("sqlite3").OperationalError("database is locked"), "DatabaseBusy"),
-])
+@pytest.mark.parametrize(
+    ("make", "code"),
+    [
+        (
+            lambda: __import__("psycopg").errors.AdminShutdown("terminating connection"),
+            "DatabaseUnavailable",
+        ),
+        (
+            lambda: __import__("psycopg").OperationalError("the connection is closed"),
+            "DatabaseUnavailable",
+        ),
+        (
+            lambda: __import__("psycopg").InterfaceError("the connection is closed"),
+            "DatabaseUnavailable",
+        ),
+        (lambda: __import__("sqlite3").OperationalError("database is locked"), "DatabaseBusy"),
+    ],
+)
 def test_connection_loss_errors_map_to_503(make: object, code: str) -> None:
     exc = make()  # type: ignore[operator]
     mapped = connection_lost(exc)
@@ -216,8 +261,8 @@ def test_other_errors_are_not_connection_loss() -> None:
     assert connection_lost(sqlite3.OperationalError("no such table: items")) is None
 
 
-
 # -- the stores' unit of work -----------------------------------------------------------------
+
 
 @pytest.fixture(params=["sqlite", "pg"])
 def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:

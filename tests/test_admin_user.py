@@ -34,6 +34,7 @@ def enabled_registry(api: Api) -> None:
 
 # == ARM =======================================================================================
 
+
 def test_list_credentials_gives_the_name_and_two_passwords(api: Api) -> None:
     enabled_registry(api)
     resp = creds(api)
@@ -62,9 +63,10 @@ def test_list_credentials_with_admin_disabled_is_refused_as_arm_does(api: Api) -
     assert resp.json()["error"] == {
         "code": "UnAuthorizedForCredentialOperations",
         "message": f"Cannot perform credential operations for {reg['id']} as admin user is "
-                   "disabled. Kindly enable admin user as per docs: https://docs.microsoft.com/"
-                   "en-us/azure/container-registry/container-registry-authentication"
-                   "#admin-account"}
+        "disabled. Kindly enable admin user as per docs: https://docs.microsoft.com/"
+        "en-us/azure/container-registry/container-registry-authentication"
+        "#admin-account",
+    }
 
 
 def test_regenerate_changes_only_the_named_password(api: Api) -> None:
@@ -85,15 +87,17 @@ def test_regenerate_rejects_an_unknown_password_name(api: Api) -> None:
     assert resp.json()["error"] == {
         "code": "InvalidRequestContent",
         "message": "The request content was invalid and could not be deserialized: 'name' "
-                   "must be one of password, password2."}
+        "must be one of password, password2.",
+    }
 
 
 def test_passwords_survive_registry_updates_and_admin_toggling(api: Api) -> None:
     enabled_registry(api)
     before = creds(api).json()
     for value in (False, True):
-        resp = api.patch(api.reg_path(), {"properties": {"adminUserEnabled": value},
-                                          "tags": {"t": str(value)}})
+        resp = api.patch(
+            api.reg_path(), {"properties": {"adminUserEnabled": value}, "tags": {"t": str(value)}}
+        )
         assert resp.status_code == 200, resp.text
     assert creds(api).json() == before
 
@@ -111,8 +115,10 @@ def test_reader_may_not_list_credentials(api: Api) -> None:
     resp = creds(api, token=reader)
     assert resp.status_code == 403
     assert resp.json()["error"]["code"] == "AuthorizationFailed"
-    assert "Microsoft.ContainerRegistry/registries/listCredentials/action" in \
-        resp.json()["error"]["message"]
+    assert (
+        "Microsoft.ContainerRegistry/registries/listCredentials/action"
+        in resp.json()["error"]["message"]
+    )
 
 
 def test_config_reader_lists_but_may_not_regenerate(api: Api) -> None:
@@ -121,14 +127,16 @@ def test_config_reader_lists_but_may_not_regenerate(api: Api) -> None:
     assert creds(api, token=who).status_code == 200
     resp = api.post(api.reg_path() + "/regenerateCredential", {"name": "password"}, token=who)
     assert resp.status_code == 403
-    assert "Microsoft.ContainerRegistry/registries/regenerateCredential/action" in \
-        resp.json()["error"]["message"]
+    assert (
+        "Microsoft.ContainerRegistry/registries/regenerateCredential/action"
+        in resp.json()["error"]["message"]
+    )
 
 
 # == the backend's check for the token service ===================================================
 
-def test_check_admin_password_accepts_both_passwords_by_name_or_login_server(
-        api: Api) -> None:
+
+def test_check_admin_password_accepts_both_passwords_by_name_or_login_server(api: Api) -> None:
     enabled_registry(api)
     pw = passwords(creds(api).json())
     check = api.backend.registries.check_admin_password
@@ -164,6 +172,7 @@ def test_check_admin_password_refuses_a_renewed_password(api: Api) -> None:
 
 # == the CLI =====================================================================================
 
+
 def run(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, list(args))
     return result.exit_code, result.stdout, result.stderr
@@ -171,8 +180,20 @@ def run(*args: str) -> tuple[int, str, str]:
 
 def cli_registry(admin: bool) -> None:
     assert run("group", "create", "-n", "rg1", "-l", "westus")[0] == 0
-    assert run("create", "-n", "myreg1", "-g", "rg1", "--sku", "Basic", "--admin-enabled",
-               "true" if admin else "false")[0] == 0
+    assert (
+        run(
+            "create",
+            "-n",
+            "myreg1",
+            "-g",
+            "rg1",
+            "--sku",
+            "Basic",
+            "--admin-enabled",
+            "true" if admin else "false",
+        )[0]
+        == 0
+    )
 
 
 def test_cli_credential_show_prints_az_shape(acrctl_mock: AcrctlMock) -> None:
@@ -196,12 +217,14 @@ def test_cli_credential_show_table(acrctl_mock: AcrctlMock) -> None:
 
 
 def test_cli_credential_show_with_admin_disabled_says_how_to_enable(
-        acrctl_mock: AcrctlMock) -> None:
+    acrctl_mock: AcrctlMock,
+) -> None:
     cli_registry(admin=False)
     code, out, err = run("credential", "show", "-n", "myreg1")
     assert (code, out) == (1, "")
-    assert err == ("ERROR: Run 'acrctl update -n myreg1 --admin-enabled true' to enable "
-                   "admin first.\n")
+    assert err == (
+        "ERROR: Run 'acrctl update -n myreg1 --admin-enabled true' to enable admin first.\n"
+    )
 
 
 def test_cli_credential_renew_changes_one_password(acrctl_mock: AcrctlMock) -> None:
@@ -218,5 +241,7 @@ def test_cli_credential_renew_rejects_a_bad_password_name(acrctl_mock: AcrctlMoc
     cli_registry(admin=True)
     code, _, err = run("credential", "renew", "-n", "myreg1", "--password-name", "pw3")
     assert code == 2
-    assert "'pw3' is not a valid value for '--password-name'. Allowed values: password, " \
-           "password2." in err
+    assert (
+        "'pw3' is not a valid value for '--password-name'. Allowed values: password, "
+        "password2." in err
+    )

@@ -48,9 +48,11 @@ def route_id(route: Route) -> str:
 
 
 def denial(p: Principal, action: str, scope: str) -> str:
-    return (f"The client '{p.name}' with object id '{p.id}' does not have authorization to "
-            f"perform action '{action}' over scope '{scope}' or the scope is invalid. If "
-            "access was recently granted, please refresh your credentials.")
+    return (
+        f"The client '{p.name}' with object id '{p.id}' does not have authorization to "
+        f"perform action '{action}' over scope '{scope}' or the scope is invalid. If "
+        "access was recently granted, please refresh your credentials."
+    )
 
 
 def forbidden(resp: httpx.Response) -> str:
@@ -61,6 +63,7 @@ def forbidden(resp: httpx.Response) -> str:
 
 # == the world the matrix runs in ==========================================================
 
+
 @dataclass
 class World:
     params: dict[str, str]
@@ -70,9 +73,17 @@ class World:
 
 
 DRILL = {"properties": {"kind": "ReplicaOutage", "region": "northeurope"}}
-DEPLOYMENT = {"properties": {"mode": "Incremental", "template": {
-    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/"
-               "deploymentTemplate.json#", "contentVersion": "1.0.0.0", "resources": []}}}
+DEPLOYMENT = {
+    "properties": {
+        "mode": "Incremental",
+        "template": {
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/"
+            "deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0",
+            "resources": [],
+        },
+    }
+}
 
 
 def build_world(api: Api) -> World:
@@ -80,36 +91,71 @@ def build_world(api: Api) -> World:
     event, a custom role defined at rg1 and a Reader assignment at rg1; plus the ids of
     finished operations of each kind."""
     api.create_group()
-    reg = api.put(api.reg_path(), {"location": "westus", "sku": {"name": "Premium"},
-                                   "properties": {"adminUserEnabled": True}})  # credentials
+    reg = api.put(
+        api.reg_path(),
+        {
+            "location": "westus",
+            "sku": {"name": "Premium"},
+            "properties": {"adminUserEnabled": True},
+        },
+    )  # credentials
     repl = api.put(api.repl_path("eastus"), {"location": "eastus"})
-    hook = api.put(api.hook_path(), {"location": "westus", "properties": {
-        "serviceUri": "http://127.0.0.1:9/hook", "actions": ["push"]}})
+    hook = api.put(
+        api.hook_path(),
+        {
+            "location": "westus",
+            "properties": {"serviceUri": "http://127.0.0.1:9/hook", "actions": ["push"]},
+        },
+    )
     event_id = api.post(f"{api.hook_path()}/ping").json()["id"]
     api.create_webhook("gonehook")
     gone = api.delete(api.hook_path("gonehook"))
     role_guid = str(uuid.uuid4())
-    api.backend.rbac.put_role_definition(api.rg_path(), role_guid, {"properties": {
-        "roleName": "rg1 helper", "permissions": [{"actions": ["*/read"]}]}})
+    api.backend.rbac.put_role_definition(
+        api.rg_path(),
+        role_guid,
+        {"properties": {"roleName": "rg1 helper", "permissions": [{"actions": ["*/read"]}]}},
+    )
     bystander = api.principal("bystander")
     assignment = str(uuid.uuid4())
-    api.backend.rbac.create_assignment(api.rg_path(), assignment, {"properties": {
-        "roleDefinitionId": READER, "principalId": bystander.id}})
-    api.put(f"{api.sub_path}/providers/Acrctl.Admin/drills/matrixdrill", DRILL,
-            api_version=ADMIN_API_VERSION)
-    dep = api.put(f"{api.rg_path()}/providers/Microsoft.Resources/deployments/dep1",
-                  DEPLOYMENT, api_version="2022-09-01")
-    params = {"sub": api.sub, "rg": "rg1", "registry": "myreg1", "replication": "eastus",
-              "webhook": "hook1", "location": "westus", "scope": api.rg_path(),
-              "roleDefinitions": role_guid, "roleAssignments": assignment,
-              "drill": "matrixdrill", "deployment": "dep1", "namespace": ACR,
-              # holds no role, so the route's action alone may reset or delete it
-              "principal": api.principal("target").id}
-    ops = {"registries": op_id(reg.headers["Azure-AsyncOperation"]),
-           "replications": op_id(repl.headers["Azure-AsyncOperation"]),
-           "webhooks": op_id(hook.headers["Azure-AsyncOperation"]),
-           "locations": op_id(gone.headers["Location"]),
-           "deployments": op_id(dep.headers["Azure-AsyncOperation"])}
+    api.backend.rbac.create_assignment(
+        api.rg_path(),
+        assignment,
+        {"properties": {"roleDefinitionId": READER, "principalId": bystander.id}},
+    )
+    api.put(
+        f"{api.sub_path}/providers/Acrctl.Admin/drills/matrixdrill",
+        DRILL,
+        api_version=ADMIN_API_VERSION,
+    )
+    dep = api.put(
+        f"{api.rg_path()}/providers/Microsoft.Resources/deployments/dep1",
+        DEPLOYMENT,
+        api_version="2022-09-01",
+    )
+    params = {
+        "sub": api.sub,
+        "rg": "rg1",
+        "registry": "myreg1",
+        "replication": "eastus",
+        "webhook": "hook1",
+        "location": "westus",
+        "scope": api.rg_path(),
+        "roleDefinitions": role_guid,
+        "roleAssignments": assignment,
+        "drill": "matrixdrill",
+        "deployment": "dep1",
+        "namespace": ACR,
+        # holds no role, so the route's action alone may reset or delete it
+        "principal": api.principal("target").id,
+    }
+    ops = {
+        "registries": op_id(reg.headers["Azure-AsyncOperation"]),
+        "replications": op_id(repl.headers["Azure-AsyncOperation"]),
+        "webhooks": op_id(hook.headers["Azure-AsyncOperation"]),
+        "locations": op_id(gone.headers["Location"]),
+        "deployments": op_id(dep.headers["Azure-AsyncOperation"]),
+    }
     return World(params, ops, event_id, bystander)
 
 
@@ -117,10 +163,17 @@ def concrete(route: Route, world: World) -> dict[str, str]:
     """Path parameters naming existing things for this route."""
     params = dict(world.params)
     t = route.template
-    params["op"] = world.ops["locations" if "/operationResults/" in t else
-                             "deployments" if "/deployments/" in t else
-                             "webhooks" if "/webhooks/" in t else
-                             "replications" if "/replications/" in t else "registries"]
+    params["op"] = world.ops[
+        "locations"
+        if "/operationResults/" in t
+        else "deployments"
+        if "/deployments/" in t
+        else "webhooks"
+        if "/webhooks/" in t
+        else "replications"
+        if "/replications/" in t
+        else "registries"
+    ]
     params["id"] = params["roleDefinitions" if "/roleDefinitions/" in t else "roleAssignments"]
     return params
 
@@ -129,12 +182,21 @@ def missing(route: Route, params: dict[str, str]) -> tuple[str, str, dict[str, s
     """Vary the last path parameter to something that does not exist. Returns
     (old value, new value, params)."""
     name = PLACEHOLDER.findall(route.template)[-1]
-    new = {"sub": str(uuid.uuid4()), "rg": "nosuchrg", "registry": "nosuchreg",
-           "replication": "nosuchrepl", "webhook": "nosuchhook", "op": str(uuid.uuid4()),
-           "id": str(uuid.uuid4()), "location": "northeurope",
-           "scope": params["scope"].replace("/rg1", "/nosuchrg"), "drill": "nosuchdrill",
-           "deployment": "nosuchdep", "principal": str(uuid.uuid4()),
-           "namespace": "Microsoft.NoSuchProvider"}[name]
+    new = {
+        "sub": str(uuid.uuid4()),
+        "rg": "nosuchrg",
+        "registry": "nosuchreg",
+        "replication": "nosuchrepl",
+        "webhook": "nosuchhook",
+        "op": str(uuid.uuid4()),
+        "id": str(uuid.uuid4()),
+        "location": "northeurope",
+        "scope": params["scope"].replace("/rg1", "/nosuchrg"),
+        "drill": "nosuchdrill",
+        "deployment": "nosuchdep",
+        "principal": str(uuid.uuid4()),
+        "namespace": "Microsoft.NoSuchProvider",
+    }[name]
     return params[name], new, {**params, name: new}
 
 
@@ -151,18 +213,20 @@ def body_for(route: Route, world: World) -> Any:
         if t.endswith("/replications/{replication}"):
             return {"location": "eastus"}
         if t.endswith("/webhooks/{webhook}"):
-            return {"location": "westus", "properties": {
-                "serviceUri": "http://127.0.0.1:9/hook", "actions": ["push"]}}
+            return {
+                "location": "westus",
+                "properties": {"serviceUri": "http://127.0.0.1:9/hook", "actions": ["push"]},
+            }
         if t.endswith("/roleDefinitions/{id}"):
-            return {"properties": {"roleName": "rg1 helper",
-                                   "permissions": [{"actions": ["*/read"]}]}}
+            return {
+                "properties": {"roleName": "rg1 helper", "permissions": [{"actions": ["*/read"]}]}
+            }
         if t.endswith("/drills/{drill}"):
             return DRILL
         if t.endswith("/deployments/{deployment}"):
             return DEPLOYMENT
         if t.endswith("/roleAssignments/{id}"):
-            return {"properties": {"roleDefinitionId": READER,
-                                   "principalId": world.bystander.id}}
+            return {"properties": {"roleDefinitionId": READER, "principalId": world.bystander.id}}
         return {}
     if m == "POST":
         if t.endswith("/checkNameAvailability"):
@@ -185,17 +249,20 @@ def test_no_role_is_403_the_same_for_existing_and_missing(api: Api, route: Route
     params = concrete(route, world)
     old, new, params_missing = missing(route, params)
     body = body_for(route, world)
-    existing = api.request(route.method, fill(route.template, params), json=body,
-                           token=nobody)
-    absent = api.request(route.method, fill(route.template, params_missing), json=body,
-                         token=nobody)
-    assert (existing.status_code, absent.status_code) == (403, 403), (existing.text,
-                                                                       absent.text)
+    existing = api.request(route.method, fill(route.template, params), json=body, token=nobody)
+    absent = api.request(
+        route.method, fill(route.template, params_missing), json=body, token=nobody
+    )
+    assert (existing.status_code, absent.status_code) == (403, 403), (existing.text, absent.text)
     if route.method == "HEAD":
         return
     scope = fill(route.scope, params) or "/"
-    assert existing.json() == {"error": {"code": "AuthorizationFailed",
-                                         "message": denial(nobody, route.action or "", scope)}}
+    assert existing.json() == {
+        "error": {
+            "code": "AuthorizationFailed",
+            "message": denial(nobody, route.action or "", scope),
+        }
+    }
     assert absent.json() == json.loads(json.dumps(existing.json()).replace(old, new))
 
 
@@ -206,19 +273,20 @@ def test_custom_role_with_exactly_the_action_is_allowed(api: Api, route: Route) 
     scope = fill(route.scope, params) or "/"
     holder = api.principal("holder")
     api.assign(holder, api.custom_role([route.action or ""]), scope)
-    resp = api.request(route.method, fill(route.template, params),
-                       json=body_for(route, world), token=holder)
+    resp = api.request(
+        route.method, fill(route.template, params), json=body_for(route, world), token=holder
+    )
     assert resp.status_code not in (401, 403), resp.text
     assert 200 <= resp.status_code < 300, (resp.status_code, resp.text)
 
 
 def test_every_action_route_is_in_the_matrix() -> None:
     assert len(ACTION_ROUTES) >= 40
-    assert {r.method for r in ACTION_ROUTES} >= {"GET", "PUT", "PATCH", "DELETE", "POST",
-                                                 "HEAD"}
+    assert {r.method for r in ACTION_ROUTES} >= {"GET", "PUT", "PATCH", "DELETE", "POST", "HEAD"}
 
 
 # == lists ====================================================================================
+
 
 def test_reader_on_one_group_sees_only_its_registries_in_the_subscription(api: Api) -> None:
     api.create_group("rg1")
@@ -257,6 +325,7 @@ def test_list_without_the_action_is_403(api: Api) -> None:
 
 # == built-in roles ======================================================================
 
+
 @pytest.fixture
 def hooked(api: Api) -> Api:
     """rg1 / Basic myreg1 / webhook hook1."""
@@ -279,16 +348,15 @@ def test_reader_cannot_use_webhook_actions(hooked: Api, action: str) -> None:
 
 
 @pytest.mark.parametrize("action", ["getCallbackConfig", "listEvents"])
-def test_configuration_reader_can_read_webhook_config_and_events(hooked: Api,
-                                                                 action: str) -> None:
+def test_configuration_reader_can_read_webhook_config_and_events(hooked: Api, action: str) -> None:
     reader = hooked.principal("cfgreader", ACR_CONFIG_READER)
     assert hooked.post(f"{hooked.hook_path()}/{action}", token=reader).status_code == 200
 
 
 def test_configuration_reader_is_found_by_role_name(hooked: Api) -> None:
     reader = hooked.principal(
-        "cfgreader", "Container Registry Configuration Reader and Data Access "
-                     "Configuration Reader")
+        "cfgreader", "Container Registry Configuration Reader and Data Access Configuration Reader"
+    )
     resp = hooked.post(f"{hooked.hook_path()}/getCallbackConfig", token=reader)
     assert resp.json()["serviceUri"] == "http://127.0.0.1:9/hook"
 
@@ -307,35 +375,49 @@ def test_reader_cannot_write(hooked: Api) -> None:
 def test_contributor_can_create_registries(api: Api) -> None:
     api.create_group()
     contributor = api.principal("contrib", CONTRIBUTOR)
-    resp = api.put(api.reg_path(), {"location": "westus", "sku": {"name": "Basic"}},
-                   token=contributor)
+    resp = api.put(
+        api.reg_path(), {"location": "westus", "sku": {"name": "Basic"}}, token=contributor
+    )
     assert resp.status_code == 201
 
 
 def test_contributor_cannot_create_role_assignments(api: Api) -> None:
     contributor = api.principal("contrib", CONTRIBUTOR)
-    resp = api.put(f"{api.sub_path}/{AUTHZ}/roleAssignments/{uuid.uuid4()}",
-                   {"properties": {"roleDefinitionId": OWNER, "principalId": contributor.id}},
-                   token=contributor, api_version=ADMIN_API_VERSION)
+    resp = api.put(
+        f"{api.sub_path}/{AUTHZ}/roleAssignments/{uuid.uuid4()}",
+        {"properties": {"roleDefinitionId": OWNER, "principalId": contributor.id}},
+        token=contributor,
+        api_version=ADMIN_API_VERSION,
+    )
     msg = forbidden(resp)
-    assert msg == denial(contributor, "Microsoft.Authorization/roleAssignments/write",
-                         api.sub_path)
+    assert msg == denial(contributor, "Microsoft.Authorization/roleAssignments/write", api.sub_path)
 
 
 def test_contributor_cannot_reset(api: Api) -> None:
     contributor = api.principal("contrib", CONTRIBUTOR)
-    forbidden(api.post(f"{api.sub_path}/providers/Acrctl.Admin/reset", token=contributor,
-                       api_version=ADMIN_API_VERSION))
+    forbidden(
+        api.post(
+            f"{api.sub_path}/providers/Acrctl.Admin/reset",
+            token=contributor,
+            api_version=ADMIN_API_VERSION,
+        )
+    )
 
 
 def test_owner_on_a_group_cannot_reset_the_subscription(api: Api) -> None:
     api.create_group()
     owner = api.principal("rgowner", OWNER, api.rg_path())
-    forbidden(api.post(f"{api.sub_path}/providers/Acrctl.Admin/reset", token=owner,
-                       api_version=ADMIN_API_VERSION))
+    forbidden(
+        api.post(
+            f"{api.sub_path}/providers/Acrctl.Admin/reset",
+            token=owner,
+            api_version=ADMIN_API_VERSION,
+        )
+    )
 
 
 # == how roles combine ==========================================================================
+
 
 def test_not_actions_of_the_same_role_subtract(hooked: Api) -> None:
     p = hooked.principal("limited")
@@ -421,6 +503,7 @@ def test_operation_results_of_another_group_stay_hidden(hooked: Api) -> None:
 
 # == Microsoft.Authorization endpoints =======================================================
 
+
 def authz(api: Api, scope: str, kind: str, guid: str | None = None) -> str:
     return f"{scope}/{AUTHZ}/{kind}" + (f"/{guid}" if guid else "")
 
@@ -435,43 +518,71 @@ def test_list_role_definitions_includes_the_built_ins(api: Api) -> None:
 
 
 def test_list_role_definitions_filters_by_role_name(api: Api) -> None:
-    resp = api.get(authz(api, api.sub_path, "roleDefinitions"), api_version=ADMIN_API_VERSION,
-                   params={"$filter": "roleName eq 'Reader'"})
+    resp = api.get(
+        authz(api, api.sub_path, "roleDefinitions"),
+        api_version=ADMIN_API_VERSION,
+        params={"$filter": "roleName eq 'Reader'"},
+    )
     assert [d["name"] for d in resp.json()["value"]] == [READER]
 
 
 def test_get_a_built_in_role_definition(api: Api) -> None:
-    resp = api.get(authz(api, api.sub_path, "roleDefinitions", READER),
-                   api_version=ADMIN_API_VERSION)
+    resp = api.get(
+        authz(api, api.sub_path, "roleDefinitions", READER), api_version=ADMIN_API_VERSION
+    )
     assert resp.status_code == 200
     assert resp.json()["properties"]["permissions"][0]["actions"] == ["*/read"]
     assert resp.json()["properties"]["roleType"] == "BuiltInRole"
 
 
 def test_get_a_missing_role_definition_is_404(api: Api) -> None:
-    resp = api.get(authz(api, api.sub_path, "roleDefinitions", str(uuid.uuid4())),
-                   api_version=ADMIN_API_VERSION)
+    resp = api.get(
+        authz(api, api.sub_path, "roleDefinitions", str(uuid.uuid4())),
+        api_version=ADMIN_API_VERSION,
+    )
     assert resp.status_code == 404
     assert resp.json()["error"]["code"] == "RoleDefinitionDoesNotExist"
 
 
-def put_role(api: Api, guid: str, actions: list[str], not_actions: list[str] | None = None,
-             name: str = "registry pinger", scope: str | None = None,
-             assignable: list[str] | None = None,
-             token: str | Principal | None = None) -> httpx.Response:
-    props: dict[str, Any] = {"roleName": name, "description": "test role", "permissions": [
-        {"actions": actions, "notActions": not_actions or []}]}
+def put_role(
+    api: Api,
+    guid: str,
+    actions: list[str],
+    not_actions: list[str] | None = None,
+    name: str = "registry pinger",
+    scope: str | None = None,
+    assignable: list[str] | None = None,
+    token: str | Principal | None = None,
+) -> httpx.Response:
+    props: dict[str, Any] = {
+        "roleName": name,
+        "description": "test role",
+        "permissions": [{"actions": actions, "notActions": not_actions or []}],
+    }
     if assignable is not None:
         props["assignableScopes"] = assignable
-    return api.put(authz(api, scope or api.sub_path, "roleDefinitions", guid),
-                   {"properties": props}, api_version=ADMIN_API_VERSION, token=token)
+    return api.put(
+        authz(api, scope or api.sub_path, "roleDefinitions", guid),
+        {"properties": props},
+        api_version=ADMIN_API_VERSION,
+        token=token,
+    )
 
 
-def put_assignment(api: Api, scope: str, role: str, principal: str, guid: str | None = None,
-                   token: str | Principal | None = None) -> httpx.Response:
-    return api.put(authz(api, scope, "roleAssignments", guid or str(uuid.uuid4())),
-                   {"properties": {"roleDefinitionId": role, "principalId": principal}},
-                   api_version=ADMIN_API_VERSION, token=token)
+def put_assignment(
+    api: Api,
+    scope: str,
+    role: str,
+    principal: str,
+    guid: str | None = None,
+    token: str | Principal | None = None,
+) -> httpx.Response:
+    return api.put(
+        authz(api, scope, "roleAssignments", guid or str(uuid.uuid4())),
+        {"properties": {"roleDefinitionId": role, "principalId": principal}},
+        api_version=ADMIN_API_VERSION,
+        token=token,
+    )
 
 
 def test_put_role_definition_creates_a_custom_role(api: Api) -> None:
@@ -482,8 +593,7 @@ def test_put_role_definition_creates_a_custom_role(api: Api) -> None:
     assert doc["id"] == f"{api.sub_path}/{AUTHZ}/roleDefinitions/{guid}"
     assert doc["properties"]["roleType"] == "CustomRole"
     assert doc["properties"]["assignableScopes"] == [api.sub_path]
-    got = api.get(authz(api, api.sub_path, "roleDefinitions", guid),
-                  api_version=ADMIN_API_VERSION)
+    got = api.get(authz(api, api.sub_path, "roleDefinitions", guid), api_version=ADMIN_API_VERSION)
     assert got.json()["properties"]["roleName"] == "registry pinger"
 
 
@@ -494,24 +604,40 @@ def test_put_role_definition_with_a_built_in_name_is_400(api: Api) -> None:
 
 
 def test_put_role_definition_without_permissions_is_400(api: Api) -> None:
-    resp = api.put(authz(api, api.sub_path, "roleDefinitions", str(uuid.uuid4())),
-                   {"properties": {"roleName": "empty"}}, api_version=ADMIN_API_VERSION)
+    resp = api.put(
+        authz(api, api.sub_path, "roleDefinitions", str(uuid.uuid4())),
+        {"properties": {"roleName": "empty"}},
+        api_version=ADMIN_API_VERSION,
+    )
     assert resp.status_code == 400
     assert resp.json()["error"]["code"] == "InvalidRoleDefinition"
 
 
-@pytest.mark.parametrize("properties", ["text", [1], {"roleName": "r", "permissions": [1]},
-                                        {"roleName": "r", "permissions": [{"actions": "*"}]}])
+@pytest.mark.parametrize(
+    "properties",
+    [
+        "text",
+        [1],
+        {"roleName": "r", "permissions": [1]},
+        {"roleName": "r", "permissions": [{"actions": "*"}]},
+    ],
+)
 def test_malformed_role_definition_is_400(api: Api, properties: Any) -> None:
-    resp = api.put(authz(api, api.sub_path, "roleDefinitions", str(uuid.uuid4())),
-                   {"properties": properties}, api_version=ADMIN_API_VERSION)
+    resp = api.put(
+        authz(api, api.sub_path, "roleDefinitions", str(uuid.uuid4())),
+        {"properties": properties},
+        api_version=ADMIN_API_VERSION,
+    )
     assert resp.status_code == 400, resp.text
     assert resp.json()["error"]["code"] == "InvalidRoleDefinition"
 
 
 def test_role_assignment_with_properties_not_an_object_is_400(api: Api) -> None:
-    resp = api.put(authz(api, api.sub_path, "roleAssignments", str(uuid.uuid4())),
-                   {"properties": "reader"}, api_version=ADMIN_API_VERSION)
+    resp = api.put(
+        authz(api, api.sub_path, "roleAssignments", str(uuid.uuid4())),
+        {"properties": "reader"},
+        api_version=ADMIN_API_VERSION,
+    )
     assert resp.status_code == 400, resp.text
     assert resp.json()["error"]["code"] == "RoleDefinitionDoesNotExist"
 
@@ -536,27 +662,34 @@ def test_role_assignment_create_get_list_delete(hooked: Api) -> None:
     assert doc["properties"]["scope"] == hooked.rg_path()
     assert doc["properties"]["principalType"] == "ServicePrincipal"
     assert doc["properties"]["roleDefinitionId"] == (
-        f"{hooked.sub_path}/{AUTHZ}/roleDefinitions/{READER}")
-    got = hooked.get(authz(hooked, hooked.rg_path(), "roleAssignments", guid),
-                     api_version=ADMIN_API_VERSION)
+        f"{hooked.sub_path}/{AUTHZ}/roleDefinitions/{READER}"
+    )
+    got = hooked.get(
+        authz(hooked, hooked.rg_path(), "roleAssignments", guid), api_version=ADMIN_API_VERSION
+    )
     assert got.json() == doc
-    listed = hooked.get(authz(hooked, hooked.rg_path(), "roleAssignments"),
-                        api_version=ADMIN_API_VERSION,
-                        params={"$filter": f"principalId eq '{p.id}'"})
+    listed = hooked.get(
+        authz(hooked, hooked.rg_path(), "roleAssignments"),
+        api_version=ADMIN_API_VERSION,
+        params={"$filter": f"principalId eq '{p.id}'"},
+    )
     assert [a["name"] for a in listed.json()["value"]] == [guid]
     assert hooked.get(hooked.reg_path(), token=p).status_code == 200
-    deleted = hooked.delete(authz(hooked, hooked.rg_path(), "roleAssignments", guid),
-                            api_version=ADMIN_API_VERSION)
+    deleted = hooked.delete(
+        authz(hooked, hooked.rg_path(), "roleAssignments", guid), api_version=ADMIN_API_VERSION
+    )
     assert deleted.status_code == 200
     forbidden(hooked.get(hooked.reg_path(), token=p))
-    again = hooked.delete(authz(hooked, hooked.rg_path(), "roleAssignments", guid),
-                          api_version=ADMIN_API_VERSION)
+    again = hooked.delete(
+        authz(hooked, hooked.rg_path(), "roleAssignments", guid), api_version=ADMIN_API_VERSION
+    )
     assert again.status_code == 204
 
 
 def test_role_assignment_list_at_a_group_shows_inherited_ones(hooked: Api) -> None:
-    listed = hooked.get(authz(hooked, hooked.rg_path(), "roleAssignments"),
-                        api_version=ADMIN_API_VERSION)
+    listed = hooked.get(
+        authz(hooked, hooked.rg_path(), "roleAssignments"), api_version=ADMIN_API_VERSION
+    )
     scopes = {a["properties"]["scope"] for a in listed.json()["value"]}
     assert hooked.sub_path in scopes
 
@@ -575,13 +708,16 @@ def test_role_assignment_for_an_unknown_principal_is_400(api: Api) -> None:
 
 
 def test_get_missing_role_assignment_is_404(api: Api) -> None:
-    resp = api.get(authz(api, api.sub_path, "roleAssignments", str(uuid.uuid4())),
-                   api_version=ADMIN_API_VERSION)
+    resp = api.get(
+        authz(api, api.sub_path, "roleAssignments", str(uuid.uuid4())),
+        api_version=ADMIN_API_VERSION,
+    )
     assert resp.status_code == 404
     assert resp.json()["error"]["code"] == "RoleAssignmentNotFound"
 
 
 # == no escalation through the authorization endpoints ========================================
+
 
 def admin_assignment(api: Api) -> str:
     admin_id = api.backend.admin_principal_id()
@@ -591,8 +727,11 @@ def admin_assignment(api: Api) -> str:
 def test_group_owner_cannot_read_a_subscription_assignment_through_the_group(api: Api) -> None:
     api.create_group()
     owner = api.principal("rgowner", OWNER, api.rg_path())
-    resp = api.get(authz(api, api.rg_path(), "roleAssignments", admin_assignment(api)),
-                   token=owner, api_version=ADMIN_API_VERSION)
+    resp = api.get(
+        authz(api, api.rg_path(), "roleAssignments", admin_assignment(api)),
+        token=owner,
+        api_version=ADMIN_API_VERSION,
+    )
     assert resp.status_code == 404
     assert resp.json()["error"]["code"] == "RoleAssignmentNotFound"
 
@@ -600,8 +739,11 @@ def test_group_owner_cannot_read_a_subscription_assignment_through_the_group(api
 def test_group_owner_cannot_delete_a_subscription_assignment(api: Api) -> None:
     api.create_group()
     owner = api.principal("rgowner", OWNER, api.rg_path())
-    resp = api.delete(authz(api, api.rg_path(), "roleAssignments", admin_assignment(api)),
-                      token=owner, api_version=ADMIN_API_VERSION)
+    resp = api.delete(
+        authz(api, api.rg_path(), "roleAssignments", admin_assignment(api)),
+        token=owner,
+        api_version=ADMIN_API_VERSION,
+    )
     assert resp.status_code == 204
     assert api.get(api.sub_path).status_code == 200
 
@@ -609,8 +751,7 @@ def test_group_owner_cannot_delete_a_subscription_assignment(api: Api) -> None:
 def test_group_owner_cannot_overwrite_a_subscription_assignment(api: Api) -> None:
     api.create_group()
     owner = api.principal("rgowner", OWNER, api.rg_path())
-    resp = put_assignment(api, api.rg_path(), READER, owner.id, admin_assignment(api),
-                          token=owner)
+    resp = put_assignment(api, api.rg_path(), READER, owner.id, admin_assignment(api), token=owner)
     assert resp.status_code == 409
     assert resp.json()["error"]["code"] == "RoleAssignmentExists"
     assert api.get(api.sub_path).status_code == 200
@@ -639,8 +780,9 @@ def test_group_owner_cannot_widen_a_subscription_custom_role(api: Api) -> None:
 def test_group_owner_cannot_make_a_role_assignable_above_the_group(api: Api) -> None:
     api.create_group()
     owner = api.principal("rgowner", OWNER, api.rg_path())
-    resp = put_role(api, str(uuid.uuid4()), ["*"], scope=api.rg_path(),
-                    assignable=[api.sub_path], token=owner)
+    resp = put_role(
+        api, str(uuid.uuid4()), ["*"], scope=api.rg_path(), assignable=[api.sub_path], token=owner
+    )
     forbidden(resp)
 
 
@@ -658,23 +800,29 @@ def test_group_reader_lists_only_assignments_it_may_read(api: Api) -> None:
     reader = api.principal("reader", READER, api.rg_path("rg1"))
     other = api.principal("other")
     api.assign(other, READER, api.rg_path("rg2"))
-    resp = api.get(authz(api, api.sub_path, "roleAssignments"), token=reader,
-                   api_version=ADMIN_API_VERSION)
+    resp = api.get(
+        authz(api, api.sub_path, "roleAssignments"), token=reader, api_version=ADMIN_API_VERSION
+    )
     assert resp.status_code == 200
     assert {a["properties"]["scope"] for a in resp.json()["value"]} == {api.rg_path("rg1")}
 
 
 # == principals and tokens ================================================================
 
+
 def test_post_principal_returns_a_token_once(api: Api) -> None:
-    resp = api.post(f"{api.sub_path}/{AUTHZ}/principals", {"displayName": "ci-bot"},
-                    api_version=ADMIN_API_VERSION)
+    resp = api.post(
+        f"{api.sub_path}/{AUTHZ}/principals",
+        {"displayName": "ci-bot"},
+        api_version=ADMIN_API_VERSION,
+    )
     assert resp.status_code == 201
     doc = resp.json()
     assert doc["displayName"] == "ci-bot" and doc["type"] == "Application"
     token = doc["token"]
-    who = api.get("/providers/Microsoft.Authorization/whoami", token=token,
-                  api_version=ADMIN_API_VERSION)
+    who = api.get(
+        "/providers/Microsoft.Authorization/whoami", token=token, api_version=ADMIN_API_VERSION
+    )
     assert who.json()["id"] == doc["id"]
     listed = api.get(f"{api.sub_path}/{AUTHZ}/principals", api_version=ADMIN_API_VERSION)
     assert listed.status_code == 200
@@ -684,8 +832,11 @@ def test_post_principal_returns_a_token_once(api: Api) -> None:
 
 
 def test_new_principal_has_no_access_until_assigned(api: Api) -> None:
-    token = api.post(f"{api.sub_path}/{AUTHZ}/principals", {"displayName": "ci-bot"},
-                     api_version=ADMIN_API_VERSION).json()["token"]
+    token = api.post(
+        f"{api.sub_path}/{AUTHZ}/principals",
+        {"displayName": "ci-bot"},
+        api_version=ADMIN_API_VERSION,
+    ).json()["token"]
     forbidden(api.get(api.sub_path, token=token))
 
 
@@ -703,17 +854,22 @@ def test_whoami_names_the_admin(api: Api) -> None:
 
 
 def test_whoami_without_a_token_is_401(api: Api) -> None:
-    resp = api.get("/providers/Microsoft.Authorization/whoami", token=NO_TOKEN,
-                   api_version=ADMIN_API_VERSION)
+    resp = api.get(
+        "/providers/Microsoft.Authorization/whoami", token=NO_TOKEN, api_version=ADMIN_API_VERSION
+    )
     assert resp.status_code == 401
 
 
 def test_tokens_are_stored_only_as_hashes(api: Api) -> None:
-    token = api.post(f"{api.sub_path}/{AUTHZ}/principals", {"displayName": "ci-bot"},
-                     api_version=ADMIN_API_VERSION).json()["token"]
+    token = api.post(
+        f"{api.sub_path}/{AUTHZ}/principals",
+        {"displayName": "ci-bot"},
+        api_version=ADMIN_API_VERSION,
+    ).json()["token"]
     made = api.principal("made-directly")
-    files = [f for f in Path(api.db_path).parent.iterdir()
-             if f.name.startswith(Path(api.db_path).name)]
+    files = [
+        f for f in Path(api.db_path).parent.iterdir() if f.name.startswith(Path(api.db_path).name)
+    ]
     assert files
     raw = b"".join(f.read_bytes() for f in files)
     for secret in (token, made.token, api.admin_token):

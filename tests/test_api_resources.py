@@ -18,15 +18,39 @@ from api_harness import ACR, API_VERSION, NO_TOKEN, Api, op_id  # noqa: E402
 # The fields of arm-examples/RegistryGet.json (2025-11-01), which a GET must carry.
 REGISTRY_GET_TOP = {"id", "name", "type", "location", "tags", "sku", "properties"}
 REGISTRY_GET_PROPERTIES = {
-    "loginServer", "creationDate", "provisioningState", "adminUserEnabled", "networkRuleSet",
-    "policies", "encryption", "status", "dataEndpointEnabled", "dataEndpointHostNames",
-    "privateEndpointConnections", "publicNetworkAccess", "networkRuleBypassOptions",
-    "networkRuleBypassAllowedForTasks", "zoneRedundancy", "anonymousPullEnabled",
-    "roleAssignmentMode"}
-REGISTRY_GET_POLICIES = {"quarantinePolicy", "trustPolicy", "retentionPolicy", "exportPolicy",
-                         "azureADAuthenticationAsArmPolicy"}
-SYSTEM_DATA = {"createdBy", "createdByType", "createdAt", "lastModifiedBy",
-               "lastModifiedByType", "lastModifiedAt"}
+    "loginServer",
+    "creationDate",
+    "provisioningState",
+    "adminUserEnabled",
+    "networkRuleSet",
+    "policies",
+    "encryption",
+    "status",
+    "dataEndpointEnabled",
+    "dataEndpointHostNames",
+    "privateEndpointConnections",
+    "publicNetworkAccess",
+    "networkRuleBypassOptions",
+    "networkRuleBypassAllowedForTasks",
+    "zoneRedundancy",
+    "anonymousPullEnabled",
+    "roleAssignmentMode",
+}
+REGISTRY_GET_POLICIES = {
+    "quarantinePolicy",
+    "trustPolicy",
+    "retentionPolicy",
+    "exportPolicy",
+    "azureADAuthenticationAsArmPolicy",
+}
+SYSTEM_DATA = {
+    "createdBy",
+    "createdByType",
+    "createdAt",
+    "lastModifiedBy",
+    "lastModifiedByType",
+    "lastModifiedAt",
+}
 
 
 def error(resp: httpx.Response, status: int, code: str) -> str:
@@ -62,6 +86,7 @@ def premium(rg: Api) -> Api:
 
 # == health, subscriptions, locations ====================================================
 
+
 def test_healthz_needs_no_token_and_no_api_version(api: Api) -> None:
     resp = api.get("/healthz", token=NO_TOKEN, api_version=None)
     assert (resp.status_code, resp.json()) == (200, {"status": "ok"})
@@ -91,6 +116,7 @@ def test_list_locations_marks_zone_regions(api: Api) -> None:
 
 # == resource groups =======================================================================
 
+
 def test_put_group_answers_201_then_200(api: Api) -> None:
     first = api.put(api.rg_path(), {"location": "westus"})
     second = api.put(api.rg_path(), {"location": "westus", "tags": {"a": "b"}})
@@ -111,13 +137,13 @@ def test_put_group_refuses_a_location_change(rg: Api) -> None:
 
 
 def test_put_group_refuses_an_invalid_name(api: Api) -> None:
-    error(api.put(api.rg_path("bad.name."), {"location": "westus"}), 400,
-          "InvalidResourceGroup")
+    error(api.put(api.rg_path("bad.name."), {"location": "westus"}), 400, "InvalidResourceGroup")
 
 
 def test_put_group_refuses_an_unknown_location(api: Api) -> None:
-    error(api.put(api.rg_path(), {"location": "atlantis"}), 400,
-          "LocationNotAvailableForResourceType")
+    error(
+        api.put(api.rg_path(), {"location": "atlantis"}), 400, "LocationNotAvailableForResourceType"
+    )
 
 
 def test_get_group(rg: Api) -> None:
@@ -166,6 +192,7 @@ def test_delete_missing_group_is_204(api: Api) -> None:
 
 # == registries: create, get, update, delete ==================================================
 
+
 def test_put_registry_201_with_async_operation_and_retry_after(rg: Api) -> None:
     resp = rg.put(rg.reg_path(), {"location": "westus", "sku": {"name": "Basic"}})
     assert resp.status_code == 201
@@ -176,8 +203,9 @@ def test_put_registry_201_with_async_operation_and_retry_after(rg: Api) -> None:
 
 
 def test_reput_registry_is_200(basic: Api) -> None:
-    resp = basic.put(basic.reg_path(), {"location": "westus", "sku": {"name": "Basic"},
-                                        "tags": {"env": "test"}})
+    resp = basic.put(
+        basic.reg_path(), {"location": "westus", "sku": {"name": "Basic"}, "tags": {"env": "test"}}
+    )
     assert resp.status_code == 200
     assert resp.json()["tags"] == {"env": "test"}
 
@@ -217,9 +245,11 @@ def test_get_registry_defaults_match_the_example(basic: Api) -> None:
 
 def test_get_missing_registry_is_404_resource_not_found(rg: Api) -> None:
     msg = error(rg.get(rg.reg_path("nosuchreg")), 404, "ResourceNotFound")
-    assert msg == ("The Resource 'Microsoft.ContainerRegistry/registries/nosuchreg' under "
-                   "resource group 'rg1' was not found. For more details please go to "
-                   "https://aka.ms/ARMResourceNotFoundFix")
+    assert msg == (
+        "The Resource 'Microsoft.ContainerRegistry/registries/nosuchreg' under "
+        "resource group 'rg1' was not found. For more details please go to "
+        "https://aka.ms/ARMResourceNotFoundFix"
+    )
 
 
 def test_get_registry_in_missing_group_is_404_resource_group_not_found(api: Api) -> None:
@@ -232,8 +262,10 @@ def test_put_registry_in_missing_group_is_404(api: Api) -> None:
 
 
 def test_patch_registry_sku_tags_and_admin_user(basic: Api) -> None:
-    resp = basic.patch(basic.reg_path(), {"sku": {"name": "Standard"}, "tags": {"k": "v"},
-                                          "properties": {"adminUserEnabled": True}})
+    resp = basic.patch(
+        basic.reg_path(),
+        {"sku": {"name": "Standard"}, "tags": {"k": "v"}, "properties": {"adminUserEnabled": True}},
+    )
     assert resp.status_code == 200
     assert "Azure-AsyncOperation" in resp.headers
     doc = basic.get(basic.reg_path()).json()
@@ -264,7 +296,8 @@ def test_delete_registry_202_with_location_then_204(basic: Api) -> None:
     assert resp.headers["Retry-After"] == "1"
     location = resp.headers["Location"]
     assert location.startswith(
-        f"{basic.base_url}{basic.sub_path}/providers/{ACR}/locations/westus/operationResults/")
+        f"{basic.base_url}{basic.sub_path}/providers/{ACR}/locations/westus/operationResults/"
+    )
     assert basic.follow(location).status_code == 204
     error(basic.get(basic.reg_path()), 404, "ResourceNotFound")
     assert basic.delete(basic.reg_path()).status_code == 204
@@ -281,12 +314,14 @@ def test_delete_registry_removes_its_children(premium: Api) -> None:
     premium.create_webhook()
     premium.delete(premium.reg_path())
     premium.create_registry(sku="Premium")
-    assert [r["name"] for r in premium.get(f"{premium.reg_path()}/replications").json()[
-        "value"]] == ["westus"]
+    assert [
+        r["name"] for r in premium.get(f"{premium.reg_path()}/replications").json()["value"]
+    ] == ["westus"]
     assert premium.get(f"{premium.reg_path()}/webhooks").json()["value"] == []
 
 
 # == registries: lists, usages, names ======================================================
+
 
 def test_list_registries_by_group_shows_only_that_group(basic: Api) -> None:
     basic.create_group("rg2")
@@ -313,25 +348,28 @@ def test_list_usages_rows_for_basic(basic: Api) -> None:
     assert resp.status_code == 200
     assert "nextLink" not in resp.json()
     rows = {u["name"]: u for u in resp.json()["value"]}
-    assert rows["Size"] == {"name": "Size", "limit": 10 * 1024 ** 3, "currentValue": 0,
-                            "unit": "Bytes"}
-    assert rows["Webhooks"] == {"name": "Webhooks", "limit": 2, "currentValue": 1,
-                                "unit": "Count"}
+    assert rows["Size"] == {
+        "name": "Size",
+        "limit": 10 * 1024**3,
+        "currentValue": 0,
+        "unit": "Bytes",
+    }
+    assert rows["Webhooks"] == {"name": "Webhooks", "limit": 2, "currentValue": 1, "unit": "Count"}
     assert rows["Geo-replications"]["currentValue"] == 0
 
 
 def test_list_usages_geo_replications_count_the_home_replica(premium: Api) -> None:
     premium.create_replication("eastus")
-    rows = {u["name"]: u for u in premium.get(f"{premium.reg_path()}/listUsages").json()[
-        "value"]}
+    rows = {u["name"]: u for u in premium.get(f"{premium.reg_path()}/listUsages").json()["value"]}
     assert rows["Geo-replications"]["currentValue"] == 2
     assert rows["Geo-replications"]["unit"] == "Count"
     assert rows["Webhooks"]["limit"] == 500
 
 
 def check_name(api: Api, name: str, rtype: str = f"{ACR}/registries") -> httpx.Response:
-    return api.post(f"{api.sub_path}/providers/{ACR}/checkNameAvailability",
-                    {"name": name, "type": rtype})
+    return api.post(
+        f"{api.sub_path}/providers/{ACR}/checkNameAvailability", {"name": name, "type": rtype}
+    )
 
 
 def test_check_name_available(api: Api) -> None:
@@ -355,15 +393,17 @@ def test_check_name_of_another_type_is_400(api: Api) -> None:
 
 
 def test_check_name_without_name_is_400(api: Api) -> None:
-    resp = api.post(f"{api.sub_path}/providers/{ACR}/checkNameAvailability",
-                    {"type": f"{ACR}/registries"})
+    resp = api.post(
+        f"{api.sub_path}/providers/{ACR}/checkNameAvailability", {"type": f"{ACR}/registries"}
+    )
     error(resp, 400, "InvalidRequestContent")
 
 
 def test_registry_names_are_unique_across_groups(basic: Api) -> None:
     basic.create_group("rg2")
-    resp = basic.put(basic.reg_path("MyReg1", "rg2"),
-                     {"location": "westus", "sku": {"name": "Basic"}})
+    resp = basic.put(
+        basic.reg_path("MyReg1", "rg2"), {"location": "westus", "sku": {"name": "Basic"}}
+    )
     msg = error(resp, 409, "AlreadyInUse")
     assert msg.startswith("The registry DNS name myreg1.azurecr.io is already in use.")
 
@@ -387,8 +427,10 @@ def test_invalid_registry_names_are_400(rg: Api, name: str) -> None:
 
 @pytest.mark.parametrize("name", ["abcde", "A1" * 25])
 def test_registry_names_of_5_to_50_alphanumerics_are_accepted(rg: Api, name: str) -> None:
-    assert rg.put(rg.reg_path(name), {"location": "westus",
-                                      "sku": {"name": "Basic"}}).status_code == 201
+    assert (
+        rg.put(rg.reg_path(name), {"location": "westus", "sku": {"name": "Basic"}}).status_code
+        == 201
+    )
 
 
 def test_unknown_registry_location_is_400(rg: Api) -> None:
@@ -408,8 +450,11 @@ def test_group_location_that_is_not_a_string_is_400(api: Api) -> None:
 
 
 def test_replication_location_that_is_not_a_string_is_400(premium: Api) -> None:
-    error(premium.put(premium.repl_path("eastus"), {"location": ["eastus"]}), 400,
-          "LocationNotAvailableForResourceType")
+    error(
+        premium.put(premium.repl_path("eastus"), {"location": ["eastus"]}),
+        400,
+        "LocationNotAvailableForResourceType",
+    )
 
 
 def test_registry_without_sku_is_400(rg: Api) -> None:
@@ -417,26 +462,42 @@ def test_registry_without_sku_is_400(rg: Api) -> None:
 
 
 def test_registry_with_unknown_sku_is_400(rg: Api) -> None:
-    error(rg.put(rg.reg_path(), {"location": "westus", "sku": {"name": "Gold"}}), 400,
-          "InvalidSkuName")
+    error(
+        rg.put(rg.reg_path(), {"location": "westus", "sku": {"name": "Gold"}}),
+        400,
+        "InvalidSkuName",
+    )
 
 
 def test_zone_redundancy_needs_premium(rg: Api) -> None:
-    resp = rg.put(rg.reg_path(), {"location": "eastus", "sku": {"name": "Standard"},
-                                  "properties": {"zoneRedundancy": "Enabled"}})
+    resp = rg.put(
+        rg.reg_path(),
+        {
+            "location": "eastus",
+            "sku": {"name": "Standard"},
+            "properties": {"zoneRedundancy": "Enabled"},
+        },
+    )
     error(resp, 400, "ZoneRedundancyNotSupportedForSku")
 
 
 def test_zone_redundancy_needs_a_region_with_zones(rg: Api) -> None:
-    resp = rg.put(rg.reg_path(), {"location": "westus", "sku": {"name": "Premium"},
-                                  "properties": {"zoneRedundancy": "Enabled"}})
+    resp = rg.put(
+        rg.reg_path(),
+        {
+            "location": "westus",
+            "sku": {"name": "Premium"},
+            "properties": {"zoneRedundancy": "Enabled"},
+        },
+    )
     msg = error(resp, 400, "ZoneRedundancyNotSupportedInLocation")
     assert "westus" in msg
 
 
 def test_zone_redundant_premium_registry_in_a_zone_region(rg: Api) -> None:
-    doc = rg.create_registry(sku="Premium", location="eastus",
-                             properties={"zoneRedundancy": "Enabled"})
+    doc = rg.create_registry(
+        sku="Premium", location="eastus", properties={"zoneRedundancy": "Enabled"}
+    )
     assert doc["properties"]["zoneRedundancy"] == "Enabled"
     home = rg.get(rg.repl_path("eastus")).json()
     assert home["properties"]["zoneRedundancy"] == "Enabled"
@@ -460,14 +521,21 @@ def test_zone_redundancy_cannot_change_on_patch(rg: Api) -> None:
 
 def test_zone_redundancy_cannot_change_on_reput(rg: Api) -> None:
     rg.create_registry(sku="Premium", location="eastus")
-    resp = rg.put(rg.reg_path(), {"location": "eastus", "sku": {"name": "Premium"},
-                                  "properties": {"zoneRedundancy": "Enabled"}})
+    resp = rg.put(
+        rg.reg_path(),
+        {
+            "location": "eastus",
+            "sku": {"name": "Premium"},
+            "properties": {"zoneRedundancy": "Enabled"},
+        },
+    )
     error(resp, 400, "ZoneRedundancyCannotBeChanged")
 
 
 def test_network_rules_need_premium(basic: Api) -> None:
-    resp = basic.patch(basic.reg_path(),
-                       {"properties": {"networkRuleSet": {"defaultAction": "Deny"}}})
+    resp = basic.patch(
+        basic.reg_path(), {"properties": {"networkRuleSet": {"defaultAction": "Deny"}}}
+    )
     error(resp, 400, "NetworkRulesNotSupportedForSku")
 
 
@@ -502,16 +570,21 @@ def test_downgrade_over_the_webhook_quota_is_refused(rg: Api) -> None:
     rg.create_registry(sku="Standard")
     for i in range(3):
         rg.create_webhook(f"hook{i}x")
-    msg = error(rg.patch(rg.reg_path(), {"sku": {"name": "Basic"}}), 400,
-                "RegistrySkuDowngradeNotAllowed")
+    msg = error(
+        rg.patch(rg.reg_path(), {"sku": {"name": "Basic"}}), 400, "RegistrySkuDowngradeNotAllowed"
+    )
     assert "3 webhooks" in msg
 
 
 # == replications ===========================================================================
 
+
 def test_replications_need_premium(basic: Api) -> None:
-    msg = error(basic.put(basic.repl_path("eastus"), {"location": "eastus"}), 400,
-                "ReplicationNotSupportedForSku")
+    msg = error(
+        basic.put(basic.repl_path("eastus"), {"location": "eastus"}),
+        400,
+        "ReplicationNotSupportedForSku",
+    )
     assert "Premium" in msg
 
 
@@ -526,8 +599,7 @@ def test_home_replica_is_created_with_a_premium_registry(premium: Api) -> None:
 
 
 def test_home_replica_cannot_be_deleted(premium: Api) -> None:
-    msg = error(premium.delete(premium.repl_path("westus")), 400,
-                "HomeReplicationCannotBeDeleted")
+    msg = error(premium.delete(premium.repl_path("westus")), 400, "HomeReplicationCannotBeDeleted")
     assert "westus" in msg
 
 
@@ -539,13 +611,15 @@ def test_replication_in_the_home_location_is_refused(premium: Api) -> None:
 
 def test_second_replication_in_a_location_is_refused(premium: Api) -> None:
     premium.create_replication("eastus")
-    error(premium.put(premium.repl_path("eastcopy"), {"location": "eastus"}), 400,
-          "ReplicationLocationAlreadyExists")
+    error(
+        premium.put(premium.repl_path("eastcopy"), {"location": "eastus"}),
+        400,
+        "ReplicationLocationAlreadyExists",
+    )
 
 
 def test_create_replication_201(premium: Api) -> None:
-    resp = premium.put(premium.repl_path("eastus"), {"location": "eastus",
-                                                     "tags": {"a": "b"}})
+    resp = premium.put(premium.repl_path("eastus"), {"location": "eastus", "tags": {"a": "b"}})
     assert resp.status_code == 201
     assert "Azure-AsyncOperation" in resp.headers
     doc = premium.get(premium.repl_path("eastus")).json()
@@ -553,21 +627,27 @@ def test_create_replication_201(premium: Api) -> None:
 
 
 def test_replication_in_unknown_location_is_400(premium: Api) -> None:
-    error(premium.put(premium.repl_path("atlantis"), {"location": "atlantis"}), 400,
-          "LocationNotAvailableForResourceType")
+    error(
+        premium.put(premium.repl_path("atlantis"), {"location": "atlantis"}),
+        400,
+        "LocationNotAvailableForResourceType",
+    )
 
 
 def test_replication_zone_redundancy_needs_a_zone_region(premium: Api) -> None:
-    resp = premium.put(premium.repl_path("westus2x"),
-                       {"location": "northcentralus",
-                        "properties": {"zoneRedundancy": "Enabled"}})
+    resp = premium.put(
+        premium.repl_path("westus2x"),
+        {"location": "northcentralus", "properties": {"zoneRedundancy": "Enabled"}},
+    )
     error(resp, 400, "ZoneRedundancyNotSupportedInLocation")
 
 
 def test_patch_replication_region_endpoint_and_tags(premium: Api) -> None:
     premium.create_replication("eastus")
-    resp = premium.patch(premium.repl_path("eastus"),
-                         {"tags": {"t": "1"}, "properties": {"regionEndpointEnabled": False}})
+    resp = premium.patch(
+        premium.repl_path("eastus"),
+        {"tags": {"t": "1"}, "properties": {"regionEndpointEnabled": False}},
+    )
     assert resp.status_code == 200
     doc = premium.get(premium.repl_path("eastus")).json()
     assert doc["properties"]["regionEndpointEnabled"] is False
@@ -576,8 +656,7 @@ def test_patch_replication_region_endpoint_and_tags(premium: Api) -> None:
 
 def test_patch_replication_refuses_other_properties(premium: Api) -> None:
     premium.create_replication("eastus")
-    resp = premium.patch(premium.repl_path("eastus"),
-                         {"properties": {"zoneRedundancy": "Enabled"}})
+    resp = premium.patch(premium.repl_path("eastus"), {"properties": {"zoneRedundancy": "Enabled"}})
     msg = error(resp, 400, "InvalidRequestContent")
     assert "zoneRedundancy" in msg
 
@@ -623,9 +702,18 @@ def assert_no_secrets(doc: dict[str, Any]) -> None:
 
 
 def test_create_webhook_201_without_secrets_in_the_response(basic: Api) -> None:
-    resp = basic.put(basic.hook_path(), {"location": "westus", "properties": {
-        "serviceUri": SECRET_URI, "customHeaders": SECRET_HEADERS, "actions": ["push"],
-        "scope": "hello:*"}})
+    resp = basic.put(
+        basic.hook_path(),
+        {
+            "location": "westus",
+            "properties": {
+                "serviceUri": SECRET_URI,
+                "customHeaders": SECRET_HEADERS,
+                "actions": ["push"],
+                "scope": "hello:*",
+            },
+        },
+    )
     assert resp.status_code == 201
     assert_no_secrets(resp.json())
     assert resp.json()["properties"]["actions"] == ["push"]
@@ -650,9 +738,17 @@ def test_list_webhooks_has_no_secrets(basic: Api) -> None:
 
 def test_patch_webhook_updates_without_echoing_secrets(basic: Api) -> None:
     basic.create_webhook()
-    resp = basic.patch(basic.hook_path(), {"properties": {
-        "status": "disabled", "actions": ["push", "delete"], "serviceUri": SECRET_URI,
-        "customHeaders": SECRET_HEADERS}})
+    resp = basic.patch(
+        basic.hook_path(),
+        {
+            "properties": {
+                "status": "disabled",
+                "actions": ["push", "delete"],
+                "serviceUri": SECRET_URI,
+                "customHeaders": SECRET_HEADERS,
+            }
+        },
+    )
     assert resp.status_code == 200
     assert_no_secrets(resp.json())
     doc = basic.get(basic.hook_path()).json()
@@ -690,8 +786,13 @@ def test_get_missing_webhook_is_404(basic: Api) -> None:
 
 def test_webhook_location_must_be_home_or_a_replica_region(premium: Api) -> None:
     premium.create_replication("eastus")
-    resp = premium.put(premium.hook_path(), {"location": "northeurope", "properties": {
-        "serviceUri": "http://127.0.0.1:9/x", "actions": ["push"]}})
+    resp = premium.put(
+        premium.hook_path(),
+        {
+            "location": "northeurope",
+            "properties": {"serviceUri": "http://127.0.0.1:9/x", "actions": ["push"]},
+        },
+    )
     msg = error(resp, 400, "WebhookLocationNotAllowed")
     assert "'northeurope'" in msg and "westus, eastus" in msg
 
@@ -703,14 +804,18 @@ def test_webhook_in_a_replica_region_is_allowed(premium: Api) -> None:
 
 
 def test_webhook_needs_a_service_uri(basic: Api) -> None:
-    resp = basic.put(basic.hook_path(), {"location": "westus",
-                                         "properties": {"actions": ["push"]}})
+    resp = basic.put(basic.hook_path(), {"location": "westus", "properties": {"actions": ["push"]}})
     error(resp, 400, "WebhookInvalidParameterValue")
 
 
 def test_webhook_needs_known_actions(basic: Api) -> None:
-    resp = basic.put(basic.hook_path(), {"location": "westus", "properties": {
-        "serviceUri": "http://127.0.0.1:9/x", "actions": ["explode"]}})
+    resp = basic.put(
+        basic.hook_path(),
+        {
+            "location": "westus",
+            "properties": {"serviceUri": "http://127.0.0.1:9/x", "actions": ["explode"]},
+        },
+    )
     msg = error(resp, 400, "WebhookInvalidParameterValue")
     assert "'explode'" in msg
 
@@ -720,8 +825,13 @@ def test_webhook_quota_per_sku_is_409(rg: Api, sku: str, quota: int) -> None:
     rg.create_registry(sku=sku)
     for i in range(quota):
         rg.create_webhook(f"hook{i:02d}")
-    resp = rg.put(rg.hook_path("onetoomany"), {"location": "westus", "properties": {
-        "serviceUri": "http://127.0.0.1:9/x", "actions": ["push"]}})
+    resp = rg.put(
+        rg.hook_path("onetoomany"),
+        {
+            "location": "westus",
+            "properties": {"serviceUri": "http://127.0.0.1:9/x", "actions": ["push"]},
+        },
+    )
     msg = error(resp, 409, "QuotaExceeded")
     assert sku in msg
 
@@ -729,8 +839,13 @@ def test_webhook_quota_per_sku_is_409(rg: Api, sku: str, quota: int) -> None:
 def test_webhook_quota_allows_replacing_an_existing_webhook(basic: Api) -> None:
     basic.create_webhook("hook1")
     basic.create_webhook("hook2")
-    resp = basic.put(basic.hook_path("hook2"), {"location": "westus", "properties": {
-        "serviceUri": "http://127.0.0.1:9/y", "actions": ["delete"]}})
+    resp = basic.put(
+        basic.hook_path("hook2"),
+        {
+            "location": "westus",
+            "properties": {"serviceUri": "http://127.0.0.1:9/y", "actions": ["delete"]},
+        },
+    )
     assert resp.status_code == 200
 
 
@@ -773,6 +888,7 @@ def test_ping_missing_webhook_is_404(basic: Api) -> None:
 
 # == the envelope ==========================================================================
 
+
 def test_system_data_has_all_fields(basic: Api) -> None:
     data = basic.get(basic.reg_path()).json()["systemData"]
     assert set(data) == SYSTEM_DATA
@@ -807,8 +923,7 @@ def test_json_responses_declare_their_content_type(rg: Api) -> None:
 
 def test_missing_api_version_is_400(rg: Api) -> None:
     msg = error(rg.get(rg.reg_path(), api_version=None), 400, "MissingApiVersionParameter")
-    assert msg == ("The api-version query parameter (?api-version=) is required for all "
-                   "requests.")
+    assert msg == ("The api-version query parameter (?api-version=) is required for all requests.")
 
 
 def test_unsupported_api_version_lists_the_supported_ones(rg: Api) -> None:
@@ -827,16 +942,21 @@ def test_older_supported_api_version_is_served(basic: Api) -> None:
 
 
 def test_malformed_json_is_400_invalid_request_content(rg: Api) -> None:
-    resp = rg.request("PUT", rg.reg_path(), content=b'{"location": "westus",',
-                      headers={"Content-Type": "application/json"})
+    resp = rg.request(
+        "PUT",
+        rg.reg_path(),
+        content=b'{"location": "westus",',
+        headers={"Content-Type": "application/json"},
+    )
     msg = error(resp, 400, "InvalidRequestContent")
     assert msg.startswith("The request content was invalid and could not be deserialized")
 
 
 @pytest.mark.parametrize("body", [b"[1, 2]", b'"text"', b"42", b"null"])
 def test_body_that_is_not_an_object_is_400(rg: Api, body: bytes) -> None:
-    resp = rg.request("PUT", rg.reg_path(), content=body,
-                      headers={"Content-Type": "application/json"})
+    resp = rg.request(
+        "PUT", rg.reg_path(), content=body, headers={"Content-Type": "application/json"}
+    )
     msg = error(resp, 400, "InvalidRequestContent")
     assert "object" in msg
 
@@ -847,8 +967,9 @@ def test_empty_body_on_put_is_400(rg: Api) -> None:
 
 def test_oversized_body_is_413(rg: Api) -> None:
     big = b'{"tags": {"a": "' + b"x" * (1024 * 1024) + b'"}}'
-    resp = rg.request("PUT", rg.reg_path(), content=big,
-                      headers={"Content-Type": "application/json"})
+    resp = rg.request(
+        "PUT", rg.reg_path(), content=big, headers={"Content-Type": "application/json"}
+    )
     error(resp, 413, "RequestEntityTooLarge")
 
 
@@ -859,13 +980,13 @@ def test_no_token_is_401(rg: Api) -> None:
 
 
 def test_bad_token_is_401(rg: Api) -> None:
-    error(rg.get(rg.rg_path(), token="acr_not-a-real-token"), 401,
-          "InvalidAuthenticationToken")
+    error(rg.get(rg.rg_path(), token="acr_not-a-real-token"), 401, "InvalidAuthenticationToken")
 
 
 def test_non_bearer_authorization_is_401(rg: Api) -> None:
-    resp = rg.get(rg.rg_path(), token=NO_TOKEN,
-                  headers={"Authorization": f"Basic {rg.admin_token}"})
+    resp = rg.get(
+        rg.rg_path(), token=NO_TOKEN, headers={"Authorization": f"Basic {rg.admin_token}"}
+    )
     error(resp, 401, "AuthenticationFailed")
 
 
@@ -876,7 +997,8 @@ def test_unknown_path_is_404(api: Api) -> None:
 def test_unsupported_method_on_a_known_path_is_405(basic: Api) -> None:
     resp = basic.post(basic.reg_path())
     assert error(resp, 405, "MethodNotAllowed") == (
-        f"The HTTP method 'POST' is not supported on the resource '{basic.reg_path()}'.")
+        f"The HTTP method 'POST' is not supported on the resource '{basic.reg_path()}'."
+    )
     assert resp.headers["Allow"] == "DELETE, GET, PATCH, PUT"
 
 
@@ -889,8 +1011,11 @@ def list_fixture(api: Api, kind: str) -> tuple[str, str, int]:
     if kind in ("registriesByGroup", "registries"):
         for i in range(5):
             api.create_registry(f"listreg{i}")
-        path = (f"{api.rg_path()}/providers/{ACR}/registries" if kind == "registriesByGroup"
-                else f"{api.sub_path}/providers/{ACR}/registries")
+        path = (
+            f"{api.rg_path()}/providers/{ACR}/registries"
+            if kind == "registriesByGroup"
+            else f"{api.sub_path}/providers/{ACR}/registries"
+        )
         return "GET", path, 5
     api.create_registry(sku="Premium")
     if kind == "replications":
@@ -907,8 +1032,7 @@ def list_fixture(api: Api, kind: str) -> tuple[str, str, int]:
     return "POST", f"{api.hook_path()}/listEvents", 5
 
 
-LIST_KINDS = ["groups", "registriesByGroup", "registries", "replications", "webhooks",
-              "events"]
+LIST_KINDS = ["groups", "registriesByGroup", "registries", "replications", "webhooks", "events"]
 
 
 @pytest.mark.parametrize("kind", LIST_KINDS)
@@ -942,8 +1066,9 @@ def test_every_list_has_no_next_link_when_it_fits(rg: Api, kind: str) -> None:
 
 
 def test_invalid_skip_token_is_400(basic: Api) -> None:
-    resp = basic.get(f"{basic.rg_path()}/providers/{ACR}/registries",
-                     params={"$skipToken": "garbage"})
+    resp = basic.get(
+        f"{basic.rg_path()}/providers/{ACR}/registries", params={"$skipToken": "garbage"}
+    )
     error(resp, 400, "InvalidSkipToken")
 
 
@@ -953,6 +1078,7 @@ def test_zero_top_is_400(basic: Api) -> None:
 
 
 # == long-running operations =================================================================
+
 
 def test_polls_mode_put_answers_201_creating(rg: Api) -> None:
     rg.set_settings(lro_mode="polls", lro_polls=2)
@@ -1007,8 +1133,11 @@ def test_polls_mode_patch_shows_updating(basic: Api) -> None:
 def test_second_write_while_in_flight_is_409(rg: Api, method: str) -> None:
     rg.set_settings(lro_mode="polls", lro_polls=2)
     rg.put(rg.reg_path(), {"location": "westus", "sku": {"name": "Basic"}})
-    body = {"PUT": {"location": "westus", "sku": {"name": "Standard"}},
-            "PATCH": {"tags": {"a": "b"}}, "DELETE": None}[method]
+    body = {
+        "PUT": {"location": "westus", "sku": {"name": "Standard"}},
+        "PATCH": {"tags": {"a": "b"}},
+        "DELETE": None,
+    }[method]
     resp = rg.request(method, rg.reg_path(), json=body)
     msg = error(resp, 409, "OperationInProgress")
     assert "myreg1" in msg
@@ -1027,8 +1156,13 @@ def test_child_write_while_in_flight_is_409(premium: Api, child: str) -> None:
     if child == "replication":
         path, body = premium.repl_path("eastus"), {"location": "eastus"}
     else:
-        path, body = premium.hook_path(), {"location": "westus", "properties": {
-            "serviceUri": "http://127.0.0.1:9/x", "actions": ["push"]}}
+        path, body = (
+            premium.hook_path(),
+            {
+                "location": "westus",
+                "properties": {"serviceUri": "http://127.0.0.1:9/x", "actions": ["push"]},
+            },
+        )
     assert premium.put(path, body).status_code == 201
     error(premium.patch(path, {"tags": {"a": "b"}}), 409, "OperationInProgress")
     error(premium.delete(path), 409, "OperationInProgress")
@@ -1040,12 +1174,16 @@ def test_child_status_endpoint_reaches_succeeded(premium: Api, child: str) -> No
     if child == "replication":
         path, body = premium.repl_path("eastus"), {"location": "eastus"}
     else:
-        path, body = premium.hook_path(), {"location": "westus", "properties": {
-            "serviceUri": "http://127.0.0.1:9/x", "actions": ["push"]}}
+        path, body = (
+            premium.hook_path(),
+            {
+                "location": "westus",
+                "properties": {"serviceUri": "http://127.0.0.1:9/x", "actions": ["push"]},
+            },
+        )
     url = premium.put(path, body).headers["Azure-AsyncOperation"]
     assert url.startswith(f"{premium.base_url}{path}/operationStatuses/")
-    assert [premium.follow(url).json()["status"] for _ in range(2)] == ["InProgress",
-                                                                        "Succeeded"]
+    assert [premium.follow(url).json()["status"] for _ in range(2)] == ["InProgress", "Succeeded"]
     assert premium.get(path).json()["properties"]["provisioningState"] == "Succeeded"
 
 
@@ -1074,8 +1212,9 @@ def test_polls_mode_delete_location_202_then_204(basic: Api) -> None:
 
 def test_status_url_of_another_resource_is_404(basic: Api) -> None:
     basic.create_registry("otherreg")
-    url = basic.put(basic.reg_path(), {"location": "westus", "sku": {"name": "Basic"}}
-                    ).headers["Azure-AsyncOperation"]
+    url = basic.put(basic.reg_path(), {"location": "westus", "sku": {"name": "Basic"}}).headers[
+        "Azure-AsyncOperation"
+    ]
     other = f"{basic.reg_path('otherreg')}/operationStatuses/{op_id(url)}"
     error(basic.get(other), 404, "OperationNotFound")
 
@@ -1088,8 +1227,9 @@ def test_seconds_mode_finishes_when_the_fake_clock_moves(rg: Api) -> None:
     if rg.clock is None:
         pytest.skip("the fake clock is only injectable in-process")
     rg.set_settings(lro_mode="seconds", lro_seconds=5.0)
-    url = rg.put(rg.reg_path(), {"location": "westus", "sku": {"name": "Basic"}}
-                 ).headers["Azure-AsyncOperation"]
+    url = rg.put(rg.reg_path(), {"location": "westus", "sku": {"name": "Basic"}}).headers[
+        "Azure-AsyncOperation"
+    ]
     rg.clock.advance(4.9)
     assert rg.follow(url).json()["status"] == "InProgress"
     assert rg.get(rg.reg_path()).json()["properties"]["provisioningState"] == "Creating"
@@ -1105,7 +1245,8 @@ def test_seconds_mode_delete_drops_out_of_lists_when_due(basic: Api) -> None:
     basic.delete(basic.reg_path())
     path = f"{basic.rg_path()}/providers/{ACR}/registries"
     assert [r["properties"]["provisioningState"] for r in basic.get(path).json()["value"]] == [
-        "Deleting"]
+        "Deleting"
+    ]
     basic.clock.advance(5)
     assert basic.get(path).json()["value"] == []
 
@@ -1118,33 +1259,47 @@ def test_retry_after_follows_the_setting(rg: Api) -> None:
 
 # == conditional requests ==================================================================
 
+
 def test_if_none_match_star_creates_a_missing_registry(rg: Api) -> None:
-    resp = rg.put(rg.reg_path(), {"location": "westus", "sku": {"name": "Basic"}},
-                  headers={"If-None-Match": "*"})
+    resp = rg.put(
+        rg.reg_path(),
+        {"location": "westus", "sku": {"name": "Basic"}},
+        headers={"If-None-Match": "*"},
+    )
     assert resp.status_code == 201
 
 
 def test_if_none_match_star_on_an_existing_registry_is_412(basic: Api) -> None:
-    resp = basic.put(basic.reg_path(), {"location": "westus", "sku": {"name": "Basic"}},
-                     headers={"If-None-Match": "*"})
+    resp = basic.put(
+        basic.reg_path(),
+        {"location": "westus", "sku": {"name": "Basic"}},
+        headers={"If-None-Match": "*"},
+    )
     error(resp, 412, "PreconditionFailed")
 
 
 def test_if_match_on_a_missing_registry_is_412(rg: Api) -> None:
-    resp = rg.put(rg.reg_path(), {"location": "westus", "sku": {"name": "Basic"}},
-                  headers={"If-Match": "*"})
+    resp = rg.put(
+        rg.reg_path(), {"location": "westus", "sku": {"name": "Basic"}}, headers={"If-Match": "*"}
+    )
     error(resp, 412, "PreconditionFailed")
 
 
 def test_if_match_star_on_an_existing_registry_is_200(basic: Api) -> None:
-    resp = basic.put(basic.reg_path(), {"location": "westus", "sku": {"name": "Basic"}},
-                     headers={"If-Match": "*"})
+    resp = basic.put(
+        basic.reg_path(),
+        {"location": "westus", "sku": {"name": "Basic"}},
+        headers={"If-Match": "*"},
+    )
     assert resp.status_code == 200
 
 
 def test_if_match_with_another_etag_is_412(basic: Api) -> None:
-    resp = basic.put(basic.reg_path(), {"location": "westus", "sku": {"name": "Basic"}},
-                     headers={"If-Match": '"not-the-etag"'})
+    resp = basic.put(
+        basic.reg_path(),
+        {"location": "westus", "sku": {"name": "Basic"}},
+        headers={"If-Match": '"not-the-etag"'},
+    )
     error(resp, 412, "PreconditionFailed")
 
 
@@ -1157,8 +1312,11 @@ def test_get_returns_an_etag_that_if_match_accepts(basic: Api) -> None:
     etag = basic.get(basic.reg_path()).headers["ETag"]
     resp = basic.patch(basic.reg_path(), {"tags": {"a": "b"}}, headers={"If-Match": etag})
     assert resp.status_code == 200
-    error(basic.patch(basic.reg_path(), {"tags": {}}, headers={"If-Match": etag}), 412,
-          "PreconditionFailed")
+    error(
+        basic.patch(basic.reg_path(), {"tags": {}}, headers={"If-Match": etag}),
+        412,
+        "PreconditionFailed",
+    )
 
 
 @pytest.mark.parametrize("child", ["replication", "webhook"])
@@ -1170,10 +1328,8 @@ def test_child_get_returns_an_etag_that_if_match_accepts(premium: Api, child: st
         premium.create_webhook()
         path = premium.hook_path()
     etag = premium.get(path).headers["ETag"]
-    assert premium.patch(path, {"tags": {"a": "b"}}, headers={"If-Match": etag}
-                         ).status_code == 200
-    error(premium.patch(path, {"tags": {}}, headers={"If-Match": etag}), 412,
-          "PreconditionFailed")
+    assert premium.patch(path, {"tags": {"a": "b"}}, headers={"If-Match": etag}).status_code == 200
+    error(premium.patch(path, {"tags": {}}, headers={"If-Match": etag}), 412, "PreconditionFailed")
 
 
 def test_put_response_carries_the_new_etag(basic: Api) -> None:
@@ -1187,17 +1343,25 @@ def test_child_if_none_match_star_on_existing_is_412(premium: Api, child: str) -
         path, body = premium.repl_path("westus"), {"location": "westus"}
     else:
         premium.create_webhook()
-        path, body = premium.hook_path(), {"location": "westus", "properties": {
-            "serviceUri": "http://127.0.0.1:9/x", "actions": ["push"]}}
+        path, body = (
+            premium.hook_path(),
+            {
+                "location": "westus",
+                "properties": {"serviceUri": "http://127.0.0.1:9/x", "actions": ["push"]},
+            },
+        )
     error(premium.put(path, body, headers={"If-None-Match": "*"}), 412, "PreconditionFailed")
 
 
 # == admin endpoints ========================================================================
 
+
 def test_settings_endpoint_switches_lro_mode(rg: Api) -> None:
-    resp = rg.put(f"{rg.sub_path}/providers/Acrctl.Admin/settings",
-                  {"lroMode": "polls", "lroPolls": 3, "retryAfter": 0},
-                  api_version="2022-04-01")
+    resp = rg.put(
+        f"{rg.sub_path}/providers/Acrctl.Admin/settings",
+        {"lroMode": "polls", "lroPolls": 3, "retryAfter": 0},
+        api_version="2022-04-01",
+    )
     assert resp.status_code == 200
     assert resp.json()["lroMode"] == "polls"
     created = rg.put(rg.reg_path(), {"location": "westus", "sku": {"name": "Basic"}})
@@ -1206,14 +1370,16 @@ def test_settings_endpoint_switches_lro_mode(rg: Api) -> None:
 
 
 def test_settings_endpoint_refuses_an_unknown_mode(api: Api) -> None:
-    resp = api.put(f"{api.sub_path}/providers/Acrctl.Admin/settings", {"lroMode": "never"},
-                   api_version="2022-04-01")
+    resp = api.put(
+        f"{api.sub_path}/providers/Acrctl.Admin/settings",
+        {"lroMode": "never"},
+        api_version="2022-04-01",
+    )
     error(resp, 400, "InvalidSetting")
 
 
 def test_reset_endpoint_empties_the_state_but_keeps_the_admin(basic: Api) -> None:
-    resp = basic.post(f"{basic.sub_path}/providers/Acrctl.Admin/reset",
-                      api_version="2022-04-01")
+    resp = basic.post(f"{basic.sub_path}/providers/Acrctl.Admin/reset", api_version="2022-04-01")
     assert resp.status_code == 204
     error(basic.get(basic.rg_path()), 404, "ResourceGroupNotFound")
     assert basic.get(basic.sub_path).status_code == 200

@@ -43,10 +43,14 @@ def test_the_az_script(az: Az, group: str, with_group: bool) -> None:
     g = ["-g", group] if with_group else []
     reg = ["-r", name, *g]
 
-    created = run_json(az, "acr", "create", "-n", name, "-g", group, "--sku", "Premium",
-                       "-l", "westus")
+    created = run_json(
+        az, "acr", "create", "-n", name, "-g", group, "--sku", "Premium", "-l", "westus"
+    )
     assert (created["name"], created["sku"]["name"], created["provisioningState"]) == (
-        name, "Premium", "Succeeded")
+        name,
+        "Premium",
+        "Succeeded",
+    )
     assert created["loginServer"] == f"{name}.azurecr.io"
     assert name in [r["name"] for r in run_json(az, "acr", "list", *g)]
     shown = run_json(az, "acr", "show", "-n", name, *g)
@@ -54,19 +58,31 @@ def test_the_az_script(az: Az, group: str, with_group: bool) -> None:
 
     repl = run_json(az, "acr", "replication", "create", *reg, "-l", "eastus")
     assert (repl["name"], repl["location"], repl["provisioningState"]) == (
-        "eastus", "eastus", "Succeeded")
+        "eastus",
+        "eastus",
+        "Succeeded",
+    )
     listed = run_json(az, "acr", "replication", "list", *reg)
     assert sorted(r["location"] for r in listed) == ["eastus", "westus"]
     assert run_json(az, "acr", "replication", "show", "-n", "eastus", *reg)["id"] == repl["id"]
-    updated = run_json(az, "acr", "replication", "update", "-n", "eastus", *reg,
-                       "--global-endpoint-routing", "false")
+    updated = run_json(
+        az,
+        "acr",
+        "replication",
+        "update",
+        "-n",
+        "eastus",
+        *reg,
+        "--global-endpoint-routing",
+        "false",
+    )
     assert updated["regionEndpointEnabled"] is False
     az.run("acr", "replication", "delete", "-n", "eastus", *reg).ok()
-    assert [r["location"] for r in run_json(az, "acr", "replication", "list", *reg)] == [
-        "westus"]
+    assert [r["location"] for r in run_json(az, "acr", "replication", "list", *reg)] == ["westus"]
 
-    hook = run_json(az, "acr", "webhook", "create", "-n", "hook1", *reg, "--uri", HOOK_URI,
-                    "--actions", "push")
+    hook = run_json(
+        az, "acr", "webhook", "create", "-n", "hook1", *reg, "--uri", HOOK_URI, "--actions", "push"
+    )
     assert (hook["name"], hook["actions"], hook["status"]) == ("hook1", ["push"], "enabled")
     assert [h["name"] for h in run_json(az, "acr", "webhook", "list", *reg)] == ["hook1"]
     ping = run_json(az, "acr", "webhook", "ping", "-n", "hook1", *reg)
@@ -85,20 +101,22 @@ def test_the_az_script(az: Az, group: str, with_group: bool) -> None:
     gone = az.run("acr", "show", "-n", name, *g)
     if with_group:
         assert gone.rc == 3, gone.describe()
-        assert gone.stderr.startswith("ERROR: (ResourceNotFound) The Resource "
-                                      f"'Microsoft.ContainerRegistry/registries/{name}' "
-                                      f"under resource group '{group}' was not found."), \
-            gone.stderr
+        assert gone.stderr.startswith(
+            "ERROR: (ResourceNotFound) The Resource "
+            f"'Microsoft.ContainerRegistry/registries/{name}' "
+            f"under resource group '{group}' was not found."
+        ), gone.stderr
     else:  # az's own lookup through /resources finds nothing: its CLIError, exit 1
         assert gone.rc == 1, gone.describe()
-        assert gone.stderr == (f"ERROR: The resource with name '{name}' and type "
-                               "'Microsoft.ContainerRegistry/registries' could not be found "
-                               f"in subscription 'acrctl ({az.server.subscription})'.\n")
+        assert gone.stderr == (
+            f"ERROR: The resource with name '{name}' and type "
+            "'Microsoft.ContainerRegistry/registries' could not be found "
+            f"in subscription 'acrctl ({az.server.subscription})'.\n"
+        )
     assert run_json(az, "acr", "check-name", "-n", name)["nameAvailable"] is True
 
 
-def test_a_readers_write_is_refused(az_server: AzServer, group: str,
-                                    tmp_path: Path) -> None:
+def test_a_readers_write_is_refused(az_server: AzServer, group: str, tmp_path: Path) -> None:
     reader = az_server.create_sp("az-reader", "Reader")
     client = Az(az_server, tmp_path / "az-reader")
     client.setup_cloud()
@@ -107,13 +125,16 @@ def test_a_readers_write_is_refused(az_server: AzServer, group: str,
     refused = client.run("acr", "create", "-n", "readerreg1", "-g", group, "--sku", "Basic")
     assert refused.rc == 1, refused.describe()
     assert "(AuthorizationFailed)" in refused.stderr, refused.stderr
-    assert f"The client 'az-reader' with object id '{reader['appId']}' does not have " \
-           "authorization to perform action 'Microsoft.ContainerRegistry/registries/write'" \
-           in refused.stderr, refused.stderr
+    assert (
+        f"The client 'az-reader' with object id '{reader['appId']}' does not have "
+        "authorization to perform action 'Microsoft.ContainerRegistry/registries/write'"
+        in refused.stderr
+    ), refused.stderr
 
 
-def test_a_wrong_secret_fails_login(az_server: AzServer, az_principal: dict[str, str],
-                                    tmp_path: Path) -> None:
+def test_a_wrong_secret_fails_login(
+    az_server: AzServer, az_principal: dict[str, str], tmp_path: Path
+) -> None:
     client = Az(az_server, tmp_path / "az-wrong")
     client.setup_cloud()
     out = client.login_sp(az_principal["appId"], "acr_not_the_secret")
@@ -126,8 +147,10 @@ def mi_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzServer]:
     """A second server whose settings make principal `az-mi` its managed identity."""
     tmp = tmp_path_factory.mktemp("az-mi-server")
     config = tmp / "server.toml"
-    config.write_text('[settings]\nmanaged_identity_header = "mi-header-secret-1"\n'
-                      'managed_identity_principal = "az-mi"\n')
+    config.write_text(
+        '[settings]\nmanaged_identity_header = "mi-header-secret-1"\n'
+        'managed_identity_principal = "az-mi"\n'
+    )
     server = AzServer(tmp, extra_args=["--config", str(config)])
     yield server
     server.stop()
@@ -137,12 +160,13 @@ def test_login_with_the_managed_identity(mi_server: AzServer, tmp_path: Path) ->
     mi = mi_server.create_sp("az-mi", "Contributor")
     client = Az(mi_server, tmp_path / "az-mi")
     client.setup_cloud()
-    env = {"IDENTITY_ENDPOINT": f"{mi_server.url}/msi/token",
-           "IDENTITY_HEADER": "mi-header-secret-1"}
+    env = {
+        "IDENTITY_ENDPOINT": f"{mi_server.url}/msi/token",
+        "IDENTITY_HEADER": "mi-header-secret-1",
+    }
     login = client.run("login", "--identity", "-o", "json", env=env).ok()
     account = login.json[0]
-    assert (account["tenantId"], account["user"]["type"]) == (mi_server.tenant,
-                                                             "servicePrincipal")
+    assert (account["tenantId"], account["user"]["type"]) == (mi_server.tenant, "servicePrincipal")
     out = client.run("group", "create", "-n", "mirg1", "-l", "westus", "-o", "json", env=env)
     assert out.ok().json["name"] == "mirg1"
     assert mi_server.unmatched() == []
@@ -157,5 +181,6 @@ def test_every_request_had_a_route(az_server: AzServer, az: Az) -> None:
 
 
 def describe(rows: list[dict[str, Any]]) -> str:
-    return "\n".join(f"{r['method']} status {r['status']} request id {r['request_id']}"
-                     for r in rows)
+    return "\n".join(
+        f"{r['method']} status {r['status']} request id {r['request_id']}" for r in rows
+    )

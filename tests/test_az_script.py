@@ -21,19 +21,24 @@ pytestmark = pytest.mark.skipif(BASH is None, reason="needs bash")
 
 def acrctl_bin() -> str:
     """The console script next to this interpreter (the venv's), else the one on PATH."""
-    found = (shutil.which("acrctl", path=os.path.dirname(sys.executable))
-             or shutil.which("acrctl"))
+    found = shutil.which("acrctl", path=os.path.dirname(sys.executable)) or shutil.which("acrctl")
     if found is None:
         pytest.skip("the acrctl entry point is not installed")
     return found
 
 
 def script_env(base: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("ACRCTL_") and k not in ("NO_COLOR", "FORCE_COLOR")}
-    env.update(ACR=acrctl_bin(), ACRCTL_STATE=str(base / "script-state.db"),
-               ACRCTL_CONFIG_DIR=str(base / "script-config"),
-               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ACRCTL_") and k not in ("NO_COLOR", "FORCE_COLOR")
+    }
+    env.update(
+        ACR=acrctl_bin(),
+        ACRCTL_STATE=str(base / "script-state.db"),
+        ACRCTL_CONFIG_DIR=str(base / "script-config"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
     return env
 
 
@@ -46,8 +51,14 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedP
     out.mkdir()
     with WebhookReceiver() as rx:  # the ping must be delivered (`webhook ping` checks)
         env = {**script_env(base), "HOOK_URI": rx.url("/hook")}
-        proc = subprocess.run([str(BASH), str(SCRIPT), str(out)], env=env,
-                              capture_output=True, text=True, timeout=300, check=False)
+        proc = subprocess.run(
+            [str(BASH), str(SCRIPT), str(out)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     return proc, out
 
 
@@ -63,10 +74,13 @@ def test_script_succeeds(ran: tuple[subprocess.CompletedProcess[str], Path]) -> 
 
 
 def test_script_only_warns_about_the_deprecated_alias(
-        ran: tuple[subprocess.CompletedProcess[str], Path]) -> None:
-    assert ran[0].stderr == ("WARNING: Option '--region-endpoint-enabled' has been deprecated "
-                             "and will be removed in a future release. Use "
-                             "'--global-endpoint-routing' instead.\n")
+    ran: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    assert ran[0].stderr == (
+        "WARNING: Option '--region-endpoint-enabled' has been deprecated "
+        "and will be removed in a future release. Use "
+        "'--global-endpoint-routing' instead.\n"
+    )
 
 
 def test_upgrade_to_premium(ran: tuple[subprocess.CompletedProcess[str], Path]) -> None:
@@ -74,10 +88,13 @@ def test_upgrade_to_premium(ran: tuple[subprocess.CompletedProcess[str], Path]) 
 
 
 def test_replication_list_holds_home_and_eastus(
-        ran: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    ran: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
     reps = load(ran[1], "replications.json")
     assert [(r["name"], r["provisioningState"], r["status"]["displayStatus"]) for r in reps] == [
-        ("westus", "Succeeded", "Ready"), ("eastus", "Succeeded", "Ready")]
+        ("westus", "Succeeded", "Ready"),
+        ("eastus", "Succeeded", "Ready"),
+    ]
     assert all(r["resourceGroup"] == "azstylegroup" for r in reps)
 
 
@@ -88,7 +105,8 @@ def test_replication_list_table(ran: tuple[subprocess.CompletedProcess[str], Pat
 
 
 def test_replication_update_via_the_deprecated_alias(
-        ran: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    ran: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
     doc = load(ran[1], "replication-update.json")
     assert (doc["name"], doc["regionEndpointEnabled"]) == ("eastus", False)
 
@@ -132,8 +150,14 @@ def test_script_stops_at_the_first_failure(tmp_path: Path) -> None:
     out.mkdir()
     env = script_env(tmp_path)
     env["GROUP"] = f"{env['ACR']} nosuchcommand"
-    proc = subprocess.run([str(BASH), str(SCRIPT), str(out)], env=env, capture_output=True,
-                          text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [str(BASH), str(SCRIPT), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert list(out.iterdir()) == []

@@ -49,8 +49,21 @@ def same_server(az: Az, az_server: AzServer) -> AzServer:
     az.run("group", "create", "-n", GROUP, "-l", "westus", "-o", "none").ok()
     az.run("acr", "create", "-n", REGISTRY, *G, "--sku", "Premium", "-o", "none").ok()
     az.run("acr", "replication", "create", *R, "-l", "eastus", "-o", "none").ok()
-    az.run("acr", "webhook", "create", "-n", HOOK, *R, "--uri", "http://127.0.0.1:9/hook",
-           "--actions", "push", "delete", "-o", "none").ok()
+    az.run(
+        "acr",
+        "webhook",
+        "create",
+        "-n",
+        HOOK,
+        *R,
+        "--uri",
+        "http://127.0.0.1:9/hook",
+        "--actions",
+        "push",
+        "delete",
+        "-o",
+        "none",
+    ).ok()
     return az_server
 
 
@@ -61,30 +74,39 @@ def both(az: Az, server: AzServer, token: str, *args: str) -> tuple[Result, Resu
 
 @pytest.mark.parametrize("fmt", ["json", "table"])
 @pytest.mark.parametrize("command", list(COMMANDS))
-def test_stdout_is_identical(az: Az, same_server: AzServer, az_principal: dict[str, str],
-                             command: str, fmt: str) -> None:
-    by_az, by_acrctl = both(az, same_server, az_principal["password"], *COMMANDS[command],
-                            "-o", fmt)
+def test_stdout_is_identical(
+    az: Az, same_server: AzServer, az_principal: dict[str, str], command: str, fmt: str
+) -> None:
+    by_az, by_acrctl = both(
+        az, same_server, az_principal["password"], *COMMANDS[command], "-o", fmt
+    )
     by_az.ok()
     assert (by_acrctl.rc, by_acrctl.stdout) == (0, by_az.stdout), by_acrctl.describe()
 
 
 def test_an_arm_error_prints_the_same_lines_and_exit_code(
-        az: Az, same_server: AzServer, az_principal: dict[str, str]) -> None:
+    az: Az, same_server: AzServer, az_principal: dict[str, str]
+) -> None:
     """acrctl adds one line, the request id to look up in the server's log."""
-    by_az, by_acrctl = both(az, same_server, az_principal["password"], "show", "-n",
-                            "sbsnosuchreg", *G)
+    by_az, by_acrctl = both(
+        az, same_server, az_principal["password"], "show", "-n", "sbsnosuchreg", *G
+    )
     *lines, request_id = by_acrctl.stderr.splitlines(keepends=True)
     assert (by_acrctl.rc, by_acrctl.stdout, "".join(lines)) == (3, "", by_az.stderr)
     assert (by_az.rc, request_id.startswith("Request id: ")) == (3, True)
 
 
-def test_an_upper_case_name_fails_as_in_az(az: Az, same_server: AzServer,
-                                           az_principal: dict[str, str]) -> None:
-    by_az, by_acrctl = both(az, same_server, az_principal["password"], "create", "-n",
-                            "Bad_Name", *G, "--sku", "Basic")
+def test_an_upper_case_name_fails_as_in_az(
+    az: Az, same_server: AzServer, az_principal: dict[str, str]
+) -> None:
+    by_az, by_acrctl = both(
+        az, same_server, az_principal["password"], "create", "-n", "Bad_Name", *G, "--sku", "Basic"
+    )
     assert (by_acrctl.rc, by_acrctl.stdout, by_acrctl.stderr) == (
-        by_az.rc, by_az.stdout, by_az.stderr)
+        by_az.rc,
+        by_az.stdout,
+        by_az.stderr,
+    )
     assert by_az.rc == 1
 
 
@@ -113,54 +135,111 @@ for model, doc in json.load(sys.stdin):
 json.dump(out, sys.stdout)
 """
 
-_ID = ("/subscriptions/s/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/"
-       "r1")
+_ID = "/subscriptions/s/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/r1"
 _FULL_REGISTRY: dict[str, Any] = {
-    "id": _ID, "name": "r1", "type": "Microsoft.ContainerRegistry/registries",
-    "location": "westus", "tags": {"a": "b"}, "etag": "e", "sku": {"name": "Premium"},
-    "identity": {"type": "UserAssigned", "principalId": "p",
-                 "userAssignedIdentities": {"/x/y": {"principalId": "a", "clientId": "b"}}},
+    "id": _ID,
+    "name": "r1",
+    "type": "Microsoft.ContainerRegistry/registries",
+    "location": "westus",
+    "tags": {"a": "b"},
+    "etag": "e",
+    "sku": {"name": "Premium"},
+    "identity": {
+        "type": "UserAssigned",
+        "principalId": "p",
+        "userAssignedIdentities": {"/x/y": {"principalId": "a", "clientId": "b"}},
+    },
     "properties": {
-        "creationDate": "2021-06-15T21:38:26.1537861Z", "unknownToTheModel": 1,
+        "creationDate": "2021-06-15T21:38:26.1537861Z",
+        "unknownToTheModel": 1,
         "status": {"displayStatus": "ok", "timestamp": "2021-06-15T21:40:12.000000Z"},
-        "networkRuleSet": {"defaultAction": "Deny",
-                           "ipRules": [{"action": "Allow", "value": "1.2.3.4"}],
-                           "virtualNetworkRules": [{"action": "Allow", "id": "/v/s"}]},
-        "policies": {"azureADAuthenticationAsArmPolicy": {"status": "enabled"},
-                     "softDeletePolicy": {"retentionDays": 7, "status": "disabled",
-                                          "lastUpdatedTime": "2021-06-15T21:40:12Z"}},
-        "encryption": {"status": "enabled", "keyVaultProperties": {
-            "keyIdentifier": "k", "lastKeyRotationTimestamp": "2021-06-15T21:40:12.5-05:30"}},
-        "privateEndpointConnections": [{
-            "id": f"{_ID}/privateEndpointConnections/pe", "name": "pe",
-            "properties": {"privateEndpoint": {
-                "id": "/subscriptions/s/resourceGroups/rg3/providers/Microsoft.Network/"
-                      "privateEndpoints/pe1"},
-                "privateLinkServiceConnectionState": {"status": "Approved"}}}]}}
+        "networkRuleSet": {
+            "defaultAction": "Deny",
+            "ipRules": [{"action": "Allow", "value": "1.2.3.4"}],
+            "virtualNetworkRules": [{"action": "Allow", "id": "/v/s"}],
+        },
+        "policies": {
+            "azureADAuthenticationAsArmPolicy": {"status": "enabled"},
+            "softDeletePolicy": {
+                "retentionDays": 7,
+                "status": "disabled",
+                "lastUpdatedTime": "2021-06-15T21:40:12Z",
+            },
+        },
+        "encryption": {
+            "status": "enabled",
+            "keyVaultProperties": {
+                "keyIdentifier": "k",
+                "lastKeyRotationTimestamp": "2021-06-15T21:40:12.5-05:30",
+            },
+        },
+        "privateEndpointConnections": [
+            {
+                "id": f"{_ID}/privateEndpointConnections/pe",
+                "name": "pe",
+                "properties": {
+                    "privateEndpoint": {
+                        "id": "/subscriptions/s/resourceGroups/rg3/providers/Microsoft.Network/"
+                        "privateEndpoints/pe1"
+                    },
+                    "privateLinkServiceConnectionState": {"status": "Approved"},
+                },
+            }
+        ],
+    },
+}
 CASES: list[tuple[str, Any]] = [
     ("Registry", _FULL_REGISTRY),
     ("Registry", {"id": _ID, "name": "r1", "location": "westus", "sku": {"name": "Basic"}}),
-    ("Replication", {"id": f"{_ID}/replications/eastus", "location": "eastus",
-                     "properties": {"status": {"timestamp": "2026-12-02T10:40:23.1Z"}}}),
+    (
+        "Replication",
+        {
+            "id": f"{_ID}/replications/eastus",
+            "location": "eastus",
+            "properties": {"status": {"timestamp": "2026-12-02T10:40:23.1Z"}},
+        },
+    ),
     ("Webhook", [{"id": f"{_ID}/webhooks/h", "properties": {"actions": ["push"]}}]),
     ("RegistryNameStatus", {"nameAvailable": True}),
     ("RegistryUsageListResult", {"value": [{"name": "Size", "limit": 5, "unit": "Bytes"}]}),
     ("CallbackConfig", {"serviceUri": "http://x"}),
     ("EventInfo", {"id": "e1"}),
-    ("Event", {"id": "e1", "eventRequestMessage": {
-        "content": {"timestamp": "2026-12-02T10:40:23Z", "action": "push",
+    (
+        "Event",
+        {
+            "id": "e1",
+            "eventRequestMessage": {
+                "content": {
+                    "timestamp": "2026-12-02T10:40:23Z",
+                    "action": "push",
                     "target": {"repository": "r", "tag": "t", "size": 3},
-                    "source": {"addr": "a", "instanceID": "i"}}},
-        "eventResponseMessage": {"statusCode": "200"}}),
-    ("ResourceGroup", {"id": "/subscriptions/s/resourceGroups/rg1", "name": "rg1",
-                       "location": "westus", "unknownTop": 1,
-                       "properties": {"provisioningState": "Succeeded", "unknownIn": 2}}),
+                    "source": {"addr": "a", "instanceID": "i"},
+                }
+            },
+            "eventResponseMessage": {"statusCode": "200"},
+        },
+    ),
+    (
+        "ResourceGroup",
+        {
+            "id": "/subscriptions/s/resourceGroups/rg1",
+            "name": "rg1",
+            "location": "westus",
+            "unknownTop": 1,
+            "properties": {"provisioningState": "Succeeded", "unknownIn": 2},
+        },
+    ),
 ]
 
 
 def test_az_models_print_what_the_sdk_prints() -> None:
     python = require_az().parent / "python"  # the interpreter of .venv-az
-    proc = subprocess.run([str(python), "-c", AS_AZ],
-                          input=json.dumps(CASES), capture_output=True, text=True,
-                          timeout=120, check=True)
+    proc = subprocess.run(
+        [str(python), "-c", AS_AZ],
+        input=json.dumps(CASES),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert json.loads(proc.stdout) == [az_result(model, doc) for model, doc in CASES]

@@ -50,8 +50,9 @@ def world(api: Api) -> Api:
     return api
 
 
-def raw_request(api: Api, method: str, raw_path: str, body: bytes = b"",
-                api_version: str = API_VERSION) -> tuple[int, dict[str, Any] | None]:
+def raw_request(
+    api: Api, method: str, raw_path: str, body: bytes = b"", api_version: str = API_VERSION
+) -> tuple[int, dict[str, Any] | None]:
     """A request whose path reaches the server byte for byte (httpx would normalise `..`)."""
     target = f"{raw_path}?api-version={api_version}"
     headers = {"Authorization": f"Bearer {api.admin_token}", "Content-Type": "application/json"}
@@ -66,23 +67,33 @@ def raw_request(api: Api, method: str, raw_path: str, body: bytes = b"",
         finally:
             conn.close()
     transport = api.http._transport  # the InProcessTransport of the harness
-    req = to_request(method, raw_path, f"api-version={api_version}",
-                     {k.lower(): v for k, v in headers.items()}, body, api.base_url)
+    req = to_request(
+        method,
+        raw_path,
+        f"api-version={api_version}",
+        {k.lower(): v for k, v in headers.items()},
+        body,
+        api.base_url,
+    )
     out = transport.app.handle(req)  # type: ignore[attr-defined]
     return out.status, out.body
 
 
 # == body size and shape ======================================================================
 
+
 @pytest.mark.parametrize("target", ["registry", "group", "ping", "get"])
 def test_an_oversized_body_is_413_on_every_route(world: Api, target: str) -> None:
     body = b'{"location": "westus", "pad": "' + b"x" * MAX_BODY + b'"}'
-    method, path = {"registry": ("PUT", world.reg_path()),
-                    "group": ("PUT", world.rg_path()),
-                    "ping": ("POST", f"{world.hook_path()}/ping"),
-                    "get": ("GET", world.reg_path())}[target]
-    resp = world.request(method, path, content=body,
-                         api_version=API_VERSION if target != "group" else "2022-09-01")
+    method, path = {
+        "registry": ("PUT", world.reg_path()),
+        "group": ("PUT", world.rg_path()),
+        "ping": ("POST", f"{world.hook_path()}/ping"),
+        "get": ("GET", world.reg_path()),
+    }[target]
+    resp = world.request(
+        method, path, content=body, api_version=API_VERSION if target != "group" else "2022-09-01"
+    )
     arm_error(resp, 413, "RequestEntityTooLarge")
 
 
@@ -93,42 +104,68 @@ def test_a_body_just_under_the_limit_is_read(world: Api) -> None:
     assert resp.status_code == 200, resp.text[:300]
 
 
-@pytest.mark.parametrize("raw", [
-    b"[" * 200_000,
-    b'{"a":' * 150_000 + b"1" + b"}" * 150_000,
-    b'{"location": "westus", "sku": {"name": "Basic"}, "properties": {"policies": {"x": '
-    + b"[" * 900 + b"]" * 900 + b"}}}",
-    b'{"location": "westus", "sku": {"name": "Basic"}, "tags": '
-    + b'{"a":' * (MAX_DEPTH + 1) + b'"b"' + b"}" * (MAX_DEPTH + 1) + b"}",
-], ids=["arrays", "objects", "nested-in-policies", "just-over-the-limit"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 200_000,
+        b'{"a":' * 150_000 + b"1" + b"}" * 150_000,
+        b'{"location": "westus", "sku": {"name": "Basic"}, "properties": {"policies": {"x": '
+        + b"[" * 900
+        + b"]" * 900
+        + b"}}}",
+        b'{"location": "westus", "sku": {"name": "Basic"}, "tags": '
+        + b'{"a":' * (MAX_DEPTH + 1)
+        + b'"b"'
+        + b"}" * (MAX_DEPTH + 1)
+        + b"}",
+    ],
+    ids=["arrays", "objects", "nested-in-policies", "just-over-the-limit"],
+)
 def test_deeply_nested_json_is_400(world: Api, raw: bytes) -> None:
     msg = arm_error(world.put(world.reg_path(), content=raw), 400, "InvalidRequestContent")
     assert "nested" in msg
 
 
-@pytest.mark.parametrize("raw", [
-    b'{"location": "westus", "sku": {"name": "Basic"}, "tags": {"a": NaN}}',
-    b'{"location": "westus", "sku": {"name": "Basic"}, "tags": {"a": Infinity}}',
-    b'{"location": "westus", "sku": {"name": "Basic"}, "properties": '
-    b'{"policies": {"retentionPolicy": {"days": 1e400}}}}',
-    b'{"location": "westus", "sku": {"name": "Basic"}, "tags": {"a": "\\ud800"}}',
-    b'{"location": "westus", "sku": {"name": "Basic"}, "tags": {"\\udfff": "b"}}',
-    b'{"location": "westus", "sku"',
-    b"\xff\xfe{}",
-    b"",
-    b'"a string"',
-    b"[1, 2]",
-], ids=["nan", "infinity", "huge-float", "lone-surrogate", "surrogate-key", "truncated",
-        "not-utf8", "empty", "string", "array"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"location": "westus", "sku": {"name": "Basic"}, "tags": {"a": NaN}}',
+        b'{"location": "westus", "sku": {"name": "Basic"}, "tags": {"a": Infinity}}',
+        b'{"location": "westus", "sku": {"name": "Basic"}, "properties": '
+        b'{"policies": {"retentionPolicy": {"days": 1e400}}}}',
+        b'{"location": "westus", "sku": {"name": "Basic"}, "tags": {"a": "\\ud800"}}',
+        b'{"location": "westus", "sku": {"name": "Basic"}, "tags": {"\\udfff": "b"}}',
+        b'{"location": "westus", "sku"',
+        b"\xff\xfe{}",
+        b"",
+        b'"a string"',
+        b"[1, 2]",
+    ],
+    ids=[
+        "nan",
+        "infinity",
+        "huge-float",
+        "lone-surrogate",
+        "surrogate-key",
+        "truncated",
+        "not-utf8",
+        "empty",
+        "string",
+        "array",
+    ],
+)
 def test_json_that_is_not_acceptable_is_400(world: Api, raw: bytes) -> None:
     arm_error(world.put(world.reg_path(), content=raw), 400, "InvalidRequestContent")
 
 
 def test_a_surrogate_pair_is_fine(world: Api) -> None:
-    resp = world.put(world.reg_path(), content=b'{"location": "westus", "sku": {"name": '
-                     b'"Premium"}, "tags": {"mood": "\\ud83d\\ude00"}}')
+    resp = world.put(
+        world.reg_path(),
+        content=b'{"location": "westus", "sku": {"name": '
+        b'"Premium"}, "tags": {"mood": "\\ud83d\\ude00"}}',
+    )
     assert resp.status_code == 200, resp.text
-    assert resp.json()["tags"] == {"mood": "\U0001F600"}
+    assert resp.json()["tags"] == {"mood": "\U0001f600"}
 
 
 # == a wrong type for every field of each PUT body ================================================
@@ -147,44 +184,90 @@ def _paths(api: Api) -> dict[str, tuple[str, str, dict[str, Any]]]:
     p = api.sub_path
     return {
         "group": (api.rg_path("rgnew"), "2022-09-01", {"location": "westus", "tags": {}}),
-        "registry": (api.reg_path("newreg1"), API_VERSION, {
-            "location": "westus", "sku": {"name": "Premium"}, "tags": {},
-            "identity": {"type": "SystemAssigned"},
-            "properties": {"adminUserEnabled": False, "dataEndpointEnabled": False,
-                           "anonymousPullEnabled": False,
-                           "networkRuleBypassAllowedForTasks": False,
-                           "publicNetworkAccess": "Enabled",
-                           "networkRuleBypassOptions": "AzureServices",
-                           "roleAssignmentMode": "LegacyRegistryPermissions",
-                           "zoneRedundancy": "Disabled",
-                           "networkRuleSet": {"defaultAction": "Allow", "ipRules": [
-                               {"action": "Allow", "value": "10.0.0.0/24"}]},
-                           "policies": {"quarantinePolicy": {"status": "disabled"},
-                                        "trustPolicy": {"type": "Notary", "status": "disabled"},
-                                        "retentionPolicy": {"days": 7, "status": "disabled"},
-                                        "exportPolicy": {"status": "enabled"}},
-                           "encryption": {"status": "disabled"}}}),
-        "replication": (api.repl_path("westeurope"), API_VERSION, {
-            "location": "westeurope", "tags": {},
-            "properties": {"regionEndpointEnabled": True, "zoneRedundancy": "Disabled"}}),
-        "webhook": (api.hook_path("hook2"), API_VERSION, {
-            "location": "westus", "tags": {},
-            "properties": {"serviceUri": "http://127.0.0.1:9/h", "customHeaders": {"a": "b"},
-                           "status": "enabled", "scope": "repo:*", "actions": ["push"],
-                           "signingSecret": "s3cret"}}),
-        "roleDefinition": (f"{p}/providers/Microsoft.Authorization/roleDefinitions/"
-                           f"{uuid.UUID(int=7)}", ADMIN_API_VERSION, {
-                               "properties": {"roleName": "fuzz-role", "description": "d",
-                                              "assignableScopes": [p],
-                                              "permissions": [{"actions": ["*/read"],
-                                                               "notActions": []}]}}),
-        "roleAssignment": (f"{p}/providers/Microsoft.Authorization/roleAssignments/"
-                           f"{uuid.UUID(int=8)}", ADMIN_API_VERSION, {
-                               "properties": {"roleDefinitionId": READER,
-                                              "principalId": "<principal>"}}),
-        "settings": (f"{p}/providers/Acrctl.Admin/settings", ADMIN_API_VERSION, {
-            "lroMode": "immediate", "lroPolls": 2, "lroSeconds": 5.0, "retryAfter": 1,
-            "pageSize": 100}),
+        "registry": (
+            api.reg_path("newreg1"),
+            API_VERSION,
+            {
+                "location": "westus",
+                "sku": {"name": "Premium"},
+                "tags": {},
+                "identity": {"type": "SystemAssigned"},
+                "properties": {
+                    "adminUserEnabled": False,
+                    "dataEndpointEnabled": False,
+                    "anonymousPullEnabled": False,
+                    "networkRuleBypassAllowedForTasks": False,
+                    "publicNetworkAccess": "Enabled",
+                    "networkRuleBypassOptions": "AzureServices",
+                    "roleAssignmentMode": "LegacyRegistryPermissions",
+                    "zoneRedundancy": "Disabled",
+                    "networkRuleSet": {
+                        "defaultAction": "Allow",
+                        "ipRules": [{"action": "Allow", "value": "10.0.0.0/24"}],
+                    },
+                    "policies": {
+                        "quarantinePolicy": {"status": "disabled"},
+                        "trustPolicy": {"type": "Notary", "status": "disabled"},
+                        "retentionPolicy": {"days": 7, "status": "disabled"},
+                        "exportPolicy": {"status": "enabled"},
+                    },
+                    "encryption": {"status": "disabled"},
+                },
+            },
+        ),
+        "replication": (
+            api.repl_path("westeurope"),
+            API_VERSION,
+            {
+                "location": "westeurope",
+                "tags": {},
+                "properties": {"regionEndpointEnabled": True, "zoneRedundancy": "Disabled"},
+            },
+        ),
+        "webhook": (
+            api.hook_path("hook2"),
+            API_VERSION,
+            {
+                "location": "westus",
+                "tags": {},
+                "properties": {
+                    "serviceUri": "http://127.0.0.1:9/h",
+                    "customHeaders": {"a": "b"},
+                    "status": "enabled",
+                    "scope": "repo:*",
+                    "actions": ["push"],
+                    "signingSecret": "s3cret",
+                },
+            },
+        ),
+        "roleDefinition": (
+            f"{p}/providers/Microsoft.Authorization/roleDefinitions/{uuid.UUID(int=7)}",
+            ADMIN_API_VERSION,
+            {
+                "properties": {
+                    "roleName": "fuzz-role",
+                    "description": "d",
+                    "assignableScopes": [p],
+                    "permissions": [{"actions": ["*/read"], "notActions": []}],
+                }
+            },
+        ),
+        "roleAssignment": (
+            f"{p}/providers/Microsoft.Authorization/roleAssignments/{uuid.UUID(int=8)}",
+            ADMIN_API_VERSION,
+            {"properties": {"roleDefinitionId": READER, "principalId": "<principal>"}},
+        ),
+        "settings": (
+            f"{p}/providers/Acrctl.Admin/settings",
+            ADMIN_API_VERSION,
+            {
+                "lroMode": "immediate",
+                "lroPolls": 2,
+                "lroSeconds": 5.0,
+                "retryAfter": 1,
+                "pageSize": 100,
+            },
+        ),
     }
 
 
@@ -201,21 +284,39 @@ FIELDS: list[tuple[str, str, list[Any]]] = [
     ("registry", "identity", OBJECT_WRONG),
     ("registry", "identity.type", ENUM_WRONG),
     ("registry", "properties", OBJECT_WRONG),
-    *[("registry", f"properties.{k}", BOOL_WRONG)
-      for k in ("adminUserEnabled", "dataEndpointEnabled", "anonymousPullEnabled",
-                "networkRuleBypassAllowedForTasks")],
-    *[("registry", f"properties.{k}", ENUM_WRONG)
-      for k in ("publicNetworkAccess", "networkRuleBypassOptions", "roleAssignmentMode",
-                "zoneRedundancy")],
-    *[("registry", f"properties.{k}", OBJECT_WRONG)
-      for k in ("networkRuleSet", "policies", "encryption")],
+    *[
+        ("registry", f"properties.{k}", BOOL_WRONG)
+        for k in (
+            "adminUserEnabled",
+            "dataEndpointEnabled",
+            "anonymousPullEnabled",
+            "networkRuleBypassAllowedForTasks",
+        )
+    ],
+    *[
+        ("registry", f"properties.{k}", ENUM_WRONG)
+        for k in (
+            "publicNetworkAccess",
+            "networkRuleBypassOptions",
+            "roleAssignmentMode",
+            "zoneRedundancy",
+        )
+    ],
+    *[
+        ("registry", f"properties.{k}", OBJECT_WRONG)
+        for k in ("networkRuleSet", "policies", "encryption")
+    ],
     ("registry", "properties.networkRuleSet.defaultAction", ENUM_WRONG),
     ("registry", "properties.networkRuleSet.ipRules", LIST_WRONG),
     ("registry", "properties.networkRuleSet.ipRules.0.value", STRING_WRONG),
-    *[("registry", f"properties.policies.{k}", OBJECT_WRONG)
-      for k in ("quarantinePolicy", "trustPolicy", "retentionPolicy", "exportPolicy")],
-    *[("registry", f"properties.policies.{k}.status", ENUM_WRONG)
-      for k in ("quarantinePolicy", "trustPolicy", "retentionPolicy", "exportPolicy")],
+    *[
+        ("registry", f"properties.policies.{k}", OBJECT_WRONG)
+        for k in ("quarantinePolicy", "trustPolicy", "retentionPolicy", "exportPolicy")
+    ],
+    *[
+        ("registry", f"properties.policies.{k}.status", ENUM_WRONG)
+        for k in ("quarantinePolicy", "trustPolicy", "retentionPolicy", "exportPolicy")
+    ],
     ("registry", "properties.policies.trustPolicy.type", ENUM_WRONG),
     ("registry", "properties.policies.retentionPolicy.days", INT_WRONG + [-1, 366]),
     ("registry", "properties.encryption.status", ENUM_WRONG),
@@ -297,8 +398,9 @@ def test_a_wrong_type_for_every_put_field_is_400(world: Api, kind: str) -> None:
     assert len(cases) >= 5
 
 
-def _wrong_type(world: Api, kind: str, target: str, version: str, body: dict[str, Any],
-                path: str, value: Any) -> None:
+def _wrong_type(
+    world: Api, kind: str, target: str, version: str, body: dict[str, Any], path: str, value: Any
+) -> None:
     before = world.backend.settings.page_size, world.backend.settings.lro_mode
     resp = world.put(target, _set(body, path, value), api_version=version)
     msg = arm_error(resp, 400)
@@ -328,50 +430,82 @@ def test_patch_with_wrong_types_is_400(world: Api) -> None:
     ]:
         arm_error(world.patch(path, body), 400)
     assert world.get(world.reg_path()).json()["properties"]["policies"]["exportPolicy"] == {
-        "status": "enabled"}
+        "status": "enabled"
+    }
 
 
 def test_settings_are_all_or_nothing(api: Api) -> None:
     path = f"{api.sub_path}/providers/Acrctl.Admin/settings"
-    arm_error(api.put(path, {"lroMode": "polls", "pageSize": 0}, api_version=ADMIN_API_VERSION),
-              400, "InvalidSetting")
+    arm_error(
+        api.put(path, {"lroMode": "polls", "pageSize": 0}, api_version=ADMIN_API_VERSION),
+        400,
+        "InvalidSetting",
+    )
     assert api.backend.settings.lro_mode == "immediate"
 
 
 # == query parameters ==========================================================================
 
-@pytest.mark.parametrize("params", [
-    {"$skipToken": "99999999999999999999999"}, {"$skipToken": "-1"}, {"$skipToken": "abc"},
-    {"$skipToken": "9" * 5000}, {"$top": "0"}, {"$top": "abc"}, {"$top": "-5"},
-    {"$top": "9" * 5000},
-], ids=["huge-token", "negative-token", "text-token", "endless-token", "zero-top",
-        "text-top", "negative-top", "endless-top"])
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"$skipToken": "99999999999999999999999"},
+        {"$skipToken": "-1"},
+        {"$skipToken": "abc"},
+        {"$skipToken": "9" * 5000},
+        {"$top": "0"},
+        {"$top": "abc"},
+        {"$top": "-5"},
+        {"$top": "9" * 5000},
+    ],
+    ids=[
+        "huge-token",
+        "negative-token",
+        "text-token",
+        "endless-token",
+        "zero-top",
+        "text-top",
+        "negative-top",
+        "endless-top",
+    ],
+)
 def test_bad_paging_parameters_are_400(world: Api, params: dict[str, str]) -> None:
-    for path in (f"{world.reg_path()}/replications", f"{world.reg_path()}/webhooks",
-                 f"{world.rg_path()}/providers/{ACR}/registries"):
+    for path in (
+        f"{world.reg_path()}/replications",
+        f"{world.reg_path()}/webhooks",
+        f"{world.rg_path()}/providers/{ACR}/registries",
+    ):
         arm_error(world.get(path, params=params), 400, "InvalidSkipToken")
 
 
-@pytest.mark.parametrize("flt", ["roleName eq 'Reader", "roleName eq", "ROLENAME EQ 'x",
-                                 "principalId eq 'abc"])
+@pytest.mark.parametrize(
+    "flt", ["roleName eq 'Reader", "roleName eq", "ROLENAME EQ 'x", "principalId eq 'abc"]
+)
 def test_an_unclosed_filter_is_400(world: Api, flt: str) -> None:
     for kind in ("roleDefinitions", "roleAssignments"):
-        resp = world.get(f"{world.sub_path}/providers/Microsoft.Authorization/{kind}",
-                         params={"$filter": flt}, api_version=ADMIN_API_VERSION)
+        resp = world.get(
+            f"{world.sub_path}/providers/Microsoft.Authorization/{kind}",
+            params={"$filter": flt},
+            api_version=ADMIN_API_VERSION,
+        )
         if resp.status_code == 200:  # the filter names the other kind's field: ignored
             continue
         arm_error(resp, 400, "InvalidFilter")
 
 
 def test_a_filter_with_a_quoted_quote_works(world: Api) -> None:
-    resp = world.get(f"{world.sub_path}/providers/Microsoft.Authorization/roleDefinitions",
-                     params={"$filter": "roleName eq 'O''Brien'"},
-                     api_version=ADMIN_API_VERSION)
+    resp = world.get(
+        f"{world.sub_path}/providers/Microsoft.Authorization/roleDefinitions",
+        params={"$filter": "roleName eq 'O''Brien'"},
+        api_version=ADMIN_API_VERSION,
+    )
     assert resp.status_code == 200 and resp.json()["value"] == []
 
 
-@pytest.mark.parametrize("version", ["", "2025-11-01x", "latest", "2025-13-01", "9" * 3000,
-                                     "2025-11-01\x00"])
+@pytest.mark.parametrize(
+    "version", ["", "2025-11-01x", "latest", "2025-13-01", "9" * 3000, "2025-11-01\x00"]
+)
 def test_bad_api_versions_are_400(world: Api, version: str) -> None:
     resp = world.get(world.reg_path(), params={"api-version": version}, api_version=None)
     arm_error(resp, 400)
@@ -388,7 +522,7 @@ TRICKY = {
     "nul": "myreg%00",
     "control": "myreg%01%1F",
     "very-long": "a" * 5000,
-    "emoji": quote("reg\U0001F600reg"),
+    "emoji": quote("reg\U0001f600reg"),
     "accented": quote("caf\u00e9reg"),
     "rtl-override": quote("myreg\u202e1"),
     "trailing-dot": "myreg1.",
@@ -404,12 +538,17 @@ def _no_stray_items(api: Api) -> None:
     for kind in ("registry", "replication", "webhook", "resourceGroup"):
         for item in api.backend.store.list(kind):
             assert all(ord(ch) >= 32 for ch in item.key), item.key
-            assert ".." not in item.key and "%" not in item.key and "\\" not in item.key, \
-                item.key
+            assert ".." not in item.key and "%" not in item.key and "\\" not in item.key, item.key
 
 
-def _refused(world: Api, method: str, path: str, payload: bytes = b"",
-             api_version: str = API_VERSION, allow_204: bool = False) -> str | None:
+def _refused(
+    world: Api,
+    method: str,
+    path: str,
+    payload: bytes = b"",
+    api_version: str = API_VERSION,
+    allow_204: bool = False,
+) -> str | None:
     """None when the request got a 4xx ARM error (or a 204 for a DELETE of nothing), else
     what went wrong."""
     status, doc = raw_request(world, method, path, payload, api_version)
@@ -417,9 +556,11 @@ def _refused(world: Api, method: str, path: str, payload: bytes = b"",
         return None
     if status not in CODES_4XX:
         return f"{method} {path[-80:]} -> {status} {str(doc)[:200]}"
-    if method != "HEAD" and not (isinstance(doc, dict) and isinstance(doc.get("error"), dict)
-                                 and doc["error"].get("code") not in (None,
-                                                                      "InternalServerError")):
+    if method != "HEAD" and not (
+        isinstance(doc, dict)
+        and isinstance(doc.get("error"), dict)
+        and doc["error"].get("code") not in (None, "InternalServerError")
+    ):
         return f"{method} {path[-80:]} -> {status} without an ARM error body: {doc}"
     return None
 
@@ -428,13 +569,22 @@ def test_tricky_registry_names_are_4xx(world: Api) -> None:
     base = f"{world.rg_path()}/providers/{ACR}/registries"
     body = json.dumps({"location": "westus", "sku": {"name": "Basic"}}).encode()
     failures = [
-        f"{trick}: {problem}" for trick, name in sorted(TRICKY.items())
-        for method, suffix, payload in (("PUT", "", body), ("GET", "", b""),
-                                        ("PATCH", "", b"{}"), ("DELETE", "", b""),
-                                        ("GET", "/replications", b""),
-                                        ("PUT", "/webhooks/hook9", b"{}"))
-        if (problem := _refused(world, method, f"{base}/{name}{suffix}", payload,
-                                allow_204=method == "DELETE"))]
+        f"{trick}: {problem}"
+        for trick, name in sorted(TRICKY.items())
+        for method, suffix, payload in (
+            ("PUT", "", body),
+            ("GET", "", b""),
+            ("PATCH", "", b"{}"),
+            ("DELETE", "", b""),
+            ("GET", "/replications", b""),
+            ("PUT", "/webhooks/hook9", b"{}"),
+        )
+        if (
+            problem := _refused(
+                world, method, f"{base}/{name}{suffix}", payload, allow_204=method == "DELETE"
+            )
+        )
+    ]
     assert not failures, "\n".join(failures)
     _no_stray_items(world)
     # the real resources are untouched
@@ -445,14 +595,19 @@ def test_tricky_registry_names_are_4xx(world: Api) -> None:
 def test_tricky_child_names_are_4xx(world: Api) -> None:
     failures = []
     for trick, name in sorted(TRICKY.items()):
-        for collection, body in (("replications", {"location": "westeurope"}),
-                                 ("webhooks", {"location": "westus", "properties": {
-                                     "serviceUri": "http://127.0.0.1:9/h",
-                                     "actions": ["push"]}})):
+        for collection, body in (
+            ("replications", {"location": "westeurope"}),
+            (
+                "webhooks",
+                {
+                    "location": "westus",
+                    "properties": {"serviceUri": "http://127.0.0.1:9/h", "actions": ["push"]},
+                },
+            ),
+        ):
             raw = json.dumps(body).encode()
             path = f"{world.reg_path()}/{collection}/{name}"
-            for method, payload in (("PUT", raw), ("GET", b""), ("PATCH", b"{}"),
-                                    ("DELETE", b"")):
+            for method, payload in (("PUT", raw), ("GET", b""), ("PATCH", b"{}"), ("DELETE", b"")):
                 problem = _refused(world, method, path, payload, allow_204=method == "DELETE")
                 if problem:
                     failures.append(f"{trick}: {problem}")
@@ -465,10 +620,20 @@ def test_tricky_group_names_are_4xx(world: Api) -> None:
     body = json.dumps({"location": "westus"}).encode()
     failures = [
         f"{trick}: {problem}"
-        for trick, name in sorted(TRICKY.items()) if trick not in ("accented", "full-width")
+        for trick, name in sorted(TRICKY.items())
+        if trick not in ("accented", "full-width")
         for method, payload in (("PUT", body), ("GET", b""), ("HEAD", b""), ("DELETE", b""))
-        if (problem := _refused(world, method, f"{world.sub_path}/resourceGroups/{name}",
-                                payload, "2022-09-01", allow_204=method == "DELETE"))]
+        if (
+            problem := _refused(
+                world,
+                method,
+                f"{world.sub_path}/resourceGroups/{name}",
+                payload,
+                "2022-09-01",
+                allow_204=method == "DELETE",
+            )
+        )
+    ]
     assert not failures, "\n".join(failures)
     _no_stray_items(world)
     assert world.get(world.rg_path()).status_code == 200
@@ -481,23 +646,27 @@ def test_raw_dot_segments_do_not_climb(world: Api) -> None:
     for method in ("DELETE", "PUT", "GET"):
         status, doc = raw_request(world, method, f"{base}/../../..", b"{}")
         assert status in CODES_4XX | {204}, (method, status, doc)
-    status, _ = raw_request(world, "DELETE", f"{world.sub_path}/resourceGroups/rg1/..",
-                            api_version="2022-09-01")
+    status, _ = raw_request(
+        world, "DELETE", f"{world.sub_path}/resourceGroups/rg1/..", api_version="2022-09-01"
+    )
     assert status in CODES_4XX | {204}
     assert world.get(world.rg_path()).status_code == 200
     assert world.get(world.reg_path()).status_code == 200
 
 
-@pytest.mark.parametrize("scope_trick", ["%2Fsubscriptions%2F{sub}", "..%2F..", "%00",
-                                         "{sub}%2F..%2F.."])
+@pytest.mark.parametrize(
+    "scope_trick", ["%2Fsubscriptions%2F{sub}", "..%2F..", "%00", "{sub}%2F..%2F.."]
+)
 def test_tricky_role_assignment_scopes_are_4xx(world: Api, scope_trick: str) -> None:
     principal = world.principal("p")
     trick = scope_trick.format(sub=world.sub)
-    body = json.dumps({"properties": {"roleDefinitionId": READER,
-                                      "principalId": principal.id}}).encode()
-    for path in (f"/subscriptions/{trick}/providers/Microsoft.Authorization/roleAssignments/"
-                 f"{uuid.uuid4()}",
-                 f"{world.sub_path}/providers/Microsoft.Authorization/roleAssignments/{trick}"):
+    body = json.dumps(
+        {"properties": {"roleDefinitionId": READER, "principalId": principal.id}}
+    ).encode()
+    for path in (
+        f"/subscriptions/{trick}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}",
+        f"{world.sub_path}/providers/Microsoft.Authorization/roleAssignments/{trick}",
+    ):
         status, doc = raw_request(world, "PUT", path, body, api_version=ADMIN_API_VERSION)
         assert status in CODES_4XX, (path, status, doc)
     # the principal got nothing
@@ -506,17 +675,23 @@ def test_tricky_role_assignment_scopes_are_4xx(world: Api, scope_trick: str) -> 
 
 # == mixed-case duplicates ====================================================================
 
+
 def test_mixed_case_names_are_the_same_resources(world: Api) -> None:
     resp = world.put(world.rg_path("RG1"), {"location": "westus"}, api_version="2022-09-01")
     assert (resp.status_code, resp.json()["name"]) == (200, "rg1")
-    resp = world.put(world.reg_path("MYREG1", "Rg1"),
-                     {"location": "westus", "sku": {"name": "Premium"}})
+    resp = world.put(
+        world.reg_path("MYREG1", "Rg1"), {"location": "westus", "sku": {"name": "Premium"}}
+    )
     assert (resp.status_code, resp.json()["name"]) == (200, "myreg1")
     resp = world.put(world.repl_path("EastUS", "MyReg1"), {"location": "eastus"})
     assert (resp.status_code, resp.json()["name"]) == (200, "eastus")
-    resp = world.put(world.hook_path("HOOK1", "MyReg1"), {
-        "location": "westus",
-        "properties": {"serviceUri": "http://127.0.0.1:9/h", "actions": ["delete"]}})
+    resp = world.put(
+        world.hook_path("HOOK1", "MyReg1"),
+        {
+            "location": "westus",
+            "properties": {"serviceUri": "http://127.0.0.1:9/h", "actions": ["delete"]},
+        },
+    )
     assert (resp.status_code, resp.json()["name"]) == (200, "hook1")
     items, _ = world.collect(f"{world.rg_path()}/providers/{ACR}/registries")
     assert [r["name"] for r in items] == ["myreg1"]
@@ -526,8 +701,9 @@ def test_mixed_case_names_are_the_same_resources(world: Api) -> None:
 
 def test_a_mixed_case_registry_name_elsewhere_is_409(world: Api) -> None:
     world.create_group("rg2")
-    resp = world.put(world.reg_path("MyReg1", "rg2"), {"location": "westus",
-                                                       "sku": {"name": "Basic"}})
+    resp = world.put(
+        world.reg_path("MyReg1", "rg2"), {"location": "westus", "sku": {"name": "Basic"}}
+    )
     assert "already in use" in arm_error(resp, 409, "AlreadyInUse")
     body = {"name": "MYREG1", "type": f"{ACR}/registries"}
     resp = world.post(f"{world.sub_path}/providers/{ACR}/checkNameAvailability", body)
@@ -536,11 +712,20 @@ def test_a_mixed_case_registry_name_elsewhere_is_409(world: Api) -> None:
 
 # == the table's coverage =====================================================================
 
+
 def _all_put_kinds() -> list[str]:
     return sorted({k for k, _, _ in FIELDS})
 
 
 def test_the_wrong_type_table_covers_every_put_body() -> None:
-    assert _all_put_kinds() == sorted(["group", "registry", "replication", "webhook",
-                                       "roleDefinition", "roleAssignment", "settings"])
-
+    assert _all_put_kinds() == sorted(
+        [
+            "group",
+            "registry",
+            "replication",
+            "webhook",
+            "roleDefinition",
+            "roleAssignment",
+            "settings",
+        ]
+    )

@@ -18,8 +18,16 @@ from typing import Any
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
-MODULES = ("benchlib", "bare_asgi", "cli_start", "server_load", "scaling", "lro", "run",
-           "uvicorn_nodelay")
+MODULES = (
+    "benchlib",
+    "bare_asgi",
+    "cli_start",
+    "server_load",
+    "scaling",
+    "lro",
+    "run",
+    "uvicorn_nodelay",
+)
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +91,10 @@ def test_write_block_replaces_between_markers(bench: Any, tmp_path: Path) -> Non
     doc.write_text("# B\n\n<!-- x:begin -->\nold\n<!-- x:end -->\ntail\n")
     bl.write_block(str(doc), "x", "new\n")
     bl.write_block(str(doc), "y", "added")
-    assert doc.read_text() == ("# B\n\n<!-- x:begin -->\nnew\n<!-- x:end -->\ntail\n\n"
-                               "<!-- y:begin -->\nadded\n<!-- y:end -->\n")
+    assert doc.read_text() == (
+        "# B\n\n<!-- x:begin -->\nnew\n<!-- x:end -->\ntail\n\n"
+        "<!-- y:begin -->\nadded\n<!-- y:end -->\n"
+    )
 
 
 def test_server_command_and_env(bench: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,29 +111,45 @@ def test_server_command_and_env(bench: Any, monkeypatch: pytest.MonkeyPatch) -> 
     assert cmd[cmd.index("--loop") + 1] == bl.stack()[1]
     h11 = bl.Server("bare_asgi:app", port=1, http="h11", loop="asyncio").command()
     assert h11[h11.index("--http") + 1] == "h11" and h11[h11.index("--loop") + 1] == "asyncio"
-    assert bl.Server("bare_asgi:app", port=1).command()[1:4] == ["-m", "uvicorn",
-                                                                 "bare_asgi:app"]
+    assert bl.Server("bare_asgi:app", port=1).command()[1:4] == ["-m", "uvicorn", "bare_asgi:app"]
     paths = bl.paths("sub1")
     assert paths["get"].endswith("/replications/eastus?api-version=2025-11-01")
 
 
 def test_renderers(bench: Any) -> None:
-    bl, sl, sc, lro, cli = (bench[m] for m in ("benchlib", "server_load", "scaling", "lro",
-                                               "cli_start"))
+    bl, sl, sc, lro, cli = (
+        bench[m] for m in ("benchlib", "server_load", "scaling", "lro", "cli_start")
+    )
     load = bl.Load(100, 1.0, 4400.0, 2.0, 9.0, 0, "wrk")
     stack = "httptools, uvloop"
-    rows = [sl.Row(sl.BASELINE, 1, 32, bl.Load(100, 1.0, 8000.0, 1.0, 4.0, 0, "wrk"),
-                   stack=stack),
-            sl.Row(sl.CASES["get"], 1, 32, load, 8000.0, sl.SQLITE, stack),
-            sl.Row(sl.CASES["get"], 1, 32, bl.Load(100, 1.0, 1600.0, 2.0, 9.0, 0, "wrk"),
-                   8000.0, sl.POSTGRES, stack)]
+    rows = [
+        sl.Row(sl.BASELINE, 1, 32, bl.Load(100, 1.0, 8000.0, 1.0, 4.0, 0, "wrk"), stack=stack),
+        sl.Row(sl.CASES["get"], 1, 32, load, 8000.0, sl.SQLITE, stack),
+        sl.Row(
+            sl.CASES["get"],
+            1,
+            32,
+            bl.Load(100, 1.0, 1600.0, 2.0, 9.0, 0, "wrk"),
+            8000.0,
+            sl.POSTGRES,
+            stack,
+        ),
+    ]
     text = sl.render(rows, 5)
-    assert ("| GET one replication | SQLite | httptools, uvloop | 1 | 32 | 4,400 | 0.55 | "
-            "2.00 | 9.00 | 0 | >= 0.5x, p99 <= 15 ms | yes |") in text
-    assert ("| GET one replication | PostgreSQL | httptools, uvloop | 1 | 32 | 1,600 | 0.20 | "
-            "2.00 | 9.00 | 0 | >= 0.25x | **no** |") in text
-    text = sc.render([sc.Row("webhooks", 1000, 11, 2.0, 2.2, 40.0),
-                      sc.Row("webhooks", 10000, 101, 2.1, 2.3, 41.0)])
+    assert (
+        "| GET one replication | SQLite | httptools, uvloop | 1 | 32 | 4,400 | 0.55 | "
+        "2.00 | 9.00 | 0 | >= 0.5x, p99 <= 15 ms | yes |"
+    ) in text
+    assert (
+        "| GET one replication | PostgreSQL | httptools, uvloop | 1 | 32 | 1,600 | 0.20 | "
+        "2.00 | 9.00 | 0 | >= 0.25x | **no** |"
+    ) in text
+    text = sc.render(
+        [
+            sc.Row("webhooks", 1000, 11, 2.0, 2.2, 40.0),
+            sc.Row("webhooks", 10000, 101, 2.1, 2.3, 41.0),
+        ]
+    )
     assert "O(page size): yes" in text
     text = lro.render([lro.Row("polls", 2.4, 2.0, 0.2)], 5)
     assert "| polls | 2.400 | 2.0 | 0.400 |" in text and "| yes |" in text
@@ -149,9 +175,15 @@ def _asgi_get(app: Any, path: str, token: str | None = None) -> tuple[int, bytes
     headers = [(b"host", b"127.0.0.1")]
     if token:
         headers.append((b"authorization", f"Bearer {token}".encode()))
-    scope = {"type": "http", "method": "GET", "path": path.split("?")[0],
-             "query_string": path.partition("?")[2].encode(), "headers": headers,
-             "scheme": "http", "server": ("127.0.0.1", 80)}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path.split("?")[0],
+        "query_string": path.partition("?")[2].encode(),
+        "headers": headers,
+        "scheme": "http",
+        "server": ("127.0.0.1", 80),
+    }
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
@@ -163,8 +195,9 @@ def _asgi_get(app: Any, path: str, token: str | None = None) -> tuple[int, bytes
     return sent[0]["status"], sent[1]["body"]
 
 
-def test_factory_builds_from_the_environment(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_factory_builds_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from acrctl.server import factory
 
     monkeypatch.setenv("ACRCTL_SERVER_DATABASE", str(tmp_path / "s.db"))
@@ -220,18 +253,24 @@ def test_route_matching_agrees_with_the_route_regexes() -> None:
     rnd = random.Random(6)
     for r in ROUTES:
         for _ in range(12):
+
             def fill(m: re.Match[str]) -> str:
                 if m.group(2):
-                    return "".join("/" + rnd.choice(literals + odd[:-1])
-                                   for _ in range(rnd.randint(0, 3)))
+                    return "".join(
+                        "/" + rnd.choice(literals + odd[:-1]) for _ in range(rnd.randint(0, 3))
+                    )
                 return rnd.choice(["eastus", "Myreg1", "x\n", "ſ", *odd])
+
             path = re.sub(r"\{(\w+)(:path)?\}", fill, r.template)
             path = "".join(c.swapcase() if rnd.random() < 0.2 else c for c in path)
             for tail in ("", "/", "\n", "//"):
                 for method in ("GET", "PUT", r.method):
                     found, params, known = app.match(method, path + tail)
-                    got = ((found.template, found.method, params, True) if found
-                           else (None, None, {}, known))
+                    got = (
+                        (found.template, found.method, params, True)
+                        if found
+                        else (None, None, {}, known)
+                    )
                     assert got == by_regex(method, path + tail), repr(path + tail)
 
 
@@ -251,8 +290,11 @@ def test_rbac_cache_sees_other_processes_changes(tmp_path: Path) -> None:
     action, scope = "Microsoft.ContainerRegistry/registries/read", sub["id"]
     assert not a.rbac.allowed(caller, action, scope)
     assert not a.rbac.allowed(caller, action, scope)  # now cached
-    grant = b.rbac.create_assignment(scope, str(uuid.uuid4()), {"properties": {
-        "roleDefinitionId": "Reader", "principalId": doc["id"]}})
+    grant = b.rbac.create_assignment(
+        scope,
+        str(uuid.uuid4()),
+        {"properties": {"roleDefinitionId": "Reader", "principalId": doc["id"]}},
+    )
     assert a.rbac.allowed(caller, action, scope)
     b.rbac.delete_assignment(grant["name"])
     assert not a.rbac.allowed(caller, action, scope)
@@ -270,11 +312,20 @@ def test_arm_view_reads_like_the_models() -> None:
     from acrctl import models
     from acrctl.client.views import ArmView
 
-    doc = {"id": "/subscriptions/s/resourceGroups/Rg1/providers/Microsoft.ContainerRegistry/"
-                 "registries/r1", "name": "r1", "type": "t", "location": "westus",
-           "sku": {"name": "Premium"}, "extraField": [{"innerKey": 1}],
-           "properties": {"provisioningState": "Succeeded", "loginServer": "r1.io",
-                          "status": {"displayStatus": "Ready"}}}
+    doc = {
+        "id": "/subscriptions/s/resourceGroups/Rg1/providers/Microsoft.ContainerRegistry/"
+        "registries/r1",
+        "name": "r1",
+        "type": "t",
+        "location": "westus",
+        "sku": {"name": "Premium"},
+        "extraField": [{"innerKey": 1}],
+        "properties": {
+            "provisioningState": "Succeeded",
+            "loginServer": "r1.io",
+            "status": {"displayStatus": "Ready"},
+        },
+    }
     view, model = ArmView(copy.deepcopy(doc)), models.Registry.model_validate(doc)
     for attr in ("name", "location", "resource_group"):
         assert getattr(view, attr) == getattr(model, attr)
@@ -290,8 +341,9 @@ def test_arm_view_reads_like_the_models() -> None:
 
 
 # -- the CLI's http.client transport under httpx ------------------------------------------------
-def test_stdlib_transport_keeps_alive_and_maps_errors(bench: Any,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stdlib_transport_keeps_alive_and_maps_errors(
+    bench: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import httpx
 
     from acrctl.client.stdlib_transport import StdlibTransport, proxies_configured
@@ -306,11 +358,12 @@ def test_stdlib_transport_keeps_alive_and_maps_errors(bench: Any,
             assert first.status_code == second.status_code == 200
             assert first.json()["name"] == "eastus" and first.headers["content-type"]
             assert transport.idle_connections() == [conn]  # one kept-alive connection
-    with httpx.Client(transport=StdlibTransport()) as client, \
-            pytest.raises(httpx.ConnectError, match="refused"):
+    with (
+        httpx.Client(transport=StdlibTransport()) as client,
+        pytest.raises(httpx.ConnectError, match="refused"),
+    ):
         client.get(f"http://127.0.0.1:{bl.free_port()}/")
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                "all_proxy"):
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     assert not proxies_configured()
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")

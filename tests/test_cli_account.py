@@ -18,9 +18,11 @@ from acrctl.cli.main import cli
 from acrctl.server.serve import ThreadedServer
 from acrctl.testing import AcrctlMock
 
-NO_KEYRING = ("ERROR: No usable keyring backend was found, so the token was not stored. Set "
-              "PYTHON_KEYRING_BACKEND to a working backend, use ACRCTL_TOKEN, or opt into a "
-              "0600 file with 'acrctl account login --store file'.\n")
+NO_KEYRING = (
+    "ERROR: No usable keyring backend was found, so the token was not stored. Set "
+    "PYTHON_KEYRING_BACKEND to a working backend, use ACRCTL_TOKEN, or opt into a "
+    "0600 file with 'acrctl account login --store file'.\n"
+)
 
 
 def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
@@ -35,8 +37,9 @@ def server() -> Iterator[ThreadedServer]:
 
 
 def login(srv: ThreadedServer, token: str | None = None, *extra: str) -> tuple[int, str, str]:
-    return run("account", "login", "--endpoint", srv.url, *extra,
-               input=f"{token or srv.admin_token}\n")
+    return run(
+        "account", "login", "--endpoint", srv.url, *extra, input=f"{token or srv.admin_token}\n"
+    )
 
 
 def config_dir() -> Path:
@@ -45,18 +48,27 @@ def config_dir() -> Path:
 
 # -- embedded ----------------------------------------------------------------------------------
 
+
 def test_show_in_embedded_mode_names_the_local_user(acrctl_mock: AcrctlMock) -> None:
     code, out, _ = run("account", "show")
     assert code == 0
     sub = acrctl_mock.subscription
-    assert json.loads(out) == {"endpoint": "embedded", "mode": "embedded",
-                               "subscription": sub,
-                               "user": {"name": getpass.getuser(), "type": "user"},
-                               # az's shape (issue 12 item 5) and the state file
-                               "id": sub, "name": "acrctl", "state": "Enabled",
-                               "tenantId": sub, "homeTenantId": sub, "isDefault": True,
-                               "environmentName": "AzureCloud", "managedByTenants": [],
-                               "stateFile": os.path.abspath(os.environ["ACRCTL_STATE"])}
+    assert json.loads(out) == {
+        "endpoint": "embedded",
+        "mode": "embedded",
+        "subscription": sub,
+        "user": {"name": getpass.getuser(), "type": "user"},
+        # az's shape (issue 12 item 5) and the state file
+        "id": sub,
+        "name": "acrctl",
+        "state": "Enabled",
+        "tenantId": sub,
+        "homeTenantId": sub,
+        "isDefault": True,
+        "environmentName": "AzureCloud",
+        "managedByTenants": [],
+        "stateFile": os.path.abspath(os.environ["ACRCTL_STATE"]),
+    }
 
 
 def test_list_locations_has_the_az_shape(acrctl_mock: AcrctlMock) -> None:
@@ -77,6 +89,7 @@ def test_list_locations_table_columns(acrctl_mock: AcrctlMock) -> None:
 
 
 # -- login -------------------------------------------------------------------------------------
+
 
 def test_login_with_file_store_writes_a_0600_token_file(server: ThreadedServer) -> None:
     assert login(server, None, "--store", "file")[0] == 0
@@ -125,8 +138,7 @@ def test_login_needs_an_endpoint(acrctl_mock: AcrctlMock) -> None:
 def test_login_needs_a_token_on_stdin(server: ThreadedServer) -> None:
     code, _, err = login(server, " ", "--store", "file")
     assert code == 2
-    assert err.startswith("ERROR: No token was given: type it at the prompt or pipe it on "
-                          "stdin.\n")
+    assert err.startswith("ERROR: No token was given: type it at the prompt or pipe it on stdin.\n")
 
 
 def test_login_never_takes_the_token_from_argv(server: ThreadedServer) -> None:
@@ -140,16 +152,25 @@ def test_show_in_server_mode_names_the_principal(server: ThreadedServer) -> None
     code, out, _ = run("account", "show")
     assert code == 0
     sub = server.subscription
-    assert json.loads(out) == {"endpoint": server.url, "mode": "server",
-                               "subscription": sub,
-                               "user": {"name": "admin", "type": "user"},
-                               # az's shape (issue 12 item 5)
-                               "id": sub, "name": "acrctl", "state": "Enabled",
-                               "tenantId": sub, "homeTenantId": sub, "isDefault": True,
-                               "environmentName": "AzureCloud", "managedByTenants": []}
+    assert json.loads(out) == {
+        "endpoint": server.url,
+        "mode": "server",
+        "subscription": sub,
+        "user": {"name": "admin", "type": "user"},
+        # az's shape (issue 12 item 5)
+        "id": sub,
+        "name": "acrctl",
+        "state": "Enabled",
+        "tenantId": sub,
+        "homeTenantId": sub,
+        "isDefault": True,
+        "environmentName": "AzureCloud",
+        "managedByTenants": [],
+    }
 
 
 # -- logout ------------------------------------------------------------------------------------
+
 
 def test_logout_forgets_token_and_endpoint(server: ThreadedServer) -> None:
     login(server, None, "--store", "file")
@@ -161,4 +182,7 @@ def test_logout_forgets_token_and_endpoint(server: ThreadedServer) -> None:
 
 def test_logout_without_a_login_fails(acrctl_mock: AcrctlMock) -> None:
     assert run("account", "logout") == (
-        1, "", "ERROR: There is no login to log out of: no endpoint is configured.\n")
+        1,
+        "",
+        "ERROR: There is no login to log out of: no endpoint is configured.\n",
+    )

@@ -29,22 +29,26 @@ def world(acrctl_mock: AcrctlMock) -> AcrctlMock:
     """rg1 / Premium myreg1 homed in westus with a replica in eastus."""
     client = acrctl_mock.client()
     client.create_group("rg1", "westus")
-    client.create_registry("rg1", "myreg1", {"location": "westus",
-                                             "sku": {"name": "Premium"}})
+    client.create_registry("rg1", "myreg1", {"location": "westus", "sku": {"name": "Premium"}})
     client.create_replication("rg1", "myreg1", "eastus", {"location": "eastus"})
     return acrctl_mock
 
 
 def status(name: str) -> str:
-    return str(ok("replication", "show", "-r", "myreg1", "-n", name, "--query",
-                  "status")["displayStatus"])
+    return str(
+        ok("replication", "show", "-r", "myreg1", "-n", name, "--query", "status")["displayStatus"]
+    )
 
 
 def test_region_outage_defaults_and_az_shape(world: AcrctlMock) -> None:
     doc = ok("admin", "drill", "region-outage", "--region", "West US")
     assert doc["name"] == "region-outage-westus"
     assert (doc["kind"], doc["region"], doc["retryAfter"], doc["state"]) == (
-        "RegionOutage", "westus", 60, "Active")
+        "RegionOutage",
+        "westus",
+        60,
+        "Active",
+    )
     assert doc["failReads"] is False
     assert "properties" not in doc
 
@@ -53,8 +57,10 @@ def test_home_region_outage_rehearsal(world: AcrctlMock) -> None:
     ok("admin", "drill", "region-outage", "-l", "westus", "--retry-after", "600")
     code, out, err = run("update", "-n", "myreg1", "-g", "rg1", "--tags", "a=b")
     assert (code, out) == (1, "")
-    assert err.startswith("ERROR: (RegionUnavailable) The region 'westus' is unavailable "
-                          "(failure drill 'region-outage-westus').")
+    assert err.startswith(
+        "ERROR: (RegionUnavailable) The region 'westus' is unavailable "
+        "(failure drill 'region-outage-westus')."
+    )
     assert ok("show", "-n", "myreg1", "-g", "rg1", "--query", "name") == "myreg1"
     code, out, _ = run("replication", "list", "-r", "myreg1", "-o", "table")
     assert code == 0
@@ -62,8 +68,9 @@ def test_home_region_outage_rehearsal(world: AcrctlMock) -> None:
     assert rows == {"westus": "Unavailable", "eastus": "Ready"}
     cleared = ok("admin", "drill", "clear", "--name", "region-outage-westus")
     assert [d["name"] for d in cleared] == ["region-outage-westus"]
-    assert ok("update", "-n", "myreg1", "-g", "rg1", "--tags", "a=b", "--query", "tags") == \
-        {"a": "b"}
+    assert ok("update", "-n", "myreg1", "-g", "rg1", "--tags", "a=b", "--query", "tags") == {
+        "a": "b"
+    }
     assert status("westus") == "Ready"
 
 
@@ -72,13 +79,23 @@ def test_replica_outage_shows_unavailable_and_management_works(world: AcrctlMock
     assert doc["name"] == "replica-outage-eastus"
     assert status("eastus") == "Unavailable"
     assert status("westus") == "Ready"
-    assert ok("update", "-n", "myreg1", "-g", "rg1", "--tags", "x=y", "--query",
-              "tags") == {"x": "y"}
+    assert ok("update", "-n", "myreg1", "-g", "rg1", "--tags", "x=y", "--query", "tags") == {
+        "x": "y"
+    }
 
 
 def test_throttle_count_is_retried_by_the_cli(world: AcrctlMock) -> None:
-    doc = ok("admin", "drill", "throttle", "--count", "2", "--retry-after", "0",
-             "--route", "registries/myreg1")
+    doc = ok(
+        "admin",
+        "drill",
+        "throttle",
+        "--count",
+        "2",
+        "--retry-after",
+        "0",
+        "--route",
+        "registries/myreg1",
+    )
     assert (doc["count"], doc["retryAfter"], doc["route"]) == (2, 0, "registries/myreg1")
     code, out, err = run("show", "-n", "myreg1", "-g", "rg1", "--query", "name")
     assert (code, json.loads(out)) == (0, "myreg1")
@@ -88,10 +105,27 @@ def test_throttle_count_is_retried_by_the_cli(world: AcrctlMock) -> None:
 
 
 def test_throttle_every_with_method_and_principal(world: AcrctlMock) -> None:
-    doc = ok("admin", "drill", "throttle", "--every", "3", "--method", "put",
-             "--method", "PATCH", "--principal", "ci", "--name", "ci-writes")
+    doc = ok(
+        "admin",
+        "drill",
+        "throttle",
+        "--every",
+        "3",
+        "--method",
+        "put",
+        "--method",
+        "PATCH",
+        "--principal",
+        "ci",
+        "--name",
+        "ci-writes",
+    )
     assert (doc["name"], doc["every"], doc["methods"], doc["principal"]) == (
-        "ci-writes", 3, ["PATCH", "PUT"], "ci")
+        "ci-writes",
+        3,
+        ["PATCH", "PUT"],
+        "ci",
+    )
 
 
 def test_throttle_modes_are_exclusive(world: AcrctlMock) -> None:
@@ -101,8 +135,9 @@ def test_throttle_modes_are_exclusive(world: AcrctlMock) -> None:
 
 
 def test_latency_and_list_table(world: AcrctlMock) -> None:
-    doc = ok("admin", "drill", "latency", "--ms", "1", "--route", "*/replications*",
-             "--duration", "3600")
+    doc = ok(
+        "admin", "drill", "latency", "--ms", "1", "--route", "*/replications*", "--duration", "3600"
+    )
     assert (doc["name"], doc["ms"], doc["durationSeconds"]) == ("latency", 1, 3600)
     assert "expiresAt" in doc
     assert ok("replication", "list", "-r", "myreg1", "--query", "length(@)") == 2
@@ -126,7 +161,9 @@ def test_clear_all_and_usage(world: AcrctlMock) -> None:
     ok("admin", "drill", "replica-outage", "-l", "eastus")
     ok("admin", "drill", "latency", "--ms", "1")
     assert [d["name"] for d in ok("admin", "drill", "clear", "--all")] == [
-        "replica-outage-eastus", "latency"]
+        "replica-outage-eastus",
+        "latency",
+    ]
     assert ok("admin", "drill", "list") == []
     code, _, err = run("admin", "drill", "clear")
     assert code == 2 and "usage error: --name NAME | --all" in err

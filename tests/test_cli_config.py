@@ -32,8 +32,9 @@ def two_groups(acrctl_mock: AcrctlMock) -> AcrctlMock:
     client = acrctl_mock.client()
     for rg, reg, location in (("rg1", "regone1", "westus"), ("rg2", "regtwo2", "eastus")):
         client.create_group(rg, location)
-        client.create_registry(rg, reg, {"location": location, "sku": {"name": "Premium"},
-                                         "properties": {}})
+        client.create_registry(
+            rg, reg, {"location": location, "sku": {"name": "Premium"}, "properties": {}}
+        )
     client.close()
     return acrctl_mock
 
@@ -46,10 +47,14 @@ def names(doc: Any) -> list[str]:
 def test_set_get_unset_round_trip() -> None:
     assert run("config", "set", "defaults.group=rg1", "core.output=TABLE") == (0, "", "")
     assert ok("config", "get", "defaults.group", "-o", "json") == {
-        "name": "defaults.group", "value": "rg1", "source": "file"}
+        "name": "defaults.group",
+        "value": "rg1",
+        "source": "file",
+    }
     assert ok("config", "get", "-o", "json") == [
         {"name": "core.output", "value": "table", "source": "file"},
-        {"name": "defaults.group", "value": "rg1", "source": "file"}]
+        {"name": "defaults.group", "value": "rg1", "source": "file"},
+    ]
     assert run("config", "unset", "defaults.group", "core.output") == (0, "", "")
     assert ok("config", "get") == []
     assert config.items() == {}
@@ -66,11 +71,15 @@ def test_get_reports_the_environment_as_source(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("ACRCTL_DEFAULTS_GROUP", "rg-env")
     monkeypatch.setenv("ACRCTL_ENDPOINT", "http://127.0.0.1:1")
     assert ok("config", "get", "defaults.group", "-o", "json") == {
-        "name": "defaults.group", "value": "rg-env", "source": "env"}
+        "name": "defaults.group",
+        "value": "rg-env",
+        "source": "env",
+    }
     assert ok("config", "get", "-o", "json") == [
         {"name": "core.endpoint", "value": "http://127.0.0.1:1", "source": "env"},
         {"name": "defaults.group", "value": "rg-env", "source": "env"},
-        {"name": "defaults.location", "value": "westus", "source": "file"}]
+        {"name": "defaults.location", "value": "westus", "source": "file"},
+    ]
 
 
 def test_get_table_output() -> None:
@@ -92,12 +101,15 @@ def test_an_empty_value_removes_the_key() -> None:
     assert config.items() == {}
 
 
-@pytest.mark.parametrize("args", [
-    ("set", "defaults.webapp=myapp1"),  # (defaults.acr is az's name of defaults.registry)
-    ("set", "defaults.group=rg1", "nosuch.key=1"),
-    ("get", "nosuch.key"),
-    ("unset", "defaults.group", "nosuch.key"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("set", "defaults.webapp=myapp1"),  # (defaults.acr is az's name of defaults.registry)
+        ("set", "defaults.group=rg1", "nosuch.key=1"),
+        ("get", "nosuch.key"),
+        ("unset", "defaults.group", "nosuch.key"),
+    ],
+)
 def test_unknown_key_is_a_usage_error_and_changes_nothing(args: tuple[str, ...]) -> None:
     code, out, err = run("config", *args)
     assert (code, out) == (2, "")
@@ -106,14 +118,22 @@ def test_unknown_key_is_a_usage_error_and_changes_nothing(args: tuple[str, ...])
     assert config.items() == {}
 
 
-@pytest.mark.parametrize("pair, message", [
-    ("core.output=xml", "Invalid value 'xml' for core.output. Allowed values: json, jsonc, "
-                        "yaml, yamlc, table, tsv, none."),
-    ("core.endpoint=localhost:8080", "Invalid value 'localhost:8080' for core.endpoint"),
-    ("core.token_store=vault", "Invalid value 'vault' for core.token_store. Allowed values: "
-                               "keyring, file."),
-    ("defaults.group", "Expected KEY=VALUE, got 'defaults.group'."),
-])
+@pytest.mark.parametrize(
+    "pair, message",
+    [
+        (
+            "core.output=xml",
+            "Invalid value 'xml' for core.output. Allowed values: json, jsonc, "
+            "yaml, yamlc, table, tsv, none.",
+        ),
+        ("core.endpoint=localhost:8080", "Invalid value 'localhost:8080' for core.endpoint"),
+        (
+            "core.token_store=vault",
+            "Invalid value 'vault' for core.token_store. Allowed values: keyring, file.",
+        ),
+        ("defaults.group", "Expected KEY=VALUE, got 'defaults.group'."),
+    ],
+)
 def test_invalid_values_are_usage_errors(pair: str, message: str) -> None:
     code, _, err = run("config", "set", pair)
     assert code == 2
@@ -157,8 +177,9 @@ def test_defaults_location_is_used_by_group_create(acrctl_mock: AcrctlMock) -> N
     assert ok("group", "create", "-n", "rg8", "-l", "westus")["location"] == "westus"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("acrctl.cli.replication") is None,
-                    reason="no replication group yet")
+@pytest.mark.skipif(
+    importlib.util.find_spec("acrctl.cli.replication") is None, reason="no replication group yet"
+)
 def test_defaults_registry_is_used_by_child_commands(two_groups: AcrctlMock) -> None:
     assert run("replication", "list")[0] == 2  # -r is required without a default
     ok("config", "set", "defaults.registry=regone1")

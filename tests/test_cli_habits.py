@@ -27,9 +27,11 @@ from acrctl.testing import AcrctlMock, WebhookReceiver
 
 ACR_CONTRIBUTOR = "3bc748fc-213d-45c1-8d91-9da5725539b9"  # no */read, no subscriptions/read
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
-NO_KEYRING = ("ERROR: No usable keyring backend was found, so the token was not stored. Set "
-              "PYTHON_KEYRING_BACKEND to a working backend, use ACRCTL_TOKEN, or opt into a "
-              "0600 file with 'acrctl account login --store file'.\n")
+NO_KEYRING = (
+    "ERROR: No usable keyring backend was found, so the token was not stored. Set "
+    "PYTHON_KEYRING_BACKEND to a working backend, use ACRCTL_TOKEN, or opt into a "
+    "0600 file with 'acrctl account login --store file'.\n"
+)
 
 
 def run(*args: str, input: Any = None, **env: str) -> tuple[int, str, str]:
@@ -42,8 +44,9 @@ def reg(acrctl_mock: AcrctlMock) -> AcrctlMock:
     """rg1 with the Premium registry myreg1 (home westus) on the embedded backend."""
     client = acrctl_mock.client()
     client.create_group("rg1", "westus")
-    client.create_registry("rg1", "myreg1", {"location": "westus", "sku": {"name": "Premium"},
-                                             "properties": {}})
+    client.create_registry(
+        "rg1", "myreg1", {"location": "westus", "sku": {"name": "Premium"}, "properties": {}}
+    )
     return acrctl_mock
 
 
@@ -67,9 +70,13 @@ class CtrlC(io.BytesIO):
 
 # -- item 4: global options anywhere -------------------------------------------------------------
 
+
 def test_output_before_the_subcommand(reg: AcrctlMock) -> None:
     assert run("-o", "tsv", "replication", "list", "-r", "myreg1", "--query", "[].name") == (
-        0, "westus\n", "")
+        0,
+        "westus\n",
+        "",
+    )
 
 
 def test_glued_global_options_before_the_subcommand(reg: AcrctlMock) -> None:
@@ -78,8 +85,21 @@ def test_glued_global_options_before_the_subcommand(reg: AcrctlMock) -> None:
 
 
 def test_debug_before_the_subcommand(reg: AcrctlMock) -> None:
-    code, _, err = run("--debug", "webhook", "create", "-n", "hook1", "-r", "myreg1", "--uri",
-                       "http://127.0.0.1:9/x", "--actions", "push", "-o", "none")
+    code, _, err = run(
+        "--debug",
+        "webhook",
+        "create",
+        "-n",
+        "hook1",
+        "-r",
+        "myreg1",
+        "--uri",
+        "http://127.0.0.1:9/x",
+        "--actions",
+        "push",
+        "-o",
+        "none",
+    )
     assert code == 0
     assert "DEBUG: acrctl.client: Request: PUT " in err
 
@@ -92,7 +112,10 @@ def test_subscription_before_the_subcommand_reaches_the_command(reg: AcrctlMock)
 
 def test_global_options_between_groups_and_the_command(reg: AcrctlMock) -> None:
     assert run("replication", "-o", "tsv", "list", "-r", "myreg1", "--query", "[].name") == (
-        0, "westus\n", "")
+        0,
+        "westus\n",
+        "",
+    )
 
 
 def test_the_command_own_global_option_wins_over_an_earlier_one(reg: AcrctlMock) -> None:
@@ -106,27 +129,36 @@ def test_help_and_version_are_unaffected() -> None:
 
 def test_a_command_without_global_options_still_refuses_them() -> None:
     assert run("--debug", "completion", "bash") == (
-        2, "", "ERROR: unrecognized arguments: --debug\n"
-               "Try 'acrctl completion --help' for help.\n")
+        2,
+        "",
+        "ERROR: unrecognized arguments: --debug\nTry 'acrctl completion --help' for help.\n",
+    )
 
 
 # -- item 5: account show ------------------------------------------------------------------------
 
+
 def test_account_show_query_id_prints_the_subscription_id(acrctl_mock: AcrctlMock) -> None:
     assert run("account", "show", "--query", "id", "-o", "tsv") == (
-        0, f"{acrctl_mock.subscription}\n", "")
+        0,
+        f"{acrctl_mock.subscription}\n",
+        "",
+    )
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ThreadedServer]:
     with ThreadedServer() as srv:
-        client = httpx.Client(base_url=srv.url,
-                              headers={"Authorization": f"Bearer {srv.admin_token}"})
+        client = httpx.Client(
+            base_url=srv.url, headers={"Authorization": f"Bearer {srv.admin_token}"}
+        )
         rg = f"/subscriptions/{srv.subscription}/resourceGroups/rg1"
         client.put(rg, params={"api-version": "2022-09-01"}, json={"location": "westus"})
-        client.put(f"{rg}/providers/Microsoft.ContainerRegistry/registries/myreg1",
-                   params={"api-version": "2025-11-01"},
-                   json={"location": "westus", "sku": {"name": "Basic"}})
+        client.put(
+            f"{rg}/providers/Microsoft.ContainerRegistry/registries/myreg1",
+            params={"api-version": "2025-11-01"},
+            json={"location": "westus", "sku": {"name": "Basic"}},
+        )
         yield srv
 
 
@@ -134,8 +166,11 @@ def scoped(srv: ThreadedServer, role: str, scope: str) -> str:
     """A new service principal's token, with `role` at `scope` only."""
     rbac = srv.app.backend.rbac
     doc, token = rbac.create_principal(f"p{uuid.uuid4().hex[:8]}")
-    rbac.create_assignment(f"/subscriptions/{srv.subscription}{scope}", str(uuid.uuid4()),
-                           {"properties": {"roleDefinitionId": role, "principalId": doc["id"]}})
+    rbac.create_assignment(
+        f"/subscriptions/{srv.subscription}{scope}",
+        str(uuid.uuid4()),
+        {"properties": {"roleDefinitionId": role, "principalId": doc["id"]}},
+    )
     return token
 
 
@@ -145,47 +180,81 @@ def test_a_principal_scoped_to_a_group_sees_its_subscription(server: ThreadedSer
     assert (code, err) == (0, "")
     doc = json.loads(out)
     assert (doc["id"], doc["name"], doc["user"]["type"]) == (
-        server.subscription, "acrctl", "servicePrincipal")
+        server.subscription,
+        "acrctl",
+        "servicePrincipal",
+    )
 
 
 def test_a_principal_scoped_to_a_group_lists_its_registries(server: ThreadedServer) -> None:
     token = scoped(server, ACR_CONTRIBUTOR, "/resourceGroups/rg1")
-    assert run("list", "-g", "rg1", "--query", "[].name", "-o", "tsv", "--endpoint",
-               server.url, ACRCTL_TOKEN=token) == (0, "myreg1\n", "")
+    assert run(
+        "list",
+        "-g",
+        "rg1",
+        "--query",
+        "[].name",
+        "-o",
+        "tsv",
+        "--endpoint",
+        server.url,
+        ACRCTL_TOKEN=token,
+    ) == (0, "myreg1\n", "")
 
 
 def test_a_principal_scoped_to_a_registry_logs_in(server: ThreadedServer) -> None:
-    token = scoped(server, ACR_PULL, "/resourceGroups/rg1/providers/"
-                                     "Microsoft.ContainerRegistry/registries/myreg1")
-    code, _, err = run("account", "login", "--endpoint", server.url, "--store", "file",
-                       input=f"{token}\n")
+    token = scoped(
+        server,
+        ACR_PULL,
+        "/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/myreg1",
+    )
+    code, _, err = run(
+        "account", "login", "--endpoint", server.url, "--store", "file", input=f"{token}\n"
+    )
     assert (code, err) == (0, "")
     assert config.get("core.subscription") == server.subscription
 
 
 def test_a_principal_scoped_to_a_group_lists_the_locations(server: ThreadedServer) -> None:
     token = scoped(server, ACR_PULL, "/resourceGroups/rg1")
-    assert run("account", "list-locations", "--query", "[?name=='eastus'].name", "-o", "tsv",
-               "--endpoint", server.url, ACRCTL_TOKEN=token) == (0, "eastus\n", "")
+    assert run(
+        "account",
+        "list-locations",
+        "--query",
+        "[?name=='eastus'].name",
+        "-o",
+        "tsv",
+        "--endpoint",
+        server.url,
+        ACRCTL_TOKEN=token,
+    ) == (0, "eastus\n", "")
 
 
 def test_a_principal_without_assignments_sees_no_subscription(server: ThreadedServer) -> None:
     _, token = server.app.backend.rbac.create_principal("nobody")
-    resp = httpx.get(f"{server.url}/subscriptions", params={"api-version": "2022-12-01"},
-                     headers={"Authorization": f"Bearer {token}"})
+    resp = httpx.get(
+        f"{server.url}/subscriptions",
+        params={"api-version": "2022-12-01"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert (resp.status_code, resp.json()) == (200, {"value": []})
 
 
 # -- item 6: the default registry ----------------------------------------------------------------
 
-@pytest.mark.parametrize("args, out", [
-    (("show", "--query", "name", "-o", "tsv"), "myreg1\n"),
-    (("show-usage", "--query", "value[?name=='Webhooks'].limit", "-o", "tsv"), "500\n"),
-    (("update", "--tags", "team=infra", "--query", "tags.team", "-o", "tsv"), "infra\n"),
-    (("delete", "--yes"), ""),
-])
-def test_registry_commands_use_the_default_registry(reg: AcrctlMock, args: tuple[str, ...],
-                                                    out: str) -> None:
+
+@pytest.mark.parametrize(
+    "args, out",
+    [
+        (("show", "--query", "name", "-o", "tsv"), "myreg1\n"),
+        (("show-usage", "--query", "value[?name=='Webhooks'].limit", "-o", "tsv"), "500\n"),
+        (("update", "--tags", "team=infra", "--query", "tags.team", "-o", "tsv"), "infra\n"),
+        (("delete", "--yes"), ""),
+    ],
+)
+def test_registry_commands_use_the_default_registry(
+    reg: AcrctlMock, args: tuple[str, ...], out: str
+) -> None:
     config.set_value("defaults.registry", "myreg1")
     assert run(*args) == (0, out, "")
 
@@ -203,15 +272,25 @@ def test_az_s_defaults_acr_is_the_default_registry(reg: AcrctlMock) -> None:
 
 
 def test_without_a_default_the_name_is_required(reg: AcrctlMock) -> None:
-    assert run("show") == (2, "", "ERROR: the following arguments are required: --name/-n\n"
-                                  "Try 'acrctl show --help' for help.\n")
+    assert run("show") == (
+        2,
+        "",
+        "ERROR: the following arguments are required: --name/-n\n"
+        "Try 'acrctl show --help' for help.\n",
+    )
 
 
 def test_configure_defaults_sets_the_config_keys(reg: AcrctlMock) -> None:
     assert run("configure", "--defaults", "acr=myreg1", "group=rg1", "location=eastus") == (
-        0, "", "")
-    assert config.items() == {"defaults.registry": "myreg1", "defaults.group": "rg1",
-                              "defaults.location": "eastus"}
+        0,
+        "",
+        "",
+    )
+    assert config.items() == {
+        "defaults.registry": "myreg1",
+        "defaults.group": "rg1",
+        "defaults.location": "eastus",
+    }
     assert run("show", "--query", "name", "-o", "tsv") == (0, "myreg1\n", "")
 
 
@@ -219,7 +298,10 @@ def test_configure_list_defaults(reg: AcrctlMock) -> None:
     run("configure", "--defaults", "acr=myreg1", "group=rg1")
     path = config.config_path()
     assert run("configure", "--list-defaults", "-o", "tsv") == (
-        0, f"group\t{path}\trg1\nregistry\t{path}\tmyreg1\n", "")
+        0,
+        f"group\t{path}\trg1\nregistry\t{path}\tmyreg1\n",
+        "",
+    )
 
 
 def test_configure_an_empty_value_clears_the_default_and_az_s_alias(reg: AcrctlMock) -> None:
@@ -229,14 +311,20 @@ def test_configure_an_empty_value_clears_the_default_and_az_s_alias(reg: AcrctlM
 
 
 def test_configure_needs_defaults_or_list(acrctl_mock: AcrctlMock) -> None:
-    assert run("configure") == (2, "", "ERROR: usage error: give --defaults NAME=VALUE "
-                                       "[NAME=VALUE ...] or --list-defaults.\n")
+    assert run("configure") == (
+        2,
+        "",
+        "ERROR: usage error: give --defaults NAME=VALUE [NAME=VALUE ...] or --list-defaults.\n",
+    )
 
 
 def test_configure_refuses_an_unknown_default(acrctl_mock: AcrctlMock) -> None:
     assert run("configure", "--defaults", "web=app1") == (
-        2, "", "ERROR: usage error: --defaults takes NAME=VALUE pairs with NAME one of acr, "
-               "registry, group, location; got 'web=app1'.\n")
+        2,
+        "",
+        "ERROR: usage error: --defaults takes NAME=VALUE pairs with NAME one of acr, "
+        "registry, group, location; got 'web=app1'.\n",
+    )
     assert config.items() == {}
 
 
@@ -247,20 +335,26 @@ def test_config_set_accepts_az_s_name(acrctl_mock: AcrctlMock) -> None:
 
 # -- item 8: prompts -----------------------------------------------------------------------------
 
+
 def test_ctrl_c_at_the_delete_prompt_says_cancelled(reg: AcrctlMock, tty: None) -> None:
     assert run("delete", "-n", "myreg1", input=CtrlC()) == (
-        1, "", "Are you sure you want to delete the registry 'myreg1'? (y/n): \n"
-               "ERROR: Operation cancelled.\n")
+        1,
+        "",
+        "Are you sure you want to delete the registry 'myreg1'? (y/n): \n"
+        "ERROR: Operation cancelled.\n",
+    )
 
 
 def test_ctrl_c_at_the_token_prompt_says_cancelled(acrctl_mock: AcrctlMock, tty: None) -> None:
     # the prompt, CliRunner's newline for the hidden input, click's newline after Ctrl-C
-    assert run("account", "login", "--endpoint", "http://127.0.0.1:1", "--store", "file",
-               input=CtrlC()) == (1, "", "Token: \n\nERROR: Operation cancelled.\n")
+    assert run(
+        "account", "login", "--endpoint", "http://127.0.0.1:1", "--store", "file", input=CtrlC()
+    ) == (1, "", "Token: \n\nERROR: Operation cancelled.\n")
 
 
-def test_ctrl_c_in_a_wait_says_the_operation_goes_on(reg: AcrctlMock, fake_time: FakeClock,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_in_a_wait_says_the_operation_goes_on(
+    reg: AcrctlMock, fake_time: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from acrctl.cli import replication
 
     def interrupt(seconds: float) -> None:
@@ -268,12 +362,16 @@ def test_ctrl_c_in_a_wait_says_the_operation_goes_on(reg: AcrctlMock, fake_time:
 
     monkeypatch.setattr(replication, "_sleep", interrupt)
     assert run("replication", "wait", "-r", "myreg1", "-n", "westus", "--deleted") == (
-        1, "", "\nERROR: Long-running operation wait cancelled. The operation goes on: check "
-               "it with 'show' or 'wait'.\n")
+        1,
+        "",
+        "\nERROR: Long-running operation wait cancelled. The operation goes on: check "
+        "it with 'show' or 'wait'.\n",
+    )
 
 
-def test_ctrl_c_elsewhere_says_only_interrupted(reg: AcrctlMock,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_elsewhere_says_only_interrupted(
+    reg: AcrctlMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from acrctl.client.acr import AcrClient
 
     def interrupt(*a: Any, **kw: Any) -> None:
@@ -283,24 +381,46 @@ def test_ctrl_c_elsewhere_says_only_interrupted(reg: AcrctlMock,
     assert run("list") == (1, "", "\nERROR: Keyboard interrupt is captured.\n")
 
 
-def test_login_checks_the_keyring_before_the_token_prompt(acrctl_mock: AcrctlMock,
-                                                          tty: None) -> None:
-    assert run("account", "login", "--endpoint", "http://127.0.0.1:1",
-               input="acr_typed_for_nothing\n") == (1, "", NO_KEYRING)
+def test_login_checks_the_keyring_before_the_token_prompt(
+    acrctl_mock: AcrctlMock, tty: None
+) -> None:
+    assert run(
+        "account", "login", "--endpoint", "http://127.0.0.1:1", input="acr_typed_for_nothing\n"
+    ) == (1, "", NO_KEYRING)
 
 
 def test_a_missing_token_says_to_log_in(acrctl_mock: AcrctlMock) -> None:
     url = "http://127.0.0.1:1"
     assert run("list", "--endpoint", url) == (
-        1, "", f"ERROR: No token is stored for {url}. Log in with 'acrctl account login "
-               f"--endpoint {url}', or set ACRCTL_TOKEN.\n")
+        1,
+        "",
+        f"ERROR: No token is stored for {url}. Log in with 'acrctl account login "
+        f"--endpoint {url}', or set ACRCTL_TOKEN.\n",
+    )
 
 
 # -- item 8: webhook ping reports a refused delivery ---------------------------------------------
 
+
 def hook(uri: str, *extra: str) -> None:
-    assert run("webhook", "create", "-n", "hook1", "-r", "myreg1", "--uri", uri, "--actions",
-               "push", "-o", "none", *extra)[0] == 0
+    assert (
+        run(
+            "webhook",
+            "create",
+            "-n",
+            "hook1",
+            "-r",
+            "myreg1",
+            "--uri",
+            uri,
+            "--actions",
+            "push",
+            "-o",
+            "none",
+            *extra,
+        )[0]
+        == 0
+    )
 
 
 def test_ping_to_a_receiver_that_refuses_exits_1_with_the_reason(reg: AcrctlMock) -> None:
@@ -308,17 +428,20 @@ def test_ping_to_a_receiver_that_refuses_exits_1_with_the_reason(reg: AcrctlMock
         hook(rx.url("/hook"))
         code, out, err = run("webhook", "ping", "-n", "hook1", "-r", "myreg1")
     assert (code, list(json.loads(out))) == (1, ["id"])
-    assert err == ("ERROR: The ping to webhook 'hook1' was not delivered: 500 Internal Server "
-                   "Error. Its retries show in 'acrctl webhook list-events -n hook1 -r "
-                   "myreg1'.\n")
+    assert err == (
+        "ERROR: The ping to webhook 'hook1' was not delivered: 500 Internal Server "
+        "Error. Its retries show in 'acrctl webhook list-events -n hook1 -r "
+        "myreg1'.\n"
+    )
 
 
 def test_ping_to_a_receiver_that_is_down_exits_1_with_the_reason(reg: AcrctlMock) -> None:
     hook("http://127.0.0.1:9/hook")
     code, _, err = run("webhook", "ping", "-n", "hook1", "-r", "myreg1")
     assert code == 1
-    assert err.startswith("ERROR: The ping to webhook 'hook1' was not delivered: connection "
-                          "failed: ")
+    assert err.startswith(
+        "ERROR: The ping to webhook 'hook1' was not delivered: connection failed: "
+    )
 
 
 def test_ping_to_a_receiver_that_accepts_exits_0(reg: AcrctlMock) -> None:
@@ -334,12 +457,29 @@ def test_ping_waits_for_the_server_s_first_attempt() -> None:
         env = {"ACRCTL_TOKEN": str(srv.admin_token), "ACRCTL_ENDPOINT": srv.url}
         assert run("group", "create", "-n", "rg1", "-l", "westus", **env)[0] == 0
         assert run("create", "-n", "myreg1", "-g", "rg1", "--sku", "Basic", **env)[0] == 0
-        assert run("webhook", "create", "-n", "hook1", "-r", "myreg1", "--uri",
-                   rx.url("/hook"), "--actions", "push", **env)[0] == 0
+        assert (
+            run(
+                "webhook",
+                "create",
+                "-n",
+                "hook1",
+                "-r",
+                "myreg1",
+                "--uri",
+                rx.url("/hook"),
+                "--actions",
+                "push",
+                **env,
+            )[0]
+            == 0
+        )
         code, _, err = run("webhook", "ping", "-n", "hook1", "-r", "myreg1", **env)
-    assert (code, err) == (1, "ERROR: The ping to webhook 'hook1' was not delivered: 503 "
-                              "Service Unavailable. Its retries show in 'acrctl webhook "
-                              "list-events -n hook1 -r myreg1'.\n")
+    assert (code, err) == (
+        1,
+        "ERROR: The ping to webhook 'hook1' was not delivered: 503 "
+        "Service Unavailable. Its retries show in 'acrctl webhook "
+        "list-events -n hook1 -r myreg1'.\n",
+    )
 
 
 def test_ping_says_when_no_attempt_came_in_time() -> None:
@@ -347,31 +487,56 @@ def test_ping_says_when_no_attempt_came_in_time() -> None:
         env = {"ACRCTL_TOKEN": str(srv.admin_token), "ACRCTL_ENDPOINT": srv.url}
         assert run("group", "create", "-n", "rg1", "-l", "westus", **env)[0] == 0
         assert run("create", "-n", "myreg1", "-g", "rg1", "--sku", "Basic", **env)[0] == 0
-        assert run("webhook", "create", "-n", "hook1", "-r", "myreg1", "--uri",
-                   "https://example.com/hook", "--actions", "push", **env)[0] == 0
+        assert (
+            run(
+                "webhook",
+                "create",
+                "-n",
+                "hook1",
+                "-r",
+                "myreg1",
+                "--uri",
+                "https://example.com/hook",
+                "--actions",
+                "push",
+                **env,
+            )[0]
+            == 0
+        )
         waited = run("webhook", "ping", "-n", "hook1", "-r", "myreg1", "--timeout", "0.3", **env)
         queued = run("webhook", "ping", "-n", "hook1", "-r", "myreg1", "--timeout", "0", **env)
     assert (waited[0], list(json.loads(waited[1])), waited[2]) == (
-        0, ["id"], "WARNING: The ping was not attempted within 0.3 seconds; see 'acrctl "
-                   "webhook list-events -n hook1 -r myreg1'.\n")
+        0,
+        ["id"],
+        "WARNING: The ping was not attempted within 0.3 seconds; see 'acrctl "
+        "webhook list-events -n hook1 -r myreg1'.\n",
+    )
     assert (queued[0], list(json.loads(queued[1])), queued[2]) == (0, ["id"], "")
 
 
 # -- item 8: replication wait and sync -----------------------------------------------------------
 
-def test_replication_wait_shows_the_spinner(reg: AcrctlMock, fake_time: FakeClock,
-                                            tty: None) -> None:
-    code, _, err = run("replication", "wait", "-r", "myreg1", "-n", "westus", "--deleted",
-                       "--timeout", "2")
+
+def test_replication_wait_shows_the_spinner(
+    reg: AcrctlMock, fake_time: FakeClock, tty: None
+) -> None:
+    code, _, err = run(
+        "replication", "wait", "-r", "myreg1", "-n", "westus", "--deleted", "--timeout", "2"
+    )
     assert code == 1
-    assert err == ("\x1b[K \\ Running ..\r\x1b[K | Running ..\r\x1b[K"
-                   "ERROR: Timed out after 2 seconds waiting for replication 'westus' to be "
-                   "deleted.\n")
+    assert err == (
+        "\x1b[K \\ Running ..\r\x1b[K | Running ..\r\x1b[K"
+        "ERROR: Timed out after 2 seconds waiting for replication 'westus' to be "
+        "deleted.\n"
+    )
 
 
 def test_sync_with_nothing_to_do_says_so(reg: AcrctlMock) -> None:
     assert run("replication", "sync", "-r", "myreg1", "--locations", "westus") == (
-        0, "[]\n", "Nothing to do: the replicas of 'myreg1' match the layout.\n")
+        0,
+        "[]\n",
+        "Nothing to do: the replicas of 'myreg1' match the layout.\n",
+    )
 
 
 def replica_names(mock: AcrctlMock) -> list[str]:
@@ -381,17 +546,22 @@ def replica_names(mock: AcrctlMock) -> list[str]:
 
 def test_sync_prune_asks_on_a_terminal(reg: AcrctlMock, tty: None) -> None:
     assert run("replication", "create", "-r", "myreg1", "-l", "eastus", "-o", "none")[0] == 0
-    code, _, err = run("replication", "sync", "-r", "myreg1", "--locations", "--prune",
-                       "-o", "none", input="n\n")
-    assert (code, err) == (1, "Are you sure you want to delete the replications eastus of the "
-                              "registry 'myreg1'? (y/n): n\nERROR: Operation cancelled.\n")
+    code, _, err = run(
+        "replication", "sync", "-r", "myreg1", "--locations", "--prune", "-o", "none", input="n\n"
+    )
+    assert (code, err) == (
+        1,
+        "Are you sure you want to delete the replications eastus of the "
+        "registry 'myreg1'? (y/n): n\nERROR: Operation cancelled.\n",
+    )
     assert replica_names(reg) == ["eastus", "westus"]
 
 
 def test_sync_prune_with_yes_does_not_ask(reg: AcrctlMock, tty: None) -> None:
     assert run("replication", "create", "-r", "myreg1", "-l", "eastus", "-o", "none")[0] == 0
-    code, _, err = run("replication", "sync", "-r", "myreg1", "--locations", "--prune",
-                       "--yes", "-o", "none")
+    code, _, err = run(
+        "replication", "sync", "-r", "myreg1", "--locations", "--prune", "--yes", "-o", "none"
+    )
     assert (code, err.count("Are you sure")) == (0, 0)
     assert "Succeeded: delete eastus (eastus)\n" in err
     assert replica_names(reg) == ["westus"]
@@ -399,21 +569,23 @@ def test_sync_prune_with_yes_does_not_ask(reg: AcrctlMock, tty: None) -> None:
 
 # -- item 8: colour, az's wording, request ids ---------------------------------------------------
 
+
 def test_force_color_colours_output_on_a_pipe(reg: AcrctlMock) -> None:
-    code, out, _ = run("show", "-n", "myreg1", "-o", "jsonc", "--query", "name",
-                       FORCE_COLOR="1")
-    assert (code, out) == (0, "\x1b[33m\"myreg1\"\x1b[39;49;00m\n")
+    code, out, _ = run("show", "-n", "myreg1", "-o", "jsonc", "--query", "name", FORCE_COLOR="1")
+    assert (code, out) == (0, '\x1b[33m"myreg1"\x1b[39;49;00m\n')
 
 
 def test_force_color_colours_errors_on_a_pipe(acrctl_mock: AcrctlMock) -> None:
     assert run("configure", FORCE_COLOR="1")[2] == (
         "\x1b[91mERROR: usage error: give --defaults NAME=VALUE [NAME=VALUE ...] or "
-        "--list-defaults.\x1b[0m\n")
+        "--list-defaults.\x1b[0m\n"
+    )
 
 
 def test_no_color_wins_over_force_color(reg: AcrctlMock) -> None:
-    assert run("show", "-n", "myreg1", "-o", "jsonc", "--query", "name", FORCE_COLOR="1",
-               NO_COLOR="1") == (0, "\"myreg1\"\n", "")
+    assert run(
+        "show", "-n", "myreg1", "-o", "jsonc", "--query", "name", FORCE_COLOR="1", NO_COLOR="1"
+    ) == (0, '"myreg1"\n', "")
 
 
 def test_sku_choices_as_az_lists_them() -> None:
@@ -424,26 +596,39 @@ def test_sku_choices_as_az_lists_them() -> None:
 
 def test_a_bad_sku_gets_az_s_message(reg: AcrctlMock) -> None:
     assert run("create", "-n", "myreg2", "-g", "rg1", "--sku", "premum") == (
-        2, "", "ERROR: 'premum' is not a valid value for '--sku'. Allowed values: Basic, "
-               "Standard, Premium.\nDid you mean 'Premium' ?\n")
+        2,
+        "",
+        "ERROR: 'premum' is not a valid value for '--sku'. Allowed values: Basic, "
+        "Standard, Premium.\nDid you mean 'Premium' ?\n",
+    )
 
 
 def test_a_mistyped_command_gets_did_you_mean() -> None:
-    assert run("shwo") == (2, "", "ERROR: 'shwo' is misspelled or not recognized by the "
-                                  "system.\nDid you mean 'show' ?\nTry 'acrctl --help' for "
-                                  "help.\n")
+    assert run("shwo") == (
+        2,
+        "",
+        "ERROR: 'shwo' is misspelled or not recognized by the "
+        "system.\nDid you mean 'show' ?\nTry 'acrctl --help' for "
+        "help.\n",
+    )
 
 
 def test_a_mistyped_subcommand_gets_did_you_mean() -> None:
     assert run("replication", "lsit") == (
-        2, "", "ERROR: 'lsit' is misspelled or not recognized by the system.\nDid you mean "
-               "'list' ?\nTry 'acrctl replication --help' for help.\n")
+        2,
+        "",
+        "ERROR: 'lsit' is misspelled or not recognized by the system.\nDid you mean "
+        "'list' ?\nTry 'acrctl replication --help' for help.\n",
+    )
 
 
 def test_a_mistyped_option_gets_did_you_mean(acrctl_mock: AcrctlMock) -> None:
     assert run("list", "--outptu", "json") == (
-        2, "", "ERROR: unrecognized arguments: --outptu\nDid you mean '--output' ?\n"
-               "Try 'acrctl list --help' for help.\n")
+        2,
+        "",
+        "ERROR: unrecognized arguments: --outptu\nDid you mean '--output' ?\n"
+        "Try 'acrctl list --help' for help.\n",
+    )
 
 
 def test_no_request_id_in_embedded_mode(reg: AcrctlMock) -> None:
@@ -454,7 +639,15 @@ def test_no_request_id_in_embedded_mode(reg: AcrctlMock) -> None:
 
 
 def test_request_id_in_server_mode(server: ThreadedServer) -> None:
-    code, _, err = run("show", "-n", "nosuchreg1", "-g", "rg1", "--endpoint", server.url,
-                       ACRCTL_TOKEN=str(server.admin_token))
+    code, _, err = run(
+        "show",
+        "-n",
+        "nosuchreg1",
+        "-g",
+        "rg1",
+        "--endpoint",
+        server.url,
+        ACRCTL_TOKEN=str(server.admin_token),
+    )
     assert code == 3
     assert err.splitlines()[-1].startswith("Request id: ")

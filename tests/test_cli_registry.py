@@ -32,9 +32,11 @@ def test_show_missing_registry_with_group_exits_3(acrctl_mock: AcrctlMock) -> No
     code, out, err = run("show", "-n", "nosuchreg", "-g", "rg1")
     assert code == 3
     assert out == ""
-    assert err.startswith("ERROR: (ResourceNotFound) The Resource "
-                          "'Microsoft.ContainerRegistry/registries/nosuchreg' under resource "
-                          "group 'rg1' was not found.")
+    assert err.startswith(
+        "ERROR: (ResourceNotFound) The Resource "
+        "'Microsoft.ContainerRegistry/registries/nosuchreg' under resource "
+        "group 'rg1' was not found."
+    )
 
 
 def test_show_without_group_discovers_it_or_exits_1(acrctl_mock: AcrctlMock) -> None:
@@ -46,8 +48,9 @@ def test_show_without_group_discovers_it_or_exits_1(acrctl_mock: AcrctlMock) -> 
 def test_upgrade_to_premium_creates_the_home_replica(acrctl_mock: AcrctlMock) -> None:
     run("group", "create", "-n", "rg1", "-l", "westus")
     run("create", "-n", "myreg1", "-g", "rg1", "--sku", "Basic")
-    code, out, _ = run("update", "-n", "myreg1", "--sku", "Premium", "--query", "sku.name",
-                       "-o", "tsv")
+    code, out, _ = run(
+        "update", "-n", "myreg1", "--sku", "Premium", "--query", "sku.name", "-o", "tsv"
+    )
     assert (code, out) == (0, "Premium\n")
     reps, _ = acrctl_mock.backend.replications.list(acrctl_mock.subscription, "rg1", "myreg1")
     assert [r["name"] for r in reps] == ["westus"]
@@ -69,8 +72,7 @@ def test_delete_prints_nothing(acrctl_mock: AcrctlMock) -> None:
 def test_missing_required_option_exits_2(acrctl_mock: AcrctlMock) -> None:
     code, _, err = run("create", "-n", "myreg1", "--sku", "Basic")
     assert code == 2
-    assert err.startswith("ERROR: the following arguments are required: "
-                          "--resource-group/-g\n")
+    assert err.startswith("ERROR: the following arguments are required: --resource-group/-g\n")
 
 
 def test_bad_query_exits_2(acrctl_mock: AcrctlMock) -> None:

@@ -25,8 +25,9 @@ def run(*args: str) -> tuple[int, str, str]:
 def seed(mock: AcrctlMock, sku: str = "Premium", name: str = "myreg1") -> None:
     client = mock.client()
     client.create_group("rg1", "westus")
-    client.create_registry("rg1", name, {"location": "westus", "sku": {"name": sku},
-                                         "properties": {}})
+    client.create_registry(
+        "rg1", name, {"location": "westus", "sku": {"name": sku}, "properties": {}}
+    )
 
 
 def replicas(mock: AcrctlMock) -> dict[str, dict[str, Any]]:
@@ -68,19 +69,42 @@ def test_create_prints_the_replication_in_az_shape(premium: AcrctlMock) -> None:
 
 
 def test_create_maps_a_display_name_and_names_the_replica_after_it(premium: AcrctlMock) -> None:
-    code, out, _ = run("replication", "create", "-r", "myreg1", "-l", "West Europe",
-                       "--query", "{n: name, l: location}", "-o", "tsv")
+    code, out, _ = run(
+        "replication",
+        "create",
+        "-r",
+        "myreg1",
+        "-l",
+        "West Europe",
+        "--query",
+        "{n: name, l: location}",
+        "-o",
+        "tsv",
+    )
     assert (code, out) == (0, "westeurope\twesteurope\n")
 
 
 def test_create_with_an_explicit_name(premium: AcrctlMock) -> None:
-    code, out, _ = run("replication", "create", "-r", "myreg1", "-l", "eastus", "-n", "east1",
-                       "--query", "name", "-o", "tsv")
+    code, out, _ = run(
+        "replication",
+        "create",
+        "-r",
+        "myreg1",
+        "-l",
+        "eastus",
+        "-n",
+        "east1",
+        "--query",
+        "name",
+        "-o",
+        "tsv",
+    )
     assert (code, out) == (0, "east1\n")
 
 
-def test_create_location_from_config_default(premium: AcrctlMock,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_create_location_from_config_default(
+    premium: AcrctlMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ACRCTL_DEFAULTS_LOCATION", "japaneast")
     code, out, _ = run("replication", "create", "-r", "myreg1", "--query", "name", "-o", "tsv")
     assert (code, out) == (0, "japaneast\n")
@@ -106,64 +130,141 @@ def test_create_in_the_home_location_exits_1(premium: AcrctlMock) -> None:
 def test_create_in_an_unknown_location_is_refused_by_the_service(premium: AcrctlMock) -> None:
     code, _, err = run("replication", "create", "-r", "myreg1", "-l", "moonbase")
     assert code == 1
-    assert err.startswith("ERROR: (LocationNotAvailableForResourceType) The provided location "
-                          "'moonbase' is not available")
+    assert err.startswith(
+        "ERROR: (LocationNotAvailableForResourceType) The provided location "
+        "'moonbase' is not available"
+    )
 
 
 def test_create_global_endpoint_routing_false(premium: AcrctlMock) -> None:
-    code, out, _ = run("replication", "create", "-r", "myreg1", "-l", "eastus",
-                       "--global-endpoint-routing", "false", "--query", "regionEndpointEnabled")
+    code, out, _ = run(
+        "replication",
+        "create",
+        "-r",
+        "myreg1",
+        "-l",
+        "eastus",
+        "--global-endpoint-routing",
+        "false",
+        "--query",
+        "regionEndpointEnabled",
+    )
     assert (code, out) == (0, "false\n")
 
 
 def test_create_global_endpoint_routing_alone_means_true(premium: AcrctlMock) -> None:
-    code, out, _ = run("replication", "create", "-r", "myreg1", "-l", "eastus",
-                       "--global-endpoint-routing", "--query", "regionEndpointEnabled")
+    code, out, _ = run(
+        "replication",
+        "create",
+        "-r",
+        "myreg1",
+        "-l",
+        "eastus",
+        "--global-endpoint-routing",
+        "--query",
+        "regionEndpointEnabled",
+    )
     assert (code, out) == (0, "true\n")
 
 
 def test_create_deprecated_alias_works_and_warns(premium: AcrctlMock) -> None:
-    code, out, err = run("replication", "create", "-r", "myreg1", "-l", "eastus",
-                         "--region-endpoint-enabled", "false", "--query", "regionEndpointEnabled")
+    code, out, err = run(
+        "replication",
+        "create",
+        "-r",
+        "myreg1",
+        "-l",
+        "eastus",
+        "--region-endpoint-enabled",
+        "false",
+        "--query",
+        "regionEndpointEnabled",
+    )
     assert (code, out) == (0, "false\n")
-    assert err == ("WARNING: Option '--region-endpoint-enabled' has been deprecated and will be "
-                   "removed in a future release. Use '--global-endpoint-routing' instead.\n")
+    assert err == (
+        "WARNING: Option '--region-endpoint-enabled' has been deprecated and will be "
+        "removed in a future release. Use '--global-endpoint-routing' instead.\n"
+    )
 
 
 def test_create_alias_and_flag_that_disagree_exit_2(premium: AcrctlMock) -> None:
-    code, out, err = run("replication", "create", "-r", "myreg1", "-l", "eastus",
-                         "--region-endpoint-enabled", "false", "--global-endpoint-routing", "true")
+    code, out, err = run(
+        "replication",
+        "create",
+        "-r",
+        "myreg1",
+        "-l",
+        "eastus",
+        "--region-endpoint-enabled",
+        "false",
+        "--global-endpoint-routing",
+        "true",
+    )
     assert (code, out) == (2, "")
     assert "ERROR: usage error: --global-endpoint-routing and its deprecated alias " in err
     assert replicas(premium).keys() == {"westus"}
 
 
 def test_create_bad_three_state_value_exits_2(premium: AcrctlMock) -> None:
-    code, _, err = run("replication", "create", "-r", "myreg1", "-l", "eastus",
-                       "--global-endpoint-routing", "maybe")
+    code, _, err = run(
+        "replication",
+        "create",
+        "-r",
+        "myreg1",
+        "-l",
+        "eastus",
+        "--global-endpoint-routing",
+        "maybe",
+    )
     assert code == 2
     assert "'maybe' is not a valid value. Allowed values: false, true." in err
 
 
 def test_create_zone_redundancy_warns_preview(premium: AcrctlMock) -> None:
-    code, out, err = run("replication", "create", "-r", "myreg1", "-l", "eastus",
-                         "--zone-redundancy", "enabled", "--query", "zoneRedundancy")
+    code, out, err = run(
+        "replication",
+        "create",
+        "-r",
+        "myreg1",
+        "-l",
+        "eastus",
+        "--zone-redundancy",
+        "enabled",
+        "--query",
+        "zoneRedundancy",
+    )
     assert (code, out) == (0, '"Enabled"\n')
-    assert err == ("WARNING: Argument '--zone-redundancy' is in preview and under development. "
-                   "Reference and support levels: https://aka.ms/CLI_refstatus\n")
+    assert err == (
+        "WARNING: Argument '--zone-redundancy' is in preview and under development. "
+        "Reference and support levels: https://aka.ms/CLI_refstatus\n"
+    )
 
 
 def test_create_zone_redundancy_bad_value_exits_2(premium: AcrctlMock) -> None:
-    code, _, err = run("replication", "create", "-r", "myreg1", "-l", "eastus",
-                       "--zone-redundancy", "maybe")
+    code, _, err = run(
+        "replication", "create", "-r", "myreg1", "-l", "eastus", "--zone-redundancy", "maybe"
+    )
     assert code == 2
-    assert err == ("ERROR: 'maybe' is not a valid value for '--zone-redundancy'. "
-                   "Allowed values: Disabled, Enabled.\n")
+    assert err == (
+        "ERROR: 'maybe' is not a valid value for '--zone-redundancy'. "
+        "Allowed values: Disabled, Enabled.\n"
+    )
 
 
 def test_create_tags(premium: AcrctlMock) -> None:
-    code, out, _ = run("replication", "create", "-r", "myreg1", "-l", "eastus",
-                       "--tags", "team=infra", "bare", "--query", "tags")
+    code, out, _ = run(
+        "replication",
+        "create",
+        "-r",
+        "myreg1",
+        "-l",
+        "eastus",
+        "--tags",
+        "team=infra",
+        "bare",
+        "--query",
+        "tags",
+    )
     assert code == 0
     assert json.loads(out) == {"team": "infra", "bare": ""}
 
@@ -171,8 +272,10 @@ def test_create_tags(premium: AcrctlMock) -> None:
 def test_create_with_login_server_name_warns_and_works(premium: AcrctlMock) -> None:
     code, _, err = run("replication", "create", "-r", "myreg1.azurecr.io", "-l", "eastus")
     assert code == 0
-    assert err == ("WARNING: Registry name is 'myreg1'. The following suffix '.azurecr.io' is "
-                   "automatically omitted.\n")
+    assert err == (
+        "WARNING: Registry name is 'myreg1'. The following suffix '.azurecr.io' is "
+        "automatically omitted.\n"
+    )
 
 
 def test_create_with_a_wrong_group_exits_3(premium: AcrctlMock) -> None:
@@ -203,8 +306,10 @@ def stored(mock: AcrctlMock, name: str) -> dict[str, Any]:
 def test_list_includes_the_home_replica(with_eastus: AcrctlMock) -> None:
     code, out, _ = run("replication", "list", "-r", "myreg1")
     assert code == 0
-    assert [(d["name"], d["location"]) for d in json.loads(out)] == [("westus", "westus"),
-                                                                     ("eastus", "eastus")]
+    assert [(d["name"], d["location"]) for d in json.loads(out)] == [
+        ("westus", "westus"),
+        ("eastus", "eastus"),
+    ]
 
 
 def test_list_table(with_eastus: AcrctlMock) -> None:
@@ -214,12 +319,14 @@ def test_list_table(with_eastus: AcrctlMock) -> None:
         "NAME    LOCATION    PROVISIONING STATE    STATUS    REGION ENDPOINT ENABLED\n"
         "------  ----------  --------------------  --------  -------------------------\n"
         "westus  westus      Succeeded             Ready     True\n"
-        "eastus  eastus      Succeeded             Ready     True\n")
+        "eastus  eastus      Succeeded             Ready     True\n"
+    )
 
 
 def test_list_query_skips_the_table_transformer(with_eastus: AcrctlMock) -> None:
-    code, out, _ = run("replication", "list", "-r", "myreg1", "--query", "[].{n: name}",
-                       "-o", "table")
+    code, out, _ = run(
+        "replication", "list", "-r", "myreg1", "--query", "[].{n: name}", "-o", "table"
+    )
     assert (code, out) == (0, "N\n------\nwestus\neastus\n")
 
 
@@ -231,21 +338,35 @@ def test_list_on_a_basic_registry_exits_1(acrctl_mock: AcrctlMock) -> None:
 def test_list_on_an_unknown_registry_exits_1(acrctl_mock: AcrctlMock) -> None:
     code, _, err = run("replication", "list", "-r", "nosuchreg")
     assert code == 1
-    assert err.startswith("ERROR: The resource with name 'nosuchreg' and type "
-                          "'Microsoft.ContainerRegistry/registries' could not be found")
+    assert err.startswith(
+        "ERROR: The resource with name 'nosuchreg' and type "
+        "'Microsoft.ContainerRegistry/registries' could not be found"
+    )
 
 
 def test_show(with_eastus: AcrctlMock) -> None:
-    code, out, _ = run("replication", "show", "-r", "myreg1", "-n", "eastus", "--query",
-                       "status.displayStatus", "-o", "tsv")
+    code, out, _ = run(
+        "replication",
+        "show",
+        "-r",
+        "myreg1",
+        "-n",
+        "eastus",
+        "--query",
+        "status.displayStatus",
+        "-o",
+        "tsv",
+    )
     assert (code, out) == (0, "Ready\n")
 
 
 def test_show_missing_exits_3(premium: AcrctlMock) -> None:
     code, out, err = run("replication", "show", "-r", "myreg1", "-n", "nosuch1")
     assert (code, out) == (3, "")
-    assert err.startswith("ERROR: (ResourceNotFound) The Resource "
-                          "'Microsoft.ContainerRegistry/registries/myreg1/replications/nosuch1'")
+    assert err.startswith(
+        "ERROR: (ResourceNotFound) The Resource "
+        "'Microsoft.ContainerRegistry/registries/myreg1/replications/nosuch1'"
+    )
 
 
 def test_show_on_a_basic_registry_exits_1(acrctl_mock: AcrctlMock) -> None:
@@ -255,42 +376,81 @@ def test_show_on_a_basic_registry_exits_1(acrctl_mock: AcrctlMock) -> None:
 
 def test_show_table_prints_a_space_for_a_missing_status() -> None:
     rows = replication.replication_table({"name": "eastus", "location": "eastus"})
-    assert rows == [{"NAME": "eastus", "LOCATION": "eastus", "PROVISIONING STATE": " ",
-                     "STATUS": " ", "REGION ENDPOINT ENABLED": " "}]
+    assert rows == [
+        {
+            "NAME": "eastus",
+            "LOCATION": "eastus",
+            "PROVISIONING STATE": " ",
+            "STATUS": " ",
+            "REGION ENDPOINT ENABLED": " ",
+        }
+    ]
 
 
 # -- update -----------------------------------------------------------------------------------
 def test_update_global_endpoint_routing(with_eastus: AcrctlMock) -> None:
-    code, out, _ = run("replication", "update", "-r", "myreg1", "-n", "eastus",
-                       "--global-endpoint-routing", "false", "--query", "regionEndpointEnabled")
+    code, out, _ = run(
+        "replication",
+        "update",
+        "-r",
+        "myreg1",
+        "-n",
+        "eastus",
+        "--global-endpoint-routing",
+        "false",
+        "--query",
+        "regionEndpointEnabled",
+    )
     assert (code, out) == (0, "false\n")
 
 
 def test_update_deprecated_alias(with_eastus: AcrctlMock) -> None:
-    code, _, _ = run("replication", "update", "-r", "myreg1", "-n", "eastus",
-                     "--region-endpoint-enabled", "false")
+    code, _, _ = run(
+        "replication",
+        "update",
+        "-r",
+        "myreg1",
+        "-n",
+        "eastus",
+        "--region-endpoint-enabled",
+        "false",
+    )
     assert code == 0
     assert replicas(with_eastus)["eastus"]["properties"]["regionEndpointEnabled"] is False
 
 
 def test_update_tags_only(with_eastus: AcrctlMock) -> None:
-    code, out, _ = run("replication", "update", "-r", "myreg1", "-n", "eastus", "--tags", "a=b",
-                       "--query", "[tags, regionEndpointEnabled]", "-o", "json")
+    code, out, _ = run(
+        "replication",
+        "update",
+        "-r",
+        "myreg1",
+        "-n",
+        "eastus",
+        "--tags",
+        "a=b",
+        "--query",
+        "[tags, regionEndpointEnabled]",
+        "-o",
+        "json",
+    )
     assert code == 0
     assert json.loads(out) == [{"a": "b"}, True]
 
 
 def test_update_empty_tags_clear_them(with_eastus: AcrctlMock) -> None:
     run("replication", "update", "-r", "myreg1", "-n", "eastus", "--tags", "a=b")
-    code, out, _ = run("replication", "update", "-r", "myreg1", "-n", "eastus", "--tags", "",
-                       "--query", "tags")
+    code, out, _ = run(
+        "replication", "update", "-r", "myreg1", "-n", "eastus", "--tags", "", "--query", "tags"
+    )
     assert (code, out) == (0, "{}\n")
 
 
 def test_update_tags_alone_clear_them(with_eastus: AcrctlMock) -> None:
     run("replication", "update", "-r", "myreg1", "-n", "eastus", "--tags", "a=b")
-    code, out, _ = run("replication", "update", "-r", "myreg1", "-n", "eastus", "--tags",
-                       "--query", "tags")
+    code, out, _ = run(
+        "replication", "update", "-r", "myreg1", "-n", "eastus", "--tags", "--query", "tags"
+    )
     assert (code, out) == (0, "{}\n")
 
 
@@ -311,8 +471,9 @@ def test_update_missing_exits_3(premium: AcrctlMock) -> None:
 def test_update_no_wait_prints_nothing(shared: AcrctlMock) -> None:
     shared.client().create_replication("rg1", "myreg1", "eastus", {"location": "eastus"})
     shared.backend.settings.lro_mode = "polls"
-    assert run("replication", "update", "-r", "myreg1", "-n", "eastus", "--tags", "a=b",
-               "--no-wait") == (0, "", "")
+    assert run(
+        "replication", "update", "-r", "myreg1", "-n", "eastus", "--tags", "a=b", "--no-wait"
+    ) == (0, "", "")
     doc = stored(shared, "eastus")
     assert (doc["tags"], doc["properties"]["provisioningState"]) == ({"a": "b"}, "Updating")
 
@@ -326,8 +487,10 @@ def test_delete_prints_nothing(with_eastus: AcrctlMock) -> None:
 def test_delete_the_home_replica_is_refused(premium: AcrctlMock) -> None:
     code, _, err = run("replication", "delete", "-r", "myreg1", "-n", "westus")
     assert code == 1
-    assert err.startswith("ERROR: (HomeReplicationCannotBeDeleted) The replication 'westus' is "
-                          "in the registry's home region")
+    assert err.startswith(
+        "ERROR: (HomeReplicationCannotBeDeleted) The replication 'westus' is "
+        "in the registry's home region"
+    )
 
 
 def test_delete_on_a_basic_registry_exits_1(acrctl_mock: AcrctlMock) -> None:
@@ -354,8 +517,9 @@ def _slow(mock: AcrctlMock, clock: FakeClock) -> None:
 def test_wait_created(shared: AcrctlMock, fake_time: FakeClock) -> None:
     _slow(shared, fake_time)
     run("replication", "create", "-r", "myreg1", "-l", "eastus", "--no-wait")
-    assert run("replication", "wait", "-r", "myreg1", "-n", "eastus", "--created",
-               "--interval", "1") == (0, "", "")
+    assert run(
+        "replication", "wait", "-r", "myreg1", "-n", "eastus", "--created", "--interval", "1"
+    ) == (0, "", "")
     assert fake_time.now() == 5
     assert replicas(shared)["eastus"]["properties"]["provisioningState"] == "Succeeded"
 
@@ -368,8 +532,9 @@ def test_wait_deleted(shared: AcrctlMock, fake_time: FakeClock) -> None:
     assert replicas(shared).keys() == {"westus"}
 
 
-def test_wait_updated_on_a_settled_replica_returns_at_once(with_eastus: AcrctlMock,
-                                                           fake_time: FakeClock) -> None:
+def test_wait_updated_on_a_settled_replica_returns_at_once(
+    with_eastus: AcrctlMock, fake_time: FakeClock
+) -> None:
     assert run("replication", "wait", "-r", "myreg1", "-n", "eastus", "--updated") == (0, "", "")
     assert fake_time.now() == 0
 
@@ -377,18 +542,32 @@ def test_wait_updated_on_a_settled_replica_returns_at_once(with_eastus: AcrctlMo
 def test_wait_times_out(shared: AcrctlMock, fake_time: FakeClock) -> None:
     shared.backend.settings.lro_mode = "polls"  # GETs alone never finish it
     run("replication", "create", "-r", "myreg1", "-l", "eastus", "--no-wait")
-    code, out, err = run("replication", "wait", "-r", "myreg1", "-n", "eastus", "--created",
-                         "--timeout", "3", "--interval", "1")
+    code, out, err = run(
+        "replication",
+        "wait",
+        "-r",
+        "myreg1",
+        "-n",
+        "eastus",
+        "--created",
+        "--timeout",
+        "3",
+        "--interval",
+        "1",
+    )
     assert (code, out) == (1, "")
-    assert err == ("ERROR: Timed out after 3 seconds waiting for replication 'eastus' to be "
-                   "created.\n")
+    assert err == (
+        "ERROR: Timed out after 3 seconds waiting for replication 'eastus' to be created.\n"
+    )
     assert fake_time.now() == 3
 
 
-def test_wait_created_on_a_missing_replica_keeps_waiting(premium: AcrctlMock,
-                                                         fake_time: FakeClock) -> None:
-    code, _, err = run("replication", "wait", "-r", "myreg1", "-n", "eastus", "--created",
-                       "--timeout", "2")
+def test_wait_created_on_a_missing_replica_keeps_waiting(
+    premium: AcrctlMock, fake_time: FakeClock
+) -> None:
+    code, _, err = run(
+        "replication", "wait", "-r", "myreg1", "-n", "eastus", "--created", "--timeout", "2"
+    )
     assert code == 1
     assert "Timed out after 2 seconds" in err
 
@@ -422,8 +601,10 @@ def test_map_of_a_basic_registry_marks_regions_unavailable(acrctl_mock: AcrctlMo
     code, out, _ = run("replication", "map", "-r", "myreg1", "--width", "80")
     assert code == 0
     assert "x" in "\n".join(out.splitlines()[:20])
-    assert out.endswith("Note: replicas need the Premium SKU; 'myreg1' is Basic. Upgrade with: "
-                        "acrctl update -n myreg1 --sku Premium\n")
+    assert out.endswith(
+        "Note: replicas need the Premium SKU; 'myreg1' is Basic. Upgrade with: "
+        "acrctl update -n myreg1 --sku Premium\n"
+    )
 
 
 def test_map_width_below_20_exits_2(premium: AcrctlMock) -> None:

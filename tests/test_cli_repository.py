@@ -26,7 +26,8 @@ from acrctl.testing import AcrctlMock
 
 needs_binaries = pytest.mark.skipif(
     shutil.which("docker-registry") is None or shutil.which("skopeo") is None,
-    reason="needs docker-registry and skopeo (apt-get install docker-registry skopeo)")
+    reason="needs docker-registry and skopeo (apt-get install docker-registry skopeo)",
+)
 START_SECONDS = 10.0
 
 
@@ -46,9 +47,13 @@ class Registry:
             "version: 0.1\nlog: {level: error}\n"
             f"storage: {{filesystem: {{rootdirectory: {tmp / 'data'}}}, "
             "delete: {enabled: true}}\n"
-            f"http: {{addr: '{self.host}'}}\n")
-        self.proc = subprocess.Popen(["docker-registry", "serve", str(config)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            f"http: {{addr: '{self.host}'}}\n"
+        )
+        self.proc = subprocess.Popen(
+            ["docker-registry", "serve", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + START_SECONDS
         while True:
             try:
@@ -62,9 +67,20 @@ class Registry:
             time.sleep(0.05)
 
     def push(self, image: oci_image.Image, ref: str) -> None:
-        done = subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", image.ref,
-                               f"docker://{self.host}/{ref}"], capture_output=True, text=True,
-                              timeout=60, check=False)
+        done = subprocess.run(
+            [
+                "skopeo",
+                "copy",
+                "-q",
+                "--dest-tls-verify=false",
+                image.ref,
+                f"docker://{self.host}/{ref}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
 
     def stop(self) -> None:
@@ -88,8 +104,10 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
 @pytest.fixture(scope="module")
 def images(tmp_path_factory: pytest.TempPathFactory) -> tuple[oci_image.Image, oci_image.Image]:
     root = tmp_path_factory.mktemp("images")
-    return (oci_image.build(str(root / "a"), layers=2, seed=1),
-            oci_image.build(str(root / "b"), layers=3, seed=2))
+    return (
+        oci_image.build(str(root / "a"), layers=2, seed=1),
+        oci_image.build(str(root / "b"), layers=3, seed=2),
+    )
 
 
 @pytest.fixture
@@ -105,6 +123,7 @@ def pushed(registry: Registry, images: tuple[oci_image.Image, oci_image.Image]) 
 
 # == the client ================================================================================
 
+
 @needs_binaries
 def test_client_lists_catalog_and_tags(pushed: Registry) -> None:
     with OciClient(f"http://{pushed.host}") as oci:
@@ -114,8 +133,7 @@ def test_client_lists_catalog_and_tags(pushed: Registry) -> None:
 
 
 @needs_binaries
-def test_client_follows_catalog_pages(pushed: Registry, monkeypatch: pytest.MonkeyPatch
-                                      ) -> None:
+def test_client_follows_catalog_pages(pushed: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
     from acrctl.client import oci as oci_mod
 
     monkeypatch.setattr(oci_mod, "PAGE_SIZE", 1)
@@ -125,14 +143,18 @@ def test_client_follows_catalog_pages(pushed: Registry, monkeypatch: pytest.Monk
 
 @needs_binaries
 def test_client_reads_a_manifest_byte_identical(
-        pushed: Registry, images: tuple[oci_image.Image, oci_image.Image]) -> None:
+    pushed: Registry, images: tuple[oci_image.Image, oci_image.Image]
+) -> None:
     a, _ = images
     with OciClient(f"http://{pushed.host}") as oci:
         m = oci.manifest("web/app", "v1")
         assert (m.digest, m.raw) == (a.manifest, a.manifest_bytes)
         assert m.media_type == oci_image.MANIFEST
-        assert oci.head_manifest("web/app", "latest") == (a.manifest, oci_image.MANIFEST,
-                                                          len(a.manifest_bytes))
+        assert oci.head_manifest("web/app", "latest") == (
+            a.manifest,
+            oci_image.MANIFEST,
+            len(a.manifest_bytes),
+        )
 
 
 @needs_binaries
@@ -162,30 +184,42 @@ def test_client_gets_a_token_on_a_bearer_challenge() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         body = request.content.decode()
-        calls.append((request.method, request.url.path, body or
-                      request.headers.get("authorization", "")))
+        calls.append(
+            (request.method, request.url.path, body or request.headers.get("authorization", ""))
+        )
         if request.url.path == "/oauth2/token":
             return httpx.Response(200, json={"access_token": "tok1"})
         if request.headers.get("authorization") == "Bearer tok1":
             return httpx.Response(200, json={"name": "web/app", "tags": ["v1"]})
-        return httpx.Response(401, headers={"www-authenticate": (
-            'Bearer realm="https://r1.acrctl.test/oauth2/token",service="r1.acrctl.test",'
-            'scope="repository:web/app:pull"')})
+        return httpx.Response(
+            401,
+            headers={
+                "www-authenticate": (
+                    'Bearer realm="https://r1.acrctl.test/oauth2/token",service="r1.acrctl.test",'
+                    'scope="repository:web/app:pull"'
+                )
+            },
+        )
 
-    with OciClient("https://r1.acrctl.test", refresh_token="rt",
-                   transport=httpx.MockTransport(handler)) as oci:
+    with OciClient(
+        "https://r1.acrctl.test", refresh_token="rt", transport=httpx.MockTransport(handler)
+    ) as oci:
         assert oci.tags("web/app") == ["v1"]
         assert oci.tags("web/app") == ["v1"]  # the token is kept for the repository
     assert calls == [
         ("GET", "/v2/web/app/tags/list", ""),
-        ("POST", "/oauth2/token", "grant_type=refresh_token&service=r1.acrctl.test&"
-         "refresh_token=rt&scope=repository%3Aweb%2Fapp%3Apull"),
+        (
+            "POST",
+            "/oauth2/token",
+            "grant_type=refresh_token&service=r1.acrctl.test&"
+            "refresh_token=rt&scope=repository%3Aweb%2Fapp%3Apull",
+        ),
         ("GET", "/v2/web/app/tags/list", "Bearer tok1"),
-        ("GET", "/v2/web/app/tags/list", "Bearer tok1")]
+        ("GET", "/v2/web/app/tags/list", "Bearer tok1"),
+    ]
 
 
-def test_client_refuses_an_answer_past_its_size_limit(monkeypatch: pytest.MonkeyPatch
-                                                      ) -> None:
+def test_client_refuses_an_answer_past_its_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     from acrctl.client import oci as oci_mod
 
     monkeypatch.setattr(oci_mod, "MAX_RESPONSE_BYTES", 1000)
@@ -199,15 +233,20 @@ def test_client_refuses_an_answer_past_its_size_limit(monkeypatch: pytest.Monkey
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=chunks())
 
-    with OciClient("http://r1.acrctl.test", transport=httpx.MockTransport(handler)) as oci, \
-            pytest.raises(oci_mod.ResponseTooLarge) as err:
+    with (
+        OciClient("http://r1.acrctl.test", transport=httpx.MockTransport(handler)) as oci,
+        pytest.raises(oci_mod.ResponseTooLarge) as err,
+    ):
         oci.tags("web/app")
-    assert str(err.value) == ("(ResponseTooLarge) The registry's answer to GET "
-                              "/v2/web/app/tags/list is larger than 1000 bytes.")
+    assert str(err.value) == (
+        "(ResponseTooLarge) The registry's answer to GET "
+        "/v2/web/app/tags/list is larger than 1000 bytes."
+    )
     assert len(sent) == 11  # stopped reading at the limit
 
 
 # == the CLI ===================================================================================
+
 
 def run(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, list(args))
@@ -215,14 +254,18 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def cli_registry(acrctl_mock: AcrctlMock, monkeypatch: pytest.MonkeyPatch,
-                 pushed: Registry) -> Registry:
+def cli_registry(
+    acrctl_mock: AcrctlMock, monkeypatch: pytest.MonkeyPatch, pushed: Registry
+) -> Registry:
     """Registry myreg1 whose login server is the plain distribution above (no auth, so
     the -u/-p the tests pass are never asked for)."""
     assert run("group", "create", "-n", "rg1", "-l", "westus")[0] == 0
     assert run("create", "-n", "myreg1", "-g", "rg1", "--sku", "Basic")[0] == 0
-    monkeypatch.setattr(oci_session, "login_server", lambda env, name, rg: (
-        oci_session.LoginServer(name, pushed.host, "http", None)))
+    monkeypatch.setattr(
+        oci_session,
+        "login_server",
+        lambda env, name, rg: oci_session.LoginServer(name, pushed.host, "http", None),
+    )
     return pushed
 
 
@@ -243,18 +286,22 @@ def test_cli_repository_list(cli_registry: Registry) -> None:
 
 
 @needs_binaries
-def test_cli_repository_show_tags(cli_registry: Registry,
-                                  images: tuple[oci_image.Image, oci_image.Image]) -> None:
-    assert sorted(cli_json("repository", "show-tags", "-n", "myreg1", "--repository",
-                           "web/app")) == ["latest", "v1", "v2"]
-    detail = cli_json("repository", "show-tags", "-n", "myreg1", "--repository", "tools/cli",
-                      "--detail")
+def test_cli_repository_show_tags(
+    cli_registry: Registry, images: tuple[oci_image.Image, oci_image.Image]
+) -> None:
+    assert sorted(
+        cli_json("repository", "show-tags", "-n", "myreg1", "--repository", "web/app")
+    ) == ["latest", "v1", "v2"]
+    detail = cli_json(
+        "repository", "show-tags", "-n", "myreg1", "--repository", "tools/cli", "--detail"
+    )
     assert detail == [{"digest": images[1].manifest, "name": "1"}]
 
 
 @needs_binaries
 def test_cli_repository_show_manifests_groups_tags_by_digest(
-        cli_registry: Registry, images: tuple[oci_image.Image, oci_image.Image]) -> None:
+    cli_registry: Registry, images: tuple[oci_image.Image, oci_image.Image]
+) -> None:
     a, b = images
     out = cli_json("repository", "show-manifests", "-n", "myreg1", "--repository", "web/app")
     got = {d["digest"]: sorted(d["tags"]) for d in out}
@@ -262,46 +309,63 @@ def test_cli_repository_show_manifests_groups_tags_by_digest(
 
 
 @needs_binaries
-def test_cli_repository_show(cli_registry: Registry,
-                             images: tuple[oci_image.Image, oci_image.Image]) -> None:
+def test_cli_repository_show(
+    cli_registry: Registry, images: tuple[oci_image.Image, oci_image.Image]
+) -> None:
     assert cli_json("repository", "show", "-n", "myreg1", "--repository", "web/app") == {
-        "imageName": "web/app", "manifestCount": 2, "registry": cli_registry.host,
-        "tagCount": 3}
+        "imageName": "web/app",
+        "manifestCount": 2,
+        "registry": cli_registry.host,
+        "tagCount": 3,
+    }
     assert cli_json("repository", "show", "-n", "myreg1", "--image", "web/app:v2") == {
-        "digest": images[1].manifest, "mediaType": oci_image.MANIFEST, "name": "v2",
-        "size": len(images[1].manifest_bytes)}
+        "digest": images[1].manifest,
+        "mediaType": oci_image.MANIFEST,
+        "name": "v2",
+        "size": len(images[1].manifest_bytes),
+    }
 
 
 @needs_binaries
-def test_cli_manifest_list_metadata(cli_registry: Registry,
-                                    images: tuple[oci_image.Image, oci_image.Image]) -> None:
+def test_cli_manifest_list_metadata(
+    cli_registry: Registry, images: tuple[oci_image.Image, oci_image.Image]
+) -> None:
     _, b = images
     out = cli_json("manifest", "list-metadata", "-r", "myreg1", "-n", "tools/cli")
     manifest = json.loads(b.manifest_bytes)
     size = manifest["config"]["size"] + sum(x["size"] for x in manifest["layers"])
-    assert out == [{"architecture": "amd64", "configMediaType": oci_image.CONFIG,
-                    "digest": b.manifest, "imageSize": size,
-                    "mediaType": oci_image.MANIFEST, "os": "linux", "tags": ["1"]}]
+    assert out == [
+        {
+            "architecture": "amd64",
+            "configMediaType": oci_image.CONFIG,
+            "digest": b.manifest,
+            "imageSize": size,
+            "mediaType": oci_image.MANIFEST,
+            "os": "linux",
+            "tags": ["1"],
+        }
+    ]
 
 
 @needs_binaries
 def test_cli_manifest_show_raw_is_byte_identical(
-        cli_registry: Registry, images: tuple[oci_image.Image, oci_image.Image]) -> None:
-    result = CliRunner().invoke(cli, ["manifest", "show", "-r", "myreg1", "-n", "web/app:v1",
-                                      "--raw", *CREDS])
+    cli_registry: Registry, images: tuple[oci_image.Image, oci_image.Image]
+) -> None:
+    result = CliRunner().invoke(
+        cli, ["manifest", "show", "-r", "myreg1", "-n", "web/app:v1", "--raw", *CREDS]
+    )
     assert result.exit_code == 0, result.stderr
     assert result.stdout_bytes == images[0].manifest_bytes
-    assert cli_json("manifest", "show", "-r", "myreg1", "-n",
-                    f"web/app@{images[0].manifest}") == json.loads(images[0].manifest_bytes)
+    assert cli_json(
+        "manifest", "show", "-r", "myreg1", "-n", f"web/app@{images[0].manifest}"
+    ) == json.loads(images[0].manifest_bytes)
 
 
 @needs_binaries
 def test_cli_manifest_delete_removes_every_tag_of_it(cli_registry: Registry) -> None:
-    code, out, err = run("manifest", "delete", "-r", "myreg1", "-n", "web/app:v1", "--yes",
-                         *CREDS)
+    code, out, err = run("manifest", "delete", "-r", "myreg1", "-n", "web/app:v1", "--yes", *CREDS)
     assert (code, out) == (0, ""), err
-    assert cli_json("repository", "show-tags", "-n", "myreg1", "--repository",
-                    "web/app") == ["v2"]
+    assert cli_json("repository", "show-tags", "-n", "myreg1", "--repository", "web/app") == ["v2"]
 
 
 @needs_binaries
@@ -309,51 +373,64 @@ def test_cli_repository_delete_image_without_yes_needs_a_tty(cli_registry: Regis
     code, _, err = run("repository", "delete", "-n", "myreg1", "--image", "web/app:v1", *CREDS)
     assert code == 1
     assert err == "ERROR: Unable to prompt for confirmation as no tty available. Use --yes.\n"
-    assert len(cli_json("repository", "show-tags", "-n", "myreg1", "--repository",
-                        "web/app")) == 3
+    assert len(cli_json("repository", "show-tags", "-n", "myreg1", "--repository", "web/app")) == 3
 
 
 @needs_binaries
 def test_cli_repository_delete_repository(cli_registry: Registry) -> None:
-    code, _, err = run("repository", "delete", "-n", "myreg1", "--repository", "web/app",
-                       "--yes", *CREDS)
+    code, _, err = run(
+        "repository", "delete", "-n", "myreg1", "--repository", "web/app", "--yes", *CREDS
+    )
     assert code == 0, err
-    code, _, err = run("repository", "show-tags", "-n", "myreg1", "--repository", "web/app",
-                       *CREDS)
+    code, _, err = run("repository", "show-tags", "-n", "myreg1", "--repository", "web/app", *CREDS)
     assert code == 0, err  # distribution keeps the (empty) repository name
-    assert cli_json("repository", "show-tags", "-n", "myreg1", "--repository",
-                    "tools/cli") == ["1"]
+    assert cli_json("repository", "show-tags", "-n", "myreg1", "--repository", "tools/cli") == ["1"]
 
 
 @needs_binaries
 def test_cli_repository_untag_keeps_the_manifest_and_other_tags(
-        cli_registry: Registry, images: tuple[oci_image.Image, oci_image.Image]) -> None:
-    code, out, err = run("repository", "untag", "-n", "myreg1", "--image", "web/app:latest",
-                         *CREDS)
+    cli_registry: Registry, images: tuple[oci_image.Image, oci_image.Image]
+) -> None:
+    code, out, err = run("repository", "untag", "-n", "myreg1", "--image", "web/app:latest", *CREDS)
     assert (code, out) == (0, ""), err
-    assert sorted(cli_json("repository", "show-tags", "-n", "myreg1", "--repository",
-                           "web/app")) == ["v1", "v2"]
+    assert sorted(
+        cli_json("repository", "show-tags", "-n", "myreg1", "--repository", "web/app")
+    ) == ["v1", "v2"]
     with OciClient(f"http://{cli_registry.host}") as oci:
         assert oci.manifest("web/app", "v1").raw == images[0].manifest_bytes
 
 
 @needs_binaries
 def test_cli_repository_untag_of_the_last_tag_keeps_it_by_digest(
-        cli_registry: Registry, images: tuple[oci_image.Image, oci_image.Image]) -> None:
+    cli_registry: Registry, images: tuple[oci_image.Image, oci_image.Image]
+) -> None:
     assert run("repository", "untag", "-n", "myreg1", "--image", "tools/cli:1", *CREDS)[0] == 0
-    assert cli_json("repository", "show-tags", "-n", "myreg1", "--repository",
-                    "tools/cli") in ([], None)
+    assert cli_json("repository", "show-tags", "-n", "myreg1", "--repository", "tools/cli") in (
+        [],
+        None,
+    )
     with OciClient(f"http://{cli_registry.host}") as oci:
         assert oci.manifest("tools/cli", images[1].manifest).raw == images[1].manifest_bytes
 
 
 @needs_binaries
 def test_cli_repository_update_says_it_is_not_supported(cli_registry: Registry) -> None:
-    code, _, err = run("repository", "update", "-n", "myreg1", "--image", "web/app:v1",
-                       "--write-enabled", "false", *CREDS)
+    code, _, err = run(
+        "repository",
+        "update",
+        "-n",
+        "myreg1",
+        "--image",
+        "web/app:v1",
+        "--write-enabled",
+        "false",
+        *CREDS,
+    )
     assert code == 1
-    assert err.startswith("ERROR: Repository and image attributes (delete/list/read/"
-                          "write-enabled) are not supported by acrctl's data plane")
+    assert err.startswith(
+        "ERROR: Repository and image attributes (delete/list/read/"
+        "write-enabled) are not supported by acrctl's data plane"
+    )
 
 
 def test_cli_repository_needs_repository_or_image(acrctl_mock: AcrctlMock) -> None:
@@ -365,9 +442,11 @@ def test_cli_repository_needs_repository_or_image(acrctl_mock: AcrctlMock) -> No
 def test_cli_without_a_data_plane_says_what_to_start(acrctl_mock: AcrctlMock) -> None:
     assert run("group", "create", "-n", "rg1", "-l", "westus")[0] == 0
     assert run("create", "-n", "myreg1", "-g", "rg1", "--sku", "Basic")[0] == 0
-    for args in (("repository", "list", "-n", "myreg1"),
-                 ("manifest", "list-metadata", "-r", "myreg1", "-n", "web"),
-                 ("login", "-n", "myreg1")):
+    for args in (
+        ("repository", "list", "-n", "myreg1"),
+        ("manifest", "list-metadata", "-r", "myreg1", "-n", "web"),
+        ("login", "-n", "myreg1"),
+    ):
         code, out, err = run(*args)
         assert (code, out) == (1, ""), args
         assert err == (
@@ -375,7 +454,8 @@ def test_cli_without_a_data_plane_says_what_to_start(acrctl_mock: AcrctlMock) ->
             "'myreg1.azurecr.io' is not served by acrctl. Start 'acrctl server' with the "
             "docker-registry package installed (apt-get install docker-registry) so that it "
             "runs the data plane, and use that server (acrctl account login --endpoint URL; "
-            "in embedded mode, the server must use this state file as its --database).\n")
+            "in embedded mode, the server must use this state file as its --database).\n"
+        )
 
 
 # == end to end through acrctl's data plane (acrctl.dataplane) ==================================
@@ -394,12 +474,26 @@ class Front:
     def skopeo(self, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         """skopeo with the login server in its hosts file (a private mount namespace) and
         only the auth that `acrctl login` wrote under `home`."""
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(home),
-               "XDG_RUNTIME_DIR": str(home / "run")}
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "XDG_RUNTIME_DIR": str(home / "run")}
         script = 'mount --bind "$0" /etc/hosts && exec skopeo "$@"'
-        return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                               script, str(self.hosts), *args], capture_output=True,
-                              text=True, timeout=60, env=env, check=False)
+        return subprocess.run(
+            [
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                str(self.hosts),
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -412,21 +506,29 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
     tmp = tmp_path_factory.mktemp("front")
     settings = Settings()
     settings.dataplane_storage = str(tmp / "storage")
-    server = ThreadedServer(ServerConfig(database=str(tmp / "state.db"), data_port=1,
-                                         settings=settings, admin_token=E2E_ADMIN))
+    server = ThreadedServer(
+        ServerConfig(
+            database=str(tmp / "state.db"), data_port=1, settings=settings, admin_token=E2E_ADMIN
+        )
+    )
     server.start()
     try:
         if server.dataplane is None:
             pytest.skip("the data plane did not start")
-        arm = httpx.Client(base_url=server.url,
-                           headers={"Authorization": f"Bearer {E2E_ADMIN}"})
+        arm = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {E2E_ADMIN}"})
         sub = f"/subscriptions/{server.subscription}/resourcegroups/rg1"
-        assert arm.put(f"{sub}?api-version=2021-04-01",
-                       json={"location": "eastus"}).status_code in (200, 201)
-        r = arm.put(f"{sub}/providers/Microsoft.ContainerRegistry/registries/contoso2"
-                    "?api-version=2025-11-01",
-                    json={"location": "eastus", "sku": {"name": "Premium"},
-                          "properties": {"adminUserEnabled": True}})
+        assert arm.put(
+            f"{sub}?api-version=2021-04-01", json={"location": "eastus"}
+        ).status_code in (200, 201)
+        r = arm.put(
+            f"{sub}/providers/Microsoft.ContainerRegistry/registries/contoso2"
+            "?api-version=2025-11-01",
+            json={
+                "location": "eastus",
+                "sku": {"name": "Premium"},
+                "properties": {"adminUserEnabled": True},
+            },
+        )
         assert r.status_code in (200, 201), r.text
         yield Front(server, tmp)
     finally:
@@ -446,8 +548,11 @@ def server_mode(front: Front, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 
 
 @pytest.fixture(scope="module")
-def pushed_via_front(front: Front, tmp_path_factory: pytest.TempPathFactory,
-                     images: tuple[oci_image.Image, oci_image.Image]) -> oci_image.Image:
+def pushed_via_front(
+    front: Front,
+    tmp_path_factory: pytest.TempPathFactory,
+    images: tuple[oci_image.Image, oci_image.Image],
+) -> oci_image.Image:
     """`acrctl login` then a plain skopeo push of web/app:v1 through the login server."""
     home = tmp_path_factory.mktemp("pushhome")
     (home / "run").mkdir()
@@ -461,15 +566,22 @@ def pushed_via_front(front: Front, tmp_path_factory: pytest.TempPathFactory,
         assert (code, out) == (0, "Login Succeeded\n"), err
     finally:
         mp.undo()
-    done = front.skopeo(home, "copy", "-q", "--dest-tls-verify=false", images[0].ref,
-                        f"docker://{front.login_server}/web/app:v1")
+    done = front.skopeo(
+        home,
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        images[0].ref,
+        f"docker://{front.login_server}/web/app:v1",
+    )
     assert done.returncode == 0, done.stderr
     return images[0]
 
 
 @needs_binaries
 def test_e2e_login_writes_the_null_user_and_a_refresh_token(
-        front: Front, server_mode: Path) -> None:
+    front: Front, server_mode: Path
+) -> None:
     code, out, err = run("login", "-n", "contoso2")
     assert (code, out) == (0, "Login Succeeded\n"), err
     assert "does not resolve on this machine" in err
@@ -481,13 +593,12 @@ def test_e2e_login_writes_the_null_user_and_a_refresh_token(
 
 
 @needs_binaries
-def test_e2e_login_honours_docker_config(front: Front, server_mode: Path,
-                                         monkeypatch: pytest.MonkeyPatch,
-                                         tmp_path: Path) -> None:
+def test_e2e_login_honours_docker_config(
+    front: Front, server_mode: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     where = tmp_path / "dockercfg"
     where.mkdir()
-    (where / "config.json").write_text('{"auths": {"other.io": {"auth": "eDp5"}}, '
-                                       '"psFormat": "x"}')
+    (where / "config.json").write_text('{"auths": {"other.io": {"auth": "eDp5"}}, "psFormat": "x"}')
     monkeypatch.setenv("DOCKER_CONFIG", str(where))
     assert run("login", "-n", "contoso2")[0] == 0
     doc = json.loads((where / "config.json").read_text())
@@ -499,15 +610,18 @@ def test_e2e_login_honours_docker_config(front: Front, server_mode: Path,
 
 @needs_binaries
 def test_e2e_login_expose_token_prints_it_and_writes_nothing(
-        front: Front, server_mode: Path) -> None:
+    front: Front, server_mode: Path
+) -> None:
     code, out, err = run("login", "-n", "contoso2", "--expose-token")
     assert code == 0, err
     doc = json.loads(out)
     assert sorted(doc) == ["accessToken", "loginServer", "username"]
     assert doc["loginServer"] == front.login_server
     assert doc["username"] == "00000000-0000-0000-0000-000000000000"
-    assert err.startswith("WARNING: You can perform manual login using the provided access "
-                          "token below, for example: 'docker login ")
+    assert err.startswith(
+        "WARNING: You can perform manual login using the provided access "
+        "token below, for example: 'docker login "
+    )
     assert not (server_mode / ".docker").exists()
 
 
@@ -518,55 +632,62 @@ def test_e2e_login_with_the_admin_user(front: Front, server_mode: Path) -> None:
     assert (code, out) == (0, "Login Succeeded\n"), err
     code, out, err = run("login", "-n", "contoso2", "-u", "contoso2", "-p", pw + "x")
     assert (code, out) == (1, "")
-    assert err == (f"ERROR: (UNAUTHORIZED) Could not log in to {front.login_server}: access "
-                   "denied (invalid username or password).\n")
+    assert err == (
+        f"ERROR: (UNAUTHORIZED) Could not log in to {front.login_server}: access "
+        "denied (invalid username or password).\n"
+    )
 
 
 @needs_binaries
 def test_e2e_repository_list_and_show_tags_after_a_skopeo_push(
-        server_mode: Path, pushed_via_front: oci_image.Image) -> None:
+    server_mode: Path, pushed_via_front: oci_image.Image
+) -> None:
     code, out, err = run("repository", "list", "-n", "contoso2")
     assert (code, json.loads(out) if out else None) == (0, ["web/app"]), err
-    code, out, err = run("repository", "show-tags", "-n", "contoso2", "--repository",
-                         "web/app")
+    code, out, err = run("repository", "show-tags", "-n", "contoso2", "--repository", "web/app")
     assert (code, json.loads(out) if out else None) == (0, ["v1"]), err
 
 
 @needs_binaries
 def test_e2e_manifest_list_metadata_after_a_skopeo_push(
-        server_mode: Path, pushed_via_front: oci_image.Image) -> None:
+    server_mode: Path, pushed_via_front: oci_image.Image
+) -> None:
     code, out, err = run("manifest", "list-metadata", "-r", "contoso2", "-n", "web/app")
     assert code == 0, err
-    assert [(m["digest"], m["tags"]) for m in json.loads(out)] == \
-        [(pushed_via_front.manifest, ["v1"])]
+    assert [(m["digest"], m["tags"]) for m in json.loads(out)] == [
+        (pushed_via_front.manifest, ["v1"])
+    ]
 
 
 @needs_binaries
 def test_e2e_skopeo_pulls_back_byte_identical_with_the_login(
-        front: Front, server_mode: Path, pushed_via_front: oci_image.Image) -> None:
+    front: Front, server_mode: Path, pushed_via_front: oci_image.Image
+) -> None:
     assert run("login", "-n", "contoso2")[0] == 0
-    done = front.skopeo(server_mode, "inspect", "--raw", "--tls-verify=false",
-                        f"docker://{front.login_server}/web/app:v1")
+    done = front.skopeo(
+        server_mode,
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        f"docker://{front.login_server}/web/app:v1",
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.encode() == pushed_via_front.manifest_bytes
 
 
 @needs_binaries
-def test_e2e_repository_delete_image(server_mode: Path,
-                                     pushed_via_front: oci_image.Image) -> None:
-    code, _, err = run("repository", "delete", "-n", "contoso2", "--image", "web/app:v1",
-                       "--yes")
+def test_e2e_repository_delete_image(server_mode: Path, pushed_via_front: oci_image.Image) -> None:
+    code, _, err = run("repository", "delete", "-n", "contoso2", "--image", "web/app:v1", "--yes")
     assert code == 0, err
-    code, out, err = run("repository", "show-tags", "-n", "contoso2", "--repository",
-                         "web/app")
+    code, out, err = run("repository", "show-tags", "-n", "contoso2", "--repository", "web/app")
     assert code == 0, err
     assert (json.loads(out) if out else []) == []
 
 
 @needs_binaries
 def test_e2e_embedded_mode_on_the_servers_state_file(
-        front: Front, monkeypatch: pytest.MonkeyPatch,
-        pushed_via_front: oci_image.Image) -> None:
+    front: Front, monkeypatch: pytest.MonkeyPatch, pushed_via_front: oci_image.Image
+) -> None:
     """No endpoint: the CLI works on the state file the running server uses, and reaches
     its data plane as the local user."""
     monkeypatch.delenv("ACRCTL_ENDPOINT", raising=False)

@@ -11,8 +11,12 @@ from acrctl.cli.main import cli
 from acrctl.testing import AcrctlMock
 
 READER_ID = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
-CUSTOM = {"Name": "Registry Reader", "Description": "Reads registries",
-          "Actions": ["Microsoft.ContainerRegistry/registries/read"], "NotActions": []}
+CUSTOM = {
+    "Name": "Registry Reader",
+    "Description": "Reads registries",
+    "Actions": ["Microsoft.ContainerRegistry/registries/read"],
+    "NotActions": [],
+}
 
 
 def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
@@ -30,14 +34,16 @@ def assignments_of(mock: AcrctlMock, principal_id: str) -> list[dict[str, object
 
 # -- role definition ---------------------------------------------------------------------------
 
+
 def test_definition_list_by_name_is_flattened(acrctl_mock: AcrctlMock) -> None:
     code, out, _ = run("role", "definition", "list", "--name", "reader")
     assert code == 0
     [doc] = json.loads(out)
     assert doc["roleName"] == "Reader"
     assert doc["roleType"] == "BuiltInRole"
-    assert doc["id"] == (f"{sub_scope(acrctl_mock)}/providers/Microsoft.Authorization/"
-                         f"roleDefinitions/{READER_ID}")
+    assert doc["id"] == (
+        f"{sub_scope(acrctl_mock)}/providers/Microsoft.Authorization/roleDefinitions/{READER_ID}"
+    )
     assert "properties" not in doc
 
 
@@ -68,19 +74,18 @@ def test_definition_create_from_json(acrctl_mock: AcrctlMock) -> None:
     assert doc["assignableScopes"] == [sub_scope(acrctl_mock)]
 
 
-def test_definition_create_from_file_is_listed_as_custom(acrctl_mock: AcrctlMock,
-                                                         tmp_path: Path) -> None:
+def test_definition_create_from_file_is_listed_as_custom(
+    acrctl_mock: AcrctlMock, tmp_path: Path
+) -> None:
     path = tmp_path / "role.json"
     path.write_text(json.dumps({**CUSTOM, "AssignableScopes": [sub_scope(acrctl_mock)]}))
     assert run("role", "definition", "create", "--role-definition", f"@{path}")[0] == 0
-    code, out, _ = run("role", "definition", "list", "--custom-role-only",
-                       "--query", "[].roleName")
+    code, out, _ = run("role", "definition", "list", "--custom-role-only", "--query", "[].roleName")
     assert (code, json.loads(out)) == (0, ["Registry Reader"])
 
 
 def test_definition_create_needs_assignable_scopes(acrctl_mock: AcrctlMock) -> None:
-    code, out, err = run("role", "definition", "create", "--role-definition",
-                         json.dumps(CUSTOM))
+    code, out, err = run("role", "definition", "create", "--role-definition", json.dumps(CUSTOM))
     assert (code, out, err) == (1, "", "ERROR: please provide 'assignableScopes'\n")
 
 
@@ -91,22 +96,28 @@ def test_definition_create_rejects_bad_json(acrctl_mock: AcrctlMock) -> None:
 
 
 def test_definition_list_by_name_ignores_case_and_surrounding_spaces(
-        acrctl_mock: AcrctlMock) -> None:
-    code, out, _ = run("role", "definition", "list", "--name", "  READER ", "--query",
-                       "[].roleName")
+    acrctl_mock: AcrctlMock,
+) -> None:
+    code, out, _ = run(
+        "role", "definition", "list", "--name", "  READER ", "--query", "[].roleName"
+    )
     assert (code, json.loads(out)) == (0, ["Reader"])
 
 
 def test_definition_create_with_a_built_in_name_and_a_space_exits_1(
-        acrctl_mock: AcrctlMock) -> None:
+    acrctl_mock: AcrctlMock,
+) -> None:
     spec = {**CUSTOM, "Name": "Owner ", "AssignableScopes": [sub_scope(acrctl_mock)]}
     code, out, err = run("role", "definition", "create", "--role-definition", json.dumps(spec))
     assert (code, out) == (1, "")
-    assert err.startswith("ERROR: (RoleDefinitionWithSameNameExists) A built-in role named or "
-                          "identified 'Owner' exists already.\n")
+    assert err.startswith(
+        "ERROR: (RoleDefinitionWithSameNameExists) A built-in role named or "
+        "identified 'Owner' exists already.\n"
+    )
 
 
 # -- role assignment ---------------------------------------------------------------------------
+
 
 def test_assignment_create_resolves_names(acrctl_mock: AcrctlMock) -> None:
     ci, _ = acrctl_mock.principal("ci")
@@ -125,27 +136,28 @@ def test_assignment_create_unknown_role_exits_1(acrctl_mock: AcrctlMock) -> None
     assert (code, err) == (1, "ERROR: Role 'Nope' doesn't exist.\n")
 
 
-def test_assignment_create_outside_the_assignable_scopes_exits_1(
-        acrctl_mock: AcrctlMock) -> None:
+def test_assignment_create_outside_the_assignable_scopes_exits_1(acrctl_mock: AcrctlMock) -> None:
     rg1 = f"{sub_scope(acrctl_mock)}/resourceGroups/rg1"
     spec = {**CUSTOM, "AssignableScopes": [rg1]}
-    doc = json.loads(run("role", "definition", "create", "--role-definition",
-                         json.dumps(spec))[1])
+    doc = json.loads(run("role", "definition", "create", "--role-definition", json.dumps(spec))[1])
     acrctl_mock.principal("ci")
-    code, out, err = run("role", "assignment", "create", "--assignee", "ci", "--role",
-                         "Registry Reader")
+    code, out, err = run(
+        "role", "assignment", "create", "--assignee", "ci", "--role", "Registry Reader"
+    )
     assert (code, out) == (1, "")
     assert err.startswith(
         f"ERROR: (InvalidRoleAssignmentScope) The role definition '{doc['name']}' ('Registry "
         f"Reader') cannot be assigned at scope '{sub_scope(acrctl_mock)}': it is assignable "
-        f"only at or below '{rg1}'.\n")
+        f"only at or below '{rg1}'.\n"
+    )
 
 
 def test_assignment_create_unknown_assignee_exits_1(acrctl_mock: AcrctlMock) -> None:
-    code, _, err = run("role", "assignment", "create", "--assignee", "ghost", "--role",
-                       "Reader")
-    assert (code, err) == (1, "ERROR: Cannot find user or service principal in graph "
-                              "database for 'ghost'.\n")
+    code, _, err = run("role", "assignment", "create", "--assignee", "ghost", "--role", "Reader")
+    assert (code, err) == (
+        1,
+        "ERROR: Cannot find user or service principal in graph database for 'ghost'.\n",
+    )
 
 
 def test_assignment_list_fills_in_names(acrctl_mock: AcrctlMock) -> None:
@@ -188,7 +200,8 @@ def test_assignment_delete_with_role_keeps_other_roles(acrctl_mock: AcrctlMock) 
     assert run("role", "assignment", "delete", "--assignee", "ci", "--role", "Reader")[0] == 0
     [left] = assignments_of(acrctl_mock, ci.id)
     assert left["properties"]["roleDefinitionId"].endswith(  # type: ignore[index]
-        "7f951dda-4ed3-4680-a7ca-43fe172d538d")
+        "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+    )
 
 
 def test_assignment_delete_by_ids(acrctl_mock: AcrctlMock) -> None:
@@ -207,10 +220,14 @@ def test_assignment_delete_needs_assignee_or_ids(acrctl_mock: AcrctlMock) -> Non
 def test_assignment_delete_without_match_warns(acrctl_mock: AcrctlMock) -> None:
     acrctl_mock.principal("ci")
     assert run("role", "assignment", "delete", "--assignee", "ci") == (
-        0, "", "WARNING: No matched assignments were found to delete\n")
+        0,
+        "",
+        "WARNING: No matched assignments were found to delete\n",
+    )
 
 
 # -- ad sp -------------------------------------------------------------------------------------
+
 
 def test_create_for_rbac_prints_credentials_once_with_a_warning(acrctl_mock: AcrctlMock) -> None:
     code, out, err = run("ad", "sp", "create-for-rbac", "--name", "ci")
@@ -229,11 +246,22 @@ def test_create_for_rbac_password_authenticates(acrctl_mock: AcrctlMock) -> None
 
 def test_create_for_rbac_assigns_the_role_at_each_scope(acrctl_mock: AcrctlMock) -> None:
     rg = f"{sub_scope(acrctl_mock)}/resourceGroups/rg1"
-    code, out, err = run("ad", "sp", "create-for-rbac", "--name", "ci", "--role", "Reader",
-                         "--scopes", sub_scope(acrctl_mock), rg)
+    code, out, err = run(
+        "ad",
+        "sp",
+        "create-for-rbac",
+        "--name",
+        "ci",
+        "--role",
+        "Reader",
+        "--scopes",
+        sub_scope(acrctl_mock),
+        rg,
+    )
     assert code == 0
-    scopes = [a["properties"]["scope"]
-              for a in assignments_of(acrctl_mock, json.loads(out)["appId"])]
+    scopes = [
+        a["properties"]["scope"] for a in assignments_of(acrctl_mock, json.loads(out)["appId"])
+    ]
     assert sorted(scopes) == sorted([sub_scope(acrctl_mock), rg])
     assert f"WARNING: Creating 'Reader' role assignment under scope '{rg}'\n" in err
 
@@ -241,13 +269,21 @@ def test_create_for_rbac_assigns_the_role_at_each_scope(acrctl_mock: AcrctlMock)
 def test_create_for_rbac_role_without_scopes_exits_2(acrctl_mock: AcrctlMock) -> None:
     code, _, err = run("ad", "sp", "create-for-rbac", "--name", "ci", "--role", "Reader")
     assert code == 2
-    assert err.startswith("ERROR: To create role assignments, specify both --role and "
-                          "--scopes.\n")
+    assert err.startswith("ERROR: To create role assignments, specify both --role and --scopes.\n")
 
 
 def test_create_for_rbac_unknown_role_creates_no_principal(acrctl_mock: AcrctlMock) -> None:
-    code, _, err = run("ad", "sp", "create-for-rbac", "--name", "ci", "--role", "Nope",
-                       "--scopes", sub_scope(acrctl_mock))
+    code, _, err = run(
+        "ad",
+        "sp",
+        "create-for-rbac",
+        "--name",
+        "ci",
+        "--role",
+        "Nope",
+        "--scopes",
+        sub_scope(acrctl_mock),
+    )
     assert (code, err) == (1, "ERROR: Role 'Nope' doesn't exist.\n")
     assert acrctl_mock.backend.rbac.find_principal("ci") is None
 

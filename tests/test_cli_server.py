@@ -37,8 +37,13 @@ class Running:
 
 
 @contextlib.contextmanager
-def server(tmp_path: Path, *args: str, token: str | None = BOOT, ca: str | None = None,
-           name: str = "server") -> Iterator[Running]:
+def server(
+    tmp_path: Path,
+    *args: str,
+    token: str | None = BOOT,
+    ca: str | None = None,
+    name: str = "server",
+) -> Iterator[Running]:
     """`acrctl server` on a free port with its database in tmp_path; killed on exit."""
     port = free_port()
     env = {**os.environ}
@@ -49,8 +54,19 @@ def server(tmp_path: Path, *args: str, token: str | None = BOOT, ca: str | None 
     scheme = "https" if "--tls-cert" in args else "http"
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
-            [ACRCTL, "server", "--port", str(port), "--database", str(tmp_path / "server.db"),
-             *args], stdout=fh, stderr=fh, env=env)
+            [
+                ACRCTL,
+                "server",
+                "--port",
+                str(port),
+                "--database",
+                str(tmp_path / "server.db"),
+                *args,
+            ],
+            stdout=fh,
+            stderr=fh,
+            env=env,
+        )
     running = Running(f"{scheme}://127.0.0.1:{port}", proc, log)
     try:
         wait_healthy(running, ca)
@@ -82,16 +98,22 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=10)
 
 
-def acrctl(tmp_path: Path, url: str, *args: str, token: str | None = BOOT,
-           **extra_env: str) -> subprocess.CompletedProcess[str]:
+def acrctl(
+    tmp_path: Path, url: str, *args: str, token: str | None = BOOT, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
     """The installed CLI against `url`, with an isolated config dir."""
-    env = {**os.environ, "ACRCTL_ENDPOINT": url, "ACRCTL_CONFIG_DIR": str(tmp_path / "cli"),
-           **extra_env}
+    env = {
+        **os.environ,
+        "ACRCTL_ENDPOINT": url,
+        "ACRCTL_CONFIG_DIR": str(tmp_path / "cli"),
+        **extra_env,
+    }
     env.pop("ACRCTL_TOKEN", None)
     if token:
         env["ACRCTL_TOKEN"] = token
-    return subprocess.run([ACRCTL, *args], capture_output=True, text=True, env=env,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [ACRCTL, *args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
 
 
 def ok(proc: subprocess.CompletedProcess[str]) -> object:
@@ -101,6 +123,7 @@ def ok(proc: subprocess.CompletedProcess[str]) -> object:
 
 # -- usage (no server needed) -----------------------------------------------------------------
 
+
 def test_tls_cert_without_key_is_a_usage_error(tmp_path: Path) -> None:
     cert = tmp_path / "cert.pem"
     cert.write_text("not used")
@@ -109,8 +132,9 @@ def test_tls_cert_without_key_is_a_usage_error(tmp_path: Path) -> None:
     assert result.stderr.startswith("ERROR: --tls-cert and --tls-key must be given together.\n")
 
 
-def test_default_database_is_under_the_xdg_data_dir(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_database_is_under_the_xdg_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("ACRCTL_STATE")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert default_database() == str(tmp_path / "acrctl" / "server.db")
@@ -118,17 +142,23 @@ def test_default_database_is_under_the_xdg_data_dir(tmp_path: Path,
 
 # -- a real server -----------------------------------------------------------------------------
 
+
 @pytest.mark.server
 def test_registry_and_replication_through_the_server(tmp_path: Path) -> None:
     with server(tmp_path) as srv:
         ok(acrctl(tmp_path, srv.url, "group", "create", "-n", "rg1", "-l", "westus"))
-        reg = ok(acrctl(tmp_path, srv.url, "create", "-n", "myreg1", "-g", "rg1",
-                        "--sku", "Premium"))
-        rep = ok(acrctl(tmp_path, srv.url, "replication", "create", "-r", "myreg1",
-                        "-l", "eastus"))
+        reg = ok(
+            acrctl(tmp_path, srv.url, "create", "-n", "myreg1", "-g", "rg1", "--sku", "Premium")
+        )
+        rep = ok(acrctl(tmp_path, srv.url, "replication", "create", "-r", "myreg1", "-l", "eastus"))
     assert reg == {**reg, "loginServer": "myreg1.azurecr.io", "provisioningState": "Succeeded"}
-    assert rep == {**rep, "name": "eastus", "location": "eastus", "resourceGroup": "rg1",
-                   "provisioningState": "Succeeded"}
+    assert rep == {
+        **rep,
+        "name": "eastus",
+        "location": "eastus",
+        "resourceGroup": "rg1",
+        "provisioningState": "Succeeded",
+    }
 
 
 @pytest.mark.server
@@ -152,7 +182,7 @@ def test_first_start_prints_the_admin_token_once(tmp_path: Path) -> None:
     with server(tmp_path, token=None, name="first") as srv:
         lines = [ln for ln in srv.log().splitlines() if ln.startswith(prefix)]
         assert len(lines) == 1
-        token = lines[0][len(prefix):]
+        token = lines[0][len(prefix) :]
         assert ok(acrctl(tmp_path, srv.url, "list", token=token)) == []
     with server(tmp_path, token=None, name="second") as srv:
         second = srv.log()
@@ -170,8 +200,9 @@ def test_https_with_tls_cert_and_key(tmp_path: Path) -> None:
     cert_file.write_bytes(b"".join(p.bytes() for p in cert.cert_chain_pems))
     cert.private_key_pem.write_to_path(str(key_file))
     ca.cert_pem.write_to_path(str(ca_file))
-    with server(tmp_path, "--tls-cert", str(cert_file), "--tls-key", str(key_file),
-                ca=str(ca_file)) as srv:
+    with server(
+        tmp_path, "--tls-cert", str(cert_file), "--tls-key", str(key_file), ca=str(ca_file)
+    ) as srv:
         assert srv.url.startswith("https://")
         result = acrctl(tmp_path, srv.url, "list", ACRCTL_CA_BUNDLE=str(ca_file))
     assert (result.returncode, result.stdout) == (0, "[]\n")
@@ -182,11 +213,18 @@ def test_login_with_file_store_then_list_without_token(tmp_path: Path) -> None:
     with server(tmp_path) as srv:
         env = {**os.environ, "ACRCTL_CONFIG_DIR": str(tmp_path / "cli")}
         env.pop("ACRCTL_TOKEN", None)
-        login = subprocess.run([ACRCTL, "account", "login", "--endpoint", srv.url, "--store",
-                                "file"], input=f"{BOOT}\n", capture_output=True, text=True,
-                               env=env, timeout=60, check=False)
-        listed = subprocess.run([ACRCTL, "list"], capture_output=True, text=True, env=env,
-                                timeout=60, check=False)
+        login = subprocess.run(
+            [ACRCTL, "account", "login", "--endpoint", srv.url, "--store", "file"],
+            input=f"{BOOT}\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        listed = subprocess.run(
+            [ACRCTL, "list"], capture_output=True, text=True, env=env, timeout=60, check=False
+        )
     assert login.returncode == 0, login.stderr
     assert (tmp_path / "cli" / "tokens.json").stat().st_mode & 0o777 == 0o600
     assert (listed.returncode, listed.stdout) == (0, "[]\n")
@@ -195,18 +233,43 @@ def test_login_with_file_store_then_list_without_token(tmp_path: Path) -> None:
 @pytest.mark.server
 def test_reader_principal_can_list_but_not_create(tmp_path: Path) -> None:
     with server(tmp_path) as srv:
-        sub = acrctl(tmp_path, srv.url, "account", "show", "--query", "subscription",
-                     "-o", "tsv").stdout.strip()
+        sub = acrctl(
+            tmp_path, srv.url, "account", "show", "--query", "subscription", "-o", "tsv"
+        ).stdout.strip()
         ok(acrctl(tmp_path, srv.url, "group", "create", "-n", "rg1", "-l", "westus"))
-        sp = ok(acrctl(tmp_path, srv.url, "ad", "sp", "create-for-rbac", "--name", "reader1",
-                       "--role", "Reader", "--scopes", f"/subscriptions/{sub}"))
+        sp = ok(
+            acrctl(
+                tmp_path,
+                srv.url,
+                "ad",
+                "sp",
+                "create-for-rbac",
+                "--name",
+                "reader1",
+                "--role",
+                "Reader",
+                "--scopes",
+                f"/subscriptions/{sub}",
+            )
+        )
         assert isinstance(sp, dict)
         listed = acrctl(tmp_path, srv.url, "list", token=sp["password"])
-        created = acrctl(tmp_path, srv.url, "create", "-n", "myreg1", "-g", "rg1", "--sku",
-                         "Basic", token=sp["password"])
+        created = acrctl(
+            tmp_path,
+            srv.url,
+            "create",
+            "-n",
+            "myreg1",
+            "-g",
+            "rg1",
+            "--sku",
+            "Basic",
+            token=sp["password"],
+        )
     assert (listed.returncode, listed.stdout) == (0, "[]\n")
     assert created.returncode == 1
     assert created.stderr.startswith(
         f"ERROR: (AuthorizationFailed) The client 'reader1' with object id '{sp['appId']}' "
         "does not have authorization to perform action "
-        "'Microsoft.ContainerRegistry/registries/write'")
+        "'Microsoft.ContainerRegistry/registries/write'"
+    )

@@ -18,8 +18,10 @@ from acrctl.testing import AcrctlMock
 
 URI = "https://user:hunter2@hooks.example/acr?token=s3cret"
 HEADER = "Basic c2VjcmV0"
-ENUM = ("ERROR: 'pull' is not a valid value for '--actions'. Allowed values: chart_delete, "
-        "chart_push, delete, push, quarantine.\n")
+ENUM = (
+    "ERROR: 'pull' is not a valid value for '--actions'. Allowed values: chart_delete, "
+    "chart_push, delete, push, quarantine.\n"
+)
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -30,14 +32,21 @@ def run(*args: str) -> tuple[int, str, str]:
 def seed(mock: AcrctlMock, sku: str = "Premium") -> None:
     client = mock.client()
     client.create_group("rg1", "westus")
-    client.create_registry("rg1", "myreg1", {"location": "westus", "sku": {"name": sku},
-                                             "properties": {}})
+    client.create_registry(
+        "rg1", "myreg1", {"location": "westus", "sku": {"name": sku}, "properties": {}}
+    )
 
 
 def hook_body(**props: Any) -> dict[str, Any]:
-    return {"location": "westus", "properties": {"serviceUri": URI, "actions": ["push"],
-                                                 "customHeaders": {"Authorization": HEADER},
-                                                 **props}}
+    return {
+        "location": "westus",
+        "properties": {
+            "serviceUri": URI,
+            "actions": ["push"],
+            "customHeaders": {"Authorization": HEADER},
+            **props,
+        },
+    }
 
 
 def stored(mock: AcrctlMock, name: str = "hook1") -> Any:
@@ -46,8 +55,19 @@ def stored(mock: AcrctlMock, name: str = "hook1") -> Any:
 
 
 def create(*extra: str) -> tuple[int, str, str]:
-    return run("webhook", "create", "-n", "hook1", "-r", "myreg1", "--uri", URI,
-               "--actions", "push", *extra)
+    return run(
+        "webhook",
+        "create",
+        "-n",
+        "hook1",
+        "-r",
+        "myreg1",
+        "--uri",
+        URI,
+        "--actions",
+        "push",
+        *extra,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -103,32 +123,74 @@ def test_create_prints_the_webhook_without_secrets(premium: AcrctlMock) -> None:
     code, out, err = create("--headers", f"Authorization={HEADER}")
     assert (code, err) == (0, "")
     doc = json.loads(out)
-    assert {k: doc[k] for k in ("name", "location", "actions", "status", "scope",
-                                "provisioningState", "resourceGroup")} == {
-        "name": "hook1", "location": "westus", "actions": ["push"], "status": "enabled",
-        "scope": "", "provisioningState": "Succeeded", "resourceGroup": "rg1"}
+    assert {
+        k: doc[k]
+        for k in (
+            "name",
+            "location",
+            "actions",
+            "status",
+            "scope",
+            "provisioningState",
+            "resourceGroup",
+        )
+    } == {
+        "name": "hook1",
+        "location": "westus",
+        "actions": ["push"],
+        "status": "enabled",
+        "scope": "",
+        "provisioningState": "Succeeded",
+        "resourceGroup": "rg1",
+    }
     assert "serviceUri" not in doc and "customHeaders" not in doc
     assert "hunter2" not in out and "s3cret" not in out and HEADER not in out
 
 
 def test_create_actions_are_case_insensitive_and_space_separated(premium: AcrctlMock) -> None:
-    code, out, _ = run("webhook", "create", "-n", "hook1", "-r", "myreg1", "--uri", URI,
-                       "--actions", "Push", "DELETE", "chart_push", "--query", "actions")
+    code, out, _ = run(
+        "webhook",
+        "create",
+        "-n",
+        "hook1",
+        "-r",
+        "myreg1",
+        "--uri",
+        URI,
+        "--actions",
+        "Push",
+        "DELETE",
+        "chart_push",
+        "--query",
+        "actions",
+    )
     assert code == 0
     assert json.loads(out) == ["push", "delete", "chart_push"]
 
 
 def test_create_invalid_action_exits_2_with_az_message(premium: AcrctlMock) -> None:
-    code, out, err = run("webhook", "create", "-n", "hook1", "-r", "myreg1", "--uri", URI,
-                         "--actions", "push", "pull")
+    code, out, err = run(
+        "webhook",
+        "create",
+        "-n",
+        "hook1",
+        "-r",
+        "myreg1",
+        "--uri",
+        URI,
+        "--actions",
+        "push",
+        "pull",
+    )
     assert (code, out) == (2, "")
     assert err == ENUM
     assert stored(premium) is None
 
 
 def test_create_invalid_action_suggests_a_close_match(premium: AcrctlMock) -> None:
-    code, _, err = run("webhook", "create", "-n", "hook1", "-r", "myreg1", "--uri", URI,
-                       "--actions", "pussh")
+    code, _, err = run(
+        "webhook", "create", "-n", "hook1", "-r", "myreg1", "--uri", URI, "--actions", "pussh"
+    )
     assert code == 2
     assert err.endswith("\nDid you mean 'push' ?\n")
 
@@ -140,8 +202,9 @@ def test_create_without_actions_exits_2(premium: AcrctlMock) -> None:
 
 
 def test_create_with_an_empty_actions_list_exits_2(premium: AcrctlMock) -> None:
-    code, _, err = run("webhook", "create", "-n", "hook1", "-r", "myreg1", "--uri", URI,
-                       "--actions")
+    code, _, err = run(
+        "webhook", "create", "-n", "hook1", "-r", "myreg1", "--uri", URI, "--actions"
+    )
     assert code == 2
     assert err == "ERROR: argument --actions: expected at least one argument\n"
 
@@ -160,23 +223,29 @@ def test_create_status_defaults_to_enabled_and_accepts_disabled(premium: AcrctlM
 def test_create_bad_status_exits_2(premium: AcrctlMock) -> None:
     code, _, err = create("--status", "on")
     assert code == 2
-    assert err == ("ERROR: 'on' is not a valid value for '--status'. "
-                   "Allowed values: disabled, enabled.\n")
+    assert err == (
+        "ERROR: 'on' is not a valid value for '--status'. Allowed values: disabled, enabled.\n"
+    )
 
 
 def test_create_scope_and_tags(premium: AcrctlMock) -> None:
-    code, out, _ = create("--scope", "hello:*", "--tags", "team=infra",
-                          "--query", "{s: scope, t: tags}")
+    code, out, _ = create(
+        "--scope", "hello:*", "--tags", "team=infra", "--query", "{s: scope, t: tags}"
+    )
     assert code == 0
     assert json.loads(out) == {"s": "hello:*", "t": {"team": "infra"}}
 
 
 def test_create_headers_and_signing_secret_are_stored_not_shown(premium: AcrctlMock) -> None:
-    code, out, _ = create("--headers", f"Authorization={HEADER}", "X-Flag",
-                          "--signing-secret", "whsec1")
+    code, out, _ = create(
+        "--headers", f"Authorization={HEADER}", "X-Flag", "--signing-secret", "whsec1"
+    )
     assert code == 0
-    assert stored(premium).secret == {"serviceUri": URI, "signingSecret": "whsec1",
-                                      "customHeaders": {"Authorization": HEADER, "X-Flag": ""}}
+    assert stored(premium).secret == {
+        "serviceUri": URI,
+        "signingSecret": "whsec1",
+        "customHeaders": {"Authorization": HEADER, "X-Flag": ""},
+    }
     assert "whsec1" not in out and HEADER not in out
 
 
@@ -187,8 +256,9 @@ def test_create_debug_trace_redacts_secrets(premium: AcrctlMock) -> None:
     assert "hunter2" not in err and HEADER not in err
 
 
-def test_create_location_defaults_to_the_registry(premium: AcrctlMock,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_create_location_defaults_to_the_registry(
+    premium: AcrctlMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ACRCTL_DEFAULTS_LOCATION", "eastus")  # az's pitfall: ignored here
     code, out, _ = create("--query", "location", "-o", "tsv")
     assert (code, out) == (0, "westus\n")
@@ -204,9 +274,11 @@ def test_create_outside_home_and_replicas_exits_1_before_the_put(premium: Acrctl
     premium.client().create_replication("rg1", "myreg1", "eastus", {"location": "eastus"})
     code, out, err = create("-l", "westeurope")
     assert (code, out) == (1, "")
-    assert err == ("ERROR: A webhook of registry 'myreg1' can't be created in 'westeurope': it "
-                   "must be in the registry's home region or one of its replica regions "
-                   "(westus, eastus).\n")
+    assert err == (
+        "ERROR: A webhook of registry 'myreg1' can't be created in 'westeurope': it "
+        "must be in the registry's home region or one of its replica regions "
+        "(westus, eastus).\n"
+    )
     assert stored(premium) is None
 
 
@@ -221,11 +293,14 @@ def test_create_over_the_basic_quota_exits_1(acrctl_mock: AcrctlMock) -> None:
     seed(acrctl_mock, sku="Basic")
     for name in ("hook1", "hook2"):
         acrctl_mock.client().create_webhook("rg1", "myreg1", name, hook_body())
-    code, _, err = run("webhook", "create", "-n", "hook3", "-r", "myreg1", "--uri", URI,
-                       "--actions", "push")
+    code, _, err = run(
+        "webhook", "create", "-n", "hook3", "-r", "myreg1", "--uri", URI, "--actions", "push"
+    )
     assert code == 1
-    assert err.startswith("ERROR: (QuotaExceeded) Quota exceeded for resource type webhooks "
-                          "for the registry SKU Basic.")
+    assert err.startswith(
+        "ERROR: (QuotaExceeded) Quota exceeded for resource type webhooks "
+        "for the registry SKU Basic."
+    )
 
 
 def test_create_no_wait_prints_nothing(shared: AcrctlMock) -> None:
@@ -236,16 +311,20 @@ def test_create_no_wait_prints_nothing(shared: AcrctlMock) -> None:
 
 # -- list / show ------------------------------------------------------------------------------
 def test_list_table(hooked: AcrctlMock) -> None:
-    hooked.client().create_webhook("rg1", "myreg1", "hook2",
-                                   hook_body(actions=["push", "delete"], scope="foo:*",
-                                             status="disabled"))
+    hooked.client().create_webhook(
+        "rg1",
+        "myreg1",
+        "hook2",
+        hook_body(actions=["push", "delete"], scope="foo:*", status="disabled"),
+    )
     code, out, _ = run("webhook", "list", "-r", "myreg1", "-o", "table")
     assert code == 0
     assert out == (
         "NAME    LOCATION    ACTIONS             SCOPE    STATUS\n"
         "------  ----------  ------------------  -------  --------\n"
         "hook1   westus      ['push']                     enabled\n"
-        "hook2   westus      ['push', 'delete']  foo:*    disabled\n")
+        "hook2   westus      ['push', 'delete']  foo:*    disabled\n"
+    )
 
 
 def test_list_json_has_no_secrets(hooked: AcrctlMock) -> None:
@@ -257,7 +336,10 @@ def test_list_json_has_no_secrets(hooked: AcrctlMock) -> None:
 
 def test_list_query(hooked: AcrctlMock) -> None:
     assert run("webhook", "list", "-r", "myreg1", "--query", "[].name", "-o", "tsv") == (
-        0, "hook1\n", "")
+        0,
+        "hook1\n",
+        "",
+    )
 
 
 def test_show(hooked: AcrctlMock) -> None:
@@ -270,30 +352,66 @@ def test_show(hooked: AcrctlMock) -> None:
 def test_show_missing_exits_3(premium: AcrctlMock) -> None:
     code, out, err = run("webhook", "show", "-n", "nosuch1", "-r", "myreg1")
     assert (code, out) == (3, "")
-    assert err.startswith("ERROR: (ResourceNotFound) The Resource "
-                          "'Microsoft.ContainerRegistry/registries/myreg1/webhooks/nosuch1'")
+    assert err.startswith(
+        "ERROR: (ResourceNotFound) The Resource "
+        "'Microsoft.ContainerRegistry/registries/myreg1/webhooks/nosuch1'"
+    )
 
 
 # -- update -----------------------------------------------------------------------------------
 def test_update_changes_only_what_was_given(hooked: AcrctlMock) -> None:
-    code, out, _ = run("webhook", "update", "-n", "hook1", "-r", "myreg1", "--status",
-                       "disabled", "--query", "{a: actions, s: status}")
+    code, out, _ = run(
+        "webhook",
+        "update",
+        "-n",
+        "hook1",
+        "-r",
+        "myreg1",
+        "--status",
+        "disabled",
+        "--query",
+        "{a: actions, s: status}",
+    )
     assert code == 0
     assert json.loads(out) == {"a": ["push"], "s": "disabled"}
     assert stored(hooked).secret["serviceUri"] == URI
 
 
 def test_update_actions_scope_and_tags(hooked: AcrctlMock) -> None:
-    code, out, _ = run("webhook", "update", "-n", "hook1", "-r", "myreg1", "--actions",
-                       "delete", "quarantine", "--scope", "app:v1", "--tags", "a=b",
-                       "--query", "{a: actions, s: scope, t: tags}")
+    code, out, _ = run(
+        "webhook",
+        "update",
+        "-n",
+        "hook1",
+        "-r",
+        "myreg1",
+        "--actions",
+        "delete",
+        "quarantine",
+        "--scope",
+        "app:v1",
+        "--tags",
+        "a=b",
+        "--query",
+        "{a: actions, s: scope, t: tags}",
+    )
     assert code == 0
     assert json.loads(out) == {"a": ["delete", "quarantine"], "s": "app:v1", "t": {"a": "b"}}
 
 
 def test_update_uri_and_clear_headers(hooked: AcrctlMock) -> None:
-    code, out, _ = run("webhook", "update", "-n", "hook1", "-r", "myreg1", "--uri",
-                       "http://new.example/x", "--headers", "")
+    code, out, _ = run(
+        "webhook",
+        "update",
+        "-n",
+        "hook1",
+        "-r",
+        "myreg1",
+        "--uri",
+        "http://new.example/x",
+        "--headers",
+        "",
+    )
     assert code == 0
     assert "new.example" not in out
     assert stored(hooked).secret["serviceUri"] == "http://new.example/x"
@@ -301,22 +419,29 @@ def test_update_uri_and_clear_headers(hooked: AcrctlMock) -> None:
 
 
 def test_update_headers_alone_clears_them(hooked: AcrctlMock) -> None:
-    assert run("webhook", "update", "-n", "hook1", "-r", "myreg1", "--headers", "-o",
-               "none") == (0, "", "")
+    assert run("webhook", "update", "-n", "hook1", "-r", "myreg1", "--headers", "-o", "none") == (
+        0,
+        "",
+        "",
+    )
     assert stored(hooked).secret["customHeaders"] == {}
 
 
 def test_update_signing_secret_empty_removes_it(hooked: AcrctlMock) -> None:
     run("webhook", "update", "-n", "hook1", "-r", "myreg1", "--signing-secret", "whsec1")
     assert stored(hooked).secret["signingSecret"] == "whsec1"
-    assert run("webhook", "update", "-n", "hook1", "-r", "myreg1", "--signing-secret", "",
-               "-o", "none") == (0, "", "")
+    assert run(
+        "webhook", "update", "-n", "hook1", "-r", "myreg1", "--signing-secret", "", "-o", "none"
+    ) == (0, "", "")
     assert "signingSecret" not in stored(hooked).secret
 
 
 def test_update_invalid_action_exits_2(hooked: AcrctlMock) -> None:
     assert run("webhook", "update", "-n", "hook1", "-r", "myreg1", "--actions", "pull") == (
-        2, "", ENUM)
+        2,
+        "",
+        ENUM,
+    )
 
 
 def test_update_missing_exits_3(premium: AcrctlMock) -> None:
@@ -326,8 +451,11 @@ def test_update_missing_exits_3(premium: AcrctlMock) -> None:
 def test_update_no_wait_prints_nothing(shared: AcrctlMock) -> None:
     shared.client().create_webhook("rg1", "myreg1", "hook1", hook_body())
     shared.backend.settings.lro_mode = "polls"
-    assert run("webhook", "update", "-n", "hook1", "-r", "myreg1", "--scope", "x",
-               "--no-wait") == (0, "", "")
+    assert run("webhook", "update", "-n", "hook1", "-r", "myreg1", "--scope", "x", "--no-wait") == (
+        0,
+        "",
+        "",
+    )
     assert stored(shared).doc["properties"]["provisioningState"] == "Updating"
 
 
@@ -358,7 +486,8 @@ def test_get_config_table(hooked: AcrctlMock) -> None:
     assert out.splitlines() == [
         "SERVICE URI".ljust(len(URI)) + "  HEADERS",
         "-" * len(URI) + "  " + "-" * len(headers),
-        f"{URI}  {headers}"]
+        f"{URI}  {headers}",
+    ]
 
 
 def test_get_config_missing_exits_3(premium: AcrctlMock) -> None:
@@ -369,23 +498,42 @@ def test_ping_prints_the_event_id(hooked: AcrctlMock) -> None:
     code, out, _ = run("webhook", "ping", "-n", "hook1", "-r", "myreg1")
     assert code == 0
     event_id = json.loads(out)["id"]
-    events, _ = hooked.backend.webhooks.list_events(hooked.subscription, "rg1", "myreg1",
-                                                    "hook1")
+    events, _ = hooked.backend.webhooks.list_events(hooked.subscription, "rg1", "myreg1", "hook1")
     assert [e["id"] for e in events] == [event_id]
 
 
 def test_ping_is_delivered_by_the_embedded_backend(
-        premium: AcrctlMock, receiver: tuple[str, list[dict[str, str]]],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    premium: AcrctlMock, receiver: tuple[str, list[dict[str, str]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     uri, seen = receiver
     monkeypatch.delenv("ACRCTL_WEBHOOK_DELIVERY")
-    premium.client().create_webhook("rg1", "myreg1", "hook1", {
-        "location": "westus", "properties": {"serviceUri": uri, "actions": ["push"],
-                                             "customHeaders": {"X-Token": "t0ken"}}})
+    premium.client().create_webhook(
+        "rg1",
+        "myreg1",
+        "hook1",
+        {
+            "location": "westus",
+            "properties": {
+                "serviceUri": uri,
+                "actions": ["push"],
+                "customHeaders": {"X-Token": "t0ken"},
+            },
+        },
+    )
     assert run("webhook", "ping", "-n", "hook1", "-r", "myreg1")[0] == 0
     assert [h.get("X-Token") for h in seen] == ["t0ken"]
-    code, out, _ = run("webhook", "list-events", "-n", "hook1", "-r", "myreg1", "-o", "table",
-                       "--query", "[].{s: eventResponseMessage.statusCode}")
+    code, out, _ = run(
+        "webhook",
+        "list-events",
+        "-n",
+        "hook1",
+        "-r",
+        "myreg1",
+        "-o",
+        "table",
+        "--query",
+        "[].{s: eventResponseMessage.statusCode}",
+    )
     assert (code, out) == (0, "S\n---\n200\n")
 
 
@@ -417,18 +565,38 @@ def test_list_events_table(hooked: AcrctlMock) -> None:
 
 
 def test_event_table_formats_image_status_and_timestamp() -> None:
-    event = {"id": "e1", "eventRequestMessage": {"content": {
-        "action": "push", "timestamp": "2026-01-02T03:04:05.678901Z",
-        "target": {"repository": "hello", "tag": "v1"}}},
-        "eventResponseMessage": {"statusCode": "200", "reasonPhrase": "OK"}}
-    assert webhook.event_table([event]) == [{
-        "ID": "e1", "ACTION": "push", "IMAGE": "hello:v1", "HTTP STATUS": "200 OK",
-        "TIMESTAMP": "2026-01-02T03:04:05Z"}]
+    event = {
+        "id": "e1",
+        "eventRequestMessage": {
+            "content": {
+                "action": "push",
+                "timestamp": "2026-01-02T03:04:05.678901Z",
+                "target": {"repository": "hello", "tag": "v1"},
+            }
+        },
+        "eventResponseMessage": {"statusCode": "200", "reasonPhrase": "OK"},
+    }
+    assert webhook.event_table([event]) == [
+        {
+            "ID": "e1",
+            "ACTION": "push",
+            "IMAGE": "hello:v1",
+            "HTTP STATUS": "200 OK",
+            "TIMESTAMP": "2026-01-02T03:04:05Z",
+        }
+    ]
 
 
 def test_event_table_prints_spaces_for_missing_parts() -> None:
-    row = webhook.event_table([{"id": "e1", "eventRequestMessage": {"content": {
-        "target": {"repository": "hello"}}}, "eventResponseMessage": {}}])[0]
+    row = webhook.event_table(
+        [
+            {
+                "id": "e1",
+                "eventRequestMessage": {"content": {"target": {"repository": "hello"}}},
+                "eventResponseMessage": {},
+            }
+        ]
+    )[0]
     assert (row["IMAGE"], row["HTTP STATUS"], row["TIMESTAMP"]) == ("hello", " ", " ")
 
 
@@ -449,8 +617,9 @@ def test_wait_deleted(hooked: AcrctlMock, fake_time: FakeClock) -> None:
 
 
 def test_wait_times_out(hooked: AcrctlMock, fake_time: FakeClock) -> None:
-    code, _, err = run("webhook", "wait", "-n", "hook1", "-r", "myreg1", "--deleted",
-                       "--timeout", "2.5")
+    code, _, err = run(
+        "webhook", "wait", "-n", "hook1", "-r", "myreg1", "--deleted", "--timeout", "2.5"
+    )
     assert code == 1
     assert err == "ERROR: Timed out after 2.5 seconds waiting for webhook 'hook1' to be deleted.\n"
 
@@ -458,8 +627,17 @@ def test_wait_times_out(hooked: AcrctlMock, fake_time: FakeClock) -> None:
 def test_help_lists_every_subcommand(acrctl_mock: AcrctlMock) -> None:
     code, out, _ = run("webhook", "--help")
     assert code == 0
-    for name in ("create", "delete", "get-config", "list", "list-events", "ping", "show",
-                 "update", "wait"):
+    for name in (
+        "create",
+        "delete",
+        "get-config",
+        "list",
+        "list-events",
+        "ping",
+        "show",
+        "update",
+        "wait",
+    ):
         assert f"  {name} " in out
 
 

@@ -21,16 +21,21 @@ from acrctl.client.errors import Throttled
 
 ENDPOINT = "http://acr.test:8443"
 SUB = "00000000-0000-0000-0000-00000000abcd"
-REG = (f"{ENDPOINT}/subscriptions/{SUB}/resourceGroups/rg1/providers/"
-       "Microsoft.ContainerRegistry/registries/myreg1")
+REG = (
+    f"{ENDPOINT}/subscriptions/{SUB}/resourceGroups/rg1/providers/"
+    "Microsoft.ContainerRegistry/registries/myreg1"
+)
 HOOK = f"{REG}/webhooks/hook1"
 THROTTLED = {"error": {"code": "TooManyRequests", "message": "Slow down."}}
 UNAVAILABLE = {"error": {"code": "ServiceUnavailable", "message": "Try later."}}
-REGISTRY = {"id": REG.removeprefix(ENDPOINT), "name": "myreg1",
-            "type": "Microsoft.ContainerRegistry/registries", "location": "westus",
-            "sku": {"name": "Basic", "tier": "Basic"},
-            "properties": {"provisioningState": "Succeeded",
-                           "loginServer": "myreg1.azurecr.io"}}
+REGISTRY = {
+    "id": REG.removeprefix(ENDPOINT),
+    "name": "myreg1",
+    "type": "Microsoft.ContainerRegistry/registries",
+    "location": "westus",
+    "sku": {"name": "Basic", "tier": "Basic"},
+    "properties": {"provisioningState": "Succeeded", "loginServer": "myreg1.azurecr.io"},
+}
 
 
 class Recorder:
@@ -54,14 +59,14 @@ def rec() -> Recorder:
 
 @pytest.fixture
 def arm(rec: Recorder) -> ArmClient:
-    return ArmClient(ENDPOINT, token="t0ken", sleep=rec.sleep, on_retry=rec.say,
-                     max_wait=60)
+    return ArmClient(ENDPOINT, token="t0ken", sleep=rec.sleep, on_retry=rec.say, max_wait=60)
 
 
 @pytest.fixture
 def acr(rec: Recorder) -> AcrClient:
-    return AcrClient(ENDPOINT, subscription=SUB, token="t0ken", sleep=rec.sleep,
-                     on_retry=rec.say, max_wait=60)
+    return AcrClient(
+        ENDPOINT, subscription=SUB, token="t0ken", sleep=rec.sleep, on_retry=rec.say, max_wait=60
+    )
 
 
 def sent(httpx_mock: HTTPXMock, method: str | None = None) -> list[httpx.Request]:
@@ -70,18 +75,25 @@ def sent(httpx_mock: HTTPXMock, method: str | None = None) -> list[httpx.Request
 
 # == 429 / 503 with Retry-After ====================================================================
 
-def test_429_waits_exactly_retry_after_then_succeeds(httpx_mock: HTTPXMock, arm: ArmClient,
-                                                     rec: Recorder) -> None:
-    httpx_mock.add_response(url=f"{REG}?api-version=2025-11-01", status_code=429,
-                            headers={"Retry-After": "7"}, json=THROTTLED)
+
+def test_429_waits_exactly_retry_after_then_succeeds(
+    httpx_mock: HTTPXMock, arm: ArmClient, rec: Recorder
+) -> None:
+    httpx_mock.add_response(
+        url=f"{REG}?api-version=2025-11-01",
+        status_code=429,
+        headers={"Retry-After": "7"},
+        json=THROTTLED,
+    )
     httpx_mock.add_response(url=f"{REG}?api-version=2025-11-01", json=REGISTRY)
     assert arm.call("GET", REG.removeprefix(ENDPOINT))["name"] == "myreg1"
     assert rec.sleeps == [7.0]
     assert rec.lines == ["Server answered 429; retrying in 7s (Retry-After)."]
 
 
-def test_503_and_millisecond_headers_are_honoured(httpx_mock: HTTPXMock, arm: ArmClient,
-                                                  rec: Recorder) -> None:
+def test_503_and_millisecond_headers_are_honoured(
+    httpx_mock: HTTPXMock, arm: ArmClient, rec: Recorder
+) -> None:
     httpx_mock.add_response(status_code=503, headers={"Retry-After": "2"}, json=UNAVAILABLE)
     httpx_mock.add_response(status_code=429, headers={"retry-after-ms": "1500"})
     httpx_mock.add_response(status_code=503, headers={"x-ms-retry-after-ms": "250"})
@@ -92,8 +104,7 @@ def test_503_and_millisecond_headers_are_honoured(httpx_mock: HTTPXMock, arm: Ar
     assert "retrying in 1.5s" in rec.lines[1] and "retrying in 0.25s" in rec.lines[2]
 
 
-def test_retry_after_as_an_http_date(httpx_mock: HTTPXMock, arm: ArmClient,
-                                     rec: Recorder) -> None:
+def test_retry_after_as_an_http_date(httpx_mock: HTTPXMock, arm: ArmClient, rec: Recorder) -> None:
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
     httpx_mock.add_response(status_code=429, headers={"Retry-After": when})
     httpx_mock.add_response(json={})
@@ -101,9 +112,9 @@ def test_retry_after_as_an_http_date(httpx_mock: HTTPXMock, arm: ArmClient,
     assert len(rec.sleeps) == 1 and 27 <= rec.sleeps[0] <= 30
 
 
-def test_503_without_retry_after_on_a_get_waits_a_default(httpx_mock: HTTPXMock,
-                                                          arm: ArmClient,
-                                                          rec: Recorder) -> None:
+def test_503_without_retry_after_on_a_get_waits_a_default(
+    httpx_mock: HTTPXMock, arm: ArmClient, rec: Recorder
+) -> None:
     httpx_mock.add_response(status_code=503, json=UNAVAILABLE)
     httpx_mock.add_response(json={})
     arm.call("GET", "/x")
@@ -112,8 +123,9 @@ def test_503_without_retry_after_on_a_get_waits_a_default(httpx_mock: HTTPXMock,
 
 def test_the_total_wait_is_bounded(httpx_mock: HTTPXMock, rec: Recorder) -> None:
     client = ArmClient(ENDPOINT, sleep=rec.sleep, on_retry=rec.say, max_wait=10)
-    httpx_mock.add_response(status_code=429, headers={"Retry-After": "4"}, json=THROTTLED,
-                            is_reusable=True)
+    httpx_mock.add_response(
+        status_code=429, headers={"Retry-After": "4"}, json=THROTTLED, is_reusable=True
+    )
     with pytest.raises(Throttled) as info:
         client.call("GET", "/x")
     assert rec.sleeps == [4.0, 4.0]  # a third wait would pass the 10 s budget
@@ -125,28 +137,31 @@ def test_the_total_wait_is_bounded(httpx_mock: HTTPXMock, rec: Recorder) -> None
     assert len(sent(httpx_mock)) == 3
 
 
-def test_a_retry_after_beyond_the_budget_fails_at_once(httpx_mock: HTTPXMock,
-                                                       rec: Recorder) -> None:
+def test_a_retry_after_beyond_the_budget_fails_at_once(
+    httpx_mock: HTTPXMock, rec: Recorder
+) -> None:
     client = ArmClient(ENDPOINT, sleep=rec.sleep, max_wait=10)
-    httpx_mock.add_response(status_code=503, headers={"Retry-After": "3600"},
-                            json=UNAVAILABLE)
+    httpx_mock.add_response(status_code=503, headers={"Retry-After": "3600"}, json=UNAVAILABLE)
     with pytest.raises(Throttled, match="Try later"):
         client.call("GET", "/x")
     assert rec.sleeps == []
 
 
-def test_retry_after_zero_forever_is_bounded_too(httpx_mock: HTTPXMock, arm: ArmClient,
-                                                 rec: Recorder) -> None:
-    httpx_mock.add_response(status_code=429, headers={"Retry-After": "0"}, json=THROTTLED,
-                            is_reusable=True)
+def test_retry_after_zero_forever_is_bounded_too(
+    httpx_mock: HTTPXMock, arm: ArmClient, rec: Recorder
+) -> None:
+    httpx_mock.add_response(
+        status_code=429, headers={"Retry-After": "0"}, json=THROTTLED, is_reusable=True
+    )
     with pytest.raises(Throttled):
         arm.call("GET", "/x")
     assert rec.sleeps == [0.0] * STATUS_RETRIES
     assert len(sent(httpx_mock)) == STATUS_RETRIES + 1
 
 
-def test_a_throttled_put_is_retried_with_the_same_body(httpx_mock: HTTPXMock, arm: ArmClient,
-                                                       rec: Recorder) -> None:
+def test_a_throttled_put_is_retried_with_the_same_body(
+    httpx_mock: HTTPXMock, arm: ArmClient, rec: Recorder
+) -> None:
     httpx_mock.add_response(method="PUT", status_code=429, headers={"Retry-After": "1"})
     httpx_mock.add_response(method="PUT", json=REGISTRY)
     arm.lro("PUT", REG.removeprefix(ENDPOINT), {"location": "westus"})
@@ -157,30 +172,43 @@ def test_a_throttled_put_is_retried_with_the_same_body(httpx_mock: HTTPXMock, ar
 # == non-idempotent POSTs =========================================================================
 
 POSTS: dict[str, tuple[str, Callable[[AcrClient], Any], dict[str, Any]]] = {
-    "ping": (f"{HOOK}/ping", lambda c: c.ping_webhook("rg1", "myreg1", "hook1"),
-             {"id": "6b7c6c5e-0e1f-4a5e-9f84-2d0f5d0c7d11"}),
-    "getCallbackConfig": (f"{HOOK}/getCallbackConfig",
-                          lambda c: c.webhook_config("rg1", "myreg1", "hook1"),
-                          {"serviceUri": "https://example.test/h", "customHeaders": {}}),
-    "listEvents": (f"{HOOK}/listEvents",
-                   lambda c: c.webhook_events("rg1", "myreg1", "hook1"), {"value": []}),
-    "principal create": (f"{ENDPOINT}/subscriptions/{SUB}/providers/Microsoft.Authorization/"
-                         "principals", lambda c: c.create_principal("ci"),
-                         {"id": "p1", "displayName": "ci", "type": "Application",
-                          "token": "acr_x"}),
+    "ping": (
+        f"{HOOK}/ping",
+        lambda c: c.ping_webhook("rg1", "myreg1", "hook1"),
+        {"id": "6b7c6c5e-0e1f-4a5e-9f84-2d0f5d0c7d11"},
+    ),
+    "getCallbackConfig": (
+        f"{HOOK}/getCallbackConfig",
+        lambda c: c.webhook_config("rg1", "myreg1", "hook1"),
+        {"serviceUri": "https://example.test/h", "customHeaders": {}},
+    ),
+    "listEvents": (
+        f"{HOOK}/listEvents",
+        lambda c: c.webhook_events("rg1", "myreg1", "hook1"),
+        {"value": []},
+    ),
+    "principal create": (
+        f"{ENDPOINT}/subscriptions/{SUB}/providers/Microsoft.Authorization/principals",
+        lambda c: c.create_principal("ci"),
+        {"id": "p1", "displayName": "ci", "type": "Application", "token": "acr_x"},
+    ),
 }
 
 
 @pytest.mark.parametrize("name", sorted(POSTS))
-@pytest.mark.parametrize("fault", [httpx.ReadTimeout("read timed out"),
-                                   httpx.ReadError("[Errno 104] Connection reset by peer"),
-                                   httpx.RemoteProtocolError("Server disconnected"),
-                                   httpx.WriteTimeout("write timed out")],
-                         ids=["read-timeout", "reset", "disconnect", "write-timeout"])
-def test_a_post_is_never_resent_after_a_timeout_or_reset(httpx_mock: HTTPXMock,
-                                                         acr: AcrClient, rec: Recorder,
-                                                         name: str,
-                                                         fault: Exception) -> None:
+@pytest.mark.parametrize(
+    "fault",
+    [
+        httpx.ReadTimeout("read timed out"),
+        httpx.ReadError("[Errno 104] Connection reset by peer"),
+        httpx.RemoteProtocolError("Server disconnected"),
+        httpx.WriteTimeout("write timed out"),
+    ],
+    ids=["read-timeout", "reset", "disconnect", "write-timeout"],
+)
+def test_a_post_is_never_resent_after_a_timeout_or_reset(
+    httpx_mock: HTTPXMock, acr: AcrClient, rec: Recorder, name: str, fault: Exception
+) -> None:
     httpx_mock.add_exception(fault, method="POST")
     with pytest.raises(ConnectionFailed) as info:
         POSTS[name][1](acr)
@@ -192,12 +220,13 @@ def test_a_post_is_never_resent_after_a_timeout_or_reset(httpx_mock: HTTPXMock,
 
 @pytest.mark.parametrize("name", sorted(POSTS))
 @pytest.mark.parametrize("status", [429, 503])
-def test_a_post_is_resent_when_retry_after_allows_it(httpx_mock: HTTPXMock, acr: AcrClient,
-                                                     rec: Recorder, name: str,
-                                                     status: int) -> None:
+def test_a_post_is_resent_when_retry_after_allows_it(
+    httpx_mock: HTTPXMock, acr: AcrClient, rec: Recorder, name: str, status: int
+) -> None:
     url, call, body = POSTS[name]
-    httpx_mock.add_response(method="POST", status_code=status, headers={"Retry-After": "2"},
-                            json=THROTTLED)
+    httpx_mock.add_response(
+        method="POST", status_code=status, headers={"Retry-After": "2"}, json=THROTTLED
+    )
     httpx_mock.add_response(method="POST", json=body)
     call(acr)
     assert len(sent(httpx_mock, "POST")) == 2
@@ -207,9 +236,9 @@ def test_a_post_is_resent_when_retry_after_allows_it(httpx_mock: HTTPXMock, acr:
 
 @pytest.mark.parametrize("name", sorted(POSTS))
 @pytest.mark.parametrize("status", [429, 503])
-def test_a_post_without_retry_after_is_not_resent(httpx_mock: HTTPXMock, acr: AcrClient,
-                                                  rec: Recorder, name: str,
-                                                  status: int) -> None:
+def test_a_post_without_retry_after_is_not_resent(
+    httpx_mock: HTTPXMock, acr: AcrClient, rec: Recorder, name: str, status: int
+) -> None:
     httpx_mock.add_response(method="POST", status_code=status, json=UNAVAILABLE)
     with pytest.raises(ServiceError) as info:
         POSTS[name][1](acr)
@@ -226,11 +255,12 @@ def test_a_patch_is_not_resent_after_a_timeout(httpx_mock: HTTPXMock, acr: AcrCl
 
 # == idempotent methods and connection faults ================================================
 
+
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
-def test_an_idempotent_request_is_retried_after_a_reset(httpx_mock: HTTPXMock, arm: ArmClient,
-                                                        rec: Recorder, method: str) -> None:
-    httpx_mock.add_exception(httpx.ReadError("[Errno 104] Connection reset by peer"),
-                             method=method)
+def test_an_idempotent_request_is_retried_after_a_reset(
+    httpx_mock: HTTPXMock, arm: ArmClient, rec: Recorder, method: str
+) -> None:
+    httpx_mock.add_exception(httpx.ReadError("[Errno 104] Connection reset by peer"), method=method)
     httpx_mock.add_exception(httpx.ConnectTimeout("connect timed out"), method=method)
     httpx_mock.add_response(method=method, status_code=200, json={"ok": True})
     resp = arm.request(method, "/x", {"a": 1} if method == "PUT" else None)
@@ -243,14 +273,18 @@ def test_an_idempotent_request_is_retried_after_a_reset(httpx_mock: HTTPXMock, a
     assert rec.lines[1].startswith(f"The request to {ENDPOINT} timed out (ConnectTimeout)")
 
 
-@pytest.mark.parametrize(("fault", "text"), [
-    (httpx.ConnectError("[Errno 111] Connection refused"), "Could not connect to"),
-    (httpx.ReadTimeout("timed out"), "timed out (ReadTimeout)"),
-    (httpx.ReadError("[Errno 104] Connection reset by peer"), "Connection reset by peer"),
-], ids=["refused", "timeout", "reset"])
+@pytest.mark.parametrize(
+    ("fault", "text"),
+    [
+        (httpx.ConnectError("[Errno 111] Connection refused"), "Could not connect to"),
+        (httpx.ReadTimeout("timed out"), "timed out (ReadTimeout)"),
+        (httpx.ReadError("[Errno 104] Connection reset by peer"), "Connection reset by peer"),
+    ],
+    ids=["refused", "timeout", "reset"],
+)
 def test_connection_failed_names_the_endpoint_after_bounded_retries(
-        httpx_mock: HTTPXMock, arm: ArmClient, rec: Recorder, fault: Exception,
-        text: str) -> None:
+    httpx_mock: HTTPXMock, arm: ArmClient, rec: Recorder, fault: Exception, text: str
+) -> None:
     httpx_mock.add_exception(fault, is_reusable=True)
     with pytest.raises(ConnectionFailed) as info:
         arm.call("GET", "/x")
@@ -268,13 +302,18 @@ def test_connect_retries_can_be_turned_off(httpx_mock: HTTPXMock, rec: Recorder)
     assert rec.sleeps == []
 
 
-def test_lro_polls_survive_a_reset(httpx_mock: HTTPXMock, arm: ArmClient,
-                                   rec: Recorder) -> None:
+def test_lro_polls_survive_a_reset(httpx_mock: HTTPXMock, arm: ArmClient, rec: Recorder) -> None:
     status_url = f"{REG}/operationStatuses/op1?api-version=2025-11-01"
-    creating = {**REGISTRY, "properties": {**REGISTRY["properties"],
-                                           "provisioningState": "Creating"}}
-    httpx_mock.add_response(method="PUT", status_code=201, json=creating,
-                            headers={"Azure-AsyncOperation": status_url, "Retry-After": "3"})
+    creating = {
+        **REGISTRY,
+        "properties": {**REGISTRY["properties"], "provisioningState": "Creating"},
+    }
+    httpx_mock.add_response(
+        method="PUT",
+        status_code=201,
+        json=creating,
+        headers={"Azure-AsyncOperation": status_url, "Retry-After": "3"},
+    )
     httpx_mock.add_exception(httpx.ReadError("reset"), url=status_url)
     httpx_mock.add_response(url=status_url, json={"status": "Succeeded"})
     httpx_mock.add_response(method="GET", url=f"{REG}?api-version=2025-11-01", json=REGISTRY)
@@ -286,34 +325,47 @@ def test_lro_polls_survive_a_reset(httpx_mock: HTTPXMock, arm: ArmClient,
 
 # == malformed bodies ========================================================================
 
-@pytest.mark.parametrize(("status", "kwargs", "cls"), [
-    (500, {"html": "<html><body>Bad Gateway</body></html>"}, ServiceError),
-    (502, {"content": b"\xff\xfe garbage"}, ServiceError),
-    (404, {"text": "not json"}, NotFoundError),
-    (400, {"json": {"error": "just a string"}}, ServiceError),
-    (400, {"json": ["not", "an", "object"]}, ServiceError),
-    (409, {"json": {"error": {"code": "Conflict"}}}, ServiceError),
-], ids=["html-500", "binary-502", "text-404", "error-string", "error-list", "no-message"])
-def test_non_arm_error_bodies_become_clear_errors(httpx_mock: HTTPXMock, arm: ArmClient,
-                                                  status: int, kwargs: dict[str, Any],
-                                                  cls: type[AcrctlError]) -> None:
+
+@pytest.mark.parametrize(
+    ("status", "kwargs", "cls"),
+    [
+        (500, {"html": "<html><body>Bad Gateway</body></html>"}, ServiceError),
+        (502, {"content": b"\xff\xfe garbage"}, ServiceError),
+        (404, {"text": "not json"}, NotFoundError),
+        (400, {"json": {"error": "just a string"}}, ServiceError),
+        (400, {"json": ["not", "an", "object"]}, ServiceError),
+        (409, {"json": {"error": {"code": "Conflict"}}}, ServiceError),
+    ],
+    ids=["html-500", "binary-502", "text-404", "error-string", "error-list", "no-message"],
+)
+def test_non_arm_error_bodies_become_clear_errors(
+    httpx_mock: HTTPXMock,
+    arm: ArmClient,
+    status: int,
+    kwargs: dict[str, Any],
+    cls: type[AcrctlError],
+) -> None:
     httpx_mock.add_response(status_code=status, **kwargs)
     with pytest.raises(cls) as info:
         arm.call("GET", "/x")
     err = info.value
     assert err.status == status
     assert err.message
-    if "json" not in kwargs or not isinstance(kwargs["json"], dict) or \
-            not isinstance(kwargs["json"].get("error"), dict):
+    if (
+        "json" not in kwargs
+        or not isinstance(kwargs["json"], dict)
+        or not isinstance(kwargs["json"].get("error"), dict)
+    ):
         assert err.message == f"The server answered HTTP {status} with no ARM error body."
         assert err.code == f"HTTP{status}"
 
 
-@pytest.mark.parametrize("content", [b"<html>ok</html>", b"{truncated", b"\x00\x01"],
-                         ids=["html", "truncated", "binary"])
-def test_a_success_body_that_is_not_json_is_a_clear_error(httpx_mock: HTTPXMock,
-                                                          arm: ArmClient,
-                                                          content: bytes) -> None:
+@pytest.mark.parametrize(
+    "content", [b"<html>ok</html>", b"{truncated", b"\x00\x01"], ids=["html", "truncated", "binary"]
+)
+def test_a_success_body_that_is_not_json_is_a_clear_error(
+    httpx_mock: HTTPXMock, arm: ArmClient, content: bytes
+) -> None:
     httpx_mock.add_response(status_code=200, content=content)
     with pytest.raises(AcrctlError) as info:
         arm.call("GET", "/x")
@@ -321,32 +373,44 @@ def test_a_success_body_that_is_not_json_is_a_clear_error(httpx_mock: HTTPXMock,
     assert "not JSON (HTTP 200)" in info.value.message
 
 
-@pytest.mark.parametrize("page", [["a", "b"], {"value": "nope"}, {"value": [], "nextLink": 5},
-                                  "text"], ids=["list", "value-string", "bad-next", "string"])
-def test_a_malformed_list_page_is_a_clear_error(httpx_mock: HTTPXMock, arm: ArmClient,
-                                                page: Any) -> None:
+@pytest.mark.parametrize(
+    "page",
+    [["a", "b"], {"value": "nope"}, {"value": [], "nextLink": 5}, "text"],
+    ids=["list", "value-string", "bad-next", "string"],
+)
+def test_a_malformed_list_page_is_a_clear_error(
+    httpx_mock: HTTPXMock, arm: ArmClient, page: Any
+) -> None:
     httpx_mock.add_response(json=page)
     with pytest.raises(AcrctlError) as info:
         arm.list("/x")
     assert info.value.code == "InvalidResponse"
 
 
-@pytest.mark.parametrize("body", [["a"], "text", {"properties": "x"}, 5],
-                         ids=["list", "string", "properties-string", "number"])
-def test_a_malformed_lro_answer_is_a_clear_error(httpx_mock: HTTPXMock, arm: ArmClient,
-                                                 body: Any) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [["a"], "text", {"properties": "x"}, 5],
+    ids=["list", "string", "properties-string", "number"],
+)
+def test_a_malformed_lro_answer_is_a_clear_error(
+    httpx_mock: HTTPXMock, arm: ArmClient, body: Any
+) -> None:
     httpx_mock.add_response(method="PUT", status_code=201, json=body)
     with pytest.raises(AcrctlError) as info:
         arm.lro("PUT", "/x", {})
     assert info.value.code == "InvalidResponse"
 
 
-def test_a_malformed_operation_status_is_a_clear_error(httpx_mock: HTTPXMock, arm: ArmClient,
-                                                       rec: Recorder) -> None:
+def test_a_malformed_operation_status_is_a_clear_error(
+    httpx_mock: HTTPXMock, arm: ArmClient, rec: Recorder
+) -> None:
     status_url = f"{ENDPOINT}/op?api-version=2025-11-01"
-    httpx_mock.add_response(method="PUT", status_code=201, headers={
-        "Azure-AsyncOperation": status_url}, json={"properties": {
-            "provisioningState": "Creating"}})
+    httpx_mock.add_response(
+        method="PUT",
+        status_code=201,
+        headers={"Azure-AsyncOperation": status_url},
+        json={"properties": {"provisioningState": "Creating"}},
+    )
     httpx_mock.add_response(url=status_url, json=["Succeeded"])
     with pytest.raises(AcrctlError, match="operation status"):
         arm.lro("PUT", "/x", {})
@@ -354,19 +418,24 @@ def test_a_malformed_operation_status_is_a_clear_error(httpx_mock: HTTPXMock, ar
 
 def test_a_failed_operation_with_a_string_error(httpx_mock: HTTPXMock, arm: ArmClient) -> None:
     status_url = f"{ENDPOINT}/op?api-version=2025-11-01"
-    httpx_mock.add_response(method="PUT", status_code=201, headers={
-        "Azure-AsyncOperation": status_url}, json={"properties": {
-            "provisioningState": "Creating"}})
+    httpx_mock.add_response(
+        method="PUT",
+        status_code=201,
+        headers={"Azure-AsyncOperation": status_url},
+        json={"properties": {"provisioningState": "Creating"}},
+    )
     httpx_mock.add_response(url=status_url, json={"status": "Failed", "error": "boom"})
     with pytest.raises(AcrctlError, match="ended Failed"):
         arm.lro("PUT", "/x", {})
 
 
-@pytest.mark.parametrize("body", [{}, {"id": 5, "name": "x"}, ["x"], "x"],
-                         ids=["empty", "wrong-types", "list", "string"])
+@pytest.mark.parametrize(
+    "body", [{}, {"id": 5, "name": "x"}, ["x"], "x"], ids=["empty", "wrong-types", "list", "string"]
+)
 @pytest.mark.parametrize("typed", [True, False])
 def test_acr_client_turns_unreadable_resources_into_clear_errors(
-        httpx_mock: HTTPXMock, rec: Recorder, body: Any, typed: bool) -> None:
+    httpx_mock: HTTPXMock, rec: Recorder, body: Any, typed: bool
+) -> None:
     client = AcrClient(ENDPOINT, subscription=SUB, sleep=rec.sleep, typed=typed)
     httpx_mock.add_response(url=f"{REG}?api-version=2025-11-01", json=body)
     if typed or not isinstance(body, dict):

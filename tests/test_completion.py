@@ -50,10 +50,12 @@ def seeded(acrctl_mock: AcrctlMock) -> AcrctlMock:
     """A Premium registry myreg1 in rg1 (westus) with a replication in eastus."""
     client = acrctl_mock.client()
     client.create_group("rg1", "westus")
-    client.create_registry("rg1", "myreg1", {"location": "westus", "sku": {"name": "Premium"},
-                                             "properties": {}})
-    client.create_registry("rg1", "other22", {"location": "westus", "sku": {"name": "Basic"},
-                                              "properties": {}})
+    client.create_registry(
+        "rg1", "myreg1", {"location": "westus", "sku": {"name": "Premium"}, "properties": {}}
+    )
+    client.create_registry(
+        "rg1", "other22", {"location": "westus", "sku": {"name": "Basic"}, "properties": {}}
+    )
     client.create_replication("rg1", "myreg1", "eastus", {"location": "eastus", "properties": {}})
     client.close()
     return acrctl_mock
@@ -92,12 +94,14 @@ def test_source_env_var_matches_completion_command() -> None:
 # -- static and live values, in process -----------------------------------------------------------
 def test_options_and_choices() -> None:
     assert complete("acrctl create --s") == ["--sku", "--subscription"]
-    assert [v.lower() for v in complete("acrctl create --sku ")] == [
-        "basic", "standard", "premium"]
+    assert [v.lower() for v in complete("acrctl create --sku ")] == ["basic", "standard", "premium"]
     assert "replication" in complete("acrctl rep")
     assert complete("acrctl completion ") == list(SHELLS)
     assert complete("acrctl config get defaults.") == [
-        "defaults.group", "defaults.location", "defaults.registry"]
+        "defaults.group",
+        "defaults.location",
+        "defaults.registry",
+    ]
     assert complete("acrctl config unset defaults.group core.o") == ["core.output"]
 
 
@@ -116,9 +120,15 @@ def test_replication_names(seeded: AcrctlMock) -> None:
 @pytest.mark.skipif(not has_module("acrctl.cli.webhook"), reason="no webhook group yet")
 def test_webhook_names(seeded: AcrctlMock) -> None:
     client = seeded.client()
-    client.create_webhook("rg1", "myreg1", "hook1", {
-        "location": "westus", "properties": {"serviceUri": "http://example.invalid/hook",
-                                             "actions": ["push"]}})
+    client.create_webhook(
+        "rg1",
+        "myreg1",
+        "hook1",
+        {
+            "location": "westus",
+            "properties": {"serviceUri": "http://example.invalid/hook", "actions": ["push"]},
+        },
+    )
     assert complete("acrctl webhook show -r myreg1 -n ") == ["hook1"]
 
 
@@ -131,8 +141,7 @@ def _ctx(endpoint: str | None = None) -> click.Context:
     return ctx
 
 
-def test_unreachable_endpoint_completes_nothing_quickly(
-        capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreachable_endpoint_completes_nothing_quickly(capsys: pytest.CaptureFixture[str]) -> None:
     start = time.monotonic()
     assert completion_values.values("registry", _ctx("http://127.0.0.1:1"), "") == []
     assert time.monotonic() - start < 1.5
@@ -149,8 +158,8 @@ def blackhole() -> Iterator[str]:
 
 
 def test_a_hanging_server_is_cut_off_by_the_deadline(
-        blackhole: str, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    blackhole: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(completion_values, "HTTP_TIMEOUT", 30.0)
     monkeypatch.setattr(completion_values, "DEADLINE", 0.3)
     start = time.monotonic()
@@ -166,8 +175,13 @@ def test_embedded_completion_creates_no_state_file(tmp_path: Path) -> None:
 
 
 def test_unreachable_endpoint_through_the_entry_point() -> None:
-    env = {**os.environ, COMPLETE_VAR: "bash_complete", "COMP_WORDS": "acrctl show -n ",
-           "COMP_CWORD": "3", "ACRCTL_ENDPOINT": "http://127.0.0.1:1"}
+    env = {
+        **os.environ,
+        COMPLETE_VAR: "bash_complete",
+        "COMP_WORDS": "acrctl show -n ",
+        "COMP_CWORD": "3",
+        "ACRCTL_ENDPOINT": "http://127.0.0.1:1",
+    }
     start = time.monotonic()
     proc = subprocess.run([str(ACRCTL)], env=env, capture_output=True, text=True, timeout=30)
     assert time.monotonic() - start < 5
@@ -179,19 +193,27 @@ def bash_complete(*words: str) -> list[str]:
     """Source completions/acrctl.bash and call its function as bash completion would."""
     assert BASH is not None
     array = " ".join(shlex.quote(w) for w in words)
-    program = (f"source {shlex.quote(str(ROOT / COMPLETIONS['bash']))}\n"
-               f"COMP_WORDS=({array}); COMP_CWORD={len(words) - 1}\n"
-               "_acrctl_completion acrctl\n"
-               'printf "%s\\n" "${COMPREPLY[@]}"\n')
+    program = (
+        f"source {shlex.quote(str(ROOT / COMPLETIONS['bash']))}\n"
+        f"COMP_WORDS=({array}); COMP_CWORD={len(words) - 1}\n"
+        "_acrctl_completion acrctl\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
     env = {**os.environ, "PATH": f"{ACRCTL.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run([BASH, "--norc", "--noprofile", "-c", program], env=env,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [BASH, "--norc", "--noprofile", "-c", program],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     return [line for line in proc.stdout.splitlines() if line]
 
 
-needs_bash = pytest.mark.skipif(BASH is None or not ACRCTL.exists(),
-                                reason="needs bash and the installed acrctl entry point")
+needs_bash = pytest.mark.skipif(
+    BASH is None or not ACRCTL.exists(), reason="needs bash and the installed acrctl entry point"
+)
 
 
 @needs_bash
@@ -209,4 +231,6 @@ def test_bash_completes_options(seeded: AcrctlMock) -> None:
 @pytest.mark.skipif(not has_module("acrctl.cli.replication"), reason="no replication group yet")
 def test_bash_completes_replication_names(seeded: AcrctlMock) -> None:
     assert bash_complete("acrctl", "replication", "show", "-r", "myreg1", "-n", "") == [
-        "eastus", "westus"]
+        "eastus",
+        "westus",
+    ]

@@ -72,8 +72,11 @@ def start_servers(database: str, n: int = 2) -> list[ThreadedServer]:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
-    with (pg_database("conc") if request.param == "postgres"
-          else contextlib.nullcontext(str(tmp_path / "server.db"))) as db:
+    with (
+        pg_database("conc")
+        if request.param == "postgres"
+        else contextlib.nullcontext(str(tmp_path / "server.db"))
+    ) as db:
         servers = start_servers(db)
         c = Cluster(servers, request.param)
         try:
@@ -113,9 +116,13 @@ def resources(api: Api) -> list[tuple[str, dict[str, Any]]]:
     return [
         (api.reg_path("etagreg1"), {"location": "westus", "sku": {"name": "Premium"}}),
         (api.repl_path("eastus", "etagreg1"), {"location": "eastus"}),
-        (api.hook_path("etaghook1", "etagreg1"),
-         {"location": "westus", "properties": {"serviceUri": "http://127.0.0.1:9/h",
-                                               "actions": ["push"]}}),
+        (
+            api.hook_path("etaghook1", "etagreg1"),
+            {
+                "location": "westus",
+                "properties": {"serviceUri": "http://127.0.0.1:9/h", "actions": ["push"]},
+            },
+        ),
     ]
 
 
@@ -188,16 +195,20 @@ def test_concurrent_if_match_patches_lose_no_update(cluster: Cluster) -> None:
 
     t0 = time.monotonic()
     run_threads(THREADS, client)
-    print(f"\n{cluster.store}: {THREADS}x{ROUNDS} PATCHes, {sum(retries)} retries on 412, "
-          f"{time.monotonic() - t0:.1f}s")
+    print(
+        f"\n{cluster.store}: {THREADS}x{ROUNDS} PATCHes, {sum(retries)} retries on 412, "
+        f"{time.monotonic() - t0:.1f}s"
+    )
     assert done == [ROUNDS] * THREADS
     final = cluster.api(1).get(path).json()["tags"]
     assert final == {f"t{i:02d}": str(ROUNDS - 1) for i in range(THREADS)}, (
-        f"{cluster.store}: lost updates after {sum(retries)} retries")
+        f"{cluster.store}: lost updates after {sum(retries)} retries"
+    )
 
 
-def test_a_get_answers_the_etag_of_the_body_it_returns(cluster: Cluster,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_get_answers_the_etag_of_the_body_it_returns(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Deterministic form of the race: another instance's write lands between the two
     reads of one GET."""
     api = cluster.api(0)
@@ -210,8 +221,14 @@ def test_a_get_answers_the_etag_of_the_body_it_returns(cluster: Cluster,
         doc = real_get(sub, rg, name)
         item = cluster.servers[1].app.backend.store.get(REGISTRY, ids.key(doc["id"]))
         assert item is not None
-        cluster.servers[1].app.backend.store.put(item.kind, item.key, item.parent, item.name,
-                                                 {**item.doc, "tags": {"v": "2"}}, item.secret)
+        cluster.servers[1].app.backend.store.put(
+            item.kind,
+            item.key,
+            item.parent,
+            item.name,
+            {**item.doc, "tags": {"v": "2"}},
+            item.secret,
+        )
         return doc
 
     monkeypatch.setattr(backend.registries, "get", get_then_another_instance_writes)
@@ -237,8 +254,9 @@ def test_concurrent_creates_of_one_name_make_one_resource(cluster: Cluster) -> N
     def create(i: int) -> None:
         api = cluster.api(i)
         plain[i] = api.put(api.reg_path("samename1", rg="rg0"), body).status_code
-        guarded[i] = api.put(api.reg_path("samename2", rg="rg0"), body,
-                             headers={"If-None-Match": "*"}).status_code
+        guarded[i] = api.put(
+            api.reg_path("samename2", rg="rg0"), body, headers={"If-None-Match": "*"}
+        ).status_code
         # one registry name, a different resource group per thread: names are global
         elsewhere[i] = api.put(api.reg_path("samename3", rg=f"rg{i}"), body).status_code
 
@@ -259,9 +277,12 @@ def test_racing_webhook_creates_respect_the_quota(cluster: Cluster) -> None:
 
     def create(i: int) -> None:
         api = cluster.api(i)
-        statuses[i] = api.put(api.hook_path(f"racehook{i}", "quotareg1"), {
-            "location": "westus",
-            "properties": {"serviceUri": "http://127.0.0.1:9/h", "actions": ["push"]}}
+        statuses[i] = api.put(
+            api.hook_path(f"racehook{i}", "quotareg1"),
+            {
+                "location": "westus",
+                "properties": {"serviceUri": "http://127.0.0.1:9/h", "actions": ["push"]},
+            },
         ).status_code
 
     run_threads(10, create)
@@ -272,7 +293,8 @@ def test_racing_webhook_creates_respect_the_quota(cluster: Cluster) -> None:
 
 # -- operations in flight -----------------------------------------------------------------------
 def test_a_mutation_while_an_operation_is_in_flight_is_409_on_any_instance(
-        cluster: Cluster) -> None:
+    cluster: Cluster,
+) -> None:
     cluster.settings(lro_mode="polls", lro_polls=3)
     a, b = cluster.api(0), cluster.api(1)
     assert a.put(a.rg_path(), {"location": "westus"}).status_code in (200, 201)
@@ -280,16 +302,20 @@ def test_a_mutation_while_an_operation_is_in_flight_is_409_on_any_instance(
     r = a.put(path, {"location": "westus", "sku": {"name": "Standard"}})
     assert r.status_code == 201 and r.json()["properties"]["provisioningState"] == "Creating"
     status_url = r.headers["Azure-AsyncOperation"]
-    for api, verb, payload in ((b, "PATCH", {"tags": {"x": "1"}}),
-                               (a, "PUT", {"location": "westus", "sku": {"name": "Standard"}}),
-                               (b, "DELETE", None)):
+    for api, verb, payload in (
+        (b, "PATCH", {"tags": {"x": "1"}}),
+        (a, "PUT", {"location": "westus", "sku": {"name": "Standard"}}),
+        (b, "DELETE", None),
+    ):
         resp = api.request(verb, path, json=payload)
         assert resp.status_code == 409, (verb, resp.text)
         assert resp.json()["error"]["code"] == "OperationInProgress"
     assert b.get(path).json()["properties"]["provisioningState"] == "Creating"
     # three status reads, spread over both instances, finish it
-    seen = [api.follow(status_url.replace(a.base_url, api.base_url)).json()["status"]
-            for api in (b, a, b)]
+    seen = [
+        api.follow(status_url.replace(a.base_url, api.base_url)).json()["status"]
+        for api in (b, a, b)
+    ]
     assert seen == ["InProgress", "InProgress", "Succeeded"]
     assert a.get(path).json()["properties"]["provisioningState"] == "Succeeded"
     r = b.patch(path, {"tags": {"x": "1"}})
@@ -324,7 +350,8 @@ def test_concurrent_status_polls_each_count_once(cluster: Cluster) -> None:
 
 
 def test_a_poll_on_another_instance_in_between_still_counts(
-        cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Deterministic form of the race: instance B counts a poll between instance A's read
     of the operation and A's own update of it. Two polls in all: the operation is done."""
     cluster.settings(lro_mode="polls", lro_polls=2)
@@ -354,6 +381,8 @@ def test_one_instance_serves_what_the_other_wrote_at_once(cluster: Cluster) -> N
     for n in range(5):
         b.create_registry(f"seenreg{n}")
         assert a.get(a.reg_path(f"seenreg{n}")).status_code == 200
-    items, pages = a.collect(f"{a.rg_path()}/providers/{ACR}/registries",
-                             params={"$top": "2", "api-version": API_VERSION})
+    items, pages = a.collect(
+        f"{a.rg_path()}/providers/{ACR}/registries",
+        params={"$top": "2", "api-version": API_VERSION},
+    )
     assert [r["name"] for r in items] == [f"seenreg{n}" for n in range(5)] and pages == 3

@@ -33,8 +33,10 @@ LIMIT = 50
 HELD = LIMIT  # idle connections that fill the limit
 OVER = 150  # connections past it, each sending a request
 SUBS = "/subscriptions?api-version=2022-12-01"
-BUSY = {"code": "ServerBusy",
-        "message": f"The server has {LIMIT} connections open, its limit. Retry later."}
+BUSY = {
+    "code": "ServerBusy",
+    "message": f"The server has {LIMIT} connections open, its limit. Retry later.",
+}
 
 
 @pytest.fixture(scope="module", params=["h11", "httptools"])
@@ -83,8 +85,11 @@ def test_requests_past_the_connection_limit_get_503(server: ThreadedServer) -> N
     assert {a.status for e in got for a in e.answers} == {503}
     answer = got[0].answers[0]
     assert answer.error() == BUSY
-    assert (answer.headers["retry-after"], answer.headers["connection"],
-            answer.headers["cache-control"]) == ("1", "close", "no-store")
+    assert (
+        answer.headers["retry-after"],
+        answer.headers["connection"],
+        answer.headers["cache-control"],
+    ) == ("1", "close", "no-store")
     settle(server)
     assert httpx.get(f"{server.url}/healthz").status_code == 200  # a fresh connection
     assert httpx.get(f"{server.url}{SUBS}").status_code == 401  # served again, not 503
@@ -98,8 +103,7 @@ def test_healthz_is_answered_past_the_limit(server: ThreadedServer) -> None:
     assert ex.closed and ex.answers[0].headers["connection"] == "close"
 
 
-def test_connection_past_the_limit_sending_nothing_is_closed_soon(
-        server: ThreadedServer) -> None:
+def test_connection_past_the_limit_sending_nothing_is_closed_soon(server: ThreadedServer) -> None:
     with held(server.cfg.port, HELD):
         ex = exchange(server.cfg.port, b"", wait=OVERLOAD_GRACE + 3)
     settle(server)
@@ -129,8 +133,10 @@ def _slow(c: Ctx) -> Response:
 def test_slow_handlers_do_not_hold_up_healthz() -> None:
     with ThreadedServer(ServerConfig(), deliver=False) as srv:
         srv.app.routes = [Route("POST", "/slow", _slow, public=True), *srv.app.routes]
-        slow = [threading.Thread(target=httpx.post, args=(f"{srv.url}/slow",),
-                                 kwargs={"timeout": 10}) for _ in range(3)]
+        slow = [
+            threading.Thread(target=httpx.post, args=(f"{srv.url}/slow",), kwargs={"timeout": 10})
+            for _ in range(3)
+        ]
         for t in slow:
             t.start()
         time.sleep(0.3)  # the slow requests are in their handlers
@@ -158,14 +164,32 @@ def _limit_files() -> None:
 def test_accept_errors_are_logged_once_per_interval(tmp_path: Path) -> None:
     port = free_port()
     # asyncio's loop (uvloop hidden): its accept loop logs a traceback per failed accept()
-    code = ("import sys; sys.modules['uvloop'] = None; "
-            "from acrctl.cli.main import main; sys.argv[0] = 'acrctl'; main()")
+    code = (
+        "import sys; sys.modules['uvloop'] = None; "
+        "from acrctl.cli.main import main; sys.argv[0] = 'acrctl'; main()"
+    )
     env = {**os.environ, "ACRCTL_CONFIG_DIR": str(tmp_path)}
     log = (tmp_path / "stderr").open("w+")
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, "server", "--port", str(port), "--database",
-         str(tmp_path / "s.db"), "--access-log", "off", "--error-log-interval", "1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=log, preexec_fn=_limit_files)
+        [
+            sys.executable,
+            "-c",
+            code,
+            "server",
+            "--port",
+            str(port),
+            "--database",
+            str(tmp_path / "s.db"),
+            "--access-log",
+            "off",
+            "--error-log-interval",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        preexec_fn=_limit_files,
+    )
     try:
         _wait_up(port)
         socks = []
@@ -202,18 +226,26 @@ def _wait_up(port: int) -> None:
 
 
 # == the open-files limit =========================================================================
-PROBE = ("import resource; from acrctl.server.serve import ServerConfig; "
-         "from acrctl.server.startup import guard_process; "
-         "cfg = ServerConfig(); notes = guard_process(cfg); "
-         "print(resource.getrlimit(resource.RLIMIT_NOFILE), cfg.max_connections, notes)")
+PROBE = (
+    "import resource; from acrctl.server.serve import ServerConfig; "
+    "from acrctl.server.startup import guard_process; "
+    "cfg = ServerConfig(); notes = guard_process(cfg); "
+    "print(resource.getrlimit(resource.RLIMIT_NOFILE), cfg.max_connections, notes)"
+)
 
 
 def _probe(soft: int, hard: int) -> str:
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
-    return subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                          timeout=60, check=True, preexec_fn=limit).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        preexec_fn=limit,
+    ).stdout.strip()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_NOFILE on Linux")
@@ -225,7 +257,8 @@ def test_open_files_soft_limit_is_raised_to_the_hard_limit() -> None:
 def test_max_connections_is_lowered_to_what_the_open_files_limit_leaves() -> None:
     assert _probe(1024, 1024) == (
         "(1024, 1024) 896 ['--max-connections 1000 lowered to 896: the open-files limit is "
-        "1024 (raise it with ulimit -n or LimitNOFILE=).']")
+        "1024 (raise it with ulimit -n or LimitNOFILE=).']"
+    )
 
 
 # == settings =====================================================================================
@@ -237,12 +270,26 @@ def test_limits_are_flags_env_and_config_keys_shown_by_print_config(tmp_path: Pa
     conf = tmp_path / "server.toml"
     conf.write_text("header_timeout = 3.5\nhandler-threads = 2\n")
     result = CliRunner().invoke(
-        cli, ["server", "--config", str(conf), "--max-connections", "64", "--print-config"],
-        env={"ACRCTL_SERVER_KEEP_ALIVE_TIMEOUT": "2"})
+        cli,
+        ["server", "--config", str(conf), "--max-connections", "64", "--print-config"],
+        env={"ACRCTL_SERVER_KEEP_ALIVE_TIMEOUT": "2"},
+    )
     assert result.exit_code == 0, result.output
-    lines = [line for line in result.output.splitlines() if line.split(" = ")[0] in (
-        "max_connections", "header_timeout", "body_timeout", "keep_alive_timeout",
-        "max_header_bytes", "backlog", "handler_threads", "error_log_interval")]
+    lines = [
+        line
+        for line in result.output.splitlines()
+        if line.split(" = ")[0]
+        in (
+            "max_connections",
+            "header_timeout",
+            "body_timeout",
+            "keep_alive_timeout",
+            "max_header_bytes",
+            "backlog",
+            "handler_threads",
+            "error_log_interval",
+        )
+    ]
     assert lines == [
         "max_connections = 64  # flag",
         "header_timeout = 3.5  # config file",
@@ -259,10 +306,22 @@ def test_acrctl_server_applies_its_limit_flags(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "ACRCTL_CONFIG_DIR": str(tmp_path)}
     proc = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "acrctl"), "server", "--port", str(port),
-         "--database", str(tmp_path / "s.db"), "--access-log", "off",
-         "--header-timeout", "0.5"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            os.path.join(os.path.dirname(sys.executable), "acrctl"),
+            "server",
+            "--port",
+            str(port),
+            "--database",
+            str(tmp_path / "s.db"),
+            "--access-log",
+            "off",
+            "--header-timeout",
+            "0.5",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_up(port)
         with connect(port) as sock:
@@ -289,10 +348,12 @@ def test_a_write_holding_the_store_does_not_hold_up_healthz() -> None:
     with ThreadedServer(ServerConfig(), deliver=False) as srv:
         srv.app.routes = [Route("POST", "/locking", _locking, public=True), *srv.app.routes]
         token = {"Authorization": f"Bearer {srv.admin_token}"}
-        write = threading.Thread(target=httpx.post, args=(f"{srv.url}/locking",),
-                                 kwargs={"timeout": 10})
-        read = threading.Thread(target=httpx.get, args=(f"{srv.url}{SUBS}",),
-                                kwargs={"headers": token, "timeout": 10})
+        write = threading.Thread(
+            target=httpx.post, args=(f"{srv.url}/locking",), kwargs={"timeout": 10}
+        )
+        read = threading.Thread(
+            target=httpx.get, args=(f"{srv.url}{SUBS}",), kwargs={"headers": token, "timeout": 10}
+        )
         write.start()
         time.sleep(0.3)  # the write holds the store
         read.start()  # a GET that must wait for it

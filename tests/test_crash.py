@@ -53,22 +53,37 @@ def spawn(database: str, log: Path) -> Server:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACRCTL_SERVER_")}
     env["ACRCTL_BOOTSTRAP_TOKEN"] = TOKEN
     with open(log, "ab") as out:
-        proc = subprocess.Popen([str(ACRCTL), "server", "--host", "127.0.0.1", "--port",
-                                 str(port), "--database", database],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                str(ACRCTL),
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--database",
+                database,
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
         if proc.poll() is not None:
-            raise AssertionError(f"acrctl server exited with {proc.returncode}:\n"
-                                 + log.read_text(errors="replace")[-3000:])
+            raise AssertionError(
+                f"acrctl server exited with {proc.returncode}:\n"
+                + log.read_text(errors="replace")[-3000:]
+            )
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return Server(proc, url, log)
         if time.monotonic() > deadline:
             proc.kill()
-            raise AssertionError("acrctl server did not come up:\n"
-                                 + log.read_text(errors="replace")[-3000:])
+            raise AssertionError(
+                "acrctl server did not come up:\n" + log.read_text(errors="replace")[-3000:]
+            )
         time.sleep(0.05)
 
 
@@ -82,8 +97,9 @@ class Ledger:
 
 
 def client(url: str) -> httpx.Client:
-    return httpx.Client(base_url=url, timeout=10, params=API,
-                        headers={"Authorization": f"Bearer {TOKEN}"})
+    return httpx.Client(
+        base_url=url, timeout=10, params=API, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
 
 
 def subscription(http: httpx.Client) -> str:
@@ -92,8 +108,9 @@ def subscription(http: httpx.Client) -> str:
     return str(r.json()["value"][0]["subscriptionId"])
 
 
-def write_stream(url: str, cycle: int, ledger: Ledger, stop: threading.Event,
-                 writing: threading.Event) -> None:
+def write_stream(
+    url: str, cycle: int, ledger: Ledger, stop: threading.Event, writing: threading.Event
+) -> None:
     """PUT registries and webhooks (and delete some webhooks) until the server dies;
     record every acknowledged one. Sets `writing` once the stream is under way."""
     acked = 0
@@ -114,12 +131,22 @@ def write_stream(url: str, cycle: int, ledger: Ledger, stop: threading.Event,
                 method, body = "DELETE", None
             elif i % 2:
                 path = f"{rg}/providers/{ACR}/registries/crash{cycle}r{i}"
-                method, body = "PUT", {"location": "westus", "sku": {"name": "Basic"},
-                                       "tags": {"i": str(i)}}
+                method, body = (
+                    "PUT",
+                    {"location": "westus", "sku": {"name": "Basic"}, "tags": {"i": str(i)}},
+                )
             else:
                 path = f"{home}/webhooks/hook{i}"
-                method, body = "PUT", {"location": "westus", "properties": {
-                    "serviceUri": f"http://127.0.0.1:9/{i}", "actions": ["push"]}}
+                method, body = (
+                    "PUT",
+                    {
+                        "location": "westus",
+                        "properties": {
+                            "serviceUri": f"http://127.0.0.1:9/{i}",
+                            "actions": ["push"],
+                        },
+                    },
+                )
             try:
                 resp = http.request(method, path, json=body)
             except httpx.HTTPError:
@@ -160,8 +187,9 @@ def crash_cycles(database: str, tmp_path: Path, check_file: bool) -> Ledger:
             if cycle:
                 check(srv.url, ledger)  # what the previous cycle's kill left behind
             stop, writing = threading.Event(), threading.Event()
-            writer = threading.Thread(target=write_stream,
-                                      args=(srv.url, cycle, ledger, stop, writing), daemon=True)
+            writer = threading.Thread(
+                target=write_stream, args=(srv.url, cycle, ledger, stop, writing), daemon=True
+            )
             writer.start()
             assert writing.wait(30), "the writer made no write"
             time.sleep(rng.uniform(0.5, 1.0))  # then kill it mid-stream
@@ -194,16 +222,18 @@ def report(request: pytest.FixtureRequest) -> Iterator[list[str]]:
         print(f"\n{request.node.name}: " + "; ".join(lines))
 
 
-def test_sigkill_loses_no_acknowledged_write_on_sqlite(tmp_path: Path,
-                                                       report: list[str]) -> None:
+def test_sigkill_loses_no_acknowledged_write_on_sqlite(tmp_path: Path, report: list[str]) -> None:
     ledger = crash_cycles(str(tmp_path / "server.db"), tmp_path, check_file=True)
-    report.append(f"{CYCLES} SIGKILL cycles, acknowledged writes per cycle {ledger.writes}, "
-                  f"{len(ledger.present)} resources and {len(ledger.deleted)} deletes kept")
+    report.append(
+        f"{CYCLES} SIGKILL cycles, acknowledged writes per cycle {ledger.writes}, "
+        f"{len(ledger.present)} resources and {len(ledger.deleted)} deletes kept"
+    )
 
 
-def test_sigkill_loses_no_acknowledged_write_on_postgres(tmp_path: Path,
-                                                         report: list[str]) -> None:
+def test_sigkill_loses_no_acknowledged_write_on_postgres(tmp_path: Path, report: list[str]) -> None:
     with pg_database("crash") as url:
         ledger = crash_cycles(url, tmp_path, check_file=False)
-    report.append(f"{CYCLES} SIGKILL cycles, acknowledged writes per cycle {ledger.writes}, "
-                  f"{len(ledger.present)} resources and {len(ledger.deleted)} deletes kept")
+    report.append(
+        f"{CYCLES} SIGKILL cycles, acknowledged writes per cycle {ledger.writes}, "
+        f"{len(ledger.present)} resources and {len(ledger.deleted)} deletes kept"
+    )

@@ -87,8 +87,7 @@ def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
     db = tmp_path_factory.mktemp("credentials") / "server.db"
-    with ThreadedServer(ServerConfig(database=str(db), admin_token=TOKEN),
-                        deliver=False) as srv:
+    with ThreadedServer(ServerConfig(database=str(db), admin_token=TOKEN), deliver=False) as srv:
         yield srv
 
 
@@ -116,8 +115,10 @@ def mode(path: Path) -> int:
 
 # == the keyring =============================================================================
 
-def test_login_keeps_the_token_in_the_keyring_only(server: ThreadedServer, xdg: Path,
-                                                   memory_keyring: MemoryKeyring) -> None:
+
+def test_login_keeps_the_token_in_the_keyring_only(
+    server: ThreadedServer, xdg: Path, memory_keyring: MemoryKeyring
+) -> None:
     code, out, err = login(server)
     assert code == 0, err
     assert memory_keyring.secrets == {(credentials.SERVICE, server.url): TOKEN}
@@ -129,8 +130,9 @@ def test_login_keeps_the_token_in_the_keyring_only(server: ThreadedServer, xdg: 
     assert config.get("core.endpoint") == server.url
 
 
-def test_commands_after_login_read_the_keyring(server: ThreadedServer, xdg: Path,
-                                               memory_keyring: MemoryKeyring) -> None:
+def test_commands_after_login_read_the_keyring(
+    server: ThreadedServer, xdg: Path, memory_keyring: MemoryKeyring
+) -> None:
     assert login(server)[0] == 0
     memory_keyring.calls.clear()
     code, out, err = run("list")
@@ -139,8 +141,9 @@ def test_commands_after_login_read_the_keyring(server: ThreadedServer, xdg: Path
     assert holders(TOKEN, xdg) == []
 
 
-def test_debug_output_masks_the_token(server: ThreadedServer, xdg: Path,
-                                      memory_keyring: MemoryKeyring) -> None:
+def test_debug_output_masks_the_token(
+    server: ThreadedServer, xdg: Path, memory_keyring: MemoryKeyring
+) -> None:
     assert login(server)[0] == 0
     code, out, err = run("list", "--debug")
     assert code == 0
@@ -148,8 +151,9 @@ def test_debug_output_masks_the_token(server: ThreadedServer, xdg: Path,
     assert TOKEN not in out + err
 
 
-def test_logout_removes_the_keyring_entry(server: ThreadedServer, xdg: Path,
-                                          memory_keyring: MemoryKeyring) -> None:
+def test_logout_removes_the_keyring_entry(
+    server: ThreadedServer, xdg: Path, memory_keyring: MemoryKeyring
+) -> None:
     assert login(server)[0] == 0
     assert run("account", "logout")[0] == 0
     assert memory_keyring.secrets == {}
@@ -165,7 +169,8 @@ def test_the_server_stores_only_a_hash_of_the_token(server: ThreadedServer) -> N
 
 
 def test_the_environment_token_wins_without_touching_the_keyring(
-        monkeypatch: pytest.MonkeyPatch, memory_keyring: MemoryKeyring) -> None:
+    monkeypatch: pytest.MonkeyPatch, memory_keyring: MemoryKeyring
+) -> None:
     memory_keyring.secrets[(credentials.SERVICE, "https://acr.test")] = "from-keyring"
     monkeypatch.setenv("ACRCTL_TOKEN", "from-env")
     assert credentials.load_token("https://acr.test") == "from-env"
@@ -187,8 +192,7 @@ def test_a_broken_keyring_never_crashes_a_read(monkeypatch: pytest.MonkeyPatch) 
         keyring.set_keyring(previous)
 
 
-def test_without_a_usable_keyring_login_stores_nothing(server: ThreadedServer, xdg: Path
-                                                       ) -> None:
+def test_without_a_usable_keyring_login_stores_nothing(server: ThreadedServer, xdg: Path) -> None:
     """The null backend of conftest: set_password would be a silent no-op."""
     code, _, err = login(server)
     assert code == 1 and "No usable keyring backend" in err
@@ -196,6 +200,7 @@ def test_without_a_usable_keyring_login_stores_nothing(server: ThreadedServer, x
 
 
 # == the opt-in file =========================================================================
+
 
 @pytest.fixture
 def loose_umask() -> Iterator[None]:
@@ -207,9 +212,9 @@ def loose_umask() -> Iterator[None]:
         os.umask(old)
 
 
-def test_file_store_is_an_explicit_opt_in_and_0600(server: ThreadedServer, xdg: Path,
-                                                   loose_umask: None,
-                                                   memory_keyring: MemoryKeyring) -> None:
+def test_file_store_is_an_explicit_opt_in_and_0600(
+    server: ThreadedServer, xdg: Path, loose_umask: None, memory_keyring: MemoryKeyring
+) -> None:
     assert login(server, "--store", "file")[0] == 0
     token_file = Path(credentials.token_file())
     assert mode(token_file) == 0o600
@@ -218,8 +223,9 @@ def test_file_store_is_an_explicit_opt_in_and_0600(server: ThreadedServer, xdg: 
     assert memory_keyring.secrets == {}
 
 
-def test_config_file_is_0600(server: ThreadedServer, xdg: Path, loose_umask: None,
-                             memory_keyring: MemoryKeyring) -> None:
+def test_config_file_is_0600(
+    server: ThreadedServer, xdg: Path, loose_umask: None, memory_keyring: MemoryKeyring
+) -> None:
     assert login(server)[0] == 0
     path = Path(config.config_path())
     assert mode(path) == 0o600
@@ -237,9 +243,9 @@ def test_a_loose_token_file_is_tightened_on_write(xdg: Path, loose_umask: None) 
     assert json.loads(path.read_text()) == {"https://acr.test": "t2"}
 
 
-def test_config_token_store_file_is_the_same_opt_in(server: ThreadedServer, xdg: Path,
-                                                    loose_umask: None,
-                                                    memory_keyring: MemoryKeyring) -> None:
+def test_config_token_store_file_is_the_same_opt_in(
+    server: ThreadedServer, xdg: Path, loose_umask: None, memory_keyring: MemoryKeyring
+) -> None:
     assert run("config", "set", "core.token_store=file")[0] == 0
     assert login(server)[0] == 0
     assert mode(Path(credentials.token_file())) == 0o600

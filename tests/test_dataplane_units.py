@@ -16,31 +16,49 @@ from acrctl.dataplane import pki, routing
 from acrctl.dataplane.tokens import Grantee, Scope, TokenService, parse_scopes
 from acrctl.server.serve import ServerConfig, ThreadedServer
 
-ROLE_IDS = {"AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
-            "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
-            "AcrDelete": "c2f4ef07-c644-48eb-af81-4b1b4947fb11",
-            "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-            "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
-            "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7"}
+ROLE_IDS = {
+    "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+    "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
+    "AcrDelete": "c2f4ef07-c644-48eb-af81-4b1b4947fb11",
+    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+}
 
 
-@pytest.mark.parametrize(("role", "granted"), [
-    ("AcrPull", ["pull"]), ("AcrPush", ["pull", "push"]), ("AcrDelete", ["delete"]),
-    ("Owner", ["pull", "push", "delete"]), ("Contributor", ["pull", "push", "delete"]),
-    ("Reader", ["pull"])])
-def test_built_in_roles_grant_data_actions_as_acr(role: str, granted: list[str],
-                                                  tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("role", "granted"),
+    [
+        ("AcrPull", ["pull"]),
+        ("AcrPush", ["pull", "push"]),
+        ("AcrDelete", ["delete"]),
+        ("Owner", ["pull", "push", "delete"]),
+        ("Contributor", ["pull", "push", "delete"]),
+        ("Reader", ["pull"]),
+    ],
+)
+def test_built_in_roles_grant_data_actions_as_acr(
+    role: str, granted: list[str], tmp_path: Path
+) -> None:
     b = Backend(open_store(":memory:"))
     sub, _ = b.bootstrap()
     from acrctl.backend.rbac import Caller
 
     admin = Caller(b.admin_principal_id() or "", "admin", "User")
     b.groups.put(admin, sub["subscriptionId"], "rg1", {"location": "eastus"})
-    b.registries.put(admin, sub["subscriptionId"], "rg1", "contoso1",
-                     {"location": "eastus", "sku": {"name": "Basic"}})
+    b.registries.put(
+        admin,
+        sub["subscriptionId"],
+        "rg1",
+        "contoso1",
+        {"location": "eastus", "sku": {"name": "Basic"}},
+    )
     doc, _ = b.rbac.create_principal("p", "Application")
-    b.rbac.create_assignment(sub["id"], str(uuid.uuid4()), {"properties": {
-        "roleDefinitionId": ROLE_IDS[role], "principalId": doc["id"]}})
+    b.rbac.create_assignment(
+        sub["id"],
+        str(uuid.uuid4()),
+        {"properties": {"roleDefinitionId": ROLE_IDS[role], "principalId": doc["id"]}},
+    )
     svc = TokenService(b, pki.load_or_create(str(tmp_path / "pki")), "acrctl", "svc", 60, 60)
     who = Grantee(doc["id"], caller=b.rbac.caller(doc))
     assert svc.allowed_actions(who, "contoso1", ("pull", "push", "delete")) == granted
@@ -48,10 +66,13 @@ def test_built_in_roles_grant_data_actions_as_acr(role: str, granted: list[str],
 
 
 def test_scopes_split_actions_at_the_last_colon_and_on_spaces() -> None:
-    assert parse_scopes(["repository:localhost:5000/a/b:pull,push registry:catalog:*",
-                         "repository(plugin):c:pull"]) == [
+    assert parse_scopes(
+        ["repository:localhost:5000/a/b:pull,push registry:catalog:*", "repository(plugin):c:pull"]
+    ) == [
         Scope("repository", "localhost:5000/a/b", ("pull", "push")),
-        Scope("registry", "catalog", ("*",)), Scope("repository", "c", ("pull",))]
+        Scope("registry", "catalog", ("*",)),
+        Scope("repository", "c", ("pull",)),
+    ]
 
 
 def test_names_map_into_the_registry_namespace() -> None:
@@ -71,15 +92,18 @@ def test_without_the_registry_binary_the_server_runs_and_readyz_says_why() -> No
     assert r.status_code == 200
     assert r.json()["checks"]["dataplane"] == (
         "off: no '/nonexistent/docker-registry' binary; install the docker-registry package "
-        "(apt-get install docker-registry)")
+        "(apt-get install docker-registry)"
+    )
 
 
 def test_server_print_config_shows_the_data_plane_options() -> None:
     from acrctl.cli.server import server
 
-    out = CliRunner().invoke(server, ["--print-config", "--data-port", "0",
-                                      "--region-registry", "West Europe=http://h:5000/"],
-                             env={"ACRCTL_SERVER_LOGIN_DOMAIN": "reg.example"})
+    out = CliRunner().invoke(
+        server,
+        ["--print-config", "--data-port", "0", "--region-registry", "West Europe=http://h:5000/"],
+        env={"ACRCTL_SERVER_LOGIN_DOMAIN": "reg.example"},
+    )
     assert out.exit_code == 0, out.output
     assert "data_port = 0  # flag" in out.output
     assert 'login_domain = "reg.example"  # env ACRCTL_SERVER_LOGIN_DOMAIN' in out.output

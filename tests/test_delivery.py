@@ -33,10 +33,23 @@ def setup_registry(client: AcrClient, sku: str = "Basic") -> None:
     client.create_registry(RG, REG, {"location": "westus", "sku": {"name": sku}})
 
 
-def hook(client: AcrClient, name: str, uri: str, actions: list[str] | None = None,
-         location: str = "westus", **props: Any) -> None:
-    client.create_webhook(RG, REG, name, {"location": location, "properties": {
-        "serviceUri": uri, "actions": actions or ["push"], **props}})
+def hook(
+    client: AcrClient,
+    name: str,
+    uri: str,
+    actions: list[str] | None = None,
+    location: str = "westus",
+    **props: Any,
+) -> None:
+    client.create_webhook(
+        RG,
+        REG,
+        name,
+        {
+            "location": location,
+            "properties": {"serviceUri": uri, "actions": actions or ["push"], **props},
+        },
+    )
 
 
 def events(client: AcrClient, name: str = "hook1") -> list[dict[str, Any]]:
@@ -45,7 +58,8 @@ def events(client: AcrClient, name: str = "hook1") -> list[dict[str, Any]]:
 
 # -- ping, payloads, listEvents --------------------------------------------------------------
 def test_ping_arrives_with_headers_and_payload_and_is_listed(
-        acrctl_mock: AcrctlMock, rx: WebhookReceiver) -> None:
+    acrctl_mock: AcrctlMock, rx: WebhookReceiver
+) -> None:
     client = acrctl_mock.client()
     setup_registry(client)
     hook(client, "hook1", rx.url("/hook?token=abc123"), customHeaders={"X-Api-Key": "k-42"})
@@ -73,8 +87,9 @@ def test_ping_arrives_with_headers_and_payload_and_is_listed(
     assert ev["delivery"]["state"] == "delivered"
 
 
-def test_a_custom_content_type_replaces_the_default(acrctl_mock: AcrctlMock,
-                                                   rx: WebhookReceiver) -> None:
+def test_a_custom_content_type_replaces_the_default(
+    acrctl_mock: AcrctlMock, rx: WebhookReceiver
+) -> None:
     client = acrctl_mock.client()
     setup_registry(client)
     hook(client, "hook1", rx.url(), customHeaders={"content-type": "application/x-custom"})
@@ -102,9 +117,12 @@ def test_list_events_is_paged_newest_first(acrctl_mock: AcrctlMock, rx: WebhookR
     ids = [client.ping_webhook(RG, REG, "hook1").id for _ in range(5)]
     acrctl_mock.backend.settings.page_size = 2
     assert [e["id"] for e in events(client)] == ids[::-1]
-    page = client.call("POST", f"/subscriptions/{acrctl_mock.subscription}/resourceGroups/{RG}"
-                       f"/providers/Microsoft.ContainerRegistry/registries/{REG}/webhooks/"
-                       "hook1/listEvents")
+    page = client.call(
+        "POST",
+        f"/subscriptions/{acrctl_mock.subscription}/resourceGroups/{RG}"
+        f"/providers/Microsoft.ContainerRegistry/registries/{REG}/webhooks/"
+        "hook1/listEvents",
+    )
     assert len(page["value"]) == 2 and page["nextLink"]
 
 
@@ -143,8 +161,7 @@ def test_gives_up_after_the_configured_attempts(acrctl_mock: AcrctlMock) -> None
     assert ev["eventResponseMessage"]["statusCode"] == "503"
 
 
-def test_connection_failures_and_timeouts_are_recorded_and_retried(
-        acrctl_mock: AcrctlMock) -> None:
+def test_connection_failures_and_timeouts_are_recorded_and_retried(acrctl_mock: AcrctlMock) -> None:
     extra = acrctl_mock.backend.settings.extra
     extra.update(webhook_backoff=60, webhook_timeout=0.3)
     client = acrctl_mock.client()
@@ -224,20 +241,32 @@ def test_redeliver_needs_the_action(acrctl_mock: AcrctlMock, rx: WebhookReceiver
 
 
 # -- emit: status, actions, scope, location ----------------------------------------------------
-@pytest.mark.parametrize(("scope", "repo", "tag", "fires"), [
-    ("", "app", "v1", True), ("", "other", None, True),
-    ("app:*", "app", "v1", True), ("app:*", "app", None, True), ("app:*", "app2", "v1", False),
-    ("app:v1", "app", "v1", True), ("app:v1", "app", "v2", False), ("app:v1", "app", None, False),
-    ("app", "app", "latest", True), ("app", "app", "v1", False),
-    ("App:*", "app", "v1", True), ("app:V1", "app", "v1", False),
-    ("team/*:*", "team/api", "v1", True), ("team/*:*", "other/api", "v1", False),
-])
+@pytest.mark.parametrize(
+    ("scope", "repo", "tag", "fires"),
+    [
+        ("", "app", "v1", True),
+        ("", "other", None, True),
+        ("app:*", "app", "v1", True),
+        ("app:*", "app", None, True),
+        ("app:*", "app2", "v1", False),
+        ("app:v1", "app", "v1", True),
+        ("app:v1", "app", "v2", False),
+        ("app:v1", "app", None, False),
+        ("app", "app", "latest", True),
+        ("app", "app", "v1", False),
+        ("App:*", "app", "v1", True),
+        ("app:V1", "app", "v1", False),
+        ("team/*:*", "team/api", "v1", True),
+        ("team/*:*", "other/api", "v1", False),
+    ],
+)
 def test_scope_matching(scope: str, repo: str, tag: str | None, fires: bool) -> None:
     assert scope_matches(scope, repo, tag) is fires
 
 
-def test_emit_honours_status_actions_scope_and_location(acrctl_mock: AcrctlMock,
-                                                        rx: WebhookReceiver) -> None:
+def test_emit_honours_status_actions_scope_and_location(
+    acrctl_mock: AcrctlMock, rx: WebhookReceiver
+) -> None:
     client = acrctl_mock.client()
     setup_registry(client, "Premium")
     client.create_replication(RG, REG, "eastus", {"location": "eastus"})
@@ -255,12 +284,24 @@ def test_emit_honours_status_actions_scope_and_location(acrctl_mock: AcrctlMock,
         return {e["webhook"].rsplit("/", 1)[1] for e in emit(*args, **kw)}
 
     assert fired(REG, "westus", "push", "app", "v1", digest="sha256:a", size=524) == {
-        "everything", "apptags", "appv1"}
+        "everything",
+        "apptags",
+        "appv1",
+    }
     assert fired(REG, None, "push", "app", "latest") == {"everything", "apptags", "applatest"}
     assert fired(REG, "East US", "push", "app", "v1") == {"eastonly"}
     assert fired(REG, "westus", "delete", "app", digest="sha256:a") == {"everything"}
-    assert fired(REG, "westus", "chart_push", "charts/wordpress", "wordpress-5.4.0.tgz",
-                 name="wordpress", version="5.4.0", digest="sha256:c", size=9) == {"charts"}
+    assert fired(
+        REG,
+        "westus",
+        "chart_push",
+        "charts/wordpress",
+        "wordpress-5.4.0.tgz",
+        name="wordpress",
+        version="5.4.0",
+        digest="sha256:c",
+        size=9,
+    ) == {"charts"}
     assert fired(REG, "westus", "quarantine", "app", "v1", digest="sha256:q") == {"quarantine"}
     assert fired(REG, "northeurope", "push", "app", "v1") == set()
     client.update_webhook(RG, REG, "disabled", {"properties": {"status": "enabled"}})
@@ -274,27 +315,42 @@ def test_emit_honours_status_actions_scope_and_location(acrctl_mock: AcrctlMock,
     by_path = {r.path: r.json() for r in rx.requests}
     push = [r.json() for r in rx.requests if r.path == "/appv1"][0]
     assert push["action"] == "push"
-    assert push["target"] == {"mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                              "size": 524, "digest": "sha256:a", "length": 524,
-                              "repository": "app", "tag": "v1"}
+    assert push["target"] == {
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "size": 524,
+        "digest": "sha256:a",
+        "length": 524,
+        "repository": "app",
+        "tag": "v1",
+    }
     assert push["request"]["method"] == "PUT" and push["request"]["host"] == "myreg1.azurecr.io"
     chart = by_path["/charts"]
-    assert chart["target"] == {"mediaType": "application/vnd.acr.helm.chart", "size": 9,
-                               "digest": "sha256:c", "repository": "charts/wordpress",
-                               "tag": "wordpress-5.4.0.tgz", "name": "wordpress",
-                               "version": "5.4.0"}
+    assert chart["target"] == {
+        "mediaType": "application/vnd.acr.helm.chart",
+        "size": 9,
+        "digest": "sha256:c",
+        "repository": "charts/wordpress",
+        "tag": "wordpress-5.4.0.tgz",
+        "name": "wordpress",
+        "version": "5.4.0",
+    }
     assert "request" not in chart
-    delete = [r.json() for r in rx.requests
-              if r.path == "/everything" and r.json()["action"] == "delete"][0]
-    assert delete["target"] == {"mediaType": "application/vnd.docker.distribution.manifest.v2"
-                                "+json", "digest": "sha256:a", "repository": "app"}
+    delete = [
+        r.json() for r in rx.requests if r.path == "/everything" and r.json()["action"] == "delete"
+    ][0]
+    assert delete["target"] == {
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "digest": "sha256:a",
+        "repository": "app",
+    }
     assert delete["request"]["method"] == "DELETE"
     assert by_path["/quarantine"]["action"] == "quarantine"
     assert len(rx.requests) == 14
 
 
-def test_deleting_a_webhook_drops_its_undelivered_events(acrctl_mock: AcrctlMock,
-                                                        rx: WebhookReceiver) -> None:
+def test_deleting_a_webhook_drops_its_undelivered_events(
+    acrctl_mock: AcrctlMock, rx: WebhookReceiver
+) -> None:
     client = acrctl_mock.client()
     setup_registry(client)
     hook(client, "hook1", rx.url())
@@ -306,17 +362,27 @@ def test_deleting_a_webhook_drops_its_undelivered_events(acrctl_mock: AcrctlMock
 
 
 # -- destination policy ----------------------------------------------------------------------
-@pytest.mark.parametrize(("uri", "reason"), [
-    ("http://169.254.169.254/latest/meta-data/iam?token=SECRET9",
-     "destination refused: 169.254.169.254 is link-local (cloud metadata range) and never "
-     "allowed"),
-    ("http://[fe80::1]:8080/x/SECRET9", "destination refused: fe80::1 is IPv6 link-local and "
-     "never allowed"),
-    ("http://[::ffff:169.254.169.254]/SECRET9", "destination refused: ::ffff:169.254.169.254 "
-     "resolves to 169.254.169.254 is link-local"),
-])
-def test_policy_refuses_link_local_and_metadata(acrctl_mock: AcrctlMock, uri: str,
-                                                reason: str) -> None:
+@pytest.mark.parametrize(
+    ("uri", "reason"),
+    [
+        (
+            "http://169.254.169.254/latest/meta-data/iam?token=SECRET9",
+            "destination refused: 169.254.169.254 is link-local (cloud metadata range) and never "
+            "allowed",
+        ),
+        (
+            "http://[fe80::1]:8080/x/SECRET9",
+            "destination refused: fe80::1 is IPv6 link-local and never allowed",
+        ),
+        (
+            "http://[::ffff:169.254.169.254]/SECRET9",
+            "destination refused: ::ffff:169.254.169.254 resolves to 169.254.169.254 is link-local",
+        ),
+    ],
+)
+def test_policy_refuses_link_local_and_metadata(
+    acrctl_mock: AcrctlMock, uri: str, reason: str
+) -> None:
     client = acrctl_mock.client()
     setup_registry(client)
     hook(client, "hook1", uri)
@@ -340,21 +406,25 @@ def test_policy_refuses_a_denied_network(acrctl_mock: AcrctlMock, rx: WebhookRec
     acrctl_mock.deliver()
     ev = events(client)[0]
     assert ev["delivery"]["attempts"][0]["error"] == (
-        "destination refused: 127.0.0.1 is in the denied network 127.0.0.0/24 (webhook_deny)")
+        "destination refused: 127.0.0.1 is in the denied network 127.0.0.0/24 (webhook_deny)"
+    )
     assert ev["delivery"]["state"] == "failed"
     assert rx.requests == []
 
 
-def test_server_default_refuses_loopback_until_allowed(acrctl_mock: AcrctlMock,
-                                                      rx: WebhookReceiver) -> None:
+def test_server_default_refuses_loopback_until_allowed(
+    acrctl_mock: AcrctlMock, rx: WebhookReceiver
+) -> None:
     client = acrctl_mock.client()
     setup_registry(client)
     hook(client, "hook1", rx.url())
     client.ping_webhook(RG, REG, "hook1")
     assert deliver_due(acrctl_mock.backend, local_default=False) == 1  # the server default
     error = events(client)[0]["delivery"]["attempts"][0]["error"]
-    assert error == ("destination refused: 127.0.0.1 is a loopback address; an operator can "
-                     "allow it with the server setting webhook_allow or webhook_allow_local")
+    assert error == (
+        "destination refused: 127.0.0.1 is a loopback address; an operator can "
+        "allow it with the server setting webhook_allow or webhook_allow_local"
+    )
     acrctl_mock.backend.settings.extra["webhook_allow"] = ["127.0.0.1/32"]
     client.ping_webhook(RG, REG, "hook1")
     deliver_due(acrctl_mock.backend, local_default=False)
@@ -370,9 +440,11 @@ def test_a_hostname_is_refused_if_any_address_is_denied(acrctl_mock: AcrctlMock)
     policy = Policy(resolver=resolver)
     with pytest.raises(Refused) as exc:
         policy.resolve("https://hooks.example.com/path?token=SECRET")
-    assert exc.value.reason == ("destination refused: hooks.example.com resolves to "
-                                "169.254.169.254 is link-local (cloud metadata range) and never "
-                                "allowed")
+    assert exc.value.reason == (
+        "destination refused: hooks.example.com resolves to "
+        "169.254.169.254 is link-local (cloud metadata range) and never "
+        "allowed"
+    )
     assert "SECRET" not in exc.value.reason
 
 
@@ -387,16 +459,26 @@ def test_policy_rules() -> None:
     for local in ("127.0.0.1", "10.1.2.3", "192.168.1.1", "100.64.0.1", "fd00::1", "::1"):
         assert strict.check(ip(local)) is not None, local
     assert Policy(allow_local=True).check(ip("10.1.2.3")) is None
-    for never in ("169.254.169.254", "fe80::1", "0.0.0.0", "224.0.0.1", "100.100.100.200",
-                  "fd00:ec2::254", "64:ff9b::a9fe:a9fe"):
-        everything = Policy(allow=[ipaddress.ip_network("0.0.0.0/0"),
-                                   ipaddress.ip_network("::/0")], allow_local=True)
+    for never in (
+        "169.254.169.254",
+        "fe80::1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "100.100.100.200",
+        "fd00:ec2::254",
+        "64:ff9b::a9fe:a9fe",
+    ):
+        everything = Policy(
+            allow=[ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")],
+            allow_local=True,
+        )
         assert "never allowed" in (everything.check(ip(never)) or ""), never
     only = Policy(allow=[ipaddress.ip_network("10.0.0.0/8")], allow_public=False)
     assert only.check(ip("10.0.0.1")) is None
     assert only.check(ip("93.184.216.34")) is not None
-    deny_wins = Policy(allow=[ipaddress.ip_network("10.0.0.0/8")],
-                       deny=[ipaddress.ip_network("10.9.0.0/16")])
+    deny_wins = Policy(
+        allow=[ipaddress.ip_network("10.0.0.0/8")], deny=[ipaddress.ip_network("10.9.0.0/16")]
+    )
     assert "denied network" in (deny_wins.check(ip("10.9.0.1")) or "")
     for bad in ("ftp://example.com/x", "file:///etc/passwd", "http:///nohost"):
         with pytest.raises(Refused, match="only http and https"):
@@ -407,16 +489,18 @@ def test_policy_settings_are_validated() -> None:
     from acrctl.backend.core import Settings
     from acrctl.delivery import Policy
 
-    p = Policy.from_settings(Settings(extra={"webhook_allow": "10.0.0.0/8, 127.0.0.1",
-                                             "webhook_allow_local": "false"}))
+    p = Policy.from_settings(
+        Settings(extra={"webhook_allow": "10.0.0.0/8, 127.0.0.1", "webhook_allow_local": "false"})
+    )
     assert [str(n) for n in p.allow] == ["10.0.0.0/8", "127.0.0.1/32"]
     with pytest.raises(ValueError, match="webhook_deny has an invalid network 'nope'"):
         Policy.from_settings(Settings(extra={"webhook_deny": ["nope"]}))
 
 
 # -- signing -----------------------------------------------------------------------------------
-def test_signature_verifies_with_the_documented_recipe(acrctl_mock: AcrctlMock,
-                                                       rx: WebhookReceiver) -> None:
+def test_signature_verifies_with_the_documented_recipe(
+    acrctl_mock: AcrctlMock, rx: WebhookReceiver
+) -> None:
     client = acrctl_mock.client()
     setup_registry(client)
     hook(client, "hook1", rx.url(), signingSecret="s3cr3t-signing-key")
@@ -426,8 +510,12 @@ def test_signature_verifies_with_the_documented_recipe(acrctl_mock: AcrctlMock,
     timestamp = got.header("X-Acrctl-Timestamp")
     signature = got.header("X-Acrctl-Signature")
     # the recipe of docs/webhooks.md, written independently of acrctl.delivery
-    expected = "sha256=" + hmac.new(b"s3cr3t-signing-key", timestamp.encode() + b"." + got.body,
-                                    hashlib.sha256).hexdigest()
+    expected = (
+        "sha256="
+        + hmac.new(
+            b"s3cr3t-signing-key", timestamp.encode() + b"." + got.body, hashlib.sha256
+        ).hexdigest()
+    )
     assert hmac.compare_digest(signature, expected)
     assert abs(time.time() - int(timestamp)) < 60
     from acrctl.delivery import verify
@@ -435,16 +523,18 @@ def test_signature_verifies_with_the_documented_recipe(acrctl_mock: AcrctlMock,
     assert verify("s3cr3t-signing-key", timestamp, got.body, signature)
     assert not verify("s3cr3t-signing-key", timestamp, got.body + b" ", signature)
     assert not verify("other", timestamp, got.body, signature)
-    assert not verify("s3cr3t-signing-key", timestamp, got.body, signature,
-                      now=int(timestamp) + 301)
+    assert not verify(
+        "s3cr3t-signing-key", timestamp, got.body, signature, now=int(timestamp) + 301
+    )
     ev = events(client)[0]
     assert ev["eventRequestMessage"]["headers"]["X-Acrctl-Signature"] == signature
     assert "s3cr3t-signing-key" not in json.dumps(ev)
     assert "s3cr3t-signing-key" not in json.dumps(client.get_webhook(RG, REG, "hook1").to_arm())
 
 
-def test_no_signature_headers_without_a_secret(acrctl_mock: AcrctlMock,
-                                               rx: WebhookReceiver) -> None:
+def test_no_signature_headers_without_a_secret(
+    acrctl_mock: AcrctlMock, rx: WebhookReceiver
+) -> None:
     client = acrctl_mock.client()
     setup_registry(client)
     hook(client, "hook1", rx.url())
@@ -478,8 +568,9 @@ def test_a_slow_endpoint_does_not_delay_another(acrctl_mock: AcrctlMock) -> None
         assert slow.wait_for(2, timeout=1.0)
 
 
-def test_two_workers_on_one_database_never_double_send(acrctl_mock: AcrctlMock,
-                                                       rx: WebhookReceiver) -> None:
+def test_two_workers_on_one_database_never_double_send(
+    acrctl_mock: AcrctlMock, rx: WebhookReceiver
+) -> None:
     client = acrctl_mock.client()
     setup_registry(client)
     hook(client, "hook1", rx.url())
@@ -501,8 +592,11 @@ def test_two_workers_on_one_database_never_double_send(acrctl_mock: AcrctlMock,
     for t in threads:
         t.join()
     deliver_due(acrctl_mock.backend)
-    assert rx.wait_for(30), [(e["delivery"], len(rx.requests)) for e in events(client)
-                             if e["delivery"]["state"] != "delivered"]
+    assert rx.wait_for(30), [
+        (e["delivery"], len(rx.requests))
+        for e in events(client)
+        if e["delivery"]["state"] != "delivered"
+    ]
     time.sleep(0.2)
     assert len(rx.requests) == 30
     evs = events(client)

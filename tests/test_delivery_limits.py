@@ -42,8 +42,10 @@ def test_a_receiver_trickling_its_answer_is_cut_at_the_deadline() -> None:
         finally:
             arm.close()
             srv.stop()
-    print(f"trickling receiver: attempt {attempt and attempt.get('durationMs')} ms, "
-          f"recorded {took:.2f} s after the ping")
+    print(
+        f"trickling receiver: attempt {attempt and attempt.get('durationMs')} ms, "
+        f"recorded {took:.2f} s after the ping"
+    )
     assert attempt is not None, "no attempt recorded within 5 s"
     assert attempt["error"] == "no answer within 1s"
     assert 1000 <= attempt["durationMs"] < 1500
@@ -51,7 +53,8 @@ def test_a_receiver_trickling_its_answer_is_cut_at_the_deadline() -> None:
 
 
 def test_a_body_trickling_after_the_status_is_cut_and_the_status_kept(
-        acrctl_mock: AcrctlMock) -> None:
+    acrctl_mock: AcrctlMock,
+) -> None:
     acrctl_mock.backend.settings.extra["webhook_timeout"] = 1
     head = b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n"
     with Trickler(head=head, answer=b"b" * 500, interval=0.05) as fast_head:
@@ -88,8 +91,10 @@ def test_slow_hooks_on_one_host_leave_workers_for_an_unrelated_ping() -> None:
         finally:
             arm.close()
             srv.stop()
-    print(f"unrelated ping lateness: {lateness} s; connections to the slow host: "
-          f"{in_flight_to_slow_host}")
+    print(
+        f"unrelated ping lateness: {lateness} s; connections to the slow host: "
+        f"{in_flight_to_slow_host}"
+    )
     assert lateness is not None and lateness < 0.5, lateness
     assert in_flight_to_slow_host == 2
 
@@ -108,8 +113,9 @@ def test_an_event_is_sent_once_when_the_send_outlasts_a_short_lease(tmp_path: Pa
             arm.setup_registry()
             arm.hook("hook1", rx.url())
             arm.ping("hook1")
-            wait_until(lambda: arm.events("hook1")[0]["delivery"]["state"] == "delivered",
-                       timeout=5)
+            wait_until(
+                lambda: arm.events("hook1")[0]["delivery"]["state"] == "delivered", timeout=5
+            )
             time.sleep(1.0)  # time for a second POST, were the event claimed again
             [event] = arm.events("hook1")
         finally:
@@ -124,7 +130,8 @@ def test_an_event_is_sent_once_when_the_send_outlasts_a_short_lease(tmp_path: Pa
 
 
 def test_a_tls_handshake_that_never_completes_is_cut_at_the_deadline(
-        acrctl_mock: AcrctlMock) -> None:
+    acrctl_mock: AcrctlMock,
+) -> None:
     acrctl_mock.backend.settings.extra["webhook_timeout"] = 1
     with Trickler(answer=b"") as silent:  # accepts, never answers the ClientHello
         d = Deliverer(acrctl_mock.backend, local_default=True)
@@ -198,23 +205,35 @@ def tls_receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
 
 
 def test_tls_delivery_sends_the_name_and_checks_the_certificate(
-        acrctl_mock: AcrctlMock, tls_receiver: tuple[str, str]) -> None:
+    acrctl_mock: AcrctlMock, tls_receiver: tuple[str, str]
+) -> None:
     url, ca_file = tls_receiver
     d = Deliverer(acrctl_mock.backend, local_default=True, verify=ca_file)
     attempt = d.send(claim_for(url))
     assert (attempt["statusCode"], attempt["responseContent"]) == (200, "sni=localhost")
 
 
-def test_tls_delivery_refuses_an_unknown_certificate(acrctl_mock: AcrctlMock,
-                                                     tls_receiver: tuple[str, str]) -> None:
+def test_tls_delivery_refuses_an_unknown_certificate(
+    acrctl_mock: AcrctlMock, tls_receiver: tuple[str, str]
+) -> None:
     url, _ = tls_receiver
     d = Deliverer(acrctl_mock.backend, local_default=True)  # the public CAs only
     attempt = d.send(claim_for(url))
-    assert attempt["error"] == ("TLS certificate not accepted: unable to get local issuer "
-                                "certificate")
+    assert attempt["error"] == (
+        "TLS certificate not accepted: unable to get local issuer certificate"
+    )
 
 
 def claim_for(uri: str, **kw: Any) -> Claim:
-    return Claim(event_key="k", event_id="e", lease_id="l", attempt=1,
-                 content={"action": "ping"}, hook_key="h", hook_id="hook",
-                 service_uri=uri, custom_headers=kw.pop("headers", {}), **kw)
+    return Claim(
+        event_key="k",
+        event_id="e",
+        lease_id="l",
+        attempt=1,
+        content={"action": "ping"},
+        hook_key="h",
+        hook_id="hook",
+        service_uri=uri,
+        custom_headers=kw.pop("headers", {}),
+        **kw,
+    )

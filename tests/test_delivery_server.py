@@ -40,8 +40,12 @@ def connect(srv: ThreadedServer, **kw: Any) -> AcrClient:
 def setup_hook(client: AcrClient, uri: str, **props: Any) -> None:
     client.create_group(RG, "westus")
     client.create_registry(RG, REG, {"location": "westus", "sku": {"name": "Standard"}})
-    client.create_webhook(RG, REG, "hook1", {"location": "westus", "properties": {
-        "serviceUri": uri, "actions": ["push"], **props}})
+    client.create_webhook(
+        RG,
+        REG,
+        "hook1",
+        {"location": "westus", "properties": {"serviceUri": uri, "actions": ["push"], **props}},
+    )
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -54,8 +58,10 @@ def wait_until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
 
 
 def states(client: AcrClient) -> list[tuple[str, int]]:
-    return [(e.to_arm()["delivery"]["state"], len(e.to_arm()["delivery"]["attempts"]))
-            for e in client.webhook_events(RG, REG, "hook1")]
+    return [
+        (e.to_arm()["delivery"]["state"], len(e.to_arm()["delivery"]["attempts"]))
+        for e in client.webhook_events(RG, REG, "hook1")
+    ]
 
 
 @pytest.fixture
@@ -94,8 +100,7 @@ def test_the_server_retries_until_the_endpoint_answers(srv: ThreadedServer) -> N
         client.close()
 
 
-def test_an_event_queued_while_the_endpoint_is_down_arrives_after_a_restart(
-        tmp_path: Path) -> None:
+def test_an_event_queued_while_the_endpoint_is_down_arrives_after_a_restart(tmp_path: Path) -> None:
     db = str(tmp_path / "server.db")
     port = free_port()  # nothing listens here yet
     first = server(db, webhook_backoff=1.0)
@@ -163,22 +168,29 @@ def assert_no_secret(text: str, where: str) -> None:
         assert s not in text, f"{s} leaked into {where}"
 
 
-def test_no_secret_in_answers_or_server_logs(srv: ThreadedServer,
-                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_no_secret_in_answers_or_server_logs(
+    srv: ThreadedServer, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     with WebhookReceiver(echo=True, statuses=[500, 200]) as rx:
         client = connect(srv)
         uri = rx.url("/hooks/PATHSECRET77?token=QUERYSECRET77")
-        setup_hook(client, uri, customHeaders={"Authorization": "Bearer HEADERSECRET77"},
-                   signingSecret="SIGNSECRET77")
+        setup_hook(
+            client,
+            uri,
+            customHeaders={"Authorization": "Bearer HEADERSECRET77"},
+            signingSecret="SIGNSECRET77",
+        )
         client.ping_webhook(RG, REG, "hook1")
         assert rx.wait_for(2, timeout=5)
         # the receiver got the secrets, and echoes them back in its answer
         assert rx.requests[0].header("Authorization") == "Bearer HEADERSECRET77"
         assert "QUERYSECRET77" in rx.requests[0].path
         assert wait_until(lambda: states(client) == [("delivered", 2)])
-        base = (f"/subscriptions/{srv.subscription}/resourceGroups/{RG}/providers/"
-                f"Microsoft.ContainerRegistry/registries/{REG}/webhooks")
+        base = (
+            f"/subscriptions/{srv.subscription}/resourceGroups/{RG}/providers/"
+            f"Microsoft.ContainerRegistry/registries/{REG}/webhooks"
+        )
         answers = {
             "GET webhook": client.call("GET", f"{base}/hook1"),
             "list webhooks": client.call("GET", base),
@@ -198,11 +210,15 @@ def test_no_secret_in_answers_or_server_logs(srv: ThreadedServer,
 def test_no_secret_in_the_client_debug_trace(srv: ThreadedServer) -> None:
     lines: list[str] = []
     client = connect(srv, debug=lines.append)
-    setup_hook(client, "http://127.0.0.1:9/hooks/PATHSECRET77?token=QUERYSECRET77",
-               customHeaders={"Authorization": "Bearer HEADERSECRET77"},
-               signingSecret="SIGNSECRET77")
-    client.update_webhook(RG, REG, "hook1", {"properties": {
-        "serviceUri": "http://127.0.0.1:9/QUERYSECRET77"}})
+    setup_hook(
+        client,
+        "http://127.0.0.1:9/hooks/PATHSECRET77?token=QUERYSECRET77",
+        customHeaders={"Authorization": "Bearer HEADERSECRET77"},
+        signingSecret="SIGNSECRET77",
+    )
+    client.update_webhook(
+        RG, REG, "hook1", {"properties": {"serviceUri": "http://127.0.0.1:9/QUERYSECRET77"}}
+    )
     client.ping_webhook(RG, REG, "hook1")
     client.webhook_events(RG, REG, "hook1")
     client.close()
@@ -214,9 +230,12 @@ def test_no_secret_in_the_client_debug_trace(srv: ThreadedServer) -> None:
 def test_no_secret_in_the_cli_debug_output(acrctl_mock: AcrctlMock) -> None:
     client = acrctl_mock.client()
     with WebhookReceiver() as rx:
-        setup_hook(client, rx.url("/hooks/PATHSECRET77?token=QUERYSECRET77"),
-                   customHeaders={"Authorization": "Bearer HEADERSECRET77"},
-                   signingSecret="SIGNSECRET77")
+        setup_hook(
+            client,
+            rx.url("/hooks/PATHSECRET77?token=QUERYSECRET77"),
+            customHeaders={"Authorization": "Bearer HEADERSECRET77"},
+            signingSecret="SIGNSECRET77",
+        )
         first = client.ping_webhook(RG, REG, "hook1").id
         runner = CliRunner()
         try:
@@ -232,13 +251,16 @@ def test_no_secret_in_the_cli_debug_output(acrctl_mock: AcrctlMock) -> None:
             assert_no_secret(result.stdout + result.stderr, "webhook ping --debug")
         from acrctl.cli.webhook_redeliver import redeliver
 
-        result = runner.invoke(redeliver, ["-n", "hook1", "-r", REG, "--event-id", first,
-                                           "--debug"])
+        result = runner.invoke(
+            redeliver, ["-n", "hook1", "-r", REG, "--event-id", first, "--debug"]
+        )
         assert result.exit_code == 0, result.stderr
         assert "DEBUG: acrctl.client: Request: POST" in result.stderr
         assert_no_secret(result.stdout + result.stderr, "webhook redeliver --debug")
         new_id = json.loads(result.stdout)["id"]
         # the embedded command delivered it before exiting
         assert rx.wait_for(1, timeout=5)
-        assert any(e.id == new_id and e.to_arm()["delivery"]["state"] == "delivered"
-                   for e in client.webhook_events(RG, REG, "hook1"))
+        assert any(
+            e.id == new_id and e.to_arm()["delivery"]["state"] == "delivered"
+            for e in client.webhook_events(RG, REG, "hook1")
+        )

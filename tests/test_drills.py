@@ -42,8 +42,9 @@ def drills_path(api: Api, name: str | None = None) -> str:
 
 
 def start(api: Api, name: str, token: Any = None, **props: Any) -> dict[str, Any]:
-    resp = api.put(drills_path(api, name), {"properties": props}, token=token,
-                   api_version=ADMIN_API_VERSION)
+    resp = api.put(
+        drills_path(api, name), {"properties": props}, token=token, api_version=ADMIN_API_VERSION
+    )
     assert resp.status_code in (200, 201), resp.text
     return dict(resp.json())
 
@@ -67,8 +68,13 @@ def client(api: Api, sleeps: list[float]) -> AcrClient:
     """The acrctl client against this API (a real socket in server mode), as the admin,
     with its sleep recorded instead of slept."""
     transport = None if api.mode == "server" else InProcessTransport(App(api.backend))
-    return AcrClient(api.base_url, subscription=api.sub, token=ADMIN_TOKEN,
-                     transport=transport, sleep=sleeps.append)
+    return AcrClient(
+        api.base_url,
+        subscription=api.sub,
+        token=ADMIN_TOKEN,
+        transport=transport,
+        sleep=sleeps.append,
+    )
 
 
 @pytest.fixture
@@ -148,14 +154,21 @@ def test_clearing_the_outage_restores_management_and_status(world: Api) -> None:
 def test_outage_refuses_creating_resources_in_the_region(world: Api) -> None:
     api = world
     start(api, "westus-down", kind="RegionOutage", region="westus", retryAfter=7)
-    msg = unavailable(api.put(api.reg_path("newreg1"), {"location": "westus",
-                                                        "sku": {"name": "Basic"}}))
+    msg = unavailable(
+        api.put(api.reg_path("newreg1"), {"location": "westus", "sku": {"name": "Basic"}})
+    )
     assert "located there" in msg
     unavailable(api.put(api.repl_path("westus", "otherreg1"), {"location": "westus"}))
-    assert api.put(api.reg_path("newreg2"), {"location": "eastus",
-                                             "sku": {"name": "Basic"}}).status_code == 201
-    assert api.put(api.repl_path("northeurope", "otherreg1"),
-                   {"location": "northeurope"}).status_code == 201
+    assert (
+        api.put(
+            api.reg_path("newreg2"), {"location": "eastus", "sku": {"name": "Basic"}}
+        ).status_code
+        == 201
+    )
+    assert (
+        api.put(api.repl_path("northeurope", "otherreg1"), {"location": "northeurope"}).status_code
+        == 201
+    )
 
 
 def test_outage_of_a_replica_region_blocks_only_that_replica(world: Api) -> None:
@@ -171,13 +184,11 @@ def test_outage_of_a_replica_region_blocks_only_that_replica(world: Api) -> None
 
 def test_fail_reads_fails_gets_of_registries_homed_there(world: Api) -> None:
     api = world
-    start(api, "westus-down", kind="RegionOutage", region="westus", retryAfter=7,
-          failReads=True)
+    start(api, "westus-down", kind="RegionOutage", region="westus", retryAfter=7, failReads=True)
     unavailable(api.get(api.reg_path()))
     unavailable(api.get(f"{api.reg_path()}/replications"))
     assert api.get(api.reg_path("otherreg1")).status_code == 200
-    items, _ = api.collect(f"{api.rg_path()}/providers/Microsoft.ContainerRegistry/"
-                           "registries")
+    items, _ = api.collect(f"{api.rg_path()}/providers/Microsoft.ContainerRegistry/registries")
     assert {r["name"] for r in items} == {"myreg1", "otherreg1"}
 
 
@@ -250,15 +261,15 @@ def test_throttle_filters_by_route_method_and_principal(world: Api) -> None:
     assert api.get(api.reg_path(), token=reader).status_code == 429
     assert api.get(api.reg_path()).status_code == 200
     clear(api, "reader-only")
-    start(api, "writes", kind="Throttle", methods=["patch"], route="*/replications/*",
-          retryAfter=1)
+    start(api, "writes", kind="Throttle", methods=["patch"], route="*/replications/*", retryAfter=1)
     assert api.patch(api.repl_path("eastus"), {"tags": {}}).status_code == 429
     assert api.get(api.repl_path("eastus")).status_code == 200
     assert api.patch(api.reg_path(), {"tags": {}}).status_code == 200
 
 
 def test_drills_never_touch_the_admin_endpoints_or_requests_outside_a_subscription(
-        world: Api) -> None:
+    world: Api,
+) -> None:
     api = world
     start(api, "everything", kind="Throttle", retryAfter=5)
     assert api.get(api.reg_path()).status_code == 429
@@ -297,64 +308,91 @@ def test_only_owners_may_manage_drills(world: Api, role: str | None) -> None:
     api = world
     start(api, "kept", kind="ReplicaOutage", region="eastus")
     who = api.principal("someone", role)
-    for method, name in (("GET", None), ("GET", "kept"), ("PUT", "mine"), ("DELETE", "kept"),
-                         ("DELETE", None)):
+    for method, name in (
+        ("GET", None),
+        ("GET", "kept"),
+        ("PUT", "mine"),
+        ("DELETE", "kept"),
+        ("DELETE", None),
+    ):
         body = {"properties": {"kind": "Latency", "ms": 5}} if method == "PUT" else None
-        resp = api.request(method, drills_path(api, name), json=body, token=who,
-                           api_version=ADMIN_API_VERSION)
+        resp = api.request(
+            method, drills_path(api, name), json=body, token=who, api_version=ADMIN_API_VERSION
+        )
         assert resp.status_code == 403, (method, name, resp.text)
         assert resp.json()["error"]["code"] == "AuthorizationFailed"
         assert "elevateAccess" in resp.json()["error"]["message"]
     owner = api.principal("owner", OWNER)
-    assert api.get(drills_path(api, "kept"), token=owner,
-                   api_version=ADMIN_API_VERSION).status_code == 200
+    assert (
+        api.get(drills_path(api, "kept"), token=owner, api_version=ADMIN_API_VERSION).status_code
+        == 200
+    )
 
 
 def test_put_replaces_a_drill_and_list_shows_all(world: Api) -> None:
     api = world
-    created = api.put(drills_path(api, "t1"), {"properties": {"kind": "throttle", "count": 1}},
-                      api_version=ADMIN_API_VERSION)
+    created = api.put(
+        drills_path(api, "t1"),
+        {"properties": {"kind": "throttle", "count": 1}},
+        api_version=ADMIN_API_VERSION,
+    )
     assert created.status_code == 201
     assert created.json()["properties"] == {
-        "kind": "Throttle", "count": 1, "retryAfter": 10, "matchedRequests": 0,
-        "throttledRequests": 0, "createdAt": created.json()["properties"]["createdAt"],
-        "createdBy": "admin", "state": "Active"}
+        "kind": "Throttle",
+        "count": 1,
+        "retryAfter": 10,
+        "matchedRequests": 0,
+        "throttledRequests": 0,
+        "createdAt": created.json()["properties"]["createdAt"],
+        "createdBy": "admin",
+        "state": "Active",
+    }
     assert created.json()["id"] == f"{api.sub_path}/providers/Acrctl.Admin/drills/t1"
-    replaced = api.put(drills_path(api, "T1"), {"properties": {"kind": "Latency", "ms": 1}},
-                       api_version=ADMIN_API_VERSION)
+    replaced = api.put(
+        drills_path(api, "T1"),
+        {"properties": {"kind": "Latency", "ms": 1}},
+        api_version=ADMIN_API_VERSION,
+    )
     assert replaced.status_code == 200
     start(api, "r1", kind="replica-outage", region="eastus")
     listed = api.get(drills_path(api), api_version=ADMIN_API_VERSION).json()["value"]
     assert [(d["name"], d["properties"]["kind"]) for d in listed] == [
-        ("T1", "Latency"), ("r1", "ReplicaOutage")]
+        ("T1", "Latency"),
+        ("r1", "ReplicaOutage"),
+    ]
 
 
-@pytest.mark.parametrize("props, fragment", [
-    ({"kind": "Earthquake"}, "Unknown drill kind"),
-    ({"kind": "RegionOutage"}, "needs a 'region'"),
-    ({"kind": "RegionOutage", "region": "atlantis"}, "atlantis"),
-    ({"kind": "RegionOutage", "region": "westus", "retryAfter": 0}, "'retryAfter' 0"),
-    ({"kind": "Throttle", "retryAfter": 0}, "'retryAfter' 0"),
-    ({"kind": "Throttle", "every": 2, "count": 1}, "one of"),
-    ({"kind": "Throttle", "fraction": 1.5}, "fraction"),
-    ({"kind": "Throttle", "evry": 2}, "does not take evry"),
-    ({"kind": "Throttle", "methods": ["FETCH"]}, "methods"),
-    ({"kind": "Latency"}, "needs 'ms'"),
-    ({"kind": "Latency", "ms": 600000}, "between 1 and 60000"),
-    ({"kind": "Latency", "ms": "fast"}, "whole number"),
-    ({"kind": "ReplicaOutage", "region": "eastus", "failReads": True}, "does not take"),
-])
+@pytest.mark.parametrize(
+    "props, fragment",
+    [
+        ({"kind": "Earthquake"}, "Unknown drill kind"),
+        ({"kind": "RegionOutage"}, "needs a 'region'"),
+        ({"kind": "RegionOutage", "region": "atlantis"}, "atlantis"),
+        ({"kind": "RegionOutage", "region": "westus", "retryAfter": 0}, "'retryAfter' 0"),
+        ({"kind": "Throttle", "retryAfter": 0}, "'retryAfter' 0"),
+        ({"kind": "Throttle", "every": 2, "count": 1}, "one of"),
+        ({"kind": "Throttle", "fraction": 1.5}, "fraction"),
+        ({"kind": "Throttle", "evry": 2}, "does not take evry"),
+        ({"kind": "Throttle", "methods": ["FETCH"]}, "methods"),
+        ({"kind": "Latency"}, "needs 'ms'"),
+        ({"kind": "Latency", "ms": 600000}, "between 1 and 60000"),
+        ({"kind": "Latency", "ms": "fast"}, "whole number"),
+        ({"kind": "ReplicaOutage", "region": "eastus", "failReads": True}, "does not take"),
+    ],
+)
 def test_invalid_drills_are_400(api: Api, props: dict[str, Any], fragment: str) -> None:
-    resp = api.put(drills_path(api, "bad"), {"properties": props},
-                     api_version=ADMIN_API_VERSION)
+    resp = api.put(drills_path(api, "bad"), {"properties": props}, api_version=ADMIN_API_VERSION)
     assert resp.status_code == 400, resp.text
     assert resp.json()["error"]["code"] == "InvalidDrill"
     assert fragment in resp.json()["error"]["message"]
 
 
 def test_bad_names_and_missing_drills(api: Api) -> None:
-    resp = api.put(drills_path(api, "-bad"), {"properties": {"kind": "Latency", "ms": 1}},
-                   api_version=ADMIN_API_VERSION)
+    resp = api.put(
+        drills_path(api, "-bad"),
+        {"properties": {"kind": "Latency", "ms": 1}},
+        api_version=ADMIN_API_VERSION,
+    )
     assert resp.json()["error"]["code"] == "InvalidDrillName"
     resp = api.get(drills_path(api, "nosuch"), api_version=ADMIN_API_VERSION)
     assert resp.status_code == 404 and resp.json()["error"]["code"] == "DrillNotFound"
@@ -369,24 +407,32 @@ def test_instances_on_one_database_share_drills_and_counters(world: Api) -> None
     api = world
     other = Backend(SqliteStore(api.db_path))
     try:
-        with httpx.Client(base_url="https://other.local",
-                          transport=InProcessTransport(App(other))) as second:
+        with httpx.Client(
+            base_url="https://other.local", transport=InProcessTransport(App(other))
+        ) as second:
+
             def via_second(path: str) -> int:
-                return second.get(path, params={"api-version": "2025-11-01"},
-                                  headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
-                                  ).status_code
+                return second.get(
+                    path,
+                    params={"api-version": "2025-11-01"},
+                    headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                ).status_code
 
             start(api, "westus-down", kind="RegionOutage", region="westus", retryAfter=7)
-            resp = second.patch(api.reg_path(), json={"tags": {}},
-                                params={"api-version": "2025-11-01"},
-                                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+            resp = second.patch(
+                api.reg_path(),
+                json={"tags": {}},
+                params={"api-version": "2025-11-01"},
+                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            )
             assert resp.status_code == 503
             clear(api, "westus-down")
             start(api, "three", kind="Throttle", count=3, retryAfter=1)
             codes = []
             for i in range(6):
-                codes.append(via_second(api.reg_path()) if i % 2
-                             else api.get(api.reg_path()).status_code)
+                codes.append(
+                    via_second(api.reg_path()) if i % 2 else api.get(api.reg_path()).status_code
+                )
             assert codes == [429, 429, 429, 200, 200, 200]
     finally:
         other.store.close()
@@ -412,21 +458,27 @@ def test_reset_removes_drills(world: Api) -> None:
 
 
 # == the decision functions =====================================================================
-@pytest.mark.parametrize("route, path, hit", [
-    ("*/replications/*", "/subscriptions/s/x/registries/r/replications/eastus", True),
-    ("*/replications/*", "/subscriptions/s/x/registries/r/replications", False),
-    ("Replications", "/subscriptions/s/x/registries/r/replications", True),
-    ("*/REGISTRIES/r", "/subscriptions/s/x/registries/r", True),
-    ("webhooks", "/subscriptions/s/x/registries/r", False),
-])
+@pytest.mark.parametrize(
+    "route, path, hit",
+    [
+        ("*/replications/*", "/subscriptions/s/x/registries/r/replications/eastus", True),
+        ("*/replications/*", "/subscriptions/s/x/registries/r/replications", False),
+        ("Replications", "/subscriptions/s/x/registries/r/replications", True),
+        ("*/REGISTRIES/r", "/subscriptions/s/x/registries/r", True),
+        ("webhooks", "/subscriptions/s/x/registries/r", False),
+    ],
+)
 def test_route_patterns(route: str, path: str, hit: bool) -> None:
     assert matches({"route": route}, RequestInfo("s", "GET", path)) is hit
 
 
 def test_validate_canonicalizes() -> None:
     assert validate({"properties": {"kind": "region_outage", "region": "West Europe"}}) == {
-        "kind": "RegionOutage", "region": "westeurope", "retryAfter": 60, "failReads": False}
-    assert validate({"properties": {"kind": "Throttle", "methods": "put"}})["methods"] == \
-        ["PUT"]
+        "kind": "RegionOutage",
+        "region": "westeurope",
+        "retryAfter": 60,
+        "failReads": False,
+    }
+    assert validate({"properties": {"kind": "Throttle", "methods": "put"}})["methods"] == ["PUT"]
     with pytest.raises(InvalidInput):
         validate({})

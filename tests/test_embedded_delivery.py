@@ -26,8 +26,10 @@ from acrctl.server.serve import ServerConfig, ThreadedServer
 from acrctl.testing import AcrctlMock, WebhookReceiver, mock_acrctl
 
 FAST = {"webhook_backoff": 0.3, "webhook_backoff_max": 0.3}
-REFUSED = ("ERROR: The ping to webhook 'hook1' was not delivered: 500 Internal Server Error. "
-           "Its retries show in 'acrctl webhook list-events -n hook1 -r myreg1'.\n")
+REFUSED = (
+    "ERROR: The ping to webhook 'hook1' was not delivered: 500 Internal Server Error. "
+    "Its retries show in 'acrctl webhook list-events -n hook1 -r myreg1'.\n"
+)
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -69,8 +71,11 @@ def agents_for(state: str) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"acrctl.delivery_agent" in argv and os.fsencode(state) in argv \
-                and not gone(int(entry.name)):
+        if (
+            b"acrctl.delivery_agent" in argv
+            and os.fsencode(state) in argv
+            and not gone(int(entry.name))
+        ):
             found.append(int(entry.name))
     return found
 
@@ -115,8 +120,12 @@ def mock(cli_on_mock: AcrctlMock) -> AcrctlMock:
 
 
 def hook(m: AcrctlMock, uri: str) -> None:
-    m.client().create_webhook("rg1", "myreg1", "hook1", {
-        "location": "westus", "properties": {"serviceUri": uri, "actions": ["push"]}})
+    m.client().create_webhook(
+        "rg1",
+        "myreg1",
+        "hook1",
+        {"location": "westus", "properties": {"serviceUri": uri, "actions": ["push"]}},
+    )
 
 
 def deliveries(m: AcrctlMock) -> list[dict[str, Any]]:
@@ -125,15 +134,18 @@ def deliveries(m: AcrctlMock) -> list[dict[str, Any]]:
 
 
 # -- retries without another command ---------------------------------------------------------
-def test_the_third_attempt_comes_with_no_further_command(mock: AcrctlMock,
-                                                         started: list[int]) -> None:
+def test_the_third_attempt_comes_with_no_further_command(
+    mock: AcrctlMock, started: list[int]
+) -> None:
     with WebhookReceiver(statuses=[500, 500, 200]) as rx:
         hook(mock, rx.url())
         assert ping()[::2] == (1, REFUSED)
         assert rx.wait_for(3, timeout=5)
         assert until(lambda: deliveries(mock)[0]["state"] == "delivered")
     assert [len(rx.requests), [a["statusCode"] for a in deliveries(mock)[0]["attempts"]]] == [
-        3, [500, 500, 200]]
+        3,
+        [500, 500, 200],
+    ]
 
 
 def test_the_agent_exits_when_nothing_is_pending(mock: AcrctlMock, started: list[int]) -> None:
@@ -146,8 +158,9 @@ def test_the_agent_exits_when_nothing_is_pending(mock: AcrctlMock, started: list
     assert running_pid(mock.path) is None
 
 
-def test_a_second_command_does_not_start_a_second_agent(mock: AcrctlMock,
-                                                        started: list[int]) -> None:
+def test_a_second_command_does_not_start_a_second_agent(
+    mock: AcrctlMock, started: list[int]
+) -> None:
     mock.backend.settings.extra.update(webhook_backoff=2.0, webhook_backoff_max=2.0)
     with WebhookReceiver(statuses=[500] * 4) as rx:
         hook(mock, rx.url())
@@ -160,7 +173,8 @@ def test_a_second_command_does_not_start_a_second_agent(mock: AcrctlMock,
 
 
 def test_the_agent_logs_next_to_the_state_file_not_to_the_terminal(
-        mock: AcrctlMock, started: list[int]) -> None:
+    mock: AcrctlMock, started: list[int]
+) -> None:
     with WebhookReceiver(statuses=[500, 200]) as rx:
         hook(mock, rx.url())
         code, _, err = ping()
@@ -173,8 +187,12 @@ def test_the_agent_logs_next_to_the_state_file_not_to_the_terminal(
 
 
 def test_the_agent_stops_at_its_lifetime_cap(mock: AcrctlMock, started: list[int]) -> None:
-    mock.backend.settings.extra.update(webhook_agent_lifetime=1.0, webhook_max_attempts=100,
-                                       webhook_backoff=0.2, webhook_backoff_max=0.2)
+    mock.backend.settings.extra.update(
+        webhook_agent_lifetime=1.0,
+        webhook_max_attempts=100,
+        webhook_backoff=0.2,
+        webhook_backoff_max=0.2,
+    )
     with WebhookReceiver(statuses=[500] * 100) as rx:
         hook(mock, rx.url())
         assert ping()[0] == 1
@@ -192,7 +210,8 @@ def test_a_delivered_ping_starts_no_agent(mock: AcrctlMock, started: list[int]) 
 
 
 def test_no_agent_starts_under_the_test_harness_by_default(
-        mock: AcrctlMock, monkeypatch: pytest.MonkeyPatch) -> None:
+    mock: AcrctlMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spawned: list[Any] = []
     monkeypatch.setattr(delivery_agent, "_spawn", lambda *a: spawned.append(a))
     with WebhookReceiver(statuses=[500]) as rx:
@@ -207,14 +226,21 @@ def test_only_one_agent_runs_per_state_file(mock: AcrctlMock) -> None:
     held = StateLock(mock.path)
     assert held.acquire()
     try:
-        done = subprocess.run([sys.executable, "-m", "acrctl.delivery_agent", "--state",
-                               mock.path], capture_output=True, timeout=30)
+        done = subprocess.run(
+            [sys.executable, "-m", "acrctl.delivery_agent", "--state", mock.path],
+            capture_output=True,
+            timeout=30,
+        )
     finally:
         held.release()
         held.close()
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
-    assert Path(log_path(mock.path)).read_text(encoding="utf-8").rstrip().endswith(
-        "another delivery agent works on this state file; exiting")
+    assert (
+        Path(log_path(mock.path))
+        .read_text(encoding="utf-8")
+        .rstrip()
+        .endswith("another delivery agent works on this state file; exiting")
+    )
     assert deliveries(mock)[0]["attempts"] == []
 
 
@@ -228,21 +254,30 @@ def test_the_ping_id_is_the_payload_id_and_the_list_events_id(mock: AcrctlMock) 
     [event] = json.loads(events)
     ping_id = json.loads(out)["id"]
     assert (code, code2) == (0, 0)
-    assert [rx.requests[0].json()["id"], event["id"],
-            event["eventRequestMessage"]["content"]["id"]] == [ping_id] * 3
+    assert [
+        rx.requests[0].json()["id"],
+        event["id"],
+        event["eventRequestMessage"]["content"]["id"],
+    ] == [ping_id] * 3
 
 
 # -- a server on the same state file ---------------------------------------------------------
 def test_no_double_send_with_a_server_on_the_same_state(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[int]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[int]
+) -> None:
     state = str(tmp_path / "shared.db")
     monkeypatch.setenv("ACRCTL_STATE", state)
-    cfg = ServerConfig(database=state, settings=Settings(extra={
-        "webhook_allow": ["127.0.0.0/8"], **FAST}))
-    with ThreadedServer(cfg), mock_acrctl(state, Settings(extra=dict(FAST))) as m, \
-            WebhookReceiver(statuses=[500, 500, 200], delay=0.3) as rx:  # long in flight
-        monkeypatch.setattr(embedded, "transport", lambda path=None: (m.transport(),
-                                                                      m.subscription))
+    cfg = ServerConfig(
+        database=state, settings=Settings(extra={"webhook_allow": ["127.0.0.0/8"], **FAST})
+    )
+    with (
+        ThreadedServer(cfg),
+        mock_acrctl(state, Settings(extra=dict(FAST))) as m,
+        WebhookReceiver(statuses=[500, 500, 200], delay=0.3) as rx,
+    ):  # long in flight
+        monkeypatch.setattr(
+            embedded, "transport", lambda path=None: (m.transport(), m.subscription)
+        )
         client = m.client()
         client.create_group("rg1", "westus")
         client.create_registry("rg1", "myreg1", {"location": "westus", "sku": {"name": "Basic"}})
@@ -252,5 +287,8 @@ def test_no_double_send_with_a_server_on_the_same_state(
         until(lambda: deliveries(m)[0]["state"] == "delivered")
         time.sleep(1.0)  # a few more rounds of the server's worker and the agent
         delivery = deliveries(m)[0]
-        assert (len(rx.requests), [a["attempt"] for a in delivery["attempts"]],
-                delivery["state"]) == (3, [1, 2, 3], "delivered")
+        assert (
+            len(rx.requests),
+            [a["attempt"] for a in delivery["attempts"]],
+            delivery["state"],
+        ) == (3, [1, 2, 3], "delivered")

@@ -58,8 +58,9 @@ def settings_family() -> set[str]:
     from acrctl.server import factory
 
     own = {"extra", *getattr(factory, "OWN_SETTINGS", ())}
-    return {factory.PREFIX + f.name.upper() for f in dataclasses.fields(Settings)
-            if f.name not in own}
+    return {
+        factory.PREFIX + f.name.upper() for f in dataclasses.fields(Settings) if f.name not in own
+    }
 
 
 def factory_reads_settings() -> bool:
@@ -92,9 +93,10 @@ def test_every_acrctl_variable_is_documented_once_and_every_documented_one_exist
     in_doc = set(rows) - {FAMILY}
     if FAMILY in rows:
         in_doc |= settings_family()
-    assert {"undocumented": sorted(in_code - set(in_doc)),
-            "no longer read": sorted(set(in_doc) - in_code)} == {
-        "undocumented": [], "no longer read": []}
+    assert {
+        "undocumented": sorted(in_code - set(in_doc)),
+        "no longer read": sorted(set(in_doc) - in_code),
+    } == {"undocumented": [], "no longer read": []}
 
 
 def test_the_readme_links_the_configuration_doc() -> None:

@@ -43,8 +43,13 @@ from acrctl.backend.rbac import Caller  # noqa: E402
 from acrctl.server.serve import ServerConfig, ThreadedServer  # noqa: E402
 
 TOKEN = "acr_fuzz_admin_token_0b6e2f41"
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 # per operation and generation mode; ACRCTL_FUZZ_EXAMPLES=100 for a deeper local run
 _DEEPER = os.environ.get("ACRCTL_FUZZ_EXAMPLES")
 EXAMPLES = {"anchored": int(_DEEPER or 5), "served": int(_DEEPER or 3)}
@@ -52,8 +57,13 @@ EXAMPLES = {"anchored": int(_DEEPER or 5), "served": int(_DEEPER or 3)}
 # change LRO pacing and page size, a drill throttles or fails what follows. test_bad_input
 # covers their bodies.
 SKIP = {"Admin_Reset", "Admin_Settings", "Drills_CreateOrUpdate"}
-ANCHORS = {"rg": ["rg1"], "registry": ["myreg1"], "replication": ["eastus", "westus"],
-           "webhook": ["hook1"], "location": ["westus"]}
+ANCHORS = {
+    "rg": ["rg1"],
+    "registry": ["myreg1"],
+    "replication": ["eastus", "westus"],
+    "webhook": ["hook1"],
+    "location": ["westus"],
+}
 
 
 @dataclass
@@ -66,8 +76,7 @@ class Tally:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
     db = tmp_path_factory.mktemp("fuzz") / "state.db"
-    with ThreadedServer(ServerConfig(database=str(db), admin_token=TOKEN),
-                        deliver=False) as srv:
+    with ThreadedServer(ServerConfig(database=str(db), admin_token=TOKEN), deliver=False) as srv:
         yield srv
 
 
@@ -97,14 +106,23 @@ def ensure_baseline(b: Backend) -> None:
         b.groups.put(caller, sub, "rg1", {"location": "westus"})
     reg = b.store.get("registry", b.registries.key(sub, "rg1", "myreg1"))
     if reg is None or reg.doc["sku"]["name"] != "Premium":
-        b.registries.put(caller, sub, "rg1", "myreg1",
-                         {"location": "westus", "sku": {"name": "Premium"}})
+        b.registries.put(
+            caller, sub, "rg1", "myreg1", {"location": "westus", "sku": {"name": "Premium"}}
+        )
     if not any(r["name"] == "eastus" for r in b.replications.list(sub, "rg1", "myreg1")[0]):
         b.replications.put(caller, sub, "rg1", "myreg1", "eastus", {"location": "eastus"})
     if not any(h["name"] == "hook1" for h in b.webhooks.list(sub, "rg1", "myreg1")[0]):
-        b.webhooks.put(caller, sub, "rg1", "myreg1", "hook1", {
-            "location": "westus",
-            "properties": {"serviceUri": "http://127.0.0.1:9/hook", "actions": ["push"]}})
+        b.webhooks.put(
+            caller,
+            sub,
+            "rg1",
+            "myreg1",
+            "hook1",
+            {
+                "location": "westus",
+                "properties": {"serviceUri": "http://127.0.0.1:9/hook", "actions": ["push"]},
+            },
+        )
 
 
 def fuzz(srv: ThreadedServer, doc: dict[str, Any], tally: Tally, examples: int) -> None:
@@ -122,18 +140,33 @@ def fuzz(srv: ThreadedServer, doc: dict[str, Any], tally: Tally, examples: int) 
         session.close()
 
 
-def _runner(srv: ThreadedServer, session: requests.Session, operation: Any,
-            mode: GenerationMode, tally: Tally, examples: int) -> Callable[[], None]:
-    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-              phases=[Phase.explicit, Phase.generate],  # no shrinking: findings are listed
-              suppress_health_check=list(HealthCheck))
+def _runner(
+    srv: ThreadedServer,
+    session: requests.Session,
+    operation: Any,
+    mode: GenerationMode,
+    tally: Tally,
+    examples: int,
+) -> Callable[[], None]:
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],  # no shrinking: findings are listed
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: Any) -> None:
         ensure_baseline(srv.app.backend)
         tally.cases += 1
         try:
-            resp = case.call(base_url=srv.url, session=session,
-                             headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+            resp = case.call(
+                base_url=srv.url,
+                session=session,
+                headers={"Authorization": f"Bearer {TOKEN}"},
+                timeout=10,
+            )
         except Exception as exc:  # noqa: BLE001 - a transport error is a finding
             tally.failures.append(f"{operation.label}: {type(exc).__name__}: {exc}")
             return
@@ -144,15 +177,17 @@ def _runner(srv: ThreadedServer, session: requests.Session, operation: Any,
             tally.failures.append(
                 f"{operation.label} [{mode.value}] -> {resp.status_code}: "
                 f"{str(exc)[:1500]}\n    request: {case.method} "
-                f"{case.formatted_path} query={case.query} body={case.body!r:.300}")
+                f"{case.formatted_path} query={case.query} body={case.body!r:.300}"
+            )
 
     return run
 
 
 @pytest.mark.server
 @pytest.mark.parametrize("variant", ["anchored", "served"])
-def test_schemathesis_finds_no_5xx_and_no_schema_violation(server: ThreadedServer,
-                                                          variant: str) -> None:
+def test_schemathesis_finds_no_5xx_and_no_schema_violation(
+    server: ThreadedServer, variant: str
+) -> None:
     doc = served_document(server)
     if variant == "anchored":
         doc = anchored(doc, server.subscription)
@@ -160,9 +195,12 @@ def test_schemathesis_finds_no_5xx_and_no_schema_violation(server: ThreadedServe
     started = time.monotonic()
     fuzz(server, doc, tally, EXAMPLES[variant])
     elapsed = time.monotonic() - started
-    print(f"\n{variant}: {tally.cases} cases in {elapsed:.1f}s; statuses "
-          f"{dict(sorted(tally.statuses.items()))}")
+    print(
+        f"\n{variant}: {tally.cases} cases in {elapsed:.1f}s; statuses "
+        f"{dict(sorted(tally.statuses.items()))}"
+    )
     assert tally.cases > 100 * EXAMPLES[variant]
     assert not [s for s in tally.statuses if s >= 500], tally.failures
     assert not tally.failures, "\n\n".join(tally.failures[:20]) + (
-        f"\n\n... {len(tally.failures)} failures" if len(tally.failures) > 20 else "")
+        f"\n\n... {len(tally.failures)} failures" if len(tally.failures) > 20 else ""
+    )

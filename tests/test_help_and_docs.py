@@ -17,8 +17,20 @@ from click.testing import CliRunner
 from acrctl.cli import docs
 from acrctl.cli.main import COMMANDS, cli
 
-HEAVY = ("httpx", "pydantic", "uvicorn", "yaml", "jmespath", "rich", "keyring", "psycopg",
-         "prometheus_client", "acrctl.backend", "acrctl.server", "acrctl.models")
+HEAVY = (
+    "httpx",
+    "pydantic",
+    "uvicorn",
+    "yaml",
+    "jmespath",
+    "rich",
+    "keyring",
+    "psycopg",
+    "prometheus_client",
+    "acrctl.backend",
+    "acrctl.server",
+    "acrctl.models",
+)
 
 
 @functools.cache
@@ -78,18 +90,20 @@ def test_reference_has_a_section_per_command() -> None:
     assert "`python -m acrctl.cli.docs --write`" in text
     sections = [line[3:] for line in text.splitlines() if line.startswith("## ")]
     assert sections == [c.command_path for c in tree()[0]]
-    assert "## acrctl config set\n\n```text\nUsage: acrctl config set [OPTIONS] KEY=VALUE..." \
-        in text
+    assert (
+        "## acrctl config set\n\n```text\nUsage: acrctl config set [OPTIONS] KEY=VALUE..." in text
+    )
 
 
 def test_root_section_matches_a_fresh_process() -> None:
     """The root help lists lazy commands by their lazy text, as a fresh process prints it,
     however many command modules this process has loaded."""
     list(docs.walk(allow_missing=True))  # load every module in this process
-    probe = ("from acrctl.cli.main import cli; cli.main(['--help'], prog_name='acrctl', "
-             f"terminal_width={docs.WIDTH}, max_content_width={docs.WIDTH})")
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          timeout=60)
+    probe = (
+        "from acrctl.cli.main import cli; cli.main(['--help'], prog_name='acrctl', "
+        f"terminal_width={docs.WIDTH}, max_content_width={docs.WIDTH})"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     fresh = "\n".join(line.rstrip() for line in proc.stdout.splitlines())
     assert docs.help_text(tree()[0][0]) == fresh
@@ -101,16 +115,21 @@ def test_check_and_write(tmp_path: Path) -> None:
     args = ["--root", str(tmp_path), "--allow-missing"]
     assert docs.main(["--check", *args]) == 1
     assert docs.main(["--write", *args]) == 0
-    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) \
-        == sorted(docs.outputs(allow_missing=True))
+    assert sorted(
+        str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()
+    ) == sorted(docs.outputs(allow_missing=True))
     assert docs.main(["--check", *args]) == 0
     (tmp_path / docs.REFERENCE).write_text("edited\n")
     assert docs.main(["--check", *args]) == 1
 
 
 def test_check_from_the_command_line() -> None:
-    proc = subprocess.run([sys.executable, "-m", "acrctl.cli.docs", "--check"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "acrctl.cli.docs", "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -127,8 +146,13 @@ print(json.dumps([code, [h for h in heavy
 
 
 def imported_by_help(*args: str) -> tuple[int, list[str]]:
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], input=json.dumps(HEAVY),
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        input=json.dumps(HEAVY),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     code, modules = json.loads(proc.stdout.splitlines()[-1])
     return code, modules

@@ -28,15 +28,22 @@ pytestmark = pytest.mark.server
 TIMEOUT = 1.0  # header, body and keep-alive timeouts of the servers here
 SLACK = 1.5  # how late a timeout may fire on a loaded 2-core machine
 MAX_HEAD = 4096
-REG = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg1/providers/"
-       "Microsoft.ContainerRegistry/registries/myreg1")
+REG = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg1/providers/"
+    "Microsoft.ContainerRegistry/registries/myreg1"
+)
 BAD = "InvalidHttpRequest"
 
 
 @pytest.fixture(scope="module", params=["h11", "httptools"])
 def server(request: pytest.FixtureRequest) -> Iterator[ThreadedServer]:
-    cfg = ServerConfig(http=request.param, header_timeout=TIMEOUT, body_timeout=TIMEOUT,
-                       keep_alive_timeout=TIMEOUT, max_header_bytes=MAX_HEAD)
+    cfg = ServerConfig(
+        http=request.param,
+        header_timeout=TIMEOUT,
+        body_timeout=TIMEOUT,
+        keep_alive_timeout=TIMEOUT,
+        max_header_bytes=MAX_HEAD,
+    )
     with ThreadedServer(cfg, deliver=False) as srv:
         yield srv
 
@@ -62,16 +69,18 @@ LENGTH, CHUNKED = "Content-Length: 5", "Transfer-Encoding: chunked"
 
 @pytest.mark.parametrize("first,second", [(LENGTH, CHUNKED), (CHUNKED, LENGTH)])
 def test_content_length_with_transfer_encoding_is_refused_and_closed(
-        server: ThreadedServer, first: str, second: str) -> None:
-    data = (f"POST /healthz HTTP/1.1\r\nHost: a\r\n{first}\r\n{second}\r\n\r\n"
-            "0\r\n\r\n").encode() + SMUGGLED
+    server: ThreadedServer, first: str, second: str
+) -> None:
+    data = (
+        f"POST /healthz HTTP/1.1\r\nHost: a\r\n{first}\r\n{second}\r\n\r\n0\r\n\r\n"
+    ).encode() + SMUGGLED
     message = {
         "h11": "The request has both Content-Length and Transfer-Encoding headers "
-               "(RFC 9112, section 6.1).",
-        "httptools": "Invalid HTTP request: Transfer-Encoding can't be present with "
-                     "Content-Length" if first == LENGTH else
-                     "Invalid HTTP request: Content-Length can't be present with "
-                     "Transfer-Encoding"}[impl(server)]
+        "(RFC 9112, section 6.1).",
+        "httptools": "Invalid HTTP request: Transfer-Encoding can't be present with Content-Length"
+        if first == LENGTH
+        else "Invalid HTTP request: Content-Length can't be present with Transfer-Encoding",
+    }[impl(server)]
     refused(exchange(server.cfg.port, data), 400, BAD, message)  # the GET is never answered
 
 
@@ -79,7 +88,7 @@ def test_obs_fold_is_refused(server: ThreadedServer) -> None:
     data = b"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n"
     message = {
         "h11": "The request header uses obsolete line folding (a line that starts with "
-               "whitespace; RFC 9112, section 5.2).",
+        "whitespace; RFC 9112, section 5.2).",
         "httptools": "Invalid HTTP request: Unexpected whitespace after header value",
     }[impl(server)]
     refused(exchange(server.cfg.port, data), 400, BAD, message)
@@ -89,7 +98,7 @@ def test_bare_lf_line_ends_are_refused(server: ThreadedServer) -> None:
     data = b"GET /healthz HTTP/1.1\r\nHost: a\nX-Other: b\r\n\r\n"
     message = {
         "h11": "A line of the request header ends in a bare LF; header lines must end in "
-               "CRLF (RFC 9112, section 2.2).",
+        "CRLF (RFC 9112, section 2.2).",
         "httptools": "Invalid HTTP request: Missing expected CR after header value",
     }[impl(server)]
     refused(exchange(server.cfg.port, data), 400, BAD, message)
@@ -97,15 +106,28 @@ def test_bare_lf_line_ends_are_refused(server: ThreadedServer) -> None:
 
 def test_oversized_head_is_431(server: ThreadedServer) -> None:
     data = request("GET", "/healthz", {"X-Big": "b" * MAX_HEAD})
-    refused(exchange(server.cfg.port, data), 431, "RequestHeaderFieldsTooLarge",
-            f"The request header is larger than {MAX_HEAD} bytes.")
+    refused(
+        exchange(server.cfg.port, data),
+        431,
+        "RequestHeaderFieldsTooLarge",
+        f"The request header is larger than {MAX_HEAD} bytes.",
+    )
 
 
 def test_oversized_head_sent_slowly_is_431(server: ThreadedServer) -> None:
-    ex = dribble(server.cfg.port, b"GET /healthz HTTP/1.1\r\nHost: a\r\n",
-                 b"X-Pad: " + b"p" * 1000 + b"\r\n", every=0.01, wait=3)
-    refused(ex, 431, "RequestHeaderFieldsTooLarge",
-            f"The request header is larger than {MAX_HEAD} bytes.")
+    ex = dribble(
+        server.cfg.port,
+        b"GET /healthz HTTP/1.1\r\nHost: a\r\n",
+        b"X-Pad: " + b"p" * 1000 + b"\r\n",
+        every=0.01,
+        wait=3,
+    )
+    refused(
+        ex,
+        431,
+        "RequestHeaderFieldsTooLarge",
+        f"The request header is larger than {MAX_HEAD} bytes.",
+    )
 
 
 # == methods ======================================================================================
@@ -116,7 +138,8 @@ def test_unknown_method_is_405(server: ThreadedServer) -> None:
         assert answer.status == 405
         assert answer.error() == {
             "code": "MethodNotAllowed",
-            "message": f"The HTTP method 'FOO' is not supported on the resource '{REG}'."}
+            "message": f"The HTTP method 'FOO' is not supported on the resource '{REG}'.",
+        }
         assert answer.headers["allow"] == "DELETE, GET, PATCH, PUT"
     else:  # llhttp stops at a method it does not know
         answer = refused(ex, 405, "MethodNotAllowed", "The HTTP method is not supported.")
@@ -126,18 +149,21 @@ def test_unknown_method_is_405(server: ThreadedServer) -> None:
 def test_known_method_on_a_path_without_it_is_405(server: ThreadedServer) -> None:
     resp = httpx.delete(f"{server.url}/healthz")
     assert resp.status_code == 405
-    assert resp.json() == {"error": {
-        "code": "MethodNotAllowed",
-        "message": "The HTTP method 'DELETE' is not supported on the resource '/healthz'."}}
+    assert resp.json() == {
+        "error": {
+            "code": "MethodNotAllowed",
+            "message": "The HTTP method 'DELETE' is not supported on the resource '/healthz'.",
+        }
+    }
     assert resp.headers["Allow"] == "GET"
 
 
 # == slow and idle clients ========================================================================
 def test_slow_header_is_cut_with_408(server: ThreadedServer) -> None:
-    ex = dribble(server.cfg.port, b"GET /healthz HTTP/1.1\r\n", b"X-Slow: 1\r\n", every=0.2,
-                 wait=TIMEOUT + 3)
-    refused(ex, 408, "RequestTimeout", f"The request header was not received within "
-                                       f"{TIMEOUT:g} s.")
+    ex = dribble(
+        server.cfg.port, b"GET /healthz HTTP/1.1\r\n", b"X-Slow: 1\r\n", every=0.2, wait=TIMEOUT + 3
+    )
+    refused(ex, 408, "RequestTimeout", f"The request header was not received within {TIMEOUT:g} s.")
     assert TIMEOUT - 0.1 <= ex.seconds <= TIMEOUT + SLACK
 
 
@@ -155,11 +181,11 @@ def test_idle_keep_alive_connection_is_closed(server: ThreadedServer) -> None:
 
 
 def test_slow_body_is_cut_with_408(server: ThreadedServer) -> None:
-    head = (f"PUT {REG}?api-version=2025-11-01 HTTP/1.1\r\nHost: a\r\n"
-            "Content-Length: 100\r\n\r\n").encode()
+    head = (
+        f"PUT {REG}?api-version=2025-11-01 HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n"
+    ).encode()
     ex = dribble(server.cfg.port, head, b"x", every=0.2, wait=TIMEOUT + 3)
-    refused(ex, 408, "RequestTimeout", f"The request body was not received within "
-                                       f"{TIMEOUT:g} s.")
+    refused(ex, 408, "RequestTimeout", f"The request body was not received within {TIMEOUT:g} s.")
     assert ex.seconds <= TIMEOUT + SLACK
 
 
@@ -188,8 +214,9 @@ def test_hsts_when_serving_tls(tmp_path: Path) -> None:
     ca.cert_pem.write_to_path(str(ca_file))
     cfg = ServerConfig(tls_cert=str(cert_file), tls_key=str(key_file))
     with ThreadedServer(cfg, deliver=False) as srv:
-        resp = httpx.get(f"{srv.url}/healthz",
-                         verify=ssl.create_default_context(cafile=str(ca_file)))
+        resp = httpx.get(
+            f"{srv.url}/healthz", verify=ssl.create_default_context(cafile=str(ca_file))
+        )
     assert resp.status_code == 200
     assert resp.headers["Strict-Transport-Security"] == "max-age=31536000"
     assert resp.headers["Cache-Control"] == "no-store"
@@ -199,12 +226,17 @@ def test_hsts_when_serving_tls(tmp_path: Path) -> None:
 def test_webhook_service_uri_that_does_not_parse_is_400(api: Api) -> None:
     api.create_group()
     api.create_registry()
-    resp = api.put(api.hook_path(), {"location": "westus", "properties": {
-        "serviceUri": "http://[x", "actions": ["push"]}})
+    resp = api.put(
+        api.hook_path(),
+        {"location": "westus", "properties": {"serviceUri": "http://[x", "actions": ["push"]}},
+    )
     assert resp.status_code == 400, resp.text
-    assert resp.json() == {"error": {
-        "code": "WebhookInvalidParameterValue",
-        "message": "The webhook serviceUri must be an absolute http or https URI."}}
+    assert resp.json() == {
+        "error": {
+            "code": "WebhookInvalidParameterValue",
+            "message": "The webhook serviceUri must be an absolute http or https URI.",
+        }
+    }
     assert api.get(api.hook_path()).status_code == 404
 
 
@@ -213,14 +245,26 @@ def test_unreachable_database_at_start_says_why(tmp_path: Path) -> None:
     env = {**os.environ, "ACRCTL_CONFIG_DIR": str(tmp_path)}
     env.pop("ACRCTL_SERVER_DATABASE", None)
     proc = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "acrctl"), "server", "--port", "0",
-         "--database", "postgresql://u:secret@127.0.0.1:1/x"],
-        capture_output=True, text=True, env=env, timeout=60, check=False)
+        [
+            os.path.join(os.path.dirname(sys.executable), "acrctl"),
+            "server",
+            "--port",
+            "0",
+            "--database",
+            "postgresql://u:secret@127.0.0.1:1/x",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 1
     assert proc.stderr.startswith(
         "ERROR: Cannot connect to the PostgreSQL database at 127.0.0.1 port 1 (database x, "
-        "user u): connection failed: connection to server at \"127.0.0.1\", port 1 failed: "
-        "Connection refused"), proc.stderr
+        'user u): connection failed: connection to server at "127.0.0.1", port 1 failed: '
+        "Connection refused"
+    ), proc.stderr
     assert "secret" not in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
 
@@ -241,8 +285,9 @@ with ThreadedServer(ServerConfig(), deliver=False) as srv:
 
 
 def test_without_httptools_and_uvloop_it_serves_with_h11_and_asyncio() -> None:
-    out = subprocess.run([sys.executable, "-c", FALLBACK], capture_output=True, text=True,
-                         timeout=60, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", FALLBACK], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split()
     assert out == ["GuardedH11", "asyncio.unix_events", "200", "400"]
 
 
@@ -253,7 +298,9 @@ def test_with_httptools_and_uvloop_installed_it_serves_with_them() -> None:
         config.load()
         loop = config.get_loop_factory()()
         assert (config.http_protocol_class.__name__, type(loop).__module__) == (
-            "GuardedHttpTools", "uvloop")
+            "GuardedHttpTools",
+            "uvloop",
+        )
         loop.close()
     finally:
         srv.app.backend.store.close()

@@ -28,8 +28,13 @@ def spread(api: Api) -> Api:
     """Five registries over two resource groups, created out of name order."""
     api.create_group("rg1")
     api.create_group("rg2")
-    for name, rg in (("regccccc", "rg2"), ("regaaaaa", "rg1"), ("regeeeee", "rg2"),
-                     ("regbbbbb", "rg1"), ("regddddd", "rg1")):
+    for name, rg in (
+        ("regccccc", "rg2"),
+        ("regaaaaa", "rg1"),
+        ("regeeeee", "rg2"),
+        ("regbbbbb", "rg1"),
+        ("regddddd", "rg1"),
+    ):
         api.create_registry(name, rg=rg)
     api.set_settings(page_size=2)
     return api
@@ -38,8 +43,12 @@ def spread(api: Api) -> Api:
 def test_subscription_list_pages_in_key_order_across_groups(spread: Api) -> None:
     items, pages = spread.collect(registries_path(spread))
     assert [(i["id"].split("/")[4], i["name"]) for i in items] == [
-        ("rg1", "regaaaaa"), ("rg1", "regbbbbb"), ("rg1", "regddddd"),
-        ("rg2", "regccccc"), ("rg2", "regeeeee")]
+        ("rg1", "regaaaaa"),
+        ("rg1", "regbbbbb"),
+        ("rg1", "regddddd"),
+        ("rg2", "regccccc"),
+        ("rg2", "regeeeee"),
+    ]
     assert pages == 3
 
 
@@ -50,8 +59,7 @@ def test_subscription_list_skip_token_is_an_opaque_key_token(spread: Api) -> Non
     assert "regbbbbb" not in token  # not the key in clear text
 
 
-def test_subscription_list_goes_on_after_the_last_item_of_a_page_is_deleted(
-        spread: Api) -> None:
+def test_subscription_list_goes_on_after_the_last_item_of_a_page_is_deleted(spread: Api) -> None:
     first = spread.get(registries_path(spread)).json()
     assert [i["name"] for i in first["value"]] == ["regaaaaa", "regbbbbb"]
     assert spread.delete(spread.reg_path("regbbbbb")).status_code in (200, 202, 204)
@@ -65,7 +73,8 @@ def test_subscription_list_rejects_a_token_that_is_not_a_key_token(spread: Api) 
         assert resp.status_code == 400, (token, resp.text)
         assert resp.json()["error"] == {
             "code": "InvalidSkipToken",
-            "message": "The $skipToken or $top query parameter is invalid."}
+            "message": "The $skipToken or $top query parameter is invalid.",
+        }
 
 
 def test_group_list_keeps_its_sequence_tokens(spread: Api) -> None:
@@ -81,11 +90,20 @@ def test_the_subscription_list_query_is_an_index_scan_without_a_sort() -> None:
     of them was read and sorted by sequence number for each page)."""
     store = SqliteStore(os.path.join(tempfile.mkdtemp(), "plan.db"))
     try:
-        sql, args = list_query("items", "registry", None, "/subscriptions/s1/", None, 100,
-                               False, after_key="/subscriptions/s1/resourcegroups/a",
-                               by_key=True)
-        plan = " ".join(row[3] for row in store._db.execute("EXPLAIN QUERY PLAN " + sql,
-                                                            args).fetchall())
+        sql, args = list_query(
+            "items",
+            "registry",
+            None,
+            "/subscriptions/s1/",
+            None,
+            100,
+            False,
+            after_key="/subscriptions/s1/resourcegroups/a",
+            by_key=True,
+        )
+        plan = " ".join(
+            row[3] for row in store._db.execute("EXPLAIN QUERY PLAN " + sql, args).fetchall()
+        )
     finally:
         store.close()
     assert "TEMP B-TREE" not in plan, plan
@@ -102,8 +120,13 @@ def test_the_last_page_does_the_same_work_as_the_first() -> None:
         with store.transaction():
             for i in range(2000):
                 key = f"{prefix}resourcegroups/rg{i % 7}/registries/reg{i:05d}"
-                store.put("registry", key, f"{prefix}resourcegroups/rg{i % 7}", f"reg{i:05d}",
-                          {"name": f"reg{i:05d}"})
+                store.put(
+                    "registry",
+                    key,
+                    f"{prefix}resourcegroups/rg{i % 7}",
+                    f"reg{i:05d}",
+                    {"name": f"reg{i:05d}"},
+                )
         keys = [i.key for i in store.list("registry", prefix=prefix, by_key=True)]
         steps = []
         for after in (None, keys[-101]):
@@ -114,8 +137,7 @@ def test_the_last_page_does_the_same_work_as_the_first() -> None:
                 return 0
 
             store._db.set_progress_handler(step, 10)
-            page = store.list("registry", prefix=prefix, limit=100, after_key=after,
-                              by_key=True)
+            page = store.list("registry", prefix=prefix, limit=100, after_key=after, by_key=True)
             store._db.set_progress_handler(None, 0)
             assert len(page) == 100
             steps.append(count[0])

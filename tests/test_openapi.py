@@ -31,8 +31,12 @@ def doc(api: Api) -> dict[str, Any]:
 
 
 def operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [(path, method, op) for path, item in doc["paths"].items()
-            for method, op in item.items() if method in METHODS]
+    return [
+        (path, method, op)
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+    ]
 
 
 def resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -47,6 +51,7 @@ def resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 
 # == the document ============================================================================
 
+
 def test_openapi_is_public_and_names_the_server(api: Api, doc: dict[str, Any]) -> None:
     assert doc["openapi"].startswith("3.")
     assert doc["info"]["title"] and doc["info"]["version"]
@@ -55,7 +60,8 @@ def test_openapi_is_public_and_names_the_server(api: Api, doc: dict[str, Any]) -
 
 def test_every_route_of_the_table_is_described(doc: dict[str, Any]) -> None:
     assert "x-acrctl-undescribed" not in doc, (
-        f"describe these routes in acrctl/server/openapi.py: {doc['x-acrctl-undescribed']}")
+        f"describe these routes in acrctl/server/openapi.py: {doc['x-acrctl-undescribed']}"
+    )
     for route in ROUTES:
         for path, _ in openapi._expand(route.template):
             assert route.method.lower() in doc["paths"].get(path, {}), (route.method, path)
@@ -65,15 +71,21 @@ def test_every_route_of_the_table_is_described(doc: dict[str, Any]) -> None:
 
 
 def test_scope_routes_are_expanded_per_scope_kind(doc: dict[str, Any]) -> None:
-    paths = [p for p in doc["paths"] if p.endswith("/providers/Microsoft.Authorization/"
-                                                   "roleAssignments/{id}")]
-    assert sorted(paths) == sorted([
-        "/providers/Microsoft.Authorization/roleAssignments/{id}",
-        "/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments/{id}",
-        "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Authorization/"
-        "roleAssignments/{id}",
-        f"/subscriptions/{{sub}}/resourceGroups/{{rg}}/providers/{ACR}/registries/{{registry}}"
-        "/providers/Microsoft.Authorization/roleAssignments/{id}"])
+    paths = [
+        p
+        for p in doc["paths"]
+        if p.endswith("/providers/Microsoft.Authorization/roleAssignments/{id}")
+    ]
+    assert sorted(paths) == sorted(
+        [
+            "/providers/Microsoft.Authorization/roleAssignments/{id}",
+            "/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments/{id}",
+            "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Authorization/"
+            "roleAssignments/{id}",
+            f"/subscriptions/{{sub}}/resourceGroups/{{rg}}/providers/{ACR}/registries/{{registry}}"
+            "/providers/Microsoft.Authorization/roleAssignments/{id}",
+        ]
+    )
 
 
 def test_operation_ids_are_unique(doc: dict[str, Any]) -> None:
@@ -101,15 +113,20 @@ def test_acr_routes_list_the_supported_api_versions(doc: dict[str, Any]) -> None
 
 def test_bearer_security_scheme(doc: dict[str, Any]) -> None:
     assert doc["components"]["securitySchemes"]["bearer"] == {
-        "type": "http", "scheme": "bearer",
-        "description": doc["components"]["securitySchemes"]["bearer"]["description"]}
+        "type": "http",
+        "scheme": "bearer",
+        "description": doc["components"]["securitySchemes"]["bearer"]["description"],
+    }
     assert doc["security"] == [{"bearer": []}]
 
 
 def test_path_parameters_are_declared(doc: dict[str, Any]) -> None:
     for path, method, op in operations(doc):
-        declared = {resolve(doc, p)["name"] for p in op.get("parameters", [])
-                    if resolve(doc, p)["in"] == "path"}
+        declared = {
+            resolve(doc, p)["name"]
+            for p in op.get("parameters", [])
+            if resolve(doc, p)["in"] == "path"
+        }
         assert declared == set(re.findall(r"\{(\w+)\}", path)), (method, path)
 
 
@@ -123,6 +140,7 @@ def test_every_ref_resolves(doc: dict[str, Any]) -> None:
         elif isinstance(node, list):
             for v in node:
                 walk(v)
+
     walk(doc)
 
 
@@ -139,21 +157,30 @@ def test_errors_use_the_arm_error_body(doc: dict[str, Any]) -> None:
 
 
 def test_long_running_operations_document_their_headers(doc: dict[str, Any]) -> None:
-    reg = doc["paths"][f"/subscriptions/{{sub}}/resourceGroups/{{rg}}/providers/{ACR}/"
-                       "registries/{registry}"]
+    reg = doc["paths"][
+        f"/subscriptions/{{sub}}/resourceGroups/{{rg}}/providers/{ACR}/registries/{{registry}}"
+    ]
     for method in ("put", "patch"):
         for status in ("200", "201"):
             headers = reg[method]["responses"][status]["headers"]
             assert headers["Azure-AsyncOperation"]["required"] is True
             assert headers["Retry-After"]["schema"]["type"] == "integer"
     assert set(reg["delete"]["responses"]["202"]["headers"]) == {
-        "Location", "Azure-AsyncOperation", "Retry-After"}
+        "Location",
+        "Azure-AsyncOperation",
+        "Retry-After",
+    }
 
 
 def test_list_wrappers_have_value_and_next_link(doc: dict[str, Any]) -> None:
     schemas = doc["components"]["schemas"]
-    for name in ("RegistryListResult", "ReplicationListResult", "WebhookListResult",
-                 "EventListResult", "ResourceGroupListResult"):
+    for name in (
+        "RegistryListResult",
+        "ReplicationListResult",
+        "WebhookListResult",
+        "EventListResult",
+        "ResourceGroupListResult",
+    ):
         assert set(schemas[name]["properties"]) == {"value", "nextLink"}, name
         assert schemas[name]["required"] == ["value"]
     assert set(schemas["RegistryUsageListResult"]["properties"]) == {"value"}
@@ -175,6 +202,7 @@ def test_the_document_is_cached_but_servers_follow_the_request(api: Api) -> None
 
 # == real responses validate against the document ============================================
 
+
 @pytest.fixture
 def checker(doc: dict[str, Any]) -> Any:
     schemathesis = pytest.importorskip("schemathesis")
@@ -189,25 +217,35 @@ def checker(doc: dict[str, Any]) -> Any:
         path = resp.request.url.path
         for template in templates:
             rx = "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)) + "$"
-            if re.match(rx, path, re.IGNORECASE) and resp.request.method.lower() in \
-                    doc["paths"][template]:
+            if (
+                re.match(rx, path, re.IGNORECASE)
+                and resp.request.method.lower() in doc["paths"][template]
+            ):
                 schema[template][resp.request.method.upper()].validate_response(resp)
                 return resp
         raise AssertionError(f"no operation for {resp.request.method} {path}")
+
     return check
 
 
 def test_the_main_flows_conform(api: Api, checker: Any) -> None:
     c = checker
-    c(api.put(api.rg_path(), {"location": "westus", "tags": {"a": "b"}},
-              api_version="2022-09-01"))
+    c(api.put(api.rg_path(), {"location": "westus", "tags": {"a": "b"}}, api_version="2022-09-01"))
     c(api.get(api.rg_path(), api_version="2022-09-01"))
     c(api.get(f"{api.sub_path}/resourcegroups", api_version="2022-09-01"))
     c(api.get("/subscriptions", api_version="2022-09-01"))
     c(api.get(api.sub_path, api_version="2022-09-01"))
     c(api.get(f"{api.sub_path}/locations", api_version="2022-09-01"))
-    created = c(api.put(api.reg_path(), {"location": "westus", "sku": {"name": "Premium"},
-                                         "properties": {"adminUserEnabled": True}}))
+    created = c(
+        api.put(
+            api.reg_path(),
+            {
+                "location": "westus",
+                "sku": {"name": "Premium"},
+                "properties": {"adminUserEnabled": True},
+            },
+        )
+    )
     assert created.status_code == 201
     c(api.follow(created.headers["Azure-AsyncOperation"]))
     c(api.patch(api.reg_path(), {"tags": {"x": "y"}}))
@@ -215,14 +253,28 @@ def test_the_main_flows_conform(api: Api, checker: Any) -> None:
     c(api.get(f"{api.reg_path()}/listUsages"))
     c(api.get(f"{api.rg_path()}/providers/{ACR}/registries"))
     c(api.get(f"{api.sub_path}/providers/{ACR}/registries"))
-    c(api.post(f"{api.sub_path}/providers/{ACR}/checkNameAvailability",
-               {"name": "myreg1", "type": f"{ACR}/registries"}))
+    c(
+        api.post(
+            f"{api.sub_path}/providers/{ACR}/checkNameAvailability",
+            {"name": "myreg1", "type": f"{ACR}/registries"},
+        )
+    )
     c(api.put(api.repl_path("eastus"), {"location": "eastus"}))
     c(api.patch(api.repl_path("eastus"), {"properties": {"regionEndpointEnabled": False}}))
     c(api.get(f"{api.reg_path()}/replications"))
-    c(api.put(api.hook_path(), {"location": "westus", "properties": {
-        "serviceUri": "http://127.0.0.1:9/h", "actions": ["push"],
-        "customHeaders": {"Authorization": "x"}}}))
+    c(
+        api.put(
+            api.hook_path(),
+            {
+                "location": "westus",
+                "properties": {
+                    "serviceUri": "http://127.0.0.1:9/h",
+                    "actions": ["push"],
+                    "customHeaders": {"Authorization": "x"},
+                },
+            },
+        )
+    )
     ping = c(api.post(f"{api.hook_path()}/ping"))
     c(api.post(f"{api.hook_path()}/redeliver", {"eventId": ping.json()["id"]}))
     c(api.post(f"{api.hook_path()}/getCallbackConfig"))
@@ -236,16 +288,28 @@ def test_the_main_flows_conform(api: Api, checker: Any) -> None:
     authz = f"{api.sub_path}/providers/Microsoft.Authorization"
     c(api.get(f"{authz}/roleDefinitions", api_version=ADMIN_API_VERSION))
     c(api.get(f"{authz}/roleAssignments", api_version=ADMIN_API_VERSION))
-    made = c(api.post(f"{authz}/principals", {"displayName": "ci"},
-                      api_version=ADMIN_API_VERSION))
+    made = c(api.post(f"{authz}/principals", {"displayName": "ci"}, api_version=ADMIN_API_VERSION))
     c(api.get(f"{authz}/principals", api_version=ADMIN_API_VERSION))
     c(api.get("/providers/Microsoft.Authorization/whoami", api_version=ADMIN_API_VERSION))
-    c(api.put(f"{authz}/roleAssignments/3f1c0e8e-6a43-4d2b-9a57-0d8b8d1d2a01", {
-        "properties": {"roleDefinitionId": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-                       "principalId": made.json()["id"]}}, api_version=ADMIN_API_VERSION))
-    c(api.put(f"{authz}/roleDefinitions/5d6b3d5a-4d43-4b63-9d57-6f0f3f2b3c11", {
-        "properties": {"roleName": "pinger", "permissions": [{"actions": ["*/read"]}]}},
-        api_version=ADMIN_API_VERSION))
+    c(
+        api.put(
+            f"{authz}/roleAssignments/3f1c0e8e-6a43-4d2b-9a57-0d8b8d1d2a01",
+            {
+                "properties": {
+                    "roleDefinitionId": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+                    "principalId": made.json()["id"],
+                }
+            },
+            api_version=ADMIN_API_VERSION,
+        )
+    )
+    c(
+        api.put(
+            f"{authz}/roleDefinitions/5d6b3d5a-4d43-4b63-9d57-6f0f3f2b3c11",
+            {"properties": {"roleName": "pinger", "permissions": [{"actions": ["*/read"]}]}},
+            api_version=ADMIN_API_VERSION,
+        )
+    )
     c(api.delete(api.reg_path()))
     c(api.get("/healthz", token=NO_TOKEN, api_version=None))
 
@@ -257,5 +321,4 @@ def test_errors_conform(api: Api, checker: Any) -> None:
     c(api.get(api.reg_path(), api_version=None))  # 400 MissingApiVersionParameter
     c(api.put(api.rg_path(), content=b"{", api_version="2022-09-01"))  # 400
     reader = api.principal("r", role="Reader")
-    c(api.put(api.rg_path(), {"location": "westus"}, token=reader,
-              api_version="2022-09-01"))  # 403
+    c(api.put(api.rg_path(), {"location": "westus"}, token=reader, api_version="2022-09-01"))  # 403

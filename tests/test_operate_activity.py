@@ -37,8 +37,9 @@ def log_path(api: Api) -> str:
     return f"{api.sub_path}/{LOG}"
 
 
-def read_log(api: Api, flt: str = ALL, token: Any = None,
-             top: str | None = None) -> tuple[list[dict[str, Any]], int]:
+def read_log(
+    api: Api, flt: str = ALL, token: Any = None, top: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
     params = {"api-version": INSIGHTS_VERSION, "$filter": flt}
     if top:
         params["$top"] = top
@@ -51,10 +52,12 @@ def reg_body() -> dict[str, Any]:
 
 # -- the ARM endpoint (in process and through a real server) ----------------------------------
 
+
 def test_writes_denials_and_failures_are_recorded_reads_are_not(api: Api) -> None:
     reader = api.principal("reader1", READER)
-    created = api.put(api.rg_path(), {"location": "westus"},
-                      headers={"x-ms-client-request-id": "client-abc"})
+    created = api.put(
+        api.rg_path(), {"location": "westus"}, headers={"x-ms-client-request-id": "client-abc"}
+    )
     reg = api.put(api.reg_path(), reg_body())
     denied = api.put(api.reg_path("other1"), reg_body(), token=reader)
     bad = api.put(api.reg_path("x"), reg_body())  # an invalid name: 400
@@ -64,20 +67,26 @@ def test_writes_denials_and_failures_are_recorded_reads_are_not(api: Api) -> Non
     events, pages = read_log(api)
 
     assert pages == 1
-    assert [(e["operationId"], e["status"]["value"], e["subStatus"]["localizedValue"])
-            for e in events] == [
+    assert [
+        (e["operationId"], e["status"]["value"], e["subStatus"]["localizedValue"]) for e in events
+    ] == [
         (bad.headers["x-ms-request-id"], "Failed", "BadRequest (HTTP Status Code: 400)"),
         (denied.headers["x-ms-request-id"], "Failed", "Forbidden (HTTP Status Code: 403)"),
         (reg.headers["x-ms-request-id"], "Succeeded", "Created (HTTP Status Code: 201)"),
-        (created.headers["x-ms-request-id"], "Succeeded", "Created (HTTP Status Code: 201)")]
+        (created.headers["x-ms-request-id"], "Succeeded", "Created (HTTP Status Code: 201)"),
+    ]
     bad_e, denied_e, reg_e, rg_e = events
     assert denied_e["caller"] == reader.id
     assert denied_e["claims"]["name"] == "reader1"
     assert denied_e["level"] == "Error" and denied_e["description"] == "AuthorizationFailed"
     assert denied_e["authorization"] == {
-        "action": f"{ACR}/registries/write", "scope": api.reg_path("other1")}
-    assert reg_e["operationName"] == {"value": f"{ACR}/registries/write",
-                                      "localizedValue": "Create or Update Container Registry"}
+        "action": f"{ACR}/registries/write",
+        "scope": api.reg_path("other1"),
+    }
+    assert reg_e["operationName"] == {
+        "value": f"{ACR}/registries/write",
+        "localizedValue": "Create or Update Container Registry",
+    }
     assert reg_e["resourceId"] == api.reg_path()
     assert reg_e["resourceGroupName"] == "rg1"
     assert reg_e["resourceType"]["value"] == f"{ACR}/registries"
@@ -99,10 +108,14 @@ def test_actions_and_deletes_are_recorded(api: Api) -> None:
     gone = api.delete(api.hook_path())
     assert (ping.status_code, gone.status_code) == (200, 202)
     events, _ = read_log(api)
-    ops = [(e["operationName"]["value"], e["httpRequest"]["method"], e["status"]["value"])
-           for e in events[:2]]
-    assert ops == [(f"{ACR}/registries/webhooks/delete", "DELETE", "Accepted"),
-                   (f"{ACR}/registries/webhooks/ping/action", "POST", "Succeeded")]
+    ops = [
+        (e["operationName"]["value"], e["httpRequest"]["method"], e["status"]["value"])
+        for e in events[:2]
+    ]
+    assert ops == [
+        (f"{ACR}/registries/webhooks/delete", "DELETE", "Accepted"),
+        (f"{ACR}/registries/webhooks/ping/action", "POST", "Succeeded"),
+    ]
     assert events[1]["operationName"]["localizedValue"] == "Ping Webhook"
     assert events[1]["resourceId"] == api.hook_path()
 
@@ -114,8 +127,11 @@ def test_filters_by_group_caller_status_and_correlation(api: Api) -> None:
     api.create_registry("devreg1", rg="rg2")
     assert api.put(api.reg_path("devreg2", "rg2"), reg_body(), token=dev).status_code == 201
     assert api.put(api.reg_path("devreg3", "rg1"), reg_body(), token=dev).status_code == 403
-    mine = api.put(api.rg_path("rg3"), {"location": "westus"},
-                   headers={"x-ms-correlation-request-id": "corr-42"})
+    mine = api.put(
+        api.rg_path("rg3"),
+        {"location": "westus"},
+        headers={"x-ms-correlation-request-id": "corr-42"},
+    )
 
     def names(flt: str) -> list[str]:
         return [e["resourceId"].rsplit("/", 1)[-1] for e in read_log(api, flt)[0]]
@@ -126,7 +142,10 @@ def test_filters_by_group_caller_status_and_correlation(api: Api) -> None:
     assert names(f"{ALL} and caller eq 'dev1' and status eq 'Failed'") == ["devreg3"]
     assert names(f"{ALL} and correlationId eq 'corr-42'") == ["rg3"]
     assert names(f"{ALL} and resourceUri eq '{api.rg_path('rg2')}'") == [
-        "devreg2", "devreg1", "rg2"]
+        "devreg2",
+        "devreg1",
+        "rg2",
+    ]
     assert mine.headers["x-ms-correlation-request-id"] == "corr-42"
 
 
@@ -151,8 +170,10 @@ def test_readers_see_the_scopes_they_may_read_others_are_refused(api: Api) -> No
 
     seen = {e["resourceId"].rsplit("/", 1)[-1] for e in read_log(api, token=scoped)[0]}
     all_ = {e["resourceId"].rsplit("/", 1)[-1] for e in read_log(api, token=everyone)[0]}
-    refused = [api.get(log_path(api), token=p, api_version=INSIGHTS_VERSION,
-                       params={"$filter": ALL}) for p in (nobody, puller)]
+    refused = [
+        api.get(log_path(api), token=p, api_version=INSIGHTS_VERSION, params={"$filter": ALL})
+        for p in (nobody, puller)
+    ]
 
     assert seen == {"rg1", "inside1"}
     assert all_ == {"rg1", "rg2", "inside1", "outside1"}
@@ -161,10 +182,16 @@ def test_readers_see_the_scopes_they_may_read_others_are_refused(api: Api) -> No
     assert "Microsoft.Insights/eventtypes/values/read" in refused[0].json()["error"]["message"]
 
 
-@pytest.mark.parametrize("flt", ["foo eq 'x'", "eventTimestamp ge 'yesterday'",
-                                 "caller ge 'x'", f"{ALL} or status eq 'Failed'",
-                                 "eventTimestamp ge '2030-01-01T00:00:00Z' and "
-                                 "eventTimestamp le '2020-01-01T00:00:00Z'"])
+@pytest.mark.parametrize(
+    "flt",
+    [
+        "foo eq 'x'",
+        "eventTimestamp ge 'yesterday'",
+        "caller ge 'x'",
+        f"{ALL} or status eq 'Failed'",
+        "eventTimestamp ge '2030-01-01T00:00:00Z' and eventTimestamp le '2020-01-01T00:00:00Z'",
+    ],
+)
 def test_a_bad_filter_is_a_400(api: Api, flt: str) -> None:
     resp = api.get(log_path(api), api_version=INSIGHTS_VERSION, params={"$filter": flt})
     assert resp.status_code == 400, resp.text
@@ -178,10 +205,14 @@ def test_unauthenticated_attempts_are_not_recorded(api: Api) -> None:
 
 # -- the backend: time windows, retention, scan limits -----------------------------------------
 
+
 @pytest.fixture
 def backend(tmp_path: Any) -> Iterator[Backend]:
-    b = Backend(SqliteStore(str(tmp_path / "activity.db")), clock=FakeClock(),
-                settings=Settings(activity_retention_days=30))
+    b = Backend(
+        SqliteStore(str(tmp_path / "activity.db")),
+        clock=FakeClock(),
+        settings=Settings(activity_retention_days=30),
+    )
     b.bootstrap()
     yield b
     b.store.close()
@@ -189,11 +220,17 @@ def backend(tmp_path: Any) -> Iterator[Backend]:
 
 def record(b: Backend, sub: str, n: int, status: int = 201) -> dict[str, Any] | None:
     return b.activity.record(
-        sub, caller_id="p1", caller_name="alice", method="PUT",
+        sub,
+        caller_id="p1",
+        caller_name="alice",
+        method="PUT",
         action="Microsoft.Resources/subscriptions/resourceGroups/write",
         scope=f"/subscriptions/{sub}/resourceGroups/rg{n}",
-        resource_id=f"/subscriptions/{sub}/resourceGroups/rg{n}", status_code=status,
-        request_id=str(uuid.uuid4()), correlation_id="c")
+        resource_id=f"/subscriptions/{sub}/resourceGroups/rg{n}",
+        status_code=status,
+        request_id=str(uuid.uuid4()),
+        correlation_id="c",
+    )
 
 
 def test_time_windows_select_by_event_timestamp(backend: Backend) -> None:
@@ -251,36 +288,50 @@ def test_filter_rejects_non_eq_on_plain_fields() -> None:
 
 
 def test_filter_takes_bare_timestamps_as_az_monitor_sends_them() -> None:
-    flt = parse_filter("eventTimestamp ge 2026-12-01T00:00:00Z and "
-                       "eventTimestamp le 2026-12-02T00:00:00Z and status eq 'Failed'", 0.0)
+    flt = parse_filter(
+        "eventTimestamp ge 2026-12-01T00:00:00Z and "
+        "eventTimestamp le 2026-12-02T00:00:00Z and status eq 'Failed'",
+        0.0,
+    )
     assert (flt.start, flt.end) == (
         dt.datetime(2026, 12, 1, tzinfo=dt.UTC).timestamp(),
-        dt.datetime(2026, 12, 2, tzinfo=dt.UTC).timestamp())
+        dt.datetime(2026, 12, 2, tzinfo=dt.UTC).timestamp(),
+    )
 
 
 # -- the CLI: az monitor activity-log list -------------------------------------------------------
+
 
 def test_offset_and_time_range_follow_az() -> None:
     now = dt.datetime(2026, 12, 31, 12, 0, tzinfo=dt.UTC)
     assert parse_offset("1d12h") == dt.timedelta(days=1, hours=12)
     assert time_range(None, None, None, now) == (now - dt.timedelta(hours=6), now)
     assert time_range("2026-12-30T00:00:00Z", None, "1d", now) == (
-        dt.datetime(2026, 12, 30, tzinfo=dt.UTC), dt.datetime(2026, 12, 31, tzinfo=dt.UTC))
+        dt.datetime(2026, 12, 30, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 31, tzinfo=dt.UTC),
+    )
     assert time_range(None, "2026-12-30T00:00:00Z", "2h", now)[0] == dt.datetime(
-        2026, 12, 29, 22, tzinfo=dt.UTC)
+        2026, 12, 29, 22, tzinfo=dt.UTC
+    )
     assert time_range("2026-12-01T00:00:00", "2026-12-02T00:00:00+01:00", "1h", now) == (
-        dt.datetime(2026, 12, 1, tzinfo=dt.UTC), dt.datetime(2026, 12, 1, 23, tzinfo=dt.UTC))
+        dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 1, 23, tzinfo=dt.UTC),
+    )
     start, end = time_range(None, None, "1h", now.replace(microsecond=5))
     assert build_filter(start, end, caller="o'brien") == (
         "eventTimestamp ge '2026-12-31T11:00:00Z' and eventTimestamp le "
-        "'2026-12-31T12:00:01Z' and caller eq 'o''brien'")
+        "'2026-12-31T12:00:01Z' and caller eq 'o''brien'"
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--offset", "6x"], "not an offset"),
-    (["--start-time", "yesterday"], "not an ISO 8601 time"),
-    (["-g", "rg1", "--resource-id", "/subscriptions/x"], "usage error: --correlation-id"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--offset", "6x"], "not an offset"),
+        (["--start-time", "yesterday"], "not an ISO 8601 time"),
+        (["-g", "rg1", "--resource-id", "/subscriptions/x"], "usage error: --correlation-id"),
+    ],
+)
 def test_cli_usage_errors(args: list[str], message: str) -> None:
     result = CliRunner().invoke(cli, ["monitor", "activity-log", "list", *args])
     assert result.exit_code == 2
@@ -289,26 +340,34 @@ def test_cli_usage_errors(args: list[str], message: str) -> None:
 
 @pytest.mark.server
 def test_cli_reads_the_log_after_allowed_and_denied_operations_of_two_principals(
-        tmp_path: Any) -> None:
-    srv = ThreadedServer(ServerConfig(database=str(tmp_path / "server.db"),
-                                      admin_token="acr_operate_admin_token_0001"),
-                         deliver=False).start()
+    tmp_path: Any,
+) -> None:
+    srv = ThreadedServer(
+        ServerConfig(
+            database=str(tmp_path / "server.db"), admin_token="acr_operate_admin_token_0001"
+        ),
+        deliver=False,
+    ).start()
     try:
         rbac, sub = srv.app.backend.rbac, srv.subscription
         rg1 = f"/subscriptions/{sub}/resourceGroups/rg1"
 
         def principal(name: str, role: str, scope: str) -> tuple[str, str]:
             doc, token = rbac.create_principal(name, "Application")
-            rbac.create_assignment(scope, str(uuid.uuid4()), {"properties": {
-                "roleDefinitionId": role, "principalId": doc["id"]}})
+            rbac.create_assignment(
+                scope,
+                str(uuid.uuid4()),
+                {"properties": {"roleDefinitionId": role, "principalId": doc["id"]}},
+            )
             return doc["id"], token
 
         dev_id, dev = principal("dev", CONTRIBUTOR, rg1)
         viewer_id, viewer = principal("viewer", READER, f"/subscriptions/{sub}")
 
         def run(token: str, *args: str) -> tuple[int, str, str]:
-            result = CliRunner().invoke(cli, list(args), env={
-                "ACRCTL_ENDPOINT": srv.url, "ACRCTL_TOKEN": token})
+            result = CliRunner().invoke(
+                cli, list(args), env={"ACRCTL_ENDPOINT": srv.url, "ACRCTL_TOKEN": token}
+            )
             return result.exit_code, result.stdout, result.stderr
 
         admin = str(srv.admin_token)
@@ -333,25 +392,40 @@ def test_cli_reads_the_log_after_allowed_and_denied_operations_of_two_principals
         table = run(admin, "monitor", "activity-log", "list", "--max-events", "2", "-o", "table")
 
         def brief(evs: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
-            return [(e["claims"]["name"], e["operationName"]["value"].rsplit("/", 2)[-2],
-                     e["subStatus"]["value"]) for e in evs]
+            return [
+                (
+                    e["claims"]["name"],
+                    e["operationName"]["value"].rsplit("/", 2)[-2],
+                    e["subStatus"]["value"],
+                )
+                for e in evs
+            ]
 
-        assert brief(every) == [("viewer", "registries", "Forbidden"),
-                                ("viewer", "registries", "Forbidden"),
-                                ("dev", "resourceGroups", "Forbidden"),
-                                ("dev", "registries", "Created"),
-                                ("admin", "resourceGroups", "Created")]
+        assert brief(every) == [
+            ("viewer", "registries", "Forbidden"),
+            ("viewer", "registries", "Forbidden"),
+            ("dev", "resourceGroups", "Forbidden"),
+            ("dev", "registries", "Created"),
+            ("admin", "resourceGroups", "Created"),
+        ]
         assert every[0]["operationId"] == denied_id
         assert every[0]["operationName"]["value"].endswith("/registries/delete")
         assert brief(by_dev) == brief(every)[2:4] and by_dev[0]["caller"] == dev_id
         assert [e["status"]["value"] for e in failed] == ["Failed"] * 3
         assert all(e["caller"] == viewer_id for e in by_name) and len(by_name) == 2
         # dev holds read only in rg1: the attempt on rg2 (its scope) is not shown to it
-        assert brief(dev_view) == [b for b in brief(every) if b[1:] != (
-            "resourceGroups", "Forbidden")]
+        assert brief(dev_view) == [
+            b for b in brief(every) if b[1:] != ("resourceGroups", "Forbidden")
+        ]
         lines = table[1].splitlines()
         assert table[0] == 0 and lines[0].split() == [
-            "Time", "Caller", "Operation", "Status", "SubStatus", "ResourceGroup"]
+            "Time",
+            "Caller",
+            "Operation",
+            "Status",
+            "SubStatus",
+            "ResourceGroup",
+        ]
         assert len(lines) == 4 and "Microsoft.ContainerRegistry/registries/delete" in lines[2]
     finally:
         srv.stop()

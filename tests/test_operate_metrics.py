@@ -30,12 +30,16 @@ REG_ROUTE = "/subscriptions/{sub}/resourceGroups/{rg}/providers/" + ACR + "/regi
 V = {"api-version": "2025-11-01"}
 
 
-def start(tmp_path: Path, deliver: bool = False, metrics: str = "auto",
-          **extra: Any) -> ThreadedServer:
-    settings = Settings(extra={"webhook_allow": ["127.0.0.0/8"], "webhook_backoff": 0.05,
-                               **extra})
-    cfg = ServerConfig(database=str(tmp_path / f"m{time.monotonic_ns()}.db"),
-                       admin_token=TOKEN, settings=settings, metrics=metrics)
+def start(
+    tmp_path: Path, deliver: bool = False, metrics: str = "auto", **extra: Any
+) -> ThreadedServer:
+    settings = Settings(extra={"webhook_allow": ["127.0.0.0/8"], "webhook_backoff": 0.05, **extra})
+    cfg = ServerConfig(
+        database=str(tmp_path / f"m{time.monotonic_ns()}.db"),
+        admin_token=TOKEN,
+        settings=settings,
+        metrics=metrics,
+    )
     return ThreadedServer(cfg, deliver=deliver).start()
 
 
@@ -49,12 +53,10 @@ def srv(tmp_path: Path) -> Iterator[ThreadedServer]:
 
 
 def client(s: ThreadedServer) -> httpx.Client:
-    return httpx.Client(base_url=s.url, headers={"Authorization": f"Bearer {TOKEN}"},
-                        timeout=10)
+    return httpx.Client(base_url=s.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
 
 
-def scrape(s: ThreadedServer) -> tuple[dict[tuple[str, tuple[tuple[str, str], ...]], float],
-                                       str]:
+def scrape(s: ThreadedServer) -> tuple[dict[tuple[str, tuple[tuple[str, str], ...]], float], str]:
     resp = httpx.get(f"{s.url}/metrics", timeout=10)
     assert resp.status_code == 200, resp.text
     assert resp.headers["content-type"].startswith("text/plain; version=")
@@ -65,15 +67,17 @@ def scrape(s: ThreadedServer) -> tuple[dict[tuple[str, tuple[tuple[str, str], ..
     return out, resp.text
 
 
-def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str,
-          **labels: str) -> float:
+def value(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 def setup_registry(http: httpx.Client, sub: str, name: str = "secretname1") -> str:
     rg = f"/subscriptions/{sub}/resourceGroups/rg1"
-    assert http.put(rg, params={"api-version": "2022-09-01"},
-                    json={"location": "westus"}).status_code in (200, 201)
+    assert http.put(
+        rg, params={"api-version": "2022-09-01"}, json={"location": "westus"}
+    ).status_code in (200, 201)
     reg = f"{rg}/providers/{ACR}/registries/{name}"
     resp = http.put(reg, params=V, json={"location": "westus", "sku": {"name": "Basic"}})
     assert resp.status_code in (200, 201), resp.text
@@ -100,17 +104,27 @@ def test_request_counters_and_latency_move_with_traffic(srv: ThreadedServer) -> 
         after, text = scrape(srv)
 
     ok = {"method": "GET", "route": REG_ROUTE, "status": "200"}
-    assert value(after, "acrctl_http_requests_total", **ok) - value(
-        before, "acrctl_http_requests_total", **ok) == 5
-    assert value(after, "acrctl_http_request_duration_seconds_count", **ok) - value(
-        before, "acrctl_http_request_duration_seconds_count", **ok) == 5
+    assert (
+        value(after, "acrctl_http_requests_total", **ok)
+        - value(before, "acrctl_http_requests_total", **ok)
+        == 5
+    )
+    assert (
+        value(after, "acrctl_http_request_duration_seconds_count", **ok)
+        - value(before, "acrctl_http_request_duration_seconds_count", **ok)
+        == 5
+    )
     assert value(after, "acrctl_http_request_duration_seconds_bucket", le="+Inf", **ok) >= 5
-    assert value(after, "acrctl_http_requests_total", method="GET", route=REG_ROUTE,
-                 status="404") == 1
-    assert value(after, "acrctl_http_requests_total", method="GET", route="unmatched",
-                 status="404") == 1
-    assert value(after, "acrctl_store_operation_duration_seconds_count", operation="get") > \
-        value(before, "acrctl_store_operation_duration_seconds_count", operation="get")
+    assert (
+        value(after, "acrctl_http_requests_total", method="GET", route=REG_ROUTE, status="404") == 1
+    )
+    assert (
+        value(after, "acrctl_http_requests_total", method="GET", route="unmatched", status="404")
+        == 1
+    )
+    assert value(after, "acrctl_store_operation_duration_seconds_count", operation="get") > value(
+        before, "acrctl_store_operation_duration_seconds_count", operation="get"
+    )
     assert value(after, "acrctl_store_up") == 1
     assert value(after, "acrctl_build_info", version=__import__("acrctl").__version__) == 1
     # labels are route templates: no resource name, no raw path, no subscription id
@@ -122,21 +136,27 @@ def test_deliveries_are_counted_by_outcome_and_attempt(srv: ThreadedServer) -> N
     with WebhookReceiver(statuses=[500, 200]) as rx, client(srv) as http:
         reg = setup_registry(http, srv.subscription)
         hook = f"{reg}/webhooks/hook1"
-        assert http.put(hook, params=V, json={"location": "westus", "properties": {
-            "serviceUri": rx.url(), "actions": ["push"]}}).status_code in (200, 201)
+        assert http.put(
+            hook,
+            params=V,
+            json={
+                "location": "westus",
+                "properties": {"serviceUri": rx.url(), "actions": ["push"]},
+            },
+        ).status_code in (200, 201)
         assert http.post(f"{hook}/ping", params=V).status_code == 200
         assert rx.wait_for(2)
 
         def counted() -> dict[Any, float] | None:
             samples, _ = scrape(srv)
-            done = value(samples, "acrctl_webhook_deliveries_total", outcome="delivered",
-                         attempt="2")
+            done = value(
+                samples, "acrctl_webhook_deliveries_total", outcome="delivered", attempt="2"
+            )
             return samples if done else None
 
         samples = wait_until(counted)
     assert samples, "the delivered attempt was not counted"
-    assert value(samples, "acrctl_webhook_deliveries_total", outcome="retry",
-                 attempt="1") == 1
+    assert value(samples, "acrctl_webhook_deliveries_total", outcome="retry", attempt="1") == 1
     assert value(samples, "acrctl_webhook_outbox_depth") == 0
 
 
@@ -146,17 +166,25 @@ def test_outbox_and_operation_gauges_read_the_store(tmp_path: Path) -> None:
         with client(s) as http:
             reg = setup_registry(http, s.subscription)
             hook = f"{reg}/webhooks/hook1"
-            assert http.put(hook, params=V, json={"location": "westus", "properties": {
-                "serviceUri": "http://127.0.0.1:9/hook", "actions": ["push"]}}).status_code \
-                in (200, 201)
+            assert http.put(
+                hook,
+                params=V,
+                json={
+                    "location": "westus",
+                    "properties": {"serviceUri": "http://127.0.0.1:9/hook", "actions": ["push"]},
+                },
+            ).status_code in (200, 201)
             empty, _ = scrape(s)
             for _ in range(3):
                 assert http.post(f"{hook}/ping", params=V).status_code == 200
             time.sleep(0.05)
             queued, _ = scrape(s)
             s.app.backend.settings.lro_mode = "polls"
-            resp = http.put(reg.replace("secretname1", "slowreg1"), params=V,
-                            json={"location": "westus", "sku": {"name": "Basic"}})
+            resp = http.put(
+                reg.replace("secretname1", "slowreg1"),
+                params=V,
+                json={"location": "westus", "sku": {"name": "Basic"}},
+            )
             assert resp.status_code == 201
             busy, _ = scrape(s)
         s.app.backend.settings.extra["webhook_max_attempts"] = 1
@@ -171,8 +199,7 @@ def test_outbox_and_operation_gauges_read_the_store(tmp_path: Path) -> None:
     assert value(empty, "acrctl_operations_in_flight", kind="registry", state="Creating") == 0
     assert value(busy, "acrctl_operations_in_flight", kind="registry", state="Creating") == 1
     assert value(drained, "acrctl_webhook_outbox_depth") == 0
-    assert value(drained, "acrctl_webhook_deliveries_total", outcome="failed",
-                 attempt="1") == 3
+    assert value(drained, "acrctl_webhook_deliveries_total", outcome="failed", attempt="1") == 3
 
 
 def test_each_app_has_a_registry_of_its_own(tmp_path: Path) -> None:
@@ -201,24 +228,39 @@ def test_metrics_off_is_a_404(tmp_path: Path) -> None:
     assert resp.json()["error"]["code"] == "MetricsDisabled"
 
 
-@pytest.mark.parametrize("host, mode, enabled", [
-    ("127.0.0.1", "auto", True), ("::1", "auto", True), ("localhost", "auto", True),
-    ("0.0.0.0", "auto", False), ("10.1.2.3", "auto", False), ("0.0.0.0", "on", True),
-    ("127.0.0.1", "off", False)])
+@pytest.mark.parametrize(
+    "host, mode, enabled",
+    [
+        ("127.0.0.1", "auto", True),
+        ("::1", "auto", True),
+        ("localhost", "auto", True),
+        ("0.0.0.0", "auto", False),
+        ("10.1.2.3", "auto", False),
+        ("0.0.0.0", "on", True),
+        ("127.0.0.1", "off", False),
+    ],
+)
 def test_metrics_default_on_for_loopback_only(host: str, mode: str, enabled: bool) -> None:
     assert metrics_enabled(ServerConfig(host=host, metrics=mode)) is enabled
 
 
 # -- health and readiness ---------------------------------------------------------------------
 
+
 def test_readyz_checks_store_schema_and_delivery_worker(srv: ThreadedServer) -> None:
     health = httpx.get(f"{srv.url}/healthz")
     ready = httpx.get(f"{srv.url}/readyz")
     assert health.status_code == 200 and "x-ms-request-id" in health.headers
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {
-        "store": "ok", "schema": "ok", "delivery": "ok",
-        "dataplane": "off (data port 0)"}}  # an off data plane is reported, not unready
+    assert ready.json() == {
+        "status": "ready",
+        "checks": {
+            "store": "ok",
+            "schema": "ok",
+            "delivery": "ok",
+            "dataplane": "off (data port 0)",
+        },
+    }  # an off data plane is reported, not unready
     assert srv.delivery is not None
     srv.delivery.stop()  # the worker died
     stopped = httpx.get(f"{srv.url}/readyz")

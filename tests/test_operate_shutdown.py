@@ -51,9 +51,21 @@ def start(tmp_path: Path, name: str) -> tuple[subprocess.Popen[bytes], str, Path
     env["ACRCTL_SERVER_BOOTSTRAP_TOKEN"] = TOKEN
     out = tmp_path / f"{name}.out"
     with open(out, "wb") as fh:
-        proc = subprocess.Popen([ACRCTL, "server", "--config", str(tmp_path / "server.toml"),
-                                 "--port", str(port), "--database", str(tmp_path / "s.db")],
-                                stdout=fh, stderr=fh, env=env)
+        proc = subprocess.Popen(
+            [
+                ACRCTL,
+                "server",
+                "--config",
+                str(tmp_path / "server.toml"),
+                "--port",
+                str(port),
+                "--database",
+                str(tmp_path / "s.db"),
+            ],
+            stdout=fh,
+            stderr=fh,
+            env=env,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -69,8 +81,7 @@ def start(tmp_path: Path, name: str) -> tuple[subprocess.Popen[bytes], str, Path
 
 
 def client(url: str) -> httpx.Client:
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"},
-                        timeout=10)
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
 
 
 class Writer(threading.Thread):
@@ -96,8 +107,11 @@ class Writer(threading.Thread):
                             self.pings.append(resp.json()["id"])
                         continue
                     name = f"rg{n}"
-                    resp = http.put(f"/subscriptions/{self.sub}/resourceGroups/{name}",
-                                    params=RV, json={"location": "westus"})
+                    resp = http.put(
+                        f"/subscriptions/{self.sub}/resourceGroups/{name}",
+                        params=RV,
+                        json={"location": "westus"},
+                    )
                     if resp.status_code in (200, 201):
                         self.groups[name] = resp.headers["x-ms-request-id"]
                 except httpx.HTTPError:
@@ -114,12 +128,27 @@ def test_sigterm_during_writes_loses_nothing_acknowledged(tmp_path: Path) -> Non
             rg = f"/subscriptions/{sub}/resourceGroups/base"
             assert http.put(rg, params=RV, json={"location": "westus"}).status_code == 201
             reg = f"{rg}/providers/{ACR}/registries/myreg1"
-            assert http.put(reg, params=V, json={"location": "westus",
-                                                 "sku": {"name": "Basic"}}).status_code == 201
+            assert (
+                http.put(
+                    reg, params=V, json={"location": "westus", "sku": {"name": "Basic"}}
+                ).status_code
+                == 201
+            )
             hook = f"{reg}/webhooks/hook1"
-            assert http.put(hook, params=V, json={"location": "westus", "properties": {
-                "serviceUri": f"http://127.0.0.1:{rx_port}/hook",
-                "actions": ["push"]}}).status_code == 201
+            assert (
+                http.put(
+                    hook,
+                    params=V,
+                    json={
+                        "location": "westus",
+                        "properties": {
+                            "serviceUri": f"http://127.0.0.1:{rx_port}/hook",
+                            "actions": ["push"],
+                        },
+                    },
+                ).status_code
+                == 201
+            )
         writer = Writer(url, sub, hook)
         writer.start()
         deadline = time.monotonic() + 20
@@ -139,12 +168,16 @@ def test_sigterm_during_writes_loses_nothing_acknowledged(tmp_path: Path) -> Non
         proc, url, out = start(tmp_path, "second")
         try:
             with client(url) as http:
-                groups = {g["name"] for g in http.get(
-                    f"/subscriptions/{sub}/resourcegroups", params={**RV, "$top": "1000"}
-                ).json()["value"]}
+                groups = {
+                    g["name"]
+                    for g in http.get(
+                        f"/subscriptions/{sub}/resourcegroups", params={**RV, "$top": "1000"}
+                    ).json()["value"]
+                }
                 activity = http.get(
                     f"/subscriptions/{sub}/providers/Microsoft.Insights/eventtypes/"
-                    "management/values", params={"api-version": "2015-04-01", "$top": "1000"}
+                    "management/values",
+                    params={"api-version": "2015-04-01", "$top": "1000"},
                 ).json()["value"]
                 assert rx.wait_for(len(writer.pings), timeout=20)
 
@@ -165,26 +198,38 @@ def test_sigterm_during_writes_loses_nothing_acknowledged(tmp_path: Path) -> Non
     assert {r.json()["action"] for r in rx.requests} == {"ping"}
 
 
-def test_a_delivery_still_in_flight_at_the_bound_goes_back_to_the_outbox(
-        tmp_path: Path) -> None:
+def test_a_delivery_still_in_flight_at_the_bound_goes_back_to_the_outbox(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
     settings = Settings(extra={"webhook_allow": ["127.0.0.0/8"], "webhook_timeout": 10})
     with WebhookReceiver(delay=3) as rx:
-        srv = ThreadedServer(ServerConfig(database=db, admin_token=TOKEN, settings=settings,
-                                          shutdown_timeout=0.3)).start()
+        srv = ThreadedServer(
+            ServerConfig(database=db, admin_token=TOKEN, settings=settings, shutdown_timeout=0.3)
+        ).start()
         try:
             with client(srv.url) as http:
-                reg = (f"/subscriptions/{srv.subscription}/resourceGroups/rg1/providers/{ACR}"
-                       "/registries/myreg1")
+                reg = (
+                    f"/subscriptions/{srv.subscription}/resourceGroups/rg1/providers/{ACR}"
+                    "/registries/myreg1"
+                )
                 http.put(reg.split("/providers/")[0], params=RV, json={"location": "westus"})
                 http.put(reg, params=V, json={"location": "westus", "sku": {"name": "Basic"}})
                 hook = f"{reg}/webhooks/hook1"
-                http.put(hook, params=V, json={"location": "westus", "properties": {
-                    "serviceUri": rx.url(), "actions": ["push"]}})
+                http.put(
+                    hook,
+                    params=V,
+                    json={
+                        "location": "westus",
+                        "properties": {"serviceUri": rx.url(), "actions": ["push"]},
+                    },
+                )
                 event_id = http.post(f"{hook}/ping", params=V).json()["id"]
                 deadline = time.monotonic() + 5  # the receiver holds the answer 3 seconds
-                while http.post(f"{hook}/listEvents", params=V).json()["value"][0][
-                        "delivery"]["state"] != "sending":
+                while (
+                    http.post(f"{hook}/listEvents", params=V).json()["value"][0]["delivery"][
+                        "state"
+                    ]
+                    != "sending"
+                ):
                     assert time.monotonic() < deadline
                     time.sleep(0.02)
         finally:

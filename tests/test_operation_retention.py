@@ -46,10 +46,24 @@ def not_found(api: Api, url: str) -> dict[str, Any]:
 
 def old_operation(store: SqliteStore, started: float, status: str = "Succeeded") -> str:
     op_id = str(uuid.uuid4())
-    store.put(OPERATION, op_id, "/subscriptions/s/x", op_id, {
-        "id": op_id, "name": op_id, "status": status, "action": "create", "kind": "registry",
-        "itemKey": "/subscriptions/s/x", "resourceId": "/subscriptions/s/x",
-        "location": "westus", "started": started, "polls": 0})
+    store.put(
+        OPERATION,
+        op_id,
+        "/subscriptions/s/x",
+        op_id,
+        {
+            "id": op_id,
+            "name": op_id,
+            "status": status,
+            "action": "create",
+            "kind": "registry",
+            "itemKey": "/subscriptions/s/x",
+            "resourceId": "/subscriptions/s/x",
+            "location": "westus",
+            "started": started,
+            "polls": 0,
+        },
+    )
     return op_id
 
 
@@ -61,8 +75,10 @@ def test_a_finished_operation_past_the_retention_answers_404(api: Api) -> None:
     api.clock.advance(24 * HOUR + 1)
     assert api.backend.ops.prune() == 1
     op = url.split("/operationStatuses/")[1].split("?")[0]
-    assert not_found(api, url) == {"code": "OperationNotFound",
-                                   "message": f"The operation '{op}' could not be found."}
+    assert not_found(api, url) == {
+        "code": "OperationNotFound",
+        "message": f"The operation '{op}' could not be found.",
+    }
 
 
 def test_an_operation_within_the_retention_is_kept(api: Api) -> None:
@@ -152,6 +168,7 @@ def test_operations_stop_accumulating_under_steady_writes(api: Api) -> None:
     for _ in range(96):
         api.clock.advance(HOUR)
         api.create_webhook()  # an update: one more operation
-    ops = api.backend.store.count(OPERATION, api.backend.registries.key(
-        api.sub, "rg1", "myreg1") + "/webhooks/hook1")
+    ops = api.backend.store.count(
+        OPERATION, api.backend.registries.key(api.sub, "rg1", "myreg1") + "/webhooks/hook1"
+    )
     assert 20 <= ops <= 26

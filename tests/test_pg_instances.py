@@ -46,8 +46,14 @@ class Pair:
         self.servers.append(start(url, deliver, **kw))
         self.apis = []
         for srv in self.servers:
-            api = Api("server", srv.app.backend, httpx.Client(base_url=srv.url, timeout=30),
-                      srv.url, url, None)
+            api = Api(
+                "server",
+                srv.app.backend,
+                httpx.Client(base_url=srv.url, timeout=30),
+                srv.url,
+                url,
+                None,
+            )
             api.admin_token = TOKEN
             self.apis.append(api)
 
@@ -89,8 +95,7 @@ def test_both_instances_share_one_subscription_and_admin(pair: Pair) -> None:
         assert [s["subscriptionId"] for s in subs] == [a.sub]
 
 
-def test_a_replication_made_through_one_is_seen_and_deleted_through_the_other(
-        pair: Pair) -> None:
+def test_a_replication_made_through_one_is_seen_and_deleted_through_the_other(pair: Pair) -> None:
     a, b = pair.apis
     assert a.put(a.rg_path(), {"location": "westus"}).status_code == 201
     r = a.put(a.reg_path(), {"location": "westus", "sku": {"name": "Premium"}})
@@ -105,7 +110,9 @@ def test_a_replication_made_through_one_is_seen_and_deleted_through_the_other(
     assert seen.json()["properties"]["provisioningState"] == "Creating"
     assert b.patch(b.repl_path("eastus"), {"tags": {"x": "1"}}).status_code == 409
     assert [api.follow(local(api, status)).json()["status"] for api in (b, a)] == [
-        "InProgress", "Succeeded"]
+        "InProgress",
+        "Succeeded",
+    ]
     got = b.get(b.repl_path("eastus")).json()
     assert got["properties"]["provisioningState"] == "Succeeded"
     assert got["properties"]["status"]["displayStatus"] == "Ready"
@@ -124,8 +131,7 @@ def test_a_replication_made_through_one_is_seen_and_deleted_through_the_other(
     assert a.delete(a.repl_path("eastus")).status_code == 204
 
 
-def test_two_instances_starting_at_once_on_an_empty_database_bootstrap_once(
-        pg_url: str) -> None:
+def test_two_instances_starting_at_once_on_an_empty_database_bootstrap_once(pg_url: str) -> None:
     servers: list[ThreadedServer] = []
     errors: list[BaseException] = []
     barrier = threading.Barrier(3)
@@ -147,8 +153,11 @@ def test_two_instances_starting_at_once_on_an_empty_database_bootstrap_once(
         assert len({s.subscription for s in servers}) == 1
         assert len(servers[0].app.backend.list_subscriptions()) == 1
         for s in servers:
-            r = httpx.get(f"{s.url}/subscriptions", params={"api-version": API_VERSION},
-                          headers={"Authorization": f"Bearer {TOKEN}"})
+            r = httpx.get(
+                f"{s.url}/subscriptions",
+                params={"api-version": API_VERSION},
+                headers={"Authorization": f"Bearer {TOKEN}"},
+            )
             assert r.status_code == 200 and len(r.json()["value"]) == 1
     finally:
         for s in servers:
@@ -169,8 +178,7 @@ def events(api: Api, hook: str = "hook1") -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("failures", [0, 6], ids=["first-try", "with-retries"])
-def test_pings_through_two_instances_are_delivered_exactly_once(pg_url: str,
-                                                                failures: int) -> None:
+def test_pings_through_two_instances_are_delivered_exactly_once(pg_url: str, failures: int) -> None:
     """Both instances run a delivery worker on the same outbox; N pings (half through
     each) reach a real 127.0.0.1 receiver exactly N times (plus the failed attempts that
     were retried), each event's payload once with a 2xx."""
@@ -219,8 +227,9 @@ def test_each_instance_pages_what_both_wrote(pair: Pair) -> None:
     for i in range(6):
         pair.apis[i % 2].create_registry(f"pagereg{i}")
     for api in (a, b):
-        items, pages = api.collect(api.rg_path() + "/providers/Microsoft.ContainerRegistry/"
-                                   "registries", params={"$top": "4",
-                                                         "api-version": API_VERSION})
+        items, pages = api.collect(
+            api.rg_path() + "/providers/Microsoft.ContainerRegistry/registries",
+            params={"$top": "4", "api-version": API_VERSION},
+        )
         assert [x["name"] for x in items] == [f"pagereg{i}" for i in range(6)]
         assert pages == 2

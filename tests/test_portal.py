@@ -31,14 +31,17 @@ API = "2025-11-01"
 AUTHZ_API = "2022-04-01"
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-       "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 LRO_SECONDS = 1.5
 
 pytestmark = pytest.mark.server
 
 
 # == the server, the browser and the world ===================================================
+
 
 @dataclass
 class Tls:
@@ -64,17 +67,21 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
     cert.cert_chain_pems[0].write_to_path(str(d / "cert.pem"))
     ca.cert_pem.write_to_path(str(d / "ca.pem"))
     public = x509.load_pem_x509_certificate(cert.cert_chain_pems[0].bytes()).public_key()
-    der = public.public_bytes(serialization.Encoding.DER,
-                              serialization.PublicFormat.SubjectPublicKeyInfo)
-    return Tls(str(d / "cert.pem"), str(d / "key.pem"), str(d / "ca.pem"),
-               base64.b64encode(hashlib.sha256(der).digest()).decode())
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return Tls(
+        str(d / "cert.pem"),
+        str(d / "key.pem"),
+        str(d / "ca.pem"),
+        base64.b64encode(hashlib.sha256(der).digest()).decode(),
+    )
 
 
 @pytest.fixture(scope="module")
 def server(tls: Tls) -> Iterator[ThreadedServer]:
     settings = Settings(lro_mode="seconds", lro_seconds=LRO_SECONDS, retry_after=1)
-    cfg = ServerConfig(tls_cert=tls.cert, tls_key=tls.key, admin_token=ADMIN,
-                       settings=settings)
+    cfg = ServerConfig(tls_cert=tls.cert, tls_key=tls.key, admin_token=ADMIN, settings=settings)
     with ThreadedServer(cfg, deliver=False) as srv:
         yield srv
 
@@ -84,8 +91,11 @@ def browser(tls: Tls) -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                              args=[f"--ignore-certificate-errors-spki-list={tls.spki}"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[f"--ignore-certificate-errors-spki-list={tls.spki}"],
+        )
         yield b
         b.close()
 
@@ -96,8 +106,14 @@ def page(browser: Any) -> Iterator[Any]:
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and
-          "Content Security Policy" in msg.text else None)
+    pg.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
     pg.set_default_timeout(10_000)
     yield pg
     context.close()
@@ -117,25 +133,36 @@ class Arm:
     def __init__(self, srv: ThreadedServer, tls: Tls) -> None:
         self.srv = srv
         self.sub = srv.subscription
-        self.http = httpx.Client(base_url=srv.url, verify=tls.verify(), timeout=10,
-                                 headers={"Authorization": f"Bearer {ADMIN}"})
+        self.http = httpx.Client(
+            base_url=srv.url,
+            verify=tls.verify(),
+            timeout=10,
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        )
         self.suffix = uuid.uuid4().hex[:8]
 
-    def request(self, method: str, path: str, body: Any = None, version: str = API,
-                token: str | None = None) -> httpx.Response:
+    def request(
+        self, method: str, path: str, body: Any = None, version: str = API, token: str | None = None
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else None
-        return self.http.request(method, path, params={"api-version": version}, json=body,
-                                 headers=headers)
+        return self.http.request(
+            method, path, params={"api-version": version}, json=body, headers=headers
+        )
 
-    def registry(self, sku: str = "Premium", location: str = "westus",
-                 replicas: tuple[str, ...] = (), tags: dict[str, dict[str, str]] | None = None
-                 ) -> dict[str, Any]:
+    def registry(
+        self,
+        sku: str = "Premium",
+        location: str = "westus",
+        replicas: tuple[str, ...] = (),
+        tags: dict[str, dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
         settings = self.srv.app.backend.settings
         settings.lro_mode = "immediate"
         try:
             rg = f"/subscriptions/{self.sub}/resourceGroups/rg{self.suffix}"
-            assert self.request("PUT", rg, {"location": location},
-                                version="2022-09-01").status_code in (200, 201)
+            assert self.request(
+                "PUT", rg, {"location": location}, version="2022-09-01"
+            ).status_code in (200, 201)
             reg_id = f"{rg}/providers/{ACR}/registries/reg{self.suffix}"
             resp = self.request("PUT", reg_id, {"location": location, "sku": {"name": sku}})
             assert resp.status_code in (200, 201), resp.text
@@ -149,17 +176,27 @@ class Arm:
 
     def principal(self, role: str) -> tuple[str, str]:
         """A new principal holding `role` at the subscription: (appId, secret)."""
-        resp = self.request("POST", f"/subscriptions/{self.sub}/providers/Microsoft."
-                            "Authorization/principals",
-                            {"displayName": f"p{uuid.uuid4().hex[:6]}"}, version=AUTHZ_API)
+        resp = self.request(
+            "POST",
+            f"/subscriptions/{self.sub}/providers/Microsoft.Authorization/principals",
+            {"displayName": f"p{uuid.uuid4().hex[:6]}"},
+            version=AUTHZ_API,
+        )
         assert resp.status_code == 201, resp.text
         pid, token = resp.json()["id"], resp.json()["token"]
         scope = f"/subscriptions/{self.sub}"
-        resp = self.request("PUT", f"{scope}/providers/Microsoft.Authorization/roleAssignments/"
-                            f"{uuid.uuid4()}", {"properties": {
-                                "roleDefinitionId": f"{scope}/providers/Microsoft.Authorization/"
-                                                    f"roleDefinitions/{role}",
-                                "principalId": pid}}, version=AUTHZ_API)
+        resp = self.request(
+            "PUT",
+            f"{scope}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}",
+            {
+                "properties": {
+                    "roleDefinitionId": f"{scope}/providers/Microsoft.Authorization/"
+                    f"roleDefinitions/{role}",
+                    "principalId": pid,
+                }
+            },
+            version=AUTHZ_API,
+        )
         assert resp.status_code in (200, 201), resp.text
         return pid, token
 
@@ -196,8 +233,10 @@ def region(page: Any, name: str) -> Any:
 
 # == the page as served =========================================================================
 
-def test_page_is_served_under_a_strict_content_security_policy(server: ThreadedServer,
-                                                              tls: Tls) -> None:
+
+def test_page_is_served_under_a_strict_content_security_policy(
+    server: ThreadedServer, tls: Tls
+) -> None:
     resp = httpx.get(f"{server.url}/portal", verify=tls.verify())
     assert resp.status_code == 200
     assert resp.headers["content-type"] == "text/html; charset=utf-8"
@@ -210,11 +249,17 @@ def test_page_is_served_under_a_strict_content_security_policy(server: ThreadedS
     assert resp.text.count('class="region"') == 59  # one cell per region of the catalog
 
 
-@pytest.mark.parametrize(("name", "media"), [("portal.js", "text/javascript; charset=utf-8"),
-                                             ("portal.css", "text/css; charset=utf-8"),
-                                             ("icon.svg", "image/svg+xml")])
-def test_assets_are_served_with_their_media_type(server: ThreadedServer, tls: Tls, name: str,
-                                                 media: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "media"),
+    [
+        ("portal.js", "text/javascript; charset=utf-8"),
+        ("portal.css", "text/css; charset=utf-8"),
+        ("icon.svg", "image/svg+xml"),
+    ],
+)
+def test_assets_are_served_with_their_media_type(
+    server: ThreadedServer, tls: Tls, name: str, media: str
+) -> None:
     resp = httpx.get(f"{server.url}/portal/{name}", verify=tls.verify())
     assert (resp.status_code, resp.headers["content-type"]) == (200, media)
     assert resp.headers["content-security-policy"] == CSP
@@ -223,8 +268,9 @@ def test_assets_are_served_with_their_media_type(server: ThreadedServer, tls: Tl
 def test_unknown_asset_is_404(server: ThreadedServer, tls: Tls) -> None:
     resp = httpx.get(f"{server.url}/portal/..%2Fserve.py", verify=tls.verify())
     assert resp.status_code == 404
-    assert resp.json() == {"error": {"code": "NotFound",
-                                     "message": "The portal has no file '..%2Fserve.py'."}}
+    assert resp.json() == {
+        "error": {"code": "NotFound", "message": "The portal has no file '..%2Fserve.py'."}
+    }
 
 
 def test_portal_is_off_with_its_setting(server: ThreadedServer, tls: Tls) -> None:
@@ -234,25 +280,37 @@ def test_portal_is_off_with_its_setting(server: ThreadedServer, tls: Tls) -> Non
     finally:
         server.app.backend.settings.portal_enabled = True
     assert resp.status_code == 404
-    assert resp.json() == {"error": {
-        "code": "PortalDisabled",
-        "message": "The portal is off on this server (setting portal_enabled = false)."}}
+    assert resp.json() == {
+        "error": {
+            "code": "PortalDisabled",
+            "message": "The portal is off on this server (setting portal_enabled = false).",
+        }
+    }
 
 
 def test_permissions_list_the_callers_own_roles_at_a_scope(arm: Arm) -> None:
     reg = arm.registry()
     _, reader = arm.principal(READER)
-    resp = arm.request("GET", f"{reg['id']}/providers/Microsoft.Authorization/permissions",
-                       version=AUTHZ_API, token=reader)
+    resp = arm.request(
+        "GET",
+        f"{reg['id']}/providers/Microsoft.Authorization/permissions",
+        version=AUTHZ_API,
+        token=reader,
+    )
     assert resp.status_code == 200, resp.text
-    assert resp.json() == {"value": [{"actions": ["*/read"], "notActions": [],
-                                      "dataActions": [], "notDataActions": []}]}
+    assert resp.json() == {
+        "value": [
+            {"actions": ["*/read"], "notActions": [], "dataActions": [], "notDataActions": []}
+        ]
+    }
 
 
 # == in the browser =============================================================================
 
+
 def test_sign_in_as_a_service_principal_and_create_a_replica_that_turns_ready(
-        arm: Arm, server: ThreadedServer, page: Any, shots: Path) -> None:
+    arm: Arm, server: ThreadedServer, page: Any, shots: Path
+) -> None:
     reg = arm.registry(replicas=("northeurope",))
     app_id, secret = arm.principal(CONTRIBUTOR)
     page.goto(f"{server.url}/portal")
@@ -269,8 +327,10 @@ def test_sign_in_as_a_service_principal_and_create_a_replica_that_turns_ready(
     page.screenshot(path=str(shots / "portal-before-create.png"))
     page.click("#create")
     page.wait_for_selector('#region-eastus[data-kind="replica"][data-status="Provisioning"]')
-    page.wait_for_selector('#region-eastus[data-kind="replica"][data-status="Ready"]',
-                           timeout=LRO_SECONDS * 1000 + 8000)
+    page.wait_for_selector(
+        '#region-eastus[data-kind="replica"][data-status="Ready"]',
+        timeout=LRO_SECONDS * 1000 + 8000,
+    )
     assert page.evaluate("window.__noReload") is True
     assert page.text_content("#d-status") == "Ready: The replication is ready."
     assert page.text_content("#d-zone") == "Enabled"
@@ -279,16 +339,21 @@ def test_sign_in_as_a_service_principal_and_create_a_replica_that_turns_ready(
     assert (props["provisioningState"], props["zoneRedundancy"]) == ("Succeeded", "Enabled")
 
 
-def test_bearer_token_sign_in_shows_the_servers_refusal(server: ThreadedServer, tls: Tls,
-                                                        page: Any) -> None:
+def test_bearer_token_sign_in_shows_the_servers_refusal(
+    server: ThreadedServer, tls: Tls, page: Any
+) -> None:
     page.goto(f"{server.url}/portal")
     page.fill("#token", "not-a-token")
     page.click("#token-signin")
     page.wait_for_selector("#signin-error:not([hidden])")
-    assert page.text_content("#signin-error") == httpx.get(
-        f"{server.url}/subscriptions?api-version=2022-12-01",
-        headers={"Authorization": "Bearer not-a-token"},
-        verify=tls.verify()).json()["error"]["message"]
+    assert (
+        page.text_content("#signin-error")
+        == httpx.get(
+            f"{server.url}/subscriptions?api-version=2022-12-01",
+            headers={"Authorization": "Bearer not-a-token"},
+            verify=tls.verify(),
+        ).json()["error"]["message"]
+    )
     assert page.is_hidden("#workspace")
 
 
@@ -298,14 +363,14 @@ def test_toggle_routing(arm: Arm, server: ThreadedServer, page: Any) -> None:
     region(page, "eastus").click()
     assert page.text_content("#d-routing") == "On (regional endpoint enabled)"
     page.click("#toggle-routing")
-    sync_api.expect(page.locator("#d-routing")).to_have_text(
-        "Off (regional endpoint disabled)")
+    sync_api.expect(page.locator("#d-routing")).to_have_text("Off (regional endpoint disabled)")
     assert page.text_content("#toggle-routing") == "Enable routing"
     assert arm.replica(reg, "eastus").json()["properties"]["regionEndpointEnabled"] is False
 
 
-def test_deleting_the_home_replica_shows_the_servers_refusal(arm: Arm, server: ThreadedServer,
-                                                             page: Any) -> None:
+def test_deleting_the_home_replica_shows_the_servers_refusal(
+    arm: Arm, server: ThreadedServer, page: Any
+) -> None:
     reg = arm.registry()
     sign_in(page, server, ADMIN, reg)
     region(page, "westus").click()
@@ -315,28 +380,30 @@ def test_deleting_the_home_replica_shows_the_servers_refusal(arm: Arm, server: T
     assert page.text_content("#message-code") == "HomeReplicationCannotBeDeleted:"
     assert page.text_content("#message-text") == (
         "The replication 'westus' is in the registry's home region 'westus' and cannot be "
-        "deleted. Delete the registry instead.")
+        "deleted. Delete the registry instead."
+    )
     assert arm.replica(reg, "westus").status_code == 200
 
 
-def test_delete_a_replica_after_confirming(arm: Arm, server: ThreadedServer,
-                                           page: Any) -> None:
+def test_delete_a_replica_after_confirming(arm: Arm, server: ThreadedServer, page: Any) -> None:
     reg = arm.registry(replicas=("japaneast",))
     sign_in(page, server, ADMIN, reg)
     region(page, "japaneast").focus()
     page.keyboard.press("Enter")
     page.click("#delete")
     assert page.text_content("#confirm-text") == (
-        f"Delete the replication japaneast of {reg['name']}? Its region stops serving the "
-        "registry.")
+        f"Delete the replication japaneast of {reg['name']}? Its region stops serving the registry."
+    )
     page.click("#confirm-yes")
-    page.wait_for_selector('#region-japaneast[data-kind="available"]',
-                           timeout=LRO_SECONDS * 1000 + 8000)
+    page.wait_for_selector(
+        '#region-japaneast[data-kind="available"]', timeout=LRO_SECONDS * 1000 + 8000
+    )
     assert arm.replica(reg, "japaneast").status_code == 404
 
 
-def test_cancelled_confirmation_deletes_nothing(arm: Arm, server: ThreadedServer,
-                                               page: Any) -> None:
+def test_cancelled_confirmation_deletes_nothing(
+    arm: Arm, server: ThreadedServer, page: Any
+) -> None:
     reg = arm.registry(replicas=("japaneast",))
     sign_in(page, server, ADMIN, reg)
     region(page, "japaneast").click()
@@ -346,8 +413,9 @@ def test_cancelled_confirmation_deletes_nothing(arm: Arm, server: ThreadedServer
     assert arm.replica(reg, "japaneast").status_code == 200
 
 
-def test_a_reader_sees_the_map_with_no_enabled_write_control(arm: Arm, server: ThreadedServer,
-                                                             page: Any) -> None:
+def test_a_reader_sees_the_map_with_no_enabled_write_control(
+    arm: Arm, server: ThreadedServer, page: Any
+) -> None:
     reg = arm.registry(replicas=("eastus",))
     _, reader = arm.principal(READER)
     sign_in(page, server, reader, reg)
@@ -359,31 +427,41 @@ def test_a_reader_sees_the_map_with_no_enabled_write_control(arm: Arm, server: T
     assert page.locator("[data-write]:enabled").count() == 0
 
 
-def test_a_readers_forged_write_is_refused_by_the_server(arm: Arm, server: ThreadedServer,
-                                                         page: Any) -> None:
+def test_a_readers_forged_write_is_refused_by_the_server(
+    arm: Arm, server: ThreadedServer, page: Any
+) -> None:
     reg = arm.registry()
     reader_id, reader = arm.principal(READER)
     sign_in(page, server, reader, reg)
     url = f"{reg['id']}/replications/eastus?api-version={API}"
-    status, body = page.evaluate("""async ([url, token]) => {
+    status, body = page.evaluate(
+        """async ([url, token]) => {
         const resp = await fetch(url, {method: "PUT", headers: {
             Authorization: `Bearer ${token}`, "Content-Type": "application/json"},
             body: JSON.stringify({location: "eastus"})});
         return [resp.status, await resp.json()];
-    }""", [url, reader])
+    }""",
+        [url, reader],
+    )
     assert status == 403
-    name = arm.request("GET", "/providers/Microsoft.Authorization/whoami", version=AUTHZ_API,
-                       token=reader).json()["displayName"]
-    assert body == {"error": {"code": "AuthorizationFailed", "message": (
-        f"The client '{name}' with object id '{reader_id}' does not have authorization to "
-        f"perform action '{ACR}/registries/replications/write' over scope "
-        f"'{reg['id']}/replications/eastus' or the scope is invalid. If access was recently "
-        "granted, please refresh your credentials.")}}
+    name = arm.request(
+        "GET", "/providers/Microsoft.Authorization/whoami", version=AUTHZ_API, token=reader
+    ).json()["displayName"]
+    assert body == {
+        "error": {
+            "code": "AuthorizationFailed",
+            "message": (
+                f"The client '{name}' with object id '{reader_id}' does not have authorization to "
+                f"perform action '{ACR}/registries/replications/write' over scope "
+                f"'{reg['id']}/replications/eastus' or the scope is invalid. "
+                "If access was recently granted, please refresh your credentials."
+            ),
+        }
+    }
     assert arm.replica(reg, "eastus").status_code == 404
 
 
-def test_a_tag_holding_html_is_shown_as_text(arm: Arm, server: ThreadedServer,
-                                             page: Any) -> None:
+def test_a_tag_holding_html_is_shown_as_text(arm: Arm, server: ThreadedServer, page: Any) -> None:
     html = '<img src=x id=injected><b id="bold">bold</b>'
     reg = arm.registry(replicas=("eastus",), tags={"eastus": {"note": html}})
     sign_in(page, server, ADMIN, reg)
@@ -392,24 +470,28 @@ def test_a_tag_holding_html_is_shown_as_text(arm: Arm, server: ThreadedServer,
     assert page.locator("#injected, #bold").count() == 0
 
 
-def test_a_standard_registry_shows_every_region_unavailable(arm: Arm, server: ThreadedServer,
-                                                            page: Any) -> None:
+def test_a_standard_registry_shows_every_region_unavailable(
+    arm: Arm, server: ThreadedServer, page: Any
+) -> None:
     reg = arm.registry(sku="Standard")
     sign_in(page, server, ADMIN, reg)
     assert page.locator('.region[data-kind="available"]').count() == 0
     region(page, "eastus").click()
     assert page.text_content("#d-state") == (
-        f"Geo-replication needs a Premium registry; {reg['name']} is Standard.")
+        f"Geo-replication needs a Premium registry; {reg['name']} is Standard."
+    )
 
 
-def test_regions_are_listed_as_text_and_reachable_by_keyboard(arm: Arm, server: ThreadedServer,
-                                                               page: Any) -> None:
+def test_regions_are_listed_as_text_and_reachable_by_keyboard(
+    arm: Arm, server: ThreadedServer, page: Any
+) -> None:
     reg = arm.registry(replicas=("eastus",))
     sign_in(page, server, ADMIN, reg)
     item = page.locator('#region-list button[data-region="eastus"]')
     assert item.text_content() == "East USreplica, Ready"
     assert region(page, "westus").get_attribute("aria-label") == (
-        "West US: home region, replica, Ready")
+        "West US: home region, replica, Ready"
+    )
     region(page, "brazilsouth").focus()
     page.keyboard.press(" ")
     assert page.text_content("#d-title") == "Brazil South"
@@ -421,6 +503,8 @@ def test_readable_in_a_narrow_window(arm: Arm, server: ThreadedServer, page: Any
     page.set_viewport_size({"width": 380, "height": 800})
     sign_in(page, server, ADMIN, reg)
     assert page.evaluate("document.documentElement.scrollWidth") <= 380
-    map_box, list_box = page.locator("#map").bounding_box(), page.locator(
-        "#region-list").bounding_box()
+    map_box, list_box = (
+        page.locator("#map").bounding_box(),
+        page.locator("#region-list").bounding_box(),
+    )
     assert list_box["y"] > map_box["y"] + map_box["height"]  # stacked, not squeezed

@@ -46,8 +46,10 @@ def group_routes() -> list[Route]:
     backend and handler support; added here until the table itself carries it."""
     if any(x.method == "PATCH" and x.template == RG for x in ROUTES):
         return ROUTES
-    return [*ROUTES, r("PATCH", RG, resources.patch_group, f"{RES}/resourceGroups/write",
-                       acr=False)]
+    return [
+        *ROUTES,
+        r("PATCH", RG, resources.patch_group, f"{RES}/resourceGroups/write", acr=False),
+    ]
 
 
 @dataclass
@@ -59,8 +61,9 @@ class Target:
     put_body: dict[str, Any]
     api_version: str | None = None
 
-    def request(self, api: Api, method: str, body: Any = None,
-                headers: dict[str, str] | None = None) -> httpx.Response:
+    def request(
+        self, api: Api, method: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         kw: dict[str, Any] = {"headers": headers or {}}
         if self.api_version:
             kw["api_version"] = self.api_version
@@ -89,15 +92,22 @@ def _premium(api: Api, child: str | None = None) -> None:
 
 
 TARGETS = {
-    "group": Target(lambda a: a.rg_path(), lambda a: a.create_group(), {"location": "westus"},
-                    RESOURCES_API),
-    "registry": Target(lambda a: a.reg_path(), _premium,
-                       {"location": "westus", "sku": {"name": "Premium"}}),
-    "replication": Target(lambda a: a.repl_path("eastus"),
-                          lambda a: _premium(a, "replication"),
-                          {"location": "eastus"}),
-    "webhook": Target(lambda a: a.hook_path(), lambda a: _premium(a, "webhook"),
-                      {"location": "westus", "properties": HOOK_PROPS}),
+    "group": Target(
+        lambda a: a.rg_path(), lambda a: a.create_group(), {"location": "westus"}, RESOURCES_API
+    ),
+    "registry": Target(
+        lambda a: a.reg_path(), _premium, {"location": "westus", "sku": {"name": "Premium"}}
+    ),
+    "replication": Target(
+        lambda a: a.repl_path("eastus"),
+        lambda a: _premium(a, "replication"),
+        {"location": "eastus"},
+    ),
+    "webhook": Target(
+        lambda a: a.hook_path(),
+        lambda a: _premium(a, "webhook"),
+        {"location": "westus", "properties": HOOK_PROPS},
+    ),
 }
 SUCCESS = {"PUT": 200, "PATCH": 200, "DELETE": 202}
 ROUTE_CASES = [(k, m) for k in TARGETS for m in ("PUT", "PATCH", "DELETE")]
@@ -124,6 +134,7 @@ def _body(target: Target, method: str, value: str) -> dict[str, Any] | None:
 
 # == a stale ETag is 412 and changes nothing; the current one succeeds ====================
 
+
 @pytest.mark.parametrize(("kind", "method"), ROUTE_CASES)
 def test_a_stale_etag_is_412(api: Api, kind: str, method: str) -> None:
     target = TARGETS[kind]
@@ -132,8 +143,9 @@ def test_a_stale_etag_is_412(api: Api, kind: str, method: str) -> None:
     target.touch(api, "1")
     current = target.etag(api)
     for client in _client_for(api, kind, method):
-        resp = target.request(client, method, _body(target, method, "2"),
-                              headers={"If-Match": stale})
+        resp = target.request(
+            client, method, _body(target, method, "2"), headers={"If-Match": stale}
+        )
         error(resp, 412, "PreconditionFailed", STALE)
     after = target.request(api, "GET")
     assert after.headers["ETag"] == current
@@ -147,14 +159,17 @@ def test_the_current_etag_succeeds(api: Api, kind: str, method: str) -> None:
     target.touch(api, "1")
     current = target.etag(api)
     for client in _client_for(api, kind, method):
-        resp = target.request(client, method, _body(target, method, "2"),
-                              headers={"If-Match": current})
+        resp = target.request(
+            client, method, _body(target, method, "2"), headers={"If-Match": current}
+        )
         expected = 200 if kind == "group" and method == "DELETE" else SUCCESS[method]
         assert resp.status_code == expected, resp.text
     after = target.request(api, "GET")
     if method == "DELETE":
-        assert after.status_code == 404 or after.json()["properties"][
-            "provisioningState"] == "Deleting"
+        assert (
+            after.status_code == 404
+            or after.json()["properties"]["provisioningState"] == "Deleting"
+        )
     else:
         assert after.json()["tags"] == {"v": "2"}
         assert after.headers["ETag"] != current
@@ -162,13 +177,15 @@ def test_the_current_etag_succeeds(api: Api, kind: str, method: str) -> None:
 
 # == If-Match: * means "exists"; If-None-Match: * means "create only" ======================
 
+
 @pytest.mark.parametrize("kind", list(TARGETS))
 def test_delete_if_match_star_on_a_missing_resource_is_412(api: Api, kind: str) -> None:
     target = TARGETS[kind]
     target.create(api)
     target.request(api, "DELETE")
-    error(target.request(api, "DELETE", headers={"If-Match": "*"}), 412,
-          "PreconditionFailed", MISSING)
+    error(
+        target.request(api, "DELETE", headers={"If-Match": "*"}), 412, "PreconditionFailed", MISSING
+    )
 
 
 @pytest.mark.parametrize("kind", list(TARGETS))
@@ -180,51 +197,69 @@ def test_delete_if_match_star_on_an_existing_resource_deletes(api: Api, kind: st
 
 
 @pytest.mark.parametrize("kind", list(TARGETS))
-def test_delete_if_none_match_star_on_an_existing_resource_is_412(api: Api,
-                                                                  kind: str) -> None:
+def test_delete_if_none_match_star_on_an_existing_resource_is_412(api: Api, kind: str) -> None:
     target = TARGETS[kind]
     target.create(api)
-    error(target.request(api, "DELETE", headers={"If-None-Match": "*"}), 412,
-          "PreconditionFailed", EXISTS)
+    error(
+        target.request(api, "DELETE", headers={"If-None-Match": "*"}),
+        412,
+        "PreconditionFailed",
+        EXISTS,
+    )
     assert target.request(api, "GET").status_code == 200
 
 
 def test_group_put_if_none_match_star_creates(api: Api) -> None:
-    resp = api.put(api.rg_path(), {"location": "westus"}, headers={"If-None-Match": "*"},
-                    api_version=RESOURCES_API)
+    resp = api.put(
+        api.rg_path(),
+        {"location": "westus"},
+        headers={"If-None-Match": "*"},
+        api_version=RESOURCES_API,
+    )
     assert resp.status_code == 201, resp.text
 
 
 def test_group_put_if_none_match_star_on_an_existing_group_is_412(api: Api) -> None:
     api.create_group()
-    resp = api.put(api.rg_path(), {"location": "westus", "tags": {"a": "b"}},
-                    headers={"If-None-Match": "*"}, api_version=RESOURCES_API)
+    resp = api.put(
+        api.rg_path(),
+        {"location": "westus", "tags": {"a": "b"}},
+        headers={"If-None-Match": "*"},
+        api_version=RESOURCES_API,
+    )
     error(resp, 412, "PreconditionFailed", EXISTS)
     assert api.get(api.rg_path(), api_version=RESOURCES_API).json()["tags"] == {}
 
 
 def test_group_put_if_match_star_on_a_missing_group_is_412(api: Api) -> None:
-    resp = api.put(api.rg_path(), {"location": "westus"}, headers={"If-Match": "*"},
-                    api_version=RESOURCES_API)
+    resp = api.put(
+        api.rg_path(), {"location": "westus"}, headers={"If-Match": "*"}, api_version=RESOURCES_API
+    )
     error(resp, 412, "PreconditionFailed", MISSING)
     assert api.get(api.rg_path(), api_version=RESOURCES_API).status_code == 404
 
 
 def test_group_patch_of_a_missing_group_is_404(api: Api) -> None:
     for client in _client_for(api, "group", "PATCH"):
-        resp = client.patch(client.rg_path(), {"tags": {}}, headers={"If-Match": "*"},
-                         api_version=RESOURCES_API)
+        resp = client.patch(
+            client.rg_path(), {"tags": {}}, headers={"If-Match": "*"}, api_version=RESOURCES_API
+        )
         assert resp.status_code == 404
         assert resp.json()["error"]["code"] == "ResourceGroupNotFound"
 
 
 # == entity-tag lists and comparison ========================================================
 
+
 def test_if_match_list_holding_the_current_etag_succeeds(api: Api) -> None:
     api.create_group()
     current = TARGETS["group"].etag(api)
-    resp = api.put(api.rg_path(), {"location": "westus"},
-                    headers={"If-Match": f'"stale-1", {current}'}, api_version=RESOURCES_API)
+    resp = api.put(
+        api.rg_path(),
+        {"location": "westus"},
+        headers={"If-Match": f'"stale-1", {current}'},
+        api_version=RESOURCES_API,
+    )
     assert resp.status_code == 200, resp.text
 
 
@@ -232,24 +267,35 @@ def test_if_match_is_a_strong_comparison(api: Api) -> None:
     """A weak tag never satisfies If-Match (RFC 9110 13.1.1)."""
     api.create_group()
     current = TARGETS["group"].etag(api)
-    resp = api.put(api.rg_path(), {"location": "westus"}, headers={"If-Match": f"W/{current}"},
-                    api_version=RESOURCES_API)
+    resp = api.put(
+        api.rg_path(),
+        {"location": "westus"},
+        headers={"If-Match": f"W/{current}"},
+        api_version=RESOURCES_API,
+    )
     error(resp, 412, "PreconditionFailed", STALE)
 
 
 def test_if_none_match_with_the_current_etag_is_412(api: Api) -> None:
     api.create_group()
     current = TARGETS["group"].etag(api)
-    resp = api.put(api.rg_path(), {"location": "westus"}, headers={"If-None-Match": current},
-                    api_version=RESOURCES_API)
-    error(resp, 412, "PreconditionFailed",
-          "The resource's etag matches the If-None-Match header.")
+    resp = api.put(
+        api.rg_path(),
+        {"location": "westus"},
+        headers={"If-None-Match": current},
+        api_version=RESOURCES_API,
+    )
+    error(resp, 412, "PreconditionFailed", "The resource's etag matches the If-None-Match header.")
 
 
 def test_if_none_match_with_another_etag_writes(api: Api) -> None:
     api.create_group()
-    resp = api.put(api.rg_path(), {"location": "westus"}, headers={"If-None-Match": '"x"'},
-                    api_version=RESOURCES_API)
+    resp = api.put(
+        api.rg_path(),
+        {"location": "westus"},
+        headers={"If-None-Match": '"x"'},
+        api_version=RESOURCES_API,
+    )
     assert resp.status_code == 200, resp.text
 
 
@@ -261,6 +307,7 @@ def test_parse_splits_only_commas_outside_quotes() -> None:
 
 # == resource group ETags ====================================================================
 
+
 def test_group_get_carries_an_etag(api: Api) -> None:
     api.create_group()
     resp = api.get(api.rg_path(), api_version=RESOURCES_API)
@@ -271,8 +318,9 @@ def test_group_get_carries_an_etag(api: Api) -> None:
 
 def test_group_put_answers_the_new_etag(api: Api) -> None:
     before = api.put(api.rg_path(), {"location": "westus"}, api_version=RESOURCES_API)
-    after = api.put(api.rg_path(), {"location": "westus", "tags": {"a": "b"}},
-                     api_version=RESOURCES_API)
+    after = api.put(
+        api.rg_path(), {"location": "westus", "tags": {"a": "b"}}, api_version=RESOURCES_API
+    )
     assert before.headers["ETag"] != after.headers["ETag"]
     assert after.headers["ETag"] == TARGETS["group"].etag(api)
 
@@ -309,8 +357,9 @@ def _race(api: Api, target: Target, conditional: bool) -> tuple[dict[str, str], 
                         got = target.request(mine, "GET")
                         tags = {**got.json()["tags"], f"w{i}": str(n)}
                         hdrs = {"If-Match": got.headers["ETag"]} if conditional else {}
-                        resp = target.request(mine, "PUT", {**target.put_body, "tags": tags},
-                                              headers=hdrs)
+                        resp = target.request(
+                            mine, "PUT", {**target.put_body, "tags": tags}, headers=hdrs
+                        )
                         if resp.status_code == 200:
                             break
                         assert resp.status_code == 412, resp.text

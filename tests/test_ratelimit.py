@@ -39,8 +39,9 @@ class Clock:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
     db = tmp_path_factory.mktemp("ratelimit") / "state.db"
-    with ThreadedServer(ServerConfig(database=str(db), admin_token=ADMIN_TOKEN),
-                        deliver=False) as srv:
+    with ThreadedServer(
+        ServerConfig(database=str(db), admin_token=ADMIN_TOKEN), deliver=False
+    ) as srv:
         yield srv
 
 
@@ -70,8 +71,9 @@ def records(api: Api, caller: str) -> list[dict[str, Any]]:
 
 
 def hammer(api: Api, n: int, token: Any) -> list[httpx.Response]:
-    return [api.put(api.rg_path(f"hammer{i}"), {"location": "westus"}, token=token)
-            for i in range(n)]
+    return [
+        api.put(api.rg_path(f"hammer{i}"), {"location": "westus"}, token=token) for i in range(n)
+    ]
 
 
 def test_a_principal_without_roles_gets_429_after_the_burst(api: Api, clock: Clock) -> None:
@@ -81,10 +83,13 @@ def test_a_principal_without_roles_gets_429_after_the_burst(api: Api, clock: Clo
     assert [r.status_code for r in answers] == [403] * 20 + [429] * 10
     r = answers[-1]
     assert r.headers["Retry-After"] == "2"
-    assert r.json() == {"error": {
-        "code": "SubscriptionRequestsThrottled",
-        "message": f"Number of 'write' requests for subscription '{api.sub}' actor "
-                   f"'{nobody.id}' exceeded. Please try again after '2' seconds."}}
+    assert r.json() == {
+        "error": {
+            "code": "SubscriptionRequestsThrottled",
+            "message": f"Number of 'write' requests for subscription '{api.sub}' actor "
+            f"'{nobody.id}' exceeded. Please try again after '2' seconds.",
+        }
+    }
     clock.now += 2.0  # one token back
     assert [r.status_code for r in hammer(api, 2, nobody)] == [403, 429]
 
@@ -94,8 +99,9 @@ def test_another_principal_is_unaffected(api: Api, clock: Clock) -> None:
     nobody = api.principal("noroles")
     dev = api.principal("dev", CONTRIBUTOR)
     assert {r.status_code for r in hammer(api, 40, nobody)} == {403, 429}
-    answers = [api.put(api.rg_path(f"dev{i}"), {"location": "westus"}, token=dev)
-               for i in range(15)]
+    answers = [
+        api.put(api.rg_path(f"dev{i}"), {"location": "westus"}, token=dev) for i in range(15)
+    ]
     assert [r.status_code for r in answers] == [201] * 15
     kept = {d["operationId"] for d in records(api, dev.id)}
     assert kept == {r.headers["x-ms-request-id"] for r in answers}
@@ -112,14 +118,17 @@ def test_reads_are_not_limited_by_default(api: Api, clock: Clock) -> None:
 
 
 def test_records_of_refused_attempts_are_rate_limited(api: Api, clock: Clock) -> None:
-    api.set_settings(rate_limit_writes=0.5, rate_limit_write_burst=20,
-                     activity_refused_rate=0.1, activity_refused_burst=5)
+    api.set_settings(
+        rate_limit_writes=0.5,
+        rate_limit_write_burst=20,
+        activity_refused_rate=0.1,
+        activity_refused_burst=5,
+    )
     nobody = api.principal("noroles")
     answers = hammer(api, 60, nobody)
     assert [r.status_code for r in answers] == [403] * 20 + [429] * 40
     kept = records(api, nobody.id)
-    assert [d["operationId"] for d in kept] == [r.headers["x-ms-request-id"]
-                                                for r in answers[:5]]
+    assert [d["operationId"] for d in kept] == [r.headers["x-ms-request-id"] for r in answers[:5]]
     assert all(d["description"] == "AuthorizationFailed" for d in kept)
     clock.now += 10.0  # one more refused record allowed, and 5 write tokens back
     more = hammer(api, 6, nobody)
@@ -131,7 +140,8 @@ def test_records_of_refused_attempts_are_rate_limited(api: Api, clock: Clock) ->
 
 
 def test_the_log_of_a_subscription_keeps_at_most_activity_max_records(
-        api: Api, clock: Clock) -> None:
+    api: Api, clock: Clock
+) -> None:
     api.set_settings(activity_max_records=30)
     answers = [api.put(api.rg_path(f"cap{i}"), {"location": "westus"}) for i in range(100)]
     assert {r.status_code for r in answers} == {201}
@@ -140,17 +150,19 @@ def test_the_log_of_a_subscription_keeps_at_most_activity_max_records(
     assert kept == [r.headers["x-ms-request-id"] for r in answers[-28:]]
 
 
-def test_requests_without_valid_credentials_are_limited_per_address(
-        api: Api, clock: Clock) -> None:
+def test_requests_without_valid_credentials_are_limited_per_address(api: Api, clock: Clock) -> None:
     api.set_settings(rate_limit_anonymous=1.0, rate_limit_anonymous_burst=5)
     answers = [api.get(api.sub_path, token="acr_not_a_token") for _ in range(4)]
     answers += [api.get(api.sub_path, token=NO_TOKEN) for _ in range(3)]
     assert [r.status_code for r in answers] == [401] * 5 + [429] * 2
     assert answers[-1].headers["Retry-After"] == "1"
-    assert answers[-1].json() == {"error": {
-        "code": "TooManyRequests",
-        "message": "Too many requests without valid credentials from this client address. "
-                   "Please try again after '1' seconds."}}
+    assert answers[-1].json() == {
+        "error": {
+            "code": "TooManyRequests",
+            "message": "Too many requests without valid credentials from this client address. "
+            "Please try again after '1' seconds.",
+        }
+    }
     assert api.get(api.sub_path).status_code == 200  # a valid token from the same address
 
 
@@ -176,15 +188,20 @@ def test_buckets_track_a_bounded_number_of_keys() -> None:
 
 
 def test_uvicorn_workers_take_the_limits_from_the_environment(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from acrctl.server.factory import settings_from_env
 
     monkeypatch.setenv("ACRCTL_SERVER_RATE_LIMIT_WRITES", "0")
     monkeypatch.setenv("ACRCTL_SERVER_ACTIVITY_MAX_RECORDS", "500")
     s = settings_from_env()
     assert (s.rate_limit_writes, s.activity_max_records, s.rate_limit_write_burst) == (
-        0.0, 500, DEFAULTS["rate_limit_write_burst"])
+        0.0,
+        500,
+        DEFAULTS["rate_limit_write_burst"],
+    )
     monkeypatch.setenv("ACRCTL_SERVER_RATE_LIMIT_WRITES", "fast")
-    with pytest.raises(ValueError, match="^ACRCTL_SERVER_RATE_LIMIT_WRITES must be a number, "
-                                         "not 'fast'.$"):
+    with pytest.raises(
+        ValueError, match="^ACRCTL_SERVER_RATE_LIMIT_WRITES must be a number, not 'fast'.$"
+    ):
         settings_from_env()

@@ -60,29 +60,35 @@ def world(api: Api) -> Api:
 
 # -- helpers ----------------------------------------------------------------------------------
 
+
 def authz(scope: str, kind: str, guid: str | None = None) -> str:
     return f"{scope}/{AUTHZ}/{kind}" + (f"/{guid}" if guid else "")
 
 
-def role_body(name: str, actions: list[str], assignable: list[str] | None = None
-              ) -> dict[str, Any]:
+def role_body(name: str, actions: list[str], assignable: list[str] | None = None) -> dict[str, Any]:
     props: dict[str, Any] = {"roleName": name, "permissions": [{"actions": actions}]}
     if assignable is not None:
         props["assignableScopes"] = assignable
     return {"properties": props}
 
 
-def put_role(api: Api, scope: str, guid: str, body: dict[str, Any],
-             token: Principal | None = None) -> httpx.Response:
-    return api.put(authz(scope, "roleDefinitions", guid), body, token=token,
-                   api_version=ADMIN_API_VERSION)
+def put_role(
+    api: Api, scope: str, guid: str, body: dict[str, Any], token: Principal | None = None
+) -> httpx.Response:
+    return api.put(
+        authz(scope, "roleDefinitions", guid), body, token=token, api_version=ADMIN_API_VERSION
+    )
 
 
-def assign(api: Api, scope: str, role: str, principal: str,
-           token: Principal | None = None) -> httpx.Response:
-    return api.put(authz(scope, "roleAssignments", str(uuid.uuid4())),
-                   {"properties": {"roleDefinitionId": role, "principalId": principal}},
-                   token=token, api_version=ADMIN_API_VERSION)
+def assign(
+    api: Api, scope: str, role: str, principal: str, token: Principal | None = None
+) -> httpx.Response:
+    return api.put(
+        authz(scope, "roleAssignments", str(uuid.uuid4())),
+        {"properties": {"roleDefinitionId": role, "principalId": principal}},
+        token=token,
+        api_version=ADMIN_API_VERSION,
+    )
 
 
 def error(resp: httpx.Response, status: int) -> tuple[str, str]:
@@ -92,25 +98,33 @@ def error(resp: httpx.Response, status: int) -> tuple[str, str]:
 
 
 def denial(p: Principal, action: str, scope: str) -> tuple[str, str]:
-    return ("AuthorizationFailed",
-            f"The client '{p.name}' with object id '{p.id}' does not have authorization to "
-            f"perform action '{action}' over scope '{scope}' or the scope is invalid. If "
-            "access was recently granted, please refresh your credentials.")
+    return (
+        "AuthorizationFailed",
+        f"The client '{p.name}' with object id '{p.id}' does not have authorization to "
+        f"perform action '{action}' over scope '{scope}' or the scope is invalid. If "
+        "access was recently granted, please refresh your credentials.",
+    )
 
 
 def not_assignable(guid: str, name: str, scope: str, assignable: list[str]) -> tuple[str, str]:
-    return ("InvalidRoleAssignmentScope",
-            f"The role definition '{guid}' ('{name}') cannot be assigned at scope '{scope}': "
-            f"it is assignable only at or below {', '.join(repr(s) for s in assignable)}.")
+    return (
+        "InvalidRoleAssignmentScope",
+        f"The role definition '{guid}' ('{name}') cannot be assigned at scope '{scope}': "
+        f"it is assignable only at or below {', '.join(repr(s) for s in assignable)}.",
+    )
 
 
 def rg1_admin_role(api: Api, actions: list[str] | None = None) -> tuple[Principal, str]:
     """A User Access Administrator at rg1 and the role it defined, assignable at [rg1]."""
     admin = api.principal("rg1admin", UAA, api.rg_path("rg1"))
     guid = str(uuid.uuid4())
-    resp = put_role(api, api.rg_path("rg1"), guid,
-                    role_body("rg1 ops", actions or [f"{api_acr()}/read"],
-                              [api.rg_path("rg1")]), token=admin)
+    resp = put_role(
+        api,
+        api.rg_path("rg1"),
+        guid,
+        role_body("rg1 ops", actions or [f"{api_acr()}/read"], [api.rg_path("rg1")]),
+        token=admin,
+    )
     assert resp.status_code == 201, resp.text
     return admin, guid
 
@@ -122,14 +136,25 @@ def api_acr() -> str:
 def legacy_assignment(api: Api, scope: str, role: str, principal: str) -> None:
     """An assignment written before assignable scopes were checked (straight to the store)."""
     guid = str(uuid.uuid4())
-    api.backend.store.put(ROLE_ASSIGN, guid, principal, guid, {
-        "id": f"{scope}/{AUTHZ}/roleAssignments/{guid}", "name": guid,
-        "type": "Microsoft.Authorization/roleAssignments",
-        # the id as it was stored then: the subscription prefix twice
-        "properties": {"roleDefinitionId": f"{api.sub_path}{api.sub_path}/{AUTHZ}/"
-                                           f"roleDefinitions/{role}",
-                       "principalId": principal, "principalType": "ServicePrincipal",
-                       "scope": scope, "createdOn": "2026-01-01T00:00:00Z"}})
+    api.backend.store.put(
+        ROLE_ASSIGN,
+        guid,
+        principal,
+        guid,
+        {
+            "id": f"{scope}/{AUTHZ}/roleAssignments/{guid}",
+            "name": guid,
+            "type": "Microsoft.Authorization/roleAssignments",
+            # the id as it was stored then: the subscription prefix twice
+            "properties": {
+                "roleDefinitionId": f"{api.sub_path}{api.sub_path}/{AUTHZ}/roleDefinitions/{role}",
+                "principalId": principal,
+                "principalType": "ServicePrincipal",
+                "scope": scope,
+                "createdOn": "2026-01-01T00:00:00Z",
+            },
+        },
+    )
 
 
 def raw_status(api: Api, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -137,9 +162,12 @@ def raw_status(api: Api, method: str, path: str, body: dict[str, Any]) -> tuple[
     url = urlsplit(api.base_url)
     conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=10)
     try:
-        conn.request(method, f"{path}?api-version={ADMIN_API_VERSION}", json.dumps(body),
-                     {"Authorization": f"Bearer {ADMIN_TOKEN}",
-                      "Content-Type": "application/json"})
+        conn.request(
+            method,
+            f"{path}?api-version={ADMIN_API_VERSION}",
+            json.dumps(body),
+            {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"},
+        )
         resp = conn.getresponse()
         return resp.status, json.loads(resp.read() or b"null")
     finally:
@@ -148,13 +176,16 @@ def raw_status(api: Api, method: str, path: str, body: dict[str, Any]) -> tuple[
 
 # == the chain from the issue ===============================================================
 
+
 def test_owner_cannot_assign_a_group_role_at_the_subscription(world: Api) -> None:
     admin, guid = rg1_admin_role(world)
     resp = assign(world, world.sub_path, guid, admin.id)
-    assert error(resp, 400) == not_assignable(guid, "rg1 ops", world.sub_path,
-                                              [world.rg_path("rg1")])
+    assert error(resp, 400) == not_assignable(
+        guid, "rg1 ops", world.sub_path, [world.rg_path("rg1")]
+    )
     assert world.backend.rbac.list_assignments(admin.id)[0]["properties"]["scope"] == (
-        world.rg_path("rg1"))  # only the UAA grant
+        world.rg_path("rg1")
+    )  # only the UAA grant
 
 
 def test_the_chain_leaves_the_group_admin_without_subscription_rights(world: Api) -> None:
@@ -162,29 +193,48 @@ def test_the_chain_leaves_the_group_admin_without_subscription_rights(world: Api
     inside rg1, and the rg1 admin cannot touch rg2, the subscription or the drills."""
     admin, guid = rg1_admin_role(world)
     assert assign(world, world.sub_path, guid, admin.id).status_code == 400
-    rewrite = put_role(world, world.rg_path("rg1"), guid,
-                       role_body("rg1 ops", ["*"], [world.rg_path("rg1")]), token=admin)
+    rewrite = put_role(
+        world,
+        world.rg_path("rg1"),
+        guid,
+        role_body("rg1 ops", ["*"], [world.rg_path("rg1")]),
+        token=admin,
+    )
     assert rewrite.status_code == 201, rewrite.text
     drills = f"{world.sub_path}/providers/Acrctl.Admin/drills"
-    assert error(world.put(world.rg_path("rg2"), {"location": "westus"}, token=admin),
-                 403) == denial(admin, "Microsoft.Resources/subscriptions/resourceGroups/write",
-                                world.rg_path("rg2"))
-    assert error(world.get(drills, token=admin, api_version=ADMIN_API_VERSION),
-                 403) == denial(admin, ELEVATE, world.sub_path)
-    assert error(world.put(f"{drills}/d1", {"properties": {
-        "kind": "ReplicaOutage", "region": "northeurope"}}, token=admin,
-        api_version=ADMIN_API_VERSION), 403) == denial(admin, ELEVATE, world.sub_path)
+    assert error(
+        world.put(world.rg_path("rg2"), {"location": "westus"}, token=admin), 403
+    ) == denial(
+        admin, "Microsoft.Resources/subscriptions/resourceGroups/write", world.rg_path("rg2")
+    )
+    assert error(world.get(drills, token=admin, api_version=ADMIN_API_VERSION), 403) == denial(
+        admin, ELEVATE, world.sub_path
+    )
+    assert error(
+        world.put(
+            f"{drills}/d1",
+            {"properties": {"kind": "ReplicaOutage", "region": "northeurope"}},
+            token=admin,
+            api_version=ADMIN_API_VERSION,
+        ),
+        403,
+    ) == denial(admin, ELEVATE, world.sub_path)
 
 
-def test_group_admin_cannot_rewrite_a_role_the_owner_made_subscription_wide(
-        world: Api) -> None:
+def test_group_admin_cannot_rewrite_a_role_the_owner_made_subscription_wide(world: Api) -> None:
     admin, guid = rg1_admin_role(world)
-    widen = put_role(world, world.sub_path, guid,
-                     role_body("rg1 ops", [f"{api_acr()}/read"], [world.sub_path]))
+    widen = put_role(
+        world, world.sub_path, guid, role_body("rg1 ops", [f"{api_acr()}/read"], [world.sub_path])
+    )
     assert widen.status_code == 201, widen.text
     assert assign(world, world.sub_path, guid, admin.id).status_code == 201
-    resp = put_role(world, world.rg_path("rg1"), guid,
-                    role_body("rg1 ops", ["*"], [world.rg_path("rg1")]), token=admin)
+    resp = put_role(
+        world,
+        world.rg_path("rg1"),
+        guid,
+        role_body("rg1 ops", ["*"], [world.rg_path("rg1")]),
+        token=admin,
+    )
     assert error(resp, 403) == denial(admin, WRITE, world.sub_path)
 
 
@@ -193,13 +243,19 @@ def test_legacy_assignment_outside_the_scopes_blocks_the_rewrite(world: Api) -> 
     rewrite the role around it."""
     admin, guid = rg1_admin_role(world)
     legacy_assignment(world, world.sub_path, guid, admin.id)
-    resp = put_role(world, world.rg_path("rg1"), guid,
-                    role_body("rg1 ops", ["*"], [world.rg_path("rg1")]), token=admin)
+    resp = put_role(
+        world,
+        world.rg_path("rg1"),
+        guid,
+        role_body("rg1 ops", ["*"], [world.rg_path("rg1")]),
+        token=admin,
+    )
     assert error(resp, 409) == (
         "RoleDefinitionHasAssignments",
         f"The role definition '{guid}' is assigned at scope '{world.sub_path}', outside the "
         "new assignableScopes. Delete that role assignment first, or keep an assignable "
-        "scope that contains it.")
+        "scope that contains it.",
+    )
 
 
 def test_legacy_assignment_outside_the_scopes_grants_nothing(world: Api) -> None:
@@ -207,8 +263,7 @@ def test_legacy_assignment_outside_the_scopes_grants_nothing(world: Api) -> None
     admin, guid = rg1_admin_role(world)
     legacy_assignment(world, world.sub_path, guid, admin.id)
     resp = world.get(world.reg_path("reg2a", "rg2"), token=admin)
-    assert error(resp, 403) == denial(admin, f"{api_acr()}/read",
-                                      world.reg_path("reg2a", "rg2"))
+    assert error(resp, 403) == denial(admin, f"{api_acr()}/read", world.reg_path("reg2a", "rg2"))
 
 
 def test_owner_cannot_narrow_a_role_around_its_assignments(world: Api) -> None:
@@ -216,41 +271,57 @@ def test_owner_cannot_narrow_a_role_around_its_assignments(world: Api) -> None:
     put_role(world, world.sub_path, guid, role_body("wide", ["*/read"], [world.sub_path]))
     p = world.principal("p")
     assert assign(world, world.sub_path, guid, p.id).status_code == 201
-    resp = put_role(world, world.sub_path, guid,
-                    role_body("wide", ["*/read"], [world.rg_path("rg1")]))
+    resp = put_role(
+        world, world.sub_path, guid, role_body("wide", ["*/read"], [world.rg_path("rg1")])
+    )
     assert error(resp, 409) == (
         "RoleDefinitionHasAssignments",
         f"The role definition '{guid}' is assigned at scope '{world.sub_path}', outside the "
         "new assignableScopes. Delete that role assignment first, or keep an assignable "
-        "scope that contains it.")
+        "scope that contains it.",
+    )
 
 
 def test_narrowing_that_keeps_the_assignments_inside_is_allowed(world: Api) -> None:
     guid = str(uuid.uuid4())
     put_role(world, world.sub_path, guid, role_body("wide", ["*/read"], [world.sub_path]))
     assert assign(world, world.rg_path("rg1"), guid, world.principal("p").id).status_code == 201
-    resp = put_role(world, world.sub_path, guid,
-                    role_body("wide", ["*/read"], [world.rg_path("rg1")]))
+    resp = put_role(
+        world, world.sub_path, guid, role_body("wide", ["*/read"], [world.rg_path("rg1")])
+    )
     assert resp.status_code == 201, resp.text
     assert resp.json()["properties"]["assignableScopes"] == [world.rg_path("rg1")]
 
 
 # == writing and deleting needs the right at every assignable scope ==========================
 
+
 def test_adding_a_sibling_group_needs_write_there(world: Api) -> None:
     admin, guid = rg1_admin_role(world)
-    resp = put_role(world, world.rg_path("rg1"), guid, role_body(
-        "rg1 ops", ["*"], [world.rg_path("rg1"), world.rg_path("rg2")]), token=admin)
+    resp = put_role(
+        world,
+        world.rg_path("rg1"),
+        guid,
+        role_body("rg1 ops", ["*"], [world.rg_path("rg1"), world.rg_path("rg2")]),
+        token=admin,
+    )
     assert error(resp, 403) == denial(admin, WRITE, world.rg_path("rg2"))
 
 
 def test_delete_needs_delete_at_every_assignable_scope(world: Api) -> None:
     admin = world.principal("rg1admin", UAA, world.rg_path("rg1"))
     guid = str(uuid.uuid4())
-    put_role(world, world.sub_path, guid, role_body(
-        "two groups", ["*/read"], [world.rg_path("rg1"), world.rg_path("rg2")]))
-    resp = world.delete(authz(world.rg_path("rg1"), "roleDefinitions", guid), token=admin,
-                        api_version=ADMIN_API_VERSION)
+    put_role(
+        world,
+        world.sub_path,
+        guid,
+        role_body("two groups", ["*/read"], [world.rg_path("rg1"), world.rg_path("rg2")]),
+    )
+    resp = world.delete(
+        authz(world.rg_path("rg1"), "roleDefinitions", guid),
+        token=admin,
+        api_version=ADMIN_API_VERSION,
+    )
     assert error(resp, 403) == denial(admin, DELETE, world.rg_path("rg2"))
 
 
@@ -258,12 +329,14 @@ def test_delete_of_an_assigned_role_is_409(world: Api) -> None:
     guid = str(uuid.uuid4())
     put_role(world, world.sub_path, guid, role_body("used", ["*/read"]))
     assign(world, world.rg_path("rg1"), guid, world.principal("p").id)
-    resp = world.delete(authz(world.sub_path, "roleDefinitions", guid),
-                        api_version=ADMIN_API_VERSION)
+    resp = world.delete(
+        authz(world.sub_path, "roleDefinitions", guid), api_version=ADMIN_API_VERSION
+    )
     assert error(resp, 409) == (
         "RoleDefinitionHasAssignments",
         f"The role definition '{guid}' is still assigned at scope '{world.rg_path('rg1')}'. "
-        "Delete its role assignments first.")
+        "Delete its role assignments first.",
+    )
 
 
 def test_delete_removes_an_unassigned_role(world: Api) -> None:
@@ -277,11 +350,13 @@ def test_delete_removes_an_unassigned_role(world: Api) -> None:
 
 
 def test_delete_of_a_built_in_role_is_400(world: Api) -> None:
-    resp = world.delete(authz(world.sub_path, "roleDefinitions", READER),
-                        api_version=ADMIN_API_VERSION)
+    resp = world.delete(
+        authz(world.sub_path, "roleDefinitions", READER), api_version=ADMIN_API_VERSION
+    )
     assert error(resp, 400) == (
         "CannotDeleteBuiltInRole",
-        f"The role definition '{READER}' is a built-in role and cannot be deleted.")
+        f"The role definition '{READER}' is a built-in role and cannot be deleted.",
+    )
 
 
 def test_custom_role_assignable_at_the_root_is_400(world: Api) -> None:
@@ -289,17 +364,25 @@ def test_custom_role_assignable_at_the_root_is_400(world: Api) -> None:
     assert error(resp, 400) == (
         "InvalidRoleDefinition",
         "A custom role cannot be assignable at the root scope '/': name subscriptions, "
-        "resource groups or resources.")
+        "resource groups or resources.",
+    )
 
 
 def test_more_assignable_scopes_than_the_limit_is_400(world: Api) -> None:
     world.set_settings(role_assignable_scopes_max=2)
-    resp = put_role(world, world.sub_path, str(uuid.uuid4()), role_body("many", ["*/read"], [
-        world.rg_path("rg1"), world.rg_path("rg2"), world.rg_path("rg3")]))
+    resp = put_role(
+        world,
+        world.sub_path,
+        str(uuid.uuid4()),
+        role_body(
+            "many", ["*/read"], [world.rg_path("rg1"), world.rg_path("rg2"), world.rg_path("rg3")]
+        ),
+    )
     assert error(resp, 400) == (
         "RoleDefinitionLimitExceeded",
         "A custom role may name at most 2 assignableScopes (role_assignable_scopes_max); this "
-        "one names 3.")
+        "one names 3.",
+    )
 
 
 def test_a_new_custom_role_past_the_limit_is_400(world: Api) -> None:
@@ -310,7 +393,8 @@ def test_a_new_custom_role_past_the_limit_is_400(world: Api) -> None:
     assert error(resp, 400) == (
         "RoleDefinitionLimitExceeded",
         "This server holds its limit of 1 custom role definitions (custom_roles_max); delete "
-        "one first.")
+        "one first.",
+    )
 
 
 def test_an_existing_role_can_be_updated_at_the_limit(world: Api) -> None:
@@ -323,21 +407,29 @@ def test_an_existing_role_can_be_updated_at_the_limit(world: Api) -> None:
 
 # == names ==================================================================================
 
+
 def test_built_in_name_with_a_trailing_space_is_refused(world: Api) -> None:
     resp = put_role(world, world.sub_path, str(uuid.uuid4()), role_body("Owner ", ["*"]))
-    assert error(resp, 400) == ("RoleDefinitionWithSameNameExists",
-                                "A built-in role named or identified 'Owner' exists already.")
+    assert error(resp, 400) == (
+        "RoleDefinitionWithSameNameExists",
+        "A built-in role named or identified 'Owner' exists already.",
+    )
 
 
 def test_custom_names_are_unique_without_case_and_spaces(world: Api) -> None:
     first = str(uuid.uuid4())
     put_role(world, world.sub_path, first, role_body("Ops Team", ["*/read"]))
-    resp = put_role(world, world.rg_path("rg2"), str(uuid.uuid4()),
-                    role_body("  ops   TEAM ", ["*"], [world.rg_path("rg2")]))
+    resp = put_role(
+        world,
+        world.rg_path("rg2"),
+        str(uuid.uuid4()),
+        role_body("  ops   TEAM ", ["*"], [world.rg_path("rg2")]),
+    )
     assert error(resp, 400) == (
         "RoleDefinitionWithSameNameExists",
         f"A role definition named 'Ops Team' exists already ({first}); role names are unique "
-        "(compared without case and surrounding white space).")
+        "(compared without case and surrounding white space).",
+    )
 
 
 def test_a_role_keeps_its_own_name_on_update(world: Api) -> None:
@@ -350,9 +442,10 @@ def test_a_role_keeps_its_own_name_on_update(world: Api) -> None:
 
 def test_role_name_with_an_invisible_character_is_400(world: Api) -> None:
     resp = put_role(world, world.sub_path, str(uuid.uuid4()), role_body("Own\u200ber", ["*"]))
-    assert error(resp, 400) == ("InvalidRoleDefinition",
-                                "The roleName must not contain control or invisible "
-                                "formatting characters.")
+    assert error(resp, 400) == (
+        "InvalidRoleDefinition",
+        "The roleName must not contain control or invisible formatting characters.",
+    )
 
 
 def test_an_ambiguous_role_name_in_an_assignment_is_400(world: Api) -> None:
@@ -366,25 +459,34 @@ def test_an_ambiguous_role_name_in_an_assignment_is_400(world: Api) -> None:
     resp = assign(world, world.sub_path, "ops", world.principal("p").id)
     assert error(resp, 400) == (
         "AmbiguousRoleDefinitionName",
-        f"More than one role definition is named 'ops': {a}, {b}. Name the role by its id.")
+        f"More than one role definition is named 'ops': {a}, {b}. Name the role by its id.",
+    )
 
 
 def test_role_name_filter_ignores_case_and_surrounding_spaces(world: Api) -> None:
-    resp = world.get(authz(world.sub_path, "roleDefinitions"), api_version=ADMIN_API_VERSION,
-                     params={"$filter": "roleName eq '  owner '"})
+    resp = world.get(
+        authz(world.sub_path, "roleDefinitions"),
+        api_version=ADMIN_API_VERSION,
+        params={"$filter": "roleName eq '  owner '"},
+    )
     assert [d["name"] for d in resp.json()["value"]] == [OWNER]
 
 
 def test_role_name_filter_with_an_unescaped_quote_is_400(world: Api) -> None:
     put_role(world, world.sub_path, str(uuid.uuid4()), role_body("O", ["*"]))
-    resp = world.get(authz(world.sub_path, "roleDefinitions"), api_version=ADMIN_API_VERSION,
-                     params={"$filter": "roleName eq 'O'Brien'"})
+    resp = world.get(
+        authz(world.sub_path, "roleDefinitions"),
+        api_version=ADMIN_API_VERSION,
+        params={"$filter": "roleName eq 'O'Brien'"},
+    )
     assert error(resp, 400) == (
         "InvalidFilter",
-        "The $filter 'roleName eq 'O'Brien'' is invalid: use roleName eq '<value>'.")
+        "The $filter 'roleName eq 'O'Brien'' is invalid: use roleName eq '<value>'.",
+    )
 
 
 # == ids ====================================================================================
+
 
 @pytest.mark.parametrize("where", ["subscription", "group"])
 def test_a_custom_role_id_has_one_subscription_prefix(world: Api, where: str) -> None:
@@ -399,19 +501,25 @@ def test_an_assignment_of_a_custom_role_names_it_with_one_prefix(world: Api) -> 
     put_role(world, world.sub_path, guid, role_body("r", ["*/read"]))
     resp = assign(world, world.rg_path("rg1"), guid, world.principal("p").id)
     assert resp.json()["properties"]["roleDefinitionId"] == (
-        f"{world.sub_path}/providers/{DEF_TYPE}/{guid}")
+        f"{world.sub_path}/providers/{DEF_TYPE}/{guid}"
+    )
 
 
 def test_a_stored_doubled_id_is_shown_with_one_prefix(world: Api) -> None:
     p = world.principal("p")
     legacy_assignment(world, world.sub_path, READER, p.id)  # roleDefinitionId doubled
-    resp = world.get(authz(world.sub_path, "roleAssignments"), api_version=ADMIN_API_VERSION,
-                     params={"$filter": f"principalId eq '{p.id}'"})
+    resp = world.get(
+        authz(world.sub_path, "roleAssignments"),
+        api_version=ADMIN_API_VERSION,
+        params={"$filter": f"principalId eq '{p.id}'"},
+    )
     assert [a["properties"]["roleDefinitionId"] for a in resp.json()["value"]] == [
-        f"{world.sub_path}/providers/{DEF_TYPE}/{READER}"]
+        f"{world.sub_path}/providers/{DEF_TYPE}/{READER}"
+    ]
 
 
 # == visibility =============================================================================
+
 
 def rg2_role(api: Api) -> str:
     guid = str(uuid.uuid4())
@@ -422,10 +530,15 @@ def rg2_role(api: Api) -> str:
 def test_group_reader_cannot_get_a_role_assignable_only_at_another_group(world: Api) -> None:
     guid = rg2_role(world)
     reader = world.principal("reader", READER, world.rg_path("rg1"))
-    resp = world.get(authz(world.rg_path("rg1"), "roleDefinitions", guid), token=reader,
-                     api_version=ADMIN_API_VERSION)
-    assert error(resp, 404) == ("RoleDefinitionDoesNotExist",
-                                f"The role definition '{guid}' does not exist.")
+    resp = world.get(
+        authz(world.rg_path("rg1"), "roleDefinitions", guid),
+        token=reader,
+        api_version=ADMIN_API_VERSION,
+    )
+    assert error(resp, 404) == (
+        "RoleDefinitionDoesNotExist",
+        f"The role definition '{guid}' does not exist.",
+    )
 
 
 def test_group_reader_lists_roles_assignable_at_above_or_below_its_group(world: Api) -> None:
@@ -433,18 +546,24 @@ def test_group_reader_lists_roles_assignable_at_above_or_below_its_group(world: 
     put_role(world, world.sub_path, str(uuid.uuid4()), role_body("sub wide", ["*/read"]))
     put_role(world, world.rg_path("rg1"), str(uuid.uuid4()), role_body("rg1 only", ["*/read"]))
     reader = world.principal("reader", READER, world.rg_path("rg1"))
-    resp = world.get(authz(world.rg_path("rg1"), "roleDefinitions"), token=reader,
-                     api_version=ADMIN_API_VERSION)
-    custom = [d["properties"]["roleName"] for d in resp.json()["value"]
-              if d["properties"]["roleType"] == "CustomRole"]
+    resp = world.get(
+        authz(world.rg_path("rg1"), "roleDefinitions"), token=reader, api_version=ADMIN_API_VERSION
+    )
+    custom = [
+        d["properties"]["roleName"]
+        for d in resp.json()["value"]
+        if d["properties"]["roleType"] == "CustomRole"
+    ]
     assert custom == ["sub wide", "rg1 only"]
 
 
 def test_assigning_a_role_not_visible_at_the_scope_is_role_does_not_exist(world: Api) -> None:
     guid = rg2_role(world)
     resp = assign(world, world.rg_path("rg1"), guid, world.principal("p").id)
-    assert error(resp, 400) == ("RoleDefinitionDoesNotExist",
-                                f"The specified role definition '{guid}' does not exist.")
+    assert error(resp, 400) == (
+        "RoleDefinitionDoesNotExist",
+        f"The specified role definition '{guid}' does not exist.",
+    )
 
 
 # == scopes =================================================================================
@@ -459,18 +578,19 @@ BAD_SCOPES = [
 
 
 @pytest.mark.parametrize(("tail", "reason"), BAD_SCOPES)
-def test_assignable_scopes_with_dot_segments_are_refused(world: Api, tail: str,
-                                                        reason: str) -> None:
+def test_assignable_scopes_with_dot_segments_are_refused(
+    world: Api, tail: str, reason: str
+) -> None:
     bad = world.sub_path + tail
-    resp = put_role(world, world.rg_path("rg1"), str(uuid.uuid4()),
-                    role_body("dots", ["*"], [bad]))
+    resp = put_role(world, world.rg_path("rg1"), str(uuid.uuid4()), role_body("dots", ["*"], [bad]))
     assert error(resp, 400) == ("InvalidScope", f"The scope '{bad}' is not valid: {reason}.")
 
 
 def test_assignable_scopes_are_stored_in_canonical_form(world: Api) -> None:
     given = f"/SUBSCRIPTIONS/{world.sub}/resourcegroups/rg1/"
-    resp = put_role(world, world.rg_path("rg1"), str(uuid.uuid4()),
-                    role_body("canon", ["*/read"], [given]))
+    resp = put_role(
+        world, world.rg_path("rg1"), str(uuid.uuid4()), role_body("canon", ["*/read"], [given])
+    )
     assert resp.json()["properties"]["assignableScopes"] == [world.rg_path("rg1")]
 
 
@@ -479,45 +599,65 @@ def test_assignable_scopes_are_stored_in_canonical_form(world: Api) -> None:
 def test_dot_segments_in_a_path_scope_are_refused(world: Api, kind: str, segment: str) -> None:
     """Sent byte for byte: `rg1/../rg2` (or its encoded form) is neither rg1 nor rg2."""
     path = f"{world.rg_path('rg1')}/{segment}/rg2/{AUTHZ}/{kind}/{uuid.uuid4()}"
-    body = ({"properties": {"roleDefinitionId": READER,
-                            "principalId": world.principal("p").id}}
-            if kind == "roleAssignments" else role_body("dots", ["*"]))
+    body = (
+        {"properties": {"roleDefinitionId": READER, "principalId": world.principal("p").id}}
+        if kind == "roleAssignments"
+        else role_body("dots", ["*"])
+    )
     status, doc = raw_status(world, "PUT", path, body)
     assert (status, doc["error"]["code"]) == (400, "InvalidScope"), doc
     assert doc["error"]["message"] == (
-        f"The scope '{world.rg_path('rg1')}/../rg2' is not valid: '..' segments are not "
-        "allowed.")
+        f"The scope '{world.rg_path('rg1')}/../rg2' is not valid: '..' segments are not allowed."
+    )
 
 
-@pytest.mark.parametrize(("given", "canonical"), [
-    ("/", "/"),
-    ("/subscriptions/s/", "/subscriptions/s"),
-    ("/Subscriptions/s/RESOURCEGROUPS/rg1", "/subscriptions/s/resourceGroups/rg1"),
-    ("/subscriptions/s/resourceGroups/rg1/Providers/Microsoft.ContainerRegistry/registries/r",
-     "/subscriptions/s/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/r"),
-    ("/subscriptions/s/locations", "/subscriptions/s/locations"),
-])
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [
+        ("/", "/"),
+        ("/subscriptions/s/", "/subscriptions/s"),
+        ("/Subscriptions/s/RESOURCEGROUPS/rg1", "/subscriptions/s/resourceGroups/rg1"),
+        (
+            "/subscriptions/s/resourceGroups/rg1/Providers/Microsoft.ContainerRegistry/registries/r",
+            "/subscriptions/s/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/r",
+        ),
+        ("/subscriptions/s/locations", "/subscriptions/s/locations"),
+    ],
+)
 def test_normalise_gives_the_canonical_form(given: str, canonical: str) -> None:
     assert scopes.normalise(given) == canonical
 
 
-@pytest.mark.parametrize("bad", [
-    "subscriptions/s", "/subscriptions", "/resourceGroups/rg1", "/subscriptions/s/resourceGroups",
-    "/subscriptions/s/providers/ns/type", "/subscriptions/s/resourceGroups/rg1 ",
-    "/subscriptions/s/resourceGroups/rg\n", "/subscriptions/s/resourceGroups/a<b", "//",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "subscriptions/s",
+        "/subscriptions",
+        "/resourceGroups/rg1",
+        "/subscriptions/s/resourceGroups",
+        "/subscriptions/s/providers/ns/type",
+        "/subscriptions/s/resourceGroups/rg1 ",
+        "/subscriptions/s/resourceGroups/rg\n",
+        "/subscriptions/s/resourceGroups/a<b",
+        "//",
+    ],
+)
 def test_normalise_refuses_malformed_scopes(bad: str) -> None:
     with pytest.raises(InvalidInput) as info:
         scopes.normalise(bad)
     assert info.value.code == "InvalidScope"
 
 
-@pytest.mark.parametrize(("stored", "authority"), [
-    ("/subscriptions/s/resourceGroups/rg1/..", "/subscriptions/s"),
-    ("/subscriptions/s/resourceGroups/rg1/%252e%252e/rg2", "/subscriptions/s"),
-    ("/subscriptions/s/resourceGroups/rg1/providers/..", "/subscriptions/s/resourceGroups/rg1"),
-    ("/subscriptions/s/../t", "/"),
-])
+@pytest.mark.parametrize(
+    ("stored", "authority"),
+    [
+        ("/subscriptions/s/resourceGroups/rg1/..", "/subscriptions/s"),
+        ("/subscriptions/s/resourceGroups/rg1/%252e%252e/rg2", "/subscriptions/s"),
+        ("/subscriptions/s/resourceGroups/rg1/providers/..", "/subscriptions/s/resourceGroups/rg1"),
+        ("/subscriptions/s/../t", "/"),
+    ],
+)
 def test_a_legacy_invalid_scope_needs_rights_at_what_contains_every_reading(
-        stored: str, authority: str) -> None:
+    stored: str, authority: str
+) -> None:
     assert scopes.authority(stored) == authority

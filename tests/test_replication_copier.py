@@ -43,9 +43,11 @@ class Fake:
                 if digest not in self.manifests:
                     return httpx.Response(404)
                 body, ctype = self.manifests[digest]
-                return httpx.Response(200, content=body if req.method == "GET" else b"",
-                                      headers={"Content-Type": ctype,
-                                               "Docker-Content-Digest": digest})
+                return httpx.Response(
+                    200,
+                    content=body if req.method == "GET" else b"",
+                    headers={"Content-Type": ctype, "Docker-Content-Digest": digest},
+                )
             body = req.read()
             doc = json.loads(body)
             needed = [doc["config"]["digest"], *(b["digest"] for b in doc["layers"])]
@@ -75,9 +77,11 @@ class Fake:
             if digest not in repo_blobs:
                 return httpx.Response(404)
             data = repo_blobs[digest]
-            return httpx.Response(200, headers={"Content-Length": str(len(data))},
-                                  stream=httpx.ByteStream(data if req.method == "GET"
-                                                          else b""))
+            return httpx.Response(
+                200,
+                headers={"Content-Length": str(len(data))},
+                stream=httpx.ByteStream(data if req.method == "GET" else b""),
+            )
         return httpx.Response(404)
 
     def push(self, tag: str, layers: list[bytes]) -> str:
@@ -85,10 +89,14 @@ class Fake:
         blobs = self.blobs.setdefault(REPO, {})
         for b in (cfg, *layers):
             blobs[sha(b)] = b
-        body = json.dumps({"schemaVersion": 2, "mediaType": MT,
-                           "config": {"digest": sha(cfg), "size": len(cfg)},
-                           "layers": [{"digest": sha(b), "size": len(b)} for b in layers]}
-                          ).encode()
+        body = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": MT,
+                "config": {"digest": sha(cfg), "size": len(cfg)},
+                "layers": [{"digest": sha(b), "size": len(b)} for b in layers],
+            }
+        ).encode()
         self.manifests[sha(body)] = (body, MT)
         self.tags[tag] = sha(body)
         return sha(body)
@@ -105,9 +113,19 @@ def pair() -> tuple[Fake, Fake, httpx.Client]:
 
 
 def copier(client: httpx.Client, stats: Stats, chunk: int = 1024) -> Copier:
-    return Copier(client, lambda access: "t", "http://src", "http://dst", REPO, "westus",
-                  stats, mount_from=lambda d: None, placed=lambda d: None, blob_retries=3,
-                  chunk=chunk)
+    return Copier(
+        client,
+        lambda access: "t",
+        "http://src",
+        "http://dst",
+        REPO,
+        "westus",
+        stats,
+        mount_from=lambda d: None,
+        placed=lambda d: None,
+        blob_retries=3,
+        chunk=chunk,
+    )
 
 
 def test_only_missing_blobs_move(pair: Any) -> None:

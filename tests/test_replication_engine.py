@@ -27,7 +27,8 @@ from acrctl.server.serve import ServerConfig, ThreadedServer
 
 pytestmark = pytest.mark.skipif(
     shutil.which("docker-registry") is None or shutil.which("skopeo") is None,
-    reason="needs docker-registry and skopeo (apt-get install docker-registry skopeo)")
+    reason="needs docker-registry and skopeo (apt-get install docker-registry skopeo)",
+)
 
 ADMIN = "acr_replication_admin_token_7c1d"
 ARM = "api-version=2025-11-01"
@@ -52,12 +53,15 @@ class Bed:
         return self.plane.engine
 
     def reg_id(self, name: str) -> str:
-        return (f"/subscriptions/{self.server.subscription}/resourceGroups/rg1/providers/"
-                f"Microsoft.ContainerRegistry/registries/{name}")
+        return (
+            f"/subscriptions/{self.server.subscription}/resourceGroups/rg1/providers/"
+            f"Microsoft.ContainerRegistry/registries/{name}"
+        )
 
     def replicate(self, registry: str, location: str) -> None:
-        r = self.arm.put(f"{self.reg_id(registry)}/replications/{location}?{ARM}",
-                         json={"location": location})
+        r = self.arm.put(
+            f"{self.reg_id(registry)}/replications/{location}?{ARM}", json={"location": location}
+        )
         assert r.status_code in (200, 201), r.text
 
     def replica_status(self, registry: str, location: str) -> str:
@@ -67,10 +71,20 @@ class Bed:
 
     def push(self, image: oci_image.Image, ref: str) -> None:
         done = subprocess.run(
-            ["skopeo", "copy", "-q", "--dest-tls-verify=false",
-             f"--dest-creds={self.creds[0]}:{self.creds[1]}", image.ref,
-             f"docker://127.0.0.1:{self.plane.port}/{ref}"],
-            capture_output=True, text=True, timeout=60, check=False)
+            [
+                "skopeo",
+                "copy",
+                "-q",
+                "--dest-tls-verify=false",
+                f"--dest-creds={self.creds[0]}:{self.creds[1]}",
+                image.ref,
+                f"docker://127.0.0.1:{self.plane.port}/{ref}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
 
     def region_url(self, region: str) -> str:
@@ -80,16 +94,19 @@ class Bed:
         """The manifest digest a region's registry holds for repo:ref (None: absent)."""
         token = self.engine.sign([{"type": "repository", "name": repo, "actions": ["pull"]}])
         try:
-            r = httpx.head(f"{self.region_url(region)}/v2/{repo}/manifests/{ref}",
-                           headers={"Authorization": f"Bearer {token}", "Accept": ACCEPT},
-                           timeout=5)
+            r = httpx.head(
+                f"{self.region_url(region)}/v2/{repo}/manifests/{ref}",
+                headers={"Authorization": f"Bearer {token}", "Accept": ACCEPT},
+                timeout=5,
+            )
         except httpx.HTTPError:
             return None
         return r.headers.get("docker-content-digest") if r.status_code == 200 else None
 
 
-def wait_for(check: Callable[[], bool], timeout: float = WAIT,
-             step: Callable[[], None] | None = None) -> bool:
+def wait_for(
+    check: Callable[[], bool], timeout: float = WAIT, step: Callable[[], None] | None = None
+) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if step is not None:
@@ -115,24 +132,31 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     server = ThreadedServer(ServerConfig(data_port=1, settings=settings, admin_token=ADMIN))
     server.start()
     try:
-        arm = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"},
-                           timeout=30)
-        r = arm.put(f"/subscriptions/{server.subscription}/resourcegroups/rg1"
-                    "?api-version=2021-04-01", json={"location": HOME})
+        arm = httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
+        )
+        r = arm.put(
+            f"/subscriptions/{server.subscription}/resourcegroups/rg1?api-version=2021-04-01",
+            json={"location": HOME},
+        )
         assert r.status_code in (200, 201), r.text
         b = server.app.backend
         doc, secret = b.rbac.create_principal(f"p-{uuid.uuid4().hex[:8]}", "Application")
-        b.rbac.create_assignment(f"/subscriptions/{server.subscription}", str(uuid.uuid4()),
-                                 {"properties": {"roleDefinitionId": ACR_PUSH,
-                                                 "principalId": doc["id"]}})
+        b.rbac.create_assignment(
+            f"/subscriptions/{server.subscription}",
+            str(uuid.uuid4()),
+            {"properties": {"roleDefinitionId": ACR_PUSH, "principalId": doc["id"]}},
+        )
         bed = Bed(server, arm, (doc["id"], secret), tmp)
-        r = arm.put(f"{bed.reg_id('geoone1')}?{ARM}",
-                    json={"location": HOME, "sku": {"name": "Premium"}})
+        r = arm.put(
+            f"{bed.reg_id('geoone1')}?{ARM}", json={"location": HOME, "sku": {"name": "Premium"}}
+        )
         assert r.status_code in (200, 201), r.text
         bed.replicate("geoone1", B)
         bed.replicate("geoone1", C)
-        assert wait_for(lambda: bed.replica_status("geoone1", C) == "Ready",
-                        step=bed.engine.reconcile)
+        assert wait_for(
+            lambda: bed.replica_status("geoone1", C) == "Ready", step=bed.engine.reconcile
+        )
         yield bed
     finally:
         server.stop()
@@ -141,9 +165,11 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
 def tasks_of(bed: Bed, repo: str) -> list[tuple[Any, ...]]:
     """The engine's tasks of a repository (for failure messages)."""
     reg = bed.server.app.backend.registries.find("geoone1")
-    return [(t["target"], t["reference"], t["state"], t["tries"], t.get("lastError"),
-             t.get("note")) for t in bed.engine.tasks.for_registry(reg)
-            if t["repository"] == repo]
+    return [
+        (t["target"], t["reference"], t["state"], t["tries"], t.get("lastError"), t.get("note"))
+        for t in bed.engine.tasks.for_registry(reg)
+        if t["repository"] == repo
+    ]
 
 
 def image(bed: Bed, name: str, **kw: Any) -> oci_image.Image:
@@ -155,15 +181,20 @@ def test_push_through_the_front_reaches_every_replica(bed: Bed) -> None:
     bed.push(img, "geoone1/web/app:v1")
     assert bed.digest_in(HOME, "geoone1/web/app", "v1") == img.manifest
     for region in (B, C):
-        assert wait_for(lambda r=region: bed.digest_in(r, "geoone1/web/app", "v1")  # type: ignore[misc]
-                        == img.manifest), region
+        assert wait_for(
+            lambda r=region: (
+                bed.digest_in(r, "geoone1/web/app", "v1")  # type: ignore[misc]
+                == img.manifest
+            )
+        ), region
 
 
 def test_shared_layers_move_once(bed: Bed) -> None:
     first = image(bed, "nine", layers=9, seed=21)
     bed.push(first, "geoone1/shared:v1")
-    assert wait_for(lambda: bed.digest_in(B, "geoone1/shared", "v1") == first.manifest), \
-        tasks_of(bed, "shared")
+    assert wait_for(lambda: bed.digest_in(B, "geoone1/shared", "v1") == first.manifest), tasks_of(
+        bed, "shared"
+    )
     before = bed.engine.stats.get(B)
     second = image(bed, "ten", layers=10, seed=21)  # the same 9 layers and one more
     assert len(set(second.blobs) & set(first.blobs)) == 9
@@ -174,7 +205,8 @@ def test_shared_layers_move_once(bed: Bed) -> None:
     assert after.blobs_skipped - before.blobs_skipped == 9
     assert after.manifests_put - before.manifests_put == 1
     assert after.bytes_copied - before.bytes_copied == sum(
-        len(v) for d, v in second.blobs.items() if d not in first.blobs)
+        len(v) for d, v in second.blobs.items() if d not in first.blobs
+    )
 
 
 def test_engine_writes_do_not_replicate_back(bed: Bed) -> None:
@@ -182,8 +214,11 @@ def test_engine_writes_do_not_replicate_back(bed: Bed) -> None:
     bed.push(img, "geoone1/loop:v1")
     assert wait_for(lambda: bed.digest_in(C, "geoone1/loop", "v1") == img.manifest)
     time.sleep(1.0)  # the regions' notifications of the engine's writes arrive meanwhile
-    tasks = [t for t in bed.engine.tasks.for_registry(bed.server.app.backend.registries.find(
-        "geoone1")) if t["repository"] == "loop"]
+    tasks = [
+        t
+        for t in bed.engine.tasks.for_registry(bed.server.app.backend.registries.find("geoone1"))
+        if t["repository"] == "loop"
+    ]
     assert sorted(t["target"] for t in tasks) == [C, B]
     assert {t["source"] for t in tasks} == {HOME}
 
@@ -193,16 +228,33 @@ def test_delete_replicates(bed: Bed) -> None:
     bed.push(img, "geoone1/gone:v1")
     assert wait_for(lambda: bed.digest_in(B, "geoone1/gone", "v1") == img.manifest)
     assert wait_for(lambda: bed.digest_in(C, "geoone1/gone", "v1") == img.manifest)
-    token = bed.plane.keys.sign({
-        "iss": bed.plane.issuer, "sub": "some-user", "aud": bed.plane.service,
-        "iat": int(time.time()), "nbf": int(time.time()) - 5, "exp": int(time.time()) + 60,
-        "access": [{"type": "repository", "name": "geoone1/gone", "actions": ["delete"]}]})
-    r = httpx.delete(f"{bed.region_url(HOME)}/v2/geoone1/gone/manifests/{img.manifest}",
-                     headers={"Authorization": f"Bearer {token}"})
+    token = bed.plane.keys.sign(
+        {
+            "iss": bed.plane.issuer,
+            "sub": "some-user",
+            "aud": bed.plane.service,
+            "iat": int(time.time()),
+            "nbf": int(time.time()) - 5,
+            "exp": int(time.time()) + 60,
+            "access": [{"type": "repository", "name": "geoone1/gone", "actions": ["delete"]}],
+        }
+    )
+    r = httpx.delete(
+        f"{bed.region_url(HOME)}/v2/geoone1/gone/manifests/{img.manifest}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 202, r.text
     for region in (B, C):
-        assert wait_for(lambda r=region: bed.digest_in(r, "geoone1/gone",  # type: ignore[misc]
-                                                       img.manifest) is None), region
+        assert wait_for(
+            lambda r=region: (
+                bed.digest_in(
+                    r,
+                    "geoone1/gone",  # type: ignore[misc]
+                    img.manifest,
+                )
+                is None
+            )
+        ), region
 
 
 def test_killed_region_converges_without_a_re_push(bed: Bed) -> None:
@@ -214,8 +266,11 @@ def test_killed_region_converges_without_a_re_push(bed: Bed) -> None:
     reg = bed.server.app.backend.registries.find("geoone1")
 
     def to_c() -> list[dict[str, Any]]:
-        return [t for t in bed.engine.tasks.for_registry(reg)
-                if t["repository"] == "survivor" and t["target"] == C]
+        return [
+            t
+            for t in bed.engine.tasks.for_registry(reg)
+            if t["repository"] == "survivor" and t["target"] == C
+        ]
 
     try:
         # hold C down (the supervisor would restart it within a second) until the engine
@@ -228,20 +283,22 @@ def test_killed_region_converges_without_a_re_push(bed: Bed) -> None:
         assert wait_for(lambda: any(t.get("lastError") for t in to_c())), to_c()
     finally:
         region.next_start = time.monotonic()  # C restarts now
-    assert wait_for(lambda: bed.digest_in(C, "geoone1/survivor", "v1") == img.manifest,
-                    step=bed.engine.reconcile), to_c()
+    assert wait_for(
+        lambda: bed.digest_in(C, "geoone1/survivor", "v1") == img.manifest,
+        step=bed.engine.reconcile,
+    ), to_c()
 
 
 def test_new_replica_syncs_then_reads_ready(bed: Bed) -> None:
     img = image(bed, "back", layers=2, seed=61)
-    r = bed.arm.put(f"{bed.reg_id('lateone1')}?{ARM}",
-                    json={"location": HOME, "sku": {"name": "Premium"}})
+    r = bed.arm.put(
+        f"{bed.reg_id('lateone1')}?{ARM}", json={"location": HOME, "sku": {"name": "Premium"}}
+    )
     assert r.status_code in (200, 201), r.text
     bed.push(img, "lateone1/old:v1")
     bed.replicate("lateone1", B)
     assert bed.replica_status("lateone1", B) == "Syncing"
-    assert wait_for(lambda: bed.replica_status("lateone1", B) == "Ready",
-                    step=bed.engine.reconcile)
+    assert wait_for(lambda: bed.replica_status("lateone1", B) == "Ready", step=bed.engine.reconcile)
     assert bed.digest_in(B, "lateone1/old", "v1") == img.manifest
 
 
@@ -252,36 +309,72 @@ def build_index(bed: Bed, name: str) -> tuple[str, list[str], str]:
 
     root = bed.tmp / name
     kids = [oci_image.build(str(root), layers=2, seed=seed) for seed in (71, 72)]
-    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-                        "manifests": [{"mediaType": oci_image.MANIFEST, "digest": k.manifest,
-                                       "size": len(k.manifest_bytes),
-                                       "platform": {"architecture": arch, "os": "linux"}}
-                                      for k, arch in zip(kids, ("amd64", "arm64"), strict=True)]},
-                       separators=(",", ":")).encode()
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {
+                    "mediaType": oci_image.MANIFEST,
+                    "digest": k.manifest,
+                    "size": len(k.manifest_bytes),
+                    "platform": {"architecture": arch, "os": "linux"},
+                }
+                for k, arch in zip(kids, ("amd64", "arm64"), strict=True)
+            ],
+        },
+        separators=(",", ":"),
+    ).encode()
     digest = "sha256:" + hashlib.sha256(index).hexdigest()
     (root / "blobs" / "sha256" / digest[7:]).write_bytes(index)
-    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest,
-        "size": len(index), "annotations": {"org.opencontainers.image.ref.name": "multi"}}]}))
+    (root / "index.json").write_text(
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "manifests": [
+                    {
+                        "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "digest": digest,
+                        "size": len(index),
+                        "annotations": {"org.opencontainers.image.ref.name": "multi"},
+                    }
+                ],
+            }
+        )
+    )
     return digest, [k.manifest for k in kids], f"oci:{root}:multi"
 
 
 def test_an_index_arrives_with_its_children(bed: Bed) -> None:
     digest, kids, ref = build_index(bed, "multi")
     done = subprocess.run(
-        ["skopeo", "copy", "-q", "--all", "--dest-tls-verify=false",
-         f"--dest-creds={bed.creds[0]}:{bed.creds[1]}", ref,
-         f"docker://127.0.0.1:{bed.plane.port}/geoone1/multi:v1"],
-        capture_output=True, text=True, timeout=60, check=False)
+        [
+            "skopeo",
+            "copy",
+            "-q",
+            "--all",
+            "--dest-tls-verify=false",
+            f"--dest-creds={bed.creds[0]}:{bed.creds[1]}",
+            ref,
+            f"docker://127.0.0.1:{bed.plane.port}/geoone1/multi:v1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert wait_for(lambda: bed.digest_in(B, "geoone1/multi", "v1") == digest)
     assert [bed.digest_in(B, "geoone1/multi", k) for k in kids] == kids
     # a direct copy into a region without the children puts them before the index
-    token = bed.engine.sign([{"type": "repository", "name": "geoone1/multi",
-                              "actions": ["delete"]}])
+    token = bed.engine.sign(
+        [{"type": "repository", "name": "geoone1/multi", "actions": ["delete"]}]
+    )
     for d in (digest, *kids):
-        r = httpx.delete(f"{bed.region_url(B)}/v2/geoone1/multi/manifests/{d}",
-                         headers={"Authorization": f"Bearer {token}"})
+        r = httpx.delete(
+            f"{bed.region_url(B)}/v2/geoone1/multi/manifests/{d}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert r.status_code == 202, r.text
     assert bed.digest_in(B, "geoone1/multi", kids[0]) is None
     assert bed.engine.copier("geoone1", "multi", HOME, B).copy("v1") == digest
@@ -291,18 +384,28 @@ def test_an_index_arrives_with_its_children(bed: Bed) -> None:
 def test_status_route_shows_the_image_in_every_region(bed: Bed) -> None:
     img = image(bed, "stat", layers=2, seed=81)
     bed.push(img, "geoone1/stat:v1")
-    assert wait_for(lambda: all(bed.digest_in(r, "geoone1/stat", "v1") == img.manifest
-                                for r in (B, C)))
+    assert wait_for(
+        lambda: all(bed.digest_in(r, "geoone1/stat", "v1") == img.manifest for r in (B, C))
+    )
 
     def rows() -> dict[str, Any]:
-        r = bed.arm.get(f"{bed.reg_id('geoone1')}/replicationStatus",
-                        params={"api-version": "2025-11-01", "image": "stat:v1"})
+        r = bed.arm.get(
+            f"{bed.reg_id('geoone1')}/replicationStatus",
+            params={"api-version": "2025-11-01", "image": "stat:v1"},
+        )
         assert r.status_code == 200, r.text
         return {row["region"]: (row["state"], row["digest"]) for row in r.json()["value"]}
 
-    assert wait_for(lambda: rows() == {HOME: ("present", img.manifest),
-                                       B: ("present", img.manifest),
-                                       C: ("present", img.manifest)}), rows()
+    assert wait_for(
+        lambda: (
+            rows()
+            == {
+                HOME: ("present", img.manifest),
+                B: ("present", img.manifest),
+                C: ("present", img.manifest),
+            }
+        )
+    ), rows()
 
 
 def test_blobs_of_another_repository_are_mounted_not_copied(bed: Bed) -> None:
@@ -321,19 +424,29 @@ def test_blobs_of_another_repository_are_mounted_not_copied(bed: Bed) -> None:
 def test_a_regional_webhook_fires_when_the_image_reaches_its_region(bed: Bed) -> None:
     b = bed.server.app.backend
     for name, location in (("hookhome", HOME), ("hookwest", B)):
-        r = bed.arm.put(f"{bed.reg_id('geoone1')}/webhooks/{name}?{ARM}", json={
-            "location": location, "properties": {"serviceUri": "http://127.0.0.1:9/hook",
-                                                 "actions": ["push"],
-                                                 "scope": "hooked:*"}})
+        r = bed.arm.put(
+            f"{bed.reg_id('geoone1')}/webhooks/{name}?{ARM}",
+            json={
+                "location": location,
+                "properties": {
+                    "serviceUri": "http://127.0.0.1:9/hook",
+                    "actions": ["push"],
+                    "scope": "hooked:*",
+                },
+            },
+        )
         assert r.status_code in (200, 201), r.text
     img = image(bed, "hooked", layers=2, seed=101)
     bed.push(img, "geoone1/hooked:v1")
 
     def pushed(hook: str) -> list[Any]:
         events, _ = b.webhooks.list_events(bed.server.subscription, "rg1", "geoone1", hook)
-        return [e for e in events
-                if (e.get("eventRequestMessage") or {}).get("content", {}).get(
-                    "target", {}).get("tag") == "v1"]
+        return [
+            e
+            for e in events
+            if (e.get("eventRequestMessage") or {}).get("content", {}).get("target", {}).get("tag")
+            == "v1"
+        ]
 
     assert wait_for(lambda: bool(pushed("hookwest")))
     assert bed.digest_in(B, "geoone1/hooked", "v1") == img.manifest

@@ -18,8 +18,12 @@ from acrctl.backend.sqlite import SqliteStore
 from acrctl.dataplane.copier import ENGINE_SUB
 from acrctl.dataplane.engine import Engine
 
-REG = {"id": "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/"
-             "registries/geo12345", "name": "geo12345", "location": "eastus"}
+REG = {
+    "id": "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/"
+    "registries/geo12345",
+    "name": "geo12345",
+    "location": "eastus",
+}
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64
@@ -30,8 +34,17 @@ def backend(path: Path, clock: FakeClock) -> Backend:
 
 
 def record(tasks: ReplicationTasks, target: str = "westus") -> str:
-    return tasks.record(REG, [target], action="push", reference="v1", repository="app",
-                        source="eastus", eventTime=1.0, tag="v1", digest=D1)[0]
+    return tasks.record(
+        REG,
+        [target],
+        action="push",
+        reference="v1",
+        repository="app",
+        source="eastus",
+        eventTime=1.0,
+        tag="v1",
+        digest=D1,
+    )[0]
 
 
 def test_a_claimed_task_is_not_claimed_by_a_second_instance(tmp_path: Path) -> None:
@@ -53,8 +66,7 @@ def test_a_task_whose_lease_ran_out_is_claimed_again(tmp_path: Path) -> None:
     again = two.claim_due(8, lease=60)
     assert [c.key for c in again] == [key]
     # the first worker's late result is not recorded over the new owner's lease
-    assert one.finish(key, first.lease_id, None, max_attempts=3, backoff=1,
-                      backoff_max=10) is None
+    assert one.finish(key, first.lease_id, None, max_attempts=3, backoff=1, backoff_max=10) is None
     assert one.get(key)["state"] == "running"  # type: ignore[index]
 
 
@@ -66,12 +78,15 @@ def test_failures_retry_with_backoff_then_fail_with_the_last_error(tmp_path: Pat
     for n in range(3):
         claimed = tasks.claim_due(8, lease=60)
         assert len(claimed) == 1, n
-        states.append(tasks.finish(key, claimed[0].lease_id, f"boom {n}", max_attempts=3,
-                                   backoff=2, backoff_max=10))
+        states.append(
+            tasks.finish(
+                key, claimed[0].lease_id, f"boom {n}", max_attempts=3, backoff=2, backoff_max=10
+            )
+        )
         doc = tasks.get(key)
         assert doc is not None
         if states[-1] == "retrying":
-            delay = min(10, 2 * 2 ** n)
+            delay = min(10, 2 * 2**n)
             assert clock.now() + delay / 2 <= doc["nextAttemptAt"] <= clock.now() + delay
             assert tasks.claim_due(8, lease=60) == []  # not due before the backoff
             clock.advance(delay)
@@ -125,11 +140,20 @@ def engine(tmp_path: Path, regions: list[str]) -> Engine:
     return Engine(plane)  # type: ignore[arg-type]
 
 
-def event(actor: str, tag: str | None, digest: str, when: str,
-          action: str = "push") -> dict[str, Any]:
-    return {"action": action, "timestamp": when, "actor": {"name": actor},
-            "target": {"repository": "geo12345/app", "mediaType": MANIFEST, "tag": tag,
-                       "digest": digest}}
+def event(
+    actor: str, tag: str | None, digest: str, when: str, action: str = "push"
+) -> dict[str, Any]:
+    return {
+        "action": action,
+        "timestamp": when,
+        "actor": {"name": actor},
+        "target": {
+            "repository": "geo12345/app",
+            "mediaType": MANIFEST,
+            "tag": tag,
+            "digest": digest,
+        },
+    }
 
 
 @pytest.fixture
@@ -143,8 +167,7 @@ def test_a_push_becomes_one_task_per_other_region(eng: Engine) -> None:
     eng.on_events("eastus", [event("user1", "v1", D1, "2026-12-02T11:00:00Z")])
     tasks = eng.tasks.for_registry(REG)
     assert sorted(t["target"] for t in tasks) == ["westeurope", "westus"]
-    assert {(t["action"], t["reference"], t["source"]) for t in tasks} == {
-        ("push", "v1", "eastus")}
+    assert {(t["action"], t["reference"], t["source"]) for t in tasks} == {("push", "v1", "eastus")}
 
 
 def test_the_engines_own_writes_record_no_task(eng: Engine) -> None:
@@ -163,17 +186,27 @@ def test_an_older_push_of_a_tag_gets_the_newer_one_copied_back(eng: Engine) -> N
 def test_a_push_task_older_than_the_tags_newest_push_is_skipped(eng: Engine) -> None:
     eng.on_events("eastus", [event("user1", "v1", D1, "2026-12-02T11:00:01Z")])
     eng.on_events("westus", [event("user2", "v1", D2, "2026-12-02T11:00:02Z")])
-    old = next(t for t in eng.tasks.for_registry(REG)
-               if t["source"] == "eastus" and t["target"] == "westus")
+    old = next(
+        t
+        for t in eng.tasks.for_registry(REG)
+        if t["source"] == "eastus" and t["target"] == "westus"
+    )
     assert eng.execute(old) == "superseded by a newer push of the tag"
 
 
 def test_a_delete_replicates_by_digest_only(eng: Engine) -> None:
-    eng.on_events("eastus", [event("user1", None, D1, "2026-12-02T11:00:00Z", "delete"),
-                             event("user1", "v1", "", "2026-12-02T11:00:00Z", "delete")])
+    eng.on_events(
+        "eastus",
+        [
+            event("user1", None, D1, "2026-12-02T11:00:00Z", "delete"),
+            event("user1", "v1", "", "2026-12-02T11:00:00Z", "delete"),
+        ],
+    )
     tasks = eng.tasks.for_registry(REG)
     assert sorted((t["action"], t["reference"], t["target"]) for t in tasks) == [
-        ("delete", D1, "westeurope"), ("delete", D1, "westus")]
+        ("delete", D1, "westeurope"),
+        ("delete", D1, "westus"),
+    ]
 
 
 def test_an_event_from_a_region_without_the_registry_records_no_task(eng: Engine) -> None:

@@ -58,16 +58,22 @@ class Sdk:
         self.sub = server.subscription
         self.credential = StaticToken(ADMIN_TOKEN)
         self.client = ContainerRegistryManagementClient(
-            credential=self.credential, subscription_id=self.sub, base_url=server.url,
-            connection_verify=ca_pem, polling_interval=0.05, retry_total=0)
+            credential=self.credential,
+            subscription_id=self.sub,
+            base_url=server.url,
+            connection_verify=ca_pem,
+            polling_interval=0.05,
+            retry_total=0,
+        )
 
     def paths(self, marker: str) -> list[str]:
         return [p for _, p in self.seen if marker in p]
 
 
 @pytest.fixture(scope="module")
-def tls_server(tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[tuple[ThreadedServer, str, list[tuple[str, str]]]]:
+def tls_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ThreadedServer, str, list[tuple[str, str]]]]:
     tmp: Path = tmp_path_factory.mktemp("sdk-tls")
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1")
@@ -76,9 +82,17 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory
     for i, blob in enumerate(cert.cert_chain_pems):
         blob.write_to_path(str(chain), append=i > 0)
     cert.private_key_pem.write_to_path(str(key))
-    server = ThreadedServer(ServerConfig(
-        tls_cert=str(chain), tls_key=str(key), admin_token=ADMIN_TOKEN, allow_reset=True,
-        database=str(tmp / "state.db"), settings=Settings(retry_after=0)), deliver=False)
+    server = ThreadedServer(
+        ServerConfig(
+            tls_cert=str(chain),
+            tls_key=str(key),
+            admin_token=ADMIN_TOKEN,
+            allow_reset=True,
+            database=str(tmp / "state.db"),
+            settings=Settings(retry_after=0),
+        ),
+        deliver=False,
+    )
     seen: list[tuple[str, str]] = []
     handle = server.app.handle
 
@@ -105,10 +119,13 @@ def sdk(tls_server: tuple[ThreadedServer, str, list[tuple[str, str]]]) -> Iterat
     s.lro_mode, s.lro_polls, s.retry_after, s.page_size = "immediate", 2, 0, 100
     seen.clear()
     # the resource group comes first, through plain HTTPS (the SDK has no group operations)
-    resp = httpx.put(f"{server.url}/subscriptions/{server.subscription}/resourceGroups/{RG}",
-                     params={"api-version": "2022-09-01"}, json={"location": "westus"},
-                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-                     verify=ssl.create_default_context(cafile=ca_pem))
+    resp = httpx.put(
+        f"{server.url}/subscriptions/{server.subscription}/resourceGroups/{RG}",
+        params={"api-version": "2022-09-01"},
+        json={"location": "westus"},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        verify=ssl.create_default_context(cafile=ca_pem),
+    )
     assert resp.status_code == 201, resp.text
     out = Sdk(server, ca_pem, seen)
     yield out
@@ -117,7 +134,8 @@ def sdk(tls_server: tuple[ThreadedServer, str, list[tuple[str, str]]]) -> Iterat
 
 def create_registry(sdk: Sdk, name: str = "sdkreg1", sku: str = "Basic") -> Any:
     return sdk.client.registries.begin_create(
-        RG, name, RegistryModel(location="westus", sku=Sku(name=sku))).result()
+        RG, name, RegistryModel(location="westus", sku=Sku(name=sku))
+    ).result()
 
 
 def test_registry_create_update_and_delete(sdk: Sdk) -> None:
@@ -128,7 +146,8 @@ def test_registry_create_update_and_delete(sdk: Sdk) -> None:
     assert reg.properties.login_server == "sdkreg1.azurecr.io"
     assert reg.system_data.created_by == "admin"
     updated = sdk.client.registries.begin_update(
-        RG, "sdkreg1", RegistryUpdateParameters(sku=Sku(name="Premium"))).result()
+        RG, "sdkreg1", RegistryUpdateParameters(sku=Sku(name="Premium"))
+    ).result()
     assert updated.sku.name == "Premium"
     sdk.client.registries.begin_delete(RG, "sdkreg1").result()
     assert [r.name for r in sdk.client.registries.list_by_resource_group(RG)] == []
@@ -140,7 +159,8 @@ def test_registry_lists_usages_and_name_check(sdk: Sdk) -> None:
     usages = {u.name: u for u in sdk.client.registries.list_usages(RG, "sdkreg1").value}
     assert usages["Webhooks"].limit == 2
     status = sdk.client.registries.check_name_availability(
-        RegistryNameCheckRequest(name="SDKREG1", type="Microsoft.ContainerRegistry/registries"))
+        RegistryNameCheckRequest(name="SDKREG1", type="Microsoft.ContainerRegistry/registries")
+    )
     assert (status.name_available, status.reason) == (False, "AlreadyExists")
 
 
@@ -152,13 +172,18 @@ def test_the_sdk_asks_for_the_arm_scope(sdk: Sdk) -> None:
 def test_replications_create_list_update_delete(sdk: Sdk) -> None:
     create_registry(sdk, sku="Premium")
     repl = sdk.client.replications.begin_create(
-        RG, "sdkreg1", "eastus", Replication(location="eastus")).result()
+        RG, "sdkreg1", "eastus", Replication(location="eastus")
+    ).result()
     assert repl.properties.status.display_status == "Ready"
     listed = sorted(r.name for r in sdk.client.replications.list(RG, "sdkreg1"))
     assert listed == ["eastus", "westus"]
     updated = sdk.client.replications.begin_update(
-        RG, "sdkreg1", "eastus", ReplicationUpdateParameters(
-            properties=ReplicationUpdateParametersProperties(region_endpoint_enabled=False))
+        RG,
+        "sdkreg1",
+        "eastus",
+        ReplicationUpdateParameters(
+            properties=ReplicationUpdateParametersProperties(region_endpoint_enabled=False)
+        ),
     ).result()
     assert updated.properties.region_endpoint_enabled is False
     sdk.client.replications.begin_delete(RG, "sdkreg1", "eastus").result()
@@ -176,9 +201,15 @@ def test_home_replica_delete_surfaces_as_http_response_error(sdk: Sdk) -> None:
 
 def test_webhooks_create_ping_callback_config_events_and_delete(sdk: Sdk) -> None:
     create_registry(sdk)
-    hook = sdk.client.webhooks.begin_create(RG, "sdkreg1", "sdkhook1", WebhookCreateParameters(
-        location="westus", properties=WebhookPropertiesCreateParameters(
-            service_uri=HOOK_URI, actions=["push"]))).result()
+    hook = sdk.client.webhooks.begin_create(
+        RG,
+        "sdkreg1",
+        "sdkhook1",
+        WebhookCreateParameters(
+            location="westus",
+            properties=WebhookPropertiesCreateParameters(service_uri=HOOK_URI, actions=["push"]),
+        ),
+    ).result()
     assert hook.properties.actions == ["push"]
     assert "serviceUri" not in hook.as_dict().get("properties", {})
     event = sdk.client.webhooks.ping(RG, "sdkreg1", "sdkhook1")
@@ -194,9 +225,15 @@ def test_webhooks_create_ping_callback_config_events_and_delete(sdk: Sdk) -> Non
 
 def test_list_events_pages_post_then_get(sdk: Sdk) -> None:
     create_registry(sdk)
-    sdk.client.webhooks.begin_create(RG, "sdkreg1", "sdkhook1", WebhookCreateParameters(
-        location="westus", properties=WebhookPropertiesCreateParameters(
-            service_uri=HOOK_URI, actions=["push"]))).result()
+    sdk.client.webhooks.begin_create(
+        RG,
+        "sdkreg1",
+        "sdkhook1",
+        WebhookCreateParameters(
+            location="westus",
+            properties=WebhookPropertiesCreateParameters(service_uri=HOOK_URI, actions=["push"]),
+        ),
+    ).result()
     ids = [sdk.client.webhooks.ping(RG, "sdkreg1", "sdkhook1").id for _ in range(5)]
     sdk.backend.settings.page_size = 2
     sdk.seen.clear()
@@ -216,8 +253,11 @@ def test_polls_mode_lro_polls_the_async_operation(sdk: Sdk) -> None:
     polls = sdk.paths("/operationStatuses/")
     assert len(polls) == 3
     assert all(p.startswith(f"/subscriptions/{sdk.sub}/resourceGroups/{RG}/") for p in polls)
-    assert sdk.seen[-1] == ("GET", f"/subscriptions/{sdk.sub}/resourceGroups/{RG}/providers/"
-                                   "Microsoft.ContainerRegistry/registries/sdkreg1")
+    assert sdk.seen[-1] == (
+        "GET",
+        f"/subscriptions/{sdk.sub}/resourceGroups/{RG}/providers/"
+        "Microsoft.ContainerRegistry/registries/sdkreg1",
+    )
 
 
 def test_polls_mode_delete_finishes_through_the_sdk(sdk: Sdk) -> None:
@@ -252,7 +292,8 @@ def test_missing_registry_is_resource_not_found_error(sdk: Sdk) -> None:
 def test_failed_create_is_http_response_error_with_the_arm_code(sdk: Sdk) -> None:
     with pytest.raises(HttpResponseError) as info:
         sdk.client.registries.begin_create(
-            RG, "sdkreg1", RegistryModel(location="atlantis", sku=Sku(name="Basic"))).result()
+            RG, "sdkreg1", RegistryModel(location="atlantis", sku=Sku(name="Basic"))
+        ).result()
     assert info.value.error is not None
     assert info.value.error.code == "LocationNotAvailableForResourceType"
 
@@ -261,8 +302,12 @@ def test_bad_token_is_client_authentication_error(sdk: Sdk) -> None:
     from azure.core.exceptions import ClientAuthenticationError
 
     client = ContainerRegistryManagementClient(
-        credential=StaticToken("acr_wrong"), subscription_id=sdk.sub,
-        base_url=sdk.server.url, connection_verify=sdk.ca_pem, retry_total=0)
+        credential=StaticToken("acr_wrong"),
+        subscription_id=sdk.sub,
+        base_url=sdk.server.url,
+        connection_verify=sdk.ca_pem,
+        retry_total=0,
+    )
     with pytest.raises(ClientAuthenticationError) as info:
         client.registries.get(RG, "sdkreg1")
     assert info.value.error is not None

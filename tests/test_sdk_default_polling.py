@@ -42,20 +42,31 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ThreadedServ
     cert.private_key_pem.write_to_path(str(key))
     for i, blob in enumerate(cert.cert_chain_pems):
         blob.write_to_path(str(chain), append=i > 0)
-    server = ThreadedServer(ServerConfig(
-        tls_cert=str(chain), tls_key=str(key), admin_token=TOKEN,
-        database=str(tmp / "state.db"),
-        settings=Settings(lro_mode="immediate")), deliver=False)  # default retry_after
+    server = ThreadedServer(
+        ServerConfig(
+            tls_cert=str(chain),
+            tls_key=str(key),
+            admin_token=TOKEN,
+            database=str(tmp / "state.db"),
+            settings=Settings(lro_mode="immediate"),
+        ),
+        deliver=False,
+    )  # default retry_after
     server.start()
-    resp = httpx.put(f"{server.url}/subscriptions/{server.subscription}/resourceGroups/{RG}",
-                     params={"api-version": "2022-09-01"}, json={"location": "westus"},
-                     headers={"Authorization": f"Bearer {TOKEN}"},
-                     verify=ssl.create_default_context(cafile=str(ca_pem)))
+    resp = httpx.put(
+        f"{server.url}/subscriptions/{server.subscription}/resourceGroups/{RG}",
+        params={"api-version": "2022-09-01"},
+        json={"location": "westus"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        verify=ssl.create_default_context(cafile=str(ca_pem)),
+    )
     assert resp.status_code == 201, resp.text
     client = ContainerRegistryManagementClient(
-        StaticToken(), server.subscription, base_url=server.url, connection_verify=str(ca_pem))
+        StaticToken(), server.subscription, base_url=server.url, connection_verify=str(ca_pem)
+    )
     client.registries.begin_create(
-        RG, "pollreg1", RegistryModel(location="westus", sku=Sku(name="Premium"))).result()
+        RG, "pollreg1", RegistryModel(location="westus", sku=Sku(name="Premium"))
+    ).result()
     server.app.backend.settings.lro_mode = "seconds"
     server.app.backend.settings.lro_seconds = PROVISIONING
     yield server, client
@@ -65,21 +76,25 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ThreadedServ
 
 
 def test_sdk_default_polling_finishes_a_2s_replication_create_in_under_3s(
-        env: tuple[ThreadedServer, Any]) -> None:
+    env: tuple[ThreadedServer, Any],
+) -> None:
     _, client = env
     started = time.monotonic()
     repl = client.replications.begin_create(
-        RG, "pollreg1", "eastus", Replication(location="eastus")).result()
+        RG, "pollreg1", "eastus", Replication(location="eastus")
+    ).result()
     elapsed = time.monotonic() - started
     assert repl.provisioning_state == "Succeeded"
     assert PROVISIONING <= elapsed < PROVISIONING + 1.0
 
 
 def test_sdk_default_polling_finishes_a_2s_delete_in_under_3s(
-        env: tuple[ThreadedServer, Any]) -> None:
+    env: tuple[ThreadedServer, Any],
+) -> None:
     _, client = env
     client.replications.begin_create(
-        RG, "pollreg1", "westeurope", Replication(location="westeurope")).result()
+        RG, "pollreg1", "westeurope", Replication(location="westeurope")
+    ).result()
     started = time.monotonic()
     client.replications.begin_delete(RG, "pollreg1", "westeurope").result()
     elapsed = time.monotonic() - started

@@ -19,8 +19,10 @@ pytestmark = pytest.mark.server
 
 METADATA = "169.254.169.254"
 LINK_LOCAL = f"{METADATA} is link-local (cloud metadata range) and never allowed"
-LOOPBACK = ("127.0.0.1 is a loopback address; an operator can allow it with the server "
-            "setting webhook_allow or webhook_allow_local")
+LOOPBACK = (
+    "127.0.0.1 is a loopback address; an operator can allow it with the server "
+    "setting webhook_allow or webhook_allow_local"
+)
 
 
 def nat64(prefix: str, length: int, v4: str) -> str:
@@ -38,8 +40,9 @@ def teredo(server: str, client: str) -> str:
     """2001:0:<server>:<flags>:<port ^ 0xffff>:<client ^ 0xffffffff>."""
     s = int(ipaddress.IPv4Address(server))
     c = int(ipaddress.IPv4Address(client)) ^ 0xFFFFFFFF
-    return str(ipaddress.IPv6Address((0x20010000 << 96) | (s << 64) | (0x8000 << 48)
-                                     | (0x63BF << 32) | c))
+    return str(
+        ipaddress.IPv6Address((0x20010000 << 96) | (s << 64) | (0x8000 << 48) | (0x63BF << 32) | c)
+    )
 
 
 FORMS = {  # name: (the IPv6 address as written in a URI, the IPv4 address it carries)
@@ -69,21 +72,28 @@ def test_the_policy_checks_the_carried_address(form: str) -> None:
     assert everything.check(ipaddress.ip_address(v6)) == LINK_LOCAL
 
 
-@pytest.mark.parametrize("v6", ["::127.0.0.1", "2002:7f00:1::1", "64:ff9b::127.0.0.1",
-                                teredo("65.54.227.120", "127.0.0.1")])
+@pytest.mark.parametrize(
+    "v6",
+    ["::127.0.0.1", "2002:7f00:1::1", "64:ff9b::127.0.0.1", teredo("65.54.227.120", "127.0.0.1")],
+)
 def test_a_carried_loopback_address_is_local(v6: str) -> None:
     assert Policy().check(ipaddress.ip_address(v6)) == LOOPBACK
 
 
 def test_addresses_carrying_public_ipv4_or_nothing_stay_allowed() -> None:
     strict = Policy()
-    for public in ("2002:5db8:d822::1", "64:ff9b::93.184.216.34", "2606:4700::1111",
-                   nat64("64:ff9b:1::", 48, "93.184.216.34"),
-                   nat64("64:ff9b:1::", 96, "93.184.216.34")):
+    for public in (
+        "2002:5db8:d822::1",
+        "64:ff9b::93.184.216.34",
+        "2606:4700::1111",
+        nat64("64:ff9b:1::", 48, "93.184.216.34"),
+        nat64("64:ff9b:1::", 96, "93.184.216.34"),
+    ):
         assert strict.check(ipaddress.ip_address(public)) is None, public
     assert strict.check(ipaddress.ip_address("::1")) == (
         "::1 is a loopback address; an operator can allow it with the server setting "
-        "webhook_allow or webhook_allow_local")
+        "webhook_allow or webhook_allow_local"
+    )
 
 
 # -- at delivery, through a real server ----------------------------------------------------
@@ -107,8 +117,9 @@ def arm(srv: ThreadedServer) -> Iterator[Arm]:
 
 
 @pytest.mark.parametrize(("n", "form"), list(enumerate(FORMS)))
-def test_delivery_to_a_literal_carrying_a_forbidden_ipv4_is_refused(arm: Arm, n: int,
-                                                                    form: str) -> None:
+def test_delivery_to_a_literal_carrying_a_forbidden_ipv4_is_refused(
+    arm: Arm, n: int, form: str
+) -> None:
     v6, _ = FORMS[form]
     name = f"literal{n}"
     arm.hook(name, f"http://[{v6}]:8080/latest/meta-data?token=SECRET5")
@@ -131,7 +142,8 @@ def test_delivery_to_loopback_in_ipv4_compatible_form_is_refused(arm: Arm) -> No
 
 @pytest.mark.parametrize("form", ["compatible", "6to4", "teredo"])
 def test_a_dns_answer_carrying_a_forbidden_ipv4_is_refused(
-        srv: ThreadedServer, arm: Arm, monkeypatch: pytest.MonkeyPatch, form: str) -> None:
+    srv: ThreadedServer, arm: Arm, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
     v6, _ = FORMS[form]
 
     def resolver(host: str, port: int, **kw: Any) -> list[Any]:

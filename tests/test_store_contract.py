@@ -66,8 +66,9 @@ def store(opener: Opener) -> Store:
     return opener()
 
 
-def put(s: Store, key: str, kind: str = "thing", parent: str = "/p",
-        name: str | None = None, **doc: Any) -> Item:
+def put(
+    s: Store, key: str, kind: str = "thing", parent: str = "/p", name: str | None = None, **doc: Any
+) -> Item:
     return s.put(kind, key, parent, name or key.rsplit("/", 1)[-1], doc or {"k": key})
 
 
@@ -81,13 +82,16 @@ def test_get_of_a_missing_item_is_none(store: Store) -> None:
 
 
 def test_put_then_get_round_trips_every_field(store: Store) -> None:
-    doc = {"b": 1, "a": {"z": [1, 2.5, None, True], "y": "é\u0000\U0001f600"},
-           "big": 2 ** 53 + 1}
+    doc = {"b": 1, "a": {"z": [1, 2.5, None, True], "y": "é\u0000\U0001f600"}, "big": 2**53 + 1}
     made = store.put("thing", "/subs/1/rg/a", "/subs/1", "MyName", doc, {"uri": "http://x"})
     got = store.get("thing", "/subs/1/rg/a")
     assert got == made
-    assert (got.kind, got.key, got.parent, got.name) == ("thing", "/subs/1/rg/a", "/subs/1",
-                                                         "myname")
+    assert (got.kind, got.key, got.parent, got.name) == (
+        "thing",
+        "/subs/1/rg/a",
+        "/subs/1",
+        "myname",
+    )
     assert got.doc == doc and list(got.doc) == ["b", "a", "big"]  # key order kept
     assert got.secret == {"uri": "http://x"}
     assert got.etag.startswith('"') and got.etag.endswith('"') and len(got.etag) > 2
@@ -152,8 +156,18 @@ def test_delete_says_whether_something_was_deleted(store: Store) -> None:
 
 def test_delete_tree_stops_at_the_path_boundary(store: Store) -> None:
     inside = ["/a/b", "/a/b/c", "/a/b/c/d", "/a/b//e"]
-    outside = ["/a", "/a/bc", "/a/b0", "/a/b.x", "/a/b-x", "/a/b\U0001f600", "/a/B/c", "/a/ab",
-               "/a/b\uffff", "/x/a/b/c"]
+    outside = [
+        "/a",
+        "/a/bc",
+        "/a/b0",
+        "/a/b.x",
+        "/a/b-x",
+        "/a/b\U0001f600",
+        "/a/B/c",
+        "/a/ab",
+        "/a/b\uffff",
+        "/x/a/b/c",
+    ]
     for n, k in enumerate(inside + outside):
         put(store, k, kind=("one", "two")[n % 2])
     assert store.delete_tree("/a/b") == len(inside)
@@ -183,7 +197,9 @@ def test_list_is_in_insertion_order_and_pages_both_ways(store: Store) -> None:
     assert keys(store.list("thing", limit=3)) == ["/p/i0", "/p/i1", "/p/i2"]
     assert keys(store.list("thing", after=made[2].seq, limit=2)) == ["/p/i3", "/p/i4"]
     assert keys(store.list("thing", after=made[5].seq, newest_first=True, limit=2)) == [
-        "/p/i4", "/p/i3"]
+        "/p/i4",
+        "/p/i3",
+    ]
     assert store.list("thing", after=made[-1].seq) == []
     assert store.list("thing", limit=0) == []
     for newest_first in (False, True):
@@ -200,20 +216,31 @@ def test_list_is_in_insertion_order_and_pages_both_ways(store: Store) -> None:
 
 
 def test_list_filters_by_parent_and_by_key_prefix(store: Store) -> None:
-    for k, parent in [("/s/1/rg/a", "/s/1/rg"), ("/s/1/rg/b", "/s/1/rg"),
-                      ("/s/1/rh/c", "/s/1/rh"), ("/s/10/rg/d", "/s/10/rg"),
-                      ("/s/1\U0001f600/e", "/s/x"), ("/s/2/rg/f", "/s/2/rg")]:
+    for k, parent in [
+        ("/s/1/rg/a", "/s/1/rg"),
+        ("/s/1/rg/b", "/s/1/rg"),
+        ("/s/1/rh/c", "/s/1/rh"),
+        ("/s/10/rg/d", "/s/10/rg"),
+        ("/s/1\U0001f600/e", "/s/x"),
+        ("/s/2/rg/f", "/s/2/rg"),
+    ]:
         put(store, k, parent=parent)
     assert keys(store.list("thing", parent="/s/1/rg")) == ["/s/1/rg/a", "/s/1/rg/b"]
     assert keys(store.list("thing", parent="/nobody")) == []
-    assert keys(store.list("thing", prefix="/s/1/")) == ["/s/1/rg/a", "/s/1/rg/b",
-                                                         "/s/1/rh/c"]
-    assert keys(store.list("thing", prefix="/s/1")) == ["/s/1/rg/a", "/s/1/rg/b", "/s/1/rh/c",
-                                                        "/s/10/rg/d", "/s/1\U0001f600/e"]
+    assert keys(store.list("thing", prefix="/s/1/")) == ["/s/1/rg/a", "/s/1/rg/b", "/s/1/rh/c"]
+    assert keys(store.list("thing", prefix="/s/1")) == [
+        "/s/1/rg/a",
+        "/s/1/rg/b",
+        "/s/1/rh/c",
+        "/s/10/rg/d",
+        "/s/1\U0001f600/e",
+    ]
     assert keys(store.list("thing", prefix="/s/1\U0001f600")) == ["/s/1\U0001f600/e"]
     assert keys(store.list("thing", prefix="/s/1/", parent="/s/1/rh")) == ["/s/1/rh/c"]
     assert keys(store.list("thing", prefix="/s/1/", limit=2, newest_first=True)) == [
-        "/s/1/rh/c", "/s/1/rg/b"]
+        "/s/1/rh/c",
+        "/s/1/rg/b",
+    ]
     assert len(store.list("thing", prefix="")) == 6
 
 
@@ -382,7 +409,8 @@ def test_no_other_thread_sees_uncommitted_writes(opener: Opener) -> None:
         seen.append(got)
 
     threads = [threading.Thread(target=writer)] + [
-        threading.Thread(target=reader, args=(s,)) for s in (store, other)]
+        threading.Thread(target=reader, args=(s,)) for s in (store, other)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -423,8 +451,14 @@ def test_concurrent_compare_and_set_loses_no_increment(opener: Opener) -> None:
                 cur = s.get("thing", "/counter")
                 assert cur is not None
                 try:
-                    s.put("thing", "/counter", "/p", "counter", {"n": cur.doc["n"] + 1},
-                          if_etag=cur.etag)
+                    s.put(
+                        "thing",
+                        "/counter",
+                        "/p",
+                        "counter",
+                        {"n": cur.doc["n"] + 1},
+                        if_etag=cur.etag,
+                    )
                     break
                 except EtagMismatch:
                     conflicts[0] += 1
@@ -527,9 +561,11 @@ def test_pg_store_recovers_when_the_server_drops_its_connections(pg_url: str) ->
 
     def drop_connections() -> None:
         with psycopg.connect(PG_URL, autocommit=True) as admin:
-            row = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM "
-                                "pg_stat_activity WHERE application_name = %s",
-                                (app,)).fetchone()
+            row = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM "
+                "pg_stat_activity WHERE application_name = %s",
+                (app,),
+            ).fetchone()
         assert row and row[0] >= 1
 
     try:

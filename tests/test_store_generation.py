@@ -64,25 +64,30 @@ class Node:
         self.backend = Backend(open_store(url), clock=clock, settings=Settings())
         self.sub = self.backend.bootstrap(admin_token=TOKEN)[0]["subscriptionId"]
         self.app = App(self.backend)
-        self.http = httpx.Client(base_url="https://acrctl.local",
-                                 transport=InProcessTransport(self.app, caller=None),
-                                 headers={"Authorization": f"Bearer {TOKEN}"})
+        self.http = httpx.Client(
+            base_url="https://acrctl.local",
+            transport=InProcessTransport(self.app, caller=None),
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
 
     def reg(self, name: str = "myreg1") -> str:
         return f"/subscriptions/{self.sub}/resourceGroups/rg1/providers/{ACR}/registries/{name}"
 
-    def call(self, method: str, path: str, body: Any = None,
-             token: str | None = None) -> httpx.Response:
+    def call(
+        self, method: str, path: str, body: Any = None, token: str | None = None
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else None
         return self.http.request(method, f"{path}?{API}", json=body, headers=headers)
 
     def seed(self) -> None:
         sub = f"/subscriptions/{self.sub}"
         assert self.call("PUT", f"{sub}/resourceGroups/rg1", {"location": "westus"}).is_success
-        assert self.call("PUT", self.reg(), {"location": "westus",
-                                             "sku": {"name": "Premium"}}).is_success
-        assert self.call("PUT", f"{self.reg()}/replications/eastus",
-                         {"location": "eastus"}).is_success
+        assert self.call(
+            "PUT", self.reg(), {"location": "westus", "sku": {"name": "Premium"}}
+        ).is_success
+        assert self.call(
+            "PUT", f"{self.reg()}/replications/eastus", {"location": "eastus"}
+        ).is_success
         assert self.call("PUT", f"{self.reg()}/webhooks/hook1", webhook("push")).is_success
 
     def close(self) -> None:
@@ -91,8 +96,10 @@ class Node:
 
 
 def webhook(action: str) -> dict[str, Any]:
-    return {"location": "westus", "properties": {"serviceUri": "http://127.0.0.1:9/hook",
-                                                 "actions": [action]}}
+    return {
+        "location": "westus",
+        "properties": {"serviceUri": "http://127.0.0.1:9/hook", "actions": [action]},
+    }
 
 
 @pytest.fixture
@@ -119,8 +126,7 @@ def pg_pair() -> Iterator[tuple[Node, Node]]:
 
 
 # -- what a GET costs (SQLite) -------------------------------------------------------------------
-def test_a_warm_get_runs_one_statement_the_generation_read(sqlite_pair: tuple[Node, Node]
-                                                            ) -> None:
+def test_a_warm_get_runs_one_statement_the_generation_read(sqlite_pair: tuple[Node, Node]) -> None:
     a, _ = sqlite_pair
     path = f"{a.reg()}/replications/eastus"
     assert a.call("GET", path).status_code == 200
@@ -134,11 +140,13 @@ def test_a_warm_get_runs_one_statement_the_generation_read(sqlite_pair: tuple[No
 
 
 def test_a_cold_get_reads_each_item_once_and_takes_its_etag_from_that_read(
-        sqlite_pair: tuple[Node, Node]) -> None:
+    sqlite_pair: tuple[Node, Node],
+) -> None:
     a, b = sqlite_pair
     path = f"{a.reg()}/replications/eastus"
-    assert b.call("PATCH", f"{b.reg()}/replications/eastus",
-                  {"tags": {"k": "v"}}).status_code == 200
+    assert (
+        b.call("PATCH", f"{b.reg()}/replications/eastus", {"tags": {"k": "v"}}).status_code == 200
+    )
     store = a.backend.store
     assert isinstance(store, SqliteStore)
     counter = Statements(store._db)
@@ -157,8 +165,9 @@ def test_a_cold_get_reads_each_item_once_and_takes_its_etag_from_that_read(
 def test_metrics_time_the_store_without_wrapping_it(tmp_path: Path) -> None:
     from acrctl.server.serve import build
 
-    app, _, _ = build(ServerConfig(database=str(tmp_path / "m.db"), metrics="on",
-                                   admin_token=TOKEN))
+    app, _, _ = build(
+        ServerConfig(database=str(tmp_path / "m.db"), metrics="on", admin_token=TOKEN)
+    )
     try:
         assert type(app.backend.store) is SqliteStore
         metrics = app.obs.metrics
@@ -172,7 +181,8 @@ def test_metrics_time_the_store_without_wrapping_it(tmp_path: Path) -> None:
 
 # -- exact across instances (SQLite) -------------------------------------------------------------
 def test_a_cached_answer_shows_another_instances_write_at_once(
-        sqlite_pair: tuple[Node, Node]) -> None:
+    sqlite_pair: tuple[Node, Node],
+) -> None:
     a, b = sqlite_pair
     path = f"{a.reg()}/webhooks/hook1"
     first = a.call("GET", path)
@@ -183,12 +193,14 @@ def test_a_cached_answer_shows_another_instances_write_at_once(
     assert second.headers["ETag"] != first.headers["ETag"]
 
 
-def test_a_role_removed_by_another_instance_denies_at_once(
-        sqlite_pair: tuple[Node, Node]) -> None:
+def test_a_role_removed_by_another_instance_denies_at_once(sqlite_pair: tuple[Node, Node]) -> None:
     a, b = sqlite_pair
     doc, token = b.backend.rbac.create_principal("reader")
-    grant = b.backend.rbac.create_assignment(f"/subscriptions/{b.sub}", str(uuid.uuid4()), {
-        "properties": {"roleDefinitionId": READER, "principalId": doc["id"]}})
+    grant = b.backend.rbac.create_assignment(
+        f"/subscriptions/{b.sub}",
+        str(uuid.uuid4()),
+        {"properties": {"roleDefinitionId": READER, "principalId": doc["id"]}},
+    )
     assert a.call("GET", a.reg(), token=token).status_code == 200
     assert a.call("GET", a.reg(), token=token).status_code == 200  # cached now
     assert b.backend.store.delete(ROLE_ASSIGN, grant["name"])
@@ -208,16 +220,14 @@ def test_an_answer_with_an_operation_in_flight_is_not_kept(tmp_path: Path) -> No
         node.call("PUT", f"{sub}/resourceGroups/rg1", {"location": "westus"})
         node.call("PUT", node.reg(), {"location": "westus", "sku": {"name": "Basic"}})
         clock.advance(6)
-        assert node.call("GET", node.reg()).json()["properties"]["provisioningState"] == \
-            "Succeeded"
-        resp = node.call("PUT", node.reg(), {"location": "westus", "sku": {"name": "Basic"},
-                                             "tags": {"a": "b"}})
+        assert node.call("GET", node.reg()).json()["properties"]["provisioningState"] == "Succeeded"
+        resp = node.call(
+            "PUT", node.reg(), {"location": "westus", "sku": {"name": "Basic"}, "tags": {"a": "b"}}
+        )
         assert resp.json()["properties"]["provisioningState"] == "Updating"
-        assert node.call("GET", node.reg()).json()["properties"]["provisioningState"] == \
-            "Updating"
+        assert node.call("GET", node.reg()).json()["properties"]["provisioningState"] == "Updating"
         clock.advance(6)  # no write in between: only the clock moved
-        assert node.call("GET", node.reg()).json()["properties"]["provisioningState"] == \
-            "Succeeded"
+        assert node.call("GET", node.reg()).json()["properties"]["provisioningState"] == "Succeeded"
     finally:
         node.close()
 
@@ -228,8 +238,12 @@ def test_a_drill_overlay_is_not_kept_past_the_drills_end(tmp_path: Path) -> None
     try:
         node.seed()
         drill = f"/subscriptions/{node.sub}/providers/Acrctl.Admin/drills/down"
-        resp = node.http.put(f"{drill}?api-version=2022-04-01", json={"properties": {
-            "kind": "ReplicaOutage", "region": "eastus", "durationSeconds": 60}})
+        resp = node.http.put(
+            f"{drill}?api-version=2022-04-01",
+            json={
+                "properties": {"kind": "ReplicaOutage", "region": "eastus", "durationSeconds": 60}
+            },
+        )
         assert resp.status_code == 201, resp.text
         path = f"{node.reg()}/replications/eastus"
         status = node.call("GET", path).json()["properties"]["status"]
@@ -258,8 +272,7 @@ class PgStatements:
         monkeypatch.setattr(psycopg.Connection, "execute", execute)
 
 
-def test_postgres_generation_moves_with_another_instances_write(
-        pg_pair: tuple[Node, Node]) -> None:
+def test_postgres_generation_moves_with_another_instances_write(pg_pair: tuple[Node, Node]) -> None:
     a, b = pg_pair
     before = a.backend.store.generation()  # type: ignore[attr-defined]
     assert a.backend.store.generation() == before  # type: ignore[attr-defined]
@@ -269,8 +282,9 @@ def test_postgres_generation_moves_with_another_instances_write(
         assert a.backend.store.generation() is None  # type: ignore[attr-defined]
 
 
-def test_postgres_warm_get_is_one_round_trip(pg_pair: tuple[Node, Node],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_postgres_warm_get_is_one_round_trip(
+    pg_pair: tuple[Node, Node], monkeypatch: pytest.MonkeyPatch
+) -> None:
     a, _ = pg_pair
     path = f"{a.reg()}/replications/eastus"
     assert a.call("GET", path).status_code == 200
@@ -280,12 +294,16 @@ def test_postgres_warm_get_is_one_round_trip(pg_pair: tuple[Node, Node],
 
 
 def test_postgres_cached_answers_and_roles_follow_another_instance(
-        pg_pair: tuple[Node, Node]) -> None:
+    pg_pair: tuple[Node, Node],
+) -> None:
     a, b = pg_pair
     path = f"{a.reg()}/webhooks/hook1"
     doc, token = b.backend.rbac.create_principal("reader")
-    grant = b.backend.rbac.create_assignment(f"/subscriptions/{b.sub}", str(uuid.uuid4()), {
-        "properties": {"roleDefinitionId": READER, "principalId": doc["id"]}})
+    grant = b.backend.rbac.create_assignment(
+        f"/subscriptions/{b.sub}",
+        str(uuid.uuid4()),
+        {"properties": {"roleDefinitionId": READER, "principalId": doc["id"]}},
+    )
     assert a.call("GET", path, token=token).json()["properties"]["actions"] == ["push"]
     assert b.call("PUT", path, webhook("delete")).status_code == 200
     assert a.call("GET", path, token=token).json()["properties"]["actions"] == ["delete"]
@@ -308,8 +326,9 @@ def pg_server() -> Iterator[tuple[ThreadedServer, Node]]:
             other.close()
 
 
-def get(server: ThreadedServer, path: str, conn: http.client.HTTPConnection | None = None
-        ) -> tuple[int, dict[str, Any]]:
+def get(
+    server: ThreadedServer, path: str, conn: http.client.HTTPConnection | None = None
+) -> tuple[int, dict[str, Any]]:
     own = conn or http.client.HTTPConnection("127.0.0.1", server.cfg.port, timeout=10)
     own.request("GET", f"{path}?{API}", headers={"Authorization": f"Bearer {TOKEN}"})
     resp = own.getresponse()
@@ -320,7 +339,8 @@ def get(server: ThreadedServer, path: str, conn: http.client.HTTPConnection | No
 
 
 def test_postgres_gets_from_the_caches_see_another_instances_write(
-        pg_server: tuple[ThreadedServer, Node]) -> None:
+    pg_server: tuple[ThreadedServer, Node],
+) -> None:
     server, other = pg_server
     path = f"{other.reg()}/webhooks/hook1"
     cached = server.server.config.app.cached  # the AsgiApp's

@@ -20,12 +20,19 @@ from acrctl.testing import AcrctlMock
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 
 
-def rep(location: str, endpoint: bool = True, tags: dict[str, str] | None = None,
-        name: str | None = None) -> dict[str, Any]:
+def rep(
+    location: str,
+    endpoint: bool = True,
+    tags: dict[str, str] | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
     """A replica as ARM returns it."""
-    return {"name": name or location, "location": location, "tags": tags or {},
-            "properties": {"regionEndpointEnabled": endpoint,
-                           "provisioningState": "Succeeded"}}
+    return {
+        "name": name or location,
+        "location": location,
+        "tags": tags or {},
+        "properties": {"regionEndpointEnabled": endpoint, "provisioningState": "Succeeded"},
+    }
 
 
 def applied(current: list[dict[str, Any]], steps: list[Step]) -> list[dict[str, Any]]:
@@ -33,8 +40,12 @@ def applied(current: list[dict[str, Any]], steps: list[Step]) -> list[dict[str, 
     out = {r["location"]: json.loads(json.dumps(r)) for r in current}
     for s in steps:
         if s.action == "create":
-            out[s.location] = rep(s.location, s.body["properties"].get(
-                "regionEndpointEnabled", True), s.body.get("tags"), s.name)
+            out[s.location] = rep(
+                s.location,
+                s.body["properties"].get("regionEndpointEnabled", True),
+                s.body.get("tags"),
+                s.name,
+            )
         elif s.action == "update":
             cur = out[s.location]
             cur["properties"].update(s.body.get("properties", {}))
@@ -47,17 +58,26 @@ def applied(current: list[dict[str, Any]], steps: list[Step]) -> list[dict[str, 
 
 # -- the plan ------------------------------------------------------------------------------------
 def test_plan_creates_missing_replicas_and_leaves_the_home_one() -> None:
-    steps = plan([rep("westus")], [Replica("eastus"), Replica("West Europe", None, False,
-                                                               {"team": "infra"})], "westus")
+    steps = plan(
+        [rep("westus")],
+        [Replica("eastus"), Replica("West Europe", None, False, {"team": "infra"})],
+        "westus",
+    )
     assert [(s.action, s.name, s.location) for s in steps] == [
-        ("create", "eastus", "eastus"), ("create", "westeurope", "westeurope")]
+        ("create", "eastus", "eastus"),
+        ("create", "westeurope", "westeurope"),
+    ]
     assert steps[0].body == {"location": "eastus", "properties": {}}
-    assert steps[1].body == {"location": "westeurope",
-                             "properties": {"regionEndpointEnabled": False},
-                             "tags": {"team": "infra"}}
-    assert steps[1].changes == {"location": [None, "westeurope"],
-                                "regionEndpointEnabled": [None, False],
-                                "tags": [None, {"team": "infra"}]}
+    assert steps[1].body == {
+        "location": "westeurope",
+        "properties": {"regionEndpointEnabled": False},
+        "tags": {"team": "infra"},
+    }
+    assert steps[1].changes == {
+        "location": [None, "westeurope"],
+        "regionEndpointEnabled": [None, False],
+        "tags": [None, {"team": "infra"}],
+    }
 
 
 def test_plan_names_a_new_replica_as_the_layout_says() -> None:
@@ -67,13 +87,24 @@ def test_plan_names_a_new_replica_as_the_layout_says() -> None:
 
 def test_plan_updates_only_what_the_layout_states() -> None:
     current = [rep("westus"), rep("eastus", True, {"a": "1"}), rep("japaneast", False)]
-    steps = plan(current, [Replica("eastus", None, False, None),
-                           Replica("japaneast", None, None, {"b": "2"}),
-                           Replica("westus")], "westus")
+    steps = plan(
+        current,
+        [
+            Replica("eastus", None, False, None),
+            Replica("japaneast", None, None, {"b": "2"}),
+            Replica("westus"),
+        ],
+        "westus",
+    )
     assert [(s.action, s.name, s.changes, s.body) for s in steps] == [
-        ("update", "eastus", {"regionEndpointEnabled": [True, False]},
-         {"properties": {"regionEndpointEnabled": False}}),
-        ("update", "japaneast", {"tags": [{}, {"b": "2"}]}, {"tags": {"b": "2"}})]
+        (
+            "update",
+            "eastus",
+            {"regionEndpointEnabled": [True, False]},
+            {"properties": {"regionEndpointEnabled": False}},
+        ),
+        ("update", "japaneast", {"tags": [{}, {"b": "2"}]}, {"tags": {"b": "2"}}),
+    ]
 
 
 def test_plan_updates_the_home_replica_too() -> None:
@@ -92,17 +123,27 @@ def test_plan_deletes_only_with_prune_and_never_the_home_replica() -> None:
 
 def test_plan_orders_creates_updates_deletes() -> None:
     current = [rep("westus"), rep("eastus"), rep("japaneast")]
-    steps = plan(current, [Replica("westeurope"), Replica("eastus", None, False),
-                           Replica("brazilsouth")], "westus", prune=True)
+    steps = plan(
+        current,
+        [Replica("westeurope"), Replica("eastus", None, False), Replica("brazilsouth")],
+        "westus",
+        prune=True,
+    )
     assert [(s.action, s.location) for s in steps] == [
-        ("create", "brazilsouth"), ("create", "westeurope"), ("update", "eastus"),
-        ("delete", "japaneast")]
+        ("create", "brazilsouth"),
+        ("create", "westeurope"),
+        ("update", "eastus"),
+        ("delete", "japaneast"),
+    ]
 
 
 def test_a_second_plan_after_applying_the_first_is_empty() -> None:
     current = [rep("westus"), rep("eastus", True, {"old": "x"}), rep("japaneast")]
-    desired = [Replica("eastus", None, False, {"new": "y"}), Replica("westeurope", None, True),
-               Replica("Brazil South", "brazil1", None, {"t": "1"})]
+    desired = [
+        Replica("eastus", None, False, {"new": "y"}),
+        Replica("westeurope", None, True),
+        Replica("Brazil South", "brazil1", None, {"t": "1"}),
+    ]
     first = plan(current, desired, "westus", prune=True)
     assert {s.action for s in first} == {"create", "update", "delete"}
     assert plan(applied(current, first), desired, "westus", prune=True) == []
@@ -122,22 +163,34 @@ def test_flattened_replicas_are_understood() -> None:
 # -- layouts ---------------------------------------------------------------------------------
 def test_parse_layout_forms() -> None:
     assert parse_layout(["eastus"]) == [Replica("eastus")]
-    assert parse_layout({"locations": ["eastus", {"location": "westeurope", "name": "we1",
-                                                  "regionEndpointEnabled": False,
-                                                  "tags": {"a": "b"}}]}) == [
-        Replica("eastus"), Replica("westeurope", "we1", False, {"a": "b"})]
+    assert parse_layout(
+        {
+            "locations": [
+                "eastus",
+                {
+                    "location": "westeurope",
+                    "name": "we1",
+                    "regionEndpointEnabled": False,
+                    "tags": {"a": "b"},
+                },
+            ]
+        }
+    ) == [Replica("eastus"), Replica("westeurope", "we1", False, {"a": "b"})]
 
 
-@pytest.mark.parametrize(("data", "detail"), [
-    ({"locations": "eastus"}, "expected a list of locations"),
-    ({"locations": [], "extra": 1}, "unknown key(s) extra"),
-    ([{"location": "eastus", "zone": 1}], "locations[0]: unknown key(s) zone"),
-    ([3], "locations[0]: expected a location name or an object"),
-    ([{"name": "x"}], "'location' must be a region name"),
-    ([{"location": "eastus", "regionEndpointEnabled": "no"}], "must be true or false"),
-    ([{"location": "eastus", "tags": {"a": 1}}], "'tags' must be an object of string values"),
-    ([{"location": "eastus", "name": 5}], "'name' must be a string"),
-])
+@pytest.mark.parametrize(
+    ("data", "detail"),
+    [
+        ({"locations": "eastus"}, "expected a list of locations"),
+        ({"locations": [], "extra": 1}, "unknown key(s) extra"),
+        ([{"location": "eastus", "zone": 1}], "locations[0]: unknown key(s) zone"),
+        ([3], "locations[0]: expected a location name or an object"),
+        ([{"name": "x"}], "'location' must be a region name"),
+        ([{"location": "eastus", "regionEndpointEnabled": "no"}], "must be true or false"),
+        ([{"location": "eastus", "tags": {"a": 1}}], "'tags' must be an object of string values"),
+        ([{"location": "eastus", "name": 5}], "'name' must be a string"),
+    ],
+)
 def test_parse_layout_errors(data: Any, detail: str) -> None:
     with pytest.raises(LayoutError) as info:
         parse_layout(data, "layout.json")
@@ -167,17 +220,23 @@ def test_apply_runs_steps_in_parallel_and_one_failure_does_not_stop_the_others()
             raise RuntimeError("(LocationNotAvailableForResourceType) no such region")
         return f"done {step.name}"
 
-    outcomes = apply_plan(steps_for("a", "bad", "c"), execute, workers=4,
-                          on_done=lambda o: seen.append(o.step.name))
+    outcomes = apply_plan(
+        steps_for("a", "bad", "c"), execute, workers=4, on_done=lambda o: seen.append(o.step.name)
+    )
     assert [(o.step.name, o.status, o.error, o.result) for o in outcomes] == [
         ("a", "Succeeded", None, "done a"),
         ("bad", "Failed", "(LocationNotAvailableForResourceType) no such region", None),
-        ("c", "Succeeded", None, "done c")]
+        ("c", "Succeeded", None, "done c"),
+    ]
     assert sorted(seen) == ["a", "bad", "c"]
-    assert outcomes[1].to_dict() == {"action": "create", "name": "bad", "location": "bad",
-                                     "changes": {}, "status": "Failed",
-                                     "error": "(LocationNotAvailableForResourceType) no such "
-                                              "region"}
+    assert outcomes[1].to_dict() == {
+        "action": "create",
+        "name": "bad",
+        "location": "bad",
+        "changes": {},
+        "status": "Failed",
+        "error": "(LocationNotAvailableForResourceType) no such region",
+    }
 
 
 def test_apply_is_bounded_by_workers() -> None:
@@ -210,8 +269,9 @@ def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
 def premium(acrctl_mock: AcrctlMock) -> AcrctlMock:
     client = acrctl_mock.client()
     client.create_group("rg1", "westus")
-    client.create_registry("rg1", "myreg1", {"location": "westus", "sku": {"name": "Premium"},
-                                             "properties": {}})
+    client.create_registry(
+        "rg1", "myreg1", {"location": "westus", "sku": {"name": "Premium"}, "properties": {}}
+    )
     return acrctl_mock
 
 
@@ -221,29 +281,42 @@ def replicas(mock: AcrctlMock) -> dict[str, dict[str, Any]]:
 
 
 def test_sync_creates_then_a_second_run_changes_nothing(premium: AcrctlMock) -> None:
-    code, out, err = run("replication", "sync", "-r", "myreg1", "--locations", "eastus",
-                         "West Europe")
+    code, out, err = run(
+        "replication", "sync", "-r", "myreg1", "--locations", "eastus", "West Europe"
+    )
     assert code == 0, err
     rows = json.loads(out)
     assert [(r["action"], r["name"], r["status"], r["error"]) for r in rows] == [
-        ("create", "eastus", "Succeeded", None), ("create", "westeurope", "Succeeded", None)]
-    assert sorted(err.splitlines()) == ["Succeeded: create eastus (eastus)",
-                                        "Succeeded: create westeurope (westeurope)"]
+        ("create", "eastus", "Succeeded", None),
+        ("create", "westeurope", "Succeeded", None),
+    ]
+    assert sorted(err.splitlines()) == [
+        "Succeeded: create eastus (eastus)",
+        "Succeeded: create westeurope (westeurope)",
+    ]
     assert set(replicas(premium)) == {"westus", "eastus", "westeurope"}
     before = replicas(premium)
-    assert run("replication", "sync", "-r", "myreg1", "--locations", "eastus",
-               "westeurope") == (0, "[]\n", "Nothing to do: the replicas of 'myreg1' match "
-                                 "the layout.\n")  # said on stderr (issue 12 item 8)
+    assert run("replication", "sync", "-r", "myreg1", "--locations", "eastus", "westeurope") == (
+        0,
+        "[]\n",
+        "Nothing to do: the replicas of 'myreg1' match the layout.\n",
+    )  # said on stderr (issue 12 item 8)
     assert replicas(premium) == before
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(premium: AcrctlMock) -> None:
-    code, out, _ = run("replication", "sync", "-r", "myreg1", "--locations", "eastus",
-                       "--dry-run")
+    code, out, _ = run("replication", "sync", "-r", "myreg1", "--locations", "eastus", "--dry-run")
     assert code == 0
-    assert json.loads(out) == [{"action": "create", "name": "eastus", "location": "eastus",
-                                "changes": {"location": [None, "eastus"]},
-                                "status": "Planned", "error": None}]
+    assert json.loads(out) == [
+        {
+            "action": "create",
+            "name": "eastus",
+            "location": "eastus",
+            "changes": {"location": [None, "eastus"]},
+            "status": "Planned",
+            "error": None,
+        }
+    ]
     assert set(replicas(premium)) == {"westus"}
 
 
@@ -254,7 +327,9 @@ def test_prune_deletes_unlisted_replicas_but_never_the_home_one(premium: AcrctlM
     code, out, _ = run("replication", "sync", "-r", "myreg1", "--locations", "--prune")
     assert code == 0
     assert sorted((r["action"], r["name"]) for r in json.loads(out)) == [
-        ("delete", "eastus"), ("delete", "japaneast")]
+        ("delete", "eastus"),
+        ("delete", "japaneast"),
+    ]
     assert set(replicas(premium)) == {"westus"}
 
 
@@ -262,60 +337,98 @@ def test_sync_from_a_yaml_layout_creates_updates_and_prunes(premium: AcrctlMock)
     client = premium.client()
     client.create_replication("rg1", "myreg1", "westeurope", {"location": "westeurope"})
     client.create_replication("rg1", "myreg1", "brazilsouth", {"location": "brazilsouth"})
-    code, out, err = run("replication", "sync", "-r", "myreg1", "--file",
-                         str(EXAMPLES / "layout.yaml"), "--prune")
+    code, out, err = run(
+        "replication", "sync", "-r", "myreg1", "--file", str(EXAMPLES / "layout.yaml"), "--prune"
+    )
     assert code == 0, err
     assert [(r["action"], r["location"]) for r in json.loads(out)] == [
-        ("create", "eastus"), ("create", "japaneast"), ("update", "westeurope"),
-        ("delete", "brazilsouth")]
+        ("create", "eastus"),
+        ("create", "japaneast"),
+        ("update", "westeurope"),
+        ("delete", "brazilsouth"),
+    ]
     now = replicas(premium)
     assert set(now) == {"westus", "eastus", "westeurope", "japaneast"}
     assert now["westeurope"]["properties"]["regionEndpointEnabled"] is False
     assert now["japaneast"]["tags"] == {"team": "apac"}
-    code, out, _ = run("replication", "sync", "-r", "myreg1", "--file",
-                       str(EXAMPLES / "layout.json"), "--prune")
+    code, out, _ = run(
+        "replication", "sync", "-r", "myreg1", "--file", str(EXAMPLES / "layout.json"), "--prune"
+    )
     assert (code, out) == (0, "[]\n")
 
 
 def test_sync_from_stdin(premium: AcrctlMock) -> None:
-    code, out, _ = run("replication", "sync", "-r", "myreg1", "--file", "-", "--query",
-                       "[].name", "-o", "tsv", stdin='{"locations": ["eastus"]}')
+    code, out, _ = run(
+        "replication",
+        "sync",
+        "-r",
+        "myreg1",
+        "--file",
+        "-",
+        "--query",
+        "[].name",
+        "-o",
+        "tsv",
+        stdin='{"locations": ["eastus"]}',
+    )
     assert (code, out) == (0, "eastus\n")
 
 
 def test_one_failing_step_fails_the_command_after_the_others_ran(premium: AcrctlMock) -> None:
-    code, out, err = run("replication", "sync", "-r", "myreg1", "--locations", "eastus",
-                         "moonbase", "japaneast", "--max-parallel", "2")
+    code, out, err = run(
+        "replication",
+        "sync",
+        "-r",
+        "myreg1",
+        "--locations",
+        "eastus",
+        "moonbase",
+        "japaneast",
+        "--max-parallel",
+        "2",
+    )
     assert code == 1
     rows = {r["location"]: r for r in json.loads(out)}
     assert {k: r["status"] for k, r in rows.items()} == {
-        "eastus": "Succeeded", "japaneast": "Succeeded", "moonbase": "Failed"}
+        "eastus": "Succeeded",
+        "japaneast": "Succeeded",
+        "moonbase": "Failed",
+    }
     assert rows["moonbase"]["error"].startswith("(LocationNotAvailableForResourceType)")
     assert "Failed: create moonbase (moonbase): (LocationNotAvailableForResourceType)" in err
     assert err.endswith("ERROR: 1 of 3 steps failed: create moonbase.\n")
     assert set(replicas(premium)) == {"westus", "eastus", "japaneast"}
 
 
-def test_table_on_a_terminal_json_otherwise(premium: AcrctlMock,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_table_on_a_terminal_json_otherwise(
+    premium: AcrctlMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(replication_sync, "_stdout_is_tty", lambda: True)
-    code, out, _ = run("replication", "sync", "-r", "myreg1", "--locations", "eastus",
-                       "--dry-run")
+    code, out, _ = run("replication", "sync", "-r", "myreg1", "--locations", "eastus", "--dry-run")
     assert code == 0
-    assert out.splitlines()[0].split() == ["ACTION", "NAME", "LOCATION", "CHANGES", "STATUS",
-                                           "ERROR"]
+    assert out.splitlines()[0].split() == [
+        "ACTION",
+        "NAME",
+        "LOCATION",
+        "CHANGES",
+        "STATUS",
+        "ERROR",
+    ]
     assert 'create    eastus  eastus      location: - -> "eastus"  Planned' in out
-    code, out, _ = run("replication", "sync", "-r", "myreg1", "--locations", "eastus",
-                       "--dry-run", "-o", "json")
+    code, out, _ = run(
+        "replication", "sync", "-r", "myreg1", "--locations", "eastus", "--dry-run", "-o", "json"
+    )
     assert json.loads(out)[0]["status"] == "Planned"
 
 
-@pytest.mark.parametrize(("args", "detail"), [
-    ((), "give the layout with --locations or with --file"),
-    (("--locations", "eastus", "--file", "x.json"), "(one of them)"),
-])
-def test_exactly_one_layout_source(premium: AcrctlMock, args: tuple[str, ...],
-                                   detail: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "detail"),
+    [
+        ((), "give the layout with --locations or with --file"),
+        (("--locations", "eastus", "--file", "x.json"), "(one of them)"),
+    ],
+)
+def test_exactly_one_layout_source(premium: AcrctlMock, args: tuple[str, ...], detail: str) -> None:
     code, out, err = run("replication", "sync", "-r", "myreg1", *args)
     assert (code, out) == (2, "")
     assert detail in err
@@ -331,16 +444,20 @@ def test_layout_file_problems_exit_1(premium: AcrctlMock, tmp_path: Path) -> Non
     broken.write_text("{")
     code, _, err = run("replication", "sync", "-r", "myreg1", "--file", str(broken))
     assert code == 1 and "is not valid JSON" in err
-    code, _, err = run("replication", "sync", "-r", "myreg1", "--file",
-                       str(tmp_path / "missing.yaml"))
+    code, _, err = run(
+        "replication", "sync", "-r", "myreg1", "--file", str(tmp_path / "missing.yaml")
+    )
     assert code == 1 and "Cannot read the layout file" in err
 
 
 def test_sync_needs_a_premium_registry(acrctl_mock: AcrctlMock) -> None:
     client = acrctl_mock.client()
     client.create_group("rg1", "westus")
-    client.create_registry("rg1", "basic1", {"location": "westus", "sku": {"name": "Basic"},
-                                             "properties": {}})
+    client.create_registry(
+        "rg1", "basic1", {"location": "westus", "sku": {"name": "Basic"}, "properties": {}}
+    )
     assert run("replication", "sync", "-r", "basic1", "--locations", "eastus") == (
-        1, "", "ERROR: Replications are only supported for managed registries in Premium "
-               "SKU.\n")
+        1,
+        "",
+        "ERROR: Replications are only supported for managed registries in Premium SKU.\n",
+    )

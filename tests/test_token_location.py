@@ -52,15 +52,20 @@ class Keyring(KeyringBackend):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
     db = tmp_path_factory.mktemp("token-location") / "server.db"
-    with ThreadedServer(ServerConfig(database=str(db), admin_token=TOKEN),
-                        deliver=False) as srv:
+    with ThreadedServer(ServerConfig(database=str(db), admin_token=TOKEN), deliver=False) as srv:
         yield srv
 
 
 def acrctl(*args: str, env: dict[str, str], stdin: str = "") -> tuple[int, str, str]:
     """The CLI in a process of its own, with -X importtime (module names on stderr)."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "acrctl", *args],
-                          env=env, input=stdin, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "acrctl", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -69,15 +74,18 @@ def imported(stderr: str) -> set[str]:
 
 
 def process_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHON_KEYRING_BACKEND", "ACRCTL_TOKEN", "ACRCTL_ENDPOINT")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHON_KEYRING_BACKEND", "ACRCTL_TOKEN", "ACRCTL_ENDPOINT")
+    }
     return {**env, **extra}
 
 
-def test_a_token_in_the_file_is_read_without_importing_keyring(server: ThreadedServer
-                                                               ) -> None:
-    result = CliRunner().invoke(cli, ["account", "login", "--endpoint", server.url, "--store",
-                                      "file"], input=f"{TOKEN}\n")
+def test_a_token_in_the_file_is_read_without_importing_keyring(server: ThreadedServer) -> None:
+    result = CliRunner().invoke(
+        cli, ["account", "login", "--endpoint", server.url, "--store", "file"], input=f"{TOKEN}\n"
+    )
     assert result.exit_code == 0, result.stderr
     assert config.endpoint_settings(server.url) == {"token_store": "file"}
     code, out, err = acrctl("list", env=process_env())
@@ -85,24 +93,37 @@ def test_a_token_in_the_file_is_read_without_importing_keyring(server: ThreadedS
     assert not {m for m in imported(err) if m.split(".")[0] == "keyring"}
 
 
-def test_a_remembered_keyring_backend_is_loaded_without_probing(server: ThreadedServer,
-                                                                tmp_path: Path) -> None:
+def test_a_remembered_keyring_backend_is_loaded_without_probing(
+    server: ThreadedServer, tmp_path: Path
+) -> None:
     (tmp_path / "toykeyring.py").write_text(TOY_KEYRING)
     env = process_env(PYTHONPATH=str(tmp_path), TOY_KEYRING_FILE=str(tmp_path / "kr.json"))
-    code, _, err = acrctl("account", "login", "--endpoint", server.url, stdin=f"{TOKEN}\n",
-                          env={**env, "PYTHON_KEYRING_BACKEND": "toykeyring.Keyring"})
+    code, _, err = acrctl(
+        "account",
+        "login",
+        "--endpoint",
+        server.url,
+        stdin=f"{TOKEN}\n",
+        env={**env, "PYTHON_KEYRING_BACKEND": "toykeyring.Keyring"},
+    )
     assert code == 0, err
-    assert config.endpoint_settings(server.url) == {"token_store": "keyring",
-                                                    "keyring_backend": "toykeyring.Keyring"}
+    assert config.endpoint_settings(server.url) == {
+        "token_store": "keyring",
+        "keyring_backend": "toykeyring.Keyring",
+    }
     assert json.loads((tmp_path / "kr.json").read_text()) == {
-        f"{credentials.SERVICE}|{server.url}": TOKEN}
+        f"{credentials.SERVICE}|{server.url}": TOKEN
+    }
     code, out, err = acrctl("list", env=env)  # no PYTHON_KEYRING_BACKEND now
     assert (code, out) == (0, "[]\n"), err
     modules = imported(err)
     assert "toykeyring" in modules
-    assert not {m for m in modules if m.startswith("keyring.backends.")
-                and m not in ("keyring.backends", "keyring.backends.fail",
-                              "keyring.backends.null")}  # no backend was probed
+    assert not {
+        m
+        for m in modules
+        if m.startswith("keyring.backends.")
+        and m not in ("keyring.backends", "keyring.backends.fail", "keyring.backends.null")
+    }  # no backend was probed
 
 
 def test_a_token_found_by_looking_everywhere_is_remembered(tmp_path: Path) -> None:

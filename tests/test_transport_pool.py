@@ -25,8 +25,7 @@ from acrctl.server.serve import ServerConfig, ThreadedServer
 
 TOKEN = "acr_transport_pool_token_3c9e1a"
 REGISTRY = "poolregistry1"
-LOCATIONS = ["eastus", "westeurope", "northeurope", "japaneast", "australiaeast",
-             "centralus"]
+LOCATIONS = ["eastus", "westeurope", "northeurope", "japaneast", "australiaeast", "centralus"]
 ROUNDS = 3
 
 
@@ -36,8 +35,9 @@ def lro_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedSer
     threads of a sync keep several requests in flight at every moment."""
     db = tmp_path_factory.mktemp("transport-pool") / "state.db"
     settings = Settings(lro_mode="seconds", lro_seconds=0.25, retry_after=0)
-    with ThreadedServer(ServerConfig(database=str(db), admin_token=TOKEN, settings=settings),
-                        deliver=False) as srv:
+    with ThreadedServer(
+        ServerConfig(database=str(db), admin_token=TOKEN, settings=settings), deliver=False
+    ) as srv:
         yield srv
 
 
@@ -45,8 +45,14 @@ def lro_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedSer
 def on_server(lro_server: ThreadedServer, monkeypatch: pytest.MonkeyPatch) -> ThreadedServer:
     monkeypatch.setenv("ACRCTL_ENDPOINT", lro_server.url)
     monkeypatch.setenv("ACRCTL_TOKEN", TOKEN)
-    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY",
-                "ALL_PROXY"):  # a proxy would swap in httpx's own transport
+    for var in (
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+    ):  # a proxy would swap in httpx's own transport
         monkeypatch.delenv(var, raising=False)
     return lro_server
 
@@ -57,23 +63,39 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_a_parallel_sync_with_lro_delays_has_no_connection_errors(
-        on_server: ThreadedServer) -> None:
+    on_server: ThreadedServer,
+) -> None:
     assert run("group", "create", "-n", "poolrg", "-l", "westus")[0] == 0
     assert run("create", "-n", REGISTRY, "-g", "poolrg", "--sku", "Premium")[0] == 0
     for _ in range(ROUNDS):
-        code, _, err = run("replication", "sync", "-r", REGISTRY, "--locations", *LOCATIONS,
-                           "-o", "none")
+        code, _, err = run(
+            "replication", "sync", "-r", REGISTRY, "--locations", *LOCATIONS, "-o", "none"
+        )
         assert (code, sorted(err.splitlines())) == (
-            0, sorted(f"Succeeded: create {loc} ({loc})" for loc in LOCATIONS))
-        code, out, err = run("replication", "list", "-r", REGISTRY, "--query",
-                             "[].[location, provisioningState]", "-o", "tsv")
+            0,
+            sorted(f"Succeeded: create {loc} ({loc})" for loc in LOCATIONS),
+        )
+        code, out, err = run(
+            "replication",
+            "list",
+            "-r",
+            REGISTRY,
+            "--query",
+            "[].[location, provisioningState]",
+            "-o",
+            "tsv",
+        )
         assert (code, err) == (0, "")
-        assert sorted(out.splitlines()) == sorted(f"{loc}\tSucceeded"
-                                                  for loc in [*LOCATIONS, "westus"])
-        code, _, err = run("replication", "sync", "-r", REGISTRY, "--locations", "westus",
-                           "--prune", "-o", "none")
+        assert sorted(out.splitlines()) == sorted(
+            f"{loc}\tSucceeded" for loc in [*LOCATIONS, "westus"]
+        )
+        code, _, err = run(
+            "replication", "sync", "-r", REGISTRY, "--locations", "westus", "--prune", "-o", "none"
+        )
         assert (code, sorted(err.splitlines())) == (
-            0, sorted(f"Succeeded: delete {loc} ({loc})" for loc in LOCATIONS))
+            0,
+            sorted(f"Succeeded: delete {loc} ({loc})" for loc in LOCATIONS),
+        )
 
 
 class CountingTransport(StdlibTransport):
@@ -89,6 +111,7 @@ class CountingTransport(StdlibTransport):
 def test_concurrent_requests_share_a_bounded_pool(lro_server: ThreadedServer) -> None:
     transport = CountingTransport(max_connections=3)
     with httpx.Client(base_url=lro_server.url, transport=transport, timeout=10) as http:
+
         def get(_: int) -> int:
             return http.get("/healthz").status_code
 
@@ -106,14 +129,18 @@ def test_a_full_pool_is_a_pool_timeout_not_a_hang() -> None:
             first = threading.Thread(target=lambda: _swallow(http.get, "/slow"))
             first.start()
             srv.received.wait(5)  # the only slot is taken by a request still waiting
-            with pytest.raises(httpx.PoolTimeout, match=r"No free connection within 0.2s "
-                                                        r"\(1 in use\)\."):
+            with pytest.raises(
+                httpx.PoolTimeout,
+                match=r"No free connection within 0.2s "
+                r"\(1 in use\)\.",
+            ):
                 http.get("/next")
             srv.release.set()
             first.join(5)
 
 
 # == a keep-alive connection the server drops ==================================================
+
 
 class DropSecond:
     """A raw HTTP/1.1 server on loopback: it answers the first request on a connection
@@ -153,8 +180,10 @@ class DropSecond:
                     if n == 0 and i == 1:
                         conn.shutdown(socket.SHUT_RDWR)  # read it, answer nothing, close
                         break
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                 b"Content-Length: 2\r\n\r\n{}")
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: 2\r\n\r\n{}"
+                    )
 
     @staticmethod
     def _read_request(reader: BinaryIO) -> str | None:
@@ -211,8 +240,13 @@ def _swallow(fn: Callable[[str], object], arg: str) -> None:
 def test_a_post_the_server_may_have_read_is_never_resent() -> None:
     lines: list[str] = []
     with DropSecond(connections=1) as srv:
-        arm = ArmClient(srv.url, transport=StdlibTransport(), on_retry=lines.append,
-                        sleep=lambda s: None, timeout=5)
+        arm = ArmClient(
+            srv.url,
+            transport=StdlibTransport(),
+            on_retry=lines.append,
+            sleep=lambda s: None,
+            timeout=5,
+        )
         assert arm.request("POST", "/a", {"n": 1}).status_code == 200
         with pytest.raises(ConnectionFailed) as info:
             arm.request("POST", "/b", {"n": 2})
@@ -221,14 +255,20 @@ def test_a_post_the_server_may_have_read_is_never_resent() -> None:
     assert lines == []
     assert info.value.message == (
         f"Could not connect to {srv.url}: Remote end closed connection without response. "
-        "A POST is not sent twice: check whether it took effect before running it again.")
+        "A POST is not sent twice: check whether it took effect before running it again."
+    )
 
 
 def test_a_get_on_a_dropped_keep_alive_connection_is_resent_once_quietly() -> None:
     lines: list[str] = []
     with DropSecond(connections=2) as srv:
-        arm = ArmClient(srv.url, transport=StdlibTransport(), on_retry=lines.append,
-                        sleep=lambda s: None, timeout=5)
+        arm = ArmClient(
+            srv.url,
+            transport=StdlibTransport(),
+            on_retry=lines.append,
+            sleep=lambda s: None,
+            timeout=5,
+        )
         assert arm.request("GET", "/a").status_code == 200
         assert arm.request("GET", "/b").status_code == 200
         arm.close()
@@ -242,11 +282,16 @@ def test_a_refused_connection_lets_even_a_post_be_retried() -> None:
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     sock.close()  # nothing listens there now
     lines: list[str] = []
-    arm = ArmClient(url, transport=StdlibTransport(), on_retry=lines.append,
-                    sleep=lambda s: None, timeout=5)
+    arm = ArmClient(
+        url, transport=StdlibTransport(), on_retry=lines.append, sleep=lambda s: None, timeout=5
+    )
     with pytest.raises(ConnectionFailed) as info:
         arm.request("POST", "/a", {"n": 1})
-    assert [line.split(";")[1] for line in lines] == [" retrying POST in 0.5s (1/2).",
-                                                      " retrying POST in 1s (2/2)."]
-    assert info.value.message == (f"Could not connect to {url}: [Errno 111] Connection "
-                                  "refused. Is the server running and the endpoint right?")
+    assert [line.split(";")[1] for line in lines] == [
+        " retrying POST in 0.5s (1/2).",
+        " retrying POST in 1s (2/2).",
+    ]
+    assert info.value.message == (
+        f"Could not connect to {url}: [Errno 111] Connection "
+        "refused. Is the server running and the endpoint right?"
+    )

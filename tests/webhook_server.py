@@ -31,22 +31,31 @@ class Arm:
     """Plain HTTP to the server's ARM API, as the admin."""
 
     def __init__(self, srv: ThreadedServer) -> None:
-        self.http = httpx.Client(base_url=srv.url, params=V, timeout=10,
-                                 headers={"Authorization": f"Bearer {TOKEN}"})
-        self.registry = (f"/subscriptions/{srv.subscription}/resourceGroups/{RG}/providers/"
-                         f"{ACR}/registries/{REG}")
+        self.http = httpx.Client(
+            base_url=srv.url, params=V, timeout=10, headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        self.registry = (
+            f"/subscriptions/{srv.subscription}/resourceGroups/{RG}/providers/"
+            f"{ACR}/registries/{REG}"
+        )
 
     def setup_registry(self, sku: str = "Standard") -> None:
         group = self.registry.split("/providers/")[0]
-        assert self.http.put(group, params={"api-version": "2022-09-01"},
-                             json={"location": "westus"}).status_code in (200, 201)
-        assert self.http.put(self.registry, json={"location": "westus", "sku": {
-            "name": sku}}).status_code in (200, 201)
+        assert self.http.put(
+            group, params={"api-version": "2022-09-01"}, json={"location": "westus"}
+        ).status_code in (200, 201)
+        assert self.http.put(
+            self.registry, json={"location": "westus", "sku": {"name": sku}}
+        ).status_code in (200, 201)
 
     def put_hook(self, name: str, uri: str, **props: Any) -> httpx.Response:
-        return self.http.put(f"{self.registry}/webhooks/{name}", json={
-            "location": "westus", "properties": {"serviceUri": uri, "actions": ["push"],
-                                                 **props}})
+        return self.http.put(
+            f"{self.registry}/webhooks/{name}",
+            json={
+                "location": "westus",
+                "properties": {"serviceUri": uri, "actions": ["push"], **props},
+            },
+        )
 
     def hook(self, name: str, uri: str, **props: Any) -> None:
         answer = self.put_hook(name, uri, **props)
@@ -67,10 +76,12 @@ class Arm:
 
     def first_attempt(self, name: str, timeout: float = 5.0) -> dict[str, Any] | None:
         """The first recorded attempt of the hook's newest event (None if none in time)."""
+
         def attempt() -> dict[str, Any] | None:
             evs = self.events(name)
             tried = evs[0]["delivery"]["attempts"] if evs else []
             return tried[0] if tried else None
+
         return wait_until(attempt, timeout)  # type: ignore[no-any-return]
 
     def close(self) -> None:
@@ -91,9 +102,16 @@ class Trickler:
     byte every `interval` seconds (a slow-loris receiver). Bounded: it stops at close() or
     when the answer is out. `accepted` counts connections."""
 
-    def __init__(self, host: str = "127.0.0.1", interval: float = 0.1,
-                 answer: bytes = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"p" * 100
-                 + b"\r\nContent-Length: 2\r\n\r\nok", head: bytes = b"") -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        interval: float = 0.1,
+        answer: bytes = b"HTTP/1.1 200 OK\r\n"
+        + b"X-Pad: "
+        + b"p" * 100
+        + b"\r\nContent-Length: 2\r\n\r\nok",
+        head: bytes = b"",
+    ) -> None:
         self.head = head
         self.answer = answer
         self.interval = interval
@@ -133,7 +151,7 @@ class Trickler:
                 for i in range(len(self.answer)):
                     if self._stop.wait(self.interval):
                         return
-                    conn.sendall(self.answer[i:i + 1])
+                    conn.sendall(self.answer[i : i + 1])
             except OSError:
                 return  # the sender hung up
 

@@ -37,23 +37,49 @@ SCAN_LIMIT = 5000  # records examined per page before answering a short page + n
 CLOCK_SKEW = 300.0  # seconds: records are newest-first by seq, timestamps may disagree a bit
 MAX_TEXT = 256  # characters kept of client-chosen ids
 
-REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "NoContent", 400: "BadRequest",
-           401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
-           409: "Conflict", 412: "PreconditionFailed", 413: "RequestEntityTooLarge",
-           429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}
-TYPE_NAMES = {"registries": "Container Registry", "replications": "Replication",
-              "webhooks": "Webhook", "resourcegroups": "Resource Group",
-              "roleassignments": "Role Assignment", "roledefinitions": "Role Definition",
-              "principals": "Principal", "checknameavailability": "Name Availability",
-              "elevateaccess": "Elevated Access"}
-FILTER_FIELDS = {"eventtimestamp": "eventTimestamp", "resourcegroupname": "resourceGroupName",
-                 "resourceuri": "resourceUri", "resourceid": "resourceUri",
-                 "resourceprovider": "resourceProvider", "correlationid": "correlationId",
-                 "caller": "caller", "status": "status"}
+REASONS = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "NoContent",
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    412: "PreconditionFailed",
+    413: "RequestEntityTooLarge",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    503: "ServiceUnavailable",
+}
+TYPE_NAMES = {
+    "registries": "Container Registry",
+    "replications": "Replication",
+    "webhooks": "Webhook",
+    "resourcegroups": "Resource Group",
+    "roleassignments": "Role Assignment",
+    "roledefinitions": "Role Definition",
+    "principals": "Principal",
+    "checknameavailability": "Name Availability",
+    "elevateaccess": "Elevated Access",
+}
+FILTER_FIELDS = {
+    "eventtimestamp": "eventTimestamp",
+    "resourcegroupname": "resourceGroupName",
+    "resourceuri": "resourceUri",
+    "resourceid": "resourceUri",
+    "resourceprovider": "resourceProvider",
+    "correlationid": "correlationId",
+    "caller": "caller",
+    "status": "status",
+}
 # a value is quoted ('...', '' a quote) or bare, as `az monitor activity-log list` sends
 # timestamps (eventTimestamp ge 2026-12-01T00:00:00Z)
-CLAUSE_RE = re.compile(r"\s*(\w+)\s+(eq|ge|le|gt|lt)\s+(?:'((?:[^']|'')*)'|([^\s']+))\s*",
-                       re.IGNORECASE)
+CLAUSE_RE = re.compile(
+    r"\s*(\w+)\s+(eq|ge|le|gt|lt)\s+(?:'((?:[^']|'')*)'|([^\s']+))\s*", re.IGNORECASE
+)
 
 
 def parse_time(value: str) -> float:
@@ -62,9 +88,9 @@ def parse_time(value: str) -> float:
     try:
         t = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" else text)
     except (ValueError, IndexError):
-        raise InvalidInput("InvalidFilter",
-                           f"'{value[:64]}' is not an ISO 8601 time such as "
-                           "2026-01-31T12:00:00Z.") from None
+        raise InvalidInput(
+            "InvalidFilter", f"'{value[:64]}' is not an ISO 8601 time such as 2026-01-31T12:00:00Z."
+        ) from None
     if t.tzinfo is None:
         t = t.replace(tzinfo=dt.UTC)
     return t.timestamp()
@@ -87,25 +113,35 @@ class Filter:
         ts = parse_time(str(doc["eventTimestamp"]))
         if ts < self.start or ts > self.end:
             return False
-        if self.resource_group is not None and str(doc.get("resourceGroupName") or "").lower() \
-                != self.resource_group.lower():
+        if (
+            self.resource_group is not None
+            and str(doc.get("resourceGroupName") or "").lower() != self.resource_group.lower()
+        ):
             return False
         if self.resource_uri is not None and not ids.is_within(
-                self.resource_uri, str(doc.get("resourceId") or "")):
+            self.resource_uri, str(doc.get("resourceId") or "")
+        ):
             return False
-        if self.resource_provider is not None and str(
-                doc.get("resourceProviderName", {}).get("value", "")).lower() \
-                != self.resource_provider.lower():
+        if (
+            self.resource_provider is not None
+            and str(doc.get("resourceProviderName", {}).get("value", "")).lower()
+            != self.resource_provider.lower()
+        ):
             return False
-        if self.correlation_id is not None and str(doc.get("correlationId", "")).lower() \
-                != self.correlation_id.lower():
+        if (
+            self.correlation_id is not None
+            and str(doc.get("correlationId", "")).lower() != self.correlation_id.lower()
+        ):
             return False
         if self.caller is not None and self.caller.lower() not in (
-                str(doc.get("caller", "")).lower(),
-                str((doc.get("claims") or {}).get("name", "")).lower()):
+            str(doc.get("caller", "")).lower(),
+            str((doc.get("claims") or {}).get("name", "")).lower(),
+        ):
             return False
-        return self.status is None or str(
-            doc.get("status", {}).get("value", "")).lower() == self.status.lower()
+        return (
+            self.status is None
+            or str(doc.get("status", {}).get("value", "")).lower() == self.status.lower()
+        )
 
 
 def parse_filter(text: str, now: float) -> Filter:
@@ -124,11 +160,13 @@ def parse_filter(text: str, now: float) -> Filter:
         m = CLAUSE_RE.fullmatch(clause)
         field = FILTER_FIELDS.get(m.group(1).lower()) if m else None
         if m is None or field is None:
-            raise InvalidInput("InvalidFilter",
-                               f"The $filter clause '{clause[:80]}' is not supported. Use "
-                               "eventTimestamp ge/le, and resourceGroupName, resourceUri, "
-                               "resourceProvider, correlationId, caller or status eq, "
-                               "joined by 'and'.")
+            raise InvalidInput(
+                "InvalidFilter",
+                f"The $filter clause '{clause[:80]}' is not supported. Use "
+                "eventTimestamp ge/le, and resourceGroupName, resourceUri, "
+                "resourceProvider, correlationId, caller or status eq, "
+                "joined by 'and'.",
+            )
         op = m.group(2).lower()
         value = m.group(3).replace("''", "'") if m.group(3) is not None else m.group(4)
         if field == "eventTimestamp":
@@ -142,9 +180,16 @@ def parse_filter(text: str, now: float) -> Filter:
             values[field] = value
     if end < start:
         raise InvalidInput("InvalidFilter", "The end time is before the start time.")
-    return Filter(start, end, values.get("resourceGroupName"), values.get("resourceUri"),
-                  values.get("resourceProvider"), values.get("correlationId"),
-                  values.get("caller"), values.get("status"))
+    return Filter(
+        start,
+        end,
+        values.get("resourceGroupName"),
+        values.get("resourceUri"),
+        values.get("resourceProvider"),
+        values.get("correlationId"),
+        values.get("caller"),
+        values.get("status"),
+    )
 
 
 def _text(value: str) -> str:
@@ -176,8 +221,11 @@ def localized(action: str) -> str:
     if verb == "action" and len(parts) > 1:
         name = parts[-2]
         return f"{name[:1].upper()}{name[1:]} {noun}"
-    return {"write": f"Create or Update {noun}", "delete": f"Delete {noun}",
-            "read": f"Read {noun}"}.get(verb, f"{verb} {noun}")
+    return {
+        "write": f"Create or Update {noun}",
+        "delete": f"Delete {noun}",
+        "read": f"Read {noun}",
+    }.get(verb, f"{verb} {noun}")
 
 
 class Activity:
@@ -201,10 +249,23 @@ class Activity:
             self.housekeep(sub)
         return doc
 
-    def add(self, sub: str, *, caller_id: str, caller_name: str, method: str,
-            action: str | None, scope: str, resource_id: str, status_code: int,
-            request_id: str, correlation_id: str, client_request_id: str | None = None,
-            error_code: str | None = None, suppressed: int = 0) -> dict[str, Any] | None:
+    def add(
+        self,
+        sub: str,
+        *,
+        caller_id: str,
+        caller_name: str,
+        method: str,
+        action: str | None,
+        scope: str,
+        resource_id: str,
+        status_code: int,
+        request_id: str,
+        correlation_id: str,
+        client_request_id: str | None = None,
+        error_code: str | None = None,
+        suppressed: int = 0,
+    ) -> dict[str, Any] | None:
         """Store one record (in the caller's transaction, if any). Returns it, or None when
         the subscription does not exist (an attempt on a made-up subscription is not worth
         keeping). `suppressed`: records of this caller's refused attempts left unwritten
@@ -232,28 +293,35 @@ class Activity:
             "authorization": {"action": operation, "scope": scope},
             "caller": caller_id,
             "category": _value("Administrative"),
-            "claims": {"name": caller_name,
-                       "http://schemas.microsoft.com/identity/claims/objectidentifier":
-                           caller_id},
+            "claims": {
+                "name": caller_name,
+                "http://schemas.microsoft.com/identity/claims/objectidentifier": caller_id,
+            },
             "correlationId": _text(correlation_id[:MAX_TEXT]),
             "description": error_code or "",
             "eventDataId": event_id,
             "eventName": {"value": "EndRequest", "localizedValue": "End request"},
             "eventTimestamp": self.b.clock.iso(now),
-            "httpRequest": {"clientRequestId": _text((client_request_id or "")[:MAX_TEXT]),
-                            "method": method},
+            "httpRequest": {
+                "clientRequestId": _text((client_request_id or "")[:MAX_TEXT]),
+                "method": method,
+            },
             "id": f"{resource_id.rstrip('/')}/events/{event_id}/ticks/{ticks}",
             "level": "Informational" if status_code < 400 else "Error",
             "operationId": request_id,
-            "operationName": {"value": operation,
-                              "localizedValue": localized(action) if action else operation},
+            "operationName": {
+                "value": operation,
+                "localizedValue": localized(action) if action else operation,
+            },
             "resourceGroupName": ids.parse(resource_id).get("resourceGroup"),
             "resourceId": resource_id,
             "resourceProviderName": _value(provider),
             "resourceType": _value(rtype),
             "status": _value(status),
-            "subStatus": {"value": reason,
-                          "localizedValue": f"{reason} (HTTP Status Code: {status_code})"},
+            "subStatus": {
+                "value": reason,
+                "localizedValue": f"{reason} (HTTP Status Code: {status_code})",
+            },
             "submissionTimestamp": self.b.clock.iso(now),
             "subscriptionId": sub,
             "tenantId": sub,
@@ -310,18 +378,24 @@ class Activity:
         cutoff = (self.b.clock.now() if now is None else now) - days * 86400
         deleted = 0
         for sub in self.b.list_subscriptions():
-            for item in self.b.store.list(ACTIVITY, parent=self.parent(sub["subscriptionId"]),
-                                          limit=PRUNE_BATCH):
+            for item in self.b.store.list(
+                ACTIVITY, parent=self.parent(sub["subscriptionId"]), limit=PRUNE_BATCH
+            ):
                 if parse_time(str(item.doc["eventTimestamp"])) >= cutoff:
                     break
                 deleted += int(self.b.store.delete(ACTIVITY, item.key))
         return deleted
 
     # -- reading ------------------------------------------------------------------------------
-    def query(self, sub: str, flt: Filter, after: int | None = None, limit: int = 100,
-              visible: Callable[[dict[str, Any]], bool] | None = None,
-              scan_limit: int = SCAN_LIMIT
-              ) -> tuple[builtins.list[dict[str, Any]], int | None]:
+    def query(
+        self,
+        sub: str,
+        flt: Filter,
+        after: int | None = None,
+        limit: int = 100,
+        visible: Callable[[dict[str, Any]], bool] | None = None,
+        scan_limit: int = SCAN_LIMIT,
+    ) -> tuple[builtins.list[dict[str, Any]], int | None]:
         """Records of a subscription that match, newest first. `after` is the seq to continue
         below (a nextLink's $skipToken); `visible` drops records the caller may not read.
         Returns (records, seq to continue from, or None at the end). A page may be short
@@ -332,8 +406,9 @@ class Activity:
         cursor = after
         batch = max(limit, 100)
         while True:
-            items = self.b.store.list(ACTIVITY, parent=parent, after=cursor, limit=batch,
-                                      newest_first=True)
+            items = self.b.store.list(
+                ACTIVITY, parent=parent, after=cursor, limit=batch, newest_first=True
+            )
             for item in items:
                 scanned += 1
                 cursor = item.seq

@@ -43,22 +43,27 @@ def disabled(resource_id: str) -> InvalidInput:
         "UnAuthorizedForCredentialOperations",
         f"Cannot perform credential operations for {resource_id} as admin user is disabled. "
         "Kindly enable admin user as per docs: https://docs.microsoft.com/en-us/azure/"
-        "container-registry/container-registry-authentication#admin-account")
+        "container-registry/container-registry-authentication#admin-account",
+    )
 
 
 def check_name(name: Any) -> str:
     if name not in PASSWORD_NAMES:
-        raise InvalidInput("InvalidRequestContent",
-                           "The request content was invalid and could not be deserialized: "
-                           "'name' must be one of password, password2.")
+        raise InvalidInput(
+            "InvalidRequestContent",
+            "The request content was invalid and could not be deserialized: "
+            "'name' must be one of password, password2.",
+        )
     return str(name)
 
 
 def result(doc: dict[str, Any], secret: dict[str, Any]) -> dict[str, Any]:
     """ARM's RegistryListCredentialsResult."""
     pw = secret[SECRET_KEY]
-    return {"username": doc["name"],
-            "passwords": [{"name": n, "value": pw[n]} for n in PASSWORD_NAMES]}
+    return {
+        "username": doc["name"],
+        "passwords": [{"name": n, "value": pw[n]} for n in PASSWORD_NAMES],
+    }
 
 
 def _digest(value: str) -> bytes:
@@ -125,5 +130,8 @@ class AdminUser:
         if item is None or username.lower() != str(item.doc["name"]).lower():
             return False
         props = item.doc.get("properties") or {}
-        return ok and bool(props.get("adminUserEnabled")) and \
-            props.get("provisioningState") != "Deleting"
+        return (
+            ok
+            and bool(props.get("adminUserEnabled"))
+            and props.get("provisioningState") != "Deleting"
+        )

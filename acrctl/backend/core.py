@@ -101,8 +101,9 @@ class Settings:
 
 
 class Backend:
-    def __init__(self, store: Store, clock: Clock | None = None,
-                 settings: Settings | None = None) -> None:
+    def __init__(
+        self, store: Store, clock: Clock | None = None, settings: Settings | None = None
+    ) -> None:
         from acrctl.backend.activity import Activity
         from acrctl.backend.gencache import GenerationCache
         from acrctl.backend.groups import Groups
@@ -134,8 +135,9 @@ class Backend:
         return Deployments(self)
 
     # -- subscriptions and bootstrap ------------------------------------------------------
-    def bootstrap(self, admin_token: str | None = None,
-                  subscription: str | None = None) -> tuple[dict[str, Any], str | None]:
+    def bootstrap(
+        self, admin_token: str | None = None, subscription: str | None = None
+    ) -> tuple[dict[str, Any], str | None]:
         """On first start create a subscription and an Owner admin principal. Returns the
         subscription and the admin token (None when the store was already bootstrapped)."""
         with self.store.transaction():
@@ -144,16 +146,28 @@ class Backend:
                 return subs[0], None
             sub = self.create_subscription(subscription or str(uuid.uuid4()), "acrctl")
             principal, token = self.rbac.create_principal("admin", "User", admin_token)
-            self.rbac.create_assignment(sub["id"], str(uuid.uuid4()), {"properties": {
-                "roleDefinitionId": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-                "principalId": principal["id"]}})
+            self.rbac.create_assignment(
+                sub["id"],
+                str(uuid.uuid4()),
+                {
+                    "properties": {
+                        "roleDefinitionId": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+                        "principalId": principal["id"],
+                    }
+                },
+            )
             self.store.meta_set("admin_principal", principal["id"])
             return sub, token
 
     def create_subscription(self, sub_id: str, name: str) -> dict[str, Any]:
-        doc = {"id": ids.subscription_id(sub_id), "subscriptionId": sub_id,
-               "displayName": name, "state": "Enabled", "tenantId": sub_id,
-               "authorizationSource": "RoleBased"}
+        doc = {
+            "id": ids.subscription_id(sub_id),
+            "subscriptionId": sub_id,
+            "displayName": name,
+            "state": "Enabled",
+            "tenantId": sub_id,
+            "authorizationSource": "RoleBased",
+        }
         self.store.put(SUBSCRIPTION, ids.key(doc["id"]), "", sub_id, doc)
         return doc
 
@@ -178,9 +192,14 @@ class Backend:
         ctype = getattr(caller, "type", "User")
         name = getattr(caller, "name", "system")
         created = prev or {"createdBy": name, "createdByType": ctype, "createdAt": now}
-        return {"createdBy": created["createdBy"], "createdByType": created["createdByType"],
-                "createdAt": created["createdAt"], "lastModifiedBy": name,
-                "lastModifiedByType": ctype, "lastModifiedAt": now}
+        return {
+            "createdBy": created["createdBy"],
+            "createdByType": created["createdByType"],
+            "createdAt": created["createdAt"],
+            "lastModifiedBy": name,
+            "lastModifiedByType": ctype,
+            "lastModifiedAt": now,
+        }
 
 
 def check_name(name: str, what: str) -> None:
@@ -189,7 +208,8 @@ def check_name(name: str, what: str) -> None:
         raise InvalidInput(
             "InvalidResourceName" if what != "registry" else "RegistryNameInvalid",
             f"The {what} name '{ids.printable(name)}' is invalid: {what} names must be 5 to "
-            "50 characters long and contain only letters and digits.")
+            "50 characters long and contain only letters and digits.",
+        )
 
 
 def body_properties(body: dict[str, Any], required: bool = False) -> dict[str, Any]:
@@ -198,10 +218,12 @@ def body_properties(body: dict[str, Any], required: bool = False) -> dict[str, A
     if props is None and not required:
         return {}
     if not isinstance(props, dict):
-        raise InvalidInput("InvalidRequestContent",
-                           "The request content was invalid and could not be deserialized: "
-                           f"'properties' {'is required and ' if required else ''}must be an "
-                           "object.")
+        raise InvalidInput(
+            "InvalidRequestContent",
+            "The request content was invalid and could not be deserialized: "
+            f"'properties' {'is required and ' if required else ''}must be an "
+            "object.",
+        )
     return props
 
 
@@ -209,10 +231,13 @@ def check_tags(tags: Any) -> dict[str, str]:
     if tags is None:
         return {}
     if not isinstance(tags, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
-        raise InvalidInput("InvalidRequestContent",
-                           "The request content was invalid and could not be deserialized: "
-                           "'tags' must be an object of string values.")
+        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
+    ):
+        raise InvalidInput(
+            "InvalidRequestContent",
+            "The request content was invalid and could not be deserialized: "
+            "'tags' must be an object of string values.",
+        )
     if len(tags) > 50:
         raise InvalidInput("InvalidTagCount", "A resource can have at most 50 tags.")
     return dict(tags)

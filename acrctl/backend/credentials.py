@@ -42,13 +42,15 @@ def default_expiry(b: Backend, principal_type: str) -> float | None:
     return min(b.clock.now() + days * DAY, LATEST_END)
 
 
-def mint(b: Backend, pid: str, token: str | None = None,
-         expires_on: float | None = None) -> str:
+def mint(b: Backend, pid: str, token: str | None = None, expires_on: float | None = None) -> str:
     """Store a token of principal `pid` (its hash only); returns the token."""
     token = token or new_token()
     now = b.clock.now()
-    doc: dict[str, Any] = {"principalId": pid, "keyId": str(uuid.uuid4()),
-                           "startDateTime": b.clock.iso(now)}
+    doc: dict[str, Any] = {
+        "principalId": pid,
+        "keyId": str(uuid.uuid4()),
+        "startDateTime": b.clock.iso(now),
+    }
     if expires_on is not None:
         doc.update(endDateTime=b.clock.iso(expires_on), expiresOn=expires_on)
     b.store.put(TOKEN, hash_token(token), pid, pid, doc)
@@ -66,15 +68,18 @@ def check_expiry(doc: dict[str, Any], clock: Clock) -> None:
         f"The access token expiry UTC time '{clock.iso(end)}' is earlier than current UTC "
         f"time '{clock.iso(now)}'. Ask an administrator for a new token "
         f"(acrctl ad sp credential reset --id {doc.get('principalId')}), then log in with "
-        "it (acrctl account login).")
+        "it (acrctl account login).",
+    )
 
 
 def parse_end_date(value: Any, now: float) -> float:
     """An ISO 8601 date or date-time (no zone: UTC) after `now`, as epoch seconds."""
     if not isinstance(value, str):
-        raise InvalidInput("InvalidRequestContent",
-                           "The request content was invalid and could not be deserialized: "
-                           "'endDateTime' must be a string.")
+        raise InvalidInput(
+            "InvalidRequestContent",
+            "The request content was invalid and could not be deserialized: "
+            "'endDateTime' must be a string.",
+        )
     try:
         parsed = dt.datetime.fromisoformat(value.strip())
         if parsed.tzinfo is None:
@@ -83,26 +88,32 @@ def parse_end_date(value: Any, now: float) -> float:
     except (ValueError, OverflowError):
         end = math.inf
     if end > LATEST_END:
-        raise InvalidInput("InvalidCredentialEndDate",
-                           f"The end date '{value[:100]}' is not an ISO 8601 date or time "
-                           "up to 9999-12-31, e.g. 2027-12-31 or 2027-12-31T23:59:59Z.")
+        raise InvalidInput(
+            "InvalidCredentialEndDate",
+            f"The end date '{value[:100]}' is not an ISO 8601 date or time "
+            "up to 9999-12-31, e.g. 2027-12-31 or 2027-12-31T23:59:59Z.",
+        )
     if end <= now:
-        raise InvalidInput("InvalidCredentialEndDate",
-                           f"The end date '{value[:100]}' is not in the future: a credential "
-                           "must end after the current time.")
+        raise InvalidInput(
+            "InvalidCredentialEndDate",
+            f"The end date '{value[:100]}' is not in the future: a credential "
+            "must end after the current time.",
+        )
     return end
 
 
 def _principal(b: Backend, pid: str) -> dict[str, Any]:
     doc = b.rbac.principal(pid)
     if doc is None:
-        raise NotFound("PrincipalNotFound", f"Principal {pid[:100]} does not exist in the "
-                                            "directory.")
+        raise NotFound(
+            "PrincipalNotFound", f"Principal {pid[:100]} does not exist in the directory."
+        )
     return doc
 
 
-def reset_credential(b: Backend, pid: str, append: bool = False,
-                     expires_on: float | None = None) -> tuple[dict[str, Any], str, float | None]:
+def reset_credential(
+    b: Backend, pid: str, append: bool = False, expires_on: float | None = None
+) -> tuple[dict[str, Any], str, float | None]:
     """A new token for principal `pid`. Without `append` every other token of the principal
     stops working at once; with it they stay, except those already expired (dropped).
     Returns the principal, the token (shown once) and its end (None: never)."""
@@ -125,9 +136,11 @@ def _owners(b: Backend, sub_scope: str) -> list[str]:
     for a in b.rbac.list_assignments():
         props = a["properties"]
         scope = props["scope"]
-        if (props["roleDefinitionId"].rsplit("/", 1)[-1].lower() == OWNER
-                and scope.rstrip("/").lower() in ("", sub_scope.rstrip("/").lower())
-                and props["principalId"] not in out):
+        if (
+            props["roleDefinitionId"].rsplit("/", 1)[-1].lower() == OWNER
+            and scope.rstrip("/").lower() in ("", sub_scope.rstrip("/").lower())
+            and props["principalId"] not in out
+        ):
             out.append(props["principalId"])
     return out
 
@@ -147,7 +160,8 @@ def _check_not_last_owner(b: Backend, doc: dict[str, Any]) -> str | None:
                 f"subscription '{sub['subscriptionId']}': deleting it would leave nobody "
                 "able to manage it. Assign Owner at the subscription to another principal "
                 f"first, or rotate this one's secret instead (acrctl ad sp credential reset "
-                f"--id {pid}).")
+                f"--id {pid}).",
+            )
         successor = successor or (others[0] if others else None)
     return successor if is_admin else None
 
@@ -168,8 +182,9 @@ def delete_principal(b: Backend, pid: str) -> dict[str, Any]:
 
 
 # -- resets -------------------------------------------------------------------------------------
-def reset_store(b: Backend, subscription: str, admin_token: str | None,
-                caller_token: str | None) -> tuple[dict[str, Any], str | None]:
+def reset_store(
+    b: Backend, subscription: str, admin_token: str | None, caller_token: str | None
+) -> tuple[dict[str, Any], str | None]:
     """Wipe the store and bootstrap again without locking anyone out. The new admin
     principal holds the configured bootstrap token if there is one, else the old admin's
     tokens (their hashes, carried over); and in both cases the token the reset was called
@@ -188,13 +203,15 @@ def reset_store(b: Backend, subscription: str, admin_token: str | None,
         skip = hash_token(admin_token) if admin_token else None
         for key, doc in kept.items():
             if key != skip:
-                b.store.put(TOKEN, key, admin["id"], admin["id"],
-                            {**doc, "principalId": admin["id"]})
+                b.store.put(
+                    TOKEN, key, admin["id"], admin["id"], {**doc, "principalId": admin["id"]}
+                )
     return admin, minted
 
 
-def _kept_tokens(b: Backend, with_admin: bool,
-                 caller_token: str | None) -> dict[str, dict[str, Any]]:
+def _kept_tokens(
+    b: Backend, with_admin: bool, caller_token: str | None
+) -> dict[str, dict[str, Any]]:
     """The admin's (when asked) and the caller's tokens that have not expired, by hash."""
     items = []
     admin = b.admin_principal_id()
@@ -204,8 +221,11 @@ def _kept_tokens(b: Backend, with_admin: bool,
     if caller is not None:
         items.append(caller)
     now = b.clock.now()
-    return {i.key: i.doc for i in items
-            if not isinstance(i.doc.get("expiresOn"), int | float) or i.doc["expiresOn"] > now}
+    return {
+        i.key: i.doc
+        for i in items
+        if not isinstance(i.doc.get("expiresOn"), int | float) or i.doc["expiresOn"] > now
+    }
 
 
 # -- client credentials (the identity provider's token endpoint) ------------------------------
@@ -224,8 +244,9 @@ def credential_id(key: str, doc: dict[str, Any]) -> str:
     return str(doc.get("keyId") or f"h-{key[:16]}")
 
 
-def check_client_secret(b: Backend, client_id: str, secret: str,
-                        tenant: str) -> tuple[dict[str, Any], str, float | None]:
+def check_client_secret(
+    b: Backend, client_id: str, secret: str, tenant: str
+) -> tuple[dict[str, Any], str, float | None]:
     """The principal whose appId is `client_id` if `secret` is one of its live tokens
     (compared by SHA-256, as stored). Returns (principal, credential id, credential end);
     else ClientAuthError with Entra's codes (700016 unknown app, 7000215 wrong secret,
@@ -233,23 +254,29 @@ def check_client_secret(b: Backend, client_id: str, secret: str,
     doc = b.rbac.principal(client_id) if client_id else None
     if doc is None:
         raise ClientAuthError(
-            "unauthorized_client", 700016,
+            "unauthorized_client",
+            700016,
             f"AADSTS700016: Application with identifier '{client_id[:100]}' was not found in "
             f"the directory '{tenant}'. This can happen if the application has not been "
             "installed by the administrator of the tenant or consented to by any user in the "
-            "tenant. You may have sent your authentication request to the wrong tenant.")
+            "tenant. You may have sent your authentication request to the wrong tenant.",
+        )
     item = b.store.get(TOKEN, hash_token(secret)) if secret else None
     if item is None or item.parent != doc["id"]:
         raise ClientAuthError(
-            "invalid_client", 7000215,
+            "invalid_client",
+            7000215,
             "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in "
             "the request is the client secret value, not the client secret ID, for a secret "
-            f"added to app '{client_id}'.")
+            f"added to app '{client_id}'.",
+        )
     end = item.doc.get("expiresOn")
     if isinstance(end, int | float) and b.clock.now() >= end:
         raise ClientAuthError(
-            "invalid_client", 7000222,
+            "invalid_client",
+            7000222,
             f"AADSTS7000222: The provided client secret keys for app '{client_id}' are "
             f"expired (since {b.clock.iso(end)}). Create a new one: acrctl ad sp credential "
-            f"reset --id {client_id}")
+            f"reset --id {client_id}",
+        )
     return doc, credential_id(item.key, item.doc), end if isinstance(end, int | float) else None

@@ -38,8 +38,11 @@ DEPLOYMENT = "deployment"
 DEPLOYMENT_TYPE = "Microsoft.Resources/deployments"
 NAME_RE = re.compile(r"^[-\w._()]{1,64}\Z")
 MODES = {"incremental": "Incremental", "complete": "Complete"}
-RESOURCE_TYPE = {"registry": ids.REGISTRY_TYPE, "replication": ids.REPLICATION_TYPE,
-                 "webhook": ids.WEBHOOK_TYPE}
+RESOURCE_TYPE = {
+    "registry": ids.REGISTRY_TYPE,
+    "replication": ids.REPLICATION_TYPE,
+    "webhook": ids.WEBHOOK_TYPE,
+}
 # what-if ignores what changes on every write (noise)
 NOISE = ("systemData",)
 NOISE_PROPERTIES = ("provisioningState", "status")
@@ -57,11 +60,14 @@ class StepFailed(Exception):
 
     def body(self) -> dict[str, Any]:
         """The deployment's error: ARM's DeploymentFailed, the step's error in details."""
-        return {"code": "DeploymentFailed",
-                "message": "At least one resource deployment operation failed. "
-                           f"{self.where}: ({self.error.code}) {self.error.message}",
-                "details": [{"code": self.error.code, "message": self.error.message,
-                             "target": self.target}]}
+        return {
+            "code": "DeploymentFailed",
+            "message": "At least one resource deployment operation failed. "
+            f"{self.where}: ({self.error.code}) {self.error.message}",
+            "details": [
+                {"code": self.error.code, "message": self.error.message, "target": self.target}
+            ],
+        }
 
 
 class _Rollback(Exception):
@@ -70,9 +76,11 @@ class _Rollback(Exception):
 
 def invalid_template(exc: TemplateError) -> InvalidInput:
     where = f" at '{exc.path}'" if exc.path else ""
-    return InvalidInput("InvalidTemplate",
-                        f"Deployment template validation failed{where}: {exc.message}",
-                        target=exc.path or None)
+    return InvalidInput(
+        "InvalidTemplate",
+        f"Deployment template validation failed{where}: {exc.message}",
+        target=exc.path or None,
+    )
 
 
 def clean(doc: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -93,17 +101,18 @@ def delta(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
         for k in sorted(set(before) | set(after)):
             p = f"{path}.{k}" if path else k
             if k not in after:
-                out.append({"path": p, "propertyChangeType": "Delete", "before": before[k],
-                            "after": None})
+                out.append(
+                    {"path": p, "propertyChangeType": "Delete", "before": before[k], "after": None}
+                )
             elif k not in before:
-                out.append({"path": p, "propertyChangeType": "Create", "before": None,
-                            "after": after[k]})
+                out.append(
+                    {"path": p, "propertyChangeType": "Create", "before": None, "after": after[k]}
+                )
             else:
                 out += delta(before[k], after[k], p)
         return out
     if before != after or type(before) is not type(after):
-        return [{"path": path, "propertyChangeType": "Modify", "before": before,
-                 "after": after}]
+        return [{"path": path, "propertyChangeType": "Modify", "before": before, "after": after}]
     return []
 
 
@@ -127,11 +136,13 @@ class Deployments:
             raise NotFound("DeploymentNotFound", f"Deployment '{name}' could not be found.")
         return item.doc
 
-    def list(self, sub: str, rg: str, after: int | None = None,
-             limit: int | None = None) -> tuple[builtins.list[dict[str, Any]], int | None]:
+    def list(
+        self, sub: str, rg: str, after: int | None = None, limit: int | None = None
+    ) -> tuple[builtins.list[dict[str, Any]], int | None]:
         self.b.groups.get(sub, rg)
-        items = self.b.store.list(DEPLOYMENT, parent=ids.key(ids.group_id(sub, rg)),
-                                  after=after, limit=limit)
+        items = self.b.store.list(
+            DEPLOYMENT, parent=ids.key(ids.group_id(sub, rg)), after=after, limit=limit
+        )
         last = items[-1].seq if limit is not None and len(items) == limit else None
         return [i.doc for i in items], last
 
@@ -141,8 +152,9 @@ class Deployments:
         return self.b.store.delete(DEPLOYMENT, ids.key(self.id(sub, rg, name)))
 
     # -- deploy --------------------------------------------------------------------------
-    def put(self, caller: Caller, sub: str, rg: str, name: str,
-            body: dict[str, Any]) -> tuple[dict[str, Any], bool, dict[str, Any]]:
+    def put(
+        self, caller: Caller, sub: str, rg: str, name: str, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], bool, dict[str, Any]]:
         """Validate and run a deployment. Returns (deployment, created, finished operation).
         Raises InvalidInput for a template that cannot be deployed (nothing recorded)."""
         template, parameters, mode = self._request(name, body)
@@ -162,13 +174,17 @@ class Deployments:
             try:
                 outputs = tmpl.outputs()
             except TemplateError as exc:
-                error = {"code": "DeploymentOutputEvaluationFailed",
-                         "message": f"Unable to evaluate the template outputs at "
-                                    f"'{exc.path}': {exc.message}", "target": exc.path}
+                error = {
+                    "code": "DeploymentOutputEvaluationFailed",
+                    "message": f"Unable to evaluate the template outputs at "
+                    f"'{exc.path}': {exc.message}",
+                    "target": exc.path,
+                }
         end_iso = self.b.clock.iso()
         props: dict[str, Any] = {
-            "templateHash": str(murmur64(json.dumps(template, sort_keys=True,
-                                                    separators=(",", ":")).encode())),
+            "templateHash": str(
+                murmur64(json.dumps(template, sort_keys=True, separators=(",", ":")).encode())
+            ),
             "template": template,
             "parameters": tmpl.parameters_record(),
             "mode": mode,
@@ -182,14 +198,29 @@ class Deployments:
             "outputResources": [{"id": rid} for rid in deployed],
             "error": error,
         }
-        doc = {"id": self.id(sub, rg, name), "name": name, "type": DEPLOYMENT_TYPE,
-               "tags": tags, "properties": props}
+        doc = {
+            "id": self.id(sub, rg, name),
+            "name": name,
+            "type": DEPLOYMENT_TYPE,
+            "tags": tags,
+            "properties": props,
+        }
         op_id = str(uuid.uuid4())
         op: dict[str, Any] = {
-            "id": op_id, "name": op_id, "status": "Failed" if error else "Succeeded",
-            "action": "update" if existed else "create", "kind": DEPLOYMENT, "itemKey": key,
-            "resourceId": doc["id"], "location": "", "startTime": start_iso,
-            "started": started, "endTime": end_iso, "polls": 0, "percentComplete": 100}
+            "id": op_id,
+            "name": op_id,
+            "status": "Failed" if error else "Succeeded",
+            "action": "update" if existed else "create",
+            "kind": DEPLOYMENT,
+            "itemKey": key,
+            "resourceId": doc["id"],
+            "location": "",
+            "startTime": start_iso,
+            "started": started,
+            "endTime": end_iso,
+            "polls": 0,
+            "percentComplete": 100,
+        }
         if error:
             op["error"] = error
         with self.b.store.transaction():
@@ -197,8 +228,9 @@ class Deployments:
             self.b.store.put(OPERATION, op_id, key, op_id, op)
         return doc, not existed, op
 
-    def what_if(self, caller: Caller, sub: str, rg: str, name: str,
-                body: dict[str, Any]) -> dict[str, Any]:
+    def what_if(
+        self, caller: Caller, sub: str, rg: str, name: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         """The changes a deployment would make, without making them: ARM's
         WhatIfOperationResult (Create, Modify with the property delta, Delete, NoChange,
         Ignore per resource id). A step that would fail raises its error."""
@@ -219,81 +251,136 @@ class Deployments:
             pass
         if failure is not None:
             err = failure.error
-            raise type(err)(err.code, f"The deployment would fail at {failure.where}: "
-                            f"{err.message}", target=failure.target)
+            raise type(err)(
+                err.code,
+                f"The deployment would fail at {failure.where}: {err.message}",
+                target=failure.target,
+            )
         listed = {r.id.lower(): r.id for r in tmpl.resources}
         changes: builtins.list[dict[str, Any]] = []
         for key, rid in listed.items():
             b, a = clean(before.get(key)), clean(after.get(key))
             if b is None:
-                changes.append({"resourceId": rid, "changeType": "Create", "before": None,
-                                "after": a, "delta": None})
+                changes.append(
+                    {
+                        "resourceId": rid,
+                        "changeType": "Create",
+                        "before": None,
+                        "after": a,
+                        "delta": None,
+                    }
+                )
                 continue
             d = delta(b, a)
-            changes.append({"resourceId": b["id"], "changeType": "Modify" if d else "NoChange",
-                            "before": b, "after": a, "delta": d or None})
+            changes.append(
+                {
+                    "resourceId": b["id"],
+                    "changeType": "Modify" if d else "NoChange",
+                    "before": b,
+                    "after": a,
+                    "delta": d or None,
+                }
+            )
         for key, doc in before.items():
             if key in listed:
                 continue
             gone = key not in after
-            changes.append({"resourceId": doc["id"], "changeType": "Delete" if gone else "Ignore",
-                            "before": clean(doc), "after": None, "delta": None})
+            changes.append(
+                {
+                    "resourceId": doc["id"],
+                    "changeType": "Delete" if gone else "Ignore",
+                    "before": clean(doc),
+                    "after": None,
+                    "delta": None,
+                }
+            )
         changes.sort(key=lambda c: str(c["resourceId"]).lower())
         return {"status": "Succeeded", "properties": {"changes": changes}, "error": None}
 
     # -- the engine ----------------------------------------------------------------------
     def _request(self, name: str, body: dict[str, Any]) -> tuple[dict[str, Any], Any, str]:
         if not NAME_RE.match(name):
-            raise InvalidInput("InvalidDeploymentName",
-                               f"The deployment name '{name}' is invalid: 1 to 64 letters, "
-                               "digits, underscores, hyphens, periods and parentheses.")
+            raise InvalidInput(
+                "InvalidDeploymentName",
+                f"The deployment name '{name}' is invalid: 1 to 64 letters, "
+                "digits, underscores, hyphens, periods and parentheses.",
+            )
         props = body.get("properties")
         if not isinstance(props, dict):
-            raise InvalidInput("InvalidRequestContent",
-                               "The request content was invalid and could not be deserialized: "
-                               "'properties' is required.")
+            raise InvalidInput(
+                "InvalidRequestContent",
+                "The request content was invalid and could not be deserialized: "
+                "'properties' is required.",
+            )
         for link in ("templateLink", "parametersLink"):
             if props.get(link) is not None:
-                raise InvalidInput("InvalidRequestContent",
-                                   f"'properties.{link}' is not supported by acrctl: send the "
-                                   "template and parameters inline (az: --template-file, "
-                                   "--parameters).")
+                raise InvalidInput(
+                    "InvalidRequestContent",
+                    f"'properties.{link}' is not supported by acrctl: send the "
+                    "template and parameters inline (az: --template-file, "
+                    "--parameters).",
+                )
         template = props.get("template")
         if not isinstance(template, dict):
-            raise InvalidInput("InvalidRequestContent",
-                               "The deployment needs 'properties.template', a JSON object.")
+            raise InvalidInput(
+                "InvalidRequestContent",
+                "The deployment needs 'properties.template', a JSON object.",
+            )
         mode = props.get("mode", "Incremental")
         if not isinstance(mode, str) or mode.lower() not in MODES:
-            raise InvalidInput("InvalidDeploymentMode",
-                               f"The deployment mode '{mode}' is not valid. Allowed modes: "
-                               "Incremental, Complete.")
+            raise InvalidInput(
+                "InvalidDeploymentMode",
+                f"The deployment mode '{mode}' is not valid. Allowed modes: Incremental, Complete.",
+            )
         return template, props.get("parameters"), MODES[mode.lower()]
 
-    def _prepare(self, caller: Caller, sub: str, rg: str, name: str, template: dict[str, Any],
-                 parameters: Any) -> tuple[Template, builtins.list[Resource], dict[str, Any]]:
+    def _prepare(
+        self,
+        caller: Caller,
+        sub: str,
+        rg: str,
+        name: str,
+        template: dict[str, Any],
+        parameters: Any,
+    ) -> tuple[Template, builtins.list[Resource], dict[str, Any]]:
         """The template bound and validated, its resources in order, and the bodies that do
         not read deployed resources (evaluated now, so their errors come before any change;
         outputs too, for their limits). Evaluation is bounded by the template_* settings."""
         group = self.b.groups.get(sub, rg)
         tenant = str(self.b.subscription(sub).get("tenantId") or sub)
         try:
-            tmpl = Template(template, parameters, Scope(sub, group, name, tenant),
-                            limits=Limits.from_settings(self.b.settings))
+            tmpl = Template(
+                template,
+                parameters,
+                Scope(sub, group, name, tenant),
+                limits=Limits.from_settings(self.b.settings),
+            )
             order = tmpl.ordered()
             bodies = {r.id: tmpl.body(r) for r in order if not r.uses_reference}
             tmpl.check_outputs()
         except TemplateError as exc:
             raise invalid_template(exc) from None
         except RecursionError:
-            raise InvalidInput("InvalidTemplate", "Deployment template validation failed: "
-                               "the template nests expressions, variables or parameters "
-                               "too deeply.") from None
+            raise InvalidInput(
+                "InvalidTemplate",
+                "Deployment template validation failed: "
+                "the template nests expressions, variables or parameters "
+                "too deeply.",
+            ) from None
         tmpl.reference = self._reader(caller)
         return tmpl, order, bodies
 
-    def _apply(self, caller: Caller, sub: str, rg: str, tmpl: Template,
-               order: builtins.list[Resource], bodies: dict[str, Any], mode: str,
-               deployed: builtins.list[str]) -> None:
+    def _apply(
+        self,
+        caller: Caller,
+        sub: str,
+        rg: str,
+        tmpl: Template,
+        order: builtins.list[Resource],
+        bodies: dict[str, Any],
+        mode: str,
+        deployed: builtins.list[str],
+    ) -> None:
         for r in order:
             where = f"{r.path} ({r.type} '{r.name}')"
             try:
@@ -309,8 +396,7 @@ class Deployments:
         if mode == "Complete":
             self._prune(caller, sub, rg, tmpl)
 
-    def _put(self, caller: Caller, sub: str, rg: str, r: Resource,
-             body: dict[str, Any]) -> None:
+    def _put(self, caller: Caller, sub: str, rg: str, r: Resource, body: dict[str, Any]) -> None:
         names = r.names
         if r.kind == "registry":
             self.b.registries.put(caller, sub, rg, names[0], body)
@@ -331,10 +417,16 @@ class Deployments:
             if reg["id"].lower() not in kept:
                 doomed.append(("registry", reg["id"]))
                 continue
-            doomed += [("webhook", h.doc["id"]) for h in self.b.webhooks.all_for(reg)
-                       if h.doc["id"].lower() not in listed]
-            doomed += [("replication", rep["id"]) for rep in self.b.replications.all_for(reg)
-                       if rep["id"].lower() not in listed and rep["location"] != reg["location"]]
+            doomed += [
+                ("webhook", h.doc["id"])
+                for h in self.b.webhooks.all_for(reg)
+                if h.doc["id"].lower() not in listed
+            ]
+            doomed += [
+                ("replication", rep["id"])
+                for rep in self.b.replications.all_for(reg)
+                if rep["id"].lower() not in listed and rep["location"] != reg["location"]
+            ]
         for kind, rid in sorted(doomed, key=lambda d: DELETE_ORDER[d[0]]):
             p = ids.parse(rid)
             try:
@@ -351,15 +443,23 @@ class Deployments:
     def _reader(self, caller: Caller) -> Any:
         """reference(): a deployed registry, replication or webhook (its properties, or the
         whole resource with 'Full'), if the caller may read it."""
+
         def read(rid: str, full: bool) -> Any:
             p = ids.parse(rid)
             kinds = {"": "registry", "replications": "replication", "webhooks": "webhook"}
             kind = kinds.get(p.get("childType", "").lower())
-            if (kind is None or "registry" not in p or "resourceGroup" not in p
-                    or f"/providers/{ids.REGISTRY_TYPE.lower()}/" not in rid.lower()):
-                raise NotFound("ResourceNotFound", f"The resource '{rid}' is not a container "
-                               "registry, replication or webhook: reference() reads only "
-                               "those.")
+            if (
+                kind is None
+                or "registry" not in p
+                or "resourceGroup" not in p
+                or f"/providers/{ids.REGISTRY_TYPE.lower()}/" not in rid.lower()
+            ):
+                raise NotFound(
+                    "ResourceNotFound",
+                    f"The resource '{rid}' is not a container "
+                    "registry, replication or webhook: reference() reads only "
+                    "those.",
+                )
             self.b.rbac.check(caller, f"{RESOURCE_TYPE[kind]}/read", rid)
             sub, rg, reg = p["subscription"], p["resourceGroup"], p["registry"]
             if kind == "registry":
@@ -369,6 +469,7 @@ class Deployments:
             else:
                 doc = self.b.webhooks.get(sub, rg, reg, p["child"])
             return doc if full else doc.get("properties", {})
+
         return read
 
     def _snapshot(self, sub: str, rg: str) -> dict[str, dict[str, Any]]:
@@ -399,14 +500,28 @@ class Deployments:
                 locs.append(loc)
         if not types:
             return []
-        return [{"namespace": ids.PROVIDER,
-                 "resourceTypes": [{"resourceType": t, "locations": locs}
-                                   for t, locs in types.items()]}]
+        return [
+            {
+                "namespace": ids.PROVIDER,
+                "resourceTypes": [
+                    {"resourceType": t, "locations": locs} for t, locs in types.items()
+                ],
+            }
+        ]
 
     @staticmethod
     def _dependencies(tmpl: Template) -> builtins.list[dict[str, Any]]:
         by_id = {r.id: r for r in tmpl.resources}
-        return [{"id": r.id, "resourceType": r.type, "resourceName": r.name,
-                 "dependsOn": [{"id": d, "resourceType": by_id[d].type,
-                                "resourceName": by_id[d].name} for d in r.depends_on]}
-                for r in tmpl.resources if r.depends_on]
+        return [
+            {
+                "id": r.id,
+                "resourceType": r.type,
+                "resourceName": r.name,
+                "dependsOn": [
+                    {"id": d, "resourceType": by_id[d].type, "resourceName": by_id[d].name}
+                    for d in r.depends_on
+                ],
+            }
+            for r in tmpl.resources
+            if r.depends_on
+        ]

@@ -41,7 +41,11 @@ if TYPE_CHECKING:
 DRILL = "drill"
 DRILL_TYPE = "Acrctl.Admin/drills"
 REGION_OUTAGE, REPLICA_OUTAGE, THROTTLE, LATENCY = (
-    "RegionOutage", "ReplicaOutage", "Throttle", "Latency")
+    "RegionOutage",
+    "ReplicaOutage",
+    "Throttle",
+    "Latency",
+)
 KINDS = {k.lower(): k for k in (REGION_OUTAGE, REPLICA_OUTAGE, THROTTLE, LATENCY)}
 OUTAGES = (REGION_OUTAGE, REPLICA_OUTAGE)
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
@@ -59,8 +63,7 @@ FIELDS = {
     LATENCY: {"ms", "route", "methods", "principal"},
 }
 # read-only fields the server fills in (accepted back from a GET, then ignored)
-READ_ONLY = {"createdAt", "createdBy", "expiresAt", "state", "matchedRequests",
-             "throttledRequests"}
+READ_ONLY = {"createdAt", "createdBy", "expiresAt", "state", "matchedRequests", "throttledRequests"}
 
 
 @dataclass
@@ -115,8 +118,9 @@ def _region(props: dict[str, Any]) -> str:
         raise InvalidInput("InvalidDrill", "An outage drill needs a 'region', e.g. westus.")
     region = regions.lookup(value)
     if region is None:
-        raise InvalidInput("InvalidDrill", f"'{value}' is not a known region; see "
-                           "`acrctl account list-locations`.")
+        raise InvalidInput(
+            "InvalidDrill", f"'{value}' is not a known region; see `acrctl account list-locations`."
+        )
     return str(region["name"])
 
 
@@ -124,17 +128,24 @@ def _filters(props: dict[str, Any], out: dict[str, Any]) -> None:
     route = props.get("route")
     if route is not None:
         if not isinstance(route, str) or not route.strip() or len(route) > 500:
-            raise InvalidInput("InvalidDrill", "'route' must be a path glob (at most 500 "
-                               "characters), e.g. */replications/*.")
+            raise InvalidInput(
+                "InvalidDrill",
+                "'route' must be a path glob (at most 500 characters), e.g. */replications/*.",
+            )
         out["route"] = route.strip()
     methods = props.get("methods")
     if methods is not None:
         if isinstance(methods, str):
             methods = [methods]
-        if not isinstance(methods, list) or not methods or not all(
-                isinstance(m, str) and m.upper() in METHODS for m in methods):
-            raise InvalidInput("InvalidDrill", "'methods' must be a list of HTTP methods: "
-                               f"{', '.join(sorted(METHODS))}.")
+        if (
+            not isinstance(methods, list)
+            or not methods
+            or not all(isinstance(m, str) and m.upper() in METHODS for m in methods)
+        ):
+            raise InvalidInput(
+                "InvalidDrill",
+                f"'methods' must be a list of HTTP methods: {', '.join(sorted(METHODS))}.",
+            )
         out["methods"] = sorted({m.upper() for m in methods})
     principal = props.get("principal")
     if principal is not None:
@@ -148,19 +159,27 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
     Raises InvalidInput naming the first problem."""
     props = body.get("properties")
     if not isinstance(props, dict):
-        raise InvalidInput("InvalidDrill", "A drill needs 'properties' with a 'kind': "
-                           "RegionOutage, ReplicaOutage, Throttle or Latency.")
+        raise InvalidInput(
+            "InvalidDrill",
+            "A drill needs 'properties' with a 'kind': "
+            "RegionOutage, ReplicaOutage, Throttle or Latency.",
+        )
     raw_kind = props.get("kind")
-    kind = KINDS.get(re.sub(r"[-_\s]", "", raw_kind).lower()) if isinstance(raw_kind, str) \
-        else None
+    kind = KINDS.get(re.sub(r"[-_\s]", "", raw_kind).lower()) if isinstance(raw_kind, str) else None
     if kind is None:
-        raise InvalidInput("InvalidDrill", f"Unknown drill kind {raw_kind!r}: use "
-                           "RegionOutage, ReplicaOutage, Throttle or Latency.")
+        raise InvalidInput(
+            "InvalidDrill",
+            f"Unknown drill kind {raw_kind!r}: use "
+            "RegionOutage, ReplicaOutage, Throttle or Latency.",
+        )
     unknown = set(props) - FIELDS[kind] - READ_ONLY - {"kind", "durationSeconds"}
     if unknown:
-        raise InvalidInput("InvalidDrill", f"A {kind} drill does not take "
-                           f"{', '.join(sorted(unknown))}; it takes "
-                           f"{', '.join(sorted(FIELDS[kind] | {'durationSeconds'}))}.")
+        raise InvalidInput(
+            "InvalidDrill",
+            f"A {kind} drill does not take "
+            f"{', '.join(sorted(unknown))}; it takes "
+            f"{', '.join(sorted(FIELDS[kind] | {'durationSeconds'}))}.",
+        )
     out: dict[str, Any] = {"kind": kind}
     if kind in OUTAGES:
         out["region"] = _region(props)
@@ -178,8 +197,11 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
             raise InvalidInput("InvalidDrill", "Give one of 'every', 'count' and 'fraction'.")
         if modes == ["fraction"]:
             fraction = props["fraction"]
-            if isinstance(fraction, bool) or not isinstance(fraction, int | float) \
-                    or not 0 < fraction <= 1:
+            if (
+                isinstance(fraction, bool)
+                or not isinstance(fraction, int | float)
+                or not 0 < fraction <= 1
+            ):
                 raise InvalidInput("InvalidDrill", "'fraction' must be a number in (0, 1].")
             out["fraction"] = float(fraction)
         elif modes == ["count"]:
@@ -189,9 +211,12 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
     if out.get("retryAfter") == 0 and not (out.get("count") or (out.get("every") or 1) > 1):
         # a client that honours Retry-After would retry at once, forever: only a drill
         # that lets a retry through (count, or every >= 2) may say 0
-        raise InvalidInput("InvalidDrill", "'retryAfter' 0 is allowed only for a throttle "
-                           "with 'count' or with 'every' of 2 or more (a retry must get "
-                           "through); use 1 or more.")
+        raise InvalidInput(
+            "InvalidDrill",
+            "'retryAfter' 0 is allowed only for a throttle "
+            "with 'count' or with 'every' of 2 or more (a retry must get "
+            "through); use 1 or more.",
+        )
     if kind == LATENCY:
         ms = _int(props, "ms", 1, MAX_MS)
         if ms is None:
@@ -210,8 +235,11 @@ def state(doc: dict[str, Any], now: float) -> str:
     p = doc["properties"]
     if p.get("expires") is not None and now >= float(p["expires"]):
         return "Expired"
-    if p["kind"] == THROTTLE and p.get("count") is not None \
-            and p.get("throttledRequests", 0) >= p["count"]:
+    if (
+        p["kind"] == THROTTLE
+        and p.get("count") is not None
+        and p.get("throttledRequests", 0) >= p["count"]
+    ):
         return "Exhausted"
     return "Active"
 
@@ -242,8 +270,10 @@ def outage_error(props: dict[str, Any], name: str, req: RequestInfo) -> Unavaila
     if not writes and not (props.get("failReads") and t.home):
         return None
     retry = int(props["retryAfter"])
-    hint = (f"Pushes and pulls continue on the registry's replicas in other regions. "
-            f"Retry after {retry} seconds.")
+    hint = (
+        f"Pushes and pulls continue on the registry's replicas in other regions. "
+        f"Retry after {retry} seconds."
+    )
     drill = f"(failure drill '{name}')"
     if t.home == region:
         what = "Management operations" if writes else "Requests"
@@ -251,13 +281,17 @@ def outage_error(props: dict[str, Any], name: str, req: RequestInfo) -> Unavaila
             "RegionUnavailable",
             f"The region '{region}' is unavailable {drill}. {what} on registry "
             f"'{t.registry}', whose home region is '{region}', fail until the region "
-            f"recovers. {hint}", retry_after=retry)
+            f"recovers. {hint}",
+            retry_after=retry,
+        )
     if writes and t.location == region:
         return Unavailable(
             "RegionUnavailable",
             f"The region '{region}' is unavailable {drill}: resources located there cannot "
             f"be created, changed or deleted until it recovers. Retry after {retry} "
-            "seconds.", retry_after=retry)
+            "seconds.",
+            retry_after=retry,
+        )
     return None
 
 
@@ -277,7 +311,9 @@ def throttle_error(props: dict[str, Any], name: str, req: RequestInfo) -> Thrott
         "ResourceRequestsThrottled",
         f"Number of '{kind}' requests for subscription '{req.sub}' actor "
         f"'{req.caller_name or req.caller_id}' exceeded the limit (failure drill '{name}'). "
-        f"Please try again after '{retry}' seconds.", retry_after=retry)
+        f"Please try again after '{retry}' seconds.",
+        retry_after=retry,
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -316,13 +352,16 @@ class Drills:
             raise NotFound("DrillNotFound", f"There is no failure drill named '{name}'.")
         return self._view(item)
 
-    def put(self, caller: Caller, sub: str, name: str,
-            body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    def put(
+        self, caller: Caller, sub: str, name: str, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], bool]:
         """Create or replace a drill (its counters start again). Returns (doc, created)."""
         if not NAME_RE.fullmatch(name):
-            raise InvalidInput("InvalidDrillName",
-                               f"The drill name '{name}' is invalid: use 1 to 80 letters, "
-                               "digits, '.', '_' or '-', starting with a letter or digit.")
+            raise InvalidInput(
+                "InvalidDrillName",
+                f"The drill name '{name}' is invalid: use 1 to 80 letters, "
+                "digits, '.', '_' or '-', starting with a letter or digit.",
+            )
         props = validate(body)
         now = self.b.clock.now()
         props.update(createdAt=self.b.clock.iso(now), createdBy=caller.name or caller.id)
@@ -331,8 +370,7 @@ class Drills:
             props["expiresAt"] = self.b.clock.iso(props["expires"])
         if props["kind"] == THROTTLE:
             props.update(matchedRequests=0, throttledRequests=0)
-        doc = {"id": drill_id(sub, name), "name": name, "type": DRILL_TYPE,
-               "properties": props}
+        doc = {"id": drill_id(sub, name), "name": name, "type": DRILL_TYPE, "properties": props}
         key = self._key(sub, name)
         with self.b.store.transaction():
             created = self.b.store.get(DRILL, key) is None
@@ -363,7 +401,8 @@ class Drills:
         The items are shared: never change them in place."""
         parent = self._parent(sub)
         items: builtins.list[Item] = self.b.cache.get(
-            (DRILL, parent), lambda: self.b.store.list(DRILL, parent=parent))
+            (DRILL, parent), lambda: self.b.store.list(DRILL, parent=parent)
+        )
         if not items:
             return items
         now = self.b.clock.now()
@@ -402,8 +441,7 @@ class Drills:
             props["matchedRequests"] = matched
             props["throttledRequests"] = throttled + (1 if hit else 0)
             try:
-                self.b.store.put(DRILL, item.key, item.parent, item.name, doc,
-                                 if_etag=item.etag)
+                self.b.store.put(DRILL, item.key, item.parent, item.name, doc, if_etag=item.etag)
                 return hit
             except EtagMismatch:
                 fresh = self.b.store.get(DRILL, item.key)
@@ -422,8 +460,9 @@ class Drills:
                 out[p["region"]] = (item.doc["name"], p)
         return out
 
-    def overlay(self, sub: str,
-                docs: builtins.list[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
+    def overlay(
+        self, sub: str, docs: builtins.list[dict[str, Any]]
+    ) -> builtins.list[dict[str, Any]]:
         """Replica docs as readers see them: a replica in a region an outage drill took down
         reads displayStatus Unavailable (provisioningState is left alone)."""
         if not docs:
@@ -438,29 +477,44 @@ class Drills:
                 out.append(doc)
                 continue
             name, p = hit
-            doc = {**doc, "properties": {**doc["properties"],
-                                         "status": unavailable_status(doc, name, p, self.b)}}
+            doc = {
+                **doc,
+                "properties": {
+                    **doc["properties"],
+                    "status": unavailable_status(doc, name, p, self.b),
+                },
+            }
             out.append(doc)
         return out
 
 
-def unavailable_status(doc: dict[str, Any], name: str, props: dict[str, Any],
-                       backend: Backend) -> dict[str, str]:
+def unavailable_status(
+    doc: dict[str, Any], name: str, props: dict[str, Any], backend: Backend
+) -> dict[str, str]:
     region = props["region"]
     home = _is_home(doc, backend)
     if props["kind"] == REGION_OUTAGE and home:
-        message = (f"The registry's home region '{region}' is unavailable (failure drill "
-                   f"'{name}'): management operations on the registry fail; pushes and pulls "
-                   "continue on replicas in other regions.")
+        message = (
+            f"The registry's home region '{region}' is unavailable (failure drill "
+            f"'{name}'): management operations on the registry fail; pushes and pulls "
+            "continue on replicas in other regions."
+        )
     elif props["kind"] == REGION_OUTAGE:
-        message = (f"The region '{region}' is unavailable (failure drill '{name}'): this "
-                   "replica serves no pushes or pulls; requests go to other replicas.")
+        message = (
+            f"The region '{region}' is unavailable (failure drill '{name}'): this "
+            "replica serves no pushes or pulls; requests go to other replicas."
+        )
     else:
-        message = (f"The replica in '{region}' is unavailable (failure drill '{name}'): it "
-                   "serves no pushes or pulls; requests go to other replicas. Management of "
-                   "the registry is not affected.")
-    return {"displayStatus": "Unavailable", "message": message,
-            "timestamp": str(props.get("createdAt", ""))}
+        message = (
+            f"The replica in '{region}' is unavailable (failure drill '{name}'): it "
+            "serves no pushes or pulls; requests go to other replicas. Management of "
+            "the registry is not affected."
+        )
+    return {
+        "displayStatus": "Unavailable",
+        "message": message,
+        "timestamp": str(props.get("createdAt", "")),
+    }
 
 
 def _is_home(doc: dict[str, Any], backend: Backend) -> bool:
@@ -469,12 +523,15 @@ def _is_home(doc: dict[str, Any], backend: Backend) -> bool:
 
     reg_id = str(doc.get("id", "")).rsplit("/replications/", 1)[0]
     reg = backend.store.get(REGISTRY, ids.key(reg_id))
-    return reg is not None and str(reg.doc.get("location", "")).lower() == \
-        str(doc.get("location", "")).lower()
+    return (
+        reg is not None
+        and str(reg.doc.get("location", "")).lower() == str(doc.get("location", "")).lower()
+    )
 
 
-def locate(backend: Backend, sub: str, params: dict[str, str],
-           body_location: Any = None) -> Target | None:
+def locate(
+    backend: Backend, sub: str, params: dict[str, str], body_location: Any = None
+) -> Target | None:
     """The Target of a request to a registry route (`params` are the route's path
     parameters), or None for routes that address no registry."""
     from acrctl.backend.registries import REGISTRY
@@ -487,8 +544,10 @@ def locate(backend: Backend, sub: str, params: dict[str, str],
     reg_id = ids.registry_id(sub, rg, name)
     reg = backend.store.get(REGISTRY, ids.key(reg_id))
     target = Target(registry=name, home=str(reg.doc["location"]).lower() if reg else None)
-    for param, kind, collection in (("replication", REPLICATION, "replications"),
-                                    ("webhook", WEBHOOK, "webhooks")):
+    for param, kind, collection in (
+        ("replication", REPLICATION, "replications"),
+        ("webhook", WEBHOOK, "webhooks"),
+    ):
         if params.get(param):
             child = backend.store.get(kind, ids.key(f"{reg_id}/{collection}/{params[param]}"))
             if child is not None:

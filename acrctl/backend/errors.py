@@ -9,8 +9,9 @@ import sys
 class ArmError(Exception):
     """Base of every error the backend raises on purpose."""
 
-    def __init__(self, code: str, message: str, *, target: str | None = None,
-                 retry_after: int | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, *, target: str | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(f"({code}) {message}")
         self.code = code
         self.message = message
@@ -70,8 +71,9 @@ def not_found(type_path: str, name: str, rg: str) -> NotFound:
 
 def database_unavailable(exc: BaseException, code: str = "DatabaseUnavailable") -> Unavailable:
     """The 503 (Retry-After 1) answered when the database cannot serve a request."""
-    return Unavailable(code, f"The database is unavailable ({type(exc).__name__}). "
-                       "Retry shortly.", retry_after=1)
+    return Unavailable(
+        code, f"The database is unavailable ({type(exc).__name__}). Retry shortly.", retry_after=1
+    )
 
 
 SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
@@ -94,8 +96,11 @@ def connection_lost(exc: BaseException) -> Unavailable | None:
         if pg is not None and isinstance(seen, pg.OperationalError | pg.InterfaceError):
             return database_unavailable(seen)
         lite = sys.modules.get("sqlite3")
-        if lite is not None and isinstance(seen, lite.OperationalError) and any(
-                text in str(seen).lower() for text in SQLITE_BUSY):
+        if (
+            lite is not None
+            and isinstance(seen, lite.OperationalError)
+            and any(text in str(seen).lower() for text in SQLITE_BUSY)
+        ):
             return database_unavailable(seen, "DatabaseBusy")
         seen = seen.__cause__
     return None

@@ -39,8 +39,6 @@ def parse(value: str) -> list[tuple[bool, str]] | None:
     return out
 
 
-
-
 def _opaque(etag: str) -> tuple[bool, str]:
     weak = etag.startswith("W/")
     return weak, etag[2:].strip('"') if weak else etag.strip('"')
@@ -54,21 +52,26 @@ def check_preconditions(cur: Any, if_match: str | None, if_none_match: str | Non
         if cur is None:
             raise PreconditionFailed(
                 "PreconditionFailed",
-                "The resource does not exist, so the If-Match condition does not hold.")
+                "The resource does not exist, so the If-Match condition does not hold.",
+            )
         weak, opaque = _opaque(cur.etag)
         if tags is not None and (weak or (False, opaque) not in tags):
             raise PreconditionFailed(
-                "PreconditionFailed", "The resource's etag does not match the If-Match header.")
+                "PreconditionFailed", "The resource's etag does not match the If-Match header."
+            )
     if if_none_match is not None and cur is not None:
         tags = parse(if_none_match)
         if tags is None:
-            raise PreconditionFailed("PreconditionFailed",
-                                     "The resource exists already (If-None-Match: *).")
+            raise PreconditionFailed(
+                "PreconditionFailed", "The resource exists already (If-None-Match: *)."
+            )
         if _opaque(cur.etag)[1] in {t for _, t in tags}:
             raise PreconditionFailed(
-                "PreconditionFailed", "The resource's etag matches the If-None-Match header.")
+                "PreconditionFailed", "The resource's etag matches the If-None-Match header."
+            )
 
 
 def etag_mismatch_error(exc: EtagMismatch) -> PreconditionFailed:
-    return PreconditionFailed("PreconditionFailed",
-                              "The resource was changed by another request; retry.")
+    return PreconditionFailed(
+        "PreconditionFailed", "The resource was changed by another request; retry."
+    )

@@ -28,8 +28,9 @@ class GenerationCache:
         self._data: dict[Hashable, tuple[Any, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, compute: Callable[[], Any],
-            keep: Callable[[Any], bool] | None = None) -> Any:
+    def get(
+        self, key: Hashable, compute: Callable[[], Any], keep: Callable[[Any], bool] | None = None
+    ) -> Any:
         """compute(), memoized while the store's generation() stays the same (only when
         `keep(value)` says so, if given). Stores without generation() are read every
         time."""

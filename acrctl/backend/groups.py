@@ -30,9 +30,15 @@ class Groups:
     def exists(self, sub: str, rg: str) -> bool:
         return self.b.store.get(GROUP, ids.key(ids.group_id(sub, rg))) is not None
 
-    def put(self, caller: Caller, sub: str, rg: str, body: dict[str, Any],
-            if_match: str | None = None,
-            if_none_match: str | None = None) -> tuple[dict[str, Any], bool]:
+    def put(
+        self,
+        caller: Caller,
+        sub: str,
+        rg: str,
+        body: dict[str, Any],
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> tuple[dict[str, Any], bool]:
         """Create or update; returns (group, created)."""
         self.b.subscription(sub)
         problem = ids.group_name_problem(rg)
@@ -59,16 +65,23 @@ class Groups:
             self.b.store.put(GROUP, key, ids.key(ids.subscription_id(sub)), rg, doc)
         return doc, cur is None
 
-    def update(self, caller: Caller, sub: str, rg: str, body: dict[str, Any],
-               if_match: str | None = None,
-               if_none_match: str | None = None) -> dict[str, Any]:
+    def update(
+        self,
+        caller: Caller,
+        sub: str,
+        rg: str,
+        body: dict[str, Any],
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> dict[str, Any]:
         """PATCH: the tags (replaced as a whole, as ARM does); the location cannot change."""
         key = ids.key(ids.group_id(sub, rg))
         with self.b.store.transaction():
             cur = self.b.store.get(GROUP, key)
             if cur is None:
-                raise NotFound("ResourceGroupNotFound",
-                               f"Resource group '{rg}' could not be found.")
+                raise NotFound(
+                    "ResourceGroupNotFound", f"Resource group '{rg}' could not be found."
+                )
             check_preconditions(cur, if_match, if_none_match)
             self._check_location(cur.doc, body.get("location"))
             doc = dict(cur.doc)
@@ -79,22 +92,28 @@ class Groups:
 
     @staticmethod
     def _check_location(doc: dict[str, Any], location: Any) -> None:
-        if location is not None and (not isinstance(location, str)
-                                     or regions.normalize(location) != doc["location"]):
-            raise InvalidInput("InvalidResourceGroupLocation",
-                               f"Invalid resource group location '{location}'. The Resource "
-                               f"group already exists in location '{doc['location']}'.")
+        if location is not None and (
+            not isinstance(location, str) or regions.normalize(location) != doc["location"]
+        ):
+            raise InvalidInput(
+                "InvalidResourceGroupLocation",
+                f"Invalid resource group location '{location}'. The Resource "
+                f"group already exists in location '{doc['location']}'.",
+            )
 
-    def list(self, sub: str, after: int | None = None,
-             limit: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+    def list(
+        self, sub: str, after: int | None = None, limit: int | None = None
+    ) -> tuple[list[dict[str, Any]], int | None]:
         """One page of the subscription's groups and the seq to continue after (or None)."""
-        items = self.b.store.list(GROUP, parent=ids.key(ids.subscription_id(sub)), after=after,
-                                  limit=limit)
+        items = self.b.store.list(
+            GROUP, parent=ids.key(ids.subscription_id(sub)), after=after, limit=limit
+        )
         last = items[-1].seq if limit is not None and len(items) == limit else None
         return [i.doc for i in items], last
 
-    def delete(self, sub: str, rg: str, if_match: str | None = None,
-               if_none_match: str | None = None) -> bool:
+    def delete(
+        self, sub: str, rg: str, if_match: str | None = None, if_none_match: str | None = None
+    ) -> bool:
         key = ids.key(ids.group_id(sub, rg))
         with self.b.store.transaction():
             cur = self.b.store.get(GROUP, key)

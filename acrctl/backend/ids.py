@@ -30,7 +30,8 @@ def _group_char(ch: str) -> bool:
     # ARM checks UTF-16 code units: a character outside the BMP is two surrogates, neither
     # of them a letter or digit.
     return ch in GROUP_PUNCTUATION or (
-        ord(ch) <= 0xFFFF and unicodedata.category(ch) in GROUP_CATEGORIES)
+        ord(ch) <= 0xFFFF and unicodedata.category(ch) in GROUP_CATEGORIES
+    )
 
 
 def group_name_problem(rg: str) -> str | None:
@@ -38,12 +39,16 @@ def group_name_problem(rg: str) -> str | None:
     shown = printable(rg)
     bad = "".join(dict.fromkeys(ch for ch in rg if not _group_char(ch)))
     if bad:
-        return (f"The provided resource group name '{shown}' has these invalid characters: "
-                f"'{printable(bad)}'. The name can only be a letter, digit, '-', '.', '(', "
-                "')' or '_'.")
+        return (
+            f"The provided resource group name '{shown}' has these invalid characters: "
+            f"'{printable(bad)}'. The name can only be a letter, digit, '-', '.', '(', "
+            "')' or '_'."
+        )
     if not 1 <= len(rg) <= GROUP_NAME_MAX:
-        return (f"The provided resource group name '{shown}' is {len(rg)} characters long; "
-                f"the name must be 1 to {GROUP_NAME_MAX} characters long.")
+        return (
+            f"The provided resource group name '{shown}' is {len(rg)} characters long; "
+            f"the name must be 1 to {GROUP_NAME_MAX} characters long."
+        )
     if rg.endswith("."):
         return f"The provided resource group name '{shown}' cannot end with a period."
     return None
@@ -52,8 +57,10 @@ def group_name_problem(rg: str) -> str | None:
 def printable(text: str, limit: int = 100) -> str:
     """`text` fit for an error message or a log line: control and other unprintable
     characters escaped (a newline shows as \\n), at most `limit` characters then '...'."""
-    out = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-                  for ch in text[:limit])
+    out = "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+        for ch in text[:limit]
+    )
     return out + ("..." if len(text) > limit else "")
 
 

@@ -57,17 +57,30 @@ def _load_key(b: Backend) -> bytes:
     if item is None or not item.secret:
         fresh = base64.b64encode(secrets.token_bytes(32)).decode()
         try:
-            item = b.store.put(KEY_KIND, KEY_NAME, "", KEY_NAME,
-                               {"alg": ALGORITHM, "createdAt": b.clock.iso()},
-                               secret={"key": fresh}, if_etag="")
+            item = b.store.put(
+                KEY_KIND,
+                KEY_NAME,
+                "",
+                KEY_NAME,
+                {"alg": ALGORITHM, "createdAt": b.clock.iso()},
+                secret={"key": fresh},
+                if_etag="",
+            )
         except EtagMismatch:
             item = b.store.get(KEY_KIND, KEY_NAME)
     assert item is not None and item.secret
     return base64.b64decode(item.secret["key"])
 
 
-def issue(b: Backend, principal: dict[str, Any], tenant: str, audience: str, issuer: str,
-          expires_on: float | None, credential: str | None = None) -> tuple[str, int]:
+def issue(
+    b: Backend,
+    principal: dict[str, Any],
+    tenant: str,
+    audience: str,
+    issuer: str,
+    expires_on: float | None,
+    credential: str | None = None,
+) -> tuple[str, int]:
     """A signed access token for `principal` and its expiry (epoch seconds): the settings'
     access-token lifetime, cut to the credential's own end (`expires_on`)."""
     import jwt
@@ -78,9 +91,21 @@ def issue(b: Backend, principal: dict[str, Any], tenant: str, audience: str, iss
         exp = min(exp, int(expires_on))
     pid = principal["id"]
     claims: dict[str, Any] = {
-        "aud": audience, "iss": issuer, "iat": now, "nbf": now, "exp": exp, "tid": tenant,
-        "oid": pid, "sub": pid, "appid": pid, "appidacr": "1", "idtyp": "app",
-        "name": principal.get("displayName"), "uti": uuid.uuid4().hex, "ver": "1.0"}
+        "aud": audience,
+        "iss": issuer,
+        "iat": now,
+        "nbf": now,
+        "exp": exp,
+        "tid": tenant,
+        "oid": pid,
+        "sub": pid,
+        "appid": pid,
+        "appidacr": "1",
+        "idtyp": "app",
+        "name": principal.get("displayName"),
+        "uti": uuid.uuid4().hex,
+        "ver": "1.0",
+    }
     if credential is not None:
         claims["acrctl_cid"] = credential
     else:
@@ -101,11 +126,13 @@ def authenticate(rbac: Rbac, token: str) -> Caller:
             "ExpiredAuthenticationToken",
             f"The access token expiry UTC time '{b.clock.iso(float(claims['exp']))}' is earlier "
             f"than current UTC time '{b.clock.iso(now)}'. Get a new access token (az does "
-            "so by itself; else az account get-access-token).")
+            "so by itself; else az account get-access-token).",
+        )
     if float(claims.get("nbf", claims["iat"])) > now + CLOCK_SKEW:
         raise _invalid("it is not valid yet (nbf)")
     if (ends is not None and now >= ends) or (
-            claims.get("acrctl_mi") and managed_identity(b) != doc["id"]):
+        claims.get("acrctl_mi") and managed_identity(b) != doc["id"]
+    ):
         raise _invalid("it has been revoked")
     return rbac.caller(doc)
 
@@ -121,7 +148,8 @@ def _verified(rbac: Rbac, token: str) -> tuple[dict[str, Any], dict[str, Any], f
             "InvalidAuthenticationTokenAudience",
             f"The access token has been obtained for wrong audience or resource "
             f"'{aud[:200]}'. It should exactly match with one of the allowed audiences "
-            f"{allowed}.")
+            f"{allowed}.",
+        )
     pid = str(claims["oid"])
     doc = rbac.principal(pid)
     cid = claims.get("acrctl_cid")
@@ -135,10 +163,18 @@ def _decode(b: Backend, token: str) -> dict[str, Any]:
     import jwt
 
     try:
-        claims = jwt.decode(token, signing_key(b), algorithms=[ALGORITHM],
-                            options={"verify_exp": False, "verify_nbf": False,
-                                     "verify_iat": False, "verify_aud": False,
-                                     "require": list(CLAIMS)})
+        claims = jwt.decode(
+            token,
+            signing_key(b),
+            algorithms=[ALGORITHM],
+            options={
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+                "verify_aud": False,
+                "require": list(CLAIMS),
+            },
+        )
     except jwt.InvalidSignatureError:
         raise _invalid("its signature does not verify") from None
     except jwt.MissingRequiredClaimError as exc:
@@ -172,5 +208,6 @@ def managed_identity(b: Backend) -> str | None:
 
 
 def _invalid(why: str) -> AuthenticationFailed:
-    return AuthenticationFailed("InvalidAuthenticationToken",
-                                f"The access token is invalid: {why}.")
+    return AuthenticationFailed(
+        "InvalidAuthenticationToken", f"The access token is invalid: {why}."
+    )

@@ -62,16 +62,27 @@ class Operations:
             raise Conflict(
                 "OperationInProgress",
                 f"An operation ({op['action']}) is in progress on '{name}'. Wait for operation "
-                f"'{op['name']}' to finish, then retry.")
+                f"'{op['name']}' to finish, then retry.",
+            )
 
-    def start(self, kind: str, item_key: str, resource_id: str, action: str,
-              location: str) -> dict[str, Any]:
+    def start(
+        self, kind: str, item_key: str, resource_id: str, action: str, location: str
+    ) -> dict[str, Any]:
         """Record an operation on an item already written in its transient state."""
         op_id = str(uuid.uuid4())
-        doc = {"id": op_id, "name": op_id, "status": "InProgress", "action": action,
-               "kind": kind, "itemKey": item_key, "resourceId": resource_id,
-               "location": location, "startTime": self.b.clock.iso(),
-               "started": self.b.clock.now(), "polls": 0}
+        doc = {
+            "id": op_id,
+            "name": op_id,
+            "status": "InProgress",
+            "action": action,
+            "kind": kind,
+            "itemKey": item_key,
+            "resourceId": resource_id,
+            "location": location,
+            "startTime": self.b.clock.iso(),
+            "started": self.b.clock.now(),
+            "polls": 0,
+        }
         self.b.store.put(OPERATION, op_id, item_key, op_id, doc)
         if self.b.settings.lro_mode == "immediate":
             self._finish(doc)
@@ -97,8 +108,7 @@ class Operations:
         only while the item's provisioningState is transient, so a settled item costs one
         read."""
         item = self.b.store.get(kind, key)
-        if item is None or item.doc.get("properties", {}).get(
-                "provisioningState") in TERMINAL:
+        if item is None or item.doc.get("properties", {}).get("provisioningState") in TERMINAL:
             return item
         self.observe(kind, key)
         return self.b.store.get(kind, key)
@@ -126,10 +136,13 @@ class Operations:
             doc = cur.doc
             if count_poll:
                 doc["polls"] += 1
-            due = (s.lro_mode == "immediate"
-                   or (s.lro_mode == "polls" and doc["polls"] >= s.lro_polls)
-                   or (s.lro_mode == "seconds"
-                       and self.b.clock.now() - doc["started"] >= s.lro_seconds))
+            due = (
+                s.lro_mode == "immediate"
+                or (s.lro_mode == "polls" and doc["polls"] >= s.lro_polls)
+                or (
+                    s.lro_mode == "seconds" and self.b.clock.now() - doc["started"] >= s.lro_seconds
+                )
+            )
             if due:
                 self._finish(doc)
             else:
@@ -154,8 +167,7 @@ class Operations:
 
     @staticmethod
     def status_body(doc: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {k: doc[k] for k in ("id", "name", "status", "startTime")
-                               if k in doc}
+        out: dict[str, Any] = {k: doc[k] for k in ("id", "name", "status", "startTime") if k in doc}
         if "endTime" in doc:
             out["endTime"] = doc["endTime"]
         out["percentComplete"] = 100 if doc["status"] in TERMINAL else 50

@@ -92,8 +92,17 @@ INSERT INTO {s}.generation (one, n) VALUES (TRUE, 0) ON CONFLICT DO NOTHING;
 
 
 def _row(r: tuple[Any, ...]) -> Item:
-    return Item(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]) if r[5] else None,
-                r[6], int(r[7]), raw=r[4])
+    return Item(
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        json.loads(r[4]),
+        json.loads(r[5]) if r[5] else None,
+        r[6],
+        int(r[7]),
+        raw=r[4],
+    )
 
 
 def split_url(url: str) -> tuple[str, dict[str, str]]:
@@ -129,16 +138,19 @@ class _Pool:
 
     def connect(self) -> psycopg.Connection[Any]:
         conn = psycopg.connect(self.conninfo, autocommit=True, **self.kwargs)
-        conn.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}; "
-                     f"SET idle_in_transaction_session_timeout = {IDLE_TX_TIMEOUT_MS}")
+        conn.execute(
+            f"SET lock_timeout = {LOCK_TIMEOUT_MS}; "
+            f"SET idle_in_transaction_session_timeout = {IDLE_TX_TIMEOUT_MS}"
+        )
         return conn
 
     def get(self) -> psycopg.Connection[Any]:
         if self.closed:
             raise Unavailable("DatabaseUnavailable", "The store is closed.", retry_after=1)
         if not self._slots.acquire(timeout=POOL_WAIT):
-            raise Unavailable("DatabaseBusy", "No database connection became free in time.",
-                              retry_after=1)
+            raise Unavailable(
+                "DatabaseBusy", "No database connection became free in time.", retry_after=1
+            )
         try:
             with self._lock:
                 while self._idle:
@@ -152,8 +164,13 @@ class _Pool:
 
     def put(self, conn: psycopg.Connection[Any], discard: bool = False) -> None:
         try:
-            ok = (not discard and not self.closed and not conn.closed and not conn.broken
-                  and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE)
+            ok = (
+                not discard
+                and not self.closed
+                and not conn.closed
+                and not conn.broken
+                and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            )
             if ok:
                 with self._lock:
                     self._idle.append(conn)
@@ -188,8 +205,7 @@ def _unavailable(exc: Exception) -> Unavailable:
 class PostgresStore(RequestScopes):
     remote = True  # reads wait on a network: the ASGI adapter runs GETs off the event loop
 
-    def __init__(self, url: str, schema: str | None = None, pool_size: int | None = None
-                 ) -> None:
+    def __init__(self, url: str, schema: str | None = None, pool_size: int | None = None) -> None:
         conninfo, ours = split_url(url)
         schema = schema or ours.get("schema") or None
         if schema is not None and not IDENT_RE.match(schema):
@@ -202,8 +218,9 @@ class PostgresStore(RequestScopes):
         if "application_name" not in params:
             kwargs["application_name"] = "acrctl"
         if "keepalives" not in params:
-            kwargs.update(keepalives=1, keepalives_idle=30, keepalives_interval=10,
-                          keepalives_count=3)
+            kwargs.update(
+                keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3
+            )
         self.url = url
         self.timer: Timer | None = None  # (operation, seconds) of each call: store metrics
         self._req = RequestState()  # pin_generation(), remember()
@@ -244,8 +261,9 @@ class PostgresStore(RequestScopes):
 
     @staticmethod
     def _current_schema(conn: psycopg.Connection[Any]) -> str:
-        row = conn.execute("SELECT current_schema(), current_setting('search_path'), "
-                           "current_user").fetchone()
+        row = conn.execute(
+            "SELECT current_schema(), current_setting('search_path'), current_user"
+        ).fetchone()
         assert row is not None
         if row[0]:
             return str(row[0])
@@ -312,8 +330,10 @@ class PostgresStore(RequestScopes):
                 continue
             try:
                 self._writes += 1
-                conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_key}); "
-                             f"UPDATE {self._generation} SET n = n + 1")
+                conn.execute(
+                    f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_key}); "
+                    f"UPDATE {self._generation} SET n = n + 1"
+                )
                 return conn
             except psycopg.OperationalError as exc:
                 broken = conn.broken or conn.closed
@@ -338,8 +358,9 @@ class PostgresStore(RequestScopes):
                 yield
             except BaseException:
                 with contextlib.suppress(psycopg.Error):  # a broken connection: the outer
-                    conn.execute(                        # transaction fails anyway
-                        f"ROLLBACK TO SAVEPOINT {point}; RELEASE SAVEPOINT {point}")
+                    conn.execute(  # transaction fails anyway
+                        f"ROLLBACK TO SAVEPOINT {point}; RELEASE SAVEPOINT {point}"
+                    )
                 raise
             else:
                 conn.execute(f"RELEASE SAVEPOINT {point}")
@@ -477,8 +498,7 @@ class PostgresStore(RequestScopes):
         finally:
             with cond:
                 self._gen_running = False
-                if value is not None and (self._gen_last is None
-                                          or number > self._gen_last[0]):
+                if value is not None and (self._gen_last is None or number > self._gen_last[0]):
                     self._gen_last = (number, value)
                 cond.notify_all()
 
@@ -487,21 +507,32 @@ class PostgresStore(RequestScopes):
     def get(self, kind: str, key: str) -> Item | None:
         if _nul(kind, key):
             return None
-        rows = self._read(f"SELECT {COLUMNS} FROM {self._items} WHERE kind=%s AND key=%s",
-                          (kind, key))
+        rows = self._read(
+            f"SELECT {COLUMNS} FROM {self._items} WHERE kind=%s AND key=%s", (kind, key)
+        )
         return self._seen_item(_row(rows[0])) if rows else None
 
     @timed("find_by_name")
     def find_by_name(self, kind: str, name: str) -> list[Item]:
         if _nul(kind, name):
             return []
-        rows = self._read(f"SELECT {COLUMNS} FROM {self._items} WHERE kind=%s AND name=%s "
-                          "ORDER BY seq", (kind, name.lower()))
+        rows = self._read(
+            f"SELECT {COLUMNS} FROM {self._items} WHERE kind=%s AND name=%s ORDER BY seq",
+            (kind, name.lower()),
+        )
         return [_row(r) for r in rows]
 
     @timed("put")
-    def put(self, kind: str, key: str, parent: str, name: str, doc: dict[str, Any],
-            secret: dict[str, Any] | None = None, if_etag: str | None = None) -> Item:
+    def put(
+        self,
+        kind: str,
+        key: str,
+        parent: str,
+        name: str,
+        doc: dict[str, Any],
+        secret: dict[str, Any] | None = None,
+        if_etag: str | None = None,
+    ) -> Item:
         etag = new_etag()
         body = json.dumps(doc, separators=(",", ":"))
         sec = json.dumps(secret) if secret is not None else None
@@ -516,29 +547,33 @@ class PostgresStore(RequestScopes):
                     "VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (kind, key) DO UPDATE SET "
                     "parent=EXCLUDED.parent, name=EXCLUDED.name, doc=EXCLUDED.doc, "
                     "secret=EXCLUDED.secret, etag=EXCLUDED.etag RETURNING seq",
-                    (kind, key, parent, lname, body, sec, etag)).fetchone()
+                    (kind, key, parent, lname, body, sec, etag),
+                ).fetchone()
             elif if_etag == "":
                 row = conn.execute(
                     f"INSERT INTO {t} (kind, key, parent, name, doc, secret, etag) "
                     "VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (kind, key) DO NOTHING "
-                    "RETURNING seq", (kind, key, parent, lname, body, sec, etag)).fetchone()
+                    "RETURNING seq",
+                    (kind, key, parent, lname, body, sec, etag),
+                ).fetchone()
             else:
                 row = conn.execute(
                     f"UPDATE {t} SET parent=%s, name=%s, doc=%s, secret=%s, etag=%s "
                     "WHERE kind=%s AND key=%s AND etag=%s RETURNING seq",
-                    (parent, lname, body, sec, etag, kind, key, if_etag)).fetchone()
+                    (parent, lname, body, sec, etag, kind, key, if_etag),
+                ).fetchone()
             if row is None:
                 raise EtagMismatch(key)
-        return self._seen_item(Item(kind, key, parent, lname, doc, secret, etag, int(row[0]),
-                                    raw=body))
+        return self._seen_item(
+            Item(kind, key, parent, lname, doc, secret, etag, int(row[0]), raw=body)
+        )
 
     @timed("delete")
     def delete(self, kind: str, key: str) -> bool:
         if _nul(kind, key):
             return False
         with self._write() as conn:
-            cur = conn.execute(f"DELETE FROM {self._items} WHERE kind=%s AND key=%s",
-                               (kind, key))
+            cur = conn.execute(f"DELETE FROM {self._items} WHERE kind=%s AND key=%s", (kind, key))
             return cur.rowcount > 0
 
     @timed("delete_tree")
@@ -548,26 +583,45 @@ class PostgresStore(RequestScopes):
         with self._write() as conn:
             cur = conn.execute(
                 f"DELETE FROM {self._items} WHERE key=%s OR (key >= %s AND key < %s)",
-                (key_prefix, key_prefix + "/", key_prefix + "0"))
+                (key_prefix, key_prefix + "/", key_prefix + "0"),
+            )
             return cur.rowcount
 
     @timed("list")
-    def list(self, kind: str, parent: str | None = None, prefix: str | None = None,
-             after: int | None = None, limit: int | None = None,
-             newest_first: bool = False, after_key: str | None = None,
-             by_key: bool = False) -> list[Item]:
+    def list(
+        self,
+        kind: str,
+        parent: str | None = None,
+        prefix: str | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+        after_key: str | None = None,
+        by_key: bool = False,
+    ) -> list[Item]:
         if _nul(kind, parent or "", prefix or "", after_key or ""):
             return []
-        query, args = list_query(self._items, kind, parent, prefix, after, limit,
-                                 newest_first, "%s", after_key=after_key, by_key=by_key)
+        query, args = list_query(
+            self._items,
+            kind,
+            parent,
+            prefix,
+            after,
+            limit,
+            newest_first,
+            "%s",
+            after_key=after_key,
+            by_key=by_key,
+        )
         return [_row(r) for r in self._read(query, args)]
 
     @timed("count")
     def count(self, kind: str, parent: str) -> int:
         if _nul(kind, parent):
             return 0
-        rows = self._read(f"SELECT COUNT(*) FROM {self._items} WHERE kind=%s AND parent=%s",
-                          (kind, parent))
+        rows = self._read(
+            f"SELECT COUNT(*) FROM {self._items} WHERE kind=%s AND parent=%s", (kind, parent)
+        )
         return int(rows[0][0])
 
     # -- meta ---------------------------------------------------------------------------
@@ -581,8 +635,11 @@ class PostgresStore(RequestScopes):
     @timed("meta_set")
     def meta_set(self, key: str, value: str) -> None:
         with self._write() as conn:
-            conn.execute(f"INSERT INTO {self._meta} (key, value) VALUES (%s, %s) "
-                         "ON CONFLICT (key) DO UPDATE SET value=EXCLUDED.value", (key, value))
+            conn.execute(
+                f"INSERT INTO {self._meta} (key, value) VALUES (%s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET value=EXCLUDED.value",
+                (key, value),
+            )
 
     @timed("reset")
     def reset(self) -> None:

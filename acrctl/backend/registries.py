@@ -24,8 +24,12 @@ REGISTRY = "registry"
 SKUS = {"basic": "Basic", "standard": "Standard", "premium": "Premium"}
 WEBHOOK_QUOTA = {"Basic": 2, "Standard": 10, "Premium": 500}
 STORAGE_GIB = {"Basic": 10, "Standard": 100, "Premium": 500}
-BOOL_PROPS = ("adminUserEnabled", "dataEndpointEnabled", "anonymousPullEnabled",
-              "networkRuleBypassAllowedForTasks")
+BOOL_PROPS = (
+    "adminUserEnabled",
+    "dataEndpointEnabled",
+    "anonymousPullEnabled",
+    "networkRuleBypassAllowedForTasks",
+)
 ENUM_PROPS = {
     "publicNetworkAccess": ("Enabled", "Disabled"),
     "networkRuleBypassOptions": ("AzureServices", "None"),
@@ -78,9 +82,12 @@ def merge_patch(target: Any, patch: Any) -> Any:
 def sku_name(sku: Any) -> str:
     name = sku.get("name") if isinstance(sku, dict) else None
     if not isinstance(name, str) or name.lower() not in SKUS:
-        raise InvalidInput("InvalidSkuName" if name else "SkuRequired",
-                           f"The SKU '{name}' is not valid. Allowed SKUs: Basic, Standard, "
-                           "Premium." if name else "The registry SKU (sku.name) is required.")
+        raise InvalidInput(
+            "InvalidSkuName" if name else "SkuRequired",
+            f"The SKU '{name}' is not valid. Allowed SKUs: Basic, Standard, Premium."
+            if name
+            else "The registry SKU (sku.name) is required.",
+        )
     return SKUS[name.lower()]
 
 
@@ -97,41 +104,46 @@ class Registries:
         item = self.b.ops.current(REGISTRY, key)
         if item is None:
             if self.b.store.get(GROUP, ids.key(ids.group_id(sub, rg))) is None:
-                raise NotFound("ResourceGroupNotFound",
-                               f"Resource group '{rg}' could not be found.")
+                raise NotFound(
+                    "ResourceGroupNotFound", f"Resource group '{rg}' could not be found."
+                )
             raise NotFound(
                 "ResourceNotFound",
                 f"The Resource '{ids.REGISTRY_TYPE}/{name}' under resource group '{rg}' was "
-                "not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
+                "not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+            )
         return item
 
     def get(self, sub: str, rg: str, name: str) -> dict[str, Any]:
         return dict(self.item(sub, rg, name).doc)
 
-    def list(self, sub: str, rg: str, after: int | None = None,
-             limit: int | None = None) -> tuple[builtins.list[dict[str, Any]], int | None]:
+    def list(
+        self, sub: str, rg: str, after: int | None = None, limit: int | None = None
+    ) -> tuple[builtins.list[dict[str, Any]], int | None]:
         """A resource group's registries in creation order, paged by `seq` (the (kind,
         parent, seq) index). The subscription's: list_all."""
         if self.b.store.get(GROUP, ids.key(ids.group_id(sub, rg))) is None:
             raise NotFound("ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
-        items = self.b.store.list(REGISTRY, parent=ids.key(ids.group_id(sub, rg)),
-                                  after=after, limit=limit)
+        items = self.b.store.list(
+            REGISTRY, parent=ids.key(ids.group_id(sub, rg)), after=after, limit=limit
+        )
         last = items[-1].seq if limit is not None and len(items) == limit else None
         return self.b.ops.fresh(items), last
 
-    def list_all(self, sub: str, after_key: str | None = None, limit: int | None = None
-                 ) -> tuple[builtins.list[dict[str, Any]], str | None]:
+    def list_all(
+        self, sub: str, after_key: str | None = None, limit: int | None = None
+    ) -> tuple[builtins.list[dict[str, Any]], str | None]:
         """A subscription's registries in key order (resource group, then name), paged by
         key: a prefix scan of the (kind, key) index, so every page costs O(page), the last
         as the first. Returns (docs, the key to continue after, or None at the end)."""
         prefix = ids.key(ids.subscription_id(sub)) + "/"
-        items = self.b.store.list(REGISTRY, prefix=prefix, limit=limit, after_key=after_key,
-                                  by_key=True)
+        items = self.b.store.list(
+            REGISTRY, prefix=prefix, limit=limit, after_key=after_key, by_key=True
+        )
         last = items[-1].key if limit is not None and len(items) == limit else None
         return self.b.ops.fresh(items), last
 
-    def child(self, kind: str, collection: str, sub: str, rg: str, registry: str,
-              name: str) -> Any:
+    def child(self, kind: str, collection: str, sub: str, rg: str, registry: str, name: str) -> Any:
         """A replication or webhook of a registry, its operation let progress first;
         404 naming it when missing."""
         reg = self.get(sub, rg, registry)
@@ -142,7 +154,8 @@ class Registries:
                 "ResourceNotFound",
                 f"The Resource '{ids.REGISTRY_TYPE}/{registry}/{collection}/{name}' under "
                 f"resource group '{rg}' was not found. For more details please go to "
-                "https://aka.ms/ARMResourceNotFoundFix")
+                "https://aka.ms/ARMResourceNotFoundFix",
+            )
         return item
 
     def find(self, name: str) -> dict[str, Any] | None:
@@ -151,9 +164,16 @@ class Registries:
         return found[0].doc if found else None
 
     # -- writes --------------------------------------------------------------------------
-    def put(self, caller: Caller, sub: str, rg: str, name: str, body: dict[str, Any],
-            if_match: str | None = None,
-            if_none_match: str | None = None) -> tuple[dict[str, Any], bool, dict[str, Any]]:
+    def put(
+        self,
+        caller: Caller,
+        sub: str,
+        rg: str,
+        name: str,
+        body: dict[str, Any],
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> tuple[dict[str, Any], bool, dict[str, Any]]:
         """Create or replace. Returns (registry, created, operation)."""
         check_name(name, "registry")
         if not self.b.groups.exists(sub, rg):
@@ -172,19 +192,22 @@ class Registries:
                         f"The registry DNS name {name.lower()}.azurecr.io is already in use. "
                         "You can check if the name is already claimed using following API: "
                         "https://docs.microsoft.com/en-us/rest/api/containerregistry/"
-                        "registries/checknameavailability")
+                        "registries/checknameavailability",
+                    )
             region = regions.require(body.get("location"), ids.REGISTRY_TYPE)
             sku = sku_name(body.get("sku"))
             props_in = body_properties(body)
-            zr = props_in.get("zoneRedundancy", cur.doc["properties"]["zoneRedundancy"]
-                              if cur else "Disabled")
+            zr = props_in.get(
+                "zoneRedundancy", cur.doc["properties"]["zoneRedundancy"] if cur else "Disabled"
+            )
             if cur:
                 if region["name"] != cur.doc["location"]:
                     raise InvalidInput(
                         "InvalidResourceLocation",
                         f"The resource '{name}' already exists in location "
                         f"'{cur.doc['location']}' in resource group '{rg}'. A resource with "
-                        f"the same name cannot be created in location '{region['name']}'.")
+                        f"the same name cannot be created in location '{region['name']}'.",
+                    )
                 if zr != cur.doc["properties"]["zoneRedundancy"]:
                     raise zone_immutable()
                 self._check_sku_change(cur.doc, sku)
@@ -202,8 +225,9 @@ class Registries:
                 "location": region["name"],
                 "tags": check_tags(body.get("tags")),
                 "sku": {"name": sku, "tier": sku},
-                "systemData": self.b.system_data(caller, cur.doc.get("systemData") if cur
-                                                 else None),
+                "systemData": self.b.system_data(
+                    caller, cur.doc.get("systemData") if cur else None
+                ),
                 "properties": props,
             }
             if body.get("identity") is not None:
@@ -211,9 +235,16 @@ class Registries:
             op = self._write(doc, "update" if cur else "create", caller)
         return self.b.store.get(REGISTRY, key).doc, cur is None, op  # type: ignore[union-attr]
 
-    def update(self, caller: Caller, sub: str, rg: str, name: str, body: dict[str, Any],
-               if_match: str | None = None,
-               if_none_match: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    def update(
+        self,
+        caller: Caller,
+        sub: str,
+        rg: str,
+        name: str,
+        body: dict[str, Any],
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """PATCH: sku, tags, identity and the updatable properties (merge-patch)."""
         with self.b.store.transaction():
             cur = self.item(sub, rg, name)
@@ -222,12 +253,13 @@ class Registries:
             doc = copy.deepcopy(self.b.store.get(REGISTRY, cur.key).doc)  # type: ignore[union-attr]
             props_in = body_properties(body)
             if "zoneRedundancy" in props_in and (
-                    props_in["zoneRedundancy"] != doc["properties"]["zoneRedundancy"]):
+                props_in["zoneRedundancy"] != doc["properties"]["zoneRedundancy"]
+            ):
                 raise zone_immutable()
-            if body.get("location") and regions.normalize(str(body["location"])) != doc[
-                    "location"]:
-                raise InvalidInput("LocationCannotBeChanged",
-                                   "The location of a registry cannot be changed.")
+            if body.get("location") and regions.normalize(str(body["location"])) != doc["location"]:
+                raise InvalidInput(
+                    "LocationCannotBeChanged", "The location of a registry cannot be changed."
+                )
             if body.get("sku") is not None:
                 sku = sku_name(body["sku"])
                 self._check_sku_change(doc, sku)
@@ -243,8 +275,14 @@ class Registries:
             op = self._write(doc, "update", caller)
         return self.b.store.get(REGISTRY, cur.key).doc, op  # type: ignore[union-attr]
 
-    def delete(self, sub: str, rg: str, name: str, if_match: str | None = None,
-               if_none_match: str | None = None) -> dict[str, Any] | None:
+    def delete(
+        self,
+        sub: str,
+        rg: str,
+        name: str,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> dict[str, Any] | None:
         """Start deleting; None when there was nothing to delete (ARM answers 204)."""
         key = self.key(sub, rg, name)
         with self.b.store.transaction():
@@ -264,11 +302,18 @@ class Registries:
         key = ids.key(doc["id"])
         parent = ids.key(ids.group_id(*_sub_rg(doc["id"])))
         if self.b.settings.login_server_suffix:  # served by this server's data plane
-            doc["properties"]["loginServer"] = \
+            doc["properties"]["loginServer"] = (
                 f"{doc['name'].lower()}.{self.b.settings.login_server_suffix}"
+            )
         prev = self.b.store.get(REGISTRY, key)  # keep the admin passwords (the secret)
-        self.b.store.put(REGISTRY, key, parent, doc["name"], doc,
-                         admin_user.with_passwords(prev.secret if prev else None))
+        self.b.store.put(
+            REGISTRY,
+            key,
+            parent,
+            doc["name"],
+            doc,
+            admin_user.with_passwords(prev.secret if prev else None),
+        )
         if doc["sku"]["name"] == "Premium":
             self.b.replications.ensure_home(caller, doc)
         else:
@@ -278,27 +323,33 @@ class Registries:
     def _check_sku_change(self, doc: dict[str, Any], new_sku: str) -> None:
         old = doc["sku"]["name"]
         if old == "Premium" and new_sku != "Premium":
-            extra = [r["name"] for r in self.b.replications.all_for(doc)
-                     if r["location"] != doc["location"]]
+            extra = [
+                r["name"]
+                for r in self.b.replications.all_for(doc)
+                if r["location"] != doc["location"]
+            ]
             if extra:
                 raise InvalidInput(
                     "RegistrySkuDowngradeNotAllowed",
                     f"The registry '{doc['name']}' cannot be downgraded from Premium to "
                     f"{new_sku} while it has geo-replications: {', '.join(sorted(extra))}. "
-                    "Delete these replications first.")
+                    "Delete these replications first.",
+                )
         count = self.b.webhooks.count_for(doc)
         if count > WEBHOOK_QUOTA[new_sku]:
             raise InvalidInput(
                 "RegistrySkuDowngradeNotAllowed",
                 f"The registry '{doc['name']}' has {count} webhooks; the {new_sku} SKU allows "
-                f"{WEBHOOK_QUOTA[new_sku]}. Delete webhooks first.")
+                f"{WEBHOOK_QUOTA[new_sku]}. Delete webhooks first.",
+            )
 
     # -- the admin user (acrctl.backend.admin_user) ------------------------------------------
     def list_credentials(self, sub: str, rg: str, name: str) -> dict[str, Any]:
         return admin_user.AdminUser(self.b).list_credentials(sub, rg, name)
 
-    def regenerate_credential(self, sub: str, rg: str, name: str,
-                              body: dict[str, Any]) -> dict[str, Any]:
+    def regenerate_credential(
+        self, sub: str, rg: str, name: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         return admin_user.AdminUser(self.b).regenerate(sub, rg, name, body)
 
     def check_admin_password(self, registry: str, username: str, password: str) -> bool:
@@ -312,31 +363,52 @@ class Registries:
         sku = doc["sku"]["name"]
         replicas = len(self.b.replications.all_for(doc)) if sku == "Premium" else 0
         return [
-            {"name": "Size", "limit": STORAGE_GIB[sku] * 1024 ** 3, "currentValue": 0,
-             "unit": "Bytes"},
-            {"name": "Webhooks", "limit": WEBHOOK_QUOTA[sku],
-             "currentValue": self.b.webhooks.count_for(doc), "unit": "Count"},
-            {"name": "Geo-replications", "limit": -1 if sku == "Premium" else 0,
-             "currentValue": replicas, "unit": "Count"},
+            {
+                "name": "Size",
+                "limit": STORAGE_GIB[sku] * 1024**3,
+                "currentValue": 0,
+                "unit": "Bytes",
+            },
+            {
+                "name": "Webhooks",
+                "limit": WEBHOOK_QUOTA[sku],
+                "currentValue": self.b.webhooks.count_for(doc),
+                "unit": "Count",
+            },
+            {
+                "name": "Geo-replications",
+                "limit": -1 if sku == "Premium" else 0,
+                "currentValue": replicas,
+                "unit": "Count",
+            },
         ]
 
     def check_name(self, body: dict[str, Any]) -> dict[str, Any]:
         name, rtype = body.get("name"), body.get("type")
         if not isinstance(name, str) or not isinstance(rtype, str):
-            raise InvalidInput("InvalidRequestContent",
-                               "The request content was invalid and could not be deserialized: "
-                               "'name' and 'type' are required strings.")
+            raise InvalidInput(
+                "InvalidRequestContent",
+                "The request content was invalid and could not be deserialized: "
+                "'name' and 'type' are required strings.",
+            )
         if rtype.lower() != ids.REGISTRY_TYPE.lower():
-            raise InvalidInput("InvalidResourceType",
-                               f"The resource type '{rtype}' is not supported; use "
-                               f"'{ids.REGISTRY_TYPE}'.")
+            raise InvalidInput(
+                "InvalidResourceType",
+                f"The resource type '{rtype}' is not supported; use '{ids.REGISTRY_TYPE}'.",
+            )
         if not ids.is_name(name):
-            return {"nameAvailable": False, "reason": "Invalid",
-                    "message": "Registry names must be 5 to 50 characters long and contain "
-                               "only letters and digits."}
+            return {
+                "nameAvailable": False,
+                "reason": "Invalid",
+                "message": "Registry names must be 5 to 50 characters long and contain "
+                "only letters and digits.",
+            }
         if self.find(name):
-            return {"nameAvailable": False, "reason": "AlreadyExists",
-                    "message": f"The registry {name} is already in use."}
+            return {
+                "nameAvailable": False,
+                "reason": "AlreadyExists",
+                "message": f"The registry {name} is already in use.",
+            }
         return {"nameAvailable": True}
 
 
@@ -346,23 +418,30 @@ def _sub_rg(resource_id: str) -> tuple[str, str]:
 
 
 def zone_immutable() -> InvalidInput:
-    return InvalidInput("ZoneRedundancyCannotBeChanged",
-                        "zoneRedundancy cannot be changed after creation; delete and recreate "
-                        "the resource to change it.")
+    return InvalidInput(
+        "ZoneRedundancyCannotBeChanged",
+        "zoneRedundancy cannot be changed after creation; delete and recreate "
+        "the resource to change it.",
+    )
 
 
 def check_zone_redundancy(value: Any, location: str, sku: str, what: str) -> None:
     if value not in ("Enabled", "Disabled"):
-        raise InvalidInput("InvalidZoneRedundancy",
-                           f"zoneRedundancy must be 'Enabled' or 'Disabled', not '{value}'.")
+        raise InvalidInput(
+            "InvalidZoneRedundancy",
+            f"zoneRedundancy must be 'Enabled' or 'Disabled', not '{value}'.",
+        )
     if value == "Enabled" and sku != "Premium":
-        raise InvalidInput("ZoneRedundancyNotSupportedForSku",
-                           "Zone redundancy is only supported for registries in Premium SKU.")
+        raise InvalidInput(
+            "ZoneRedundancyNotSupportedForSku",
+            "Zone redundancy is only supported for registries in Premium SKU.",
+        )
     if value == "Enabled" and not regions.has_zones(location):
         raise InvalidInput(
             "ZoneRedundancyNotSupportedInLocation",
             f"Zone redundancy cannot be enabled for the {what} in '{location}': the region "
-            "has no availability zones.")
+            "has no availability zones.",
+        )
 
 
 def apply_properties(props: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -370,37 +449,48 @@ def apply_properties(props: dict[str, Any], patch: dict[str, Any]) -> dict[str, 
     for k in BOOL_PROPS:
         if k in patch:
             if not isinstance(patch[k], bool):
-                raise InvalidInput("InvalidRequestContent",
-                                   f"The request content was invalid and could not be "
-                                   f"deserialized: '{k}' must be a boolean.")
+                raise InvalidInput(
+                    "InvalidRequestContent",
+                    f"The request content was invalid and could not be "
+                    f"deserialized: '{k}' must be a boolean.",
+                )
             out[k] = patch[k]
     for k, allowed in ENUM_PROPS.items():
         if k in patch:
             if patch[k] not in allowed:
-                raise InvalidInput("InvalidRequestContent",
-                                   f"'{k}' must be one of {', '.join(allowed)}.")
+                raise InvalidInput(
+                    "InvalidRequestContent", f"'{k}' must be one of {', '.join(allowed)}."
+                )
             out[k] = patch[k]
     for k in DICT_PROPS:
         if k in patch:
             if not isinstance(patch[k], dict):
-                raise InvalidInput("InvalidRequestContent",
-                                   f"The request content was invalid and could not be "
-                                   f"deserialized: '{k}' must be an object.")
+                raise InvalidInput(
+                    "InvalidRequestContent",
+                    f"The request content was invalid and could not be "
+                    f"deserialized: '{k}' must be an object.",
+                )
             out[k] = merge_patch(out.get(k), patch[k])
             check_nested(k, out[k])
     return out
 
 
 IDENTITY_TYPES = ("SystemAssigned", "UserAssigned", "SystemAssigned, UserAssigned", "None")
-POLICIES = ("quarantinePolicy", "trustPolicy", "retentionPolicy", "exportPolicy",
-            "azureADAuthenticationAsArmPolicy")
+POLICIES = (
+    "quarantinePolicy",
+    "trustPolicy",
+    "retentionPolicy",
+    "exportPolicy",
+    "azureADAuthenticationAsArmPolicy",
+)
 STATUS = ("enabled", "disabled")
 
 
 def _bad(path: str, what: str) -> InvalidInput:
-    return InvalidInput("InvalidRequestContent",
-                        f"The request content was invalid and could not be deserialized: "
-                        f"'{path}' must be {what}.")
+    return InvalidInput(
+        "InvalidRequestContent",
+        f"The request content was invalid and could not be deserialized: '{path}' must be {what}.",
+    )
 
 
 def _one_of(obj: dict[str, Any], key: str, allowed: tuple[str, ...], path: str) -> None:
@@ -413,8 +503,9 @@ def check_identity(identity: Any) -> dict[str, Any]:
         raise _bad("identity", "an object")
     _one_of(identity, "type", IDENTITY_TYPES, "identity")
     users = identity.get("userAssignedIdentities")
-    if users is not None and not (isinstance(users, dict)
-                                  and all(isinstance(v, dict) for v in users.values())):
+    if users is not None and not (
+        isinstance(users, dict) and all(isinstance(v, dict) for v in users.values())
+    ):
         raise _bad("identity.userAssignedIdentities", "an object of objects")
     return identity
 
@@ -425,11 +516,18 @@ def check_nested(name: str, value: dict[str, Any]) -> None:
     if name == "networkRuleSet":
         _one_of(value, "defaultAction", ("Allow", "Deny"), name)
         rules = value.get("ipRules")
-        if rules is not None and not (isinstance(rules, list) and all(
-                isinstance(r, dict) and isinstance(r.get("value"), str)
-                and r.get("action", "Allow") == "Allow" for r in rules)):
-            raise _bad("networkRuleSet.ipRules",
-                       "a list of {\"action\": \"Allow\", \"value\": \"<ip or CIDR>\"}")
+        if rules is not None and not (
+            isinstance(rules, list)
+            and all(
+                isinstance(r, dict)
+                and isinstance(r.get("value"), str)
+                and r.get("action", "Allow") == "Allow"
+                for r in rules
+            )
+        ):
+            raise _bad(
+                "networkRuleSet.ipRules", 'a list of {"action": "Allow", "value": "<ip or CIDR>"}'
+            )
     elif name == "policies":
         for policy in POLICIES:
             p = value.get(policy)
@@ -441,8 +539,9 @@ def check_nested(name: str, value: dict[str, Any]) -> None:
         trust = value.get("trustPolicy") or {}
         _one_of(trust, "type", ("Notary",), "policies.trustPolicy")
         days = (value.get("retentionPolicy") or {}).get("days")
-        if days is not None and (isinstance(days, bool) or not isinstance(days, int)
-                                 or not 0 <= days <= 365):
+        if days is not None and (
+            isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 365
+        ):
             raise _bad("policies.retentionPolicy.days", "an integer from 0 to 365")
     elif name == "encryption":
         _one_of(value, "status", STATUS, name)
@@ -454,14 +553,17 @@ def check_nested(name: str, value: dict[str, Any]) -> None:
 def check_tier_features(props: dict[str, Any], sku: str) -> None:
     rules = props.get("networkRuleSet") or {}
     if sku != "Premium" and (rules.get("defaultAction") == "Deny" or rules.get("ipRules")):
-        raise InvalidInput("NetworkRulesNotSupportedForSku",
-                           "Network rules are only supported for managed registries in "
-                           "Premium SKU.")
+        raise InvalidInput(
+            "NetworkRulesNotSupportedForSku",
+            "Network rules are only supported for managed registries in Premium SKU.",
+        )
     if sku != "Premium" and props.get("dataEndpointEnabled"):
-        raise InvalidInput("DataEndpointNotSupportedForSku",
-                           "Dedicated data endpoints are only supported for registries in "
-                           "Premium SKU.")
+        raise InvalidInput(
+            "DataEndpointNotSupportedForSku",
+            "Dedicated data endpoints are only supported for registries in Premium SKU.",
+        )
     if sku == "Basic" and props.get("anonymousPullEnabled"):
-        raise InvalidInput("AnonymousPullNotSupportedForSku",
-                           "Anonymous pull is only supported for registries in Standard and "
-                           "Premium SKU.")
+        raise InvalidInput(
+            "AnonymousPullNotSupportedForSku",
+            "Anonymous pull is only supported for registries in Standard and Premium SKU.",
+        )

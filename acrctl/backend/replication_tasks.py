@@ -46,7 +46,7 @@ def event_time(value: Any, default: float) -> float:
     head, dot, rest = text.partition(".")
     if dot:
         digits = "".join(c for c in rest if c.isdigit())
-        zone = rest[len(digits):]
+        zone = rest[len(digits) :]
         text = f"{head}.{(digits + '000000')[:6]}{zone}"
     try:
         return dt.datetime.fromisoformat(text).timestamp()
@@ -76,9 +76,18 @@ class ReplicationTasks:
             for target in targets:
                 tid = str(uuid.uuid4())
                 key = f"{ids.key(reg['id'])}/replicationtasks/{tid}"
-                doc = {"id": tid, "registry": reg["name"].lower(), **task, "target": target,
-                       "state": "pending", "tries": 0, "lastError": None,
-                       "createdAt": now, "updatedAt": now, "nextAttemptAt": now}
+                doc = {
+                    "id": tid,
+                    "registry": reg["name"].lower(),
+                    **task,
+                    "target": target,
+                    "state": "pending",
+                    "tries": 0,
+                    "lastError": None,
+                    "createdAt": now,
+                    "updatedAt": now,
+                    "nextAttemptAt": now,
+                }
                 self.b.store.put(TASK, key, ids.key(reg["id"]), tid, doc)
                 self.b.store.put(QUEUE, key, PENDING, tid, {"due": now})
                 keys.append(key)
@@ -86,8 +95,9 @@ class ReplicationTasks:
                 self.b.store.meta_set(QUEUE_VERSION, str(uuid.uuid4()))
         return keys
 
-    def newer_head(self, reg: dict[str, Any], repository: str, tag: str, when: float,
-                   digest: str, region: str) -> dict[str, Any] | None:
+    def newer_head(
+        self, reg: dict[str, Any], repository: str, tag: str, when: float, digest: str, region: str
+    ) -> dict[str, Any] | None:
         """Record an event for a tag if it is the newest; else return the newer head."""
         from acrctl.backend import ids
 
@@ -96,9 +106,19 @@ class ReplicationTasks:
             cur = self.b.store.get(HEAD, key)
             if cur is not None and float(cur.doc["time"]) > when:
                 return dict(cur.doc)
-            self.b.store.put(HEAD, key, ids.key(reg["id"]), tag,
-                             {"repository": repository, "tag": tag, "time": when,
-                              "digest": digest, "region": region})
+            self.b.store.put(
+                HEAD,
+                key,
+                ids.key(reg["id"]),
+                tag,
+                {
+                    "repository": repository,
+                    "tag": tag,
+                    "time": when,
+                    "digest": digest,
+                    "region": region,
+                },
+            )
         return None
 
     def head(self, reg: dict[str, Any], repository: str, tag: str) -> dict[str, Any] | None:
@@ -120,14 +140,20 @@ class ReplicationTasks:
                 store.delete(QUEUE, ob.key)
                 continue
             doc = item.doc
-            due = (doc["state"] in ("pending", "retrying")
-                   and float(doc.get("nextAttemptAt", 0)) <= now) or (
-                doc["state"] == "running" and float(doc.get("leaseUntil", 0)) <= now)
+            due = (
+                doc["state"] in ("pending", "retrying")
+                and float(doc.get("nextAttemptAt", 0)) <= now
+            ) or (doc["state"] == "running" and float(doc.get("leaseUntil", 0)) <= now)
             if not due:
                 continue
             lease_id = str(uuid.uuid4())
-            new = {**doc, "state": "running", "leaseUntil": now + lease, "leaseId": lease_id,
-                   "startedAt": now}
+            new = {
+                **doc,
+                "state": "running",
+                "leaseUntil": now + lease,
+                "leaseId": lease_id,
+                "startedAt": now,
+            }
             try:
                 with store.transaction():
                     store.put(TASK, item.key, item.parent, item.name, new, if_etag=item.etag)
@@ -137,8 +163,17 @@ class ReplicationTasks:
             out.append(Claimed(item.key, lease_id, new))
         return out
 
-    def finish(self, key: str, lease_id: str, error: str | None, *, max_attempts: int,
-               backoff: float, backoff_max: float, note: str | None = None) -> str | None:
+    def finish(
+        self,
+        key: str,
+        lease_id: str,
+        error: str | None,
+        *,
+        max_attempts: int,
+        backoff: float,
+        backoff_max: float,
+        note: str | None = None,
+    ) -> str | None:
         """Done (error None), retrying after a backoff with jitter, or failed at the cap.
         Returns the new state (None: the task is gone or another worker owns it now)."""
         store = self.b.store
@@ -192,17 +227,28 @@ class ReplicationTasks:
         n = 0
         for item in self.b.store.list(TASK, limit=1000):
             doc = item.doc
-            if doc.get("state") in ("done", "failed") and \
-                    float(doc.get("finishedAt", now_inf())) < older_than:
+            if (
+                doc.get("state") in ("done", "failed")
+                and float(doc.get("finishedAt", now_inf())) < older_than
+            ):
                 self.b.store.delete(TASK, item.key)
                 n += 1
         return n
 
     # -- backfill of a new replica ----------------------------------------------------------
     def start_backfill(self, replica_key: str, registry_key: str, location: str) -> None:
-        self.b.store.put(BACKFILL, replica_key, registry_key, location,
-                         {"location": location, "state": "syncing", "tasks": [],
-                          "startedAt": self.b.clock.now()})
+        self.b.store.put(
+            BACKFILL,
+            replica_key,
+            registry_key,
+            location,
+            {
+                "location": location,
+                "state": "syncing",
+                "tasks": [],
+                "startedAt": self.b.clock.now(),
+            },
+        )
 
     def backfills(self) -> list[Any]:
         return self.b.store.list(BACKFILL)
@@ -210,25 +256,37 @@ class ReplicationTasks:
     def syncing(self, replica_key: str) -> bool:
         """Whether a replica is being filled (one cached read of every backfill while the
         store is unchanged)."""
-        keys = self.b.cache.get(("replication", "syncing"), lambda: frozenset(
-            i.key for i in self.b.store.list(BACKFILL) if i.doc.get("state") == "syncing"))
+        keys = self.b.cache.get(
+            ("replication", "syncing"),
+            lambda: frozenset(
+                i.key for i in self.b.store.list(BACKFILL) if i.doc.get("state") == "syncing"
+            ),
+        )
         return replica_key in keys
 
 
-STATE_WORDS = {"done": "present", "pending": "inFlight", "running": "inFlight",
-               "retrying": "retrying", "failed": "failed"}
+STATE_WORDS = {
+    "done": "present",
+    "pending": "inFlight",
+    "running": "inFlight",
+    "retrying": "retrying",
+    "failed": "failed",
+}
 
 
-def image_status(tasks: ReplicationTasks, reg: dict[str, Any], regions: list[str],
-                 image: str | None = None) -> list[dict[str, Any]]:
+def image_status(
+    tasks: ReplicationTasks, reg: dict[str, Any], regions: list[str], image: str | None = None
+) -> list[dict[str, Any]]:
     """Per image (repository:tag) and region: present / inFlight / retrying / failed /
     unknown, with the digest and times, from the tags' newest pushes and the tasks.
     `image` (repository:tag) narrows it to one image."""
     from acrctl.backend import ids
 
     iso = tasks.b.clock.iso
-    heads = {(h.doc["repository"], h.doc["tag"]): h.doc
-             for h in tasks.b.store.list(HEAD, parent=ids.key(reg["id"]))}
+    heads = {
+        (h.doc["repository"], h.doc["tag"]): h.doc
+        for h in tasks.b.store.list(HEAD, parent=ids.key(reg["id"]))
+    }
     latest: dict[tuple[str, str, str], dict[str, Any]] = {}
     for t in tasks.for_registry(reg):
         if t.get("action") != "push" or not t.get("tag"):
@@ -239,24 +297,33 @@ def image_status(tasks: ReplicationTasks, reg: dict[str, Any], regions: list[str
     images = sorted(set(heads) | {(k[0], k[1]) for k in latest})
     if image is not None:
         repo, _, tag = image.rpartition(":")
-        images = [i for i in images if i == (repo, tag or "latest")] or \
-            [(repo, tag or "latest")]
+        images = [i for i in images if i == (repo, tag or "latest")] or [(repo, tag or "latest")]
     rows = []
     for repo, tag in images:
         head = heads.get((repo, tag))
         for region in regions:
-            row: dict[str, Any] = {"image": f"{repo}:{tag}", "region": region,
-                                   "state": "unknown", "digest": None, "updatedAt": None,
-                                   "lastError": None}
+            row: dict[str, Any] = {
+                "image": f"{repo}:{tag}",
+                "region": region,
+                "state": "unknown",
+                "digest": None,
+                "updatedAt": None,
+                "lastError": None,
+            }
             task = latest.get((repo, tag, region))
             if head is not None and head["region"] == region:
-                row.update(state="present", digest=head["digest"] or None,
-                           updatedAt=iso(float(head["time"])))
+                row.update(
+                    state="present",
+                    digest=head["digest"] or None,
+                    updatedAt=iso(float(head["time"])),
+                )
             elif task is not None:
-                row.update(state=STATE_WORDS.get(task["state"], "unknown"),
-                           digest=task.get("digest") or (head or {}).get("digest") or None,
-                           updatedAt=iso(float(task["updatedAt"])),
-                           lastError=task.get("lastError"))
+                row.update(
+                    state=STATE_WORDS.get(task["state"], "unknown"),
+                    digest=task.get("digest") or (head or {}).get("digest") or None,
+                    updatedAt=iso(float(task["updatedAt"])),
+                    lastError=task.get("lastError"),
+                )
             rows.append(row)
     return rows
 

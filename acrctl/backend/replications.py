@@ -33,11 +33,20 @@ class Replications:
                 "ReplicationNotSupportedForSku",
                 f"Replications are only supported for managed registries in Premium SKU. "
                 f"Registry '{reg['name']}' is {reg['sku']['name']}; upgrade it first "
-                f"(acrctl update -n {reg['name']} --sku Premium).")
+                f"(acrctl update -n {reg['name']} --sku Premium).",
+            )
 
-    def _doc(self, reg: dict[str, Any], name: str, location: str, caller: Caller,
-             state: str, zr: str = "Disabled", endpoint: bool = True,
-             tags: dict[str, str] | None = None) -> dict[str, Any]:
+    def _doc(
+        self,
+        reg: dict[str, Any],
+        name: str,
+        location: str,
+        caller: Caller,
+        state: str,
+        zr: str = "Disabled",
+        endpoint: bool = True,
+        tags: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         now = self.b.clock.iso()
         ready = state == "Succeeded"
         return {
@@ -49,10 +58,13 @@ class Replications:
             "systemData": self.b.system_data(caller),
             "properties": {
                 "provisioningState": state,
-                "status": {"displayStatus": "Ready" if ready else "Provisioning",
-                           "message": "The replication is ready." if ready
-                           else "The replication is provisioning.",
-                           "timestamp": now},
+                "status": {
+                    "displayStatus": "Ready" if ready else "Provisioning",
+                    "message": "The replication is ready."
+                    if ready
+                    else "The replication is provisioning.",
+                    "timestamp": now,
+                },
                 "regionEndpointEnabled": endpoint,
                 "zoneRedundancy": zr,
             },
@@ -62,8 +74,14 @@ class Replications:
     def ensure_home(self, caller: Caller, reg: dict[str, Any]) -> None:
         if any(r["location"] == reg["location"] for r in self.all_for(reg)):
             return
-        doc = self._doc(reg, reg["location"], reg["location"], caller, "Succeeded",
-                        reg["properties"].get("zoneRedundancy", "Disabled"))
+        doc = self._doc(
+            reg,
+            reg["location"],
+            reg["location"],
+            caller,
+            "Succeeded",
+            reg["properties"].get("zoneRedundancy", "Disabled"),
+        )
         self.b.store.put(REPLICATION, ids.key(doc["id"]), ids.key(reg["id"]), doc["name"], doc)
 
     def drop_home(self, reg: dict[str, Any]) -> None:
@@ -82,11 +100,11 @@ class Replications:
         doc = dict(self.item(sub, rg, registry, name).doc)
         return Drills(self.b).overlay(sub, self._syncing([doc]))[0]  # drills: Unavailable
 
-    def list(self, sub: str, rg: str, registry: str, after: int | None = None,
-             limit: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+    def list(
+        self, sub: str, rg: str, registry: str, after: int | None = None, limit: int | None = None
+    ) -> tuple[list[dict[str, Any]], int | None]:
         reg = self._registry(sub, rg, registry)
-        items = self.b.store.list(REPLICATION, parent=ids.key(reg["id"]), after=after,
-                                  limit=limit)
+        items = self.b.store.list(REPLICATION, parent=ids.key(reg["id"]), after=after, limit=limit)
         last = items[-1].seq if limit is not None and len(items) == limit else None
         return Drills(self.b).overlay(sub, self._syncing(self.b.ops.fresh(items))), last
 
@@ -100,14 +118,24 @@ class Replications:
             if tasks.syncing(ids.key(doc["id"])):
                 doc = copy.deepcopy(doc)
                 doc["properties"]["status"] = {
-                    "displayStatus": "Syncing", "timestamp": self.b.clock.iso(),
-                    "message": "The replication is copying the registry's content."}
+                    "displayStatus": "Syncing",
+                    "timestamp": self.b.clock.iso(),
+                    "message": "The replication is copying the registry's content.",
+                }
             out.append(doc)
         return out
 
-    def put(self, caller: Caller, sub: str, rg: str, registry: str, name: str,
-            body: dict[str, Any], if_match: str | None = None,
-            if_none_match: str | None = None) -> tuple[dict[str, Any], bool, dict[str, Any]]:
+    def put(
+        self,
+        caller: Caller,
+        sub: str,
+        rg: str,
+        registry: str,
+        name: str,
+        body: dict[str, Any],
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> tuple[dict[str, Any], bool, dict[str, Any]]:
         check_name(name, "replication")
         with self.b.store.transaction():
             reg = self._registry(sub, rg, registry)
@@ -120,8 +148,9 @@ class Replications:
             props = body_properties(body)
             endpoint = props.get("regionEndpointEnabled", True)
             if not isinstance(endpoint, bool):
-                raise InvalidInput("InvalidRequestContent",
-                                   "'regionEndpointEnabled' must be a boolean.")
+                raise InvalidInput(
+                    "InvalidRequestContent", "'regionEndpointEnabled' must be a boolean."
+                )
             if cur:
                 self.b.ops.ensure_idle(REPLICATION, key, name)
                 cur = self.b.store.get(REPLICATION, key)
@@ -129,17 +158,21 @@ class Replications:
                 for other in self.all_for(reg):
                     if other["location"] == loc:
                         raise InvalidInput(
-                            "ReplicationLocationAlreadyExists" if loc != reg["location"]
+                            "ReplicationLocationAlreadyExists"
+                            if loc != reg["location"]
                             else "ReplicationInHomeLocation",
                             f"Replication could not be created in the same location as the "
                             f"registry ('{loc}'): the home replica '{other['name']}' is there "
-                            "already." if loc == reg["location"] else
-                            f"The registry already has a replication in '{loc}' "
-                            f"('{other['name']}').")
+                            "already."
+                            if loc == reg["location"]
+                            else f"The registry already has a replication in '{loc}' "
+                            f"('{other['name']}').",
+                        )
                 zr = props.get("zoneRedundancy", "Disabled")
                 check_zone_redundancy(zr, loc, "Premium", "replication")
-                doc = self._doc(reg, name, loc, caller, "Creating", zr, endpoint,
-                                check_tags(body.get("tags")))
+                doc = self._doc(
+                    reg, name, loc, caller, "Creating", zr, endpoint, check_tags(body.get("tags"))
+                )
                 action = "create"
                 if self.b.settings.replication_backfill:
                     from acrctl.backend.replication_tasks import ReplicationTasks
@@ -147,13 +180,17 @@ class Replications:
                     ReplicationTasks(self.b).start_backfill(key, ids.key(reg["id"]), loc)
             else:
                 if loc != cur.doc["location"]:
-                    raise InvalidInput("LocationCannotBeChanged",
-                                       "The location of a replication cannot be changed.")
+                    raise InvalidInput(
+                        "LocationCannotBeChanged",
+                        "The location of a replication cannot be changed.",
+                    )
                 zr = props.get("zoneRedundancy", cur.doc["properties"]["zoneRedundancy"])
                 if zr != cur.doc["properties"]["zoneRedundancy"]:
-                    raise InvalidInput("ZoneRedundancyCannotBeChanged",
-                                       "zoneRedundancy cannot be changed after creation; "
-                                       "delete and recreate the replication to change it.")
+                    raise InvalidInput(
+                        "ZoneRedundancyCannotBeChanged",
+                        "zoneRedundancy cannot be changed after creation; "
+                        "delete and recreate the replication to change it.",
+                    )
                 doc = copy.deepcopy(cur.doc)
                 doc["tags"] = check_tags(body.get("tags"))
                 doc["properties"]["regionEndpointEnabled"] = endpoint
@@ -164,9 +201,17 @@ class Replications:
             op = self.b.ops.start(REPLICATION, key, doc["id"], action, loc)
         return self.b.store.get(REPLICATION, key).doc, cur is None, op  # type: ignore[union-attr]
 
-    def update(self, caller: Caller, sub: str, rg: str, registry: str, name: str,
-               body: dict[str, Any], if_match: str | None = None,
-               if_none_match: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    def update(
+        self,
+        caller: Caller,
+        sub: str,
+        rg: str,
+        registry: str,
+        name: str,
+        body: dict[str, Any],
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """PATCH: tags and properties.regionEndpointEnabled only."""
         with self.b.store.transaction():
             cur = self.item(sub, rg, registry, name)
@@ -179,11 +224,13 @@ class Replications:
                 raise InvalidInput(
                     "InvalidRequestContent",
                     f"Only regionEndpointEnabled and tags can be updated on a replication; "
-                    f"got {', '.join(sorted(unknown))}.")
+                    f"got {', '.join(sorted(unknown))}.",
+                )
             if "regionEndpointEnabled" in props:
                 if not isinstance(props["regionEndpointEnabled"], bool):
-                    raise InvalidInput("InvalidRequestContent",
-                                       "'regionEndpointEnabled' must be a boolean.")
+                    raise InvalidInput(
+                        "InvalidRequestContent", "'regionEndpointEnabled' must be a boolean."
+                    )
                 doc["properties"]["regionEndpointEnabled"] = props["regionEndpointEnabled"]
             if "tags" in body:
                 doc["tags"] = check_tags(body["tags"])
@@ -193,8 +240,15 @@ class Replications:
             op = self.b.ops.start(REPLICATION, cur.key, doc["id"], "update", doc["location"])
         return self.b.store.get(REPLICATION, cur.key).doc, op  # type: ignore[union-attr]
 
-    def delete(self, sub: str, rg: str, registry: str, name: str, if_match: str | None = None,
-               if_none_match: str | None = None) -> dict[str, Any] | None:
+    def delete(
+        self,
+        sub: str,
+        rg: str,
+        registry: str,
+        name: str,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> dict[str, Any] | None:
         with self.b.store.transaction():
             reg = self._registry(sub, rg, registry)
             key = ids.key(f"{reg['id']}/replications/{name}")
@@ -206,15 +260,15 @@ class Replications:
                 raise InvalidInput(
                     "HomeReplicationCannotBeDeleted",
                     f"The replication '{cur.doc['name']}' is in the registry's home region "
-                    f"'{reg['location']}' and cannot be deleted. Delete the registry instead.")
+                    f"'{reg['location']}' and cannot be deleted. Delete the registry instead.",
+                )
             self.b.ops.ensure_idle(REPLICATION, key, name)
             cur = self.b.store.get(REPLICATION, key)
             if cur is None:
                 return None
             cur.doc["properties"]["provisioningState"] = "Deleting"
             self.b.store.put(REPLICATION, key, cur.parent, cur.name, cur.doc)
-            return self.b.ops.start(REPLICATION, key, cur.doc["id"], "delete",
-                                    cur.doc["location"])
+            return self.b.ops.start(REPLICATION, key, cur.doc["id"], "delete", cur.doc["location"])
 
     def before_delete(self, item: Any) -> None:
         """A replica's regional webhooks go with it."""

@@ -17,10 +17,15 @@ from acrctl.backend.errors import InvalidInput
 
 # characters ARM allows in no resource name (`%` too: see _check_segment)
 _FORBIDDEN = re.compile(r"[<>&:\\?*#\x00-\x1f\x7f]")
-_KEYWORDS = {"subscriptions": "subscriptions", "resourcegroups": "resourceGroups",
-             "providers": "providers"}
-SHAPE = ("/, /subscriptions/{id}, /subscriptions/{id}/resourceGroups/{name}, or one of them "
-         "followed by /providers/{namespace}/{type}/{name}")
+_KEYWORDS = {
+    "subscriptions": "subscriptions",
+    "resourcegroups": "resourceGroups",
+    "providers": "providers",
+}
+SHAPE = (
+    "/, /subscriptions/{id}, /subscriptions/{id}/resourceGroups/{name}, or one of them "
+    "followed by /providers/{namespace}/{type}/{name}"
+)
 
 
 def invalid(scope: str, reason: str) -> InvalidInput:
@@ -49,8 +54,11 @@ def _check_segment(scope: str, seg: str) -> None:
     if "%" in seg:
         raise invalid(scope, "percent-encoded text (such as '%2e%2e') is not allowed")
     if _FORBIDDEN.search(seg):
-        raise invalid(scope, "a segment holds a character that no ARM name may contain "
-                             "(<>&:\\?*# or a control character)")
+        raise invalid(
+            scope,
+            "a segment holds a character that no ARM name may contain "
+            "(<>&:\\?*# or a control character)",
+        )
     if seg != seg.strip():
         raise invalid(scope, "a segment starts or ends with white space")
 
@@ -61,7 +69,7 @@ def _canonical(scope: str, segs: list[str]) -> list[str]:
         out = _pair(scope, segs, 0)
         if len(segs) > 2 and segs[2].lower() == "resourcegroups":
             out += _pair(scope, segs, 2)
-    rest = segs[len(out):]
+    rest = segs[len(out) :]
     if not rest:
         return out
     if rest[0].lower() != "providers":

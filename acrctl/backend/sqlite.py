@@ -36,18 +36,35 @@ COLUMNS = "kind, key, parent, name, doc, secret, etag, seq"
 
 
 def _row(r: tuple[Any, ...]) -> Item:
-    return Item(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]) if r[5] else None,
-                r[6], r[7], raw=r[4])
+    return Item(
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        json.loads(r[4]),
+        json.loads(r[5]) if r[5] else None,
+        r[6],
+        r[7],
+        raw=r[4],
+    )
 
 
 def new_etag() -> str:
     return f'"{uuid.uuid4()}"'
 
 
-def list_query(table: str, kind: str, parent: str | None, prefix: str | None,
-               after: int | None, limit: int | None, newest_first: bool,
-               mark: str = "?", after_key: str | None = None,
-               by_key: bool = False) -> tuple[str, tuple[Any, ...]]:
+def list_query(
+    table: str,
+    kind: str,
+    parent: str | None,
+    prefix: str | None,
+    after: int | None,
+    limit: int | None,
+    newest_first: bool,
+    mark: str = "?",
+    after_key: str | None = None,
+    by_key: bool = False,
+) -> tuple[str, tuple[Any, ...]]:
     """The SELECT behind Store.list, for SQLite (`?`) and PostgreSQL (`%s`) placeholders.
     In `seq` order (the (kind, parent, seq) and (kind, seq) indexes), or with `by_key` in
     key order after `after_key` (the (kind, key) index: a prefix scan pages in O(page))."""
@@ -112,8 +129,7 @@ class SqliteStore(RequestScopes):
         self._depth = 0
         self._writes = 0  # writes through this connection (see generation())
         self._unit = threading.local()  # .open: a unit of work on this thread (see unit())
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                   timeout=30)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         if path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -250,34 +266,50 @@ class SqliteStore(RequestScopes):
 
     @timed("find_by_name")
     def find_by_name(self, kind: str, name: str) -> list[Item]:
-        rows = self._q(f"SELECT {COLUMNS} FROM items WHERE kind=? AND name=? ORDER BY seq",
-                       (kind, name.lower()))
+        rows = self._q(
+            f"SELECT {COLUMNS} FROM items WHERE kind=? AND name=? ORDER BY seq",
+            (kind, name.lower()),
+        )
         return [_row(r) for r in rows]
 
     @timed("put")
-    def put(self, kind: str, key: str, parent: str, name: str, doc: dict[str, Any],
-            secret: dict[str, Any] | None = None, if_etag: str | None = None) -> Item:
+    def put(
+        self,
+        kind: str,
+        key: str,
+        parent: str,
+        name: str,
+        doc: dict[str, Any],
+        secret: dict[str, Any] | None = None,
+        if_etag: str | None = None,
+    ) -> Item:
         etag = new_etag()
         body = json.dumps(doc, separators=(",", ":"))
         sec = json.dumps(secret) if secret is not None else None
         with self._write():
-            rows = self._db.execute("SELECT etag, seq FROM items WHERE kind=? AND key=?",
-                                    (kind, key)).fetchall()
+            rows = self._db.execute(
+                "SELECT etag, seq FROM items WHERE kind=? AND key=?", (kind, key)
+            ).fetchall()
             cur = rows[0] if rows else None
             if if_etag is not None and (cur[0] if cur else "") != if_etag:
                 raise EtagMismatch(key)
             if cur is None:
                 c = self._db.execute(
                     "INSERT INTO items (kind, key, parent, name, doc, secret, etag) "
-                    "VALUES (?,?,?,?,?,?,?)", (kind, key, parent, name.lower(), body, sec, etag))
+                    "VALUES (?,?,?,?,?,?,?)",
+                    (kind, key, parent, name.lower(), body, sec, etag),
+                )
                 seq = int(c.lastrowid or 0)
             else:
                 self._db.execute(
                     "UPDATE items SET parent=?, name=?, doc=?, secret=?, etag=? "
-                    "WHERE kind=? AND key=?", (parent, name.lower(), body, sec, etag, kind, key))
+                    "WHERE kind=? AND key=?",
+                    (parent, name.lower(), body, sec, etag, kind, key),
+                )
                 seq = int(cur[1])
-        return self._seen_item(Item(kind, key, parent, name.lower(), doc, secret, etag, seq,
-                                    raw=body))
+        return self._seen_item(
+            Item(kind, key, parent, name.lower(), doc, secret, etag, seq, raw=body)
+        )
 
     @timed("delete")
     def delete(self, kind: str, key: str) -> bool:
@@ -290,16 +322,33 @@ class SqliteStore(RequestScopes):
         with self._write():
             c = self._db.execute(
                 "DELETE FROM items WHERE key=? OR (key >= ? AND key < ?)",
-                (key_prefix, key_prefix + "/", key_prefix + "0"))
+                (key_prefix, key_prefix + "/", key_prefix + "0"),
+            )
             return c.rowcount
 
     @timed("list")
-    def list(self, kind: str, parent: str | None = None, prefix: str | None = None,
-             after: int | None = None, limit: int | None = None,
-             newest_first: bool = False, after_key: str | None = None,
-             by_key: bool = False) -> list[Item]:
-        sql, args = list_query("items", kind, parent, prefix, after, limit, newest_first,
-                               after_key=after_key, by_key=by_key)
+    def list(
+        self,
+        kind: str,
+        parent: str | None = None,
+        prefix: str | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+        after_key: str | None = None,
+        by_key: bool = False,
+    ) -> list[Item]:
+        sql, args = list_query(
+            "items",
+            kind,
+            parent,
+            prefix,
+            after,
+            limit,
+            newest_first,
+            after_key=after_key,
+            by_key=by_key,
+        )
         return [_row(r) for r in self._q(sql, args)]
 
     @timed("count")
@@ -316,8 +365,11 @@ class SqliteStore(RequestScopes):
     @timed("meta_set")
     def meta_set(self, key: str, value: str) -> None:
         with self._write():
-            self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
-                             "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, value),
+            )
 
     @timed("reset")
     def reset(self) -> None:

@@ -47,8 +47,16 @@ class Store(Protocol):
 
     def find_by_name(self, kind: str, name: str) -> list[Item]: ...
 
-    def put(self, kind: str, key: str, parent: str, name: str, doc: dict[str, Any],
-            secret: dict[str, Any] | None = None, if_etag: str | None = None) -> Item:
+    def put(
+        self,
+        kind: str,
+        key: str,
+        parent: str,
+        name: str,
+        doc: dict[str, Any],
+        secret: dict[str, Any] | None = None,
+        if_etag: str | None = None,
+    ) -> Item:
         """Insert or replace. `if_etag`: None = unconditional, "" = must not exist,
         anything else = must exist with that etag; otherwise EtagMismatch."""
         ...
@@ -59,10 +67,17 @@ class Store(Protocol):
         """Delete every item whose key equals `key_prefix` or starts with `key_prefix + '/'`."""
         ...
 
-    def list(self, kind: str, parent: str | None = None, prefix: str | None = None,
-             after: int | None = None, limit: int | None = None,
-             newest_first: bool = False, after_key: str | None = None,
-             by_key: bool = False) -> list[Item]:
+    def list(
+        self,
+        kind: str,
+        parent: str | None = None,
+        prefix: str | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+        after_key: str | None = None,
+        by_key: bool = False,
+    ) -> list[Item]:
         """Items of a kind (under `parent`, with keys starting with `prefix`) in `seq` order
         after `after`, or with `by_key` in key order after `after_key` (a page of a prefix
         scan costs O(page) through the (kind, key) index)."""
@@ -129,6 +144,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def timed(op: str) -> Callable[[F], F]:
     """Time a store method through the store's `timer` when one is set (the server's
     metrics); without one the call costs one extra frame."""
+
     def wrap(fn: F) -> F:
         @functools.wraps(fn)
         def method(self: Any, *args: Any, **kw: Any) -> Any:
@@ -140,7 +156,9 @@ def timed(op: str) -> Callable[[F], F]:
                 return fn(self, *args, **kw)
             finally:
                 timer(op, time.perf_counter() - t0)
+
         return method  # type: ignore[return-value]
+
     return wrap
 
 

@@ -34,8 +34,9 @@ class Limits:
     @classmethod
     def from_settings(cls, settings: Any) -> Limits:
         """The limits set on a backend Settings (`template_max_steps`, ...)."""
-        values: dict[str, Any] = {f.name: getattr(settings, SETTING_PREFIX + f.name, f.default)
-                                  for f in fields(cls)}
+        values: dict[str, Any] = {
+            f.name: getattr(settings, SETTING_PREFIX + f.name, f.default) for f in fields(cls)
+        }
         return cls(**values)
 
 
@@ -44,8 +45,7 @@ class LimitExceeded(Exception):
 
     def __init__(self, name: str, limit: float, what: str) -> None:
         unit = " seconds" if isinstance(limit, float) else ""
-        super().__init__(f"{what}; the limit is {limit}{unit} (setting "
-                         f"{SETTING_PREFIX}{name}).")
+        super().__init__(f"{what}; the limit is {limit}{unit} (setting {SETTING_PREFIX}{name}).")
 
 
 def _size(value: Any, memo: dict[int, tuple[Any, int]]) -> int:
@@ -95,9 +95,13 @@ class Budget:
         if self.depth >= lim.max_depth:
             raise self._too_deep()
         if self.steps >= lim.max_steps:
-            raise LimitExceeded("max_steps", lim.max_steps, "The evaluation takes more than "
-                                f"{lim.max_steps} steps (function calls, property and index "
-                                "reads)")
+            raise LimitExceeded(
+                "max_steps",
+                lim.max_steps,
+                "The evaluation takes more than "
+                f"{lim.max_steps} steps (function calls, property and index "
+                "reads)",
+            )
         if self._running:
             if time.monotonic() - self._origin > lim.max_seconds:
                 self.tick()
@@ -110,8 +114,12 @@ class Budget:
 
     def _too_deep(self) -> LimitExceeded:
         lim = self.limits.max_depth
-        return LimitExceeded("max_depth", lim, "The expressions, variable references, arrays "
-                             f"and objects are nested too deeply (more than {lim} levels)")
+        return LimitExceeded(
+            "max_depth",
+            lim,
+            "The expressions, variable references, arrays "
+            f"and objects are nested too deeply (more than {lim} levels)",
+        )
 
     def leave(self) -> None:
         self.depth -= 1
@@ -132,8 +140,11 @@ class Budget:
         """Refuse to go on past the time limit."""
         elapsed = time.monotonic() - self._origin if self._running else self.spent
         if elapsed > self.limits.max_seconds:
-            raise LimitExceeded("max_seconds", self.limits.max_seconds, "The evaluation "
-                                f"takes longer than {self.limits.max_seconds} seconds")
+            raise LimitExceeded(
+                "max_seconds",
+                self.limits.max_seconds,
+                f"The evaluation takes longer than {self.limits.max_seconds} seconds",
+            )
 
     # -- sizes -------------------------------------------------------------------------
     def size(self, value: Any) -> int:
@@ -146,15 +157,13 @@ class Budget:
         message ("The function 'concat' would return")."""
         lim = self.limits.max_string_length
         if length > lim:
-            raise LimitExceeded("max_string_length", lim, f"{what} a string of {length} "
-                                "characters")
+            raise LimitExceeded("max_string_length", lim, f"{what} a string of {length} characters")
 
     def collection(self, size: int, what: str) -> None:
         """Refuse an array or object of `size` (see size()) if it is too big."""
         lim = self.limits.max_value_size
         if size > lim:
-            raise LimitExceeded("max_value_size", lim, f"{what} an array or object of size "
-                                f"{size}")
+            raise LimitExceeded("max_value_size", lim, f"{what} an array or object of size {size}")
 
     def check(self, value: Any, what: str) -> int:
         """A built value's size, checked against the string or the array/object limit."""
@@ -175,8 +184,11 @@ class Budget:
         self.total += size
         lim = self.limits.max_total_size
         if self.total > lim:
-            raise LimitExceeded("max_total_size", lim, "The values the template builds and "
-                                f"produces add up to a size of {self.total}")
+            raise LimitExceeded(
+                "max_total_size",
+                lim,
+                f"The values the template builds and produces add up to a size of {self.total}",
+            )
 
     def produced(self, value: Any, what: str) -> None:
         """A value the template produces (a variable, a parameter default, a resource's
@@ -187,11 +199,13 @@ class Budget:
         """Refuse a template with more resources than allowed."""
         lim = self.limits.max_resources
         if n > lim:
-            raise LimitExceeded("max_resources", lim, f"The template defines more than {lim} "
-                                f"{what}")
+            raise LimitExceeded(
+                "max_resources", lim, f"The template defines more than {lim} {what}"
+            )
 
     def expression(self, length: int) -> None:
         lim = self.limits.max_expression_length
         if length > lim:
-            raise LimitExceeded("max_expression_length", lim, f"The expression is {length} "
-                                "characters long")
+            raise LimitExceeded(
+                "max_expression_length", lim, f"The expression is {length} characters long"
+            )

@@ -52,9 +52,15 @@ UNSUPPORTED_RESOURCE_KEYS = {
     "subscriptionId": "cross-subscription resources are not supported by acrctl.",
     "resourceGroup": "cross-resource-group resources are not supported by acrctl.",
 }
-PARAMETER_TYPES = {"string": "String", "securestring": "SecureString", "int": "Int",
-                   "bool": "Bool", "object": "Object", "secureobject": "SecureObject",
-                   "array": "Array"}
+PARAMETER_TYPES = {
+    "string": "String",
+    "securestring": "SecureString",
+    "int": "Int",
+    "bool": "Bool",
+    "object": "Object",
+    "secureobject": "SecureObject",
+    "array": "Array",
+}
 SECURE = {"securestring", "secureobject"}
 NOT_EVALUATED = ("metadata", "comments", "$schema", "contentVersion", "apiProfile")
 
@@ -100,8 +106,8 @@ def murmur64(data: bytes, seed: int = 0) -> int:
     c1, c2 = 0x239B961B, 0xAB0E9789
     n, h1, h2, i = len(data), seed, seed, 0
     while i + 7 < n:
-        k1 = int.from_bytes(data[i:i + 4], "little")
-        k2 = int.from_bytes(data[i + 4:i + 8], "little")
+        k1 = int.from_bytes(data[i : i + 4], "little")
+        k2 = int.from_bytes(data[i + 4 : i + 8], "little")
         k1 = (_rotl((k1 * c1) & M32, 15) * c2) & M32
         h1 = ((_rotl(h1 ^ k1, 19) + h2) * 5 + 0x561CCD1B) & M32
         k2 = (_rotl((k2 * c2) & M32, 17) * c1) & M32
@@ -109,10 +115,10 @@ def murmur64(data: bytes, seed: int = 0) -> int:
         i += 8
     tail = n - i
     if tail > 0:
-        k1 = int.from_bytes(data[i:i + min(tail, 4)], "little")
+        k1 = int.from_bytes(data[i : i + min(tail, 4)], "little")
         h1 ^= (_rotl((k1 * c1) & M32, 15) * c2) & M32
         if tail > 4:
-            k2 = int.from_bytes(data[i + 4:n], "little")
+            k2 = int.from_bytes(data[i + 4 : n], "little")
             h2 ^= (_rotl((k2 * c2) & M32, 17) * c1) & M32
     h1 ^= n & M32
     h2 ^= n & M32
@@ -160,19 +166,22 @@ class Index:
 
 Node = Union[Lit, Call, Prop, Index]  # noqa: UP007 - a runtime alias of dataclasses
 
-_TOKEN = re.compile(r"""\s*(?:
+_TOKEN = re.compile(
+    r"""\s*(?:
     (?P<str>'(?:[^']|'')*')
   | (?P<num>-?\d+(?:\.\d+)?)
   | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<punct>[().,\[\]])
-)""", re.X)
+)""",
+    re.X,
+)
 
 
 class ExpressionSyntaxError(ValueError):
     pass
 
 
-INT64 = (-(2 ** 63), 2 ** 63 - 1)  # ARM's integers are 64-bit
+INT64 = (-(2**63), 2**63 - 1)  # ARM's integers are 64-bit
 
 
 def int64(digits: str) -> int | None:
@@ -200,8 +209,11 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     while pos < len(text) and text[pos].isspace():
         pos += 1
     if pos < len(text):
-        what = "an unterminated string literal" if text[pos] == "'" \
+        what = (
+            "an unterminated string literal"
+            if text[pos] == "'"
             else f"the unexpected character '{text[pos]}'"
+        )
         raise ExpressionSyntaxError(f"{what} at position {pos + 1}")
     return out
 
@@ -221,11 +233,14 @@ class _Parser:
         tok = self.peek()
         if tok is None:
             raise ExpressionSyntaxError(
-                f"expected '{punct}' but the expression ended" if punct
-                else "the expression ended early")
+                f"expected '{punct}' but the expression ended"
+                if punct
+                else "the expression ended early"
+            )
         if punct is not None and (tok[0] != "punct" or tok[1] != punct):
-            raise ExpressionSyntaxError(f"expected '{punct}' at position {tok[2]}, "
-                                        f"found '{tok[1]}'")
+            raise ExpressionSyntaxError(
+                f"expected '{punct}' at position {tok[2]}, found '{tok[1]}'"
+            )
         self.i += 1
         return tok
 
@@ -241,8 +256,11 @@ class _Parser:
         self.depth += 1
         self.deepest = max(self.deepest, self.depth)
         if self.depth > self.max_depth:
-            raise LimitExceeded("max_depth", self.max_depth, "The expression is nested too "
-                                f"deeply (more than {self.max_depth} levels)")
+            raise LimitExceeded(
+                "max_depth",
+                self.max_depth,
+                f"The expression is nested too deeply (more than {self.max_depth} levels)",
+            )
         try:
             return self._expr()
         finally:
@@ -258,8 +276,9 @@ class _Parser:
             if tok[1] == ".":
                 name = self.take()
                 if name[0] != "ident":
-                    raise ExpressionSyntaxError(f"expected a property name at position "
-                                                f"{name[2]}, found '{name[1]}'")
+                    raise ExpressionSyntaxError(
+                        f"expected a property name at position {name[2]}, found '{name[1]}'"
+                    )
                 node = Prop(node, name[1])
             else:
                 node = Index(node, self.expr())
@@ -271,18 +290,21 @@ class _Parser:
             return Lit(text[1:-1].replace("''", "'"))
         if kind == "num":
             if "." in text:
-                raise ExpressionSyntaxError(f"floating point numbers are not supported "
-                                            f"('{text[:40]}' at position {pos})")
+                raise ExpressionSyntaxError(
+                    f"floating point numbers are not supported ('{text[:40]}' at position {pos})"
+                )
             value = int64(text)
             if value is None:
-                raise ExpressionSyntaxError(f"the integer '{text[:40]}' at position {pos} "
-                                            "is out of range (64-bit)")
+                raise ExpressionSyntaxError(
+                    f"the integer '{text[:40]}' at position {pos} is out of range (64-bit)"
+                )
             return Lit(value)
         if kind == "ident":
             nxt = self.peek()
             if nxt is None or nxt[1] != "(":
-                raise ExpressionSyntaxError(f"'{text}' at position {pos} must be a function "
-                                            "call, e.g. parameters('name')")
+                raise ExpressionSyntaxError(
+                    f"'{text}' at position {pos} must be a function call, e.g. parameters('name')"
+                )
             self.take("(")
             args: list[Node] = []
             if (self.peek() or ("", "", 0))[1] != ")":
@@ -316,14 +338,22 @@ def parse(expression: str, max_depth: int = Limits.max_depth) -> Node:
         if len(expression) <= PARSED_LENGTH and len(_PARSED) < PARSED_ENTRIES:
             _PARSED[expression] = hit
     if hit[1] > max_depth:
-        raise LimitExceeded("max_depth", max_depth, "The expression is nested too deeply "
-                            f"(more than {max_depth} levels)")
+        raise LimitExceeded(
+            "max_depth",
+            max_depth,
+            f"The expression is nested too deeply (more than {max_depth} levels)",
+        )
     return hit[0]
 
 
 def is_expression(value: Any) -> bool:
-    return (isinstance(value, str) and len(value) >= 2 and value[0] == "["
-            and value[-1] == "]" and not value.startswith("[["))
+    return (
+        isinstance(value, str)
+        and len(value) >= 2
+        and value[0] == "["
+        and value[-1] == "]"
+        and not value.startswith("[[")
+    )
 
 
 def calls(node: Node) -> Iterator[str]:
@@ -429,8 +459,14 @@ class Template:
     bodies; `ordered()` gives the resources in deployment order, `body()` evaluates one,
     `outputs()` evaluates the outputs."""
 
-    def __init__(self, template: Any, parameters: Any, scope: Scope,
-                 reference: Reference | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        template: Any,
+        parameters: Any,
+        scope: Scope,
+        reference: Reference | None = None,
+        limits: Limits | None = None,
+    ) -> None:
         if not isinstance(template, dict):
             raise TemplateError("", "The template must be a JSON object.")
         self.raw = template
@@ -486,29 +522,36 @@ class Template:
         for name, d in defs.items():
             path = f"parameters.{name}"
             if not isinstance(d, dict):
-                raise TemplateError(path, "A template parameter must be an object with a "
-                                    "'type'.")
+                raise TemplateError(path, "A template parameter must be an object with a 'type'.")
             kind = d.get("type")
             if not isinstance(kind, str) or kind.lower() not in PARAMETER_TYPES:
-                raise TemplateError(f"{path}.type", f"The parameter type '{kind}' is not "
-                                    "valid. Allowed types: "
-                                    f"{', '.join(PARAMETER_TYPES.values())}.")
+                raise TemplateError(
+                    f"{path}.type",
+                    f"The parameter type '{kind}' is not "
+                    "valid. Allowed types: "
+                    f"{', '.join(PARAMETER_TYPES.values())}.",
+                )
             out[name.lower()] = (name, d)
         return out
 
     def _resolve_parameters(self, given: Any) -> None:
         given = given or {}
         if not isinstance(given, dict):
-            raise TemplateError("parameters", "The deployment parameters must be an object "
-                                "of {\"name\": {\"value\": ...}}.")
+            raise TemplateError(
+                "parameters",
+                'The deployment parameters must be an object of {"name": {"value": ...}}.',
+            )
         unknown = [k for k in given if k.lower() not in self._param_defs]
         if unknown:
             allowed = ", ".join(n for n, _ in self._param_defs.values()) or "(none)"
-            raise TemplateError(f"parameters.{unknown[0]}", "The template parameters "
-                                f"'{', '.join(unknown)}' are not valid; they are not present "
-                                "in the original template and can therefore not be provided "
-                                "at deployment time. The only supported parameters for this "
-                                f"template are '{allowed}'.")
+            raise TemplateError(
+                f"parameters.{unknown[0]}",
+                "The template parameters "
+                f"'{', '.join(unknown)}' are not valid; they are not present "
+                "in the original template and can therefore not be provided "
+                "at deployment time. The only supported parameters for this "
+                f"template are '{allowed}'.",
+            )
         self._given = {k.lower(): v for k, v in given.items()}
         for key in self._param_defs:
             self._parameter(key)
@@ -519,17 +562,24 @@ class Template:
         name, d = self._param_defs[key]
         path = f"parameters.{name}"
         if path in self._evaluating:
-            raise TemplateError(path, "The default values of parameters "
-                                f"{' -> '.join(self._evaluating + [path])} depend on each "
-                                "other in a cycle.")
+            raise TemplateError(
+                path,
+                "The default values of parameters "
+                f"{' -> '.join(self._evaluating + [path])} depend on each "
+                "other in a cycle.",
+            )
         if key in self._given:
             wrapper = self._given[key]
             if isinstance(wrapper, dict) and "reference" in wrapper:
-                raise TemplateError(path, "Key Vault references in parameters are not "
-                                    "supported by acrctl; pass the value.")
+                raise TemplateError(
+                    path,
+                    "Key Vault references in parameters are not "
+                    "supported by acrctl; pass the value.",
+                )
             if not isinstance(wrapper, dict) or "value" not in wrapper:
-                raise TemplateError(path, "A deployment parameter must be an object with a "
-                                    "'value'.")
+                raise TemplateError(
+                    path, "A deployment parameter must be an object with a 'value'."
+                )
             value = wrapper["value"]
         elif "defaultValue" in d:
             self._evaluating.append(path)
@@ -538,52 +588,81 @@ class Template:
             finally:
                 self._evaluating.pop()
         else:
-            raise TemplateError(path, f"The value for the template parameter '{name}' is not "
-                                "provided. Please see https://aka.ms/arm-create-parameter-file "
-                                "for usage details.")
+            raise TemplateError(
+                path,
+                f"The value for the template parameter '{name}' is not "
+                "provided. Please see https://aka.ms/arm-create-parameter-file "
+                "for usage details.",
+            )
         self._param_values[key] = self._check_parameter(name, d, value, path)
         return self._param_values[key]
 
     @staticmethod
     def _check_parameter(name: str, d: dict[str, Any], value: Any, path: str) -> Any:
         kind = str(d["type"]).lower()
-        ok = {"string": isinstance(value, str), "securestring": isinstance(value, str),
-              "int": isinstance(value, int) and not isinstance(value, bool),
-              "bool": isinstance(value, bool), "object": isinstance(value, dict),
-              "secureobject": isinstance(value, dict), "array": isinstance(value, list)}[kind]
+        ok = {
+            "string": isinstance(value, str),
+            "securestring": isinstance(value, str),
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "bool": isinstance(value, bool),
+            "object": isinstance(value, dict),
+            "secureobject": isinstance(value, dict),
+            "array": isinstance(value, list),
+        }[kind]
         if not ok:
-            raise TemplateError(path, f"Template parameter '{name}' was provided an invalid "
-                                f"value. Expected a value of type '{PARAMETER_TYPES[kind]}', "
-                                f"but received a value of type '{type_name(value)}'.")
+            raise TemplateError(
+                path,
+                f"Template parameter '{name}' was provided an invalid "
+                f"value. Expected a value of type '{PARAMETER_TYPES[kind]}', "
+                f"but received a value of type '{type_name(value)}'.",
+            )
         allowed = d.get("allowedValues")
         if isinstance(allowed, list) and value not in allowed:
             shown = ", ".join(text(a) for a in allowed)
-            raise TemplateError(path, f"The provided value for the template parameter "
-                                f"'{name}' is not valid. The value '{text(value)}' is not part "
-                                f"of the allowed value(s): '{shown}'.")
+            raise TemplateError(
+                path,
+                f"The provided value for the template parameter "
+                f"'{name}' is not valid. The value '{text(value)}' is not part "
+                f"of the allowed value(s): '{shown}'.",
+            )
         if isinstance(value, str | list):
             lo, hi = d.get("minLength"), d.get("maxLength")
             if isinstance(lo, int) and len(value) < lo:
-                raise TemplateError(path, f"The provided value for the template parameter "
-                                    f"'{name}' is too short: the minimum length is {lo}.")
+                raise TemplateError(
+                    path,
+                    f"The provided value for the template parameter "
+                    f"'{name}' is too short: the minimum length is {lo}.",
+                )
             if isinstance(hi, int) and len(value) > hi:
-                raise TemplateError(path, f"The provided value for the template parameter "
-                                    f"'{name}' is too long: the maximum length is {hi}.")
+                raise TemplateError(
+                    path,
+                    f"The provided value for the template parameter "
+                    f"'{name}' is too long: the maximum length is {hi}.",
+                )
         if kind == "int":
             lo, hi = d.get("minValue"), d.get("maxValue")
             if isinstance(lo, int) and value < lo:
-                raise TemplateError(path, f"The provided value for the template parameter "
-                                    f"'{name}' is less than the minimum value {lo}.")
+                raise TemplateError(
+                    path,
+                    f"The provided value for the template parameter "
+                    f"'{name}' is less than the minimum value {lo}.",
+                )
             if isinstance(hi, int) and value > hi:
-                raise TemplateError(path, f"The provided value for the template parameter "
-                                    f"'{name}' is greater than the maximum value {hi}.")
+                raise TemplateError(
+                    path,
+                    f"The provided value for the template parameter "
+                    f"'{name}' is greater than the maximum value {hi}.",
+                )
         return value
 
     def parameter(self, name: str, path: str) -> Any:
         key = name.lower()
         if key not in self._param_defs:
-            raise TemplateError(path, f"The template parameter '{name}' is not found. Please "
-                                "see https://aka.ms/arm-syntax-parameters for usage details.")
+            raise TemplateError(
+                path,
+                f"The template parameter '{name}' is not found. Please "
+                "see https://aka.ms/arm-syntax-parameters for usage details.",
+            )
         return self._parameter(key)
 
     def variable(self, name: str, path: str) -> Any:
@@ -591,23 +670,30 @@ class Template:
         if not isinstance(defs, dict):
             raise TemplateError("variables", "The template variables must be an object.")
         if "copy" in defs:
-            raise TemplateError("variables.copy", "variable copy loops are not supported by "
-                                "acrctl.")
+            raise TemplateError(
+                "variables.copy", "variable copy loops are not supported by acrctl."
+            )
         if self._variable_names is None:
             self._variable_names = {}
             for k in defs:
                 self._variable_names.setdefault(k.lower(), k)
         match = self._variable_names.get(name.lower())
         if match is None:
-            raise TemplateError(path, f"The template variable '{name}' is not found. Please "
-                                "see https://aka.ms/arm-syntax-variables for usage details.")
+            raise TemplateError(
+                path,
+                f"The template variable '{name}' is not found. Please "
+                "see https://aka.ms/arm-syntax-variables for usage details.",
+            )
         if match in self._variables:
             return self._variables[match]
         vpath = f"variables.{match}"
         if vpath in self._evaluating:
-            raise TemplateError(vpath, "The variables "
-                                f"{' -> '.join(self._evaluating + [vpath])} depend on each "
-                                "other in a cycle.")
+            raise TemplateError(
+                vpath,
+                "The variables "
+                f"{' -> '.join(self._evaluating + [vpath])} depend on each "
+                "other in a cycle.",
+            )
         self._evaluating.append(vpath)
         try:
             self._variables[match] = self.produce(defs[match], vpath)
@@ -640,8 +726,9 @@ class Template:
         except LimitExceeded as exc:
             raise _limit(path, exc) from None
         except ExpressionSyntaxError as exc:
-            raise TemplateError(path, f"The template language expression '{expression}' "
-                                f"is not valid: {exc}.") from None
+            raise TemplateError(
+                path, f"The template language expression '{expression}' is not valid: {exc}."
+            ) from None
 
     def produce(self, value: Any, path: str) -> Any:
         """value() for what the template produces (a variable, a parameter default, a
@@ -671,9 +758,11 @@ class Template:
         except LimitExceeded as exc:
             raise _limit(path, exc) from None
         try:
-            out = ({k: self.value(v, f"{path}.{k}") for k, v in value.items()}
-                   if isinstance(value, dict)
-                   else [self.value(v, f"{path}[{i}]") for i, v in enumerate(value)])
+            out = (
+                {k: self.value(v, f"{path}.{k}") for k, v in value.items()}
+                if isinstance(value, dict)
+                else [self.value(v, f"{path}[{i}]") for i, v in enumerate(value)]
+            )
             budget.check(out, "The value is")
             return out
         except LimitExceeded as exc:
@@ -702,23 +791,31 @@ class Template:
         if isinstance(node, Prop):
             target = self.evaluate(node.target, path)
             if not isinstance(target, dict):
-                raise TemplateError(path, f"The language expression property '{node.name}' "
-                                    f"cannot be read from a value of type "
-                                    f"'{type_name(target)}'.")
+                raise TemplateError(
+                    path,
+                    f"The language expression property '{node.name}' "
+                    f"cannot be read from a value of type "
+                    f"'{type_name(target)}'.",
+                )
             if node.name in target:
                 return target[node.name]
             for k, v in target.items():
                 if k.lower() == node.name.lower():
                     return v
-            raise TemplateError(path, f"The language expression property '{node.name}' "
-                                "doesn't exist, available properties are "
-                                f"'{', '.join(target)}'.")
+            raise TemplateError(
+                path,
+                f"The language expression property '{node.name}' "
+                "doesn't exist, available properties are "
+                f"'{', '.join(target)}'.",
+            )
         if isinstance(node, Index):
             target, key = self.evaluate(node.target, path), self.evaluate(node.key, path)
             if isinstance(target, list) and isinstance(key, int) and not isinstance(key, bool):
                 if not 0 <= key < len(target):
-                    raise TemplateError(path, f"The index {key} is out of range for an array "
-                                        f"of length {len(target)}.")
+                    raise TemplateError(
+                        path,
+                        f"The index {key} is out of range for an array of length {len(target)}.",
+                    )
                 return target[key]
             if isinstance(target, dict) and isinstance(key, str):
                 if key in target:
@@ -726,11 +823,17 @@ class Template:
                 for k, v in target.items():
                     if k.lower() == key.lower():
                         return v
-                raise TemplateError(path, f"The language expression property '{key}' "
-                                    "doesn't exist, available properties are "
-                                    f"'{', '.join(target)}'.")
-            raise TemplateError(path, f"A value of type '{type_name(target)}' cannot be "
-                                f"indexed with a value of type '{type_name(key)}'.")
+                raise TemplateError(
+                    path,
+                    f"The language expression property '{key}' "
+                    "doesn't exist, available properties are "
+                    f"'{', '.join(target)}'.",
+                )
+            raise TemplateError(
+                path,
+                f"A value of type '{type_name(target)}' cannot be "
+                f"indexed with a value of type '{type_name(key)}'.",
+            )
         raise AssertionError(node)  # pragma: no cover
 
     def _call(self, node: Call, path: str) -> Any:
@@ -755,16 +858,22 @@ class Template:
     def _expand(self) -> None:
         res = self.raw.get("resources", [])
         if not isinstance(res, list):
-            raise TemplateError("resources", "The template resources must be an array "
-                                "(symbolic resource names, languageVersion 2.0, are not "
-                                "supported by acrctl).")
+            raise TemplateError(
+                "resources",
+                "The template resources must be an array "
+                "(symbolic resource names, languageVersion 2.0, are not "
+                "supported by acrctl).",
+            )
         for i, r in enumerate(res):
             self._resource(r, f"resources[{i}]", None)
         seen: dict[str, str] = {}
         for r in self.resources:
             if r.id.lower() in seen:
-                raise TemplateError(r.path, f"The resource '{r.id}' is defined multiple times "
-                                    f"in the template (also at {seen[r.id.lower()]}).")
+                raise TemplateError(
+                    r.path,
+                    f"The resource '{r.id}' is defined multiple times "
+                    f"in the template (also at {seen[r.id.lower()]}).",
+                )
             seen[r.id.lower()] = r.path
 
     def _resource(self, raw: Any, path: str, parent: Resource | None) -> None:
@@ -789,28 +898,39 @@ class Template:
             full_type, full_name = f"{parent.type}/{full_type}", f"{parent.name}/{full_name}"
         known = RESOURCE_TYPES.get(full_type.lower())
         if known is None:
-            raise TemplateError(f"{path}.type", f"The resource type '{rtype}' is not "
-                                "supported by acrctl. Templates can deploy "
-                                f"{', '.join(t for t, _ in RESOURCE_TYPES.values())}.")
+            raise TemplateError(
+                f"{path}.type",
+                f"The resource type '{rtype}' is not "
+                "supported by acrctl. Templates can deploy "
+                f"{', '.join(t for t, _ in RESOURCE_TYPES.values())}.",
+            )
         canonical, kind = known
         segments = full_name.split("/")
         if len(segments) != canonical.count("/") or not all(segments):
-            raise TemplateError(f"{path}.name", f"The template resource '{name}' for type "
-                                f"'{rtype}' has incorrect segment lengths. A nested resource "
-                                "type must have identical number of segments as its resource "
-                                "name. A root resource type must have segment length one "
-                                "greater than its resource name.")
+            raise TemplateError(
+                f"{path}.name",
+                f"The template resource '{name}' for type "
+                f"'{rtype}' has incorrect segment lengths. A nested resource "
+                "type must have identical number of segments as its resource "
+                "name. A root resource type must have segment length one "
+                "greater than its resource name.",
+            )
         if parent is not None and segments[0].lower() != parent.names[0].lower():
-            raise TemplateError(f"{path}.name", f"The child resource '{full_name}' is nested "
-                                f"in '{parent.name}' but names another parent.")
+            raise TemplateError(
+                f"{path}.name",
+                f"The child resource '{full_name}' is nested "
+                f"in '{parent.name}' but names another parent.",
+            )
         rid = ids.registry_id(self.scope.subscription, self.scope.group_name, segments[0])
         if kind != "registry":
             rid += f"/{canonical.rsplit('/', 1)[1]}/{segments[1]}"
         if "condition" in raw:
             cond = self.value(raw["condition"], f"{path}.condition")
             if not isinstance(cond, bool):
-                raise TemplateError(f"{path}.condition", "The condition must be a boolean, "
-                                    f"not a value of type '{type_name(cond)}'.")
+                raise TemplateError(
+                    f"{path}.condition",
+                    f"The condition must be a boolean, not a value of type '{type_name(cond)}'.",
+                )
             if not cond:
                 self._skipped.append((rid, canonical, full_name))
                 return
@@ -821,12 +941,17 @@ class Template:
         for j, d in enumerate(deps):
             dep = self.produce(d, f"{path}.dependsOn[{j}]")
             if not isinstance(dep, str):
-                raise TemplateError(f"{path}.dependsOn[{j}]", "A dependsOn entry must be a "
-                                    "resource name or id.")
+                raise TemplateError(
+                    f"{path}.dependsOn[{j}]", "A dependsOn entry must be a resource name or id."
+                )
             evaluated.append(dep)
-        uses_ref = any("reference" in {c.lower() for c in calls(self._parse_at(v[1:-1], p))}
-                       for k in BODY_KEYS if k in raw
-                       for p, v in walk(raw[k], f"{path}.{k}") if is_expression(v))
+        uses_ref = any(
+            "reference" in {c.lower() for c in calls(self._parse_at(v[1:-1], p))}
+            for k in BODY_KEYS
+            if k in raw
+            for p, v in walk(raw[k], f"{path}.{k}")
+            if is_expression(v)
+        )
         res = Resource(path, canonical, kind, full_name, rid, raw, evaluated, uses_ref)
         self.resources.append(res)
         children = raw.get("resources", [])
@@ -849,12 +974,15 @@ class Template:
         '' for a resource whose condition is false."""
         index: dict[str, str] = {}
         skipped = set(self._skipped)
-        for rid, rtype, name in [(r.id, r.type, r.name) for r in self.resources] \
-                + self._skipped:
+        for rid, rtype, name in [(r.id, r.type, r.name) for r in self.resources] + self._skipped:
             answer = "" if (rid, rtype, name) in skipped else rid
             low = rid.lower().strip("/")
-            for key in (low, low.split("/providers/", 1)[-1], f"{rtype}/{name}".lower(),
-                        name.lower()):
+            for key in (
+                low,
+                low.split("/providers/", 1)[-1],
+                f"{rtype}/{name}".lower(),
+                name.lower(),
+            ):
                 index.setdefault(key, answer)
         return index
 
@@ -865,8 +993,10 @@ class Template:
             for j, dep in enumerate(r.depends_on):
                 rid = self.find(dep)
                 if rid is None:
-                    raise TemplateError(f"{r.path}.dependsOn[{j}]", f"The resource '{dep}' is "
-                                        "not defined in the template.")
+                    raise TemplateError(
+                        f"{r.path}.dependsOn[{j}]",
+                        f"The resource '{dep}' is not defined in the template.",
+                    )
                 if rid:
                     resolved[rid] = None
             parent = present.get(r.registry_id.lower()) if r.kind != "registry" else None
@@ -907,13 +1037,15 @@ class Template:
         node: Resource | None = start
         while node is not None and node not in chain:
             chain.append(node)
-            node = next((by_id[d.lower()] for d in node.depends_on if d.lower() in by_id),
-                        None)
-        loop = chain[chain.index(node):] if node is not None else chain
+            node = next((by_id[d.lower()] for d in node.depends_on if d.lower() in by_id), None)
+        loop = chain[chain.index(node) :] if node is not None else chain
         names = " -> ".join(f"'{r.id}'" for r in [*loop, loop[0]])
-        return TemplateError(f"{loop[0].path}.dependsOn", "Circular dependency detected on "
-                             f"resources: {names}. Please see "
-                             "https://aka.ms/arm-syntax-resources for usage details.")
+        return TemplateError(
+            f"{loop[0].path}.dependsOn",
+            "Circular dependency detected on "
+            f"resources: {names}. Please see "
+            "https://aka.ms/arm-syntax-resources for usage details.",
+        )
 
     def body(self, res: Resource) -> dict[str, Any]:
         """What the resource sends to its provider, evaluated."""
@@ -949,15 +1081,12 @@ class Template:
     def _output(self, name: str, o: Any) -> dict[str, Any] | None:
         path = f"outputs.{name}"
         if not isinstance(o, dict):
-            raise TemplateError(path, "An output must be an object with 'type' and "
-                                "'value'.")
+            raise TemplateError(path, "An output must be an object with 'type' and 'value'.")
         if "copy" in o:
-            raise TemplateError(f"{path}.copy", "output copy loops are not supported by "
-                                "acrctl.")
+            raise TemplateError(f"{path}.copy", "output copy loops are not supported by acrctl.")
         kind = str(o.get("type", "")).lower()
         if kind not in PARAMETER_TYPES:
-            raise TemplateError(f"{path}.type", f"The output type '{o.get('type')}' is not "
-                                "valid.")
+            raise TemplateError(f"{path}.type", f"The output type '{o.get('type')}' is not valid.")
         if "condition" in o and self.value(o["condition"], f"{path}.condition") is False:
             return None
         entry: dict[str, Any] = {"type": PARAMETER_TYPES[kind]}
@@ -975,25 +1104,33 @@ def _arity(name: str, args: Any, lo: int, hi: int | None, path: str) -> None:
     n = len(args)
     if n < lo or (hi is not None and n > hi):
         want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
-        raise TemplateError(path, f"Unable to evaluate template language function '{name}': "
-                            f"function requires {want} argument(s) while {n} were provided.")
+        raise TemplateError(
+            path,
+            f"Unable to evaluate template language function '{name}': "
+            f"function requires {want} argument(s) while {n} were provided.",
+        )
 
 
 def _unsupported(name: str, path: str) -> TemplateError:
-    return TemplateError(path, f"The template function '{name}' is not supported by acrctl. "
-                         f"Supported functions: {', '.join(sorted(FUNCTION_NAMES))}.")
+    return TemplateError(
+        path,
+        f"The template function '{name}' is not supported by acrctl. "
+        f"Supported functions: {', '.join(sorted(FUNCTION_NAMES))}.",
+    )
 
 
 def _arg_error(name: str, path: str, detail: str) -> TemplateError:
-    return TemplateError(path, f"Unable to evaluate template language function '{name}': "
-                         f"{detail}.")
+    return TemplateError(path, f"Unable to evaluate template language function '{name}': {detail}.")
 
 
 def _strings(name: str, args: list[Any], path: str) -> list[str]:
     for i, a in enumerate(args):
         if not isinstance(a, str):
-            raise _arg_error(name, path, f"argument {i + 1} must be a string, not a value of "
-                             f"type '{type_name(a)}'")
+            raise _arg_error(
+                name,
+                path,
+                f"argument {i + 1} must be a string, not a value of type '{type_name(a)}'",
+            )
     return args
 
 
@@ -1002,7 +1139,9 @@ def fn(lo: int, hi: int | None) -> Callable[[Function], Function]:
         def checked(t: Template, name: str, args: list[Any], path: str) -> Any:
             _arity(name, args, lo, hi, path)
             return f(t, name, args, path)
+
         return checked
+
     return wrap
 
 
@@ -1019,22 +1158,34 @@ def _variables(t: Template, name: str, args: list[Any], path: str) -> Any:
 @fn(0, 0)
 def _resource_group(t: Template, name: str, args: list[Any], path: str) -> Any:
     g = t.scope.resource_group
-    return {"id": g["id"], "name": g["name"], "type": g.get("type"),
-            "location": g["location"], "managedBy": g.get("managedBy"),
-            "tags": g.get("tags") or {}, "properties": g.get("properties") or {}}
+    return {
+        "id": g["id"],
+        "name": g["name"],
+        "type": g.get("type"),
+        "location": g["location"],
+        "managedBy": g.get("managedBy"),
+        "tags": g.get("tags") or {},
+        "properties": g.get("properties") or {},
+    }
 
 
 @fn(0, 0)
 def _subscription(t: Template, name: str, args: list[Any], path: str) -> Any:
     sub = t.scope.subscription
-    return {"id": ids.subscription_id(sub), "subscriptionId": sub,
-            "tenantId": t.scope.tenant or sub, "displayName": sub}
+    return {
+        "id": ids.subscription_id(sub),
+        "subscriptionId": sub,
+        "tenantId": t.scope.tenant or sub,
+        "displayName": sub,
+    }
 
 
 @fn(0, 0)
 def _deployment(t: Template, name: str, args: list[Any], path: str) -> Any:
-    return {"name": t.scope.deployment,
-            "properties": {"template": {"contentVersion": t.raw.get("contentVersion")}}}
+    return {
+        "name": t.scope.deployment,
+        "properties": {"template": {"contentVersion": t.raw.get("contentVersion")}},
+    }
 
 
 def _would(name: str) -> str:
@@ -1073,7 +1224,7 @@ def _format(t: Template, name: str, args: list[Any], path: str) -> Any:
     parts: list[str] = []  # the result's pieces: measured, then joined
     pos = 0
     for m in _FORMAT.finditer(fmt):
-        parts.append(fmt[pos:m.start()])
+        parts.append(fmt[pos : m.start()])
         token = m.group(0)
         pos = m.end()
         if token in ("{{", "}}"):
@@ -1082,8 +1233,9 @@ def _format(t: Template, name: str, args: list[Any], path: str) -> Any:
         if m.group(1) is None:
             raise _arg_error(name, path, f"the format string '{fmt}' is not valid")
         if m.group(2):
-            raise _arg_error(name, path, f"format specifiers ('{token}') are not supported "
-                             "by acrctl")
+            raise _arg_error(
+                name, path, f"format specifiers ('{token}') are not supported by acrctl"
+            )
         i = int(m.group(1))
         if i + 1 >= len(args):
             raise _arg_error(name, path, f"the format item '{token}' has no argument")
@@ -1116,22 +1268,36 @@ def _unique_string(t: Template, name: str, args: list[Any], path: str) -> Any:
 def _resource_id(t: Template, name: str, args: list[Any], path: str) -> Any:
     args = _strings(name, args, path)
     t.budget.string(sum(len(a) + 1 for a in args), _would(name))
-    at = next((i for i, a in enumerate(args)
-               if "/" in a.strip("/") and "." in a.strip("/").split("/")[0]), None)
+    at = next(
+        (
+            i
+            for i, a in enumerate(args)
+            if "/" in a.strip("/") and "." in a.strip("/").split("/")[0]
+        ),
+        None,
+    )
     if at is None or at > 2:
-        raise _arg_error(name, path, "a resource type such as "
-                         "'Microsoft.ContainerRegistry/registries' is required, after at most "
-                         "a subscription id and a resource group name")
+        raise _arg_error(
+            name,
+            path,
+            "a resource type such as "
+            "'Microsoft.ContainerRegistry/registries' is required, after at most "
+            "a subscription id and a resource group name",
+        )
     sub, rg = t.scope.subscription, t.scope.group_name
     if at == 1:
         rg = args[0]
     elif at == 2:
         sub, rg = args[0], args[1]
     segments = [s for s in args[at].split("/") if s]
-    names = [n for a in args[at + 1:] for n in a.strip("/").split("/")]
+    names = [n for a in args[at + 1 :] for n in a.strip("/").split("/")]
     if len(names) != len(segments) - 1:
-        raise _arg_error(name, path, f"the type '{args[at]}' requires {len(segments) - 1} "
-                         f"resource name argument(s), {len(names)} were given")
+        raise _arg_error(
+            name,
+            path,
+            f"the type '{args[at]}' requires {len(segments) - 1} "
+            f"resource name argument(s), {len(names)} were given",
+        )
     out = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{segments[0]}"
     for seg, n in zip(segments[1:], names, strict=True):
         out += f"/{seg}/{n}"
@@ -1141,9 +1307,12 @@ def _resource_id(t: Template, name: str, args: list[Any], path: str) -> Any:
 @fn(1, 3)
 def _reference(t: Template, name: str, args: list[Any], path: str) -> Any:
     if t.reference is None:
-        raise TemplateError(path, "The template function 'reference' is not expected at this "
-                            "location: it reads deployed resources, so it may be used in "
-                            "resource properties and outputs only.")
+        raise TemplateError(
+            path,
+            "The template function 'reference' is not expected at this "
+            "location: it reads deployed resources, so it may be used in "
+            "resource properties and outputs only.",
+        )
     ref = _strings(name, args[:1], path)[0]
     rid = ref if ref.startswith("/") else (t.find(ref) or ref)
     full = len(args) == 3 and isinstance(args[2], str) and args[2].lower() == "full"
@@ -1177,8 +1346,11 @@ def _or(t: Template, name: str, args: list[Any], path: str) -> Any:
 def _bools(name: str, args: list[Any], path: str) -> list[bool]:
     for i, a in enumerate(args):
         if not isinstance(a, bool):
-            raise _arg_error(name, path, f"argument {i + 1} must be a boolean, not a value of "
-                             f"type '{type_name(a)}'")
+            raise _arg_error(
+                name,
+                path,
+                f"argument {i + 1} must be a boolean, not a value of type '{type_name(a)}'",
+            )
     return args
 
 
@@ -1209,8 +1381,7 @@ def _int(t: Template, name: str, args: list[Any], path: str) -> Any:
     if isinstance(v, str) and re.fullmatch(r"\s*-?\d+\s*", v):
         value = int64(v)
         if value is None:
-            raise _arg_error(name, path, f"'{_brief(v)}' is out of range for an integer "
-                             "(64-bit)")
+            raise _arg_error(name, path, f"'{_brief(v)}' is out of range for an integer (64-bit)")
         return value
     raise _arg_error(name, path, f"'{_brief(v)}' cannot be converted to an integer")
 
@@ -1264,17 +1435,60 @@ def _if_placeholder(t: Template, name: str, args: list[Any], path: str) -> Any:
 
 # functions that return a value that exists already (not counted as built)
 PASS_THROUGH = {"parameters", "variables", "reference"}
-FUNCTION_NAMES = ("and", "bool", "concat", "deployment", "empty", "equals", "false", "format",
-                  "if", "int", "length", "not", "null", "or", "parameters", "reference",
-                  "replace", "resourceGroup", "resourceId", "string", "subscription",
-                  "toLower", "toUpper", "true", "uniqueString", "variables")
+FUNCTION_NAMES = (
+    "and",
+    "bool",
+    "concat",
+    "deployment",
+    "empty",
+    "equals",
+    "false",
+    "format",
+    "if",
+    "int",
+    "length",
+    "not",
+    "null",
+    "or",
+    "parameters",
+    "reference",
+    "replace",
+    "resourceGroup",
+    "resourceId",
+    "string",
+    "subscription",
+    "toLower",
+    "toUpper",
+    "true",
+    "uniqueString",
+    "variables",
+)
 FUNCTIONS: dict[str, Function] = {
-    "and": _and, "bool": _bool, "concat": _concat, "deployment": _deployment,
-    "empty": _empty, "equals": _equals, "false": _false, "format": _format,
-    "if": _if_placeholder, "int": _int, "length": _length, "not": _not, "null": _null,
-    "or": _or, "parameters": _parameters, "reference": _reference, "replace": _replace,
-    "resourcegroup": _resource_group, "resourceid": _resource_id, "string": _string,
-    "subscription": _subscription, "tolower": _to_lower, "toupper": _to_upper,
-    "true": _true, "uniquestring": _unique_string, "variables": _variables,
+    "and": _and,
+    "bool": _bool,
+    "concat": _concat,
+    "deployment": _deployment,
+    "empty": _empty,
+    "equals": _equals,
+    "false": _false,
+    "format": _format,
+    "if": _if_placeholder,
+    "int": _int,
+    "length": _length,
+    "not": _not,
+    "null": _null,
+    "or": _or,
+    "parameters": _parameters,
+    "reference": _reference,
+    "replace": _replace,
+    "resourcegroup": _resource_group,
+    "resourceid": _resource_id,
+    "string": _string,
+    "subscription": _subscription,
+    "tolower": _to_lower,
+    "toupper": _to_upper,
+    "true": _true,
+    "uniquestring": _unique_string,
+    "variables": _variables,
 }
 assert {n.lower() for n in FUNCTION_NAMES} == set(FUNCTIONS)

@@ -36,8 +36,10 @@ OUTBOX_VERSION = "webhook_outbox_version"
 ACTIONS = ("push", "delete", "quarantine", "chart_push", "chart_delete")
 MASK = "******"
 USER_AGENT = "acrctl"
-EVENT_ID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-                         r"[0-9a-fA-F]{12}\Z")
+EVENT_ID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12}\Z"
+)
 MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 CHART_MEDIA_TYPE = "application/vnd.acr.helm.chart"
 MAX_RECORDED_ATTEMPTS = 100
@@ -78,20 +80,26 @@ def check_uri(uri: Any) -> str:
     except ValueError:
         p = urlsplit("")
     if p.scheme not in ("http", "https") or not p.hostname:
-        raise InvalidInput("WebhookInvalidParameterValue",
-                           "The webhook serviceUri must be an absolute http or https URI.")
+        raise InvalidInput(
+            "WebhookInvalidParameterValue",
+            "The webhook serviceUri must be an absolute http or https URI.",
+        )
     return uri
 
 
 def check_actions(actions: Any) -> list[str]:
     if not isinstance(actions, list) or not actions:
-        raise InvalidInput("WebhookInvalidParameterValue",
-                           "The webhook needs at least one action: " + ", ".join(ACTIONS) + ".")
+        raise InvalidInput(
+            "WebhookInvalidParameterValue",
+            "The webhook needs at least one action: " + ", ".join(ACTIONS) + ".",
+        )
     out = []
     for a in actions:
         if not isinstance(a, str) or a.lower() not in ACTIONS:
-            raise InvalidInput("WebhookInvalidParameterValue",
-                               f"'{a}' is not a webhook action. Allowed: {', '.join(ACTIONS)}.")
+            raise InvalidInput(
+                "WebhookInvalidParameterValue",
+                f"'{a}' is not a webhook action. Allowed: {', '.join(ACTIONS)}.",
+            )
         if a.lower() not in out:
             out.append(a.lower())
     return out
@@ -101,9 +109,11 @@ def check_headers(headers: Any) -> dict[str, str]:
     if headers is None:
         return {}
     if not isinstance(headers, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
-        raise InvalidInput("WebhookInvalidParameterValue",
-                           "customHeaders must be an object of string values.")
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise InvalidInput(
+            "WebhookInvalidParameterValue", "customHeaders must be an object of string values."
+        )
     for name, value in headers.items():
         problem = header_problem(name, value)
         if problem:
@@ -122,12 +132,16 @@ def header_problem(name: str, value: str) -> str | None:
     quotes the value: header values are secrets."""
     shown = name.encode("unicode_escape").decode("ascii")[:100]
     if not HEADER_NAME_RE.fullmatch(name):
-        return (f"The customHeaders name '{shown}' is not a valid HTTP header name (letters, "
-                "digits and !#$%&'*+-.^_`|~ only).")
+        return (
+            f"The customHeaders name '{shown}' is not a valid HTTP header name (letters, "
+            "digits and !#$%&'*+-.^_`|~ only)."
+        )
     if BAD_VALUE_CHAR_RE.search(value):
-        return (f"The value of the custom header '{shown}' contains control characters (such "
-                "as CR, LF or NUL) or characters outside Latin-1; it cannot be sent as an "
-                "HTTP header.")
+        return (
+            f"The value of the custom header '{shown}' contains control characters (such "
+            "as CR, LF or NUL) or characters outside Latin-1; it cannot be sent as an "
+            "HTTP header."
+        )
     return None
 
 
@@ -142,15 +156,18 @@ def delivery_host(uri: str) -> str:
 
 def check_status(status: Any) -> str:
     if status not in ("enabled", "disabled"):
-        raise InvalidInput("WebhookInvalidParameterValue",
-                           f"The webhook status must be 'enabled' or 'disabled', not '{status}'.")
+        raise InvalidInput(
+            "WebhookInvalidParameterValue",
+            f"The webhook status must be 'enabled' or 'disabled', not '{status}'.",
+        )
     return str(status)
 
 
 def check_signing_secret(value: Any) -> str:
     if not isinstance(value, str):
-        raise InvalidInput("WebhookInvalidParameterValue",
-                           "The webhook signingSecret must be a string.")
+        raise InvalidInput(
+            "WebhookInvalidParameterValue", "The webhook signingSecret must be a string."
+        )
     return value
 
 
@@ -181,8 +198,9 @@ class Webhooks:
     def get(self, sub: str, rg: str, registry: str, name: str) -> dict[str, Any]:
         return dict(self.item(sub, rg, registry, name).doc)
 
-    def list(self, sub: str, rg: str, registry: str, after: int | None = None,
-             limit: int | None = None) -> tuple[builtins.list[dict[str, Any]], int | None]:
+    def list(
+        self, sub: str, rg: str, registry: str, after: int | None = None, limit: int | None = None
+    ) -> tuple[builtins.list[dict[str, Any]], int | None]:
         reg = self.b.registries.get(sub, rg, registry)
         items = self.b.store.list(WEBHOOK, parent=ids.key(reg["id"]), after=after, limit=limit)
         last = items[-1].seq if limit is not None and len(items) == limit else None
@@ -192,18 +210,30 @@ class Webhooks:
         region = regions.require(location, ids.WEBHOOK_TYPE)
         allowed = [reg["location"]]
         if reg["sku"]["name"] == "Premium":
-            allowed += [r["location"] for r in self.b.replications.all_for(reg)
-                        if r["location"] not in allowed]
+            allowed += [
+                r["location"]
+                for r in self.b.replications.all_for(reg)
+                if r["location"] not in allowed
+            ]
         if region["name"] not in allowed:
             raise InvalidInput(
                 "WebhookLocationNotAllowed",
                 f"The webhook location '{region['name']}' must be the registry's home region "
-                f"or one of its replica regions: {', '.join(allowed)}.")
+                f"or one of its replica regions: {', '.join(allowed)}.",
+            )
         return str(region["name"])
 
-    def put(self, caller: Caller, sub: str, rg: str, registry: str, name: str,
-            body: dict[str, Any], if_match: str | None = None,
-            if_none_match: str | None = None) -> tuple[dict[str, Any], bool, dict[str, Any]]:
+    def put(
+        self,
+        caller: Caller,
+        sub: str,
+        rg: str,
+        registry: str,
+        name: str,
+        body: dict[str, Any],
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> tuple[dict[str, Any], bool, dict[str, Any]]:
         check_name(name, "webhook")
         with self.b.store.transaction():
             reg = self.b.registries.get(sub, rg, registry)
@@ -212,18 +242,23 @@ class Webhooks:
             check_preconditions(cur, if_match, if_none_match)
             props = body_properties(body, required=True)
             location = self._check_location(reg, body.get("location"))
-            secret = {"serviceUri": check_uri(props.get("serviceUri")),
-                      "customHeaders": check_headers(props.get("customHeaders"))}
+            secret = {
+                "serviceUri": check_uri(props.get("serviceUri")),
+                "customHeaders": check_headers(props.get("customHeaders")),
+            }
             if props.get("signingSecret") is not None:
                 secret["signingSecret"] = check_signing_secret(props["signingSecret"])
-            new_props = {"status": check_status(props.get("status", "enabled")),
-                         "scope": check_scope(props.get("scope", "")),
-                         "actions": check_actions(props.get("actions"))}
+            new_props = {
+                "status": check_status(props.get("status", "enabled")),
+                "scope": check_scope(props.get("scope", "")),
+                "actions": check_actions(props.get("actions")),
+            }
             if cur:
                 self.b.ops.ensure_idle(WEBHOOK, key, name)
                 if location != cur.doc["location"]:
-                    raise InvalidInput("LocationCannotBeChanged",
-                                       "The location of a webhook cannot be changed.")
+                    raise InvalidInput(
+                        "LocationCannotBeChanged", "The location of a webhook cannot be changed."
+                    )
             else:
                 quota = WEBHOOK_QUOTA[reg["sku"]["name"]]
                 if self.count_for(reg) >= quota:
@@ -231,26 +266,36 @@ class Webhooks:
                         "QuotaExceeded",
                         f"Quota exceeded for resource type webhooks for the registry SKU "
                         f"{reg['sku']['name']}. Learn more about different SKU quotas and "
-                        "upgrade process: https://aka.ms/acr/tiers")
+                        "upgrade process: https://aka.ms/acr/tiers",
+                    )
             doc: dict[str, Any] = {
                 "id": cur.doc["id"] if cur else f"{reg['id']}/webhooks/{name}",
                 "name": cur.doc["name"] if cur else name,
                 "type": ids.WEBHOOK_TYPE,
                 "location": location,
                 "tags": check_tags(body.get("tags")),
-                "systemData": self.b.system_data(caller, cur.doc.get("systemData") if cur
-                                                 else None),
-                "properties": {**new_props,
-                               "provisioningState": "Updating" if cur else "Creating"},
+                "systemData": self.b.system_data(
+                    caller, cur.doc.get("systemData") if cur else None
+                ),
+                "properties": {**new_props, "provisioningState": "Updating" if cur else "Creating"},
             }
             self.b.store.put(WEBHOOK, key, ids.key(reg["id"]), name, doc, secret)
-            op = self.b.ops.start(WEBHOOK, key, str(doc["id"]), "update" if cur else "create",
-                                  location)
+            op = self.b.ops.start(
+                WEBHOOK, key, str(doc["id"]), "update" if cur else "create", location
+            )
         return self.b.store.get(WEBHOOK, key).doc, cur is None, op  # type: ignore[union-attr]
 
-    def update(self, caller: Caller, sub: str, rg: str, registry: str, name: str,
-               body: dict[str, Any], if_match: str | None = None,
-               if_none_match: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    def update(
+        self,
+        caller: Caller,
+        sub: str,
+        rg: str,
+        registry: str,
+        name: str,
+        body: dict[str, Any],
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         with self.b.store.transaction():
             cur = self.item(sub, rg, registry, name)
             check_preconditions(cur, if_match, if_none_match)
@@ -281,8 +326,15 @@ class Webhooks:
             op = self.b.ops.start(WEBHOOK, cur.key, doc["id"], "update", doc["location"])
         return self.b.store.get(WEBHOOK, cur.key).doc, op  # type: ignore[union-attr]
 
-    def delete(self, sub: str, rg: str, registry: str, name: str, if_match: str | None = None,
-               if_none_match: str | None = None) -> dict[str, Any] | None:
+    def delete(
+        self,
+        sub: str,
+        rg: str,
+        registry: str,
+        name: str,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> dict[str, Any] | None:
         with self.b.store.transaction():
             reg = self.b.registries.get(sub, rg, registry)
             key = ids.key(f"{reg['id']}/webhooks/{name}")
@@ -300,43 +352,79 @@ class Webhooks:
 
     def callback_config(self, sub: str, rg: str, registry: str, name: str) -> dict[str, Any]:
         secret = self.item(sub, rg, registry, name).secret or {}
-        return {"serviceUri": secret.get("serviceUri"),
-                "customHeaders": secret.get("customHeaders") or {}}
+        return {
+            "serviceUri": secret.get("serviceUri"),
+            "customHeaders": secret.get("customHeaders") or {},
+        }
 
     # -- events (the outbox) ------------------------------------------------------------------
     def ping(self, sub: str, rg: str, registry: str, name: str) -> dict[str, Any]:
         item = self.item(sub, rg, registry, name)
         reg = self.b.registries.get(sub, rg, registry)
-        content = {"id": str(uuid.uuid4()), "timestamp": self.b.clock.iso(), "action": "ping",
-                   "request": {"id": str(uuid.uuid4()), "host": reg["properties"]["loginServer"],
-                               "method": "POST", "useragent": USER_AGENT}}
+        content = {
+            "id": str(uuid.uuid4()),
+            "timestamp": self.b.clock.iso(),
+            "action": "ping",
+            "request": {
+                "id": str(uuid.uuid4()),
+                "host": reg["properties"]["loginServer"],
+                "method": "POST",
+                "useragent": USER_AGENT,
+            },
+        }
         event = self.enqueue(item, content)
         return {"id": event["id"]}
 
-    def emit(self, registry_name: str, region: str | None, action: str, repository: str,
-             tag: str | None = None, digest: str | None = None, media_type: str | None = None,
-             size: int | None = None, length: int | None = None, name: str | None = None,
-             version: str | None = None, url: str | None = None,
-             request: dict[str, Any] | None = None, actor: dict[str, Any] | None = None,
-             source: dict[str, Any] | None = None) -> builtins.list[dict[str, str]]:
+    def emit(
+        self,
+        registry_name: str,
+        region: str | None,
+        action: str,
+        repository: str,
+        tag: str | None = None,
+        digest: str | None = None,
+        media_type: str | None = None,
+        size: int | None = None,
+        length: int | None = None,
+        name: str | None = None,
+        version: str | None = None,
+        url: str | None = None,
+        request: dict[str, Any] | None = None,
+        actor: dict[str, Any] | None = None,
+        source: dict[str, Any] | None = None,
+    ) -> builtins.list[dict[str, str]]:
         """A registry event (for the data plane): queue one delivery for every webhook of
         the registry that is enabled, lists the action, matches the scope and lives in the
         event's region (None: the registry's home region). Returns [{"webhook", "id"}]."""
         action = str(action).lower()
         if action not in ACTIONS:
-            raise InvalidInput("WebhookInvalidParameterValue",
-                               f"'{action}' is not a webhook action. Allowed: "
-                               f"{', '.join(ACTIONS)}.")
+            raise InvalidInput(
+                "WebhookInvalidParameterValue",
+                f"'{action}' is not a webhook action. Allowed: {', '.join(ACTIONS)}.",
+            )
         reg = self.b.registries.find(registry_name)
         if reg is None:
-            raise NotFound("ResourceNotFound",
-                           f"The registry '{registry_name}' could not be found.")
+            raise NotFound(
+                "ResourceNotFound", f"The registry '{registry_name}' could not be found."
+            )
         where = regions.normalize(region) if region else reg["location"]
-        content = event_content(action, self.b.clock.iso(),
-                                reg["properties"]["loginServer"], repository, tag=tag,
-                                digest=digest, media_type=media_type, size=size, length=length,
-                                name=name, version=version, url=url, request=request,
-                                actor=actor, source=source)
+        content = event_content(
+            action,
+            self.b.clock.iso(),
+            reg["properties"]["loginServer"],
+            repository,
+            tag=tag,
+            digest=digest,
+            media_type=media_type,
+            size=size,
+            length=length,
+            name=name,
+            version=version,
+            url=url,
+            request=request,
+            actor=actor,
+            source=source,
+        )
         out = []
         with self.b.store.transaction():
             for item in self.all_for(reg):
@@ -345,8 +433,9 @@ class Webhooks:
                     out.append({"webhook": item.doc["id"], "id": event["id"]})
         return out
 
-    def enqueue(self, item: Any, content: dict[str, Any],
-                redelivery_of: str | None = None) -> dict[str, Any]:
+    def enqueue(
+        self, item: Any, content: dict[str, Any], redelivery_of: str | None = None
+    ) -> dict[str, Any]:
         """Record an event for delivery (the outbox) before anything is sent: the event item
         under the webhook, and its index entry in the pending list. Returns the event. Its
         id is the payload's `id`, as in ACR (what ping returns, what list-events and the
@@ -354,8 +443,14 @@ class Webhooks:
         payload, `id` included, unchanged."""
         event_id = self._new_event_id(item, None if redelivery_of else content.get("id"))
         now = self.b.clock.now()
-        doc: dict[str, Any] = {"id": event_id, "content": content, "state": "pending",
-                               "attempts": [], "createdAt": now, "nextAttemptAt": now}
+        doc: dict[str, Any] = {
+            "id": event_id,
+            "content": content,
+            "state": "pending",
+            "attempts": [],
+            "createdAt": now,
+            "nextAttemptAt": now,
+        }
         if redelivery_of:
             doc["redeliveryOf"] = redelivery_of
         key = f"{item.key}/events/{event_id}"
@@ -368,33 +463,48 @@ class Webhooks:
     def _new_event_id(self, item: Any, wanted: Any) -> str:
         """`wanted` (a payload id) when it is a GUID no event of the webhook has yet, else a
         fresh one."""
-        if isinstance(wanted, str) and EVENT_ID_RE.match(wanted) and wanted == wanted.lower() \
-                and self.b.store.get(EVENT, f"{item.key}/events/{wanted}") is None:
+        if (
+            isinstance(wanted, str)
+            and EVENT_ID_RE.match(wanted)
+            and wanted == wanted.lower()
+            and self.b.store.get(EVENT, f"{item.key}/events/{wanted}") is None
+        ):
             return wanted
         return str(uuid.uuid4())
 
-    def redeliver(self, sub: str, rg: str, registry: str, name: str,
-                  event_id: Any) -> dict[str, Any]:
+    def redeliver(
+        self, sub: str, rg: str, registry: str, name: str, event_id: Any
+    ) -> dict[str, Any]:
         """Send a past event again: a new delivery with the same content (so the payload's
         `id` lets a receiver de-duplicate). Returns {"id": the new delivery's event id}."""
         if not isinstance(event_id, str) or not EVENT_ID_RE.match(event_id):
-            raise InvalidInput("InvalidRequestContent",
-                               "The request needs 'eventId', the id of an event of this "
-                               "webhook (a GUID from list-events or ping).")
+            raise InvalidInput(
+                "InvalidRequestContent",
+                "The request needs 'eventId', the id of an event of this "
+                "webhook (a GUID from list-events or ping).",
+            )
         item = self.item(sub, rg, registry, name)
         past = self.b.store.get(EVENT, f"{item.key}/events/{event_id.lower()}")
         if past is None:
-            raise NotFound("WebhookEventNotFound",
-                           f"The webhook '{name}' has no event '{event_id}'.")
+            raise NotFound(
+                "WebhookEventNotFound", f"The webhook '{name}' has no event '{event_id}'."
+            )
         event = self.enqueue(item, copy.deepcopy(past.doc["content"]), past.doc["id"])
         return {"id": event["id"]}
 
-    def list_events(self, sub: str, rg: str, registry: str, name: str,
-                    after: int | None = None,
-                    limit: int | None = None) -> tuple[builtins.list[dict[str, Any]], int | None]:
+    def list_events(
+        self,
+        sub: str,
+        rg: str,
+        registry: str,
+        name: str,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> tuple[builtins.list[dict[str, Any]], int | None]:
         item = self.item(sub, rg, registry, name)
-        events = self.b.store.list(EVENT, parent=item.key, after=after, limit=limit,
-                                   newest_first=True)
+        events = self.b.store.list(
+            EVENT, parent=item.key, after=after, limit=limit, newest_first=True
+        )
         last = events[-1].seq if limit is not None and len(events) == limit else None
         secret = item.secret or {}
         return [event_view(e.doc, secret, self.b.clock.iso) for e in events], last
@@ -421,9 +531,14 @@ class Webhooks:
         dues = [float(o.doc.get("due", 0)) for o in self.b.store.list(OUTBOX, parent=PENDING)]
         return min(dues) if dues else None
 
-    def claim_due(self, now: float | None = None, limit: int = 8,
-                  busy: dict[str, int] | None = None, per_host: int | None = None,
-                  min_lease: float = 0.0) -> builtins.list[Claim]:
+    def claim_due(
+        self,
+        now: float | None = None,
+        limit: int = 8,
+        busy: dict[str, int] | None = None,
+        per_host: int | None = None,
+        min_lease: float = 0.0,
+    ) -> builtins.list[Claim]:
         """Move up to `limit` due events (pending and due, or sending with an expired lease)
         to `sending` under a fresh lease, with a compare-and-set on the event's etag, so two
         workers on one database never both send an event. `busy` (receiving host -> the
@@ -447,12 +562,16 @@ class Webhooks:
                 continue
             doc = ev.doc
             due = (doc["state"] == "pending" and float(doc.get("nextAttemptAt", 0)) <= now) or (
-                doc["state"] == "sending" and float(doc.get("leaseUntil", 0)) <= now)
+                doc["state"] == "sending" and float(doc.get("leaseUntil", 0)) <= now
+            )
             if ev.parent not in hooks:
                 hooks[ev.parent] = store.get(WEBHOOK, ev.parent)
             hook = hooks[ev.parent]
-            if not due or hook is None or \
-                    hook.doc["properties"].get("provisioningState") == "Deleting":
+            if (
+                not due
+                or hook is None
+                or hook.doc["properties"].get("provisioningState") == "Deleting"
+            ):
                 continue
             secret = hook.secret or {}
             host = delivery_host(str(secret.get("serviceUri") or ""))
@@ -467,16 +586,30 @@ class Webhooks:
             except EtagMismatch:
                 continue
             counts[host] = counts.get(host, 0) + 1
-            out.append(Claim(event_key=ev.key, event_id=doc["id"], lease_id=lease_id,
-                             attempt=len(doc.get("attempts") or []) + 1,
-                             content=doc["content"], hook_key=hook.key, hook_id=hook.doc["id"],
-                             service_uri=str(secret.get("serviceUri") or ""),
-                             custom_headers=dict(secret.get("customHeaders") or {}),
-                             signing_secret=secret.get("signingSecret"), host=host))
+            out.append(
+                Claim(
+                    event_key=ev.key,
+                    event_id=doc["id"],
+                    lease_id=lease_id,
+                    attempt=len(doc.get("attempts") or []) + 1,
+                    content=doc["content"],
+                    hook_key=hook.key,
+                    hook_id=hook.doc["id"],
+                    service_uri=str(secret.get("serviceUri") or ""),
+                    custom_headers=dict(secret.get("customHeaders") or {}),
+                    signing_secret=secret.get("signingSecret"),
+                    host=host,
+                )
+            )
         return out
 
-    def record_attempt(self, event_key: str, attempt: dict[str, Any],
-                       lease_id: str | None = None, now: float | None = None) -> str | None:
+    def record_attempt(
+        self,
+        event_key: str,
+        attempt: dict[str, Any],
+        lease_id: str | None = None,
+        now: float | None = None,
+    ) -> str | None:
         """Record one delivery attempt and move the event on: `delivered` on a 2xx,
         `failed` after the configured number of attempts (or a permanent refusal), else
         `pending` again with nextAttemptAt = now + exponential backoff with jitter.
@@ -558,45 +691,79 @@ def scope_matches(scope: str, repository: str, tag: str | None) -> bool:
     return tag is not None and fnmatch.fnmatchcase(tag, want)
 
 
-def fires(hook: dict[str, Any], action: str, repository: str, tag: str | None,
-          region: str) -> bool:
+def fires(hook: dict[str, Any], action: str, repository: str, tag: str | None, region: str) -> bool:
     props = hook.get("properties") or {}
-    return (props.get("status") == "enabled"
-            and props.get("provisioningState") not in ("Deleting", "Failed")
-            and action in (props.get("actions") or [])
-            and regions.normalize(str(hook.get("location", ""))) == region
-            and scope_matches(str(props.get("scope") or ""), repository, tag))
+    return (
+        props.get("status") == "enabled"
+        and props.get("provisioningState") not in ("Deleting", "Failed")
+        and action in (props.get("actions") or [])
+        and regions.normalize(str(hook.get("location", ""))) == region
+        and scope_matches(str(props.get("scope") or ""), repository, tag)
+    )
 
 
-def event_content(action: str, timestamp: str, host: str, repository: str,
-                  tag: str | None = None, digest: str | None = None,
-                  media_type: str | None = None, size: int | None = None,
-                  length: int | None = None, name: str | None = None,
-                  version: str | None = None, url: str | None = None,
-                  request: dict[str, Any] | None = None, actor: dict[str, Any] | None = None,
-                  source: dict[str, Any] | None = None) -> dict[str, Any]:
+def event_content(
+    action: str,
+    timestamp: str,
+    host: str,
+    repository: str,
+    tag: str | None = None,
+    digest: str | None = None,
+    media_type: str | None = None,
+    size: int | None = None,
+    length: int | None = None,
+    name: str | None = None,
+    version: str | None = None,
+    url: str | None = None,
+    request: dict[str, Any] | None = None,
+    actor: dict[str, Any] | None = None,
+    source: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The payload ACR posts for an event (arm-api §6), with None fields left out."""
     chart = action.startswith("chart_")
     if media_type is None:
         media_type = CHART_MEDIA_TYPE if chart else MANIFEST_MEDIA_TYPE
     if action == "delete":
-        target: dict[str, Any] = {"mediaType": media_type, "digest": digest,
-                                  "repository": repository, "tag": tag}
+        target: dict[str, Any] = {
+            "mediaType": media_type,
+            "digest": digest,
+            "repository": repository,
+            "tag": tag,
+        }
     elif chart:
-        target = {"mediaType": media_type, "size": size, "digest": digest,
-                  "repository": repository, "tag": tag, "name": name, "version": version}
+        target = {
+            "mediaType": media_type,
+            "size": size,
+            "digest": digest,
+            "repository": repository,
+            "tag": tag,
+            "name": name,
+            "version": version,
+        }
     else:  # push, quarantine
-        target = {"mediaType": media_type, "size": size, "digest": digest,
-                  "length": length if length is not None else size, "repository": repository,
-                  "tag": tag}
+        target = {
+            "mediaType": media_type,
+            "size": size,
+            "digest": digest,
+            "length": length if length is not None else size,
+            "repository": repository,
+            "tag": tag,
+        }
     if url:
         target["url"] = url
-    content: dict[str, Any] = {"id": str(uuid.uuid4()), "timestamp": timestamp,
-                               "action": action,
-                               "target": {k: v for k, v in target.items() if v is not None}}
+    content: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "timestamp": timestamp,
+        "action": action,
+        "target": {k: v for k, v in target.items() if v is not None},
+    }
     if not chart:
-        req = {"id": str(uuid.uuid4()), "host": host,
-               "method": "DELETE" if action == "delete" else "PUT", "useragent": USER_AGENT}
+        req = {
+            "id": str(uuid.uuid4()),
+            "host": host,
+            "method": "DELETE" if action == "delete" else "PUT",
+            "useragent": USER_AGENT,
+        }
         req.update(request or {})
         content["request"] = req
     if actor is not None:
@@ -606,8 +773,7 @@ def event_content(action: str, timestamp: str, host: str, repository: str,
     return content
 
 
-def event_view(doc: dict[str, Any], secret: dict[str, Any],
-               iso: Any = None) -> dict[str, Any]:
+def event_view(doc: dict[str, Any], secret: dict[str, Any], iso: Any = None) -> dict[str, Any]:
     """The listEvents shape of a stored event: the last attempt's request and response,
     with every custom header value masked and the URI stripped of credentials, plus an
     acrctl extension `delivery` (state, every attempt, next attempt time)."""
@@ -623,20 +789,32 @@ def event_view(doc: dict[str, Any], secret: dict[str, Any],
     response: dict[str, Any] = {}
     if last:
         code = last.get("statusCode")
-        response = {"headers": last.get("responseHeaders") or {},
-                    "statusCode": str(code) if code else None,
-                    "reasonPhrase": last.get("reasonPhrase") or last.get("error"),
-                    "content": last.get("responseContent", ""), "version": "1.1"}
+        response = {
+            "headers": last.get("responseHeaders") or {},
+            "statusCode": str(code) if code else None,
+            "reasonPhrase": last.get("reasonPhrase") or last.get("error"),
+            "content": last.get("responseContent", ""),
+            "version": "1.1",
+        }
     delivery: dict[str, Any] = {
         "state": doc.get("state", "pending"),
-        "attempts": [{k: a.get(k) for k in ATTEMPT_SUMMARY if a.get(k) is not None}
-                     for a in attempts]}
+        "attempts": [
+            {k: a.get(k) for k in ATTEMPT_SUMMARY if a.get(k) is not None} for a in attempts
+        ],
+    }
     if doc.get("state") == "pending" and doc.get("nextAttemptAt") is not None and iso:
         delivery["nextAttemptAt"] = iso(float(doc["nextAttemptAt"]))
     if doc.get("redeliveryOf"):
         delivery["redeliveryOf"] = doc["redeliveryOf"]
-    return {"id": doc["id"],
-            "eventRequestMessage": {"content": doc["content"], "headers": headers,
-                                    "method": "POST", "requestUri": uri, "version": "1.1"},
-            "eventResponseMessage": response,
-            "delivery": delivery}
+    return {
+        "id": doc["id"],
+        "eventRequestMessage": {
+            "content": doc["content"],
+            "headers": headers,
+            "method": "POST",
+            "requestUri": uri,
+            "version": "1.1",
+        },
+        "eventResponseMessage": response,
+        "delivery": delivery,
+    }

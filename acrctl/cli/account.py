@@ -22,8 +22,14 @@ USER_TYPES = {"User": "user", "Application": "servicePrincipal"}
 
 def location_table(data: Any) -> list[dict[str, Any]]:
     rows = data if isinstance(data, list) else [data]
-    return [{"DisplayName": r.get("displayName"), "Name": r.get("name"),
-             "RegionalDisplayName": r.get("regionalDisplayName")} for r in rows]
+    return [
+        {
+            "DisplayName": r.get("displayName"),
+            "Name": r.get("name"),
+            "RegionalDisplayName": r.get("regionalDisplayName"),
+        }
+        for r in rows
+    ]
 
 
 def _env() -> Env:
@@ -36,13 +42,20 @@ def group() -> None:
 
 
 @group.command("login")
-@click.option("--store", type=STORES, default=None,
-              help="Where to keep the token: the OS keyring (default: config "
-                   "core.token_store, else keyring) or an opt-in 0600 file.")
-@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False, resolve_path=True),
-              default=None,
-              help="CA certificate(s) (PEM) to verify the server's TLS certificate with, "
-                   "e.g. a private CA's; remembered for this endpoint.")
+@click.option(
+    "--store",
+    type=STORES,
+    default=None,
+    help="Where to keep the token: the OS keyring (default: config "
+    "core.token_store, else keyring) or an opt-in 0600 file.",
+)
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+    default=None,
+    help="CA certificate(s) (PEM) to verify the server's TLS certificate with, "
+    "e.g. a private CA's; remembered for this endpoint.",
+)
 def login(store: str | None, ca_bundle: str | None) -> Any:
     """Log in to an acrctl server with a bearer token.
 
@@ -87,8 +100,10 @@ def login(store: str | None, ca_bundle: str | None) -> Any:
         config.set_value("core.subscription", subs[0].subscription_id)
     else:
         config.unset("core.subscription")
-        env.warn("No subscription is visible to this principal. Ask the server's "
-                 "administrator for a role assignment.")
+        env.warn(
+            "No subscription is visible to this principal. Ask the server's "
+            "administrator for a role assignment."
+        )
     return who
 
 
@@ -105,8 +120,7 @@ def _read_token() -> str:
     token = str(click.prompt("Token", hide_input=True, err=True) if tty else stdin.readline())
     token = token.strip()
     if not token:
-        raise click.UsageError("No token was given: type it at the prompt or pipe it on "
-                               "stdin.")
+        raise click.UsageError("No token was given: type it at the prompt or pipe it on stdin.")
     return token
 
 
@@ -115,8 +129,9 @@ def _client(env: Env, endpoint: str, token: str, ca_bundle: str | None) -> AcrCl
     from acrctl.cli.env import tls_verify
     from acrctl.client.acr import AcrClient
 
-    return AcrClient(endpoint, token=token, verify=tls_verify(endpoint, ca_bundle),
-                     on_retry=env.warn)
+    return AcrClient(
+        endpoint, token=token, verify=tls_verify(endpoint, ca_bundle), on_retry=env.warn
+    )
 
 
 @group.command("logout")
@@ -166,15 +181,25 @@ def show() -> Any:
         user: dict[str, Any] = {"name": getpass.getuser(), "type": "user"}
     else:
         who = client.whoami()
-        user = {"name": who.get("displayName"),
-                "type": USER_TYPES.get(str(who.get("type")), "servicePrincipal")}
-    out = {"environmentName": "AzureCloud", "homeTenantId": sub.get("tenantId"),
-           "id": sub.get("subscriptionId"), "isDefault": True, "managedByTenants": [],
-           "name": sub.get("displayName"), "state": sub.get("state"),
-           "tenantId": sub.get("tenantId"), "user": user,
-           # acrctl's own: where the commands go
-           "endpoint": env.endpoint if env.mode != EMBEDDED else EMBEDDED, "mode": env.mode,
-           "subscription": client.subscription}
+        user = {
+            "name": who.get("displayName"),
+            "type": USER_TYPES.get(str(who.get("type")), "servicePrincipal"),
+        }
+    out = {
+        "environmentName": "AzureCloud",
+        "homeTenantId": sub.get("tenantId"),
+        "id": sub.get("subscriptionId"),
+        "isDefault": True,
+        "managedByTenants": [],
+        "name": sub.get("displayName"),
+        "state": sub.get("state"),
+        "tenantId": sub.get("tenantId"),
+        "user": user,
+        # acrctl's own: where the commands go
+        "endpoint": env.endpoint if env.mode != EMBEDDED else EMBEDDED,
+        "mode": env.mode,
+        "subscription": client.subscription,
+    }
     if env.mode == EMBEDDED:
         from acrctl.embedded import state_path
 
@@ -192,4 +217,3 @@ def list_locations() -> Any:
       acrctl account list-locations --query "[?metadata.geography=='Europe'].name" -o tsv
     """
     return _env().client().locations()
-

@@ -15,7 +15,8 @@ from acrctl.cli.options import GreedyOption
 CREDENTIALS_WARNING = (
     "The output includes credentials that you must protect. Be sure that you do not include "
     "these credentials in your code or check the credentials into your source control. For "
-    "more information, see https://aka.ms/azadsp-cli")
+    "more information, see https://aka.ms/azadsp-cli"
+)
 
 
 def sp_table(data: Any) -> list[dict[str, Any]]:
@@ -37,17 +38,31 @@ def sp() -> None:
 
 
 @sp.command("create-for-rbac")
-@click.option("-n", "--name", "--display-name", "name", default=None,
-              help="Display name of the service principal. Default: "
-                   "acrctl-YYYY-MM-DD-HH-MM-SS.")
+@click.option(
+    "-n",
+    "--name",
+    "--display-name",
+    "name",
+    default=None,
+    help="Display name of the service principal. Default: acrctl-YYYY-MM-DD-HH-MM-SS.",
+)
 @click.option("--role", default=None, help="Role (name or id) to grant at every --scopes.")
-@click.option("--scopes", cls=GreedyOption, default=None,
-              help="Space-separated scopes the role is granted at.")
-@click.option("--years", type=click.IntRange(min=1), default=None,
-              help="Number of years for which the credentials will be valid. Default: the "
-                   "server's token lifetime (1 year unless its operator changed it).")
-def create_for_rbac(name: str | None, role: str | None,
-                    scopes: tuple[str, ...] | None, years: int | None) -> Any:
+@click.option(
+    "--scopes",
+    cls=GreedyOption,
+    default=None,
+    help="Space-separated scopes the role is granted at.",
+)
+@click.option(
+    "--years",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of years for which the credentials will be valid. Default: the "
+    "server's token lifetime (1 year unless its operator changed it).",
+)
+def create_for_rbac(
+    name: str | None, role: str | None, scopes: tuple[str, ...] | None, years: int | None
+) -> Any:
     """Create a service principal and optionally grant it a role.
 
     Its token is printed once, as `password`: store it now. It expires after --years
@@ -78,13 +93,18 @@ def create_for_rbac(name: str | None, role: str | None,
         env.warn(f"Creating '{role}' role assignment under scope '{scope}'")
         client.create_role_assignment(scope, str(uuid.uuid4()), str(role_id), principal.id)
     env.warn(CREDENTIALS_WARNING)
-    return {"appId": principal.id, "displayName": principal.display_name,
-            "password": principal.token, "tenant": client.subscription}
+    return {
+        "appId": principal.id,
+        "displayName": principal.display_name,
+        "password": principal.token,
+        "tenant": client.subscription,
+    }
 
 
 @sp.command("list", table=sp_table)
-@click.option("--display-name", default=None,
-              help="Only principals whose display name starts with this.")
+@click.option(
+    "--display-name", default=None, help="Only principals whose display name starts with this."
+)
 def list_(display_name: str | None) -> Any:
     """List service principals.
 
@@ -100,8 +120,13 @@ def list_(display_name: str | None) -> Any:
 
 
 @sp.command("delete")
-@click.option("--id", "id_", required=True, metavar="ID",
-              help="The service principal's appId, or its display name.")
+@click.option(
+    "--id",
+    "id_",
+    required=True,
+    metavar="ID",
+    help="The service principal's appId, or its display name.",
+)
 def delete(id_: str) -> Any:
     """Delete a service principal, its credentials and its role assignments.
 
@@ -124,17 +149,33 @@ def credential() -> None:
 
 
 @credential.command("reset")
-@click.option("--id", "id_", required=True, metavar="ID",
-              help="The service principal's appId, or its display name.")
-@click.option("--append", is_flag=True, default=False,
-              help="Append the new credential instead of overwriting: the old ones stay "
-                   "valid.")
-@click.option("--years", type=click.IntRange(min=1), default=None,
-              help="Number of years for which the credential will be valid. Default: the "
-                   "server's token lifetime (1 year unless its operator changed it).")
-@click.option("--end-date", default=None, metavar="DATE",
-              help="Finer grain of expiry time if '--years' is insufficient (wins over it), "
-                   "e.g. '2027-12-31T11:59:59+00:00' or '2027-12-31' (UTC).")
+@click.option(
+    "--id",
+    "id_",
+    required=True,
+    metavar="ID",
+    help="The service principal's appId, or its display name.",
+)
+@click.option(
+    "--append",
+    is_flag=True,
+    default=False,
+    help="Append the new credential instead of overwriting: the old ones stay valid.",
+)
+@click.option(
+    "--years",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of years for which the credential will be valid. Default: the "
+    "server's token lifetime (1 year unless its operator changed it).",
+)
+@click.option(
+    "--end-date",
+    default=None,
+    metavar="DATE",
+    help="Finer grain of expiry time if '--years' is insufficient (wins over it), "
+    "e.g. '2027-12-31T11:59:59+00:00' or '2027-12-31' (UTC).",
+)
 def credential_reset(id_: str, append: bool, years: int | None, end_date: str | None) -> Any:
     """Reset a service principal's credential: a new token, printed once as `password`.
 
@@ -168,9 +209,11 @@ def _resolve(client: Any, identifier: str) -> str:
             return str(p.id)
     named = [p for p in found if p.display_name.lower() == identifier.lower()]
     if len(named) > 1:
-        raise AcrctlError(f"More than one service principal is named '{identifier}'; use "
-                          "its appId (acrctl ad sp list --display-name "
-                          f"'{identifier}' -o table).")
+        raise AcrctlError(
+            f"More than one service principal is named '{identifier}'; use "
+            "its appId (acrctl ad sp list --display-name "
+            f"'{identifier}' -o table)."
+        )
     if not named:
         raise NotFoundError(f"Service principal '{identifier}' doesn't exist.")
     return str(named[0].id)
@@ -182,7 +225,6 @@ def _years_from_now(years: int) -> str:
 
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     if now.year + years > 9999:
-        raise click.BadParameter("the end date would be after 9999-12-31.",
-                                 param_hint="'--years'")
+        raise click.BadParameter("the end date would be after 9999-12-31.", param_hint="'--years'")
     day = 28 if (now.month, now.day) == (2, 29) else now.day
     return now.replace(year=now.year + years, day=day).strftime("%Y-%m-%dT%H:%M:%SZ")

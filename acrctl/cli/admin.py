@@ -31,18 +31,27 @@ def _details(d: dict[str, Any]) -> str:
     kind = d.get("kind")
     parts: list[str] = []
     if kind == "Throttle":
-        mode = next((f"{k} {d[k]}" for k in ("every", "count", "fraction")
-                     if d.get(k) is not None), "every 1")
-        parts += [mode, f"retry-after {d.get('retryAfter')}s",
-                  f"throttled {d.get('throttledRequests', 0)}/{d.get('matchedRequests', 0)}"]
+        mode = next(
+            (f"{k} {d[k]}" for k in ("every", "count", "fraction") if d.get(k) is not None),
+            "every 1",
+        )
+        parts += [
+            mode,
+            f"retry-after {d.get('retryAfter')}s",
+            f"throttled {d.get('throttledRequests', 0)}/{d.get('matchedRequests', 0)}",
+        ]
     elif kind == "Latency":
         parts.append(f"{d.get('ms')} ms")
     elif kind == "RegionOutage":
         parts.append(f"retry-after {d.get('retryAfter')}s")
         if d.get("failReads"):
             parts.append("reads fail too")
-    for key, label in (("route", "route"), ("methods", "methods"),
-                       ("principal", "principal"), ("expiresAt", "until")):
+    for key, label in (
+        ("route", "route"),
+        ("methods", "methods"),
+        ("principal", "principal"),
+        ("expiresAt", "until"),
+    ):
         if d.get(key):
             value = d[key]
             parts.append(f"{label} {','.join(value) if isinstance(value, list) else value}")
@@ -51,50 +60,86 @@ def _details(d: dict[str, Any]) -> str:
 
 def drill_table(data: Any) -> list[dict[str, Any]]:
     rows = data if isinstance(data, list) else [data]
-    return [{"NAME": _cell(d.get("name")), "KIND": _cell(d.get("kind")),
-             "STATE": _cell(d.get("state")), "REGION": _cell(d.get("region")),
-             "DETAILS": _cell(_details(d))} for d in rows]
+    return [
+        {
+            "NAME": _cell(d.get("name")),
+            "KIND": _cell(d.get("kind")),
+            "STATE": _cell(d.get("state")),
+            "REGION": _cell(d.get("region")),
+            "DETAILS": _cell(_details(d)),
+        }
+        for d in rows
+    ]
 
 
 # -- shared options ---------------------------------------------------------------------------
 def _name(default_help: str) -> F:
-    return click.option("-n", "--name", "name", default=None,
-                        help=f"The drill's name. Default: {default_help}. Starting a drill "
-                        "with the name of an existing one replaces it.")
+    return click.option(
+        "-n",
+        "--name",
+        "name",
+        default=None,
+        help=f"The drill's name. Default: {default_help}. Starting a drill "
+        "with the name of an existing one replaces it.",
+    )
 
 
 def _region() -> F:
-    return click.option("-l", "--region", "region", required=True,
-                        shell_complete=_complete("location"),
-                        help="The region, e.g. westus or \"West US\".")
+    return click.option(
+        "-l",
+        "--region",
+        "region",
+        required=True,
+        shell_complete=_complete("location"),
+        help='The region, e.g. westus or "West US".',
+    )
 
 
 def _duration(f: F) -> F:
-    return click.option("--duration", type=click.IntRange(1, 7 * 24 * 3600), default=None,
-                        metavar="SECONDS",
-                        help="End the drill by itself after this many seconds (it stays "
-                        "listed as Expired until cleared). Default: until cleared.")(f)
+    return click.option(
+        "--duration",
+        type=click.IntRange(1, 7 * 24 * 3600),
+        default=None,
+        metavar="SECONDS",
+        help="End the drill by itself after this many seconds (it stays "
+        "listed as Expired until cleared). Default: until cleared.",
+    )(f)
 
 
 def _scope(f: F) -> F:
-    for decorator in reversed((
-        click.option("--route", default=None, metavar="PATTERN",
-                     help="Only requests whose path matches this glob, e.g. "
-                     "'*/replications/*' (case-insensitive; without wildcards: any path "
-                     "containing it). Default: every request."),
-        click.option("--method", "methods", multiple=True,
-                     type=click.Choice(METHODS, case_sensitive=False),
-                     help="Only requests with this HTTP method (repeatable). Default: all."),
-        click.option("--principal", default=None, metavar="ID|NAME",
-                     help="Only requests of this principal (object id or display name). "
-                     "Default: everyone."),
-    )):
+    for decorator in reversed(
+        (
+            click.option(
+                "--route",
+                default=None,
+                metavar="PATTERN",
+                help="Only requests whose path matches this glob, e.g. "
+                "'*/replications/*' (case-insensitive; without wildcards: any path "
+                "containing it). Default: every request.",
+            ),
+            click.option(
+                "--method",
+                "methods",
+                multiple=True,
+                type=click.Choice(METHODS, case_sensitive=False),
+                help="Only requests with this HTTP method (repeatable). Default: all.",
+            ),
+            click.option(
+                "--principal",
+                default=None,
+                metavar="ID|NAME",
+                help="Only requests of this principal (object id or display name). "
+                "Default: everyone.",
+            ),
+        )
+    ):
         f = decorator(f)
     return f
 
 
-def _scope_props(route: str | None, methods: tuple[str, ...],
-                 principal: str | None) -> dict[str, Any]:
+def _scope_props(
+    route: str | None, methods: tuple[str, ...], principal: str | None
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if route:
         out["route"] = route
@@ -138,15 +183,26 @@ def drill() -> None:
 @drill.command("region-outage", table=drill_table)
 @_region()
 @_name("region-outage-REGION")
-@click.option("--retry-after", type=click.IntRange(1, 3600), default=60, show_default=True,
-              metavar="SECONDS", help="The Retry-After of the 503 answers. acrctl's client "
-              "waits up to 300 s in all: above that it fails at once.")
-@click.option("--fail-reads", is_flag=True, default=False,
-              help="Fail GETs of registries homed in the region (and of their replications "
-              "and webhooks) too. Default: reads keep working.")
+@click.option(
+    "--retry-after",
+    type=click.IntRange(1, 3600),
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="The Retry-After of the 503 answers. acrctl's client "
+    "waits up to 300 s in all: above that it fails at once.",
+)
+@click.option(
+    "--fail-reads",
+    is_flag=True,
+    default=False,
+    help="Fail GETs of registries homed in the region (and of their replications "
+    "and webhooks) too. Default: reads keep working.",
+)
 @_duration
-def region_outage(region: str, name: str | None, retry_after: int, fail_reads: bool,
-                  duration: int | None) -> Any:
+def region_outage(
+    region: str, name: str | None, retry_after: int, fail_reads: bool, duration: int | None
+) -> Any:
     """Take a region down: management of registries homed there fails with 503.
 
     PUT, PATCH, DELETE and POST requests on a registry whose home region is REGION, on its
@@ -162,8 +218,7 @@ def region_outage(region: str, name: str | None, retry_after: int, fail_reads: b
       End it:
         acrctl admin drill clear --name region-outage-westus
     """
-    props: dict[str, Any] = {"kind": "RegionOutage", "region": region,
-                             "retryAfter": retry_after}
+    props: dict[str, Any] = {"kind": "RegionOutage", "region": region, "retryAfter": retry_after}
     if fail_reads:
         props["failReads"] = True
     return _start(name or f"region-outage-{_slug(region)}", props, duration)
@@ -185,26 +240,57 @@ def replica_outage(region: str, name: str | None, duration: int | None) -> Any:
         acrctl admin drill replica-outage --region eastus
         acrctl replication list -r myregistry -o table
     """
-    return _start(name or f"replica-outage-{_slug(region)}",
-                  {"kind": "ReplicaOutage", "region": region}, duration)
+    return _start(
+        name or f"replica-outage-{_slug(region)}",
+        {"kind": "ReplicaOutage", "region": region},
+        duration,
+    )
 
 
 @drill.command("throttle", table=drill_table)
-@click.option("--every", type=click.IntRange(1), default=None, metavar="N",
-              help="Throttle every Nth matching request (deterministic).")
-@click.option("--count", type=click.IntRange(1), default=None, metavar="N",
-              help="Throttle the next N matching requests, then let everything through.")
-@click.option("--fraction", type=click.FloatRange(0, 1, min_open=True), default=None,
-              metavar="F", help="Throttle a random fraction F (0-1] of matching requests.")
+@click.option(
+    "--every",
+    type=click.IntRange(1),
+    default=None,
+    metavar="N",
+    help="Throttle every Nth matching request (deterministic).",
+)
+@click.option(
+    "--count",
+    type=click.IntRange(1),
+    default=None,
+    metavar="N",
+    help="Throttle the next N matching requests, then let everything through.",
+)
+@click.option(
+    "--fraction",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=None,
+    metavar="F",
+    help="Throttle a random fraction F (0-1] of matching requests.",
+)
 @_scope
-@click.option("--retry-after", type=click.IntRange(0, 3600), default=10, show_default=True,
-              metavar="SECONDS", help="The Retry-After of the 429 answers (0 only with "
-              "--count, or --every 2 or more).")
+@click.option(
+    "--retry-after",
+    type=click.IntRange(0, 3600),
+    default=10,
+    show_default=True,
+    metavar="SECONDS",
+    help="The Retry-After of the 429 answers (0 only with --count, or --every 2 or more).",
+)
 @_name("throttle")
 @_duration
-def throttle(every: int | None, count: int | None, fraction: float | None, route: str | None,
-             methods: tuple[str, ...], principal: str | None, retry_after: int,
-             name: str | None, duration: int | None) -> Any:
+def throttle(
+    every: int | None,
+    count: int | None,
+    fraction: float | None,
+    route: str | None,
+    methods: tuple[str, ...],
+    principal: str | None,
+    retry_after: int,
+    name: str | None,
+    duration: int | None,
+) -> Any:
     """Throttle requests: 429 ResourceRequestsThrottled with Retry-After.
 
     Give one of --every, --count and --fraction; with none, every matching request is
@@ -221,8 +307,11 @@ def throttle(every: int | None, count: int | None, fraction: float | None, route
 
     if sum(v is not None for v in (every, count, fraction)) > 1:
         raise UsageError("usage error: --every | --count | --fraction")
-    props: dict[str, Any] = {"kind": "Throttle", "retryAfter": retry_after,
-                             **_scope_props(route, methods, principal)}
+    props: dict[str, Any] = {
+        "kind": "Throttle",
+        "retryAfter": retry_after,
+        **_scope_props(route, methods, principal),
+    }
     if count is not None:
         props["count"] = count
     elif fraction is not None:
@@ -233,13 +322,23 @@ def throttle(every: int | None, count: int | None, fraction: float | None, route
 
 
 @drill.command("latency", table=drill_table)
-@click.option("--ms", type=click.IntRange(1, 60000), required=True,
-              help="Milliseconds to add to each matching request (at most 60000).")
+@click.option(
+    "--ms",
+    type=click.IntRange(1, 60000),
+    required=True,
+    help="Milliseconds to add to each matching request (at most 60000).",
+)
 @_scope
 @_name("latency")
 @_duration
-def latency(ms: int, route: str | None, methods: tuple[str, ...], principal: str | None,
-            name: str | None, duration: int | None) -> Any:
+def latency(
+    ms: int,
+    route: str | None,
+    methods: tuple[str, ...],
+    principal: str | None,
+    name: str | None,
+    duration: int | None,
+) -> Any:
     """Delay requests by a number of milliseconds.
 
     Several latency drills that match a request add up (to at most 60 s).
@@ -251,9 +350,11 @@ def latency(ms: int, route: str | None, methods: tuple[str, ...], principal: str
       Slow down only replication reads:
         acrctl admin drill latency --ms 2000 --route '*/replications*' --method GET
     """
-    return _start(name or "latency",
-                  {"kind": "Latency", "ms": ms, **_scope_props(route, methods, principal)},
-                  duration)
+    return _start(
+        name or "latency",
+        {"kind": "Latency", "ms": ms, **_scope_props(route, methods, principal)},
+        duration,
+    )
 
 
 @drill.command("list", table=drill_table)

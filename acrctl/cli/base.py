@@ -22,26 +22,57 @@ OUTPUTS = ("json", "jsonc", "yaml", "yamlc", "table", "tsv", "none")
 
 def _global_params() -> list[click.Parameter]:
     return [
-        click.Option(["-o", "--output"], type=click.Choice(OUTPUTS, case_sensitive=False),
-                     default=None, help="Output format. Default: json (config core.output)."),
-        click.Option(["--query"], default=None, metavar="JMESPATH",
-                     help="JMESPath query applied to the result before formatting."),
-        click.Option(["--debug"], is_flag=True, default=False,
-                     help="Log HTTP traffic on stderr (secrets redacted)."),
-        click.Option(["--verbose"], is_flag=True, default=False,
-                     help="More progress information on stderr."),
-        click.Option(["--only-show-errors"], is_flag=True, default=False,
-                     help="Only show errors, suppressing warnings and progress."),
-        click.Option(["--subscription"], default=None,
-                     help="Subscription id (default: the configured or first visible one)."),
-        click.Option(["--endpoint"], default=None, metavar="URL",
-                     help="Management endpoint (default: ACRCTL_ENDPOINT, the login, or "
-                          "the embedded backend)."),
+        click.Option(
+            ["-o", "--output"],
+            type=click.Choice(OUTPUTS, case_sensitive=False),
+            default=None,
+            help="Output format. Default: json (config core.output).",
+        ),
+        click.Option(
+            ["--query"],
+            default=None,
+            metavar="JMESPATH",
+            help="JMESPath query applied to the result before formatting.",
+        ),
+        click.Option(
+            ["--debug"],
+            is_flag=True,
+            default=False,
+            help="Log HTTP traffic on stderr (secrets redacted).",
+        ),
+        click.Option(
+            ["--verbose"], is_flag=True, default=False, help="More progress information on stderr."
+        ),
+        click.Option(
+            ["--only-show-errors"],
+            is_flag=True,
+            default=False,
+            help="Only show errors, suppressing warnings and progress.",
+        ),
+        click.Option(
+            ["--subscription"],
+            default=None,
+            help="Subscription id (default: the configured or first visible one).",
+        ),
+        click.Option(
+            ["--endpoint"],
+            default=None,
+            metavar="URL",
+            help="Management endpoint (default: ACRCTL_ENDPOINT, the login, or "
+            "the embedded backend).",
+        ),
     ]
 
 
-GLOBAL_NAMES = ("output", "query", "debug", "verbose", "only_show_errors", "subscription",
-                "endpoint")
+GLOBAL_NAMES = (
+    "output",
+    "query",
+    "debug",
+    "verbose",
+    "only_show_errors",
+    "subscription",
+    "endpoint",
+)
 # Global options given before the subcommand (`acrctl --debug webhook create ...`, as az
 # accepts them): each group sets them aside in Context.meta (shared by the whole invocation)
 # and the leaf command parses them ahead of its own arguments.
@@ -62,7 +93,7 @@ def take_globals(args: list[str]) -> tuple[list[str], list[str]]:
         if arg in _FLAGS:
             taken.append(arg)
         elif arg in _VALUED and i + 1 < len(args):  # -o json
-            taken += args[i:i + 2]
+            taken += args[i : i + 2]
             i += 1
         elif name in _VALUED:  # --output=json, -ojson, or a value missing (the leaf says so)
             taken.append(arg)
@@ -76,8 +107,9 @@ class AzCommand(click.Command):
     # how a result is shaped before output: az's flattening by default
     shape: Callable[[Any], Any] | None = None
 
-    def __init__(self, *args: Any, table: Callable[[Any], list[dict[str, Any]]] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, table: Callable[[Any], list[dict[str, Any]]] | None = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("context_settings", {"help_option_names": ["-h", "--help"]})
         super().__init__(*args, **kwargs)
         self.table = table
@@ -109,8 +141,9 @@ class AzGroup(click.Group):
 
     command_class = AzCommand
 
-    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("context_settings", {"help_option_names": ["-h", "--help"]})
         super().__init__(*args, **kwargs)
         self.lazy = lazy or {}
@@ -124,10 +157,15 @@ class AzGroup(click.Group):
             ctx.meta.setdefault(MOVED, []).extend(moved)
         return super().parse_args(ctx, args)
 
-    def resolve_command(self, ctx: click.Context, args: list[str]
-                        ) -> tuple[str | None, click.Command | None, list[str]]:
-        if (args and not args[0].startswith("-") and not ctx.resilient_parsing
-                and self.get_command(ctx, args[0]) is None):
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if (
+            args
+            and not args[0].startswith("-")
+            and not ctx.resilient_parsing
+            and self.get_command(ctx, args[0]) is None
+        ):
             raise UnknownCommand(args[0], self.list_commands(ctx), ctx)
         name, cmd, rest = super().resolve_command(ctx, args)
         if cmd is not None and not isinstance(cmd, AzCommand | AzGroup) and MOVED in ctx.meta:
@@ -169,9 +207,14 @@ class UnknownCommand(click.UsageError):
 class RootGroup(AzGroup):
     """The root command: the one place errors become messages and exit codes."""
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         from acrctl.cli.errors import exit_code_for
 
         if color_forced():  # click.echo keeps colour codes on a pipe only when told to

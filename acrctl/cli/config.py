@@ -73,8 +73,9 @@ def check_key(key: str) -> None:
     if key not in KEYS:
         from acrctl.client.errors import UsageError
 
-        raise UsageError(f"Unknown configuration key '{key}'. Known keys: "
-                         f"{', '.join(sorted(KEYS))}.")
+        raise UsageError(
+            f"Unknown configuration key '{key}'. Known keys: {', '.join(sorted(KEYS))}."
+        )
 
 
 def _write(cp: configparser.ConfigParser) -> None:
@@ -90,6 +91,7 @@ def _write(cp: configparser.ConfigParser) -> None:
 # endpoints.json in the config dir (0600): {"<endpoint>": {"ca_bundle": "/abs/ca.pem",
 # "token_store": "keyring" | "file", "keyring_backend": "<module>.<Class>"}}. Not secrets:
 # the token itself stays in the keyring or the opt-in token file.
+
 
 def endpoints_path() -> str:
     return os.path.join(config_dir(), "endpoints.json")
@@ -119,8 +121,11 @@ def remember(endpoint: str, **values: str | None) -> None:
     data = _endpoints()
     key = endpoint.rstrip("/")
     old = data.get(key)
-    entry = {k: v for k, v in {**(old if isinstance(old, dict) else {}), **values}.items()
-             if v is not None}
+    entry = {
+        k: v
+        for k, v in {**(old if isinstance(old, dict) else {}), **values}.items()
+        if v is not None
+    }
     if entry:
         data[key] = entry
     else:

@@ -41,13 +41,19 @@ def _key(raw: str) -> str:
 def _validate(key: str, value: str) -> str:
     if key in CHOICES and value:
         if value.lower() not in CHOICES[key]:
-            raise _usage(f"Invalid value '{value}' for {key}. Allowed values: "
-                         f"{', '.join(CHOICES[key])}.")
+            raise _usage(
+                f"Invalid value '{value}' for {key}. Allowed values: {', '.join(CHOICES[key])}."
+            )
         return value.lower()
-    if key == "core.endpoint" and value and value != "embedded" \
-            and not value.startswith(("http://", "https://")):
-        raise _usage(f"Invalid value '{value}' for core.endpoint: use an http(s) URL or "
-                     "'embedded'.")
+    if (
+        key == "core.endpoint"
+        and value
+        and value != "embedded"
+        and not value.startswith(("http://", "https://"))
+    ):
+        raise _usage(
+            f"Invalid value '{value}' for core.endpoint: use an http(s) URL or 'embedded'."
+        )
     return value
 
 
@@ -135,14 +141,15 @@ def get(key: str | None) -> Any:
         return entry
     in_file = config.items()
     names = set(in_file) | {k for k, env in config.KEYS.items() if os.environ.get(env)}
-    entries = [_entry(k) if k in config.KEYS else
-               {"name": k, "value": in_file[k], "source": "file"} for k in sorted(names)]
+    entries = [
+        _entry(k) if k in config.KEYS else {"name": k, "value": in_file[k], "source": "file"}
+        for k in sorted(names)
+    ]
     return [e for e in entries if e]
 
 
 @group.command("unset")
-@click.argument("keys", nargs=-1, required=True, metavar="KEY...",
-                shell_complete=_complete_keys)
+@click.argument("keys", nargs=-1, required=True, metavar="KEY...", shell_complete=_complete_keys)
 def unset(keys: tuple[str, ...]) -> None:
     """Remove configuration values.
 

@@ -15,8 +15,12 @@ from acrctl.cli.base import AzCommand
 from acrctl.cli.options import GreedyOption
 
 # az's names (and acrctl's own) -> the config key
-NAMES = {"acr": "defaults.registry", "registry": "defaults.registry",
-         "group": "defaults.group", "location": "defaults.location"}
+NAMES = {
+    "acr": "defaults.registry",
+    "registry": "defaults.registry",
+    "group": "defaults.group",
+    "location": "defaults.location",
+}
 AZ_ALIAS = "defaults.acr"  # [defaults] acr = ..., as az's own config file spells it
 
 
@@ -36,8 +40,10 @@ def _parse(pairs: tuple[str, ...]) -> list[tuple[str, str]]:
         raw, sep, value = pair.partition("=")
         name = raw.strip().lower().removeprefix("defaults.")
         if not sep or name not in NAMES:
-            raise _usage(f"usage error: --defaults takes NAME=VALUE pairs with NAME one of "
-                         f"{', '.join(NAMES)}; got '{pair}'.")
+            raise _usage(
+                f"usage error: --defaults takes NAME=VALUE pairs with NAME one of "
+                f"{', '.join(NAMES)}; got '{pair}'."
+            )
         out.append((NAMES[name], value.strip()))
     return out
 
@@ -56,25 +62,42 @@ def _listing() -> list[dict[str, str]]:
     for key in sorted(set(NAMES.values())):
         env = config.KEYS[key]
         if os.environ.get(env):
-            rows.append({"name": key.removeprefix("defaults."), "source": env,
-                         "value": os.environ[env]})
+            rows.append(
+                {"name": key.removeprefix("defaults."), "source": env, "value": os.environ[env]}
+            )
             continue
         value = config.get(key, use_env=False)
         if value is None and key == "defaults.registry":
             value = config.get(AZ_ALIAS, use_env=False)
         if value:
-            rows.append({"name": key.removeprefix("defaults."), "source": config.config_path(),
-                         "value": value})
+            rows.append(
+                {
+                    "name": key.removeprefix("defaults."),
+                    "source": config.config_path(),
+                    "value": value,
+                }
+            )
     return rows
 
 
 @click.command("configure", cls=AzCommand, table=defaults_table)
-@click.option("-d", "--defaults", "pairs", cls=GreedyOption, default=None,
-              metavar="NAME=VALUE...",
-              help="Space-separated NAME=VALUE defaults: acr (or registry), group, location. "
-              "An empty value clears one.")
-@click.option("-l", "--list-defaults", is_flag=True, default=False,
-              help="List the defaults that are set and where each comes from.")
+@click.option(
+    "-d",
+    "--defaults",
+    "pairs",
+    cls=GreedyOption,
+    default=None,
+    metavar="NAME=VALUE...",
+    help="Space-separated NAME=VALUE defaults: acr (or registry), group, location. "
+    "An empty value clears one.",
+)
+@click.option(
+    "-l",
+    "--list-defaults",
+    is_flag=True,
+    default=False,
+    help="List the defaults that are set and where each comes from.",
+)
 def configure(pairs: tuple[str, ...] | None, list_defaults: bool) -> Any:
     """Set the defaults used when -r/-n, -g or -l is left out (az configure's --defaults).
 
@@ -94,8 +117,7 @@ def configure(pairs: tuple[str, ...] | None, list_defaults: bool) -> Any:
     # a GreedyOption's items (click 8.2+ may hand over a sentinel when it has none)
     items = tuple(v for v in pairs or () if isinstance(v, str))
     if not items and not list_defaults:
-        raise _usage("usage error: give --defaults NAME=VALUE [NAME=VALUE ...] or "
-                     "--list-defaults.")
+        raise _usage("usage error: give --defaults NAME=VALUE [NAME=VALUE ...] or --list-defaults.")
     for key, value in _parse(items):
         if value:
             config.set_value(key, value)

@@ -18,8 +18,13 @@ def credential_table(data: Any) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         pw = {p.get("name"): p.get("value") for p in r.get("passwords") or []}
-        out.append({"USERNAME": r.get("username"), "PASSWORD": pw.get("password"),
-                    "PASSWORD2": pw.get("password2")})
+        out.append(
+            {
+                "USERNAME": r.get("username"),
+                "PASSWORD": pw.get("password"),
+                "PASSWORD2": pw.get("password2"),
+            }
+        )
     return out
 
 
@@ -40,8 +45,9 @@ def _call(name: str, resource_group: str | None, password_name: str | None) -> A
     except ServiceError as exc:
         if exc.code != DISABLED:
             raise
-        raise AcrctlError(f"Run 'acrctl update -n {name} --admin-enabled true' to enable "
-                          "admin first.") from None
+        raise AcrctlError(
+            f"Run 'acrctl update -n {name} --admin-enabled true' to enable admin first."
+        ) from None
 
 
 @click.group("credential", cls=AzGroup)
@@ -77,8 +83,12 @@ def show(name: str, resource_group: str | None) -> Any:
 
 @group.command("renew", table=credential_table)
 @registry_name_option()
-@click.option("--password-name", required=True, type=AzChoice(("password", "password2")),
-              help="The name of password to regenerate.")
+@click.option(
+    "--password-name",
+    required=True,
+    type=AzChoice(("password", "password2")),
+    help="The name of password to regenerate.",
+)
 @group_option()
 def renew(name: str, password_name: str, resource_group: str | None) -> Any:
     """Regenerate a login password of the registry's admin user.

@@ -111,7 +111,8 @@ def usable_keyring() -> Any:
         raise AcrctlError(
             "No usable keyring backend was found, so the token was not stored. Set "
             "PYTHON_KEYRING_BACKEND to a working backend, use ACRCTL_TOKEN, or opt into a "
-            "0600 file with 'acrctl account login --store file'.")
+            "0600 file with 'acrctl account login --store file'."
+        )
     return kr
 
 

@@ -15,13 +15,35 @@ from acrctl.cli.env import Env
 from acrctl.cli.options import GreedyOption
 
 CHANGE_TYPES = ("Create", "Delete", "Deploy", "Ignore", "Modify", "NoChange", "Unsupported")
-SYMBOLS = {"Create": "+", "Delete": "-", "Modify": "~", "NoChange": "=", "Ignore": "*",
-           "Deploy": "!", "Unsupported": "x", "Array": "~"}
-COLORS = {"Create": "32", "Delete": "31", "Modify": "35", "Deploy": "34", "Ignore": "90",
-          "NoChange": "90", "Unsupported": "90", "Array": "35"}
-SUMMARY = {"Create": "to create", "Delete": "to delete", "Modify": "to modify",
-           "Deploy": "to deploy", "NoChange": "no change", "Ignore": "to ignore",
-           "Unsupported": "unsupported"}
+SYMBOLS = {
+    "Create": "+",
+    "Delete": "-",
+    "Modify": "~",
+    "NoChange": "=",
+    "Ignore": "*",
+    "Deploy": "!",
+    "Unsupported": "x",
+    "Array": "~",
+}
+COLORS = {
+    "Create": "32",
+    "Delete": "31",
+    "Modify": "35",
+    "Deploy": "34",
+    "Ignore": "90",
+    "NoChange": "90",
+    "Unsupported": "90",
+    "Array": "35",
+}
+SUMMARY = {
+    "Create": "to create",
+    "Delete": "to delete",
+    "Modify": "to modify",
+    "Deploy": "to deploy",
+    "NoChange": "no change",
+    "Ignore": "to ignore",
+    "Unsupported": "unsupported",
+}
 
 
 class Greedy(GreedyOption):
@@ -37,8 +59,7 @@ class Greedy(GreedyOption):
 
         def process(value: Any, state: Any) -> None:
             values = [value] if isinstance(value, str) and value != "\0" else []
-            while state.rargs and not (state.rargs[0].startswith("-")
-                                       and len(state.rargs[0]) > 1):
+            while state.rargs and not (state.rargs[0].startswith("-") and len(state.rargs[0]) > 1):
                 values.append(state.rargs.pop(0))
             original(tuple(values), state)
 
@@ -75,10 +96,16 @@ class ArmGroup(AzGroup):
 
 def deployment_table(data: Any) -> list[dict[str, Any]]:
     rows = data if isinstance(data, list) else [data]
-    return [{"Name": r.get("name"), "ResourceGroup": r.get("resourceGroup"),
-             "State": (r.get("properties") or {}).get("provisioningState"),
-             "Timestamp": (r.get("properties") or {}).get("timestamp"),
-             "Mode": (r.get("properties") or {}).get("mode")} for r in rows]
+    return [
+        {
+            "Name": r.get("name"),
+            "ResourceGroup": r.get("resourceGroup"),
+            "State": (r.get("properties") or {}).get("provisioningState"),
+            "Timestamp": (r.get("properties") or {}).get("timestamp"),
+            "Mode": (r.get("properties") or {}).get("mode"),
+        }
+        for r in rows
+    ]
 
 
 # -- reading templates and parameters like az ----------------------------------------------------
@@ -119,8 +146,10 @@ def read_json(path: str, what: str) -> Any:
     from acrctl.client.errors import AcrctlError
 
     if path.lower().endswith((".bicep", ".bicepparam")):
-        raise AcrctlError(f"Bicep files are not supported: build the JSON template with "
-                          f"'az bicep build --file {path}' (or 'bicep build') and pass that.")
+        raise AcrctlError(
+            f"Bicep files are not supported: build the JSON template with "
+            f"'az bicep build --file {path}' (or 'bicep build') and pass that."
+        )
     try:
         with open(path, encoding="utf-8-sig") as f:
             text = f.read()
@@ -134,8 +163,11 @@ def read_json(path: str, what: str) -> Any:
 
 def _definitions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     defs = template.get("parameters") or {}
-    return {k.lower(): v for k, v in defs.items() if isinstance(v, dict)} \
-        if isinstance(defs, dict) else {}
+    return (
+        {k.lower(): v for k, v in defs.items() if isinstance(v, dict)}
+        if isinstance(defs, dict)
+        else {}
+    )
 
 
 def typed_value(name: str, value: str, definition: dict[str, Any]) -> Any:
@@ -153,13 +185,15 @@ def typed_value(name: str, value: str, definition: dict[str, Any]) -> Any:
         if kind == "int":
             return int(value)
     except ValueError:
-        raise AcrctlError(f"The value '{value}' of parameter '{name}' is not a valid "
-                          f"{kind}.") from None
+        raise AcrctlError(
+            f"The value '{value}' of parameter '{name}' is not a valid {kind}."
+        ) from None
     return value
 
 
-def parameter_values(items: tuple[tuple[str, ...], ...] | None,
-                     template: dict[str, Any]) -> dict[str, Any]:
+def parameter_values(
+    items: tuple[tuple[str, ...], ...] | None, template: dict[str, Any]
+) -> dict[str, Any]:
     """az's --parameters: each item `@file.json` (a parameters file or a plain object),
     a file path, a JSON object, or `name=value`; later items win."""
     import json
@@ -182,18 +216,24 @@ def parameter_values(items: tuple[tuple[str, ...], ...] | None,
             d = defs.get(key.lower())
             if d is None:
                 allowed = ", ".join(sorted(template.get("parameters") or {}))
-                raise AcrctlError(f"unrecognized template parameter '{key}'. Allowed "
-                                  f"parameters: {allowed}")
+                raise AcrctlError(
+                    f"unrecognized template parameter '{key}'. Allowed parameters: {allowed}"
+                )
             out[key] = {"value": typed_value(key, value, d)}
             continue
         else:
             raise AcrctlError(f"Unable to parse parameter: {item}")
-        if isinstance(data, dict) and isinstance(data.get("parameters"), dict) and (
-                "$schema" in data or "contentVersion" in data):
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("parameters"), dict)
+            and ("$schema" in data or "contentVersion" in data)
+        ):
             data = data["parameters"]
         if not isinstance(data, dict):
-            raise AcrctlError(f"Unable to parse parameter: {item} (expected an object of "
-                              "{\"name\": {\"value\": ...}}).")
+            raise AcrctlError(
+                f"Unable to parse parameter: {item} (expected an object of "
+                '{"name": {"value": ...}}).'
+            )
         out.update(data)
     return out
 
@@ -205,13 +245,17 @@ def prompt_missing(template: dict[str, Any], values: dict[str, Any]) -> None:
         if not isinstance(d, dict) or name.lower() in given or "defaultValue" in d:
             continue
         kind = str(d.get("type", "string")).lower()
-        raw = click.prompt(f"Please provide {kind} value for '{name}'", err=True,
-                           hide_input=kind.startswith("secure"))
+        raw = click.prompt(
+            f"Please provide {kind} value for '{name}'",
+            err=True,
+            hide_input=kind.startswith("secure"),
+        )
         values[name] = {"value": typed_value(name, raw, d)}
 
 
-def _request(template_file: str, parameters: Any, mode: str, name: str | None,
-             no_prompt: bool) -> tuple[str, dict[str, Any]]:
+def _request(
+    template_file: str, parameters: Any, mode: str, name: str | None, no_prompt: bool
+) -> tuple[str, dict[str, Any]]:
     from acrctl.client.errors import AcrctlError
 
     template = read_json(template_file, "template file")
@@ -221,8 +265,9 @@ def _request(template_file: str, parameters: Any, mode: str, name: str | None,
     if not no_prompt and sys.stdin.isatty():
         prompt_missing(template, values)
     name = name or os.path.splitext(os.path.basename(template_file))[0]
-    return name, {"properties": {"template": template, "parameters": values,
-                                 "mode": mode.capitalize()}}
+    return name, {
+        "properties": {"template": template, "parameters": values, "mode": mode.capitalize()}
+    }
 
 
 # -- what-if, pretty printed like az --------------------------------------------------------
@@ -240,10 +285,16 @@ def what_if_text(result: dict[str, Any], scope: str, color: bool = False) -> str
     def paint(kind: str, s: str) -> str:
         return f"\x1b[{COLORS[kind]}m{s}\x1b[0m" if color and kind in COLORS else s
 
-    present = [k for k in ("Delete", "Create", "Modify", "Deploy", "NoChange", "Ignore",
-                           "Unsupported") if any(c["changeType"] == k for c in changes)]
-    lines = ["Note: The result may contain false positive predictions (noise).", "",
-             "Resource and property changes are indicated with these symbols:"]
+    present = [
+        k
+        for k in ("Delete", "Create", "Modify", "Deploy", "NoChange", "Ignore", "Unsupported")
+        if any(c["changeType"] == k for c in changes)
+    ]
+    lines = [
+        "Note: The result may contain false positive predictions (noise).",
+        "",
+        "Resource and property changes are indicated with these symbols:",
+    ]
     lines += [f"  {paint(k, SYMBOLS[k])} {k}" for k in present]
     lines += ["", "The deployment will update the following scope:", "", f"Scope: {scope}", ""]
     for c in changes:
@@ -263,9 +314,11 @@ def what_if_text(result: dict[str, Any], scope: str, color: bool = False) -> str
             lines.append("")
     if changes and lines[-1] != "":
         lines.append("")
-    counts = [f"{sum(c['changeType'] == k for c in changes)} {SUMMARY[k]}" for k in
-              ("Create", "Delete", "Deploy", "Modify", "NoChange", "Ignore", "Unsupported")
-              if any(c["changeType"] == k for c in changes)]
+    counts = [
+        f"{sum(c['changeType'] == k for c in changes)} {SUMMARY[k]}"
+        for k in ("Create", "Delete", "Deploy", "Modify", "NoChange", "Ignore", "Unsupported")
+        if any(c["changeType"] == k for c in changes)
+    ]
     lines.append(f"Resource changes: {', '.join(counts) or 'no change'}.")
     return "\n".join(lines) + "\n"
 
@@ -276,13 +329,16 @@ def _exclude(result: dict[str, Any], excluded: tuple[str, ...] | None) -> dict[s
     if unknown:
         from acrctl.client.errors import UsageError
 
-        raise UsageError(f"'{sorted(unknown)[0]}' is not a valid change type. Allowed values: "
-                         f"{', '.join(CHANGE_TYPES)}.")
+        raise UsageError(
+            f"'{sorted(unknown)[0]}' is not a valid change type. Allowed values: "
+            f"{', '.join(CHANGE_TYPES)}."
+        )
     if not drop:
         return result
     props = dict(result.get("properties") or {})
-    props["changes"] = [c for c in props.get("changes") or []
-                        if str(c["changeType"]).lower() not in drop]
+    props["changes"] = [
+        c for c in props.get("changes") or [] if str(c["changeType"]).lower() not in drop
+    ]
     return {**result, "properties": props}
 
 
@@ -302,36 +358,73 @@ def _require_group(ctx: click.Context, param: click.Parameter, value: Any) -> An
 
 
 def rg_option(f: Any) -> Any:
-    return click.option("-g", "--resource-group", "resource_group", default=_default_group,
-                        callback=_require_group,
-                        help="Name of resource group. Default: config defaults.group.")(f)
+    return click.option(
+        "-g",
+        "--resource-group",
+        "resource_group",
+        default=_default_group,
+        callback=_require_group,
+        help="Name of resource group. Default: config defaults.group.",
+    )(f)
 
 
 def template_options(f: Any) -> Any:
-    for decorator in reversed((
-        rg_option,
-        click.option("-f", "--template-file", "template_file", required=True,
-                     metavar="PATH", help="A JSON ARM template (comments allowed)."),
-        click.option("-p", "--parameters", cls=Greedy, multiple=True, default=None,
-                     help="Parameters: @file.json (a parameters file), a JSON object, or "
-                     "name=value pairs; may be given several times, later values win."),
-        click.option("--mode", type=click.Choice(["Incremental", "Complete"],
-                                                 case_sensitive=False),
-                     default="Incremental", show_default=True,
-                     metavar="[Incremental|Complete]",
-                     help="Complete also deletes the group's registries, and replications "
-                     "and webhooks of listed registries, that the template does not list "
-                     "(never a home replica)."),
-        click.option("-n", "--name", "name", default=None,
-                     help="The deployment name. Default: the template file's name without "
-                     "its extension."),
-        click.option("--no-prompt", is_flag=True, default=False,
-                     help="Do not prompt for missing parameter values (there is never a "
-                     "prompt without a terminal)."),
-        click.option("-x", "--what-if-exclude-change-types", "exclude", cls=Greedy,
-                     default=None, help="Space-separated change types to leave out of the "
-                     f"what-if result: {', '.join(CHANGE_TYPES)}."),
-    )):
+    for decorator in reversed(
+        (
+            rg_option,
+            click.option(
+                "-f",
+                "--template-file",
+                "template_file",
+                required=True,
+                metavar="PATH",
+                help="A JSON ARM template (comments allowed).",
+            ),
+            click.option(
+                "-p",
+                "--parameters",
+                cls=Greedy,
+                multiple=True,
+                default=None,
+                help="Parameters: @file.json (a parameters file), a JSON object, or "
+                "name=value pairs; may be given several times, later values win.",
+            ),
+            click.option(
+                "--mode",
+                type=click.Choice(["Incremental", "Complete"], case_sensitive=False),
+                default="Incremental",
+                show_default=True,
+                metavar="[Incremental|Complete]",
+                help="Complete also deletes the group's registries, and replications "
+                "and webhooks of listed registries, that the template does not list "
+                "(never a home replica).",
+            ),
+            click.option(
+                "-n",
+                "--name",
+                "name",
+                default=None,
+                help="The deployment name. Default: the template file's name without "
+                "its extension.",
+            ),
+            click.option(
+                "--no-prompt",
+                is_flag=True,
+                default=False,
+                help="Do not prompt for missing parameter values (there is never a "
+                "prompt without a terminal).",
+            ),
+            click.option(
+                "-x",
+                "--what-if-exclude-change-types",
+                "exclude",
+                cls=Greedy,
+                default=None,
+                help="Space-separated change types to leave out of the "
+                f"what-if result: {', '.join(CHANGE_TYPES)}.",
+            ),
+        )
+    ):
         f = decorator(f)
     return f
 
@@ -348,15 +441,40 @@ def deployment_group() -> None:
 
 @deployment_group.command("create", table=deployment_table)
 @template_options
-@click.option("-w", "--what-if", "what_if", is_flag=True, default=False,
-              help="Show the changes the deployment would make (what-if) and make none.")
-@click.option("-c", "--confirm-with-what-if", "confirm", is_flag=True, default=False,
-              help="Show the what-if result and ask before deploying.")
-@click.option("--no-wait", is_flag=True, default=False,
-              help="Do not wait for the long-running operation to finish.")
-def create(resource_group: str, template_file: str, parameters: Any, mode: str,
-           name: str | None, no_prompt: bool, exclude: tuple[str, ...] | None, what_if: bool,
-           confirm: bool, no_wait: bool) -> Any:
+@click.option(
+    "-w",
+    "--what-if",
+    "what_if",
+    is_flag=True,
+    default=False,
+    help="Show the changes the deployment would make (what-if) and make none.",
+)
+@click.option(
+    "-c",
+    "--confirm-with-what-if",
+    "confirm",
+    is_flag=True,
+    default=False,
+    help="Show the what-if result and ask before deploying.",
+)
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    default=False,
+    help="Do not wait for the long-running operation to finish.",
+)
+def create(
+    resource_group: str,
+    template_file: str,
+    parameters: Any,
+    mode: str,
+    name: str | None,
+    no_prompt: bool,
+    exclude: tuple[str, ...] | None,
+    what_if: bool,
+    confirm: bool,
+    no_wait: bool,
+) -> Any:
     """Deploy an ARM template to a resource group.
 
     Deploys Microsoft.ContainerRegistry registries, registries/replications and
@@ -379,8 +497,9 @@ def create(resource_group: str, template_file: str, parameters: Any, mode: str,
     client = env.client()
     if what_if or confirm:
         result = _exclude(client.what_if_deployment(resource_group, name, body), exclude)
-        click.echo(what_if_text(result, _scope(env, resource_group),
-                                color_enabled(sys.stdout)), nl=False)
+        click.echo(
+            what_if_text(result, _scope(env, resource_group), color_enabled(sys.stdout)), nl=False
+        )
         if what_if:
             return None
         _confirm("Are you sure you want to execute the deployment?")
@@ -392,20 +511,32 @@ def _confirm(question: str) -> None:
     from acrctl.client.errors import AcrctlError
 
     if not sys.stdin.isatty():
-        raise AcrctlError("Unable to prompt for confirmation as no tty available. Drop "
-                          "--confirm-with-what-if to deploy without confirmation.")
+        raise AcrctlError(
+            "Unable to prompt for confirmation as no tty available. Drop "
+            "--confirm-with-what-if to deploy without confirmation."
+        )
     if not click.confirm(question, default=False, err=True):
         raise AcrctlError("Deployment cancelled.")
 
 
 @deployment_group.command("what-if")
 @template_options
-@click.option("--no-pretty-print", is_flag=True, default=False,
-              help="Print the what-if result as data (JSON, or --output) instead of the "
-              "report.")
-def what_if_(resource_group: str, template_file: str, parameters: Any, mode: str,
-             name: str | None, no_prompt: bool, exclude: tuple[str, ...] | None,
-             no_pretty_print: bool) -> Any:
+@click.option(
+    "--no-pretty-print",
+    is_flag=True,
+    default=False,
+    help="Print the what-if result as data (JSON, or --output) instead of the report.",
+)
+def what_if_(
+    resource_group: str,
+    template_file: str,
+    parameters: Any,
+    mode: str,
+    name: str | None,
+    no_prompt: bool,
+    exclude: tuple[str, ...] | None,
+    no_pretty_print: bool,
+) -> Any:
     """Show the changes a deployment would make, without making them.
 
     Each resource is Create, Modify (with the changed properties), Delete (Complete mode),
@@ -425,8 +556,9 @@ def what_if_(resource_group: str, template_file: str, parameters: Any, mode: str
     result = _exclude(env.client().what_if_deployment(resource_group, name, body), exclude)
     if no_pretty_print:
         return result
-    click.echo(what_if_text(result, _scope(env, resource_group), color_enabled(sys.stdout)),
-               nl=False)
+    click.echo(
+        what_if_text(result, _scope(env, resource_group), color_enabled(sys.stdout)), nl=False
+    )
     return None
 
 
@@ -461,8 +593,12 @@ def list_(resource_group: str) -> Any:
 @deployment_group.command("delete")
 @rg_option
 @click.option("-n", "--name", "name", required=True, help="The deployment name.")
-@click.option("--no-wait", is_flag=True, default=False,
-              help="Do not wait for the long-running operation to finish.")
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    default=False,
+    help="Do not wait for the long-running operation to finish.",
+)
 def delete(resource_group: str, name: str, no_wait: bool) -> None:
     """Delete a deployment from the group's history (its resources stay).
 

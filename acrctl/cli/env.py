@@ -19,14 +19,20 @@ EMBEDDED = "embedded"
 
 
 class Env:
-    def __init__(self, output: str | None = None, query: str | None = None, debug: bool = False,
-                 verbose: bool = False, only_show_errors: bool = False,
-                 subscription: str | None = None, endpoint: str | None = None) -> None:
+    def __init__(
+        self,
+        output: str | None = None,
+        query: str | None = None,
+        debug: bool = False,
+        verbose: bool = False,
+        only_show_errors: bool = False,
+        subscription: str | None = None,
+        endpoint: str | None = None,
+    ) -> None:
         if only_show_errors and (debug or verbose):
             from acrctl.client.errors import UsageError
 
-            raise UsageError("--only-show-errors can't be used together with --debug or "
-                             "--verbose")
+            raise UsageError("--only-show-errors can't be used together with --debug or --verbose")
         self.output = (output or config.get("core.output") or "json").lower()
         self.query = query
         self.debug = debug
@@ -85,23 +91,30 @@ class Env:
 
             transport, sub = embedded.transport()
             self.info(f"Using the embedded backend at {embedded.state_path()}")
-            return AcrClient("https://embedded.acrctl", subscription=self.subscription or sub,
-                             transport=transport, **kw)
+            return AcrClient(
+                "https://embedded.acrctl",
+                subscription=self.subscription or sub,
+                transport=transport,
+                **kw,
+            )
         from acrctl.cli.credentials import load_token
 
         token = load_token(str(self.endpoint))
         if token is None:
             from acrctl.client.errors import AcrctlError
 
-            raise AcrctlError(f"No token is stored for {self.endpoint}. Log in with 'acrctl "
-                              f"account login --endpoint {self.endpoint}', or set ACRCTL_TOKEN.")
+            raise AcrctlError(
+                f"No token is stored for {self.endpoint}. Log in with 'acrctl "
+                f"account login --endpoint {self.endpoint}', or set ACRCTL_TOKEN."
+            )
         verify = tls_verify(str(self.endpoint))
         from acrctl.client.stdlib_transport import StdlibTransport, proxies_configured
 
         if not proxies_configured():  # http.client, not httpcore: ~25 ms less start-up
             kw["transport"] = StdlibTransport(verify)
-        return AcrClient(str(self.endpoint), subscription=self.subscription,
-                         token=token, verify=verify, **kw)
+        return AcrClient(
+            str(self.endpoint), subscription=self.subscription, token=token, verify=verify, **kw
+        )
 
     def close(self) -> None:
         if self._client is not None:
@@ -111,13 +124,22 @@ class Env:
             sys.stderr.flush()
 
     # -- output -----------------------------------------------------------------------------
-    def emit(self, result: Any, table: Callable[[Any], list[dict[str, Any]]] | None,
-             shape: Callable[[Any], Any] | None = None) -> None:
+    def emit(
+        self,
+        result: Any,
+        table: Callable[[Any], list[dict[str, Any]]] | None,
+        shape: Callable[[Any], Any] | None = None,
+    ) -> None:
         from acrctl.cli.base import color_enabled
         from acrctl.cli.output import render
 
-        text = render((shape or az_shape)(result), self.output, self.query, table,
-                      color=color_enabled(sys.stdout))
+        text = render(
+            (shape or az_shape)(result),
+            self.output,
+            self.query,
+            table,
+            color=color_enabled(sys.stdout),
+        )
         if text:
             click.echo(text, nl=False)
 
@@ -127,14 +149,17 @@ def tls_verify(endpoint: str, ca_bundle: str | None = None) -> bool | str:
     of, in this order, the --ca-bundle flag, ACRCTL_CA_BUNDLE, the bundle remembered for
     this endpoint at login, REQUESTS_CA_BUNDLE; else True (SSL_CERT_FILE or SSL_CERT_DIR
     when set, else certifi's bundle)."""
-    if ca_bundle is None and os.environ.get("ACRCTL_INSECURE", "").lower() in (
-            "1", "true", "yes"):
+    if ca_bundle is None and os.environ.get("ACRCTL_INSECURE", "").lower() in ("1", "true", "yes"):
         return False
-    sources = [("--ca-bundle", ca_bundle),
-               ("ACRCTL_CA_BUNDLE", os.environ.get("ACRCTL_CA_BUNDLE")),
-               (f"remembered for {endpoint.rstrip('/')} at login",
-                config.endpoint_settings(endpoint).get("ca_bundle")),
-               ("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE"))]
+    sources = [
+        ("--ca-bundle", ca_bundle),
+        ("ACRCTL_CA_BUNDLE", os.environ.get("ACRCTL_CA_BUNDLE")),
+        (
+            f"remembered for {endpoint.rstrip('/')} at login",
+            config.endpoint_settings(endpoint).get("ca_bundle"),
+        ),
+        ("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE")),
+    ]
     for source, path in sources:
         if path:
             if not os.path.exists(path):

@@ -60,8 +60,12 @@ _NO_ARM_CODE = re.compile(r"HTTP\d{3}")
 def error_text(exc: AcrctlError) -> str:
     """An error as az prints it. The service's ARM error reads as azure-core words it:
     `(Code) Message`, then a `Code:` and a `Message:` line."""
-    if (isinstance(exc, ServiceError | NotFoundError) and exc.code and exc.status
-            and not _NO_ARM_CODE.fullmatch(exc.code)):
+    if (
+        isinstance(exc, ServiceError | NotFoundError)
+        and exc.code
+        and exc.status
+        and not _NO_ARM_CODE.fullmatch(exc.code)
+    ):
         return f"({exc.code}) {exc.message}\nCode: {exc.code}\nMessage: {exc.message}"
     return str(exc)
 
@@ -73,13 +77,17 @@ def usage_message(exc: click.UsageError) -> str:
     if isinstance(exc, click.NoSuchOption):
         close = exc.possibilities or []
         return f"unrecognized arguments: {exc.option_name}" + (
-            f"\nDid you mean '{close[0]}' ?" if close else "")
+            f"\nDid you mean '{close[0]}' ?" if close else ""
+        )
     return exc.format_message()
 
 
 # where a Ctrl-C lands while acrctl waits for a long-running operation
-_WAITS = {("acrctl.client.arm", "wait_status"), ("acrctl.client.arm", "_wait_delete"),
-          ("acrctl.cli.replication", "wait_for")}
+_WAITS = {
+    ("acrctl.client.arm", "wait_status"),
+    ("acrctl.client.arm", "_wait_delete"),
+    ("acrctl.cli.replication", "wait_for"),
+}
 
 
 def interrupted_message(exc: BaseException) -> str:
@@ -92,7 +100,9 @@ def interrupted_message(exc: BaseException) -> str:
     while tb is not None:
         code = tb.tb_frame.f_code
         if (tb.tb_frame.f_globals.get("__name__"), code.co_name) in _WAITS:
-            return ("Long-running operation wait cancelled. The operation goes on: check it "
-                    "with 'show' or 'wait'.")
+            return (
+                "Long-running operation wait cancelled. The operation goes on: check it "
+                "with 'show' or 'wait'."
+            )
         tb = tb.tb_next
     return "Keyboard interrupt is captured."

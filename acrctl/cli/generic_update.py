@@ -41,24 +41,43 @@ _MISSING: Any = object()
 def generic_update_options(f: F) -> F:
     """--set, --add, --remove (each repeatable, each taking the following words) and
     --force-string; the command receives set_, add and remove as tuples of tuples."""
-    for decorator in reversed((
-        click.option("--set", "set_", cls=GreedyOption, multiple=True,
-                     metavar="KEY=VALUE [KEY=VALUE ...]",
-                     help="Generic Update: set a property of the update body by path, e.g. "
-                     "--set sku.name=Premium tags.team=infra. VALUE is JSON when it parses "
-                     "(true, 5, {...}), else a string."),
-        click.option("--add", cls=GreedyOption, multiple=True,
-                     metavar="LIST KEY=VALUE|VALUE [...]",
-                     help="Generic Update: append to a list, e.g. --add "
-                     "networkRuleSet.ipRules value=1.2.3.4 (KEY=VALUE items make one object; "
-                     "each bare VALUE is one item). Starts from the current list."),
-        click.option("--remove", cls=GreedyOption, multiple=True, metavar="LIST INDEX",
-                     help="Generic Update: remove an item from a list by index, or a key "
-                     "from an object, e.g. --remove networkRuleSet.ipRules 0."),
-        click.option("--force-string", is_flag=True, default=False,
-                     help="Generic Update: keep --set/--add values as strings (no JSON "
-                     "parsing)."),
-    )):
+    for decorator in reversed(
+        (
+            click.option(
+                "--set",
+                "set_",
+                cls=GreedyOption,
+                multiple=True,
+                metavar="KEY=VALUE [KEY=VALUE ...]",
+                help="Generic Update: set a property of the update body by path, e.g. "
+                "--set sku.name=Premium tags.team=infra. VALUE is JSON when it parses "
+                "(true, 5, {...}), else a string.",
+            ),
+            click.option(
+                "--add",
+                cls=GreedyOption,
+                multiple=True,
+                metavar="LIST KEY=VALUE|VALUE [...]",
+                help="Generic Update: append to a list, e.g. --add "
+                "networkRuleSet.ipRules value=1.2.3.4 (KEY=VALUE items make one object; "
+                "each bare VALUE is one item). Starts from the current list.",
+            ),
+            click.option(
+                "--remove",
+                cls=GreedyOption,
+                multiple=True,
+                metavar="LIST INDEX",
+                help="Generic Update: remove an item from a list by index, or a key "
+                "from an object, e.g. --remove networkRuleSet.ipRules 0.",
+            ),
+            click.option(
+                "--force-string",
+                is_flag=True,
+                default=False,
+                help="Generic Update: keep --set/--add values as strings (no JSON parsing).",
+            ),
+        )
+    ):
         f = decorator(f)
     return f
 
@@ -72,17 +91,28 @@ def policy_options(f: F) -> F:
         kwargs.pop("change_reference", None)
         return f(*args, **kwargs)
 
-    command = click.option("--change-reference", default=None, metavar="ID",
-                           help=f"Global Policy: the change reference id. {POLICY_NOTE}")(command)
-    return click.option("--acquire-policy-token", is_flag=True, default=False,
-                        help=f"Global Policy: acquire an Azure Policy token. {POLICY_NOTE}")(
-        command)
+    command = click.option(
+        "--change-reference",
+        default=None,
+        metavar="ID",
+        help=f"Global Policy: the change reference id. {POLICY_NOTE}",
+    )(command)
+    return click.option(
+        "--acquire-policy-token",
+        is_flag=True,
+        default=False,
+        help=f"Global Policy: acquire an Azure Policy token. {POLICY_NOTE}",
+    )(command)
 
 
-def apply_generic(body: dict[str, Any], set_: Sequence[Sequence[Any]],
-                  add: Sequence[Sequence[Any]], remove: Sequence[Sequence[Any]],
-                  force_string: bool,
-                  current: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
+def apply_generic(
+    body: dict[str, Any],
+    set_: Sequence[Sequence[Any]],
+    add: Sequence[Sequence[Any]],
+    remove: Sequence[Sequence[Any]],
+    force_string: bool,
+    current: Callable[[], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Apply --set, then --add, then --remove to `body` (edited in place and returned).
     `current` yields the resource's ARM JSON; it is called at most once, and only when
     --add/--remove need a list or object the body does not hold yet."""
@@ -184,9 +214,14 @@ def _lookup(doc: Any, path: Path) -> Any:
     return doc
 
 
-def _walk(body: dict[str, Any], path: Path, flag: str,
-          fetch: Callable[[], dict[str, Any]] | None, seed_end: bool,
-          create_end: Callable[[], Any] | None) -> Any:
+def _walk(
+    body: dict[str, Any],
+    path: Path,
+    flag: str,
+    fetch: Callable[[], dict[str, Any]] | None,
+    seed_end: bool,
+    create_end: Callable[[], Any] | None,
+) -> Any:
     """The value at `path` in the body. A missing object on the way is created empty (a
     merge-patch merges objects); a missing list, or the missing end when `seed_end`, is
     copied from the current resource, else made by `create_end`, else an error."""
@@ -196,8 +231,10 @@ def _walk(body: dict[str, Any], path: Path, flag: str,
             if not isinstance(node, list):
                 raise UsageError(f"{flag}: '{_show(path[:i])}' is not a list.")
             if not -len(node) <= seg < len(node):
-                raise UsageError(f"{flag}: index {seg} is out of range for "
-                                 f"'{_show(path[:i])}' ({len(node)} items).")
+                raise UsageError(
+                    f"{flag}: index {seg} is out of range for "
+                    f"'{_show(path[:i])}' ({len(node)} items)."
+                )
             node = node[seg]
             continue
         if not isinstance(node, dict):
@@ -205,7 +242,7 @@ def _walk(body: dict[str, Any], path: Path, flag: str,
         if seg not in node:
             end = i == len(path) - 1
             needed = seed_end if end else isinstance(path[i + 1], int)
-            found = _lookup(fetch(), path[:i + 1]) if needed and fetch else _MISSING
+            found = _lookup(fetch(), path[: i + 1]) if needed and fetch else _MISSING
             if found is not _MISSING:
                 node[seg] = copy.deepcopy(found)
             elif not needed:
@@ -213,22 +250,24 @@ def _walk(body: dict[str, Any], path: Path, flag: str,
             elif end and create_end is not None:
                 node[seg] = create_end()
             else:
-                raise UsageError(f"{flag}: '{_show(path[:i + 1])}' does not exist.")
+                raise UsageError(f"{flag}: '{_show(path[: i + 1])}' does not exist.")
         node = node[seg]
     return node
 
 
-def _set(body: dict[str, Any], path: Path, value: Any,
-         fetch: Callable[[], dict[str, Any]] | None) -> None:
+def _set(
+    body: dict[str, Any], path: Path, value: Any, fetch: Callable[[], dict[str, Any]] | None
+) -> None:
     last = path[-1]
-    parent = _walk(body, path[:-1], "--set", fetch, seed_end=isinstance(last, int),
-                   create_end=None)
+    parent = _walk(body, path[:-1], "--set", fetch, seed_end=isinstance(last, int), create_end=None)
     if isinstance(last, int):
         if not isinstance(parent, list):
             raise UsageError(f"--set: '{_show(path[:-1])}' is not a list.")
         if not -len(parent) <= last < len(parent):
-            raise UsageError(f"--set: index {last} is out of range for "
-                             f"'{_show(path[:-1])}' ({len(parent)} items).")
+            raise UsageError(
+                f"--set: index {last} is out of range for "
+                f"'{_show(path[:-1])}' ({len(parent)} items)."
+            )
     elif not isinstance(parent, dict):
         raise UsageError(f"--set: '{_show(path[:-1])}' is not an object.")
     parent[last] = value
@@ -240,11 +279,11 @@ def _remove(target: Any, path: Path, key: str) -> None:
         try:
             index = int(key)
         except ValueError:
-            raise UsageError(f"--remove: '{key}' is not an index of the list '{where}'.") \
-                from None
+            raise UsageError(f"--remove: '{key}' is not an index of the list '{where}'.") from None
         if not -len(target) <= index < len(target):
-            raise UsageError(f"--remove: index {index} is out of range for '{where}' "
-                             f"({len(target)} items).")
+            raise UsageError(
+                f"--remove: index {index} is out of range for '{where}' ({len(target)} items)."
+            )
         del target[index]
     elif isinstance(target, dict):
         name = key if key in target or path[-1] in USER_KEYS else _camel(key)

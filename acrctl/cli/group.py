@@ -22,8 +22,14 @@ class GroupCommand(AzCommand):
 
 def group_table(data: Any) -> list[dict[str, Any]]:
     """az's `group list` table; show and create have none (az's automatic table)."""
-    return [{"Name": r["name"], "Location": r["location"],
-             "Status": r["properties"]["provisioningState"]} for r in data]
+    return [
+        {
+            "Name": r["name"],
+            "Location": r["location"],
+            "Status": r["properties"]["provisioningState"],
+        }
+        for r in data
+    ]
 
 
 def _env() -> Env:
@@ -36,8 +42,15 @@ def group() -> None:
 
 
 @group.command("create", cls=GroupCommand)
-@click.option("-n", "--name", "-g", "--resource-group", "name", required=True,
-              help="Name of the new resource group.")
+@click.option(
+    "-n",
+    "--name",
+    "-g",
+    "--resource-group",
+    "name",
+    required=True,
+    help="Name of the new resource group.",
+)
 @location_option("Location, e.g. westus. Default: config defaults.location.")
 @tags_option()
 def create(name: str, location: str | None, tags: tuple[str, ...] | None) -> Any:
@@ -53,8 +66,15 @@ def create(name: str, location: str | None, tags: tuple[str, ...] | None) -> Any
 
 
 @group.command("show", cls=GroupCommand)
-@click.option("-n", "--name", "-g", "--resource-group", "name", required=True,
-              help="Name of the resource group.")
+@click.option(
+    "-n",
+    "--name",
+    "-g",
+    "--resource-group",
+    "name",
+    required=True,
+    help="Name of the resource group.",
+)
 def show(name: str) -> Any:
     """Get a resource group.
 
@@ -77,8 +97,15 @@ def list_() -> Any:
 
 
 @group.command("delete")
-@click.option("-n", "--name", "-g", "--resource-group", "name", required=True,
-              help="Name of the resource group.")
+@click.option(
+    "-n",
+    "--name",
+    "-g",
+    "--resource-group",
+    "name",
+    required=True,
+    help="Name of the resource group.",
+)
 @click.option("-y", "--yes", is_flag=True, default=False, help="Do not prompt for confirmation.")
 def delete(name: str, yes: bool) -> None:
     """Delete a resource group and every registry in it.

@@ -55,8 +55,14 @@ def write_docker_auth(host: str, entry: dict[str, str]) -> list[str]:
         os.unlink(tmp)
         raise
     helper = (doc.get("credHelpers") or {}).get(host) or doc.get("credsStore")
-    return [f"Docker's config {path} names the credential helper '{helper}'; docker asks it "
-            f"instead of the entry acrctl wrote for {host}."] if helper else []
+    return (
+        [
+            f"Docker's config {path} names the credential helper '{helper}'; docker asks it "
+            f"instead of the entry acrctl wrote for {host}."
+        ]
+        if helper
+        else []
+    )
 
 
 def _b64(text: str) -> str:
@@ -66,15 +72,30 @@ def _b64(text: str) -> str:
 @click.command("login", cls=AzCommand)
 @registry_name_option()
 @group_option()
-@click.option("-u", "--username", default=None,
-              help="The username used to log into the container registry (the admin user or "
-              "a service principal's appId).")
-@click.option("-p", "--password", default=None,
-              help="The password used to log into the container registry.")
-@click.option("-t", "--expose-token", is_flag=True, default=False,
-              help="Expose the access token instead of configuring docker.")
-def login(name: str, resource_group: str | None, username: str | None, password: str | None,
-          expose_token: bool) -> Any:
+@click.option(
+    "-u",
+    "--username",
+    default=None,
+    help="The username used to log into the container registry (the admin user or "
+    "a service principal's appId).",
+)
+@click.option(
+    "-p", "--password", default=None, help="The password used to log into the container registry."
+)
+@click.option(
+    "-t",
+    "--expose-token",
+    is_flag=True,
+    default=False,
+    help="Expose the access token instead of configuring docker.",
+)
+def login(
+    name: str,
+    resource_group: str | None,
+    username: str | None,
+    password: str | None,
+    expose_token: bool,
+) -> Any:
     """Log in to an Azure Container Registry through the Docker config.
 
     Writes the login server's entry into docker's config.json ($DOCKER_CONFIG, else
@@ -95,29 +116,39 @@ def login(name: str, resource_group: str | None, username: str | None, password:
     env = click.get_current_context().obj
     name = normalize_registry(name) or name
     if expose_token and (username or password):
-        raise UsageError("Usage error: --expose-token cannot be used with --username or "
-                         "--password.")
+        raise UsageError(
+            "Usage error: --expose-token cannot be used with --username or --password."
+        )
     if bool(username) != bool(password):
         raise UsageError("Usage error: supply both --username and --password.")
     ls = oci_session.login_server(env, name, resource_group)
-    with OciClient(ls.url, connect=ls.connect, username=username, password=password,
-                   verify=oci_session.verify_for(env)) as oci:
+    with OciClient(
+        ls.url,
+        connect=ls.connect,
+        username=username,
+        password=password,
+        verify=oci_session.verify_for(env),
+    ) as oci:
         if username:
             oci.check_basic()
             entry = {"auth": _b64(f"{username}:{password}")}
         else:
             refresh = oci.exchange(oci_session.arm_token(env))
             if expose_token:
-                env.warn("You can perform manual login using the provided access token "
-                         f"below, for example: 'docker login {ls.host} -u {NULL_USER} -p "
-                         "accessToken'")
+                env.warn(
+                    "You can perform manual login using the provided access token "
+                    f"below, for example: 'docker login {ls.host} -u {NULL_USER} -p "
+                    "accessToken'"
+                )
                 return {"accessToken": refresh, "loginServer": ls.host, "username": NULL_USER}
             entry = {"auth": _b64(f"{NULL_USER}:"), "identitytoken": refresh}
     for warning in write_docker_auth(ls.host, entry):
         env.warn(warning)
     if ls.connect:
-        env.warn(f"The login server {ls.host} does not resolve on this machine; docker and "
-                 f"skopeo need it to (for example a line '{ls.connect.rsplit(':', 1)[0]} "
-                 f"{ls.host.rsplit(':', 1)[0]}' in /etc/hosts).")
+        env.warn(
+            f"The login server {ls.host} does not resolve on this machine; docker and "
+            f"skopeo need it to (for example a line '{ls.connect.rsplit(':', 1)[0]} "
+            f"{ls.host.rsplit(':', 1)[0]}' in /etc/hosts)."
+        )
     click.echo("Login Succeeded")
     return None

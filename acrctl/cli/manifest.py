@@ -36,15 +36,24 @@ def split_image(image: str) -> tuple[str, str]:
 
 
 def credentials_options(f: Any) -> Any:
-    f = click.option("-p", "--password", default=None,
-                     help="The password used to log into the container registry.")(f)
-    return click.option("-u", "--username", default=None,
-                        help="The username used to log into the container registry (the "
-                        "admin user or a service principal's appId).")(f)
+    f = click.option(
+        "-p",
+        "--password",
+        default=None,
+        help="The password used to log into the container registry.",
+    )(f)
+    return click.option(
+        "-u",
+        "--username",
+        default=None,
+        help="The username used to log into the container registry (the "
+        "admin user or a service principal's appId).",
+    )(f)
 
 
-def client_for(registry: str, resource_group: str | None, username: str | None,
-               password: str | None) -> OciClient:
+def client_for(
+    registry: str, resource_group: str | None, username: str | None, password: str | None
+) -> OciClient:
     from acrctl.cli.oci_session import oci_client
 
     env = _env()
@@ -66,18 +75,27 @@ def metadata(oci: OciClient, repository: str, digest: str, tags: list[str]) -> d
 
     m = oci.manifest(repository, digest)
     doc = m.json()
-    out: dict[str, Any] = {"digest": digest, "mediaType": m.media_type or doc.get("mediaType"),
-                           "tags": tags}
+    out: dict[str, Any] = {
+        "digest": digest,
+        "mediaType": m.media_type or doc.get("mediaType"),
+        "tags": tags,
+    }
     if m.media_type in INDEX_TYPES:
-        out["references"] = [{"digest": r.get("digest"), "mediaType": r.get("mediaType"),
-                              "architecture": (r.get("platform") or {}).get("architecture"),
-                              "os": (r.get("platform") or {}).get("os")}
-                             for r in doc.get("manifests") or []]
+        out["references"] = [
+            {
+                "digest": r.get("digest"),
+                "mediaType": r.get("mediaType"),
+                "architecture": (r.get("platform") or {}).get("architecture"),
+                "os": (r.get("platform") or {}).get("os"),
+            }
+            for r in doc.get("manifests") or []
+        ]
         return out
     config = doc.get("config") or {}
     out["configMediaType"] = config.get("mediaType")
     out["imageSize"] = int(config.get("size") or 0) + sum(
-        int(layer.get("size") or 0) for layer in doc.get("layers") or [])
+        int(layer.get("size") or 0) for layer in doc.get("layers") or []
+    )
     image = oci.blob_json(repository, config["digest"]) if config.get("digest") else None
     if isinstance(image, dict):
         out["architecture"] = image.get("architecture")
@@ -88,9 +106,15 @@ def metadata(oci: OciClient, repository: str, digest: str, tags: list[str]) -> d
 
 
 def metadata_table(data: Any) -> list[dict[str, Any]]:
-    return [{"DIGEST": d.get("digest"), "TAGS": ", ".join(d.get("tags") or []),
-             "MEDIA TYPE": d.get("mediaType"), "SIZE": d.get("imageSize")}
-            for d in (data or [])]
+    return [
+        {
+            "DIGEST": d.get("digest"),
+            "TAGS": ", ".join(d.get("tags") or []),
+            "MEDIA TYPE": d.get("mediaType"),
+            "SIZE": d.get("imageSize"),
+        }
+        for d in (data or [])
+    ]
 
 
 def confirm_delete(question: str, yes: bool) -> None:
@@ -117,8 +141,14 @@ def group() -> None:
 @click.option("--top", type=int, default=None, help="Limit the number of items in the results.")
 @group_option()
 @credentials_options
-def list_metadata(registry: str, name: str, top: int | None, resource_group: str | None,
-                  username: str | None, password: str | None) -> Any:
+def list_metadata(
+    registry: str,
+    name: str,
+    top: int | None,
+    resource_group: str | None,
+    username: str | None,
+    password: str | None,
+) -> Any:
     """List the metadata of the manifests in a repository.
 
     One entry per tagged manifest: digest, tags, media type, size, os and architecture
@@ -140,14 +170,29 @@ def list_metadata(registry: str, name: str, top: int | None, resource_group: str
 
 @group.command("show")
 @registry_option()
-@click.option("-n", "--name", "name", required=True,
-              help="The image: 'repository:tag' or 'repository@digest'.")
-@click.option("--raw", is_flag=True, default=False,
-              help="Print the manifest's bytes exactly as the registry holds them.")
+@click.option(
+    "-n",
+    "--name",
+    "name",
+    required=True,
+    help="The image: 'repository:tag' or 'repository@digest'.",
+)
+@click.option(
+    "--raw",
+    is_flag=True,
+    default=False,
+    help="Print the manifest's bytes exactly as the registry holds them.",
+)
 @group_option()
 @credentials_options
-def show(registry: str, name: str, raw: bool, resource_group: str | None,
-         username: str | None, password: str | None) -> Any:
+def show(
+    registry: str,
+    name: str,
+    raw: bool,
+    resource_group: str | None,
+    username: str | None,
+    password: str | None,
+) -> Any:
     """Get a manifest.
 
     \b
@@ -169,13 +214,24 @@ def show(registry: str, name: str, raw: bool, resource_group: str | None,
 
 @group.command("delete")
 @registry_option()
-@click.option("-n", "--name", "name", required=True,
-              help="The image: 'repository:tag' or 'repository@digest'.")
+@click.option(
+    "-n",
+    "--name",
+    "name",
+    required=True,
+    help="The image: 'repository:tag' or 'repository@digest'.",
+)
 @click.option("-y", "--yes", is_flag=True, default=False, help="Do not prompt for confirmation.")
 @group_option()
 @credentials_options
-def delete(registry: str, name: str, yes: bool, resource_group: str | None,
-           username: str | None, password: str | None) -> None:
+def delete(
+    registry: str,
+    name: str,
+    yes: bool,
+    resource_group: str | None,
+    username: str | None,
+    password: str | None,
+) -> None:
     """Delete a manifest, and with it every tag that references it.
 
     \b
@@ -186,6 +242,9 @@ def delete(registry: str, name: str, yes: bool, resource_group: str | None,
     repo, ref = split_image(name)
     with client_for(registry, resource_group, username, password) as oci:
         digest, _, _ = oci.head_manifest(repo, ref)
-        confirm_delete(f"Are you sure you want to delete the artifact '{repo}@{digest}' and "
-                       "all the tags that reference it?", yes)
+        confirm_delete(
+            f"Are you sure you want to delete the artifact '{repo}@{digest}' and "
+            "all the tags that reference it?",
+            yes,
+        )
         oci.delete_manifest(repo, digest)

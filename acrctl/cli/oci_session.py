@@ -47,7 +47,8 @@ def no_data_plane(registry: str, login_server: str) -> AcrctlError:
         f"'{login_server}' is not served by acrctl. Start 'acrctl server' with the "
         "docker-registry package installed (apt-get install docker-registry) so that it runs "
         "the data plane, and use that server (acrctl account login --endpoint URL; in "
-        "embedded mode, the server must use this state file as its --database).")
+        "embedded mode, the server must use this state file as its --database)."
+    )
 
 
 def _resolves(host: str) -> bool:
@@ -83,8 +84,10 @@ def arm_token(env: Env) -> str:
 
         token = load_token(str(env.endpoint))
         if token is None:
-            raise AcrctlError(f"No token is stored for {env.endpoint}. Log in with 'acrctl "
-                              f"account login --endpoint {env.endpoint}', or set ACRCTL_TOKEN.")
+            raise AcrctlError(
+                f"No token is stored for {env.endpoint}. Log in with 'acrctl "
+                f"account login --endpoint {env.endpoint}', or set ACRCTL_TOKEN."
+            )
         return token
     from acrctl.backend import credentials
 
@@ -93,8 +96,7 @@ def arm_token(env: Env) -> str:
     pid = backend.admin_principal_id()
     if pid is None:  # pragma: no cover - a state file bootstrapped by something else
         raise AcrctlError("The embedded state has no local user to log in as.")
-    return credentials.mint(backend, pid,
-                            expires_on=backend.clock.now() + EMBEDDED_TOKEN_SECONDS)
+    return credentials.mint(backend, pid, expires_on=backend.clock.now() + EMBEDDED_TOKEN_SECONDS)
 
 
 def verify_for(env: Env) -> Any:
@@ -112,15 +114,21 @@ def verify_for(env: Env) -> Any:
     return verify
 
 
-def oci_client(env: Env, registry: str, resource_group: str | None,
-               username: str | None = None, password: str | None = None) -> OciClient:
+def oci_client(
+    env: Env,
+    registry: str,
+    resource_group: str | None,
+    username: str | None = None,
+    password: str | None = None,
+) -> OciClient:
     from acrctl.client.oci import OciClient
 
     ls = login_server(env, registry, resource_group)
     verify = verify_for(env)
     if username:
-        return OciClient(ls.url, username=username, password=password, connect=ls.connect,
-                         verify=verify)
+        return OciClient(
+            ls.url, username=username, password=password, connect=ls.connect, verify=verify
+        )
     client = OciClient(ls.url, connect=ls.connect, verify=verify)
     client.refresh_token = client.exchange(arm_token(env))
     return client

@@ -36,8 +36,9 @@ class GreedyOption(click.Option):
 
             def process(value: Any, state: Any, _orig: Callable[..., Any] = original) -> None:
                 values = [value] if isinstance(value, str) and value != "\0" else []
-                while state.rargs and not (state.rargs[0].startswith("-")
-                                           and len(state.rargs[0]) > 1):
+                while state.rargs and not (
+                    state.rargs[0].startswith("-") and len(state.rargs[0]) > 1
+                ):
                     values.append(state.rargs.pop(0))
                 _orig(tuple(values), state)
 
@@ -67,8 +68,7 @@ class AzChoice(click.Choice):
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return "[" + "|".join(str(c) for c in self.choices) + "]"
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> Any:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         for choice in self.choices:
             if str(choice).lower() == str(value).lower():
                 return choice
@@ -79,9 +79,11 @@ class AzChoice(click.Choice):
         flag = max(getattr(param, "opts", None) or ["value"], key=len)
         known = {str(c).lower(): str(c) for c in self.choices}
         close = difflib.get_close_matches(str(value).lower(), list(known), n=1)
-        raise UsageError(f"'{value}' is not a valid value for '{flag}'. Allowed values: "
-                         f"{', '.join(known.values())}."
-                         + (f"\nDid you mean '{known[close[0]]}' ?" if close else ""))
+        raise UsageError(
+            f"'{value}' is not a valid value for '{flag}'. Allowed values: "
+            f"{', '.join(known.values())}."
+            + (f"\nDid you mean '{known[close[0]]}' ?" if close else "")
+        )
 
 
 def three_state(value: str | None) -> bool | None:
@@ -97,8 +99,9 @@ def three_state(value: str | None) -> bool | None:
 
 def bool_option(*decls: str, help: str) -> F:
     """az's three-state flag: `--flag` (true), `--flag true|false`, or omitted (no change)."""
-    return click.option(*decls, is_flag=False, flag_value="true", default=None,
-                        metavar="[true|false]", help=help)
+    return click.option(
+        *decls, is_flag=False, flag_value="true", default=None, metavar="[true|false]", help=help
+    )
 
 
 def normalize_registry(value: str | None) -> str | None:
@@ -110,18 +113,25 @@ def normalize_registry(value: str | None) -> str | None:
         if "." + suffix.lower() != LOGIN_SUFFIX:
             from acrctl.client.errors import AcrctlError
 
-            raise AcrctlError("The login server suffix is not valid for the current cloud. "
-                              "Please try again using '.azurecr.io'.")
-        click.echo(f"WARNING: Registry name is '{name}'. The following suffix "
-                   f"'{LOGIN_SUFFIX}' is automatically omitted.", err=True)
+            raise AcrctlError(
+                "The login server suffix is not valid for the current cloud. "
+                "Please try again using '.azurecr.io'."
+            )
+        click.echo(
+            f"WARNING: Registry name is '{name}'. The following suffix "
+            f"'{LOGIN_SUFFIX}' is automatically omitted.",
+            err=True,
+        )
         value = name
     import re
 
     if not re.match(r"^[a-zA-Z0-9-]{5,50}$", value):
         from acrctl.client.errors import AcrctlError
 
-        raise AcrctlError("Registry names may contain only alpha numeric characters and must "
-                          "be between 5 and 50 characters")
+        raise AcrctlError(
+            "Registry names may contain only alpha numeric characters and must "
+            "be between 5 and 50 characters"
+        )
     return value
 
 
@@ -146,49 +156,81 @@ def _require(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 def registry_option(required: bool = True) -> F:
-    return click.option("-r", "--registry", "registry", default=_default("defaults.registry"),
-                        callback=_require if required else None,
-                        help="The name of the container registry. "
-                        "Default: config defaults.registry.",
-                        shell_complete=_complete("registry"))
+    return click.option(
+        "-r",
+        "--registry",
+        "registry",
+        default=_default("defaults.registry"),
+        callback=_require if required else None,
+        help="The name of the container registry. Default: config defaults.registry.",
+        shell_complete=_complete("registry"),
+    )
 
 
 def registry_name_option() -> F:
     """-n/--name of the top-level registry commands (show, update, delete, show-usage),
     defaulting like -r to the configured registry (az: `az configure --defaults acr=`)."""
-    return click.option("-n", "--name", "name", default=_default("defaults.registry"),
-                        callback=_require, help="The name of the container registry. "
-                        "Default: config defaults.registry.",
-                        shell_complete=_complete("registry"))
+    return click.option(
+        "-n",
+        "--name",
+        "name",
+        default=_default("defaults.registry"),
+        callback=_require,
+        help="The name of the container registry. Default: config defaults.registry.",
+        shell_complete=_complete("registry"),
+    )
 
 
 def name_option(help: str, what: str | None = None, required: bool = True) -> F:
-    return click.option("-n", "--name", "name", required=required, help=help,
-                        shell_complete=_complete(what) if what else None)
+    return click.option(
+        "-n",
+        "--name",
+        "name",
+        required=required,
+        help=help,
+        shell_complete=_complete(what) if what else None,
+    )
 
 
 def group_option(required: bool = False) -> F:
-    return click.option("-g", "--resource-group", "resource_group",
-                        default=_default("defaults.group"),
-                        callback=_require if required else None,
-                        help="Name of resource group. Default: config defaults.group, else "
-                        "found from the registry.", shell_complete=_complete("group"))
+    return click.option(
+        "-g",
+        "--resource-group",
+        "resource_group",
+        default=_default("defaults.group"),
+        callback=_require if required else None,
+        help="Name of resource group. Default: config defaults.group, else "
+        "found from the registry.",
+        shell_complete=_complete("group"),
+    )
 
 
 def location_option(help: str, required: bool = False) -> F:
-    return click.option("-l", "--location", "location", default=_default("defaults.location"),
-                        callback=_require if required else None, help=help,
-                        shell_complete=_complete("location"))
+    return click.option(
+        "-l",
+        "--location",
+        "location",
+        default=_default("defaults.location"),
+        callback=_require if required else None,
+        help=help,
+        shell_complete=_complete("location"),
+    )
 
 
-def tags_option(help: str = "Space-separated tags: key[=value] [key[=value] ...]. Use '' "
-                "to clear existing tags.") -> F:
+def tags_option(
+    help: str = "Space-separated tags: key[=value] [key[=value] ...]. Use '' "
+    "to clear existing tags.",
+) -> F:
     return click.option("--tags", cls=GreedyOption, default=None, help=help)
 
 
 def no_wait_option() -> F:
-    return click.option("--no-wait", is_flag=True, default=False,
-                        help="Do not wait for the long-running operation to finish.")
+    return click.option(
+        "--no-wait",
+        is_flag=True,
+        default=False,
+        help="Do not wait for the long-running operation to finish.",
+    )
 
 
 def _complete(what: str | None) -> Any:

@@ -32,17 +32,30 @@ REGISTRY = "Registry"  # the SDK model az prints (acrctl.cli.az_models)
 
 def registry_table(data: Any) -> list[dict[str, Any]]:
     rows = data if isinstance(data, list) else [data]
-    return [{"NAME": az_cell(r, "name"), "RESOURCE GROUP": az_cell(r, "resourceGroup"),
-             "LOCATION": az_cell(r, "location"), "SKU": az_cell(r, "sku", "name"),
-             "LOGIN SERVER": az_cell(r, "loginServer"),
-             "CREATION DATE": az_table_datetime(az_cell(r, "creationDate")),
-             "ADMIN ENABLED": az_cell(r, "adminUserEnabled")} for r in rows]
+    return [
+        {
+            "NAME": az_cell(r, "name"),
+            "RESOURCE GROUP": az_cell(r, "resourceGroup"),
+            "LOCATION": az_cell(r, "location"),
+            "SKU": az_cell(r, "sku", "name"),
+            "LOGIN SERVER": az_cell(r, "loginServer"),
+            "CREATION DATE": az_table_datetime(az_cell(r, "creationDate")),
+            "ADMIN ENABLED": az_cell(r, "adminUserEnabled"),
+        }
+        for r in rows
+    ]
 
 
 def usage_table(data: Any) -> list[dict[str, Any]]:
-    return [{"NAME": az_cell(u, "name"), "LIMIT": az_cell(u, "limit"),
-             "CURRENT VALUE": az_cell(u, "currentValue"), "UNIT": az_cell(u, "unit")}
-            for u in data.get("value", [])]
+    return [
+        {
+            "NAME": az_cell(u, "name"),
+            "LIMIT": az_cell(u, "limit"),
+            "CURRENT VALUE": az_cell(u, "currentValue"),
+            "UNIT": az_cell(u, "unit"),
+        }
+        for u in data.get("value", [])
+    ]
 
 
 def _env() -> Env:
@@ -56,13 +69,24 @@ def _env() -> Env:
 @location_option("Location. Default: config defaults.location, else the resource group's.")
 @bool_option("--admin-enabled", help="Enable the admin user. Default: false.")
 @tags_option()
-@click.option("--zone-redundancy", type=AzChoice(("Disabled", "Enabled")), default=None,
-              help="Zone redundancy (Premium only).")
+@click.option(
+    "--zone-redundancy",
+    type=AzChoice(("Disabled", "Enabled")),
+    default=None,
+    help="Zone redundancy (Premium only).",
+)
 @no_wait_option()
 @policy_options
-def create(name: str, resource_group: str, sku: str, location: str | None,
-           admin_enabled: str | None, tags: tuple[str, ...] | None,
-           zone_redundancy: str | None, no_wait: bool) -> Any:
+def create(
+    name: str,
+    resource_group: str,
+    sku: str,
+    location: str | None,
+    admin_enabled: str | None,
+    tags: tuple[str, ...] | None,
+    zone_redundancy: str | None,
+    no_wait: bool,
+) -> Any:
     """Create an Azure Container Registry.
 
     \b
@@ -77,13 +101,18 @@ def create(name: str, resource_group: str, sku: str, location: str | None,
     client = env.client()
     location = location or client.get_group(resource_group).location
     sku = sku.capitalize()
-    body: dict[str, Any] = {"location": location, "sku": {"name": sku},
-                            "properties": {"adminUserEnabled": bool(three_state(admin_enabled))}}
+    body: dict[str, Any] = {
+        "location": location,
+        "sku": {"name": sku},
+        "properties": {"adminUserEnabled": bool(three_state(admin_enabled))},
+    }
     if tags is not None:
         body["tags"] = parse_pairs(tags)
     if zone_redundancy:
-        env.warn("Argument '--zone-redundancy' is in preview and under development. "
-                 "Reference and support levels: https://aka.ms/CLI_refstatus")
+        env.warn(
+            "Argument '--zone-redundancy' is in preview and under development. "
+            "Reference and support levels: https://aka.ms/CLI_refstatus"
+        )
         body["properties"]["zoneRedundancy"] = zone_redundancy.capitalize()
     result = client.create_registry(resource_group, name, body, wait=not no_wait)
     return None if no_wait else az_result(REGISTRY, result)
@@ -113,8 +142,9 @@ def show(name: str, resource_group: str | None) -> Any:
     """
     env = _env()
     name = normalize_registry(name) or name
-    return az_result(REGISTRY, env.client().get_registry(group_for(env, name, resource_group),
-                                                         name))
+    return az_result(
+        REGISTRY, env.client().get_registry(group_for(env, name, resource_group), name)
+    )
 
 
 @click.command("list", cls=AzCommand, table=registry_table)
@@ -139,20 +169,40 @@ def list_(resource_group: str | None) -> Any:
 @bool_option("--admin-enabled", help="Enable or disable the admin user.")
 @bool_option("--anonymous-pull-enabled", help="Allow anonymous (unauthenticated) pulls.")
 @bool_option("--data-endpoint-enabled", help="Enable dedicated data endpoints (Premium).")
-@click.option("--public-network-enabled", is_flag=False, flag_value="true", default=None,
-              metavar="[true|false]", help="Allow public network access.")
-@click.option("--default-action", type=AzChoice(("Allow", "Deny")), default=None,
-              help="Default network rule action (Premium only).")
+@click.option(
+    "--public-network-enabled",
+    is_flag=False,
+    flag_value="true",
+    default=None,
+    metavar="[true|false]",
+    help="Allow public network access.",
+)
+@click.option(
+    "--default-action",
+    type=AzChoice(("Allow", "Deny")),
+    default=None,
+    help="Default network rule action (Premium only).",
+)
 @tags_option()
 @no_wait_option()
 @generic_update_options
 @policy_options
-def update(name: str, resource_group: str | None, sku: str | None, admin_enabled: str | None,
-           anonymous_pull_enabled: str | None, data_endpoint_enabled: str | None,
-           public_network_enabled: str | None, default_action: str | None,
-           tags: tuple[str, ...] | None, no_wait: bool, set_: tuple[tuple[str, ...], ...],
-           add: tuple[tuple[str, ...], ...], remove: tuple[tuple[str, ...], ...],
-           force_string: bool) -> Any:
+def update(
+    name: str,
+    resource_group: str | None,
+    sku: str | None,
+    admin_enabled: str | None,
+    anonymous_pull_enabled: str | None,
+    data_endpoint_enabled: str | None,
+    public_network_enabled: str | None,
+    default_action: str | None,
+    tags: tuple[str, ...] | None,
+    no_wait: bool,
+    set_: tuple[tuple[str, ...], ...],
+    add: tuple[tuple[str, ...], ...],
+    remove: tuple[tuple[str, ...], ...],
+    force_string: bool,
+) -> Any:
     """Update an Azure Container Registry (tier, admin user, network access, tags).
 
     --set/--add/--remove edit the PATCH body, which starts empty; a property name such as
@@ -177,9 +227,11 @@ def update(name: str, resource_group: str | None, sku: str | None, admin_enabled
     props: dict[str, Any] = {}
     if sku:
         patch["sku"] = {"name": sku.capitalize()}
-    for key, raw in (("adminUserEnabled", admin_enabled),
-                     ("anonymousPullEnabled", anonymous_pull_enabled),
-                     ("dataEndpointEnabled", data_endpoint_enabled)):
+    for key, raw in (
+        ("adminUserEnabled", admin_enabled),
+        ("anonymousPullEnabled", anonymous_pull_enabled),
+        ("dataEndpointEnabled", data_endpoint_enabled),
+    ):
         if raw is not None:
             props[key] = three_state(raw)
     if public_network_enabled is not None:
@@ -194,8 +246,14 @@ def update(name: str, resource_group: str | None, sku: str | None, admin_enabled
     if tags is not None:
         patch["tags"] = parse_pairs(tags)
     client = env.client()
-    apply_generic(patch, set_, add, remove, force_string,
-                  current=lambda: client.get_registry(rg, name).to_arm())
+    apply_generic(
+        patch,
+        set_,
+        add,
+        remove,
+        force_string,
+        current=lambda: client.get_registry(rg, name).to_arm(),
+    )
     if "sku" in patch:
         patch["sku"] = _checked_sku(patch["sku"])
     result = client.update_registry(rg, name, patch, wait=not no_wait)
@@ -211,8 +269,9 @@ def _checked_sku(sku: Any) -> Any:
             return {**sku, "name": choice}
     from acrctl.client.errors import AcrctlError
 
-    raise AcrctlError(f"Please specify SKU by '--sku SKU' or '--set sku.name=SKU'. "
-                      f"Allowed SKUs: {allowed}")
+    raise AcrctlError(
+        f"Please specify SKU by '--sku SKU' or '--set sku.name=SKU'. Allowed SKUs: {allowed}"
+    )
 
 
 @click.command("delete", cls=AzCommand)
@@ -244,8 +303,11 @@ def confirm(question: str) -> None:
         raise AcrctlError("Unable to prompt for confirmation as no tty available. Use --yes.")
     while True:
         try:
-            answer = click.prompt(f"{question} (y/n)", default="", show_default=False,
-                                  err=True).strip().lower()
+            answer = (
+                click.prompt(f"{question} (y/n)", default="", show_default=False, err=True)
+                .strip()
+                .lower()
+            )
         except click.Abort:  # Ctrl-C or end of input: the error goes on a line of its own
             click.echo(err=True)
             raise

@@ -32,10 +32,14 @@ from acrctl.client.errors import AcrctlError, NotFoundError, UsageError
 
 PREMIUM_ONLY = "Replications are only supported for managed registries in Premium SKU."
 SAME_LOCATION = "Replication could not be created in the same location as the registry."
-PREVIEW = ("Argument '--zone-redundancy' is in preview and under development. "
-           "Reference and support levels: https://aka.ms/CLI_refstatus")
-DEPRECATED = ("Option '--region-endpoint-enabled' has been deprecated and will be removed in "
-              "a future release. Use '--global-endpoint-routing' instead.")
+PREVIEW = (
+    "Argument '--zone-redundancy' is in preview and under development. "
+    "Reference and support levels: https://aka.ms/CLI_refstatus"
+)
+DEPRECATED = (
+    "Option '--region-endpoint-enabled' has been deprecated and will be removed in "
+    "a future release. Use '--global-endpoint-routing' instead."
+)
 
 # The polling loop's clock and sleep, module attributes so tests can replace them.
 _clock: Callable[[], float] = time.monotonic
@@ -58,16 +62,24 @@ def enum_value(value: str, allowed: Sequence[str], flag: str) -> str:
     for choice in allowed:
         if choice.lower() == value.lower():
             return choice
-    raise UsageError(f"'{value}' is not a valid value for '{flag}'. "
-                     f"Allowed values: {', '.join(sorted(allowed))}.")
+    raise UsageError(
+        f"'{value}' is not a valid value for '{flag}'. "
+        f"Allowed values: {', '.join(sorted(allowed))}."
+    )
 
 
 def enum_option(*decls: str, allowed: Sequence[str], help: str, **kw: Any) -> Any:
     def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
         return None if value is None else enum_value(value, allowed, decls[-1])
 
-    return click.option(*decls, default=kw.pop("default", None), callback=check,
-                        metavar="[" + "|".join(allowed) + "]", help=help, **kw)
+    return click.option(
+        *decls,
+        default=kw.pop("default", None),
+        callback=check,
+        metavar="[" + "|".join(allowed) + "]",
+        help=help,
+        **kw,
+    )
 
 
 def resolve_location(value: str) -> str:
@@ -86,8 +98,14 @@ def target(registry: str, resource_group: str | None) -> tuple[Env, str, str]:
     return env, group_for(env, name, resource_group), name
 
 
-def wait_for(get: Callable[[], Any], condition: str | None, timeout: float, interval: float,
-             what: str, tick: Callable[[str], None] | None = None) -> None:
+def wait_for(
+    get: Callable[[], Any],
+    condition: str | None,
+    timeout: float,
+    interval: float,
+    what: str,
+    tick: Callable[[str], None] | None = None,
+) -> None:
     """Poll `get` (a GET of the resource) until `condition` holds: created/updated mean
     provisioningState Succeeded, deleted means a 404. Raises on Failed and on timeout.
     `tick` (the spinner) is called before each wait."""
@@ -109,26 +127,48 @@ def wait_for(get: Callable[[], Any], condition: str | None, timeout: float, inte
     while not done():
         remaining = deadline - _clock()
         if remaining <= 0:
-            raise AcrctlError(f"Timed out after {timeout:g} seconds waiting for {what} to be "
-                              f"{condition}.")
+            raise AcrctlError(
+                f"Timed out after {timeout:g} seconds waiting for {what} to be {condition}."
+            )
         if tick is not None:
             tick("Running")
         _sleep(min(interval, remaining))
 
 
 def wait_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    for decorator in reversed((
-        click.option("--created", "condition", flag_value="created",
-                     help="Wait until created with provisioningState 'Succeeded'."),
-        click.option("--updated", "condition", flag_value="updated",
-                     help="Wait until updated with provisioningState 'Succeeded'."),
-        click.option("--deleted", "condition", flag_value="deleted",
-                     help="Wait until deleted."),
-        click.option("--timeout", type=click.FloatRange(min=0), default=3600.0,
-                     metavar="SECONDS", help="Maximum wait in seconds. Default: 3600."),
-        click.option("--interval", type=click.FloatRange(min=0, min_open=True), default=1.0,
-                     metavar="SECONDS", help="Polling interval in seconds. Default: 1."),
-    )):
+    for decorator in reversed(
+        (
+            click.option(
+                "--created",
+                "condition",
+                flag_value="created",
+                help="Wait until created with provisioningState 'Succeeded'.",
+            ),
+            click.option(
+                "--updated",
+                "condition",
+                flag_value="updated",
+                help="Wait until updated with provisioningState 'Succeeded'.",
+            ),
+            click.option(
+                "--deleted", "condition", flag_value="deleted", help="Wait until deleted."
+            ),
+            click.option(
+                "--timeout",
+                type=click.FloatRange(min=0),
+                default=3600.0,
+                metavar="SECONDS",
+                help="Maximum wait in seconds. Default: 3600.",
+            ),
+            click.option(
+                "--interval",
+                type=click.FloatRange(min=0, min_open=True),
+                default=1.0,
+                metavar="SECONDS",
+                help="Polling interval in seconds. Default: 1.",
+            ),
+        )
+    ):
         f = decorator(f)
     return f
 
@@ -139,10 +179,16 @@ REPLICATION = "Replication"  # the SDK model az prints (acrctl.cli.az_models)
 
 def replication_table(data: Any) -> list[dict[str, Any]]:
     rows = data if isinstance(data, list) else [data]
-    return [{"NAME": az_cell(r, "name"), "LOCATION": az_cell(r, "location"),
-             "PROVISIONING STATE": az_cell(r, "provisioningState"),
-             "STATUS": az_cell(r, "status", "displayStatus"),
-             "REGION ENDPOINT ENABLED": az_cell(r, "regionEndpointEnabled")} for r in rows]
+    return [
+        {
+            "NAME": az_cell(r, "name"),
+            "LOCATION": az_cell(r, "location"),
+            "PROVISIONING STATE": az_cell(r, "provisioningState"),
+            "STATUS": az_cell(r, "status", "displayStatus"),
+            "REGION ENDPOINT ENABLED": az_cell(r, "regionEndpointEnabled"),
+        }
+        for r in rows
+    ]
 
 
 def _premium(env: Env, rg: str, registry: str) -> Any:
@@ -158,19 +204,33 @@ def _endpoint(env: Env, routing: str | None, legacy: str | None) -> bool | None:
     if old is not None:
         env.warn(DEPRECATED)
         if new is not None and new != old:
-            raise UsageError("usage error: --global-endpoint-routing and its deprecated alias "
-                             "--region-endpoint-enabled were given different values.")
+            raise UsageError(
+                "usage error: --global-endpoint-routing and its deprecated alias "
+                "--region-endpoint-enabled were given different values."
+            )
     return new if new is not None else old
 
 
 def endpoint_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--region-endpoint-enabled", "region_endpoint_enabled", is_flag=False,
-                     flag_value="true", default=None, hidden=True,
-                     help="Deprecated alias of --global-endpoint-routing.")(f)
-    return click.option("--global-endpoint-routing", "global_endpoint_routing", is_flag=False,
-                        flag_value="true", default=None, metavar="[true|false]",
-                        help="Route requests through the regional endpoint of this replica "
-                        "(regionEndpointEnabled). Default: true.")(f)
+    f = click.option(
+        "--region-endpoint-enabled",
+        "region_endpoint_enabled",
+        is_flag=False,
+        flag_value="true",
+        default=None,
+        hidden=True,
+        help="Deprecated alias of --global-endpoint-routing.",
+    )(f)
+    return click.option(
+        "--global-endpoint-routing",
+        "global_endpoint_routing",
+        is_flag=False,
+        flag_value="true",
+        default=None,
+        metavar="[true|false]",
+        help="Route requests through the regional endpoint of this replica "
+        "(regionEndpointEnabled). Default: true.",
+    )(f)
 
 
 @click.group("replication", cls=AzGroup)
@@ -180,20 +240,31 @@ def group() -> None:
 
 @group.command("create", table=replication_table)
 @registry_option()
-@location_option("Location, e.g. eastus or \"East US\". Default: config defaults.location.",
-                 required=True)
-@name_option("The name of the replication. Default: the location, e.g. eastus.",
-             required=False)
+@location_option(
+    'Location, e.g. eastus or "East US". Default: config defaults.location.', required=True
+)
+@name_option("The name of the replication. Default: the location, e.g. eastus.", required=False)
 @group_option()
 @endpoint_options
-@enum_option("--zone-redundancy", allowed=("Disabled", "Enabled"),
-             help="Zone redundancy (preview). Cannot be updated later. Default: Disabled.")
+@enum_option(
+    "--zone-redundancy",
+    allowed=("Disabled", "Enabled"),
+    help="Zone redundancy (preview). Cannot be updated later. Default: Disabled.",
+)
 @tags_option()
 @no_wait_option()
 @policy_options
-def create(registry: str, location: str, name: str | None, resource_group: str | None,
-           global_endpoint_routing: str | None, region_endpoint_enabled: str | None,
-           zone_redundancy: str | None, tags: tuple[str, ...] | None, no_wait: bool) -> Any:
+def create(
+    registry: str,
+    location: str,
+    name: str | None,
+    resource_group: str | None,
+    global_endpoint_routing: str | None,
+    region_endpoint_enabled: str | None,
+    zone_redundancy: str | None,
+    tags: tuple[str, ...] | None,
+    no_wait: bool,
+) -> Any:
     """Create a replicated region for an Azure Container Registry.
 
     \b
@@ -223,8 +294,9 @@ def create(registry: str, location: str, name: str | None, resource_group: str |
     body: dict[str, Any] = {"location": location, "properties": props}
     if tags is not None:
         body["tags"] = parse_pairs(greedy_items(tags))
-    result = env.client().create_replication(rg, registry, name or normalize(location), body,
-                                             wait=not no_wait)
+    result = env.client().create_replication(
+        rg, registry, name or normalize(location), body, wait=not no_wait
+    )
     return None if no_wait else az_result(REPLICATION, result)
 
 
@@ -270,11 +342,19 @@ def show(registry: str, name: str, resource_group: str | None) -> Any:
 @no_wait_option()
 @generic_update_options
 @policy_options
-def update(registry: str, name: str, resource_group: str | None,
-           global_endpoint_routing: str | None, region_endpoint_enabled: str | None,
-           tags: tuple[str, ...] | None, no_wait: bool, set_: tuple[tuple[str, ...], ...],
-           add: tuple[tuple[str, ...], ...], remove: tuple[tuple[str, ...], ...],
-           force_string: bool) -> Any:
+def update(
+    registry: str,
+    name: str,
+    resource_group: str | None,
+    global_endpoint_routing: str | None,
+    region_endpoint_enabled: str | None,
+    tags: tuple[str, ...] | None,
+    no_wait: bool,
+    set_: tuple[tuple[str, ...], ...],
+    add: tuple[tuple[str, ...], ...],
+    remove: tuple[tuple[str, ...], ...],
+    force_string: bool,
+) -> Any:
     """Update a replication (regional endpoint routing, tags). Without flags, print it.
 
     As in az, only regionEndpointEnabled and tags are sent: anything else set through
@@ -298,8 +378,14 @@ def update(registry: str, name: str, resource_group: str | None,
     if tags is not None:
         body["tags"] = parse_pairs(greedy_items(tags))
     client = env.client()
-    apply_generic(body, set_, add, remove, force_string,
-                  current=lambda: client.get_replication(rg, registry, name).to_arm())
+    apply_generic(
+        body,
+        set_,
+        add,
+        remove,
+        force_string,
+        current=lambda: client.get_replication(rg, registry, name).to_arm(),
+    )
     # az's setter rebuilds the body from these two fields only.
     patch: dict[str, Any] = {"tags": body["tags"]} if "tags" in body else {}
     props = body.get("properties")
@@ -333,8 +419,14 @@ def delete(registry: str, name: str, resource_group: str | None, no_wait: bool) 
 @name_option("The name of the replication.", "replication")
 @group_option()
 @wait_options
-def wait(registry: str, name: str, resource_group: str | None, condition: str | None,
-         timeout: float, interval: float) -> None:
+def wait(
+    registry: str,
+    name: str,
+    resource_group: str | None,
+    condition: str | None,
+    timeout: float,
+    interval: float,
+) -> None:
     """Wait until a replication is created, updated or deleted. Prints nothing.
 
     \b
@@ -346,15 +438,26 @@ def wait(registry: str, name: str, resource_group: str | None, condition: str | 
     """
     env, rg, registry = target(registry, resource_group)
     client = env.client()
-    wait_for(lambda: client.get_replication(rg, registry, name), condition, timeout,
-             interval, f"replication '{name}'", env._spinner())
+    wait_for(
+        lambda: client.get_replication(rg, registry, name),
+        condition,
+        timeout,
+        interval,
+        f"replication '{name}'",
+        env._spinner(),
+    )
 
 
 @group.command("map")
 @registry_option()
 @group_option()
-@click.option("--width", type=click.IntRange(min=20), default=None, metavar="COLUMNS",
-              help="Map width. Default: the terminal's width, kept within 60..160.")
+@click.option(
+    "--width",
+    type=click.IntRange(min=20),
+    default=None,
+    metavar="COLUMNS",
+    help="Map width. Default: the terminal's width, kept within 60..160.",
+)
 def map_(registry: str, resource_group: str | None, width: int | None) -> None:
     """Draw a world map of a registry's home region and replicas.
 
@@ -374,19 +477,29 @@ def map_(registry: str, resource_group: str | None, width: int | None) -> None:
     reg = env.client().get_registry(rg, registry)
     home = reg.location or ""
     premium = reg.sku.name == "Premium"
-    replicas = {r.location or "": (r.properties.status and r.properties.status.display_status)
-                or r.properties.provisioning_state or ""
-                for r in (env.client().list_replications(rg, registry) if premium else [])}
+    replicas = {
+        r.location or "": (r.properties.status and r.properties.status.display_status)
+        or r.properties.provisioning_state
+        or ""
+        for r in (env.client().list_replications(rg, registry) if premium else [])
+    }
     catalog = list(regions.catalog().values())
     blocked = set() if premium else {r["name"] for r in catalog if r["name"] != home}
     width = width or max(60, min(160, shutil.get_terminal_size().columns))
-    text = render_map(regions=catalog, replicas=replicas, home=home, width=width,
-                      color=color_enabled(sys.stdout), unavailable=blocked)
+    text = render_map(
+        regions=catalog,
+        replicas=replicas,
+        home=home,
+        width=width,
+        color=color_enabled(sys.stdout),
+        unavailable=blocked,
+    )
     if not premium:
-        text += (f"\nNote: replicas need the Premium SKU; '{registry}' is {reg.sku.name}. "
-                 f"Upgrade with: acrctl update -n {registry} --sku Premium\n")
+        text += (
+            f"\nNote: replicas need the Premium SKU; '{registry}' is {reg.sku.name}. "
+            f"Upgrade with: acrctl update -n {registry} --sku Premium\n"
+        )
     click.echo(text, nl=False)
-
 
 
 # `replication sync` lives in its own module; attached last, so that module can use the

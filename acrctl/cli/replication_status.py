@@ -18,15 +18,27 @@ def _cell(value: Any) -> Any:
 
 def status_table(data: Any) -> list[dict[str, Any]]:
     rows = data if isinstance(data, list) else [data]
-    return [{"IMAGE": r.get("image"), "REGION": r.get("region"), "STATE": r.get("state"),
-             "DIGEST": _cell((r.get("digest") or "")[:19]), "UPDATED": _cell(r.get("updatedAt")),
-             "ERROR": _cell(r.get("lastError"))} for r in rows]
+    return [
+        {
+            "IMAGE": r.get("image"),
+            "REGION": r.get("region"),
+            "STATE": r.get("state"),
+            "DIGEST": _cell((r.get("digest") or "")[:19]),
+            "UPDATED": _cell(r.get("updatedAt")),
+            "ERROR": _cell(r.get("lastError")),
+        }
+        for r in rows
+    ]
 
 
 @click.command("status", cls=AzCommand, table=status_table)
 @registry_option()
-@click.option("--image", default=None, metavar="REPOSITORY:TAG",
-              help="One image, e.g. web/app:v1. Default: every image with a known push.")
+@click.option(
+    "--image",
+    default=None,
+    metavar="REPOSITORY:TAG",
+    help="One image, e.g. web/app:v1. Default: every image with a known push.",
+)
 @group_option()
 def status(registry: str, image: str | None, resource_group: str | None) -> Any:
     """Show where each image is, per replica region: present, inFlight, retrying or failed,

@@ -32,9 +32,17 @@ def _changes(changes: dict[str, Any]) -> str:
 
 def sync_table(data: Any) -> list[dict[str, Any]]:
     rows = data if isinstance(data, list) else [data]
-    return [{"ACTION": r.get("action"), "NAME": r.get("name"), "LOCATION": r.get("location"),
-             "CHANGES": _cell(_changes(r.get("changes") or {})),
-             "STATUS": _cell(r.get("status")), "ERROR": _cell(r.get("error"))} for r in rows]
+    return [
+        {
+            "ACTION": r.get("action"),
+            "NAME": r.get("name"),
+            "LOCATION": r.get("location"),
+            "CHANGES": _cell(_changes(r.get("changes") or {})),
+            "STATUS": _cell(r.get("status")),
+            "ERROR": _cell(r.get("error")),
+        }
+        for r in rows
+    ]
 
 
 def _stdout_is_tty() -> bool:
@@ -75,8 +83,9 @@ def _desired(locations: tuple[str, ...] | None, layout_file: str | None) -> list
 
     items = greedy_items(locations)
     if (items is None) == (layout_file is None):
-        raise UsageError("usage error: give the layout with --locations or with --file "
-                         "(one of them).")
+        raise UsageError(
+            "usage error: give the layout with --locations or with --file (one of them)."
+        )
     try:
         if items is not None:
             desired = [Replica(loc) for loc in items]
@@ -84,32 +93,64 @@ def _desired(locations: tuple[str, ...] | None, layout_file: str | None) -> list
             desired = parse_layout(_read_layout(str(layout_file)), str(layout_file))
     except LayoutError as exc:
         raise AcrctlError(str(exc)) from None
-    return [Replica(resolve_location(d.location), d.name, d.region_endpoint_enabled, d.tags)
-            for d in desired]
+    return [
+        Replica(resolve_location(d.location), d.name, d.region_endpoint_enabled, d.tags)
+        for d in desired
+    ]
 
 
 @click.command("sync", cls=AzCommand, table=sync_table)
 @registry_option()
 @group_option()
-@click.option("--locations", cls=GreedyOption, default=None, metavar="LOCATION...",
-              help="Space-separated regions the registry should have replicas in, e.g. "
-              "eastus westeurope. The home region may be listed or not.")
-@click.option("--file", "layout_file", default=None, metavar="PATH",
-              help="A layout file (JSON or YAML, '-' for stdin): {\"locations\": [\"eastus\", "
-              "{\"location\": \"westeurope\", \"regionEndpointEnabled\": false, \"tags\": "
-              "{...}}]}. Fields left out are left as they are.")
-@click.option("--prune", is_flag=True, default=False,
-              help="Delete replicas the layout does not list (never the home replica); asks "
-              "first on a terminal.")
-@click.option("-y", "--yes", is_flag=True, default=False,
-              help="Do not prompt for confirmation of --prune's deletes.")
-@click.option("--dry-run", is_flag=True, default=False,
-              help="Print the plan and change nothing.")
-@click.option("--max-parallel", type=click.IntRange(1, 32), default=4, show_default=True,
-              help="How many replica operations run at the same time.")
-def sync(registry: str, resource_group: str | None, locations: tuple[str, ...] | None,
-         layout_file: str | None, prune: bool, yes: bool, dry_run: bool,
-         max_parallel: int) -> Any:
+@click.option(
+    "--locations",
+    cls=GreedyOption,
+    default=None,
+    metavar="LOCATION...",
+    help="Space-separated regions the registry should have replicas in, e.g. "
+    "eastus westeurope. The home region may be listed or not.",
+)
+@click.option(
+    "--file",
+    "layout_file",
+    default=None,
+    metavar="PATH",
+    help='A layout file (JSON or YAML, \'-\' for stdin): {"locations": ["eastus", '
+    '{"location": "westeurope", "regionEndpointEnabled": false, "tags": '
+    "{...}}]}. Fields left out are left as they are.",
+)
+@click.option(
+    "--prune",
+    is_flag=True,
+    default=False,
+    help="Delete replicas the layout does not list (never the home replica); asks "
+    "first on a terminal.",
+)
+@click.option(
+    "-y",
+    "--yes",
+    is_flag=True,
+    default=False,
+    help="Do not prompt for confirmation of --prune's deletes.",
+)
+@click.option("--dry-run", is_flag=True, default=False, help="Print the plan and change nothing.")
+@click.option(
+    "--max-parallel",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="How many replica operations run at the same time.",
+)
+def sync(
+    registry: str,
+    resource_group: str | None,
+    locations: tuple[str, ...] | None,
+    layout_file: str | None,
+    prune: bool,
+    yes: bool,
+    dry_run: bool,
+    max_parallel: int,
+) -> Any:
     """Bring a registry's replicas to a layout: create, update and (with --prune) delete.
 
     Computes the plan against the current replicas, applies it with the operations running
@@ -131,8 +172,11 @@ def sync(registry: str, resource_group: str | None, locations: tuple[str, ...] |
 
     ctx = click.get_current_context()
     env: Env = ctx.obj
-    if (ctx.get_parameter_source("output") in (None, click.core.ParameterSource.DEFAULT)
-            and not _output_configured() and _stdout_is_tty()):
+    if (
+        ctx.get_parameter_source("output") in (None, click.core.ParameterSource.DEFAULT)
+        and not _output_configured()
+        and _stdout_is_tty()
+    ):
         env.output = "table"
     desired = _desired(locations, layout_file)
     env, rg, registry = target(registry, resource_group)
@@ -144,8 +188,7 @@ def sync(registry: str, resource_group: str | None, locations: tuple[str, ...] |
         return [{**s.to_dict(), "status": "Planned", "error": None} for s in steps]
     if not steps:
         if not env.only_show_errors:
-            click.echo(f"Nothing to do: the replicas of '{registry}' match the layout.",
-                       err=True)
+            click.echo(f"Nothing to do: the replicas of '{registry}' match the layout.", err=True)
         return []
     _confirm_deletes(steps, registry, yes)
 
@@ -159,8 +202,9 @@ def sync(registry: str, resource_group: str | None, locations: tuple[str, ...] |
     def progress(o: Outcome) -> None:
         if not env.only_show_errors or o.status != "Succeeded":
             detail = f": {o.error}" if o.error else ""
-            click.echo(f"{o.status}: {o.step.action} {o.step.name} ({o.step.location})"
-                       f"{detail}", err=True)
+            click.echo(
+                f"{o.status}: {o.step.action} {o.step.name} ({o.step.location}){detail}", err=True
+            )
 
     outcomes = apply_plan(steps, execute, workers=max_parallel, on_done=progress)
     rows = [o.to_dict() for o in outcomes]
@@ -169,8 +213,11 @@ def sync(registry: str, resource_group: str | None, locations: tuple[str, ...] |
         from acrctl.client.errors import AcrctlError
 
         env.emit(rows, sync_table)
-        raise AcrctlError(f"{len(failed)} of {len(outcomes)} steps failed: "
-                          + ", ".join(f"{o.step.action} {o.step.name}" for o in failed) + ".")
+        raise AcrctlError(
+            f"{len(failed)} of {len(outcomes)} steps failed: "
+            + ", ".join(f"{o.step.action} {o.step.name}" for o in failed)
+            + "."
+        )
     return rows
 
 
@@ -181,8 +228,10 @@ def _confirm_deletes(steps: list[Step], registry: str, yes: bool) -> None:
     if doomed and not yes and sys.stdin.isatty():
         from acrctl.cli.registry import confirm
 
-        confirm(f"Are you sure you want to delete the replications {', '.join(doomed)} of "
-                f"the registry '{registry}'?")
+        confirm(
+            f"Are you sure you want to delete the replications {', '.join(doomed)} of "
+            f"the registry '{registry}'?"
+        )
 
 
 def _output_configured() -> bool:

@@ -29,18 +29,25 @@ def _one_of(repository: str | None, image: str | None) -> None:
 
 
 def top_option(f: Any) -> Any:
-    return click.option("--top", type=int, default=None,
-                        help="Limit the number of items in the results.")(f)
+    return click.option(
+        "--top", type=int, default=None, help="Limit the number of items in the results."
+    )(f)
 
 
 def repository_option(required: bool = True) -> Any:
-    return click.option("--repository", "repository", required=required, default=None,
-                        help="The name of the repository.")
+    return click.option(
+        "--repository",
+        "repository",
+        required=required,
+        default=None,
+        help="The name of the repository.",
+    )
 
 
 def image_option() -> Any:
-    return click.option("--image", "image", default=None,
-                        help="The image: 'repository:tag' or 'repository@digest'.")
+    return click.option(
+        "--image", "image", default=None, help="The image: 'repository:tag' or 'repository@digest'."
+    )
 
 
 @click.group("repository", cls=AzGroup)
@@ -59,8 +66,13 @@ def group() -> None:
 @top_option
 @group_option()
 @credentials_options
-def list_(name: str, top: int | None, resource_group: str | None, username: str | None,
-          password: str | None) -> Any:
+def list_(
+    name: str,
+    top: int | None,
+    resource_group: str | None,
+    username: str | None,
+    password: str | None,
+) -> Any:
     """List the repositories of a registry.
 
     \b
@@ -80,8 +92,14 @@ def list_(name: str, top: int | None, resource_group: str | None, username: str 
 @image_option()
 @group_option()
 @credentials_options
-def show(name: str, repository: str | None, image: str | None, resource_group: str | None,
-         username: str | None, password: str | None) -> Any:
+def show(
+    name: str,
+    repository: str | None,
+    image: str | None,
+    resource_group: str | None,
+    username: str | None,
+    password: str | None,
+) -> Any:
     """Get the attributes of a repository or an image.
 
     \b
@@ -101,9 +119,12 @@ def show(name: str, repository: str | None, image: str | None, resource_group: s
                 out["name"] = ref
             return out
         by_digest = tagged(oci, str(repository))
-        return {"imageName": repository, "registry": oci.login_host,
-                "manifestCount": len(by_digest),
-                "tagCount": sum(len(t) for t in by_digest.values())}
+        return {
+            "imageName": repository,
+            "registry": oci.login_host,
+            "manifestCount": len(by_digest),
+            "tagCount": sum(len(t) for t in by_digest.values()),
+        }
 
 
 @group.command("show-tags")
@@ -113,8 +134,15 @@ def show(name: str, repository: str | None, image: str | None, resource_group: s
 @click.option("--detail", is_flag=True, default=False, help="Show each tag's digest.")
 @group_option()
 @credentials_options
-def show_tags(name: str, repository: str, top: int | None, detail: bool,
-              resource_group: str | None, username: str | None, password: str | None) -> Any:
+def show_tags(
+    name: str,
+    repository: str,
+    top: int | None,
+    detail: bool,
+    resource_group: str | None,
+    username: str | None,
+    password: str | None,
+) -> Any:
     """Show the tags of a repository.
 
     \b
@@ -135,13 +163,23 @@ def show_tags(name: str, repository: str, top: int | None, detail: bool,
 @registry_name_option()
 @repository_option()
 @top_option
-@click.option("--detail", is_flag=True, default=False,
-              help="Show media types, sizes, os and architecture too.")
+@click.option(
+    "--detail",
+    is_flag=True,
+    default=False,
+    help="Show media types, sizes, os and architecture too.",
+)
 @group_option()
 @credentials_options
-def show_manifests(name: str, repository: str, top: int | None, detail: bool,
-                   resource_group: str | None, username: str | None,
-                   password: str | None) -> Any:
+def show_manifests(
+    name: str,
+    repository: str,
+    top: int | None,
+    detail: bool,
+    resource_group: str | None,
+    username: str | None,
+    password: str | None,
+) -> Any:
     """Show the manifests of a repository (its tagged manifests).
 
     Like `acrctl manifest list-metadata`; distribution 2.8 keeps no push times, so there is
@@ -183,10 +221,12 @@ def update(name: str, repository: str | None, image: str | None, **_: Any) -> No
             --write-enabled false
     """
     _one_of(repository, image)
-    raise AcrctlError("Repository and image attributes (delete/list/read/write-enabled) are "
-                      "not supported by acrctl's data plane (CNCF distribution 2.8 has no "
-                      "such attributes); nothing was changed. Use role assignments (AcrPull, "
-                      "AcrPush, AcrDelete) to control access.")
+    raise AcrctlError(
+        "Repository and image attributes (delete/list/read/write-enabled) are "
+        "not supported by acrctl's data plane (CNCF distribution 2.8 has no "
+        "such attributes); nothing was changed. Use role assignments (AcrPull, "
+        "AcrPush, AcrDelete) to control access."
+    )
 
 
 @group.command("untag")
@@ -194,8 +234,9 @@ def update(name: str, repository: str | None, image: str | None, **_: Any) -> No
 @click.option("--image", "image", required=True, help="The image: 'repository:tag'.")
 @group_option()
 @credentials_options
-def untag(name: str, image: str, resource_group: str | None, username: str | None,
-          password: str | None) -> None:
+def untag(
+    name: str, image: str, resource_group: str | None, username: str | None, password: str | None
+) -> None:
     """Remove a tag; the manifest and its other tags stay.
 
     distribution 2.8 cannot delete a tag alone, so acrctl deletes the manifest and writes it
@@ -212,8 +253,11 @@ def untag(name: str, image: str, resource_group: str | None, username: str | Non
         raise UsageError("Usage error: --image must name a tag ('repository:tag').")
     with client_for(name, resource_group, username, password) as oci:
         manifest = oci.manifest(repo, tag)
-        others = [t for t, d in ((t, oci.head_manifest(repo, t)[0]) for t in oci.tags(repo))
-                  if d == manifest.digest and t != tag]
+        others = [
+            t
+            for t, d in ((t, oci.head_manifest(repo, t)[0]) for t in oci.tags(repo))
+            if d == manifest.digest and t != tag
+        ]
         oci.delete_manifest(repo, manifest.digest)
         for ref in others or [manifest.digest]:
             oci.put_manifest(repo, ref, manifest)
@@ -226,8 +270,15 @@ def untag(name: str, image: str, resource_group: str | None, username: str | Non
 @click.option("-y", "--yes", is_flag=True, default=False, help="Do not prompt for confirmation.")
 @group_option()
 @credentials_options
-def delete(name: str, repository: str | None, image: str | None, yes: bool,
-           resource_group: str | None, username: str | None, password: str | None) -> None:
+def delete(
+    name: str,
+    repository: str | None,
+    image: str | None,
+    yes: bool,
+    resource_group: str | None,
+    username: str | None,
+    password: str | None,
+) -> None:
     """Delete a repository (all its manifests) or an image (its manifest and every tag of it).
 
     \b
@@ -242,12 +293,18 @@ def delete(name: str, repository: str | None, image: str | None, yes: bool,
         if image:
             repo, ref = split_image(image)
             digest, _, _ = oci.head_manifest(repo, ref)
-            confirm_delete(f"This operation will delete the manifest '{digest}' and all the "
-                           "images that reference it. Are you sure you want to continue?", yes)
+            confirm_delete(
+                f"This operation will delete the manifest '{digest}' and all the "
+                "images that reference it. Are you sure you want to continue?",
+                yes,
+            )
             oci.delete_manifest(repo, digest)
             return
         digests = list(tagged(oci, str(repository)))
-        confirm_delete(f"This operation will delete the repository '{repository}' and all "
-                       "the images in it. Are you sure you want to continue?", yes)
+        confirm_delete(
+            f"This operation will delete the repository '{repository}' and all "
+            "the images in it. Are you sure you want to continue?",
+            yes,
+        )
         for digest in digests:
             oci.delete_manifest(str(repository), digest)

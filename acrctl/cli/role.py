@@ -24,13 +24,21 @@ ASSIGNMENTS = "/providers/microsoft.authorization/roleassignments/"
 
 
 def definition_table(data: Any) -> list[dict[str, Any]]:
-    return [{"Name": r.get("roleName"), "Type": r.get("roleType"),
-             "Description": r.get("description")} for r in data]
+    return [
+        {"Name": r.get("roleName"), "Type": r.get("roleType"), "Description": r.get("description")}
+        for r in data
+    ]
 
 
 def assignment_table(data: Any) -> list[dict[str, Any]]:
-    return [{"Principal": r.get("principalName"), "Role": r.get("roleDefinitionName"),
-             "Scope": r.get("scope")} for r in data]
+    return [
+        {
+            "Principal": r.get("principalName"),
+            "Role": r.get("roleDefinitionName"),
+            "Scope": r.get("scope"),
+        }
+        for r in data
+    ]
 
 
 def _env() -> Env:
@@ -56,13 +64,18 @@ def resolve_role(client: AcrClient, role: str, scope: str) -> str:
     if GUID.match(_guid(role)):
         return role
     # only exact matches: a filter the server read differently must not pick another role
-    found = [d for d in client.list_role_definitions(scope, role)
-             if _name_key(str(d.properties.get("roleName"))) == _name_key(role)]
+    found = [
+        d
+        for d in client.list_role_definitions(scope, role)
+        if _name_key(str(d.properties.get("roleName"))) == _name_key(role)
+    ]
     if not found:
         raise AcrctlError(f"Role '{role}' doesn't exist.")
     if len(found) > 1:
-        raise AcrctlError(f"More than one role matches the given name '{role}'. Please pick "
-                          f"an id from '{[d.id for d in found]}'")
+        raise AcrctlError(
+            f"More than one role matches the given name '{role}'. Please pick "
+            f"an id from '{[d.id for d in found]}'"
+        )
     return found[0].id
 
 
@@ -70,14 +83,16 @@ def resolve_assignee(client: AcrClient, assignee: str) -> str:
     """A principal id, or a display name looked up in the principal directory."""
     if GUID.match(assignee):
         return assignee
-    found = [p.id for p in client.list_principals()
-             if p.display_name.lower() == assignee.lower()]
+    found = [p.id for p in client.list_principals() if p.display_name.lower() == assignee.lower()]
     if not found:
-        raise AcrctlError(f"Cannot find user or service principal in graph database for "
-                          f"'{assignee}'.")
+        raise AcrctlError(
+            f"Cannot find user or service principal in graph database for '{assignee}'."
+        )
     if len(found) > 1:
-        raise AcrctlError(f"More than one principal is named '{assignee}'. Use one of their "
-                          f"ids: {', '.join(found)}")
+        raise AcrctlError(
+            f"More than one principal is named '{assignee}'. Use one of their "
+            f"ids: {', '.join(found)}"
+        )
     return found[0]
 
 
@@ -94,8 +109,7 @@ def definition() -> None:
 @definition.command("list", table=definition_table)
 @click.option("-n", "--name", default=None, help="A role's name or id.")
 @click.option("--scope", default=None, help="Scope to list at. Default: the subscription.")
-@click.option("--custom-role-only", is_flag=True, default=False,
-              help="Only custom roles.")
+@click.option("--custom-role-only", is_flag=True, default=False, help="Only custom roles.")
 def definition_list(name: str | None, scope: str | None, custom_role_only: bool) -> Any:
     """List role definitions (built-in and custom).
 
@@ -107,17 +121,25 @@ def definition_list(name: str | None, scope: str | None, custom_role_only: bool)
     client = _env().client()
     docs = [flatten(d.to_arm()) for d in client.list_role_definitions(scope or sub_scope(client))]
     if name:
-        docs = [d for d in docs if _name_key(name) == _name_key(str(d.get("roleName")))
-                or _guid(name) == str(d.get("name")).lower()]
+        docs = [
+            d
+            for d in docs
+            if _name_key(name) == _name_key(str(d.get("roleName")))
+            or _guid(name) == str(d.get("name")).lower()
+        ]
     if custom_role_only:
         docs = [d for d in docs if d.get("roleType") == "CustomRole"]
     return docs
 
 
 @definition.command("create")
-@click.option("--role-definition", required=True, metavar="JSON|@FILE",
-              help="The role as JSON, or @path to a JSON file: Name, Description, Actions, "
-                   "NotActions, AssignableScopes.")
+@click.option(
+    "--role-definition",
+    required=True,
+    metavar="JSON|@FILE",
+    help="The role as JSON, or @path to a JSON file: Name, Description, Actions, "
+    "NotActions, AssignableScopes.",
+)
 def definition_create(role_definition: str) -> Any:
     """Create a custom role definition.
 
@@ -135,12 +157,21 @@ def definition_create(role_definition: str) -> Any:
     scopes = spec.get("assignableScopes")
     if not scopes:
         raise AcrctlError("please provide 'assignableScopes'")
-    perms = {"actions": spec.get("actions") or [], "notActions": spec.get("notActions") or [],
-             "dataActions": spec.get("dataActions") or [],
-             "notDataActions": spec.get("notDataActions") or []}
-    body = {"properties": {"roleName": name, "description": spec.get("description", ""),
-                           "type": "CustomRole", "permissions": [perms],
-                           "assignableScopes": scopes}}
+    perms = {
+        "actions": spec.get("actions") or [],
+        "notActions": spec.get("notActions") or [],
+        "dataActions": spec.get("dataActions") or [],
+        "notDataActions": spec.get("notDataActions") or [],
+    }
+    body = {
+        "properties": {
+            "roleName": name,
+            "description": spec.get("description", ""),
+            "type": "CustomRole",
+            "permissions": [perms],
+            "assignableScopes": scopes,
+        }
+    }
     return _env().client().create_role_definition(scopes[0], str(uuid.uuid4()), body)
 
 
@@ -155,8 +186,9 @@ def _load_json(value: str) -> Any:
     try:
         data = json.loads(value)
     except ValueError as exc:
-        raise AcrctlError(f"Failed to parse string as JSON:\n{value}\nError detail: {exc}") \
-            from None
+        raise AcrctlError(
+            f"Failed to parse string as JSON:\n{value}\nError detail: {exc}"
+        ) from None
     if not isinstance(data, dict):
         raise AcrctlError("The role definition must be a JSON object.")
     return data
@@ -175,8 +207,7 @@ def assignment() -> None:
 @assignment.command("create")
 @click.option("--assignee", required=True, help="The principal's id or display name.")
 @click.option("--role", required=True, help="Role name or id.")
-@click.option("--scope", default=None, help="Scope of the assignment. Default: the "
-              "subscription.")
+@click.option("--scope", default=None, help="Scope of the assignment. Default: the subscription.")
 def assignment_create(assignee: str, role: str, scope: str | None) -> Any:
     """Grant a principal a role at a scope.
 
@@ -198,8 +229,13 @@ def assignment_create(assignee: str, role: str, scope: str | None) -> Any:
 @assignment.command("list", table=assignment_table)
 @click.option("--assignee", default=None, help="Only this principal's (id or display name).")
 @click.option("--scope", default=None, help="Scope to list at. Default: the subscription.")
-@click.option("--all", "all_", is_flag=True, default=False,
-              help="Also show assignments above and below the scope.")
+@click.option(
+    "--all",
+    "all_",
+    is_flag=True,
+    default=False,
+    help="Also show assignments above and below the scope.",
+)
 def assignment_list(assignee: str | None, scope: str | None, all_: bool) -> Any:
     """List role assignments, with role and principal names filled in.
 
@@ -215,15 +251,24 @@ def assignment_list(assignee: str | None, scope: str | None, all_: bool) -> Any:
     found = _assignments(client, assignee, scope, all_)
     if not found:
         return []
-    roles = {_guid(d.id): d.properties.get("roleName")
-             for d in client.list_role_definitions(sub_scope(client))}
+    roles = {
+        _guid(d.id): d.properties.get("roleName")
+        for d in client.list_role_definitions(sub_scope(client))
+    }
     names = {p.id: p.display_name for p in client.list_principals()}
-    return [{**d, "roleDefinitionName": roles.get(_guid(str(d.get("roleDefinitionId")))),
-             "principalName": names.get(str(d.get("principalId")))} for d in found]
+    return [
+        {
+            **d,
+            "roleDefinitionName": roles.get(_guid(str(d.get("roleDefinitionId")))),
+            "principalName": names.get(str(d.get("principalId"))),
+        }
+        for d in found
+    ]
 
 
-def _assignments(client: AcrClient, assignee: str | None, scope: str | None,
-                 all_: bool) -> list[dict[str, Any]]:
+def _assignments(
+    client: AcrClient, assignee: str | None, scope: str | None, all_: bool
+) -> list[dict[str, Any]]:
     target = (scope or sub_scope(client)).rstrip("/") or "/"
     pid = resolve_assignee(client, assignee) if assignee else None
     docs = [flatten(a.to_arm()) for a in client.list_role_assignments(target, pid)]
@@ -235,11 +280,11 @@ def _assignments(client: AcrClient, assignee: str | None, scope: str | None,
 @assignment.command("delete")
 @click.option("--assignee", default=None, help="The principal's id or display name.")
 @click.option("--role", default=None, help="Only assignments of this role (name or id).")
-@click.option("--scope", default=None, help="Scope of the assignments. Default: the "
-              "subscription.")
+@click.option("--scope", default=None, help="Scope of the assignments. Default: the subscription.")
 @click.option("--ids", cls=GreedyOption, default=None, help="Space-separated assignment ids.")
-def assignment_delete(assignee: str | None, role: str | None, scope: str | None,
-                      ids: tuple[str, ...] | None) -> None:
+def assignment_delete(
+    assignee: str | None, role: str | None, scope: str | None, ids: tuple[str, ...] | None
+) -> None:
     """Delete role assignments, by principal (and role, scope) or by id.
 
     \b
@@ -248,8 +293,9 @@ def assignment_delete(assignee: str | None, role: str | None, scope: str | None,
       acrctl role assignment delete --ids <assignment-id>
     """
     if ids and (assignee or role or scope):
-        raise click.UsageError("When assignment ids are used, other parameter values are "
-                               "not required")
+        raise click.UsageError(
+            "When assignment ids are used, other parameter values are not required"
+        )
     if not ids and not assignee:
         raise click.UsageError("Please provide either --ids or --assignee.")
     env = _env()
@@ -261,8 +307,9 @@ def assignment_delete(assignee: str | None, role: str | None, scope: str | None,
         client.delete_role_assignment(target_scope, guid)
 
 
-def _matching(client: AcrClient, assignee: str | None, role: str | None,
-              scope: str | None) -> list[tuple[str, str]]:
+def _matching(
+    client: AcrClient, assignee: str | None, role: str | None, scope: str | None
+) -> list[tuple[str, str]]:
     found = _assignments(client, assignee, scope, False)
     if role:
         wanted = _guid(resolve_role(client, role, scope or sub_scope(client)))
@@ -272,6 +319,6 @@ def _matching(client: AcrClient, assignee: str | None, role: str | None,
 
 def _split_id(rid: str) -> tuple[str, str]:
     at = rid.lower().find(ASSIGNMENTS)
-    if at < 0 or not rid[at + len(ASSIGNMENTS):].strip("/"):
+    if at < 0 or not rid[at + len(ASSIGNMENTS) :].strip("/"):
         raise click.UsageError(f"'{rid}' is not a role assignment id.")
-    return rid[:at] or "/", rid[at + len(ASSIGNMENTS):].strip("/")
+    return rid[:at] or "/", rid[at + len(ASSIGNMENTS) :].strip("/")

@@ -42,16 +42,23 @@ def _describe(database: str) -> str:
     return f"{scheme}://***@{rest.rpartition('@')[2]}"
 
 
-def _announce(url: str, database: str, subscription: str, new_token: str | None,
-              configured: str | None = None) -> None:
+def _announce(
+    url: str, database: str, subscription: str, new_token: str | None, configured: str | None = None
+) -> None:
     if new_token is not None and new_token in (configured, os.environ.get(BOOTSTRAP_ENV)):
-        click.echo(f"Bootstrapped subscription {subscription}; its admin principal uses the "
-                   "configured bootstrap token.", err=True)
+        click.echo(
+            f"Bootstrapped subscription {subscription}; its admin principal uses the "
+            "configured bootstrap token.",
+            err=True,
+        )
     elif new_token is not None:
         click.echo(f"Bootstrapped subscription {subscription}.", err=True)
         click.echo(f"Admin token (shown once, store it now): {new_token}", err=True)
-    click.echo(f"acrctl server: serving subscription {subscription} on {url} "
-               f"(database: {_describe(database)})", err=True)
+    click.echo(
+        f"acrctl server: serving subscription {subscription} on {url} "
+        f"(database: {_describe(database)})",
+        err=True,
+    )
 
 
 def default_config() -> str:
@@ -93,8 +100,9 @@ def apply_settings(settings: object, values: dict[str, object]) -> None:
                 raise ValueError(value)
             typed = kind(value) if current is not None else value
         except (TypeError, ValueError):
-            raise click.UsageError(f"[settings] {key}: {value!r} is not a valid "
-                                   f"{type(current).__name__}.") from None
+            raise click.UsageError(
+                f"[settings] {key}: {value!r} is not a valid {type(current).__name__}."
+            ) from None
         setattr(settings, key, typed)
 
 
@@ -114,7 +122,9 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise click.BadParameter(f"cannot read {path}: {exc}", ctx, param) from None
     names = {p.name for p in ctx.command.params if p.name and p.expose_value} - {
-        "config", "print_config"}
+        "config",
+        "print_config",
+    }
     base = os.path.dirname(os.path.abspath(path))
     defaults: dict[str, object] = {}
     for raw_key, val in data.items():
@@ -122,14 +132,19 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
         if key == "settings" and isinstance(val, dict):
             unknown = sorted(set(val) - _settings_keys())
             if unknown:
-                raise click.BadParameter(f"{path}: unknown [settings] key(s) "
-                                         f"{', '.join(unknown)}", ctx, param)
+                raise click.BadParameter(
+                    f"{path}: unknown [settings] key(s) {', '.join(unknown)}", ctx, param
+                )
             ctx.meta["acrctl.server.settings"] = dict(val)
             continue
         if key not in names:
             raise click.BadParameter(f"{path}: unknown key '{raw_key}'", ctx, param)
-        if key in PATH_KEYS and isinstance(val, str) and val not in ("-", "off", ":memory:") \
-                and "://" not in val:
+        if (
+            key in PATH_KEYS
+            and isinstance(val, str)
+            and val not in ("-", "off", ":memory:")
+            and "://" not in val
+        ):
             val = os.path.join(base, os.path.expanduser(val))
         defaults[key] = val
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
@@ -141,103 +156,264 @@ def _cidrs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -
     return [c.strip() for item in value or () for c in str(item).split(",") if c.strip()]
 
 
-@click.command("server", context_settings={"help_option_names": ["-h", "--help"],
-                                           "auto_envvar_prefix": SERVER_ENV})
-@click.option("--config", "config", default=None, metavar="FILE", is_eager=True,
-              expose_value=True, callback=_load_config,
-              help="TOML file of settings (keys are the option names, e.g. port = 8443; "
-                   "a [settings] table for webhook tuning). Default: server.toml in "
-                   "acrctl's config dir, if it exists.")
-@click.option("--print-config", is_flag=True, default=False, allow_from_autoenv=False,
-              help="Print the effective configuration (secrets masked) with where each "
-                   "value came from, and exit.")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Use 0.0.0.0 to accept remote clients (with TLS).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8443, show_default=True,
-              help="Port to listen on.")
-@click.option("--database", default=None, metavar="PATH|URL",
-              help="SQLite file or postgresql:// URL. Default: server.db under the XDG data "
-                   "dir.")
-@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="PEM certificate (chain) to serve HTTPS. Needs --tls-key.")
-@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="PEM private key of --tls-cert.")
-@click.option("--bootstrap-token", default=None, metavar="TOKEN",
-              envvar=[f"{SERVER_ENV}_BOOTSTRAP_TOKEN", BOOTSTRAP_ENV],
-              help="Admin token to create on first start (else one is generated and printed "
-                   f"once). Prefer {SERVER_ENV}_BOOTSTRAP_TOKEN or the config file: a flag "
-                   "shows in the process list.")
-@click.option("--lro-mode", type=LRO_MODES, default="immediate", show_default=True,
-              help="How long-running operations finish: at once, after N polls, or after S "
-                   "seconds.")
-@click.option("--lro-polls", type=click.IntRange(0), default=2, show_default=True,
-              help="Status polls an operation takes in --lro-mode polls.")
-@click.option("--lro-seconds", type=click.FloatRange(0), default=5.0, show_default=True,
-              help="Seconds an operation takes in --lro-mode seconds.")
-@click.option("--retry-after", type=click.IntRange(0), default=1, show_default=True,
-              help="Retry-After (seconds) sent with operations in progress.")
-@click.option("--allow-reset", is_flag=True, default=False,
-              help="Allow the admin reset endpoint (wipes all state; for test servers).")
-@click.option("--webhook-allow", multiple=True, metavar="CIDR", callback=_cidrs,
-              help="Allow webhook deliveries to this network (repeatable or comma-separated),"
-                   " e.g. 10.0.0.0/8. Link-local and metadata addresses are always refused.")
-@click.option("--webhook-allow-local", is_flag=True, default=False,
-              help="Allow webhook deliveries to loopback and private networks.")
-@click.option("--metrics", type=METRICS_MODES, default="auto", show_default=True,
-              help="Serve Prometheus metrics at /metrics, unauthenticated. auto: only when "
-                   "--host is a loopback address.")
-@click.option("--access-log", default="-", show_default=True, metavar="FILE|-|off",
-              help="Where the request log goes (one JSON line per request): - for stderr, "
-                   "a file (appended, reopened after rotation), or off.")
-@click.option("--activity-retention-days", type=click.FloatRange(0), default=90.0,
-              show_default=True,
-              help="Days the activity log keeps records (0: forever).")
-@click.option("--shutdown-timeout", type=click.FloatRange(0), default=10.0, show_default=True,
-              help="Seconds a stopping server (SIGTERM, Ctrl-C) waits for requests in "
-                   "flight, then as long for webhook deliveries in flight.")
-@click.option("--max-connections", type=click.IntRange(1), default=1000, show_default=True,
-              help="Open connections; a request on a connection past it is answered 503 "
-                   "(Retry-After) and the connection closed.")
-@click.option("--header-timeout", type=click.FloatRange(0.1), default=10.0,
-              show_default=True,
-              help="Seconds a request head (request line and headers) may take to arrive, "
-                   "from the connection or its first byte; past it: 408, closed.")
-@click.option("--body-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
-              help="Seconds a request body may take to arrive after its head (408).")
-@click.option("--keep-alive-timeout", type=click.FloatRange(0.1), default=5.0,
-              show_default=True,
-              help="Seconds an idle kept-alive connection stays open.")
-@click.option("--max-header-bytes", type=click.IntRange(1024), default=16384,
-              show_default=True, help="Size of a request head (431 past it).")
-@click.option("--backlog", type=click.IntRange(1), default=2048, show_default=True,
-              help="Connections the OS queues until the server accepts them.")
-@click.option("--handler-threads", type=click.IntRange(0), default=8, show_default=True,
-              help="Threads that run request handlers off the event loop (0: on it).")
-@click.option("--error-log-interval", type=click.FloatRange(0), default=10.0,
-              show_default=True,
-              help="Repeated connection errors (e.g. out of file descriptors) are logged "
-                   "once per this many seconds, with a count.")
-@click.option("--data-port", type=click.IntRange(0, 65535), default=8444, show_default=True,
-              help="Port of the data-plane listener (login servers, the OCI API, "
-                   "/oauth2/token); 0 turns the data plane off. Needs the docker-registry "
-                   "package (or --region-registry); without it the server runs without a "
-                   "data plane and says so.")
-@click.option("--login-domain", default="acrctl.test", show_default=True, metavar="DOMAIN",
-              help="A registry's loginServer is <name>.<DOMAIN>[:data port]; the server "
-                   "prints the /etc/hosts lines that make the names resolve locally.")
-@click.option("--region-registry", multiple=True, metavar="REGION=URL",
-              callback=lambda ctx, param, value: _region_registries(value),
-              help="Use an external CNCF distribution for REGION instead of starting one "
-                   "(repeatable); it must trust this server's token issuer (docs/"
-                   "dataplane.md).")
-@click.option("--registry-binary", default="docker-registry", show_default=True,
-              metavar="PATH", help="The CNCF distribution binary run per region.")
-def server(config: str | None, print_config: bool, host: str, port: int,
-           database: str | None, tls_cert: str | None, tls_key: str | None,
-           bootstrap_token: str | None, lro_mode: str, lro_polls: int, lro_seconds: float,
-           retry_after: int, allow_reset: bool, webhook_allow: list[str],
-           webhook_allow_local: bool, metrics: str, access_log: str,
-           activity_retention_days: float, shutdown_timeout: float, **limits: Any) -> None:
+@click.command(
+    "server",
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": SERVER_ENV},
+)
+@click.option(
+    "--config",
+    "config",
+    default=None,
+    metavar="FILE",
+    is_eager=True,
+    expose_value=True,
+    callback=_load_config,
+    help="TOML file of settings (keys are the option names, e.g. port = 8443; "
+    "a [settings] table for webhook tuning). Default: server.toml in "
+    "acrctl's config dir, if it exists.",
+)
+@click.option(
+    "--print-config",
+    is_flag=True,
+    default=False,
+    allow_from_autoenv=False,
+    help="Print the effective configuration (secrets masked) with where each "
+    "value came from, and exit.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Use 0.0.0.0 to accept remote clients (with TLS).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8443,
+    show_default=True,
+    help="Port to listen on.",
+)
+@click.option(
+    "--database",
+    default=None,
+    metavar="PATH|URL",
+    help="SQLite file or postgresql:// URL. Default: server.db under the XDG data dir.",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="PEM certificate (chain) to serve HTTPS. Needs --tls-key.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="PEM private key of --tls-cert.",
+)
+@click.option(
+    "--bootstrap-token",
+    default=None,
+    metavar="TOKEN",
+    envvar=[f"{SERVER_ENV}_BOOTSTRAP_TOKEN", BOOTSTRAP_ENV],
+    help="Admin token to create on first start (else one is generated and printed "
+    f"once). Prefer {SERVER_ENV}_BOOTSTRAP_TOKEN or the config file: a flag "
+    "shows in the process list.",
+)
+@click.option(
+    "--lro-mode",
+    type=LRO_MODES,
+    default="immediate",
+    show_default=True,
+    help="How long-running operations finish: at once, after N polls, or after S seconds.",
+)
+@click.option(
+    "--lro-polls",
+    type=click.IntRange(0),
+    default=2,
+    show_default=True,
+    help="Status polls an operation takes in --lro-mode polls.",
+)
+@click.option(
+    "--lro-seconds",
+    type=click.FloatRange(0),
+    default=5.0,
+    show_default=True,
+    help="Seconds an operation takes in --lro-mode seconds.",
+)
+@click.option(
+    "--retry-after",
+    type=click.IntRange(0),
+    default=1,
+    show_default=True,
+    help="Retry-After (seconds) sent with operations in progress.",
+)
+@click.option(
+    "--allow-reset",
+    is_flag=True,
+    default=False,
+    help="Allow the admin reset endpoint (wipes all state; for test servers).",
+)
+@click.option(
+    "--webhook-allow",
+    multiple=True,
+    metavar="CIDR",
+    callback=_cidrs,
+    help="Allow webhook deliveries to this network (repeatable or comma-separated),"
+    " e.g. 10.0.0.0/8. Link-local and metadata addresses are always refused.",
+)
+@click.option(
+    "--webhook-allow-local",
+    is_flag=True,
+    default=False,
+    help="Allow webhook deliveries to loopback and private networks.",
+)
+@click.option(
+    "--metrics",
+    type=METRICS_MODES,
+    default="auto",
+    show_default=True,
+    help="Serve Prometheus metrics at /metrics, unauthenticated. auto: only when "
+    "--host is a loopback address.",
+)
+@click.option(
+    "--access-log",
+    default="-",
+    show_default=True,
+    metavar="FILE|-|off",
+    help="Where the request log goes (one JSON line per request): - for stderr, "
+    "a file (appended, reopened after rotation), or off.",
+)
+@click.option(
+    "--activity-retention-days",
+    type=click.FloatRange(0),
+    default=90.0,
+    show_default=True,
+    help="Days the activity log keeps records (0: forever).",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(0),
+    default=10.0,
+    show_default=True,
+    help="Seconds a stopping server (SIGTERM, Ctrl-C) waits for requests in "
+    "flight, then as long for webhook deliveries in flight.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1),
+    default=1000,
+    show_default=True,
+    help="Open connections; a request on a connection past it is answered 503 "
+    "(Retry-After) and the connection closed.",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds a request head (request line and headers) may take to arrive, "
+    "from the connection or its first byte; past it: 408, closed.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds a request body may take to arrive after its head (408).",
+)
+@click.option(
+    "--keep-alive-timeout",
+    type=click.FloatRange(0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds an idle kept-alive connection stays open.",
+)
+@click.option(
+    "--max-header-bytes",
+    type=click.IntRange(1024),
+    default=16384,
+    show_default=True,
+    help="Size of a request head (431 past it).",
+)
+@click.option(
+    "--backlog",
+    type=click.IntRange(1),
+    default=2048,
+    show_default=True,
+    help="Connections the OS queues until the server accepts them.",
+)
+@click.option(
+    "--handler-threads",
+    type=click.IntRange(0),
+    default=8,
+    show_default=True,
+    help="Threads that run request handlers off the event loop (0: on it).",
+)
+@click.option(
+    "--error-log-interval",
+    type=click.FloatRange(0),
+    default=10.0,
+    show_default=True,
+    help="Repeated connection errors (e.g. out of file descriptors) are logged "
+    "once per this many seconds, with a count.",
+)
+@click.option(
+    "--data-port",
+    type=click.IntRange(0, 65535),
+    default=8444,
+    show_default=True,
+    help="Port of the data-plane listener (login servers, the OCI API, "
+    "/oauth2/token); 0 turns the data plane off. Needs the docker-registry "
+    "package (or --region-registry); without it the server runs without a "
+    "data plane and says so.",
+)
+@click.option(
+    "--login-domain",
+    default="acrctl.test",
+    show_default=True,
+    metavar="DOMAIN",
+    help="A registry's loginServer is <name>.<DOMAIN>[:data port]; the server "
+    "prints the /etc/hosts lines that make the names resolve locally.",
+)
+@click.option(
+    "--region-registry",
+    multiple=True,
+    metavar="REGION=URL",
+    callback=lambda ctx, param, value: _region_registries(value),
+    help="Use an external CNCF distribution for REGION instead of starting one "
+    "(repeatable); it must trust this server's token issuer (docs/"
+    "dataplane.md).",
+)
+@click.option(
+    "--registry-binary",
+    default="docker-registry",
+    show_default=True,
+    metavar="PATH",
+    help="The CNCF distribution binary run per region.",
+)
+def server(
+    config: str | None,
+    print_config: bool,
+    host: str,
+    port: int,
+    database: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    bootstrap_token: str | None,
+    lro_mode: str,
+    lro_polls: int,
+    lro_seconds: float,
+    retry_after: int,
+    allow_reset: bool,
+    webhook_allow: list[str],
+    webhook_allow_local: bool,
+    metrics: str,
+    access_log: str,
+    activity_retention_days: float,
+    shutdown_timeout: float,
+    **limits: Any,
+) -> None:
     """Run the acrctl management server (ARM-compatible) in the foreground.
 
     On first start the server creates a subscription and an Owner admin principal, and
@@ -268,16 +444,30 @@ def server(config: str | None, print_config: bool, host: str, port: int,
         return
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("--tls-cert and --tls-key must be given together.")
-    cfg = _config(host, port, database or default_database(), tls_cert, tls_key,
-                  lro_mode, lro_polls, lro_seconds, retry_after, allow_reset)
+    cfg = _config(
+        host,
+        port,
+        database or default_database(),
+        tls_cert,
+        tls_key,
+        lro_mode,
+        lro_polls,
+        lro_seconds,
+        retry_after,
+        allow_reset,
+    )
     assert cfg.settings is not None
     apply_settings(cfg.settings, ctx.meta.get("acrctl.server.settings", {}))
-    cfg.settings.extra.update(webhook_allow=list(webhook_allow),
-                              webhook_allow_local=webhook_allow_local)
+    cfg.settings.extra.update(
+        webhook_allow=list(webhook_allow), webhook_allow_local=webhook_allow_local
+    )
     cfg.settings.activity_retention_days = activity_retention_days
     cfg.admin_token = bootstrap_token
-    cfg.metrics, cfg.access_log, cfg.shutdown_timeout = metrics.lower(), access_log, \
-        shutdown_timeout
+    cfg.metrics, cfg.access_log, cfg.shutdown_timeout = (
+        metrics.lower(),
+        access_log,
+        shutdown_timeout,
+    )
     cfg.region_registries = dict(r.split("=", 1) for r in limits.pop("region_registry"))
     for name, value in limits.items():  # --max-connections ... --registry-binary
         setattr(cfg, name, value)
@@ -297,16 +487,36 @@ def _region_registries(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _config(host: str, port: int, database: str, tls_cert: str | None, tls_key: str | None,
-            lro_mode: str, lro_polls: int, lro_seconds: float, retry_after: int,
-            allow_reset: bool) -> ServerConfig:
+def _config(
+    host: str,
+    port: int,
+    database: str,
+    tls_cert: str | None,
+    tls_key: str | None,
+    lro_mode: str,
+    lro_polls: int,
+    lro_seconds: float,
+    retry_after: int,
+    allow_reset: bool,
+) -> ServerConfig:
     from acrctl.backend.core import Settings
     from acrctl.server.serve import ServerConfig
 
-    settings = Settings(lro_mode=lro_mode.lower(), lro_polls=lro_polls,
-                        lro_seconds=lro_seconds, retry_after=retry_after)
-    return ServerConfig(host=host, port=port, database=database, tls_cert=tls_cert,
-                        tls_key=tls_key, allow_reset=allow_reset, settings=settings)
+    settings = Settings(
+        lro_mode=lro_mode.lower(),
+        lro_polls=lro_polls,
+        lro_seconds=lro_seconds,
+        retry_after=retry_after,
+    )
+    return ServerConfig(
+        host=host,
+        port=port,
+        database=database,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        allow_reset=allow_reset,
+        settings=settings,
+    )
 
 
 # -- --print-config ----------------------------------------------------------------------------
@@ -324,9 +534,14 @@ def mask_database(value: str) -> str:
     if p.password is not None:
         user, _, host = netloc.rpartition("@")
         netloc = f"{user.partition(':')[0]}:{MASK}@{host}"
-    query = "&".join(f"{k}={MASK}" if k.lower() == "password" else f"{k}={v}"
-                     for k, _, v in (part.partition("=") for part in p.query.split("&"))
-                     ) if p.query else ""
+    query = (
+        "&".join(
+            f"{k}={MASK}" if k.lower() == "password" else f"{k}={v}"
+            for k, _, v in (part.partition("=") for part in p.query.split("&"))
+        )
+        if p.query
+        else ""
+    )
     return urlunsplit((p.scheme, netloc, p.path, query, p.fragment))
 
 
@@ -350,8 +565,11 @@ def _source(ctx: click.Context, param: click.Parameter) -> str:
         return "flag"
     if src == ParameterSource.ENVIRONMENT:
         envvar = param.envvar
-        names = [str(n) for n in envvar] if isinstance(envvar, list | tuple) else (
-            [str(envvar)] if envvar else [f"{SERVER_ENV}_{(param.name or '').upper()}"])
+        names = (
+            [str(n) for n in envvar]
+            if isinstance(envvar, list | tuple)
+            else ([str(envvar)] if envvar else [f"{SERVER_ENV}_{(param.name or '').upper()}"])
+        )
         found = [n for n in names if os.environ.get(n)]
         return f"env {found[0] if found else names[0]}"
     if src == ParameterSource.DEFAULT_MAP:
@@ -362,9 +580,11 @@ def _source(ctx: click.Context, param: click.Parameter) -> str:
 def _effective(ctx: click.Context) -> str:
     """The configuration as TOML (usable as a config file once secrets are filled back in),
     each value annotated with its source."""
-    lines = ["# acrctl server: effective configuration",
-             "# precedence: flag > ACRCTL_SERVER_* environment > config file > default",
-             f"# config file: {ctx.params.get('config') or 'none'}"]
+    lines = [
+        "# acrctl server: effective configuration",
+        "# precedence: flag > ACRCTL_SERVER_* environment > config file > default",
+        f"# config file: {ctx.params.get('config') or 'none'}",
+    ]
     for param in ctx.command.params:
         name = param.name or ""
         if not param.expose_value or name in ("config", "print_config", "help"):
@@ -384,8 +604,10 @@ def _effective(ctx: click.Context) -> str:
     extra = ctx.meta.get("acrctl.server.settings") or {}
     if extra:
         lines += ["", "[settings]"]
-        lines += [f"{k} = {_toml(MASK if k in SECRET_SETTINGS else v)}  # config file"
-                  for k, v in sorted(extra.items())]
+        lines += [
+            f"{k} = {_toml(MASK if k in SECRET_SETTINGS else v)}  # config file"
+            for k, v in sorted(extra.items())
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -425,8 +647,13 @@ def _run(cfg: ServerConfig) -> None:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         scheme = "https" if cfg.tls_cert else "http"
-        _announce(f"{scheme}://{cfg.host}:{cfg.port}", str(cfg.database), subscription,
-                  new_token, cfg.admin_token)
+        _announce(
+            f"{scheme}://{cfg.host}:{cfg.port}",
+            str(cfg.database),
+            subscription,
+            new_token,
+            cfg.admin_token,
+        )
         _announce_dataplane(app, plane)
         uvicorn.Server(uvicorn_config(app, cfg)).run()
     except (KeyboardInterrupt, _Terminated):  # uvicorn re-raises the signal it stopped on
@@ -470,12 +697,18 @@ def _announce_dataplane(app: Any, plane: Any) -> None:
         click.echo(f"acrctl server: data plane {app.obs.dataplane}.", err=True)
         return
     suffix = plane.login_domain
-    click.echo(f"acrctl server: data plane on {plane.url} (login servers <name>.{suffix}; "
-               f"regions: {', '.join(plane.supervisor.names()) or 'none yet'})", err=True)
+    click.echo(
+        f"acrctl server: data plane on {plane.url} (login servers <name>.{suffix}; "
+        f"regions: {', '.join(plane.supervisor.names()) or 'none yet'})",
+        err=True,
+    )
     from acrctl.backend.registries import REGISTRY
 
     names = sorted(i.doc["name"].lower() for i in app.backend.store.list(REGISTRY))
     host = suffix.rsplit(":", 1)[0] if ":" in suffix else suffix
     if names:
-        click.echo("acrctl server: for local clients, add to /etc/hosts: 127.0.0.1 "
-                   + " ".join(f"{n}.{host}" for n in names), err=True)
+        click.echo(
+            "acrctl server: for local clients, add to /etc/hosts: 127.0.0.1 "
+            + " ".join(f"{n}.{host}" for n in names),
+            err=True,
+        )

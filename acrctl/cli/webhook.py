@@ -44,14 +44,20 @@ WEBHOOK = "Webhook"  # the SDK model az prints (acrctl.cli.az_models)
 
 def webhook_table(data: Any) -> list[dict[str, Any]]:
     rows = data if isinstance(data, list) else [data]
-    return [{"NAME": az_cell(r, "name"), "LOCATION": az_cell(r, "location"),
-             "ACTIONS": az_cell(r, "actions"), "SCOPE": az_cell(r, "scope"),
-             "STATUS": az_cell(r, "status")} for r in rows]
+    return [
+        {
+            "NAME": az_cell(r, "name"),
+            "LOCATION": az_cell(r, "location"),
+            "ACTIONS": az_cell(r, "actions"),
+            "SCOPE": az_cell(r, "scope"),
+            "STATUS": az_cell(r, "status"),
+        }
+        for r in rows
+    ]
 
 
 def config_table(data: Any) -> list[dict[str, Any]]:
-    return [{"SERVICE URI": az_cell(data, "serviceUri"),
-             "HEADERS": az_cell(data, "customHeaders")}]
+    return [{"SERVICE URI": az_cell(data, "serviceUri"), "HEADERS": az_cell(data, "customHeaders")}]
 
 
 def event_table(data: Any) -> list[dict[str, Any]]:
@@ -62,11 +68,17 @@ def event_table(data: Any) -> list[dict[str, Any]]:
         tag = az_cell(event, *content, "target", "tag").strip()
         status = az_cell(event, "eventResponseMessage", "statusCode").strip()
         reason = az_cell(event, "eventResponseMessage", "reasonPhrase").strip()
-        rows.append({
-            "ID": az_cell(event, "id"), "ACTION": az_cell(event, *content, "action"),
-            "IMAGE": f"{repository}:{tag}" if repository and tag else repository or " ",
-            "HTTP STATUS": f"{status} {reason}" if status and reason else status or reason or " ",
-            "TIMESTAMP": az_table_datetime(az_cell(event, *content, "timestamp"))})
+        rows.append(
+            {
+                "ID": az_cell(event, "id"),
+                "ACTION": az_cell(event, *content, "action"),
+                "IMAGE": f"{repository}:{tag}" if repository and tag else repository or " ",
+                "HTTP STATUS": f"{status} {reason}"
+                if status and reason
+                else status or reason or " ",
+                "TIMESTAMP": az_table_datetime(az_cell(event, *content, "timestamp")),
+            }
+        )
     return rows
 
 
@@ -85,19 +97,31 @@ def _actions(values: tuple[str, ...] | None) -> list[str] | None:
     for value in values:
         if value.lower() not in ACTIONS:
             hint = difflib.get_close_matches(value.lower(), ACTIONS, n=1)
-            raise UsageError(f"'{value}' is not a valid value for '--actions'. Allowed values: "
-                             f"{', '.join(ACTIONS)}." + (f"\nDid you mean '{hint[0]}' ?"
-                                                         if hint else ""))
+            raise UsageError(
+                f"'{value}' is not a valid value for '--actions'. Allowed values: "
+                f"{', '.join(ACTIONS)}." + (f"\nDid you mean '{hint[0]}' ?" if hint else "")
+            )
         out.append(value.lower())
     return out
 
 
-def _props(uri: str | None, actions: list[str] | None, headers: tuple[str, ...] | None,
-           scope: str | None, status: str | None, secret: str | None) -> dict[str, Any]:
+def _props(
+    uri: str | None,
+    actions: list[str] | None,
+    headers: tuple[str, ...] | None,
+    scope: str | None,
+    status: str | None,
+    secret: str | None,
+) -> dict[str, Any]:
     """The properties that were given, named as the REST API names them."""
-    given = {"serviceUri": uri, "actions": actions,
-             "customHeaders": parse_pairs(greedy_items(headers)), "scope": scope,
-             "status": status, "signingSecret": secret}
+    given = {
+        "serviceUri": uri,
+        "actions": actions,
+        "customHeaders": parse_pairs(greedy_items(headers)),
+        "scope": scope,
+        "status": status,
+        "signingSecret": secret,
+    }
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -110,47 +134,78 @@ def _check_location(env: Env, rg: str, registry: str, reg: Any, location: str) -
     if normalize(location) == normalize(allowed[0]):
         return location
     if reg.sku.name == "Premium":
-        allowed += [r.location or "" for r in env.client().list_replications(rg, registry)
-                    if r.location not in allowed]
+        allowed += [
+            r.location or ""
+            for r in env.client().list_replications(rg, registry)
+            if r.location not in allowed
+        ]
     if normalize(location) not in {normalize(a) for a in allowed}:
         raise AcrctlError(
             f"A webhook of registry '{registry}' can't be created in '{location}': it must be "
             f"in the registry's home region or one of its replica regions "
-            f"({', '.join(allowed)}).")
+            f"({', '.join(allowed)})."
+        )
     return location
 
 
 def _webhook_options(create: bool) -> Any:
     def decorate(f: Any) -> Any:
-        for decorator in reversed((
-            click.option("--uri", required=create,
-                         help="The service URI that receives POST events."),
-            click.option("--actions", cls=GreedyOption, required=create,
-                         help="Space-separated actions that trigger the webhook: "
-                         + ", ".join(ACTIONS) + "."),
-            click.option("--headers", cls=GreedyOption, default=None,
-                         help="Space-separated custom headers key[=value] sent with each "
-                         "event. Use '' to clear them."),
-            click.option("--scope", default=None,
-                         help="Repository filter: 'foo:*' (all tags), 'foo:bar' or 'foo' "
-                         "(foo:latest). Empty means every repository."),
-            enum_option("--status", allowed=STATUSES, default="enabled" if create else None,
-                        help="Whether the webhook is enabled."
-                        + (" Default: enabled." if create else "")),
-            click.option("--signing-secret", default=None,
-                         help="acrctl: an HMAC secret to sign deliveries with (write-only)."
-                         + ("" if create else " Use '' to remove it.")),
-            tags_option(),
-            no_wait_option(),
-        )):
+        for decorator in reversed(
+            (
+                click.option(
+                    "--uri", required=create, help="The service URI that receives POST events."
+                ),
+                click.option(
+                    "--actions",
+                    cls=GreedyOption,
+                    required=create,
+                    help="Space-separated actions that trigger the webhook: "
+                    + ", ".join(ACTIONS)
+                    + ".",
+                ),
+                click.option(
+                    "--headers",
+                    cls=GreedyOption,
+                    default=None,
+                    help="Space-separated custom headers key[=value] sent with each "
+                    "event. Use '' to clear them.",
+                ),
+                click.option(
+                    "--scope",
+                    default=None,
+                    help="Repository filter: 'foo:*' (all tags), 'foo:bar' or 'foo' "
+                    "(foo:latest). Empty means every repository.",
+                ),
+                enum_option(
+                    "--status",
+                    allowed=STATUSES,
+                    default="enabled" if create else None,
+                    help="Whether the webhook is enabled."
+                    + (" Default: enabled." if create else ""),
+                ),
+                click.option(
+                    "--signing-secret",
+                    default=None,
+                    help="acrctl: an HMAC secret to sign deliveries with (write-only)."
+                    + ("" if create else " Use '' to remove it."),
+                ),
+                tags_option(),
+                no_wait_option(),
+            )
+        ):
             f = decorator(f)
         return f
 
     return decorate
 
 
-@click.group("webhook", cls=AzGroup, lazy={"redeliver": (
-    "acrctl.cli.webhook_redeliver:redeliver", "Send a past webhook event again.")})
+@click.group(
+    "webhook",
+    cls=AzGroup,
+    lazy={
+        "redeliver": ("acrctl.cli.webhook_redeliver:redeliver", "Send a past webhook event again.")
+    },
+)
 def group() -> None:
     """Manage webhooks for Azure Container Registries."""
 
@@ -159,15 +214,28 @@ def group() -> None:
 @name_option("The name of the webhook (5-50 alphanumeric characters).")
 @registry_option()
 @group_option()
-@click.option("-l", "--location", default=None,
-              help="Location: the registry's home or a replica region. Default: the "
-              "registry's location.")
+@click.option(
+    "-l",
+    "--location",
+    default=None,
+    help="Location: the registry's home or a replica region. Default: the registry's location.",
+)
 @_webhook_options(create=True)
 @policy_options
-def create(name: str, registry: str, resource_group: str | None, location: str | None,
-           uri: str, actions: tuple[str, ...], headers: tuple[str, ...] | None,
-           scope: str | None, status: str, signing_secret: str | None,
-           tags: tuple[str, ...] | None, no_wait: bool) -> Any:
+def create(
+    name: str,
+    registry: str,
+    resource_group: str | None,
+    location: str | None,
+    uri: str,
+    actions: tuple[str, ...],
+    headers: tuple[str, ...] | None,
+    scope: str | None,
+    status: str,
+    signing_secret: str | None,
+    tags: tuple[str, ...] | None,
+    no_wait: bool,
+) -> Any:
     """Create a webhook for a registry.
 
     \b
@@ -184,11 +252,15 @@ def create(name: str, registry: str, resource_group: str | None, location: str |
     reg = env.client().get_registry(rg, registry)
     if reg.sku.name not in MANAGED:
         raise AcrctlError("Webhooks are only supported for managed registries.")
-    where = (_check_location(env, rg, registry, reg, resolve_location(location)) if location
-             else reg.location)
-    body: dict[str, Any] = {"location": where,
-                            "properties": _props(uri, acts, headers, scope, status,
-                                                 signing_secret or None)}
+    where = (
+        _check_location(env, rg, registry, reg, resolve_location(location))
+        if location
+        else reg.location
+    )
+    body: dict[str, Any] = {
+        "location": where,
+        "properties": _props(uri, acts, headers, scope, status, signing_secret or None),
+    }
     if tags is not None:
         body["tags"] = parse_pairs(greedy_items(tags))
     result = env.client().create_webhook(rg, registry, name, body, wait=not no_wait)
@@ -233,12 +305,23 @@ def show(name: str, registry: str, resource_group: str | None) -> Any:
 @_webhook_options(create=False)
 @generic_update_options
 @policy_options
-def update(name: str, registry: str, resource_group: str | None, uri: str | None,
-           actions: tuple[str, ...] | None, headers: tuple[str, ...] | None,
-           scope: str | None, status: str | None, signing_secret: str | None,
-           tags: tuple[str, ...] | None, no_wait: bool, set_: tuple[tuple[str, ...], ...],
-           add: tuple[tuple[str, ...], ...], remove: tuple[tuple[str, ...], ...],
-           force_string: bool) -> Any:
+def update(
+    name: str,
+    registry: str,
+    resource_group: str | None,
+    uri: str | None,
+    actions: tuple[str, ...] | None,
+    headers: tuple[str, ...] | None,
+    scope: str | None,
+    status: str | None,
+    signing_secret: str | None,
+    tags: tuple[str, ...] | None,
+    no_wait: bool,
+    set_: tuple[tuple[str, ...], ...],
+    add: tuple[tuple[str, ...], ...],
+    remove: tuple[tuple[str, ...], ...],
+    force_string: bool,
+) -> Any:
     """Update a webhook: only the given settings change.
 
     --set/--add/--remove edit the PATCH body, which starts empty; a property name such as
@@ -262,8 +345,14 @@ def update(name: str, registry: str, resource_group: str | None, uri: str | None
     if tags is not None:
         patch["tags"] = parse_pairs(greedy_items(tags))
     client = env.client()
-    apply_generic(patch, set_, add, remove, force_string,
-                  current=lambda: client.get_webhook(rg, registry, name).to_arm())
+    apply_generic(
+        patch,
+        set_,
+        add,
+        remove,
+        force_string,
+        current=lambda: client.get_webhook(rg, registry, name).to_arm(),
+    )
     result = client.update_webhook(rg, registry, name, patch, wait=not no_wait)
     return None if no_wait else az_result(WEBHOOK, result)
 
@@ -342,9 +431,14 @@ PING_POLL = 0.25  # seconds between looks at the webhook's events while it waits
 @name_option("The name of the webhook.", "webhook")
 @registry_option()
 @group_option()
-@click.option("--timeout", type=click.FloatRange(min=0), default=PING_WAIT,
-              metavar="SECONDS", help="acrctl: how long to wait for the first delivery "
-              f"attempt before returning. Default: {PING_WAIT:g}; 0 does not wait.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=PING_WAIT,
+    metavar="SECONDS",
+    help="acrctl: how long to wait for the first delivery "
+    f"attempt before returning. Default: {PING_WAIT:g}; 0 does not wait.",
+)
 def ping(name: str, registry: str, resource_group: str | None, timeout: float) -> Any:
     """Trigger a ping event for a webhook.
 
@@ -371,22 +465,28 @@ def ping(name: str, registry: str, resource_group: str | None, timeout: float) -
         embedded.deliver_webhooks(client)  # sent here, unless a background sender took it
     elif not timeout:
         return result
-    attempt = _first_attempt(lambda: client.webhook_events(rg, registry, name, limit=20),
-                             str(result["id"]), timeout)
+    attempt = _first_attempt(
+        lambda: client.webhook_events(rg, registry, name, limit=20), str(result["id"]), timeout
+    )
     if attempt is None:
         if timeout:
-            env.warn(f"The ping was not attempted within {timeout:g} seconds; see "
-                     f"'acrctl webhook list-events -n {name} -r {registry}'.")
+            env.warn(
+                f"The ping was not attempted within {timeout:g} seconds; see "
+                f"'acrctl webhook list-events -n {name} -r {registry}'."
+            )
         return result
     status = attempt.get("statusCode")
     if str(status).isdigit() and 200 <= int(str(status)) < 300:
         return result
-    reason = " ".join(str(p) for p in (status, attempt.get("reasonPhrase") or
-                                       attempt.get("error")) if p)
+    reason = " ".join(
+        str(p) for p in (status, attempt.get("reasonPhrase") or attempt.get("error")) if p
+    )
     env.emit(result, ping_table)
-    raise AcrctlError(f"The ping to webhook '{name}' was not delivered: {reason or 'failed'}. "
-                      f"Its retries show in 'acrctl webhook list-events -n {name} -r "
-                      f"{registry}'.")
+    raise AcrctlError(
+        f"The ping to webhook '{name}' was not delivered: {reason or 'failed'}. "
+        f"Its retries show in 'acrctl webhook list-events -n {name} -r "
+        f"{registry}'."
+    )
 
 
 def _first_attempt(events: Any, event_id: str, timeout: float) -> dict[str, Any] | None:
@@ -411,8 +511,14 @@ def _first_attempt(events: Any, event_id: str, timeout: float) -> dict[str, Any]
 @registry_option()
 @group_option()
 @wait_options
-def wait(name: str, registry: str, resource_group: str | None, condition: str | None,
-         timeout: float, interval: float) -> None:
+def wait(
+    name: str,
+    registry: str,
+    resource_group: str | None,
+    condition: str | None,
+    timeout: float,
+    interval: float,
+) -> None:
     """Wait until a webhook is created, updated or deleted. Prints nothing.
 
     \b
@@ -422,5 +528,11 @@ def wait(name: str, registry: str, resource_group: str | None, condition: str | 
     """
     env, rg, registry = target(registry, resource_group)
     client = env.client()
-    wait_for(lambda: client.get_webhook(rg, registry, name), condition, timeout, interval,
-             f"webhook '{name}'", env._spinner())
+    wait_for(
+        lambda: client.get_webhook(rg, registry, name),
+        condition,
+        timeout,
+        interval,
+        f"webhook '{name}'",
+        env._spinner(),
+    )

@@ -20,9 +20,13 @@ def _env() -> Env:
 @name_option("The name of the webhook.", "webhook")
 @registry_option()
 @group_option()
-@click.option("--event-id", "event_id", required=True,
-              help="The id of the event to send again (from `webhook list-events` or the "
-              "id `webhook ping` printed).")
+@click.option(
+    "--event-id",
+    "event_id",
+    required=True,
+    help="The id of the event to send again (from `webhook list-events` or the "
+    "id `webhook ping` printed).",
+)
 def redeliver(name: str, registry: str, resource_group: str | None, event_id: str) -> Any:
     """Send a past webhook event again.
 
@@ -38,8 +42,9 @@ def redeliver(name: str, registry: str, resource_group: str | None, event_id: st
     env = _env()
     registry = normalize_registry(registry) or registry
     client = env.client()
-    result = client.redeliver_webhook_event(group_for(env, registry, resource_group),
-                                            registry, name, event_id)
+    result = client.redeliver_webhook_event(
+        group_for(env, registry, resource_group), registry, name, event_id
+    )
     if env.mode == "embedded":
         from acrctl import embedded
 

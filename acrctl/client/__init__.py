@@ -18,8 +18,16 @@ from acrctl.client.errors import (
 if TYPE_CHECKING:
     from acrctl.client.acr import AcrClient
 
-__all__ = ["AcrClient", "AcrctlError", "ConnectionFailed", "NotFoundError", "OperationFailed",
-           "ServiceError", "TlsVerifyFailed", "UsageError"]
+__all__ = [
+    "AcrClient",
+    "AcrctlError",
+    "ConnectionFailed",
+    "NotFoundError",
+    "OperationFailed",
+    "ServiceError",
+    "TlsVerifyFailed",
+    "UsageError",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -43,8 +43,7 @@ SECRET_KEYS = {"serviceuri", "customheaders", "token", "signingsecret"}
 def redact(value: Any) -> Any:
     """Mask secrets (webhook URIs, header values, tokens) for --debug traces."""
     if isinstance(value, dict):
-        return {k: ("******" if k.lower() in SECRET_KEYS else redact(v))
-                for k, v in value.items()}
+        return {k: ("******" if k.lower() in SECRET_KEYS else redact(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
@@ -82,21 +81,32 @@ def _tls(endpoint: str, verify: bool | str) -> Any:
 
 
 class ArmClient:
-    def __init__(self, endpoint: str, token: str | None = None,
-                 transport: httpx.BaseTransport | None = None, verify: bool | str = True,
-                 timeout: float = 30.0, max_wait: float = 300.0,
-                 on_retry: Callable[[str], None] | None = None,
-                 debug: Callable[[str], None] | None = None,
-                 on_poll: Callable[[str], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 connect_retries: int = CONNECT_RETRIES) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        token: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        verify: bool | str = True,
+        timeout: float = 30.0,
+        max_wait: float = 300.0,
+        on_retry: Callable[[str], None] | None = None,
+        debug: Callable[[str], None] | None = None,
+        on_poll: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        connect_retries: int = CONNECT_RETRIES,
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
         headers = {"Accept": "application/json", "User-Agent": "acrctl"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self.http = httpx.Client(base_url=self.endpoint, headers=headers, transport=transport,
-                                 verify=_tls(self.endpoint, verify),
-                                 timeout=timeout, follow_redirects=False)
+        self.http = httpx.Client(
+            base_url=self.endpoint,
+            headers=headers,
+            transport=transport,
+            verify=_tls(self.endpoint, verify),
+            timeout=timeout,
+            follow_redirects=False,
+        )
         self.max_wait = max_wait
         self.on_retry = on_retry
         self.debug = debug
@@ -108,9 +118,14 @@ class ArmClient:
         self.http.close()
 
     # -- the one request path -----------------------------------------------------------
-    def request(self, method: str, url: str, body: Any = None,
-                api_version: str | None = API_VERSION,
-                params: dict[str, str] | None = None) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        api_version: str | None = API_VERSION,
+        params: dict[str, str] | None = None,
+    ) -> httpx.Response:
         query = dict(params or {})
         if api_version and "api-version=" not in url:
             query["api-version"] = api_version
@@ -122,15 +137,18 @@ class ArmClient:
         while True:
             self._trace_request(method, url, query, body)
             try:
-                resp = self.http.request(method, url, params=query or None, content=content,
-                                         headers=headers)
+                resp = self.http.request(
+                    method, url, params=query or None, content=content, headers=headers
+                )
             except httpx.TransportError as exc:
-                delay = 0.5 * 2 ** failures
+                delay = 0.5 * 2**failures
                 what = self._transport_failure(exc, method, idempotent, failures, waited + delay)
                 failures += 1
                 if self.on_retry:
-                    self.on_retry(f"{what}; retrying {method.upper()} in {delay:g}s "
-                                  f"({failures}/{self.connect_retries}).")
+                    self.on_retry(
+                        f"{what}; retrying {method.upper()} in {delay:g}s "
+                        f"({failures}/{self.connect_retries})."
+                    )
                 self.sleep(delay)
                 waited += delay
                 continue
@@ -142,18 +160,28 @@ class ArmClient:
             delay = retry_after(resp, 5.0)
             if waited + delay > self.max_wait or retries >= STATUS_RETRIES:
                 err = self.error(resp)
-                raise Throttled(f"{err.message} (gave up after {retries} retries and "
-                                f"{waited:g}s of waiting)",
-                                err.code, resp.status_code, err.request_id)
+                raise Throttled(
+                    f"{err.message} (gave up after {retries} retries and {waited:g}s of waiting)",
+                    err.code,
+                    resp.status_code,
+                    err.request_id,
+                )
             retries += 1
             if self.on_retry:
-                self.on_retry(f"Server answered {resp.status_code}; retrying in "
-                              f"{delay:g}s (Retry-After).")
+                self.on_retry(
+                    f"Server answered {resp.status_code}; retrying in {delay:g}s (Retry-After)."
+                )
             self.sleep(delay)
             waited += delay
 
-    def _transport_failure(self, exc: httpx.TransportError, method: str, idempotent: bool,
-                           failures: int, total_wait: float) -> str:
+    def _transport_failure(
+        self,
+        exc: httpx.TransportError,
+        method: str,
+        idempotent: bool,
+        failures: int,
+        total_wait: float,
+    ) -> str:
         """What went wrong, when the request may be sent again; else raises. A connection
         that was never made proves the request was not sent, so any method may retry it;
         once it may have been sent, only an idempotent method is sent again. A certificate
@@ -162,16 +190,23 @@ class ArmClient:
         if failed is not None:
             raise TlsVerifyFailed(verify_failed_message(self.endpoint, failed)) from None
         timeout = isinstance(exc, httpx.TimeoutException)
-        what = (f"The request to {self.endpoint} timed out ({type(exc).__name__})"
-                if timeout else f"Could not connect to {self.endpoint}: "
-                f"{str(exc) or type(exc).__name__}")
+        what = (
+            f"The request to {self.endpoint} timed out ({type(exc).__name__})"
+            if timeout
+            else f"Could not connect to {self.endpoint}: {str(exc) or type(exc).__name__}"
+        )
         not_sent = isinstance(exc, NOT_SENT)
-        if (idempotent or not_sent) and failures < self.connect_retries and \
-                total_wait <= self.max_wait:  # max_wait bounds every wait
+        if (
+            (idempotent or not_sent)
+            and failures < self.connect_retries
+            and total_wait <= self.max_wait
+        ):  # max_wait bounds every wait
             return what
         if not (idempotent or not_sent):
-            what += (f". A {method.upper()} is not sent twice: check whether it took "
-                     "effect before running it again")
+            what += (
+                f". A {method.upper()} is not sent twice: check whether it took "
+                "effect before running it again"
+            )
         elif not timeout:
             what += ". Is the server running and the endpoint right?"
         raise ConnectionFailed(what if what.endswith((".", "?")) else what + ".") from None
@@ -183,9 +218,14 @@ class ArmClient:
             body = None
         return from_response(resp.status_code, body, resp.headers.get("x-ms-request-id"))
 
-    def call(self, method: str, url: str, body: Any = None,
-             api_version: str | None = API_VERSION,
-             params: dict[str, str] | None = None) -> Any:
+    def call(
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        api_version: str | None = API_VERSION,
+        params: dict[str, str] | None = None,
+    ) -> Any:
         """A request whose non-2xx answer is an error; returns the JSON body (or None)."""
         resp = self.request(method, url, body, api_version, params)
         if resp.status_code >= 400:
@@ -193,13 +233,18 @@ class ArmClient:
         return _json(resp)
 
     # -- lists ------------------------------------------------------------------------------
-    def list(self, url: str, api_version: str | None = API_VERSION, method: str = "GET",
-             limit: int | None = None) -> list[Any]:
+    def list(
+        self,
+        url: str,
+        api_version: str | None = API_VERSION,
+        method: str = "GET",
+        limit: int | None = None,
+    ) -> list[Any]:
         out: list[Any] = []
         page = self.call(method, url, api_version=api_version)
         while True:
             if not isinstance(page, dict) or not isinstance(page.get("value", []), list):
-                raise _malformed("a list page that is not {\"value\": [...]}")
+                raise _malformed('a list page that is not {"value": [...]}')
             out.extend(page.get("value", []))
             nxt = page.get("nextLink")
             if nxt is not None and not isinstance(nxt, str):
@@ -209,8 +254,14 @@ class ArmClient:
             page = self.call("GET", nxt, api_version=None)
 
     # -- long-running operations -------------------------------------------------------------
-    def lro(self, method: str, url: str, body: Any = None, wait: bool = True,
-            api_version: str = API_VERSION) -> Any:
+    def lro(
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        wait: bool = True,
+        api_version: str = API_VERSION,
+    ) -> Any:
         """PUT/PATCH/DELETE and, unless wait=False, poll to the end. Returns the final
         resource for PUT/PATCH, None for DELETE."""
         resp = self.request(method, url, body, api_version)
@@ -222,8 +273,9 @@ class ArmClient:
             self._wait_delete(resp)
             return None
         doc = _json(resp)
-        if doc is not None and not (isinstance(doc, dict)
-                                    and isinstance(doc.get("properties", {}), dict)):
+        if doc is not None and not (
+            isinstance(doc, dict) and isinstance(doc.get("properties", {}), dict)
+        ):
             raise _malformed("a resource that is not a JSON object with properties")
         state = str((doc or {}).get("properties", {}).get("provisioningState", "Succeeded"))
         if state.lower() in TERMINAL:
@@ -251,8 +303,10 @@ class ArmClient:
                 if status.lower() != "succeeded":
                     found = body.get("error")
                     err: dict[str, Any] = found if isinstance(found, dict) else {}
-                    raise OperationFailed(err.get("message", f"The operation ended {status}."),
-                                          err.get("code", status))
+                    raise OperationFailed(
+                        err.get("message", f"The operation ended {status}."),
+                        err.get("code", status),
+                    )
                 return dict(body)
             delay = retry_after(resp, 1.0)
 
@@ -285,8 +339,10 @@ class ArmClient:
     def _trace_response(self, resp: httpx.Response) -> None:
         if not self.debug:
             return
-        self.debug(f"Response: {resp.status_code} "
-                   f"(x-ms-request-id: {resp.headers.get('x-ms-request-id', '-')})")
+        self.debug(
+            f"Response: {resp.status_code} "
+            f"(x-ms-request-id: {resp.headers.get('x-ms-request-id', '-')})"
+        )
         for k in ("azure-asyncoperation", "location", "retry-after"):
             if k in resp.headers:
                 self.debug(f"  {k}: {resp.headers[k]}")
@@ -335,8 +391,9 @@ def _told_delay(resp: httpx.Response) -> float | None:
 
 
 def _malformed(what: str) -> AcrctlError:
-    return AcrctlError(f"The server sent {what}; is the endpoint an ARM (acrctl) server?",
-                       "InvalidResponse")
+    return AcrctlError(
+        f"The server sent {what}; is the endpoint an ARM (acrctl) server?", "InvalidResponse"
+    )
 
 
 def _json(resp: httpx.Response) -> Any:
@@ -345,5 +402,8 @@ def _json(resp: httpx.Response) -> Any:
     try:
         return resp.json()
     except ValueError:
-        raise AcrctlError(f"The server sent a body that is not JSON (HTTP {resp.status_code}).",
-                          "InvalidResponse", resp.status_code) from None
+        raise AcrctlError(
+            f"The server sent a body that is not JSON (HTTP {resp.status_code}).",
+            "InvalidResponse",
+            resp.status_code,
+        ) from None

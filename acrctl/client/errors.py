@@ -9,8 +9,13 @@ from typing import Any
 class AcrctlError(Exception):
     exit_code = 1
 
-    def __init__(self, message: str, code: str | None = None, status: int | None = None,
-                 request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        code: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code

@@ -71,8 +71,6 @@ def _challenge(value: str) -> dict[str, str] | None:
     return out
 
 
-
-
 def _error(resp: httpx.Response, what: str) -> AcrctlError:
     try:
         errors = resp.json().get("errors") or []
@@ -85,24 +83,33 @@ def _error(resp: httpx.Response, what: str) -> AcrctlError:
     if resp.status_code == 404:
         return OciNotFound(text, code, 404)
     if resp.status_code in (401, 403):
-        return OciError(f"{what}: access denied ({message or 'unauthorized'}).", code,
-                        resp.status_code)
+        return OciError(
+            f"{what}: access denied ({message or 'unauthorized'}).", code, resp.status_code
+        )
     return OciError(text, code, resp.status_code)
 
 
 class OciClient:
-    def __init__(self, base_url: str, *, refresh_token: str | None = None,
-                 username: str | None = None, password: str | None = None,
-                 connect: str | None = None, verify: Any = True,
-                 timeout: float = TIMEOUT, transport: httpx.BaseTransport | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        refresh_token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        connect: str | None = None,
+        verify: Any = True,
+        timeout: float = TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.login_host = urlsplit(self.base_url).netloc
         self.refresh_token, self.username, self.password = refresh_token, username, password
         self.connect = connect
         self._tokens: dict[str, str] = {}
-        self.http = httpx.Client(verify=verify, timeout=timeout, transport=transport,
-                                 follow_redirects=False)
+        self.http = httpx.Client(
+            verify=verify, timeout=timeout, transport=transport, follow_redirects=False
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -125,8 +132,9 @@ class OciClient:
                 ext["sni_hostname"] = parts.hostname or ""
             url = urlunsplit(parts._replace(netloc=self.connect))
         try:
-            req = self.http.build_request(method, url, headers=headers,
-                                          extensions=ext or None, **kw)
+            req = self.http.build_request(
+                method, url, headers=headers, extensions=ext or None, **kw
+            )
             resp = self.http.send(req, auth=auth, stream=True)
             try:
                 _read_bounded(resp, MAX_RESPONSE_BYTES)
@@ -137,7 +145,8 @@ class OciClient:
             raise ConnectionFailed(
                 f"Could not reach the registry's login server {self.login_host}"
                 f"{f' (through {self.connect})' if self.connect else ''}: {exc}. Is an "
-                "acrctl server with its data plane running?") from None
+                "acrctl server with its data plane running?"
+            ) from None
 
     def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         url = urljoin(self.base_url + "/", path.lstrip("/"))
@@ -160,13 +169,21 @@ class OciClient:
         realm, service, scope = ch["realm"], ch.get("service", ""), ch.get("scope", "")
         scopes = scope.split(" ") if scope else []
         if self.refresh_token:
-            form: dict[str, Any] = {"grant_type": "refresh_token", "service": service,
-                                    "refresh_token": self.refresh_token, "scope": scopes}
+            form: dict[str, Any] = {
+                "grant_type": "refresh_token",
+                "service": service,
+                "refresh_token": self.refresh_token,
+                "scope": scopes,
+            }
             resp = self._send("POST", realm, data=form)
         else:
             auth = (self.username, self.password or "") if self.username else None
-            resp = self._send("GET", realm, auth=auth,
-                              params=[("service", service)] + [("scope", s) for s in scopes])
+            resp = self._send(
+                "GET",
+                realm,
+                auth=auth,
+                params=[("service", service)] + [("scope", s) for s in scopes],
+            )
         if resp.status_code != 200:
             raise _error(resp, f"Could not get a token for {service or self.login_host}")
         body = resp.json()
@@ -177,9 +194,15 @@ class OciClient:
 
     def exchange(self, arm_token: str) -> str:
         """An ACR refresh token for an ARM access token (`POST /oauth2/exchange`)."""
-        resp = self._send("POST", f"{self.base_url}/oauth2/exchange",
-                          data={"grant_type": "access_token", "service": self.login_host,
-                                "access_token": arm_token})
+        resp = self._send(
+            "POST",
+            f"{self.base_url}/oauth2/exchange",
+            data={
+                "grant_type": "access_token",
+                "service": self.login_host,
+                "access_token": arm_token,
+            },
+        )
         if resp.status_code != 200:
             raise _error(resp, f"Could not log in to {self.login_host}")
         token = resp.json().get("refresh_token")
@@ -189,9 +212,12 @@ class OciClient:
 
     def check_basic(self) -> None:
         """Check the username and password at the token service (`GET /oauth2/token`)."""
-        resp = self._send("GET", f"{self.base_url}/oauth2/token",
-                          params={"service": self.login_host},
-                          auth=(self.username or "", self.password or ""))
+        resp = self._send(
+            "GET",
+            f"{self.base_url}/oauth2/token",
+            params={"service": self.login_host},
+            auth=(self.username or "", self.password or ""),
+        )
         if resp.status_code != 200:
             raise _error(resp, f"Could not log in to {self.login_host}")
 
@@ -216,38 +242,55 @@ class OciClient:
         return self._pages(f"/v2/{repository}/tags/list", "tags", top)
 
     def manifest(self, repository: str, reference: str) -> Manifest:
-        resp = self.request("GET", f"/v2/{repository}/manifests/{reference}",
-                            headers={"Accept": ", ".join(MANIFEST_TYPES)})
+        resp = self.request(
+            "GET",
+            f"/v2/{repository}/manifests/{reference}",
+            headers={"Accept": ", ".join(MANIFEST_TYPES)},
+        )
         if resp.status_code != 200:
-            raise _error(resp, f"Could not read the manifest {repository}:{reference}"
-                         if not reference.startswith("sha256:") else
-                         f"Could not read the manifest {repository}@{reference}")
+            raise _error(
+                resp,
+                f"Could not read the manifest {repository}:{reference}"
+                if not reference.startswith("sha256:")
+                else f"Could not read the manifest {repository}@{reference}",
+            )
         raw = resp.content
         if len(raw) > MAX_MANIFEST_BYTES:
-            raise OciError(f"The manifest {repository}:{reference} is larger than "
-                           f"{MAX_MANIFEST_BYTES} bytes.", "ManifestTooLarge")
-        digest = resp.headers.get("docker-content-digest") or \
-            "sha256:" + hashlib.sha256(raw).hexdigest()
+            raise OciError(
+                f"The manifest {repository}:{reference} is larger than {MAX_MANIFEST_BYTES} bytes.",
+                "ManifestTooLarge",
+            )
+        digest = (
+            resp.headers.get("docker-content-digest") or "sha256:" + hashlib.sha256(raw).hexdigest()
+        )
         media = resp.headers.get("content-type", "").split(";")[0].strip()
         return Manifest(digest, media, raw)
 
     def head_manifest(self, repository: str, reference: str) -> tuple[str, str, int]:
         """(digest, media type, size) of a manifest, without its body."""
-        resp = self.request("HEAD", f"/v2/{repository}/manifests/{reference}",
-                            headers={"Accept": ", ".join(MANIFEST_TYPES)})
+        resp = self.request(
+            "HEAD",
+            f"/v2/{repository}/manifests/{reference}",
+            headers={"Accept": ", ".join(MANIFEST_TYPES)},
+        )
         if resp.status_code != 200 or not resp.headers.get("docker-content-digest"):
             if resp.status_code == 200:  # no digest header: read the body to compute it
                 m = self.manifest(repository, reference)
                 return m.digest, m.media_type, len(m.raw)
             raise _error(resp, f"Could not find the manifest {repository}:{reference}")
-        return (resp.headers["docker-content-digest"],
-                resp.headers.get("content-type", "").split(";")[0].strip(),
-                int(resp.headers.get("content-length") or 0))
+        return (
+            resp.headers["docker-content-digest"],
+            resp.headers.get("content-type", "").split(";")[0].strip(),
+            int(resp.headers.get("content-length") or 0),
+        )
 
     def put_manifest(self, repository: str, reference: str, manifest: Manifest) -> None:
-        resp = self.request("PUT", f"/v2/{repository}/manifests/{reference}",
-                            content=manifest.raw,
-                            headers={"Content-Type": manifest.media_type})
+        resp = self.request(
+            "PUT",
+            f"/v2/{repository}/manifests/{reference}",
+            content=manifest.raw,
+            headers={"Content-Type": manifest.media_type},
+        )
         if resp.status_code not in (200, 201):
             raise _error(resp, f"Could not write the manifest {repository}:{reference}")
 
@@ -282,9 +325,11 @@ def _read_bounded(resp: httpx.Response, limit: int) -> None:
     for chunk in resp.iter_bytes():
         size += len(chunk)
         if size > limit:
-            raise ResponseTooLarge(f"The registry's answer to {resp.request.method} "
-                                   f"{resp.request.url.path} is larger than {limit} bytes.",
-                                   "ResponseTooLarge")
+            raise ResponseTooLarge(
+                f"The registry's answer to {resp.request.method} "
+                f"{resp.request.url.path} is larger than {limit} bytes.",
+                "ResponseTooLarge",
+            )
         chunks.append(chunk)
     resp._content = b"".join(chunks)
 
@@ -307,5 +352,5 @@ def _next_link(value: str) -> str | None:
     """The `rel="next"` target of a Link header (distribution's paging)."""
     for part in value.split(","):
         if 'rel="next"' in part and "<" in part and ">" in part:
-            return part[part.index("<") + 1: part.index(">")]
+            return part[part.index("<") + 1 : part.index(">")]
     return None

@@ -43,8 +43,7 @@ def proxies_configured() -> bool:
 
 
 class StdlibTransport(httpx.BaseTransport):
-    def __init__(self, verify: bool | str = True,
-                 max_connections: int = MAX_CONNECTIONS) -> None:
+    def __init__(self, verify: bool | str = True, max_connections: int = MAX_CONNECTIONS) -> None:
         self.verify = verify
         self.max_connections = max(1, max_connections)
         self._ssl: ssl.SSLContext | None = None
@@ -57,21 +56,25 @@ class StdlibTransport(httpx.BaseTransport):
         url = request.url
         scheme = url.scheme
         if scheme not in ("http", "https"):
-            raise httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol "
-                                            f"'{scheme}://'.", request=request)
+            raise httpx.UnsupportedProtocol(
+                f"Request URL has an unsupported protocol '{scheme}://'.", request=request
+            )
         origin = (scheme, url.host, url.port or (443 if scheme == "https" else 80))
         timeouts = request.extensions.get("timeout") or {}
         pool_timeout = timeouts.get("pool")
         if not self._slots.acquire(timeout=pool_timeout):
-            raise httpx.PoolTimeout(f"No free connection within {pool_timeout:g}s "
-                                    f"({self.max_connections} in use).", request=request)
+            raise httpx.PoolTimeout(
+                f"No free connection within {pool_timeout:g}s ({self.max_connections} in use).",
+                request=request,
+            )
         try:
             return self._send(origin, request, timeouts)
         finally:
             self._slots.release()
 
-    def _send(self, origin: Origin, request: httpx.Request,
-              timeouts: dict[str, Any]) -> httpx.Response:
+    def _send(
+        self, origin: Origin, request: httpx.Request, timeouts: dict[str, Any]
+    ) -> httpx.Response:
         resend_if_stale = request.method.upper() in SAFE_METHODS
         while True:
             conn, reused = self._checkout(origin, timeouts, request)
@@ -85,19 +88,27 @@ class StdlibTransport(httpx.BaseTransport):
                 if reused and resend_if_stale and _closed_by_peer(exc):
                     resend_if_stale = False  # once, on a fresh connection
                     continue
-                raise httpx.RemoteProtocolError(str(exc) or type(exc).__name__,
-                                                request=request) from exc
+                raise httpx.RemoteProtocolError(
+                    str(exc) or type(exc).__name__, request=request
+                ) from exc
             if resp.will_close:
                 conn.close()
             else:
                 self._checkin(origin, conn)
-            return httpx.Response(resp.status, headers=resp.getheaders(), content=content,
-                                  extensions={"http_version": b"HTTP/1.1",
-                                              "reason_phrase": resp.reason.encode("latin-1")})
+            return httpx.Response(
+                resp.status,
+                headers=resp.getheaders(),
+                content=content,
+                extensions={
+                    "http_version": b"HTTP/1.1",
+                    "reason_phrase": resp.reason.encode("latin-1"),
+                },
+            )
 
     # -- the pool ------------------------------------------------------------------------
-    def _checkout(self, origin: Origin, timeouts: dict[str, Any], request: httpx.Request
-                  ) -> tuple[http.client.HTTPConnection, bool]:
+    def _checkout(
+        self, origin: Origin, timeouts: dict[str, Any], request: httpx.Request
+    ) -> tuple[http.client.HTTPConnection, bool]:
         """An idle connection to `origin` still open (reused=True), else a new one."""
         while True:
             with self._lock:
@@ -117,13 +128,15 @@ class StdlibTransport(httpx.BaseTransport):
                 return
         conn.close()
 
-    def _open(self, origin: Origin, timeouts: dict[str, Any],
-              request: httpx.Request) -> http.client.HTTPConnection:
+    def _open(
+        self, origin: Origin, timeouts: dict[str, Any], request: httpx.Request
+    ) -> http.client.HTTPConnection:
         scheme, host, port = origin
         conn: http.client.HTTPConnection
         if scheme == "https":
-            conn = http.client.HTTPSConnection(host, port, timeout=timeouts.get("connect"),
-                                               context=self._tls())
+            conn = http.client.HTTPSConnection(
+                host, port, timeout=timeouts.get("connect"), context=self._tls()
+            )
         else:
             conn = http.client.HTTPConnection(host, port, timeout=timeouts.get("connect"))
         try:
@@ -158,13 +171,18 @@ class StdlibTransport(httpx.BaseTransport):
             conn.close()
 
 
-def _exchange(conn: http.client.HTTPConnection, request: httpx.Request,
-              timeouts: dict[str, Any]) -> tuple[http.client.HTTPResponse, bytes]:
+def _exchange(
+    conn: http.client.HTTPConnection, request: httpx.Request, timeouts: dict[str, Any]
+) -> tuple[http.client.HTTPResponse, bytes]:
     """Send the request on `conn` and read the whole answer."""
     if conn.sock is not None:
         conn.sock.settimeout(timeouts.get("write"))
-    conn.putrequest(request.method, request.url.raw_path.decode("ascii"), skip_host=True,
-                    skip_accept_encoding=True)
+    conn.putrequest(
+        request.method,
+        request.url.raw_path.decode("ascii"),
+        skip_host=True,
+        skip_accept_encoding=True,
+    )
     for name, value in request.headers.raw:
         conn.putheader(name.decode("latin-1"), value.decode("latin-1"))
     conn.endheaders(request.read() or None)
@@ -177,8 +195,13 @@ def _exchange(conn: http.client.HTTPConnection, request: httpx.Request,
 def _closed_by_peer(exc: BaseException) -> bool:
     """The error of a keep-alive connection the server closed before answering: nothing of
     an answer arrived (a reset, a broken pipe, or EOF where the status line should be)."""
-    return isinstance(exc, http.client.RemoteDisconnected | ConnectionResetError
-                      | BrokenPipeError | ConnectionAbortedError)
+    return isinstance(
+        exc,
+        http.client.RemoteDisconnected
+        | ConnectionResetError
+        | BrokenPipeError
+        | ConnectionAbortedError,
+    )
 
 
 def _usable(conn: http.client.HTTPConnection) -> bool:

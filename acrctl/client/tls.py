@@ -24,11 +24,13 @@ def ssl_context(verify: bool | str) -> ssl.SSLContext:
             return ssl.create_default_context(capath=verify)
         return ssl.create_default_context(cafile=verify)
     except (OSError, ssl.SSLError) as exc:
-        where = verify if isinstance(verify, str) else (
-            os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR") or "certifi")
+        where = (
+            verify
+            if isinstance(verify, str)
+            else (os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR") or "certifi")
+        )
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise AcrctlError(f"Cannot load the CA certificates from '{where}': {reason}.") \
-            from None
+        raise AcrctlError(f"Cannot load the CA certificates from '{where}': {reason}.") from None
 
 
 def verify_failure(exc: BaseException | None) -> ssl.SSLCertVerificationError | None:
@@ -47,9 +49,13 @@ def verify_failed_message(endpoint: str, err: ssl.SSLCertVerificationError) -> s
     reason = str(err.verify_message or err.reason or err).rstrip(".")
     what = f"The TLS certificate of {endpoint} could not be verified: {reason}."
     if "hostname mismatch" in reason.lower() or "ip address mismatch" in reason.lower():
-        return what + (" Use the host name (or address) the server's certificate was issued "
-                       "for in the endpoint URL.")
-    return what + (" If the server uses a private CA, give its CA certificate (PEM): "
-                   f"'acrctl account login --endpoint {endpoint} --ca-bundle FILE' remembers "
-                   "it for this endpoint, or set ACRCTL_CA_BUNDLE=FILE. SSL_CERT_FILE and "
-                   "REQUESTS_CA_BUNDLE are honoured too.")
+        return what + (
+            " Use the host name (or address) the server's certificate was issued "
+            "for in the endpoint URL."
+        )
+    return what + (
+        " If the server uses a private CA, give its CA certificate (PEM): "
+        f"'acrctl account login --endpoint {endpoint} --ca-bundle FILE' remembers "
+        "it for this endpoint, or set ACRCTL_CA_BUNDLE=FILE. SSL_CERT_FILE and "
+        "REQUESTS_CA_BUNDLE are honoured too."
+    )

@@ -18,11 +18,14 @@ from typing import Any
 
 import httpx
 
-ACCEPT = ", ".join((
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json"))
+ACCEPT = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
 ENGINE_SUB = "acrctl-replication"  # the engine's token subject (its own events are ignored)
 MAX_MANIFEST = 4 * 1024 * 1024  # distribution's own manifest limit
 MAX_DEPTH = 4  # nesting of indexes followed
@@ -68,10 +71,22 @@ Signer = Callable[[list[dict[str, Any]]], str]
 class Copier:
     """One copy job between two region URLs for one namespaced repository."""
 
-    def __init__(self, client: httpx.Client, sign: Signer, src: str, dst: str, repo: str,
-                 target: str, stats: Stats, *, mount_from: Callable[[str], str | None],
-                 placed: Callable[[str], None], blob_retries: int, chunk: int,
-                 parallel: int = 1) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        sign: Signer,
+        src: str,
+        dst: str,
+        repo: str,
+        target: str,
+        stats: Stats,
+        *,
+        mount_from: Callable[[str], str | None],
+        placed: Callable[[str], None],
+        blob_retries: int,
+        chunk: int,
+        parallel: int = 1,
+    ) -> None:
         self.c, self.sign, self.src, self.dst, self.repo = client, sign, src, dst, repo
         self.target, self.stats = target, stats
         self.mount_from, self.placed = mount_from, placed
@@ -85,13 +100,17 @@ class Copier:
 
     # -- manifests ---------------------------------------------------------------------------
     def source_digest(self, ref: str) -> str | None:
-        r = self.c.head(f"{self.src}/v2/{self.repo}/manifests/{ref}",
-                        headers={**self._src_auth, "Accept": ACCEPT})
+        r = self.c.head(
+            f"{self.src}/v2/{self.repo}/manifests/{ref}",
+            headers={**self._src_auth, "Accept": ACCEPT},
+        )
         return r.headers.get("docker-content-digest") if r.status_code == 200 else None
 
     def target_digest(self, ref: str) -> str | None:
-        r = self.c.head(f"{self.dst}/v2/{self.repo}/manifests/{ref}",
-                        headers={**self._dst_auth, "Accept": ACCEPT})
+        r = self.c.head(
+            f"{self.dst}/v2/{self.repo}/manifests/{ref}",
+            headers={**self._dst_auth, "Accept": ACCEPT},
+        )
         if r.status_code == 200:
             return r.headers.get("docker-content-digest")
         if r.status_code == 404:
@@ -103,8 +122,10 @@ class Copier:
         digest) reads that manifest from the source and puts it under `ref` (a push event
         can arrive before distribution has moved the tag). Returns its digest, None when
         the source no longer has it."""
-        r = self.c.get(f"{self.src}/v2/{self.repo}/manifests/{source_ref or ref}",
-                       headers={**self._src_auth, "Accept": ACCEPT})
+        r = self.c.get(
+            f"{self.src}/v2/{self.repo}/manifests/{source_ref or ref}",
+            headers={**self._src_auth, "Accept": ACCEPT},
+        )
         if r.status_code == 404:
             return None
         if r.status_code != 200 or len(r.content) > MAX_MANIFEST:
@@ -135,26 +156,29 @@ class Copier:
             return
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=min(self.parallel, len(blobs)),
-                                thread_name_prefix="acrctl-replication-blob") as pool:
-            futures = [pool.submit(self.blob, str(b["digest"]), int(b.get("size") or 0))
-                       for b in blobs]
+        with ThreadPoolExecutor(
+            max_workers=min(self.parallel, len(blobs)), thread_name_prefix="acrctl-replication-blob"
+        ) as pool:
+            futures = [
+                pool.submit(self.blob, str(b["digest"]), int(b.get("size") or 0)) for b in blobs
+            ]
             for f in futures:
                 f.result()  # the first failure fails the copy (the others finish)
 
     def _put_manifest(self, ref: str, body: bytes, ctype: str, digest: str) -> None:
-        r = self.c.put(f"{self.dst}/v2/{self.repo}/manifests/{ref}", content=body,
-                       headers={**self._dst_auth, "Content-Type": ctype})
+        r = self.c.put(
+            f"{self.dst}/v2/{self.repo}/manifests/{ref}",
+            content=body,
+            headers={**self._dst_auth, "Content-Type": ctype},
+        )
         if r.status_code != 201:
-            raise CopyError(f"PUT manifest {ref} in {self.target}: {r.status_code} "
-                            f"{r.text[:200]}")
+            raise CopyError(f"PUT manifest {ref} in {self.target}: {r.status_code} {r.text[:200]}")
         if digest and r.headers.get("docker-content-digest", digest) != digest:
             raise CopyError(f"PUT manifest {ref} in {self.target}: digest changed")
         self.stats.add(self.target, manifests_put=1)
 
     def delete(self, digest: str) -> None:
-        r = self.c.delete(f"{self.dst}/v2/{self.repo}/manifests/{digest}",
-                          headers=self._dst_auth)
+        r = self.c.delete(f"{self.dst}/v2/{self.repo}/manifests/{digest}", headers=self._dst_auth)
         if r.status_code not in (202, 404):
             raise CopyError(f"DELETE manifest {digest} in {self.target}: {r.status_code}")
         if r.status_code == 202:
@@ -188,8 +212,11 @@ class Copier:
         if not other or other == self.repo:
             return False
         auth = self._auth([(self.repo, ["pull", "push"]), (other, ["pull"])])
-        r = self.c.post(f"{self.dst}/v2/{self.repo}/blobs/uploads/",
-                        params={"mount": digest, "from": other}, headers=auth)
+        r = self.c.post(
+            f"{self.dst}/v2/{self.repo}/blobs/uploads/",
+            params={"mount": digest, "from": other},
+            headers=auth,
+        )
         if r.status_code == 201:
             return True
         if r.status_code == 202 and r.headers.get("location"):  # a session: not used
@@ -200,24 +227,34 @@ class Copier:
         return location if location.startswith("http") else f"{self.dst}{location}"
 
     def _stream(self, digest: str, size: int) -> int:
-        with self.c.stream("GET", f"{self.src}/v2/{self.repo}/blobs/{digest}",
-                           headers=self._src_auth, follow_redirects=True) as src:
+        with self.c.stream(
+            "GET",
+            f"{self.src}/v2/{self.repo}/blobs/{digest}",
+            headers=self._src_auth,
+            follow_redirects=True,
+        ) as src:
             if src.status_code != 200:
                 raise CopyError(f"GET blob {digest} from the source: {src.status_code}")
             length = int(src.headers.get("content-length") or size or 0)
-            r = self.c.post(f"{self.dst}/v2/{self.repo}/blobs/uploads/",
-                            headers=self._dst_auth)
+            r = self.c.post(f"{self.dst}/v2/{self.repo}/blobs/uploads/", headers=self._dst_auth)
             if r.status_code != 202 or not r.headers.get("location"):
                 raise CopyError(f"POST upload in {self.target}: {r.status_code}")
             location = self._abs(r.headers["location"])
             counted = _Counted(src.iter_raw(self.chunk))
             sep = "&" if "?" in location else "?"
-            put = self.c.put(f"{location}{sep}digest={digest}", content=counted,
-                             headers={**self._dst_auth, "Content-Length": str(length),
-                                      "Content-Type": "application/octet-stream"})
+            put = self.c.put(
+                f"{location}{sep}digest={digest}",
+                content=counted,
+                headers={
+                    **self._dst_auth,
+                    "Content-Length": str(length),
+                    "Content-Type": "application/octet-stream",
+                },
+            )
             if put.status_code != 201:
-                raise CopyError(f"PUT blob {digest} in {self.target}: {put.status_code} "
-                                f"{put.text[:200]}")
+                raise CopyError(
+                    f"PUT blob {digest} in {self.target}: {put.status_code} {put.text[:200]}"
+                )
             return counted.n
 
 

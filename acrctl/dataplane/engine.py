@@ -49,18 +49,25 @@ class Engine:
         self._busy = 0
         self._lock = threading.Lock()
         self._mounts: dict[tuple[str, str], str] = {}
-        self._pool = ThreadPoolExecutor(max_workers=max(1, s.replication_workers),
-                                        thread_name_prefix="acrctl-replication")
-        self.client = httpx.Client(timeout=httpx.Timeout(s.replication_timeout, connect=5.0),
-                                   limits=httpx.Limits(max_connections=2 * max(
-                                       1, s.replication_workers) * max(
-                                           1, s.replication_blob_parallel)))
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, s.replication_workers), thread_name_prefix="acrctl-replication"
+        )
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(s.replication_timeout, connect=5.0),
+            limits=httpx.Limits(
+                max_connections=2
+                * max(1, s.replication_workers)
+                * max(1, s.replication_blob_parallel)
+            ),
+        )
         self._threads: list[threading.Thread] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Engine:
-        for target, name in ((self._claim_loop, "acrctl-replication-claim"),
-                             (self._reconcile_loop, "acrctl-replication-reconcile")):
+        for target, name in (
+            (self._claim_loop, "acrctl-replication-claim"),
+            (self._reconcile_loop, "acrctl-replication-reconcile"),
+        ):
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
@@ -102,29 +109,29 @@ class Engine:
             return False
         tag, digest = target.get("tag"), target.get("digest")
         when = event_time(ev.get("timestamp"), self.b.clock.now())
-        task = {"repository": repo, "source": region, "eventTime": when, "tag": tag,
-                "digest": digest}
+        task = {
+            "repository": repo,
+            "source": region,
+            "eventTime": when,
+            "tag": tag,
+            "digest": digest,
+        }
         if action == "delete":
             if not digest or tag:
                 return False  # 2.8 sends one tag-only event per untagged tag: the digest's
-            return bool(self.tasks.record(reg, targets, action="delete", reference=digest,
-                                          **task))
+            return bool(self.tasks.record(reg, targets, action="delete", reference=digest, **task))
         if not is_manifest(target.get("mediaType")) or not (tag or digest):
             return False
         if tag:
             newer = self.tasks.newer_head(reg, repo, tag, when, str(digest or ""), region)
             if newer is not None:  # an older push: the newer one wins here too
-                task.update(source=newer["region"], eventTime=newer["time"],
-                            digest=newer["digest"])
+                task.update(source=newer["region"], eventTime=newer["time"], digest=newer["digest"])
                 targets = [region] if region != newer["region"] else []
-                return bool(self.tasks.record(reg, targets, action="push", reference=tag,
-                                              **task))
-        return bool(self.tasks.record(reg, targets, action="push",
-                                      reference=tag or digest, **task))
+                return bool(self.tasks.record(reg, targets, action="push", reference=tag, **task))
+        return bool(self.tasks.record(reg, targets, action="push", reference=tag or digest, **task))
 
     def regions_of(self, reg: dict[str, Any]) -> list[str]:
-        return sorted({r["location"] for r in self.b.replications.all_for(reg)}
-                      | {reg["location"]})
+        return sorted({r["location"] for r in self.b.replications.all_for(reg)} | {reg["location"]})
 
     # -- workers -------------------------------------------------------------------------------
     def _claim_loop(self) -> None:
@@ -132,8 +139,9 @@ class Engine:
         while not self._stop.is_set():
             try:
                 free = workers - self._busy
-                claimed = self.tasks.claim_due(free, self.s.replication_lease_seconds) \
-                    if free > 0 else []
+                claimed = (
+                    self.tasks.claim_due(free, self.s.replication_lease_seconds) if free > 0 else []
+                )
             except Exception:  # noqa: BLE001 - the store may be briefly down
                 log.exception("replication: claiming tasks failed")
                 claimed = []
@@ -160,13 +168,25 @@ class Engine:
                 self._busy -= 1
         with contextlib.suppress(Exception):
             state = self.tasks.finish(
-                key, lease_id, error, max_attempts=self.s.replication_max_attempts,
+                key,
+                lease_id,
+                error,
+                max_attempts=self.s.replication_max_attempts,
                 backoff=self.s.replication_backoff_seconds,
-                backoff_max=self.s.replication_backoff_max_seconds, note=note)
+                backoff_max=self.s.replication_backoff_max_seconds,
+                note=note,
+            )
             if error:
-                log.warning("replication: %s %s/%s:%s to %s: %s (%s)", task.get("action"),
-                            task.get("registry"), task.get("repository"),
-                            task.get("reference"), task.get("target"), error, state)
+                log.warning(
+                    "replication: %s %s/%s:%s to %s: %s (%s)",
+                    task.get("action"),
+                    task.get("registry"),
+                    task.get("repository"),
+                    task.get("reference"),
+                    task.get("target"),
+                    error,
+                    state,
+                )
         self._wake.set()
 
     def execute(self, task: dict[str, Any]) -> str | None:
@@ -181,8 +201,7 @@ class Engine:
             head = self.tasks.head(reg, task["repository"], tag)
             if head is not None and float(head["time"]) > float(when):
                 return "superseded by a newer push of the tag"
-        copier = self.copier(task["registry"], task["repository"], task["source"],
-                             task["target"])
+        copier = self.copier(task["registry"], task["repository"], task["source"], task["target"])
         if task["action"] == "delete":
             copier.delete(task["reference"])
             return None
@@ -201,11 +220,20 @@ class Engine:
                 self._mounts.clear()
             self._mounts[(f"{target}/{registry}", digest)] = ns
 
-        return Copier(self.client, self.sign, self.url(source), self.url(target), ns, target,
-                      self.stats, mount_from=mount_from, placed=placed,
-                      blob_retries=self.s.replication_blob_retries,
-                      chunk=self.s.replication_chunk_bytes,
-                      parallel=self.s.replication_blob_parallel)
+        return Copier(
+            self.client,
+            self.sign,
+            self.url(source),
+            self.url(target),
+            ns,
+            target,
+            self.stats,
+            mount_from=mount_from,
+            placed=placed,
+            blob_retries=self.s.replication_blob_retries,
+            chunk=self.s.replication_chunk_bytes,
+            parallel=self.s.replication_blob_parallel,
+        )
 
     def url(self, region: str) -> str:
         r = self.plane.supervisor.region(region)
@@ -215,10 +243,18 @@ class Engine:
 
     def sign(self, access: list[dict[str, Any]]) -> str:
         now = int(time.time())
-        return self.plane.keys.sign({
-            "iss": self.plane.issuer, "sub": ENGINE_SUB, "aud": self.plane.service,
-            "iat": now, "nbf": now - 5, "exp": now + 600, "jti": str(uuid.uuid4()),
-            "access": access})
+        return self.plane.keys.sign(
+            {
+                "iss": self.plane.issuer,
+                "sub": ENGINE_SUB,
+                "aud": self.plane.service,
+                "iat": now,
+                "nbf": now - 5,
+                "exp": now + 600,
+                "jti": str(uuid.uuid4()),
+                "access": access,
+            }
+        )
 
     # -- reconcile and backfill --------------------------------------------------------------
     def _reconcile_loop(self) -> None:

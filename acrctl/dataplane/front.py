@@ -32,8 +32,18 @@ if TYPE_CHECKING:
 log = logging.getLogger("acrctl.dataplane")
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
-HOP = {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
-       b"trailer", b"transfer-encoding", b"upgrade", b"host", b"content-length"}
+HOP = {
+    b"connection",
+    b"keep-alive",
+    b"proxy-authenticate",
+    b"proxy-authorization",
+    b"te",
+    b"trailer",
+    b"transfer-encoding",
+    b"upgrade",
+    b"host",
+    b"content-length",
+}
 API_VERSION = (b"docker-distribution-api-version", b"registry/2.0")
 JSON = (b"content-type", b"application/json; charset=utf-8")
 
@@ -71,8 +81,11 @@ class Front:
                 await _reply(send, 404, _errors("NOT_FOUND", "not found"))
         except httpx.HTTPError as exc:
             log.warning("data plane: region unreachable: %s", type(exc).__name__)
-            await _reply(send, 503, _errors("UNAVAILABLE", "the registry's region is "
-                                            "unavailable; retry later"))
+            await _reply(
+                send,
+                503,
+                _errors("UNAVAILABLE", "the registry's region is unavailable; retry later"),
+            )
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -81,9 +94,12 @@ class Front:
                 s = self.plane.settings
                 self.client = httpx.AsyncClient(
                     timeout=httpx.Timeout(s.dataplane_upstream_timeout, connect=5.0),
-                    limits=httpx.Limits(max_connections=s.dataplane_upstream_connections,
-                                        max_keepalive_connections=32),
-                    follow_redirects=False)
+                    limits=httpx.Limits(
+                        max_connections=s.dataplane_upstream_connections,
+                        max_keepalive_connections=32,
+                    ),
+                    follow_redirects=False,
+                )
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
                 if self.client is not None:
@@ -112,8 +128,9 @@ class Front:
             return
         m = routing.OCI_ROUTE.match(path)
         if m is None:
-            await _reply(send, 404, _errors("NAME_UNKNOWN",
-                                            "repository name not known to registry"))
+            await _reply(
+                send, 404, _errors("NAME_UNKNOWN", "repository name not known to registry")
+            )
             return
         target = self.router.target(host, m["name"])
         if not auth.lower().startswith("bearer "):
@@ -121,8 +138,9 @@ class Front:
             return
         region = await self._region(target.registry)
         if region is None:
-            await self._challenge(send, host, target.repository, routing.required(method),
-                                  error="insufficient_scope")
+            await self._challenge(
+                send, host, target.repository, routing.required(method), error="insufficient_scope"
+            )
             return
         upstream = f"/v2/{target.upstream}/{m['tail']}"
         await self._proxy(scope, receive, send, region, upstream, target)
@@ -130,30 +148,44 @@ class Front:
     async def _region(self, registry: str) -> str | None:
         return await asyncio.to_thread(self.plane.region_url, registry)
 
-    async def _challenge(self, send: Send, host: str, repository: str | None,
-                         actions: str | None, error: str | None = None,
-                         scope_type: str = "repository") -> None:
+    async def _challenge(
+        self,
+        send: Send,
+        host: str,
+        repository: str | None,
+        actions: str | None,
+        error: str | None = None,
+        scope_type: str = "repository",
+    ) -> None:
         realm = f"{self.plane.scheme}://{host}/oauth2/token"
         parts = [f'realm="{realm}"', f'service="{host}"']
         detail = None
         if repository is not None and actions is not None:
             parts.append(f'scope="{scope_type}:{repository}:{actions}"')
-            detail = [{"Type": scope_type, "Class": "", "Name": repository, "Action": a}
-                      for a in actions.split(",")]
+            detail = [
+                {"Type": scope_type, "Class": "", "Name": repository, "Action": a}
+                for a in actions.split(",")
+            ]
         if error:
             parts.append(f'error="{error}"')
-        hdrs = [(b"www-authenticate", ("Bearer " + ",".join(parts)).encode()), JSON,
-                API_VERSION]
-        await _reply(send, 401, _errors("UNAUTHORIZED", "authentication required", detail),
-                     hdrs)
+        hdrs = [(b"www-authenticate", ("Bearer " + ",".join(parts)).encode()), JSON, API_VERSION]
+        await _reply(send, 401, _errors("UNAUTHORIZED", "authentication required", detail), hdrs)
 
-    async def _proxy(self, scope: dict[str, Any], receive: Receive, send: Send, region: str,
-                     upstream: str, target: routing.Target | None) -> None:
+    async def _proxy(
+        self,
+        scope: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        region: str,
+        upstream: str,
+        target: routing.Target | None,
+    ) -> None:
         assert self.client is not None
         method = scope["method"]
         query = scope.get("query_string", b"")
-        url = region + quote(upstream, safe="/:@") + ("?" + query.decode("latin-1")
-                                                      if query else "")
+        url = (
+            region + quote(upstream, safe="/:@") + ("?" + query.decode("latin-1") if query else "")
+        )
         out = [(k, v) for k, v in scope["headers"] if k not in HOP or k == b"content-length"]
         out.append((b"host", dict(scope["headers"]).get(b"host", b"")))
         body = _body(receive) if method in ("POST", "PUT", "PATCH") else None
@@ -164,8 +196,9 @@ class Front:
         finally:
             await resp.aclose()
 
-    async def _respond(self, send: Send, resp: httpx.Response,
-                       target: routing.Target | None, scope: dict[str, Any]) -> None:
+    async def _respond(
+        self, send: Send, resp: httpx.Response, target: routing.Target | None, scope: dict[str, Any]
+    ) -> None:
         host = _headers(scope).get("host", "")
         hdrs: list[tuple[bytes, bytes]] = []
         for k, v in resp.headers.raw:
@@ -177,19 +210,25 @@ class Front:
             elif key == b"www-authenticate":
                 v = self._rewrite_challenge(v.decode("latin-1"), host, target).encode()
             hdrs.append((key, v))
-        small = target is not None and target.host_form and (
-            resp.status_code >= 400 or scope["path"].endswith("/tags/list"))
-        if small and scope["method"] != "HEAD" and await self._send_renamed(send, resp, hdrs,
-                                                                           target):
+        small = (
+            target is not None
+            and target.host_form
+            and (resp.status_code >= 400 or scope["path"].endswith("/tags/list"))
+        )
+        if (
+            small
+            and scope["method"] != "HEAD"
+            and await self._send_renamed(send, resp, hdrs, target)
+        ):
             return
-        await send({"type": "http.response.start", "status": resp.status_code,
-                    "headers": hdrs})
+        await send({"type": "http.response.start", "status": resp.status_code, "headers": hdrs})
         async for chunk in resp.aiter_raw():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
 
-    async def _send_renamed(self, send: Send, resp: httpx.Response,
-                            hdrs: list[tuple[bytes, bytes]], target: Any) -> bool:
+    async def _send_renamed(
+        self, send: Send, resp: httpx.Response, hdrs: list[tuple[bytes, bytes]], target: Any
+    ) -> bool:
         """A small answer with the namespace prefix taken out of its repository names;
         False (nothing sent) when it is larger than dataplane_rewrite_max_bytes."""
         limit = self.plane.settings.dataplane_rewrite_max_bytes
@@ -200,8 +239,7 @@ class Front:
         raw = raw.replace(f'"{target.registry}/'.encode(), b'"')
         hdrs = [(k, v) for k, v in hdrs if k != b"content-length"]
         hdrs.append((b"content-length", str(len(raw)).encode()))
-        await send({"type": "http.response.start", "status": resp.status_code,
-                    "headers": hdrs})
+        await send({"type": "http.response.start", "status": resp.status_code, "headers": hdrs})
         await send({"type": "http.response.body", "body": raw})
         return True
 
@@ -227,9 +265,14 @@ class Front:
             except (jwt.InvalidTokenError, ValueError):
                 claims = {}
         if not registry or claims.get("acrctl_catalog") != registry:
-            await self._challenge(send, host, "catalog", "*",
-                                  error="insufficient_scope" if auth else None,
-                                  scope_type="registry")
+            await self._challenge(
+                send,
+                host,
+                "catalog",
+                "*",
+                error="insufficient_scope" if auth else None,
+                scope_type="registry",
+            )
             return
         region = await self._region(registry)
         names = await self._namespace_repositories(region, registry) if region else []
@@ -254,13 +297,15 @@ class Front:
         prefix, last, out = f"{registry}/", f"{registry}/", []
         token = self._internal_catalog_token()
         while True:
-            r = await self.client.get(f"{region}/v2/_catalog",
-                                      params={"n": 1000, "last": last},
-                                      headers={"authorization": f"Bearer {token}"})
+            r = await self.client.get(
+                f"{region}/v2/_catalog",
+                params={"n": 1000, "last": last},
+                headers={"authorization": f"Bearer {token}"},
+            )
             r.raise_for_status()
             page = r.json().get("repositories") or []
             mine = [n for n in page if n.startswith(prefix)]
-            out += [n[len(prefix):] for n in mine]
+            out += [n[len(prefix) :] for n in mine]
             if len(mine) < len(page) or len(page) < 1000:
                 return out
             last = page[-1]
@@ -270,10 +315,17 @@ class Front:
         if time.monotonic() < until:
             return token
         now = int(time.time())
-        token = self.plane.keys.sign({
-            "iss": self.plane.issuer, "sub": "acrctl-front", "aud": self.plane.service,
-            "iat": now, "nbf": now - 5, "exp": now + 120,
-            "access": [{"type": "registry", "name": "catalog", "actions": ["*"]}]})
+        token = self.plane.keys.sign(
+            {
+                "iss": self.plane.issuer,
+                "sub": "acrctl-front",
+                "aud": self.plane.service,
+                "iat": now,
+                "nbf": now - 5,
+                "exp": now + 120,
+                "access": [{"type": "registry", "name": "catalog", "actions": ["*"]}],
+            }
+        )
         self._catalog_token = (time.monotonic() + 60, token)
         return token
 
@@ -290,32 +342,54 @@ class Front:
                 await _reply(send, 413, _errors("SIZE_INVALID", "request body too large"))
                 return
             form = parse_qs(raw.decode("utf-8", "replace"))
-            form.update({k: v for k, v in parse_qs(
-                scope.get("query_string", b"").decode("latin-1")).items() if k not in form})
+            form.update(
+                {
+                    k: v
+                    for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()
+                    if k not in form
+                }
+            )
         else:
-            await _reply(send, 405, _errors("UNSUPPORTED", "method not allowed"),
-                         [(b"allow", b"GET, POST" if path == "/oauth2/token" else b"POST")])
+            await _reply(
+                send,
+                405,
+                _errors("UNSUPPORTED", "method not allowed"),
+                [(b"allow", b"GET, POST" if path == "/oauth2/token" else b"POST")],
+            )
             return
         try:
-            answer = await asyncio.to_thread(self._token_answer, method, path, form, host,
-                                             headers.get("authorization", ""))
+            answer = await asyncio.to_thread(
+                self._token_answer, method, path, form, host, headers.get("authorization", "")
+            )
         except Refused as exc:
-            await _reply(send, 401, _errors("UNAUTHORIZED", str(exc)),
-                         [JSON, (b"www-authenticate",
-                                 f'Basic realm="{self.plane.scheme}://{host}/oauth2/token"'
-                                 .encode())])
+            await _reply(
+                send,
+                401,
+                _errors("UNAUTHORIZED", str(exc)),
+                [
+                    JSON,
+                    (
+                        b"www-authenticate",
+                        f'Basic realm="{self.plane.scheme}://{host}/oauth2/token"'.encode(),
+                    ),
+                ],
+            )
             return
         await _reply(send, 200, json.dumps(answer).encode(), [JSON])
 
-    def _token_answer(self, method: str, path: str, form: dict[str, list[str]], host: str,
-                      authorization: str) -> dict[str, Any]:
+    def _token_answer(
+        self, method: str, path: str, form: dict[str, list[str]], host: str, authorization: str
+    ) -> dict[str, Any]:
         svc = self.plane.tokens
         first = {k: v[0] for k, v in form.items() if v}
         service = first.get("service") or host
         registry = self.router.registry_of_host(host)
         if path == "/oauth2/exchange":
             if first.get("grant_type", "access_token") not in (
-                    "access_token", "access_token_refresh_token", "refresh_token"):
+                "access_token",
+                "access_token_refresh_token",
+                "refresh_token",
+            ):
                 raise Refused("unsupported grant_type")
             who = svc.from_arm_token(first.get("access_token", ""))
             return {"refresh_token": svc.refresh_token(who, service)}
@@ -329,13 +403,15 @@ class Front:
         else:
             raise Refused("unsupported grant_type")
         scopes = parse_scopes(form.get("scope", []))
-        token, seconds = svc.access_token(who, scopes,
-                                          lambda name: self.router.resolve(host, name))
+        token, seconds = svc.access_token(who, scopes, lambda name: self.router.resolve(host, name))
         answer: dict[str, Any] = {"access_token": token, "expires_in": seconds}
         if method == "GET":
             answer["issued_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        if method == "POST" and first.get("grant_type") == "password" \
-                and first.get("access_type") == "offline":
+        if (
+            method == "POST"
+            and first.get("grant_type") == "password"
+            and first.get("access_type") == "offline"
+        ):
             answer["refresh_token"] = svc.refresh_token(who, service)
         return answer
 
@@ -406,8 +482,9 @@ async def _read(receive: Receive, limit: int) -> bytes | None:
     return data
 
 
-async def _reply(send: Send, status: int, body: bytes,
-                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _reply(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     hdrs = list(headers or [JSON, API_VERSION])
     hdrs.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": hdrs})

@@ -40,12 +40,16 @@ def _cert(subject: str, key: Any, issuer: Any, issuer_key: Any, days: int, ca: b
     from cryptography.hazmat.primitives import hashes
 
     now = dt.datetime.now(dt.UTC)
-    builder = (x509.CertificateBuilder().subject_name(_name(subject))
-               .issuer_name(issuer or _name(subject)).public_key(key.public_key())
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(now - dt.timedelta(minutes=5))
-               .not_valid_after(now + dt.timedelta(days=days))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(issuer or _name(subject))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -58,9 +62,13 @@ def _new_key() -> Any:
 def _key_pem(key: Any) -> bytes:
     from cryptography.hazmat.primitives import serialization
 
-    return bytes(key.private_bytes(serialization.Encoding.PEM,
-                                   serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
+    return bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
 
 
 def _cert_pem(cert: Any) -> bytes:
@@ -89,8 +97,12 @@ class Keys:
         from cryptography.hazmat.primitives import serialization
 
         der = self.leaf_cert.public_bytes(serialization.Encoding.DER)
-        return jwt.encode(claims, self.leaf_key, algorithm="RS256",
-                          headers={"x5c": [base64.b64encode(der).decode()]})
+        return jwt.encode(
+            claims,
+            self.leaf_key,
+            algorithm="RS256",
+            headers={"x5c": [base64.b64encode(der).decode()]},
+        )
 
     def verify(self, token: str, audience: str) -> dict[str, Any]:
         """The claims of a token this server signed for `audience`; jwt.InvalidTokenError
@@ -98,8 +110,13 @@ class Keys:
         import jwt
 
         claims: dict[str, Any] = jwt.decode(
-            token, self.leaf_cert.public_key(), algorithms=["RS256"], audience=audience,
-            leeway=5, options={"require": ["exp", "aud", "iss"]})
+            token,
+            self.leaf_cert.public_key(),
+            algorithms=["RS256"],
+            audience=audience,
+            leeway=5,
+            options={"require": ["exp", "aud", "iss"]},
+        )
         return claims
 
 
@@ -110,8 +127,10 @@ def load_or_create(directory: str) -> Keys:
     from cryptography.hazmat.primitives import serialization
 
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    path = {n: os.path.join(directory, n) for n in
-            ("root.key", "root.pem", "leaf.key", "leaf.pem", "http.secret")}
+    path = {
+        n: os.path.join(directory, n)
+        for n in ("root.key", "root.pem", "leaf.key", "leaf.pem", "http.secret")
+    }
     if not (os.path.exists(path["root.key"]) and os.path.exists(path["root.pem"])):
         root_key = _new_key()
         root = _cert("acrctl data-plane root", root_key, None, root_key, ROOT_DAYS, True)
@@ -135,8 +154,9 @@ def load_or_create(directory: str) -> Keys:
             leaf = None
     if leaf is None:
         leaf_key = _new_key()
-        leaf = _cert("acrctl data-plane token signer", leaf_key, root.subject, root_key,
-                     LEAF_DAYS, False)
+        leaf = _cert(
+            "acrctl data-plane token signer", leaf_key, root.subject, root_key, LEAF_DAYS, False
+        )
         _write(path["leaf.key"], _key_pem(leaf_key), private=True)
         _write(path["leaf.pem"], _cert_pem(leaf))
     if not os.path.exists(path["http.secret"]):

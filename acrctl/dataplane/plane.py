@@ -49,8 +49,10 @@ def login_suffix(domain: str, port: int, tls: bool) -> str:
 def status_off(binary: str) -> str | None:
     """Why the data plane cannot run (None when it can)."""
     if sup.binary_path(binary) is None:
-        return (f"off: no '{binary}' binary; install the {sup.PACKAGE} package "
-                f"(apt-get install {sup.PACKAGE})")
+        return (
+            f"off: no '{binary}' binary; install the {sup.PACKAGE} package "
+            f"(apt-get install {sup.PACKAGE})"
+        )
     return None
 
 
@@ -70,19 +72,32 @@ class DataPlane:
         self.issuer = self.settings.dataplane_issuer
         self.service = self.settings.dataplane_service
         self.keys = pki.load_or_create(os.path.join(self.storage, "pki"))
-        self.tokens = TokenService(backend, self.keys, self.issuer, self.service,
-                                   self.settings.dataplane_token_seconds,
-                                   self.settings.dataplane_refresh_seconds)
+        self.tokens = TokenService(
+            backend,
+            self.keys,
+            self.issuer,
+            self.service,
+            self.settings.dataplane_token_seconds,
+            self.settings.dataplane_refresh_seconds,
+        )
         self.events_token = secrets.token_urlsafe(24)
-        auth = sup.Auth(self.issuer, self.service, f"{self.scheme}://127.0.0.1:{self.port}"
-                        "/oauth2/token", self.keys.bundle, self.keys.http_secret,
-                        f"http://127.0.0.1:{self.port}/_acrctl/events/REGION"
-                        if not cfg.tls_cert else "", self.events_token)
+        auth = sup.Auth(
+            self.issuer,
+            self.service,
+            f"{self.scheme}://127.0.0.1:{self.port}/oauth2/token",
+            self.keys.bundle,
+            self.keys.http_secret,
+            f"http://127.0.0.1:{self.port}/_acrctl/events/REGION" if not cfg.tls_cert else "",
+            self.events_token,
+        )
         self.supervisor = _RegionSupervisor(
-            binary=sup.binary_path(cfg.binary) or cfg.binary, storage=self.storage,
-            auth=auth, external=cfg.external,
+            binary=sup.binary_path(cfg.binary) or cfg.binary,
+            storage=self.storage,
+            auth=auth,
+            external=cfg.external,
             ready_timeout=self.settings.dataplane_ready_seconds,
-            restart_max=self.settings.dataplane_restart_max_seconds)
+            restart_max=self.settings.dataplane_restart_max_seconds,
+        )
         self._routes: dict[str, tuple[float, str | None]] = {}
         self._stop = threading.Event()
         self._server: Any = None
@@ -101,20 +116,28 @@ class DataPlane:
         from acrctl.dataplane.front import Front
 
         self.front = Front(self)
-        config = uvicorn.Config(self.front, host=self.cfg.host, port=self.port,
-                                ssl_certfile=self.cfg.tls_cert, ssl_keyfile=self.cfg.tls_key,
-                                log_level="warning", access_log=False, lifespan="on",
-                                ws="none", timeout_keep_alive=30)
+        config = uvicorn.Config(
+            self.front,
+            host=self.cfg.host,
+            port=self.port,
+            ssl_certfile=self.cfg.tls_cert,
+            ssl_keyfile=self.cfg.tls_key,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            ws="none",
+            timeout_keep_alive=30,
+        )
         self._server = uvicorn.Server(config)
-        serve = threading.Thread(target=self._server.run, name="acrctl-dataplane-front",
-                                 daemon=True)
+        serve = threading.Thread(
+            target=self._server.run, name="acrctl-dataplane-front", daemon=True
+        )
         serve.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
             if time.monotonic() > deadline or not serve.is_alive():
                 self.stop()
-                raise RuntimeError(f"the data-plane listener could not start on port "
-                                   f"{self.port}")
+                raise RuntimeError(f"the data-plane listener could not start on port {self.port}")
             time.sleep(0.01)
         self.settings.login_server_suffix = self.login_domain
         self.supervisor.start()
@@ -123,8 +146,9 @@ class DataPlane:
 
         self.engine = Engine(self).start()
         self.settings.replication_backfill = True
-        loop = threading.Thread(target=self._reconcile_loop, name="acrctl-dataplane-sync",
-                                daemon=True)
+        loop = threading.Thread(
+            target=self._reconcile_loop, name="acrctl-dataplane-sync", daemon=True
+        )
         loop.start()
         self._threads = [serve, loop]
         return self
@@ -160,8 +184,10 @@ class DataPlane:
         out: dict[str, set[str]] = {}
         for item in self.b.store.list(REGISTRY):
             name = item.doc["name"].lower()
-            locs = {r.doc["location"] for r in self.b.store.list(
-                REPLICATION, parent=ids.key(item.doc["id"]))} or {item.doc["location"]}
+            locs = {
+                r.doc["location"]
+                for r in self.b.store.list(REPLICATION, parent=ids.key(item.doc["id"]))
+            } or {item.doc["location"]}
             for loc in locs:
                 out.setdefault(loc, set()).add(name)
         return out
@@ -232,12 +258,23 @@ class DataPlane:
             return  # 2.8 sends a second, tag-only event per delete
         req = ev.get("request") or {}
         self.b.webhooks.emit(
-            registry, region, action, repo, tag=target.get("tag"),
-            digest=target.get("digest"), media_type=target.get("mediaType"),
-            size=target.get("size"), length=target.get("length"),
-            request={"id": req.get("id"), "host": req.get("host"),
-                     "method": req.get("method"), "useragent": req.get("useragent")},
-            actor=ev.get("actor") or {})
+            registry,
+            region,
+            action,
+            repo,
+            tag=target.get("tag"),
+            digest=target.get("digest"),
+            media_type=target.get("mediaType"),
+            size=target.get("size"),
+            length=target.get("length"),
+            request={
+                "id": req.get("id"),
+                "host": req.get("host"),
+                "method": req.get("method"),
+                "useragent": req.get("useragent"),
+            },
+            actor=ev.get("actor") or {},
+        )
 
 
 class _RegionSupervisor(sup.Supervisor):
@@ -246,9 +283,9 @@ class _RegionSupervisor(sup.Supervisor):
     def _spawn(self, region: sup.Region) -> None:
         base = self.auth
         if base.events_url:
-            self.auth = sup.Auth(**{**base.__dict__,
-                                    "events_url": base.events_url.replace("REGION",
-                                                                          region.name)})
+            self.auth = sup.Auth(
+                **{**base.__dict__, "events_url": base.events_url.replace("REGION", region.name)}
+            )
         try:
             super()._spawn(region)
         finally:

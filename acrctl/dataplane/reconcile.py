@@ -34,8 +34,11 @@ def reconcile(engine: Engine) -> None:
         except Exception:  # noqa: BLE001 - the home region is not up: next round
             continue
         tags = home_tags(engine, reg["name"].lower(), home)
-        open_tasks = {(t["target"], t["repository"], t.get("reference"))
-                      for t in engine.tasks.for_registry(reg) if t.get("state") in OPEN}
+        open_tasks = {
+            (t["target"], t["repository"], t.get("reference"))
+            for t in engine.tasks.for_registry(reg)
+            if t.get("state") in OPEN
+        }
         for target in regions:
             if target == home:
                 continue
@@ -45,23 +48,30 @@ def reconcile(engine: Engine) -> None:
                 continue
             todo = [m for m in missing if (target, m[0], m[1]) not in open_tasks]
             for repo, tag in todo:
-                engine.tasks.record(reg, [target], action="push", reference=tag,
-                                    repository=repo, source=home, eventTime=None, tag=tag,
-                                    digest=None)
+                engine.tasks.record(
+                    reg,
+                    [target],
+                    action="push",
+                    reference=tag,
+                    repository=repo,
+                    source=home,
+                    eventTime=None,
+                    tag=tag,
+                    digest=None,
+                )
             if todo:
                 engine._wake.set()  # noqa: SLF001 - the engine's own helper
             busy = any(t[0] == target for t in open_tasks)
             if row is not None and not missing and not busy:
                 engine.b.store.delete(BACKFILL, row.key)
-                log.info("replication: %s in %s is in sync (backfill done)", reg["name"],
-                         target)
+                log.info("replication: %s in %s is in sync (backfill done)", reg["name"], target)
 
 
 def home_tags(engine: Engine, registry: str, home: str) -> list[tuple[str, str, str]]:
     """(repository, tag, digest) of every tag of a registry in its home region."""
     out = []
     for ns in _catalog(engine, home, registry):
-        repo = ns[len(registry) + 1:]
+        repo = ns[len(registry) + 1 :]
         copier = engine.copier(registry, repo, home, home)
         for tag in _tags(engine, home, ns):
             digest = copier.source_digest(tag)
@@ -70,8 +80,9 @@ def home_tags(engine: Engine, registry: str, home: str) -> list[tuple[str, str, 
     return out
 
 
-def _missing(engine: Engine, reg: dict[str, Any], home: str, target: str,
-             tags: list[tuple[str, str, str]]) -> list[tuple[str, str]] | None:
+def _missing(
+    engine: Engine, reg: dict[str, Any], home: str, target: str, tags: list[tuple[str, str, str]]
+) -> list[tuple[str, str]] | None:
     """(repository, tag) the target lacks or holds at another digest; None when the target
     region is not running."""
     try:
@@ -92,8 +103,9 @@ def _catalog(engine: Engine, region: str, registry: str) -> list[str]:
     url, last, out = engine.url(region), "", list[str]()
     while True:
         params: dict[str, Any] = {"n": PAGE, **({"last": last} if last else {})}
-        r = engine.client.get(f"{url}/v2/_catalog", params=params,
-                              headers={"Authorization": f"Bearer {token}"})
+        r = engine.client.get(
+            f"{url}/v2/_catalog", params=params, headers={"Authorization": f"Bearer {token}"}
+        )
         if r.status_code != 200:
             return out
         page = r.json().get("repositories") or []
@@ -108,8 +120,9 @@ def _tags(engine: Engine, region: str, ns: str) -> list[str]:
     url, last, out = engine.url(region), "", list[str]()
     while True:
         params: dict[str, Any] = {"n": PAGE, **({"last": last} if last else {})}
-        r = engine.client.get(f"{url}/v2/{ns}/tags/list", params=params,
-                              headers={"Authorization": f"Bearer {token}"})
+        r = engine.client.get(
+            f"{url}/v2/{ns}/tags/list", params=params, headers={"Authorization": f"Bearer {token}"}
+        )
         if r.status_code != 200:
             return out
         page = r.json().get("tags") or []

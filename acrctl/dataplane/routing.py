@@ -14,8 +14,10 @@ import re
 from dataclasses import dataclass
 
 # /v2/<name>/<tail>: the name is greedy, the tail one of distribution's routes
-OCI_ROUTE = re.compile(r"^/v2/(?P<name>.+)/(?P<tail>manifests/[^/]+|blobs/uploads/[^/]*|"
-                       r"blobs/[^/]+|tags/list)$")
+OCI_ROUTE = re.compile(
+    r"^/v2/(?P<name>.+)/(?P<tail>manifests/[^/]+|blobs/uploads/[^/]*|"
+    r"blobs/[^/]+|tags/list)$"
+)
 NAME_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 
 
@@ -41,7 +43,7 @@ class Target:
         """A region's repository name as this client sees it."""
         prefix = f"{self.registry}/"
         if self.host_form and name.startswith(prefix):
-            return name[len(prefix):]
+            return name[len(prefix) :]
         return name
 
 

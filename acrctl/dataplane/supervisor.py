@@ -61,24 +61,48 @@ def region_config(root: str, port: int, auth: Auth) -> dict[str, Any]:
     cfg: dict[str, Any] = {
         "version": 0.1,
         "log": {"level": "info", "accesslog": {"disabled": True}},
-        "storage": {"filesystem": {"rootdirectory": root}, "delete": {"enabled": True},
-                    "maintenance": {"uploadpurging": {"enabled": True, "age": "168h",
-                                                      "interval": "24h", "dryrun": False}}},
-        "http": {"addr": f"127.0.0.1:{port}", "secret": auth.http_secret,
-                 "relativeurls": True},
-        "auth": {"token": {"realm": auth.realm, "service": auth.service,
-                           "issuer": auth.issuer, "rootcertbundle": auth.bundle}},
+        "storage": {
+            "filesystem": {"rootdirectory": root},
+            "delete": {"enabled": True},
+            "maintenance": {
+                "uploadpurging": {
+                    "enabled": True,
+                    "age": "168h",
+                    "interval": "24h",
+                    "dryrun": False,
+                }
+            },
+        },
+        "http": {"addr": f"127.0.0.1:{port}", "secret": auth.http_secret, "relativeurls": True},
+        "auth": {
+            "token": {
+                "realm": auth.realm,
+                "service": auth.service,
+                "issuer": auth.issuer,
+                "rootcertbundle": auth.bundle,
+            }
+        },
     }
     if auth.events_url:
         # 2.8.2 ignores ignore.actions unless a media type is ignored too: octet-stream
         # (blob events) is one we want dropped anyway; pulls and mounts are no webhooks
         cfg["notifications"] = {
             "events": {"includereferences": True},
-            "endpoints": [{"name": "acrctl", "url": auth.events_url,
-                           "headers": {"Authorization": [f"Bearer {auth.events_token}"]},
-                           "timeout": "5s", "threshold": 5, "backoff": "1s",
-                           "ignore": {"mediatypes": ["application/octet-stream"],
-                                      "actions": ["pull", "mount"]}}]}
+            "endpoints": [
+                {
+                    "name": "acrctl",
+                    "url": auth.events_url,
+                    "headers": {"Authorization": [f"Bearer {auth.events_token}"]},
+                    "timeout": "5s",
+                    "threshold": 5,
+                    "backoff": "1s",
+                    "ignore": {
+                        "mediatypes": ["application/octet-stream"],
+                        "actions": ["pull", "mount"],
+                    },
+                }
+            ],
+        }
     return cfg
 
 
@@ -108,9 +132,17 @@ class Region:
 class Supervisor:
     """Starts, watches and stops the region processes (thread-safe)."""
 
-    def __init__(self, binary: str, storage: str, auth: Auth, *,
-                 external: dict[str, str] | None = None, ready_timeout: float = 10.0,
-                 restart_max: float = 30.0, watch_interval: float = 0.25) -> None:
+    def __init__(
+        self,
+        binary: str,
+        storage: str,
+        auth: Auth,
+        *,
+        external: dict[str, str] | None = None,
+        ready_timeout: float = 10.0,
+        restart_max: float = 30.0,
+        watch_interval: float = 0.25,
+    ) -> None:
         self.binary, self.storage, self.auth = binary, storage, auth
         self.ready_timeout, self.restart_max = ready_timeout, restart_max
         self.watch_interval = watch_interval
@@ -124,8 +156,9 @@ class Supervisor:
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
-        self._watcher = threading.Thread(target=self._watch, name="acrctl-dataplane-watch",
-                                         daemon=True)
+        self._watcher = threading.Thread(
+            target=self._watch, name="acrctl-dataplane-watch", daemon=True
+        )
         self._watcher.start()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -197,16 +230,28 @@ class Supervisor:
             yaml.safe_dump(region_config(region.data, region.port, self.auth), fh)
         os.chmod(config, 0o600)  # holds http.secret and the events token
         region.process = subprocess.Popen(
-            [self.binary, "serve", config], stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_die_with_parent)
+            [self.binary, "serve", config],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         region.started_at, region.ready = time.monotonic(), False
-        reader = threading.Thread(target=_forward, args=(region.name, region.process.stdout),
-                                  name=f"acrctl-dataplane-log-{region.name}", daemon=True)
+        reader = threading.Thread(
+            target=_forward,
+            args=(region.name, region.process.stdout),
+            name=f"acrctl-dataplane-log-{region.name}",
+            daemon=True,
+        )
         reader.start()
         region.readers = [t for t in region.readers if t.is_alive()] + [reader]
-        log.info("region %s: started distribution (pid %d) on 127.0.0.1:%d",
-                 region.name, region.process.pid, region.port)
+        log.info(
+            "region %s: started distribution (pid %d) on 127.0.0.1:%d",
+            region.name,
+            region.process.pid,
+            region.port,
+        )
 
     def wait_ready(self, region: Region, timeout: float | None = None) -> bool:
         deadline = time.monotonic() + (self.ready_timeout if timeout is None else timeout)
@@ -232,8 +277,7 @@ class Supervisor:
             for region in regions:
                 if self._stop.is_set():
                     break
-                if region.process is None and not region.external \
-                        and region.next_start == 0.0:
+                if region.process is None and not region.external and region.next_start == 0.0:
                     with self._lock:
                         if region.name in self.regions and region.process is None:
                             self._spawn(region)
@@ -251,11 +295,18 @@ class Supervisor:
             now = time.monotonic()
             if region.next_start == 0.0:
                 up = now - region.started_at
-                region.backoff = 0.5 if up > HEALTHY_RESET or region.backoff == 0 \
+                region.backoff = (
+                    0.5
+                    if up > HEALTHY_RESET or region.backoff == 0
                     else min(region.backoff * 2, self.restart_max)
+                )
                 region.next_start, region.ready = now + region.backoff, False
-                log.warning("region %s: distribution exited (code %s); restarting in %.1f s",
-                            region.name, proc.returncode, region.backoff)
+                log.warning(
+                    "region %s: distribution exited (code %s); restarting in %.1f s",
+                    region.name,
+                    proc.returncode,
+                    region.backoff,
+                )
                 return
             if now < region.next_start or self._stop.is_set():
                 return
@@ -288,9 +339,13 @@ def _forward(region: str, stream: IO[bytes] | None) -> None:
         for raw in iter(stream.readline, b""):
             line = raw.decode("utf-8", "replace").rstrip()
             if line:
-                level = logging.WARNING if "level=fatal" in line or "panic" in line or (
-                    "level=error" in line and "response completed with error" not in line) \
+                level = (
+                    logging.WARNING
+                    if "level=fatal" in line
+                    or "panic" in line
+                    or ("level=error" in line and "response completed with error" not in line)
                     else logging.INFO
+                )
                 log.log(level, "region %s: %s", region, line)
 
 
@@ -299,8 +354,7 @@ def remove_namespace(region: Region, registry: str) -> bool:
     distribution's garbage collection). False for an external region."""
     if region.external:
         return False
-    path = os.path.join(region.data, "docker", "registry", "v2", "repositories",
-                        registry.lower())
+    path = os.path.join(region.data, "docker", "registry", "v2", "repositories", registry.lower())
     if os.path.isdir(path):
         shutil.rmtree(path, ignore_errors=True)
     return True

@@ -28,8 +28,11 @@ if TYPE_CHECKING:
     from acrctl.dataplane.pki import Keys
 
 ACR = "Microsoft.ContainerRegistry/registries"
-DATA_ACTIONS = {"pull": f"{ACR}/pull/read", "push": f"{ACR}/push/write",
-                "delete": f"{ACR}/artifacts/delete"}
+DATA_ACTIONS = {
+    "pull": f"{ACR}/pull/read",
+    "push": f"{ACR}/push/write",
+    "delete": f"{ACR}/artifacts/delete",
+}
 NULL_USER = "00000000-0000-0000-0000-000000000000"
 REFRESH_AUDIENCE = "acrctl-dataplane-refresh"
 
@@ -70,8 +73,15 @@ class Grantee:
 
 
 class TokenService:
-    def __init__(self, backend: Backend, keys: Keys, issuer: str, service: str,
-                 access_seconds: int, refresh_seconds: int) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        keys: Keys,
+        issuer: str,
+        service: str,
+        access_seconds: int,
+        refresh_seconds: int,
+    ) -> None:
         self.b, self.keys, self.issuer, self.service = backend, keys, issuer, service
         self.access_seconds, self.refresh_seconds = access_seconds, refresh_seconds
 
@@ -84,8 +94,7 @@ class TokenService:
         if registry and username.lower() == registry.lower():
             check = getattr(self.b.registries, "check_admin_password", None)
             reg = self.b.registries.find(registry)
-            if callable(check) and reg is not None and _admin_ok(check, reg, username,
-                                                                   password):
+            if callable(check) and reg is not None and _admin_ok(check, reg, username, password):
                 return Grantee(username, admin_of=registry.lower())
         from acrctl.backend.credentials import ClientAuthError, check_client_secret
 
@@ -124,13 +133,22 @@ class TokenService:
     # -- what -----------------------------------------------------------------------------
     def refresh_token(self, who: Grantee, service: str) -> str:
         now = int(time.time())
-        return self.keys.sign({"iss": self.issuer, "sub": who.sub, "aud": REFRESH_AUDIENCE,
-                               "service": service, "grant_type": "refresh_token",
-                               "iat": now, "nbf": now - 5, "exp": now + self.refresh_seconds,
-                               "jti": str(uuid.uuid4()), "version": "1.0"})
+        return self.keys.sign(
+            {
+                "iss": self.issuer,
+                "sub": who.sub,
+                "aud": REFRESH_AUDIENCE,
+                "service": service,
+                "grant_type": "refresh_token",
+                "iat": now,
+                "nbf": now - 5,
+                "exp": now + self.refresh_seconds,
+                "jti": str(uuid.uuid4()),
+                "version": "1.0",
+            }
+        )
 
-    def access_token(self, who: Grantee, scopes: list[Scope],
-                     resolve: Any) -> tuple[str, int]:
+    def access_token(self, who: Grantee, scopes: list[Scope], resolve: Any) -> tuple[str, int]:
         """A token granting requested ∩ allowed. `resolve(scope name)` gives (registry name,
         namespaced repository) or None when the name names no registry."""
         access: list[dict[str, Any]] = []
@@ -146,32 +164,42 @@ class TokenService:
             registry, namespaced = target
             granted = self.allowed_actions(who, registry, scope.actions)
             if granted:
-                access.append({"type": "repository", "name": namespaced,
-                               "actions": granted})
-        catalog = next((s for s in scopes if s.type == "registry" and s.name == "catalog"),
-                       None)
+                access.append({"type": "repository", "name": namespaced, "actions": granted})
+        catalog = next((s for s in scopes if s.type == "registry" and s.name == "catalog"), None)
         if catalog is not None:
             registry = resolve(None)
             if registry is not None and self.allowed_actions(who, registry[0], ("pull",)):
                 extra["acrctl_catalog"] = registry[0]
         now = int(time.time())
-        claims = {"iss": self.issuer, "sub": who.sub, "aud": self.service, "iat": now,
-                  "nbf": now - 5, "exp": now + self.access_seconds, "jti": str(uuid.uuid4()),
-                  "access": access, "grant_type": "access_token", "version": "1.0", **extra}
+        claims = {
+            "iss": self.issuer,
+            "sub": who.sub,
+            "aud": self.service,
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + self.access_seconds,
+            "jti": str(uuid.uuid4()),
+            "access": access,
+            "grant_type": "access_token",
+            "version": "1.0",
+            **extra,
+        }
         return self.keys.sign(claims), self.access_seconds
 
     def allowed_actions(self, who: Grantee, registry: str, wanted: tuple[str, ...]) -> list[str]:
         wanted = ("pull", "push", "delete") if "*" in wanted else wanted
         if who.admin_of is not None:
-            return [a for a in wanted if a in DATA_ACTIONS] if who.admin_of == registry \
-                else []
+            return [a for a in wanted if a in DATA_ACTIONS] if who.admin_of == registry else []
         reg = self.b.registries.find(registry)
         if reg is None or who.caller is None:
             return []
         if reg.get("properties", {}).get("provisioningState") == "Deleting":
             return []
-        return [a for a in wanted if a in DATA_ACTIONS
-                and self.b.rbac.allowed(who.caller, DATA_ACTIONS[a], reg["id"])]
+        return [
+            a
+            for a in wanted
+            if a in DATA_ACTIONS and self.b.rbac.allowed(who.caller, DATA_ACTIONS[a], reg["id"])
+        ]
 
 
 def _admin_ok(check: Any, reg: dict[str, Any], username: str, password: str) -> bool:
@@ -179,8 +207,9 @@ def _admin_ok(check: Any, reg: dict[str, Any], username: str, password: str) -> 
 
     parts = ids.parse(reg["id"])
     try:
-        return bool(check(parts.get("subscription"), parts.get("resourceGroup"), reg["name"],
-                          password))
+        return bool(
+            check(parts.get("subscription"), parts.get("resourceGroup"), reg["name"], password)
+        )
     except TypeError:  # another signature: (registry, username, password)
         return bool(check(reg["name"], username, password))
     except Exception:  # noqa: BLE001 - admin user disabled or unknown: not this user

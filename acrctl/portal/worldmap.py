@@ -53,9 +53,12 @@ def place(regions: list[dict[str, Any]]) -> list[Placed]:
     for region in sorted(regions, key=lambda r: str(r["name"])):
         x, y = project(float(region["longitude"]), float(region["latitude"]))
         row0, col0 = nearest(x, y)
-        cells = [(r, c) for r in range(row0 - SEARCH, row0 + SEARCH + 1)
-                 for c in range(col0 - SEARCH, col0 + SEARCH + 1)
-                 if 0 <= r < ROWS and 0 <= c < COLS and (r, c) not in taken]
+        cells = [
+            (r, c)
+            for r in range(row0 - SEARCH, row0 + SEARCH + 1)
+            for c in range(col0 - SEARCH, col0 + SEARCH + 1)
+            if 0 <= r < ROWS and 0 <= c < COLS and (r, c) not in taken
+        ]
         cell = min(cells, key=lambda rc: (math.dist(centre(rc), (x, y)), rc))
         taken.add(cell)
         out.append(Placed(region, cell))
@@ -63,8 +66,13 @@ def place(regions: list[dict[str, Any]]) -> list[Placed]:
 
 
 def _hexagon(cx: float, cy: float, radius: float) -> list[tuple[float, float]]:
-    return [(cx + radius * math.cos(math.radians(60 * i - 30)),
-             cy + radius * math.sin(math.radians(60 * i - 30))) for i in range(6)]
+    return [
+        (
+            cx + radius * math.cos(math.radians(60 * i - 30)),
+            cy + radius * math.sin(math.radians(60 * i - 30)),
+        )
+        for i in range(6)
+    ]
 
 
 def _points(cx: float, cy: float, radius: float) -> str:
@@ -82,8 +90,9 @@ def land_path(skip: set[Cell]) -> str:
             if (row, col) in skip or not land.is_land(lon, lat):
                 continue
             (x0, y0), *rest = _hexagon(cx, cy, RADIUS * 0.86)
-            parts.append(f"M{x0:.1f} {y0:.1f}" + "".join(f"L{x:.1f} {y:.1f}" for x, y in rest)
-                         + "Z")
+            parts.append(
+                f"M{x0:.1f} {y0:.1f}" + "".join(f"L{x:.1f} {y:.1f}" for x, y in rest) + "Z"
+            )
     return "".join(parts)
 
 
@@ -93,13 +102,15 @@ def _region(p: Placed) -> str:
     name, display = escape(str(r["name"])), escape(str(r["displayName"]))
     group = escape(str(r.get("geographyGroup") or "Other"))
     zones = "true" if r.get("availabilityZones") else "false"
-    return (f'<g class="region" id="region-{name}" data-region="{name}" '
-            f'data-display="{display}" data-group="{group}" data-zones="{zones}" '
-            f'tabindex="0" role="button" aria-label="{display}">'
-            f'<title>{display}</title>'
-            f'<polygon class="cell" points="{_points(cx, cy, RADIUS * 0.95)}"/>'
-            f'<circle class="home-mark" cx="{cx:.1f}" cy="{cy:.1f}" r="{RADIUS * 0.38:.1f}"/>'
-            f'</g>')
+    return (
+        f'<g class="region" id="region-{name}" data-region="{name}" '
+        f'data-display="{display}" data-group="{group}" data-zones="{zones}" '
+        f'tabindex="0" role="button" aria-label="{display}">'
+        f"<title>{display}</title>"
+        f'<polygon class="cell" points="{_points(cx, cy, RADIUS * 0.95)}"/>'
+        f'<circle class="home-mark" cx="{cx:.1f}" cy="{cy:.1f}" r="{RADIUS * 0.38:.1f}"/>'
+        f"</g>"
+    )
 
 
 @functools.cache
@@ -110,8 +121,11 @@ def svg() -> str:
 
     placed = place(list(regions.catalog().values()))
     cells = {p.cell for p in placed}
-    return (f'<svg id="map" class="map" viewBox="0 0 {WIDTH:.0f} {HEIGHT:.0f}" '
-            f'xmlns="http://www.w3.org/2000/svg" role="group" '
-            f'aria-label="World map of the regions">'
-            f'<path class="land" d="{land_path(cells)}"/>'
-            + "".join(_region(p) for p in placed) + "</svg>")
+    return (
+        f'<svg id="map" class="map" viewBox="0 0 {WIDTH:.0f} {HEIGHT:.0f}" '
+        f'xmlns="http://www.w3.org/2000/svg" role="group" '
+        f'aria-label="World map of the regions">'
+        f'<path class="land" d="{land_path(cells)}"/>'
+        + "".join(_region(p) for p in placed)
+        + "</svg>"
+    )

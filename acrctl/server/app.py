@@ -21,9 +21,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("acrctl.server")
 
 STATUS = {
-    errors.InvalidInput: 400, errors.AuthenticationFailed: 401,
-    errors.AuthorizationFailed: 403, errors.NotFound: 404, errors.Conflict: 409,
-    errors.PreconditionFailed: 412, errors.PayloadTooLarge: 413, errors.Throttled: 429,
+    errors.InvalidInput: 400,
+    errors.AuthenticationFailed: 401,
+    errors.AuthorizationFailed: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PreconditionFailed: 412,
+    errors.PayloadTooLarge: 413,
+    errors.Throttled: 429,
     errors.Unavailable: 503,
 }
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?\Z")
@@ -53,9 +58,8 @@ class Route:
     def compile(self) -> None:
         out, pos = "", 0
         for m in re.finditer(r"\{(\w+)(:path)?\}", self.template):
-            out += re.escape(self.template[pos:m.start()])
-            out += (f"(?P<{m.group(1)}>(?:/[^/]+)*?)" if m.group(2)
-                    else f"(?P<{m.group(1)}>[^/]+)")
+            out += re.escape(self.template[pos : m.start()])
+            out += f"(?P<{m.group(1)}>(?:/[^/]+)*?)" if m.group(2) else f"(?P<{m.group(1)}>[^/]+)"
             pos = m.end()
         out += re.escape(self.template[pos:])
         self.regex = re.compile(f"^{out}/?$", re.IGNORECASE)
@@ -78,8 +82,9 @@ class Route:
             start = len(segs) - len(elems)
             if start < 0 or (start and rest_name is None):
                 continue
-            params = {} if rest_name is None else {
-                rest_name: "".join("/" + seg for seg in segs[:start])}
+            params = (
+                {} if rest_name is None else {rest_name: "".join("/" + seg for seg in segs[:start])}
+            )
             for (is_param, text, lower), seg in zip(elems, segs[start:], strict=True):
                 if is_param:
                     params[text] = seg
@@ -151,15 +156,16 @@ def _segments(path: str) -> list[list[str] | None]:
 def _fill_parts(template: str) -> tuple[tuple[str, str], ...]:
     parts, pos = [], 0
     for m in re.finditer(r"\{(\w+)(:path)?\}", template):
-        parts.append((template[pos:m.start()], m.group(1)))
+        parts.append((template[pos : m.start()], m.group(1)))
         pos = m.end()
     parts.append((template[pos:], ""))
     return tuple(parts)
 
 
 def fill(template: str, params: dict[str, str]) -> str:
-    return "".join(lit + (params.get(name, "") if name else "")
-                   for lit, name in _fill_parts(template))
+    return "".join(
+        lit + (params.get(name, "") if name else "") for lit, name in _fill_parts(template)
+    )
 
 
 class App:
@@ -206,8 +212,11 @@ class App:
         if getattr(self, "_memo_version", None) != version:
             self._memo: dict[tuple[int, str | None], list[Route]] = {}
             self._memo_version = version
-            self._literals = {p[1][-1][2] for p in map(_pattern, (r.template for r in self.routes))
-                              if p and p[1] and not p[1][-1][0]}
+            self._literals = {
+                p[1][-1][2]
+                for p in map(_pattern, (r.template for r in self.routes))
+                if p and p[1] and not p[1][-1][0]
+            }
         key = (len(segs), last if last in self._literals else None)
         found = self._memo.get(key)
         if found is None:
@@ -230,11 +239,16 @@ class App:
             if resp.status == 500:
                 log.exception("unhandled error, request id %s", request_id)
             elif not isinstance(exc, errors.ArmError):
-                log.warning("database unavailable (%s: %s), request id %s",
-                            type(exc).__name__, str(exc)[:200], request_id)
+                log.warning(
+                    "database unavailable (%s: %s), request id %s",
+                    type(exc).__name__,
+                    str(exc)[:200],
+                    request_id,
+                )
         resp.headers["x-ms-request-id"] = request_id
         resp.headers["x-ms-correlation-request-id"] = (
-            req.headers.get("x-ms-correlation-request-id") or request_id)
+            req.headers.get("x-ms-correlation-request-id") or request_id
+        )
         if "x-ms-client-request-id" in req.headers:
             resp.headers["x-ms-client-request-id"] = req.headers["x-ms-client-request-id"]
         if resp.body is not None:
@@ -243,8 +257,9 @@ class App:
 
     def _dispatch(self, req: Request) -> Response:
         if len(req.body) > MAX_BODY:  # every route, whether or not its handler reads a body
-            raise errors.PayloadTooLarge("RequestEntityTooLarge",
-                                         f"The request body is larger than {MAX_BODY} bytes.")
+            raise errors.PayloadTooLarge(
+                "RequestEntityTooLarge", f"The request body is larger than {MAX_BODY} bytes."
+            )
         route, params, known = self.match(req.method, req.path)
         if route is None:
             if known or req.method not in {r.method for r in self.routes}:
@@ -255,13 +270,15 @@ class App:
             return route.handler(Ctx(req, params, self.backend, _anonymous(), ""))
         version = self._api_version(req, route, params)
         caller = req.caller or self.limiter.authenticate(req, _bearer(req))  # 401, 429
-        req.meta.update(caller_id=caller.id, caller_name=caller.name,
-                        scope=fill(route.scope, params) or "/")
+        req.meta.update(
+            caller_id=caller.id, caller_name=caller.name, scope=fill(route.scope, params) or "/"
+        )
         if route.action:
             scope = fill(route.scope, params) or "/"
             rbac = self.backend.rbac
             ok = (rbac.allowed_below if route.listing else rbac.allowed)(
-                caller, route.action, scope)
+                caller, route.action, scope
+            )
             if not ok and route.fallback is not None:
                 ok = route.fallback(self.backend, caller, params)
             if not ok:
@@ -277,12 +294,20 @@ class App:
         """405 with Allow: the methods of the routes matching the path (any route's when
         none matches), as ARM answers a method a resource does not support."""
         paths = _segments(req.path)
-        allowed = {r.method for r in self.routes if not known or r.match(paths, req.path)
-                   is not None}
-        return Response(405, {"error": {
-            "code": "MethodNotAllowed",
-            "message": f"The HTTP method '{req.method}' is not supported on the resource "
-                       f"'{req.path}'."}}, {"Allow": ", ".join(sorted(allowed))})
+        allowed = {
+            r.method for r in self.routes if not known or r.match(paths, req.path) is not None
+        }
+        return Response(
+            405,
+            {
+                "error": {
+                    "code": "MethodNotAllowed",
+                    "message": f"The HTTP method '{req.method}' is not supported on the resource "
+                    f"'{req.path}'.",
+                }
+            },
+            {"Allow": ", ".join(sorted(allowed))},
+        )
 
     @staticmethod
     def _api_version(req: Request, route: Route, params: dict[str, str]) -> str:
@@ -290,18 +315,21 @@ class App:
         if not version:
             raise errors.InvalidInput(
                 "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.")
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
         if not API_VERSION_RE.match(version):
             raise errors.InvalidInput(
                 "InvalidApiVersionParameter",
                 f"The api-version '{version}' is invalid. The supported versions are "
-                f"'{','.join(ACR_API_VERSIONS)}'.")
+                f"'{','.join(ACR_API_VERSIONS)}'.",
+            )
         if route.acr and version not in ACR_API_VERSIONS:
             raise errors.InvalidInput(
                 "NoRegisteredProviderFound",
                 f"No registered resource provider found for location 'global' and API version "
                 f"'{version}' for type 'registries'. The supported api-versions are "
-                f"'{', '.join(ACR_API_VERSIONS)}'.")
+                f"'{', '.join(ACR_API_VERSIONS)}'.",
+            )
         return version
 
 
@@ -311,9 +339,15 @@ def error_response(exc: BaseException, request_id: str) -> Response:
     with Retry-After; anything else 500."""
     arm = exc if isinstance(exc, errors.ArmError) else errors.connection_lost(exc)
     if arm is None:
-        return Response(500, {"error": {
-            "code": "InternalServerError",
-            "message": f"The server had an internal error. Request id: {request_id}."}})
+        return Response(
+            500,
+            {
+                "error": {
+                    "code": "InternalServerError",
+                    "message": f"The server had an internal error. Request id: {request_id}.",
+                }
+            },
+        )
     resp = Response(STATUS.get(type(arm), 400), arm.body())
     if arm.retry_after is not None:
         resp.headers["Retry-After"] = str(arm.retry_after)

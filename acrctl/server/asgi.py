@@ -35,8 +35,9 @@ HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 class AsgiApp:
-    def __init__(self, app: App, threads: int = HANDLER_THREADS,
-                 offload_reads: bool | None = None) -> None:
+    def __init__(
+        self, app: App, threads: int = HANDLER_THREADS, offload_reads: bool | None = None
+    ) -> None:
         """`threads`: handler pool size; 0 runs every handler on the event loop.
         `offload_reads`: GETs go to the pool too (a store whose reads wait on a network;
         None: when the store says so, as PostgreSQL's does with `remote`)."""
@@ -68,14 +69,20 @@ class AsgiApp:
                 body += chunk
             if not msg.get("more_body"):
                 break
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope.get("headers", [])}
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+        }
         host = headers.get("host") or "{}:{}".format(*scope.get("server", ("localhost", 80)))
         base = f"{scope.get('scheme', 'http')}://{host}"
         raw_path = scope.get("raw_path") or scope["path"].encode()
-        req = to_request(scope["method"], raw_path.decode("latin-1").split("?", 1)[0],
-                         scope.get("query_string", b"").decode("latin-1"), headers,
-                         body if not too_big else b"x" * (MAX_BODY + 1), base)
+        req = to_request(
+            scope["method"],
+            raw_path.decode("latin-1").split("?", 1)[0],
+            scope.get("query_string", b"").decode("latin-1"),
+            headers,
+            body if not too_big else b"x" * (MAX_BODY + 1),
+            base,
+        )
         client = scope.get("client")
         if client:  # the peer address, for the limit on requests without credentials
             req.meta["client"] = str(client[0])
@@ -91,8 +98,11 @@ class AsgiApp:
 
     async def _handle(self, req: Request) -> tuple[Response, bytes]:
         """The answer and its encoded body, from a handler thread."""
-        if self.threads <= 0 or req.path in INLINE_PATHS or (
-                req.method == "GET" and not self.offload_reads and not self._busy):
+        if (
+            self.threads <= 0
+            or req.path in INLINE_PATHS
+            or (req.method == "GET" and not self.offload_reads and not self._busy)
+        ):
             return self._respond(req)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="acrctl-handler")
@@ -102,8 +112,7 @@ class AsgiApp:
                 return answer
         self._busy += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(
-                self._pool, self._respond, req)
+            return await asyncio.get_running_loop().run_in_executor(self._pool, self._respond, req)
         finally:
             self._busy -= 1
 

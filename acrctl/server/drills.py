@@ -41,8 +41,9 @@ def guard(c: Ctx, route: Route) -> None:
     active = service.active(sub)  # from the generation cache: no query while unchanged
     if not active or ADMIN_MARK in path.lower():
         return
-    info = drills.RequestInfo(sub=sub, method=c.req.method, path=path,
-                              caller_id=c.caller.id, caller_name=c.caller.name)
+    info = drills.RequestInfo(
+        sub=sub, method=c.req.method, path=path, caller_id=c.caller.id, caller_name=c.caller.name
+    )
     if any(i.doc["properties"]["kind"] == drills.REGION_OUTAGE for i in active):
         info.target = drills.locate(c.b, sub, c.p, _body_location(c))
     decision = service.decide(info, active)

@@ -71,14 +71,17 @@ def settings_from_env() -> Any:
 
     mode = _env("LRO_MODE", "immediate").lower()
     if mode not in LRO_MODES:
-        raise ValueError(f"{PREFIX}LRO_MODE must be one of {', '.join(LRO_MODES)}, "
-                         f"not '{mode}'.")
-    settings = Settings(lro_mode=mode, lro_polls=_number("LRO_POLLS", "2", int),
-                        lro_seconds=_number("LRO_SECONDS", "5", float),
-                        retry_after=_number("RETRY_AFTER", "1", int))
+        raise ValueError(f"{PREFIX}LRO_MODE must be one of {', '.join(LRO_MODES)}, not '{mode}'.")
+    settings = Settings(
+        lro_mode=mode,
+        lro_polls=_number("LRO_POLLS", "2", int),
+        lro_seconds=_number("LRO_SECONDS", "5", float),
+        retry_after=_number("RETRY_AFTER", "1", int),
+    )
     settings.extra.update(
         webhook_allow=[c.strip() for c in _env("WEBHOOK_ALLOW").split(",") if c.strip()],
-        webhook_allow_local=_env("WEBHOOK_ALLOW_LOCAL").lower() in TRUE)
+        webhook_allow_local=_env("WEBHOOK_ALLOW_LOCAL").lower() in TRUE,
+    )
     _other_settings(settings)
     return settings
 
@@ -150,14 +153,26 @@ def app() -> ServerApp:
 
     database = _env("DATABASE") or default_database()
     if database == ":memory:":
-        raise ValueError(f"{PREFIX}DATABASE=:memory: would give each worker process its own "
-                         "empty store; use a file or a postgresql:// URL.")
-    cfg = ServerConfig(database=database, settings=settings_from_env(),
-                       allow_reset=_env("ALLOW_RESET").lower() in TRUE)
+        raise ValueError(
+            f"{PREFIX}DATABASE=:memory: would give each worker process its own "
+            "empty store; use a file or a postgresql:// URL."
+        )
+    cfg = ServerConfig(
+        database=database,
+        settings=settings_from_env(),
+        allow_reset=_env("ALLOW_RESET").lower() in TRUE,
+    )
     built, new_token, subscription = build(cfg)
     if new_token is not None and new_token != os.environ.get("ACRCTL_BOOTSTRAP_TOKEN"):
-        print(f"Bootstrapped subscription {subscription}.\n"
-              f"Admin token (shown once, store it now): {new_token}", file=sys.stderr)
+        print(
+            f"Bootstrapped subscription {subscription}.\n"
+            f"Admin token (shown once, store it now): {new_token}",
+            file=sys.stderr,
+        )
     deliver = os.environ.get("ACRCTL_WEBHOOK_DELIVERY", "").lower() not in (
-        "0", "off", "false", "no")
+        "0",
+        "off",
+        "false",
+        "no",
+    )
     return ServerApp(built, deliver)

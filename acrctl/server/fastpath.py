@@ -47,17 +47,21 @@ class CachedGets:
 
     def eligible(self, req: Request) -> bool:
         store = self.app.backend.store
-        if req.method != "GET" or not hasattr(store, "offline") \
-                or not hasattr(store, "read_generation") \
-                or float(self.app.backend.settings.rate_limit_reads or 0) > 0:
+        if (
+            req.method != "GET"
+            or not hasattr(store, "offline")
+            or not hasattr(store, "read_generation")
+            or float(self.app.backend.settings.rate_limit_reads or 0) > 0
+        ):
             return False
         if self.misses < MISSES_BEFORE_BACKOFF:
             return True
         self.skipped += 1
         return self.skipped % RETRY_EVERY == 0
 
-    async def answer(self, req: Request, respond: Callable[[Request], Answer],
-                     pool: Executor) -> Answer | None:
+    async def answer(
+        self, req: Request, respond: Callable[[Request], Answer], pool: Executor
+    ) -> Answer | None:
         """The answer from the caches, or None: the request needs the database (or the
         generation could not be read); run it in a handler thread."""
         try:
@@ -100,8 +104,11 @@ class CachedGets:
         def done(f: asyncio.Future[Any]) -> None:  # runs before any waiter resumes
             if self._running is not None and self._running[1] is f:
                 self._running = None
-            if not f.cancelled() and f.exception() is None and (
-                    self._last is None or number > self._last[0]):
+            if (
+                not f.cancelled()
+                and f.exception() is None
+                and (self._last is None or number > self._last[0])
+            ):
                 self._last = (number, f.result())
 
         fut.add_done_callback(done)

@@ -20,19 +20,34 @@ def check_head(data: bytes, max_bytes: int) -> Problem | None:
     arrive, so a client cannot hold a refused head open."""
     start = _skip_empty_lines(data)
     end = data.find(END, start)
-    head = data[start:] if end < 0 else data[start:end + len(CRLF)]
+    head = data[start:] if end < 0 else data[start : end + len(CRLF)]
     if len(head) > max_bytes:
-        return (431, "RequestHeaderFieldsTooLarge",
-                f"The request header is larger than {max_bytes} bytes.")
+        return (
+            431,
+            "RequestHeaderFieldsTooLarge",
+            f"The request header is larger than {max_bytes} bytes.",
+        )
     if head.count(b"\n") != head.count(CRLF):
-        return (400, INVALID, "A line of the request header ends in a bare LF; header lines "
-                              "must end in CRLF (RFC 9112, section 2.2).")
+        return (
+            400,
+            INVALID,
+            "A line of the request header ends in a bare LF; header lines "
+            "must end in CRLF (RFC 9112, section 2.2).",
+        )
     if b"\n " in head or b"\n\t" in head:
-        return (400, INVALID, "The request header uses obsolete line folding (a line that "
-                              "starts with whitespace; RFC 9112, section 5.2).")
+        return (
+            400,
+            INVALID,
+            "The request header uses obsolete line folding (a line that "
+            "starts with whitespace; RFC 9112, section 5.2).",
+        )
     if end >= 0 and _has_both_lengths(head):
-        return (400, INVALID, "The request has both Content-Length and Transfer-Encoding "
-                              "headers (RFC 9112, section 6.1).")
+        return (
+            400,
+            INVALID,
+            "The request has both Content-Length and Transfer-Encoding "
+            "headers (RFC 9112, section 6.1).",
+        )
     return None
 
 

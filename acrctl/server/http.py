@@ -56,26 +56,31 @@ class Response:
 
 def parse_json(raw: bytes, require_object: bool = True) -> Any:
     if len(raw) > MAX_BODY:
-        raise PayloadTooLarge("RequestEntityTooLarge",
-                              f"The request body is larger than {MAX_BODY} bytes.")
+        raise PayloadTooLarge(
+            "RequestEntityTooLarge", f"The request body is larger than {MAX_BODY} bytes."
+        )
     if not raw.strip():
         if require_object:
-            raise InvalidInput("InvalidRequestContent",
-                               "The request content was invalid and could not be deserialized: "
-                               "the body is empty.")
+            raise InvalidInput(
+                "InvalidRequestContent",
+                "The request content was invalid and could not be deserialized: the body is empty.",
+            )
         return {}
     try:
         data = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
         detail = str(exc)[:200] if not isinstance(exc, RecursionError) else "nested too deeply"
-        raise InvalidInput("InvalidRequestContent",
-                           f"The request content was invalid and could not be deserialized: "
-                           f"'{detail}'.") from None
+        raise InvalidInput(
+            "InvalidRequestContent",
+            f"The request content was invalid and could not be deserialized: '{detail}'.",
+        ) from None
     _check_shape(data, bool(_SURROGATE_ESCAPE.search(raw)))
     if require_object and not isinstance(data, dict):
-        raise InvalidInput("InvalidRequestContent",
-                           "The request content was invalid and could not be deserialized: "
-                           "the body must be a JSON object.")
+        raise InvalidInput(
+            "InvalidRequestContent",
+            "The request content was invalid and could not be deserialized: "
+            "the body must be a JSON object.",
+        )
     return data
 
 
@@ -84,9 +89,10 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _invalid(detail: str) -> InvalidInput:
-    return InvalidInput("InvalidRequestContent",
-                        f"The request content was invalid and could not be deserialized: "
-                        f"{detail}")
+    return InvalidInput(
+        "InvalidRequestContent",
+        f"The request content was invalid and could not be deserialized: {detail}",
+    )
 
 
 def _no_constant(name: str) -> Any:
@@ -148,12 +154,15 @@ class Ctx:
     def conditions(self) -> Conditions:
         """The request's If-Match / If-None-Match, as the keyword arguments every
         conditional backend write takes (acrctl.backend.etags.check_preconditions)."""
-        return Conditions(if_match=self.header("if-match"),
-                          if_none_match=self.header("if-none-match"))
+        return Conditions(
+            if_match=self.header("if-match"), if_none_match=self.header("if-none-match")
+        )
 
     def url(self, path: str, **query: str) -> str:
-        q = "&".join(f"{k}={quote(v, safe='')}" for k, v in
-                     {"api-version": self.api_version, **query}.items())
+        q = "&".join(
+            f"{k}={quote(v, safe='')}"
+            for k, v in {"api-version": self.api_version, **query}.items()
+        )
         return f"{self.req.base_url}{quote(path)}?{q}"
 
     # -- responses -----------------------------------------------------------------------
@@ -178,9 +187,10 @@ class Ctx:
         try:
             after = int(token) if token else None
         except ValueError:
-            raise InvalidInput("InvalidSkipToken",
-                               "The $skipToken or $top query parameter is invalid.") from None
-        if after is not None and not 0 <= after < 2 ** 63:  # the store's sequence range
+            raise InvalidInput(
+                "InvalidSkipToken", "The $skipToken or $top query parameter is invalid."
+            ) from None
+        if after is not None and not 0 <= after < 2**63:  # the store's sequence range
             raise InvalidInput("InvalidSkipToken", "The $skipToken query parameter is invalid.")
         return after, self._page_size()
 
@@ -190,8 +200,9 @@ class Ctx:
         token = self.req.query.get("$skipToken")
         key = _token_key(token) if token else None
         if token and key is None:
-            raise InvalidInput("InvalidSkipToken",
-                               "The $skipToken or $top query parameter is invalid.")
+            raise InvalidInput(
+                "InvalidSkipToken", "The $skipToken or $top query parameter is invalid."
+            )
         return key, self._page_size()
 
     def _page_size(self) -> int:
@@ -199,14 +210,20 @@ class Ctx:
         try:
             limit = min(int(top), 1000) if top else int(self.b.settings.page_size)
         except ValueError:
-            raise InvalidInput("InvalidSkipToken",
-                               "The $skipToken or $top query parameter is invalid.") from None
+            raise InvalidInput(
+                "InvalidSkipToken", "The $skipToken or $top query parameter is invalid."
+            ) from None
         if limit < 1:
             raise InvalidInput("InvalidSkipToken", "$top must be a positive number.")
         return limit
 
-    def resource(self, kind: str, doc: dict[str, Any] | Callable[[], dict[str, Any]],
-                 status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    def resource(
+        self,
+        kind: str,
+        doc: dict[str, Any] | Callable[[], dict[str, Any]],
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         """A resource answer with its ETag header (what If-Match compares with). The ETag must
         be the one of exactly this body: a write landing between reading the body and the
         ETag would let an If-Match built on it drop that write. When `doc` is a reader, the
@@ -221,7 +238,9 @@ class Ctx:
             if self.req.method == "GET":
                 body, item, _ = self.b.read_cache.get(
                     (kind, self.req.path, self.api_version),
-                    lambda: self._remembered(kind, reader), keep=lambda v: bool(v[2]))
+                    lambda: self._remembered(kind, reader),
+                    keep=lambda v: bool(v[2]),
+                )
             else:
                 body, item, _ = self._remembered(kind, reader)
             if item is not None:
@@ -254,8 +273,9 @@ class Ctx:
             return None
         return item  # type: ignore[no-any-return]
 
-    def _remembered(self, kind: str, reader: Callable[[], dict[str, Any]]
-                    ) -> tuple[dict[str, Any], Item | None, bool]:
+    def _remembered(
+        self, kind: str, reader: Callable[[], dict[str, Any]]
+    ) -> tuple[dict[str, Any], Item | None, bool]:
         """reader()'s body; the stored item it was built from when that is known; and
         whether the answer may be reused while the store is unchanged (every item read
         settled, so the clock cannot move an operation on; the body that item's document
@@ -271,12 +291,19 @@ class Ctx:
         settled = body == item.doc and all(map(_settled, seen.values()))
         return body, item, settled
 
-    def lro(self, doc: dict[str, Any], op: dict[str, Any], created: bool = False,
-            kind: str | None = None) -> Response:
+    def lro(
+        self,
+        doc: dict[str, Any],
+        op: dict[str, Any],
+        created: bool = False,
+        kind: str | None = None,
+    ) -> Response:
         """PUT/PATCH answer: 201 on create, 200 otherwise, with Azure-AsyncOperation."""
         status_path = f"{doc['id']}/operationStatuses/{op['id']}"
-        headers = {"Azure-AsyncOperation": self.url(status_path),
-                   "Retry-After": str(self.b.settings.retry_after)}
+        headers = {
+            "Azure-AsyncOperation": self.url(status_path),
+            "Retry-After": str(self.b.settings.retry_after),
+        }
         if kind is not None:
             return self.resource(kind, doc, 201 if created else 200, headers)
         return Response(201 if created else 200, doc, headers)
@@ -286,12 +313,21 @@ class Ctx:
         if op is None:
             return Response(204)
         sub = self.p["sub"]
-        location = (f"/subscriptions/{sub}/providers/Microsoft.ContainerRegistry/locations/"
-                    f"{op['location']}/operationResults/{op['id']}")
-        return Response(202, None, {
-            "Location": self.url(location),
-            "Azure-AsyncOperation": self.url(f"{op['resourceId']}/operationStatuses/{op['id']}"),
-            "Retry-After": str(self.b.settings.retry_after)})
+        location = (
+            f"/subscriptions/{sub}/providers/Microsoft.ContainerRegistry/locations/"
+            f"{op['location']}/operationResults/{op['id']}"
+        )
+        return Response(
+            202,
+            None,
+            {
+                "Location": self.url(location),
+                "Azure-AsyncOperation": self.url(
+                    f"{op['resourceId']}/operationStatuses/{op['id']}"
+                ),
+                "Retry-After": str(self.b.settings.retry_after),
+            },
+        )
 
 
 KEY_TOKEN = "k"  # a $skipToken holding a key starts with this (a sequence number is digits)
@@ -305,7 +341,7 @@ def _key_token(key: str) -> str:
 def _token_key(token: str) -> str | None:
     if not token.startswith(KEY_TOKEN) or len(token) > MAX_TOKEN:
         return None
-    data = token[len(KEY_TOKEN):]
+    data = token[len(KEY_TOKEN) :]
     try:
         raw = base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_", validate=True)
         key = raw.decode()
@@ -324,6 +360,7 @@ def _settled(item: Item) -> bool:
 def _same(stored: dict[str, Any], answered: dict[str, Any]) -> bool:
     """The answered body is the stored one, up to read-time overlays (a replica's status
     during an outage drill)."""
+
     def strip(d: dict[str, Any]) -> dict[str, Any]:
         props = {k: v for k, v in (d.get("properties") or {}).items() if k != "status"}
         return {**d, "properties": props}

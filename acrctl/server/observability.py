@@ -50,8 +50,8 @@ METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "POST", "OPTIONS"}
 SUB_RE = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 UNMATCHED = "unmatched"  # the route label of a request no route matched (never its path)
 MAX_ID = 128  # characters of a client-chosen id kept in a log line
-REQUEST_BUCKETS = (.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1.0, 2.5, 5.0, 10.0)
-STORE_BUCKETS = (.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1.0)
+REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+STORE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 OPERATION_SCAN = 1000  # newest operations examined for the in-flight gauge
 MAX_ATTEMPT_LABEL = 10  # attempts numbered 1..9, then "10+"
 DATABASE_ERRORS = ("DatabaseUnavailable", "DatabaseBusy")  # codes of a failed store
@@ -113,8 +113,7 @@ class Observability:
         self._after(req, resp, started, wall)
         return resp
 
-    def _after(self, req: Request, resp: Response | None, started: float,
-               wall: float) -> None:
+    def _after(self, req: Request, resp: Response | None, started: float, wall: float) -> None:
         status = resp.status if resp is not None else 500
         meta = req.meta
         if req.method in WRITES and meta.get("caller_id") and not meta.get("recorded"):
@@ -126,20 +125,27 @@ class Observability:
         if access.isEnabledFor(logging.INFO):
             headers = resp.headers if resp is not None else {}
             request_id = str(meta.get("request_id", ""))
-            access.info(json.dumps({
-                "time": _iso(wall),
-                "method": req.method[:16],
-                "route": meta.get("route"),
-                "status": status,
-                "duration_ms": round(duration * 1000, 3),
-                "principal": meta.get("caller_id"),
-                "request_id": request_id,
-                "correlation_id": _clip(headers.get("x-ms-correlation-request-id")
-                                        or req.headers.get("x-ms-correlation-request-id")
-                                        or request_id),
-                "client_request_id": _clip(req.headers.get("x-ms-client-request-id")),
-                "api_version": _clip(req.query.get("api-version"), 32),
-            }, separators=(",", ":")))
+            access.info(
+                json.dumps(
+                    {
+                        "time": _iso(wall),
+                        "method": req.method[:16],
+                        "route": meta.get("route"),
+                        "status": status,
+                        "duration_ms": round(duration * 1000, 3),
+                        "principal": meta.get("caller_id"),
+                        "request_id": request_id,
+                        "correlation_id": _clip(
+                            headers.get("x-ms-correlation-request-id")
+                            or req.headers.get("x-ms-correlation-request-id")
+                            or request_id
+                        ),
+                        "client_request_id": _clip(req.headers.get("x-ms-client-request-id")),
+                        "api_version": _clip(req.query.get("api-version"), 32),
+                    },
+                    separators=(",", ":"),
+                )
+            )
 
     def run(self, c: Ctx, route: Route) -> Response:
         """Run an authorized request's handler. A write's handler runs in one unit of work
@@ -157,8 +163,7 @@ class Observability:
 
         failure: Exception | None = None
         remember = getattr(self.backend.store, "remember", None)
-        with unit(), (remember() if remember is not None else contextlib.nullcontext({})) \
-                as seen:
+        with unit(), remember() if remember is not None else contextlib.nullcontext({}) as seen:
             req.meta["seen"] = seen  # what the answer's ETag is taken from (Ctx.resource)
             try:
                 resp = route.handler(c)
@@ -194,17 +199,22 @@ class Observability:
         scope = str(meta.get("scope") or req.path)
         request_id = str(meta.get("request_id", ""))
         headers = resp.headers if resp is not None else {}
-        error = resp.body.get("error") if resp is not None and isinstance(resp.body, dict) \
-            else None
-        return {"caller_id": str(meta["caller_id"]),
-                "caller_name": str(meta.get("caller_name") or ""), "method": req.method,
-                "action": meta.get("action"), "scope": scope,
-                "resource_id": scope if req.method == "POST" else (req.path.rstrip("/") or "/"),
-                "status_code": status, "request_id": request_id,
-                "correlation_id": headers.get("x-ms-correlation-request-id")
-                or req.headers.get("x-ms-correlation-request-id") or request_id,
-                "client_request_id": req.headers.get("x-ms-client-request-id"),
-                "error_code": str(error.get("code")) if isinstance(error, dict) else None}
+        error = resp.body.get("error") if resp is not None and isinstance(resp.body, dict) else None
+        return {
+            "caller_id": str(meta["caller_id"]),
+            "caller_name": str(meta.get("caller_name") or ""),
+            "method": req.method,
+            "action": meta.get("action"),
+            "scope": scope,
+            "resource_id": scope if req.method == "POST" else (req.path.rstrip("/") or "/"),
+            "status_code": status,
+            "request_id": request_id,
+            "correlation_id": headers.get("x-ms-correlation-request-id")
+            or req.headers.get("x-ms-correlation-request-id")
+            or request_id,
+            "client_request_id": req.headers.get("x-ms-client-request-id"),
+            "error_code": str(error.get("code")) if isinstance(error, dict) else None,
+        }
 
     def _record_refused(self, req: Request, resp: Response | None, status: int) -> None:
         """The record of a write that did not run in a unit of work: refused before its
@@ -218,16 +228,19 @@ class Observability:
         suppressed: int | None = 0
         if status >= 400:
             s = self.backend.settings
-            suppressed = self.refused.admit(str(req.meta["caller_id"]),
-                                            float(s.activity_refused_rate),
-                                            int(s.activity_refused_burst))
+            suppressed = self.refused.admit(
+                str(req.meta["caller_id"]),
+                float(s.activity_refused_rate),
+                int(s.activity_refused_burst),
+            )
             if suppressed is None:
                 if self.metrics is not None:
                     self.metrics.activity_suppressed.inc()
                 return
         try:
-            self.backend.activity.record(m.group(1), suppressed=suppressed,
-                                         **self._facts(req, resp, status))
+            self.backend.activity.record(
+                m.group(1), suppressed=suppressed, **self._facts(req, resp, status)
+            )
         except Exception:
             log.exception("recording the activity log failed, request id %s", request_id)
             if self.metrics is not None:
@@ -267,15 +280,18 @@ def readyz(c: Ctx) -> Response:
     if obs is not None and obs.draining:
         checks["server"] = "shutting down"
     ready = all(v in ("ok", "not running") or v.startswith("off") for v in checks.values())
-    return Response(200 if ready else 503,
-                    {"status": "ready" if ready else "not ready", "checks": checks})
+    return Response(
+        200 if ready else 503, {"status": "ready" if ready else "not ready", "checks": checks}
+    )
 
 
 def metrics(c: Ctx) -> Response:
     obs = _obs(c)
     if obs is None or obs.metrics is None:
-        raise NotFound("MetricsDisabled",
-                       "Metrics are not enabled on this server (acrctl server --metrics on).")
+        raise NotFound(
+            "MetricsDisabled",
+            "Metrics are not enabled on this server (acrctl server --metrics on).",
+        )
     payload, content_type = obs.metrics.exposition()
     return RawResponse(200, "", {"Content-Type": content_type}, raw=payload)
 
@@ -294,20 +310,30 @@ class Metrics:
         r = self.registry
         self.requests = RequestLatency(REQUEST_BUCKETS)  # counts and durations
         r.register(self.requests)
-        self.deliveries = Counter("acrctl_webhook_deliveries", "Webhook delivery attempts "
-                                  "recorded, by outcome (delivered, retry, failed, superseded, "
-                                  "dropped) and attempt number.", ["outcome", "attempt"],
-                                  registry=r)
+        self.deliveries = Counter(
+            "acrctl_webhook_deliveries",
+            "Webhook delivery attempts "
+            "recorded, by outcome (delivered, retry, failed, superseded, "
+            "dropped) and attempt number.",
+            ["outcome", "attempt"],
+            registry=r,
+        )
         self.store_latency = StoreLatency(STORE_BUCKETS)  # the stores time their calls
         r.register(self.store_latency)
-        self.activity_errors = Counter("acrctl_activity_log_write_errors",
-                                       "Activity-log records that could not be stored.",
-                                       registry=r)
+        self.activity_errors = Counter(
+            "acrctl_activity_log_write_errors",
+            "Activity-log records that could not be stored.",
+            registry=r,
+        )
         self.activity_suppressed = Counter(
-            "acrctl_activity_log_suppressed", "Records of refused attempts not written: the "
-            "principal was over activity_refused_rate.", registry=r)
-        Gauge("acrctl_build_info", "The acrctl version serving.", ["version"],
-              registry=r).labels(__version__).set(1)
+            "acrctl_activity_log_suppressed",
+            "Records of refused attempts not written: the "
+            "principal was over activity_refused_rate.",
+            registry=r,
+        )
+        Gauge("acrctl_build_info", "The acrctl version serving.", ["version"], registry=r).labels(
+            __version__
+        ).set(1)
         r.register(StateCollector(backend))
         self._instrument(backend)
 
@@ -315,8 +341,12 @@ class Metrics:
         self.requests.observe(method, route, status, seconds)
 
     def delivery(self, attempt: dict[str, Any], state: str | None) -> None:
-        outcome = {"delivered": "delivered", "failed": "failed", "pending": "retry",
-                   None: "dropped"}.get(state, "superseded")
+        outcome = {
+            "delivered": "delivered",
+            "failed": "failed",
+            "pending": "retry",
+            None: "dropped",
+        }.get(state, "superseded")
         try:
             n = int(attempt.get("attempt") or 0)
         except (TypeError, ValueError):
@@ -340,8 +370,12 @@ class Metrics:
             return
         original = hooks.record_attempt
 
-        def record_attempt(event_key: str, attempt: dict[str, Any],
-                           lease_id: str | None = None, now: float | None = None) -> str | None:
+        def record_attempt(
+            event_key: str,
+            attempt: dict[str, Any],
+            lease_id: str | None = None,
+            now: float | None = None,
+        ) -> str | None:
             state = original(event_key, attempt, lease_id, now)
             self.delivery(attempt, state)
             return state
@@ -365,16 +399,23 @@ class StateCollector:
         from prometheus_client.core import GaugeMetricFamily
 
         return [
-            GaugeMetricFamily("acrctl_operations_in_flight",
-                              "Long-running operations not finished (among the newest "
-                              f"{OPERATION_SCAN}), by resource kind and state.",
-                              labels=["kind", "state"]),
-            GaugeMetricFamily("acrctl_webhook_outbox_depth",
-                              "Webhook events waiting in the outbox (pending or sending)."),
-            GaugeMetricFamily("acrctl_webhook_outbox_oldest_age_seconds",
-                              "Age of the oldest event still in the outbox (0 when empty)."),
-            GaugeMetricFamily("acrctl_store_up",
-                              "1 when the store answered this scrape's queries, else 0."),
+            GaugeMetricFamily(
+                "acrctl_operations_in_flight",
+                "Long-running operations not finished (among the newest "
+                f"{OPERATION_SCAN}), by resource kind and state.",
+                labels=["kind", "state"],
+            ),
+            GaugeMetricFamily(
+                "acrctl_webhook_outbox_depth",
+                "Webhook events waiting in the outbox (pending or sending).",
+            ),
+            GaugeMetricFamily(
+                "acrctl_webhook_outbox_oldest_age_seconds",
+                "Age of the oldest event still in the outbox (0 when empty).",
+            ),
+            GaugeMetricFamily(
+                "acrctl_store_up", "1 when the store answered this scrape's queries, else 0."
+            ),
         ]
 
     def collect(self) -> Iterable[Any]:
@@ -388,8 +429,10 @@ class StateCollector:
             for item in store.list(OPERATION, newest_first=True, limit=OPERATION_SCAN):
                 doc = item.doc
                 if doc.get("status") not in TERMINAL:
-                    key = (str(doc.get("kind", "")),
-                           STATE_FOR.get(str(doc.get("action")), "InProgress"))
+                    key = (
+                        str(doc.get("kind", "")),
+                        STATE_FOR.get(str(doc.get("action")), "InProgress"),
+                    )
                     counts[key] = counts.get(key, 0) + 1
             for (kind, state), n in sorted(counts.items()):
                 ops.add_metric([kind, state], n)

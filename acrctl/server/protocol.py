@@ -47,29 +47,29 @@ class ConnectionLimits:
     max_header_bytes: int = 16 * 1024
 
 
-def refusal(status: int, code: str, message: str,
-            headers: Iterable[tuple[str, str]] = ()) -> bytes:
+def refusal(status: int, code: str, message: str, headers: Iterable[tuple[str, str]] = ()) -> bytes:
     """A whole HTTP/1.1 answer with an ARM error body, ending the connection."""
-    body = json.dumps({"error": {"code": code, "message": message}},
-                      separators=(",", ":")).encode()
-    lines = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}",
-             "content-type: application/json; charset=utf-8",
-             f"content-length: {len(body)}", "connection: close", "cache-control: no-store",
-             *(f"{k}: {v}" for k, v in headers)]
+    body = json.dumps({"error": {"code": code, "message": message}}, separators=(",", ":")).encode()
+    lines = [
+        f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}",
+        "content-type: application/json; charset=utf-8",
+        f"content-length: {len(body)}",
+        "connection: close",
+        "cache-control: no-store",
+        *(f"{k}: {v}" for k, v in headers),
+    ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 def _busy(limit: int) -> Problem:
-    return (503, "ServerBusy", f"The server has {limit} connections open, its limit. "
-                               "Retry later.")
+    return (503, "ServerBusy", f"The server has {limit} connections open, its limit. Retry later.")
 
 
 def overloaded(app: Asgi, limit: int) -> Asgi:
     """The ASGI app of a connection past the limit: 503 to anything but /healthz (liveness
     stays visible under a flood), and the connection closed after the answer."""
     _, code, message = _busy(limit)
-    body = json.dumps({"error": {"code": code, "message": message}},
-                      separators=(",", ":")).encode()
+    body = json.dumps({"error": {"code": code, "message": message}}, separators=(",", ":")).encode()
 
     async def answer(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         async def closing(msg: MutableMapping[str, Any]) -> None:
@@ -80,10 +80,18 @@ def overloaded(app: Asgi, limit: int) -> Asgi:
         if scope.get("type") == "http" and scope.get("path") == "/healthz":
             await app(scope, receive, closing)
             return
-        await closing({"type": "http.response.start", "status": 503, "headers": [
-            (b"content-type", b"application/json; charset=utf-8"),
-            (b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store"),
-            (b"retry-after", str(OVERLOAD_RETRY_AFTER).encode())]})
+        await closing(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"application/json; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"cache-control", b"no-store"),
+                    (b"retry-after", str(OVERLOAD_RETRY_AFTER).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     return answer
@@ -115,8 +123,10 @@ class _Guard:
             self._over = True
             self.app = overloaded(self.app, lim.max_connections)
             self.limit_concurrency = None
-            log.warning("Refusing connections past the limit of %d (--max-connections).",
-                        lim.max_connections)
+            log.warning(
+                "Refusing connections past the limit of %d (--max-connections).",
+                lim.max_connections,
+            )
             self._arm(min(lim.header_timeout, OVERLOAD_GRACE))
         else:
             self._arm(lim.header_timeout)
@@ -165,12 +175,18 @@ class _Guard:
         elif self._phase == IDLE:  # nothing of a request came: just close
             self.transport.close()
         elif self._over:
-            self._refuse(_busy(self.limits.max_connections),
-                         [("retry-after", str(OVERLOAD_RETRY_AFTER))])
+            self._refuse(
+                _busy(self.limits.max_connections), [("retry-after", str(OVERLOAD_RETRY_AFTER))]
+            )
         else:
             part = "header" if self._phase == HEAD else "body"
-            self._refuse((408, "RequestTimeout",
-                          f"The request {part} was not received within {seconds:g} s."))
+            self._refuse(
+                (
+                    408,
+                    "RequestTimeout",
+                    f"The request {part} was not received within {seconds:g} s.",
+                )
+            )
 
     def _refuse(self, problem: Problem, headers: Iterable[tuple[str, str]] = ()) -> None:
         """Answer `problem` (unless an answer to an earlier request is being written: that
@@ -179,8 +195,11 @@ class _Guard:
         if self.transport.is_closing():
             return
         cycle = self.cycle
-        if cycle is None or cycle.response_complete or (
-                self._phase == BODY and not cycle.response_started):
+        if (
+            cycle is None
+            or cycle.response_complete
+            or (self._phase == BODY and not cycle.response_started)
+        ):
             self.transport.write(refusal(*problem, headers=headers))
         self.transport.close()
 
@@ -236,11 +255,15 @@ def _httptools_class() -> type[asyncio.Protocol]:
             except httptools.HttpParserUpgrade:
                 self._unsupported_upgrade_warning()  # served as plain HTTP (no websockets)
             except httptools.HttpParserInvalidMethodError:
-                self._refuse((405, "MethodNotAllowed", "The HTTP method is not supported."),
-                             [("allow", ALLOW)])
+                self._refuse(
+                    (405, "MethodNotAllowed", "The HTTP method is not supported."),
+                    [("allow", ALLOW)],
+                )
             except httptools.HttpParserError as exc:
-                self._refuse(self._problem or (400, "InvalidHttpRequest",
-                                               f"Invalid HTTP request: {exc}"[:300]))
+                self._refuse(
+                    self._problem
+                    or (400, "InvalidHttpRequest", f"Invalid HTTP request: {exc}"[:300])
+                )
             else:
                 if self._phase == HEAD and self._head_bytes > self.limits.max_header_bytes:
                     self._refuse(_too_large(self.limits.max_header_bytes))
@@ -266,8 +289,7 @@ def _httptools_class() -> type[asyncio.Protocol]:
 
 
 def _too_large(limit: int) -> Problem:
-    return (431, "RequestHeaderFieldsTooLarge", f"The request header is larger than {limit} "
-                                                "bytes.")
+    return (431, "RequestHeaderFieldsTooLarge", f"The request header is larger than {limit} bytes.")
 
 
 def protocol_class(http_impl: str, limits: ConnectionLimits) -> type[asyncio.Protocol]:

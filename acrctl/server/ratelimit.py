@@ -52,8 +52,9 @@ class Buckets:
     `rate` tokens a second. At most `tracked()` keys are kept, least recently used first
     forgotten. Thread-safe."""
 
-    def __init__(self, tracked: Callable[[], int],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, tracked: Callable[[], int], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.tracked = tracked
         self.clock = clock
         self._buckets: OrderedDict[str, Bucket] = OrderedDict()
@@ -144,23 +145,31 @@ class Limiter:
         seconds = retry_after(wait)
         m = SUB_RE.match(req.path)
         if m is not None:
-            raise Throttled("SubscriptionRequestsThrottled",
-                            f"Number of '{kind}' requests for subscription '{m.group(1)}' "
-                            f"actor '{caller.id}' exceeded. Please try again after "
-                            f"'{seconds}' seconds.", retry_after=seconds)
-        raise Throttled("TenantRequestsThrottled",
-                        f"Number of '{kind}' requests for tenant actor '{caller.id}' "
-                        f"exceeded. Please try again after '{seconds}' seconds.",
-                        retry_after=seconds)
+            raise Throttled(
+                "SubscriptionRequestsThrottled",
+                f"Number of '{kind}' requests for subscription '{m.group(1)}' "
+                f"actor '{caller.id}' exceeded. Please try again after "
+                f"'{seconds}' seconds.",
+                retry_after=seconds,
+            )
+        raise Throttled(
+            "TenantRequestsThrottled",
+            f"Number of '{kind}' requests for tenant actor '{caller.id}' "
+            f"exceeded. Please try again after '{seconds}' seconds.",
+            retry_after=seconds,
+        )
 
     def _anonymous(self, req: Request) -> None:
         s = self.settings
         client = str(req.meta.get("client") or "local")
-        wait, _ = self.buckets.take(f"anonymous:{client}", float(s.rate_limit_anonymous),
-                                    int(s.rate_limit_anonymous_burst))
+        wait, _ = self.buckets.take(
+            f"anonymous:{client}", float(s.rate_limit_anonymous), int(s.rate_limit_anonymous_burst)
+        )
         if wait:
             seconds = retry_after(wait)
-            raise Throttled("TooManyRequests",
-                            "Too many requests without valid credentials from this client "
-                            f"address. Please try again after '{seconds}' seconds.",
-                            retry_after=seconds)
+            raise Throttled(
+                "TooManyRequests",
+                "Too many requests without valid credentials from this client "
+                f"address. Please try again after '{seconds}' seconds.",
+                retry_after=seconds,
+            )

@@ -152,8 +152,7 @@ def release_leases(backend: Backend, leases: dict[str, str]) -> int:
     for key, lease_id in leases.items():
         with contextlib.suppress(EtagMismatch), store.transaction():
             ev = store.get(EVENT, key)
-            if ev is None or ev.doc.get("state") != "sending" \
-                    or ev.doc.get("leaseId") != lease_id:
+            if ev is None or ev.doc.get("state") != "sending" or ev.doc.get("leaseId") != lease_id:
                 continue
             doc = {k: v for k, v in ev.doc.items() if k not in ("leaseId", "leaseUntil")}
             doc.update(state="pending", nextAttemptAt=now)
@@ -170,20 +169,29 @@ def uvicorn_config(app: App, cfg: ServerConfig, sock_port: int | None = None) ->
 
     from acrctl.server.protocol import ConnectionLimits, protocol_class
 
-    limits = ConnectionLimits(max_connections=cfg.max_connections,
-                              header_timeout=cfg.header_timeout,
-                              body_timeout=cfg.body_timeout,
-                              max_header_bytes=cfg.max_header_bytes)
+    limits = ConnectionLimits(
+        max_connections=cfg.max_connections,
+        header_timeout=cfg.header_timeout,
+        body_timeout=cfg.body_timeout,
+        max_header_bytes=cfg.max_header_bytes,
+    )
     return uvicorn.Config(
         AsgiApp(app, cfg.handler_threads, offload_reads=is_postgres(cfg.database)),
         host=cfg.host,
         port=sock_port if sock_port is not None else cfg.port,
-        ssl_certfile=cfg.tls_cert, ssl_keyfile=cfg.tls_key, log_level=cfg.log_level,
-        access_log=False, lifespan="on", http=protocol_class(cfg.http, limits),
-        loop=cfg.loop, ws="none", backlog=cfg.backlog,
+        ssl_certfile=cfg.tls_cert,
+        ssl_keyfile=cfg.tls_key,
+        log_level=cfg.log_level,
+        access_log=False,
+        lifespan="on",
+        http=protocol_class(cfg.http, limits),
+        loop=cfg.loop,
+        ws="none",
+        backlog=cfg.backlog,
         timeout_keep_alive=cfg.keep_alive_timeout,  # type: ignore[arg-type]  # a float works
         h11_max_incomplete_event_size=cfg.max_header_bytes,
-        timeout_graceful_shutdown=max(1, math.ceil(cfg.shutdown_timeout)))
+        timeout_graceful_shutdown=max(1, math.ceil(cfg.shutdown_timeout)),
+    )
 
 
 def start_dataplane(app: App, cfg: ServerConfig) -> Any:
@@ -198,10 +206,19 @@ def start_dataplane(app: App, cfg: ServerConfig) -> Any:
         return None
     settings = app.backend.settings
     storage = settings.dataplane_storage or _dataplane_storage(cfg.database)
-    plane = DataPlane(app.backend, PlaneConfig(
-        port=cfg.data_port, host=cfg.host, login_domain=cfg.login_domain,
-        binary=cfg.registry_binary, storage=storage, external=dict(cfg.region_registries),
-        tls_cert=cfg.tls_cert, tls_key=cfg.tls_key)).start()
+    plane = DataPlane(
+        app.backend,
+        PlaneConfig(
+            port=cfg.data_port,
+            host=cfg.host,
+            login_domain=cfg.login_domain,
+            binary=cfg.registry_binary,
+            storage=storage,
+            external=dict(cfg.region_registries),
+            tls_cert=cfg.tls_cert,
+            tls_key=cfg.tls_key,
+        ),
+    ).start()
     app.obs.dataplane = plane  # type: ignore[attr-defined]
     return plane
 

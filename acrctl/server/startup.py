@@ -24,8 +24,10 @@ def open_failure(database: str, exc: BaseException) -> str:
     cause: BaseException = exc
     while cause.__cause__ is not None and not _is_driver_error(cause):
         cause = cause.__cause__
-    reason = "; ".join(" ".join(line.split()) for line in str(cause).splitlines()
-                       if line.strip()) or type(cause).__name__
+    reason = (
+        "; ".join(" ".join(line.split()) for line in str(cause).splitlines() if line.strip())
+        or type(cause).__name__
+    )
     if not database.startswith(("postgresql://", "postgres://")):
         return f"Cannot open the SQLite database {database}: {reason}"
     try:
@@ -38,8 +40,10 @@ def open_failure(database: str, exc: BaseException) -> str:
     if password:
         reason = reason.replace(password, "******")
     reason = URL_PASSWORD.sub(r"\1******@", reason)  # a URL the driver quoted back
-    where = (f"{params.get('host') or 'the local socket'} port {params.get('port') or 5432}"
-             f" (database {params.get('dbname') or '?'}, user {params.get('user') or '?'})")
+    where = (
+        f"{params.get('host') or 'the local socket'} port {params.get('port') or 5432}"
+        f" (database {params.get('dbname') or '?'}, user {params.get('user') or '?'})"
+    )
     return f"Cannot connect to the PostgreSQL database at {where}: {reason}"
 
 
@@ -62,5 +66,7 @@ def guard_process(cfg: ServerConfig) -> list[str]:
     if cfg.max_connections <= room:
         return []
     wanted, cfg.max_connections = cfg.max_connections, max(1, room)
-    return [f"--max-connections {wanted} lowered to {cfg.max_connections}: the open-files "
-            f"limit is {soft} (raise it with ulimit -n or LimitNOFILE=)."]
+    return [
+        f"--max-connections {wanted} lowered to {cfg.max_connections}: the open-files "
+        f"limit is {soft} (raise it with ulimit -n or LimitNOFILE=)."
+    ]

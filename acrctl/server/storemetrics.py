@@ -64,9 +64,11 @@ class StoreLatency(_Histograms):
     def collect(self) -> Iterable[Any]:
         from prometheus_client.core import HistogramMetricFamily
 
-        family = HistogramMetricFamily("acrctl_store_operation_duration_seconds",
-                                       "Latency of store calls, by operation.",
-                                       labels=["operation"])
+        family = HistogramMetricFamily(
+            "acrctl_store_operation_duration_seconds",
+            "Latency of store calls, by operation.",
+            labels=["operation"],
+        )
         for labels, buckets, total in self.snapshot():
             family.add_metric(list(labels), buckets, total)
         yield family
@@ -85,12 +87,17 @@ class RequestLatency(_Histograms):
         from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 
         labels = ["method", "route", "status"]
-        count = CounterMetricFamily("acrctl_http_requests", "HTTP requests answered, by "
-                                    "method, route template and status.", labels=labels)
+        count = CounterMetricFamily(
+            "acrctl_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            labels=labels,
+        )
         duration = HistogramMetricFamily(
-            "acrctl_http_request_duration_seconds", "Time to answer a request (the handler, "
+            "acrctl_http_request_duration_seconds",
+            "Time to answer a request (the handler, "
             "the store and the activity record), by method, route template and status.",
-            labels=labels)
+            labels=labels,
+        )
         for values, buckets, total in self.snapshot():
             count.add_metric(list(values), buckets[-1][1])
             duration.add_metric(list(values), buckets, total)

@@ -19,14 +19,20 @@ if TYPE_CHECKING:
 ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
 
 
-def to_request(method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes,
-               base_url: str) -> Request:
+def to_request(
+    method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes, base_url: str
+) -> Request:
     """An encoded slash stays encoded: `a%2Fb` is one (invalid) name, never two segments
     that route somewhere else."""
     path = unquote(ENCODED_SLASH.sub("%252F", raw_path))
-    return Request(method=method.upper(), path=path,
-                   query=dict(parse_qsl(query, keep_blank_values=True)),
-                   headers=headers, body=body, base_url=base_url)
+    return Request(
+        method=method.upper(),
+        path=path,
+        query=dict(parse_qsl(query, keep_blank_values=True)),
+        headers=headers,
+        body=body,
+        base_url=base_url,
+    )
 
 
 class InProcessTransport(httpx.BaseTransport):
@@ -40,10 +46,16 @@ class InProcessTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         base = f"{url.scheme}://{url.netloc.decode()}"
-        req = to_request(request.method, url.raw_path.split(b"?", 1)[0].decode(),
-                         url.query.decode(),
-                         {k.lower(): v for k, v in request.headers.items()}, request.read(), base)
+        req = to_request(
+            request.method,
+            url.raw_path.split(b"?", 1)[0].decode(),
+            url.query.decode(),
+            {k.lower(): v for k, v in request.headers.items()},
+            request.read(),
+            base,
+        )
         req.caller = self.caller
         resp = self.app.handle(req)
-        return httpx.Response(resp.status, headers=resp.headers, content=resp.encode(),
-                              request=request)
+        return httpx.Response(
+            resp.status, headers=resp.headers, content=resp.encode(), request=request
+        )

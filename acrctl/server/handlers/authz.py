@@ -47,11 +47,15 @@ def list_assignments(c: Ctx) -> Response:
     scope = _scope(c)
     principal = _filter_value(c, "principalId")
     rbac, read = c.b.rbac, "Microsoft.Authorization/roleAssignments/read"
-    docs = [a for a in rbac.list_assignments(principal)
-            if (scopes.within(scope, a["properties"]["scope"])
-                and rbac.allowed(c.caller, read, a["properties"]["scope"]))
-            or (scopes.within(a["properties"]["scope"], scope)
-                and rbac.allowed(c.caller, read, scope))]
+    docs = [
+        a
+        for a in rbac.list_assignments(principal)
+        if (
+            scopes.within(scope, a["properties"]["scope"])
+            and rbac.allowed(c.caller, read, a["properties"]["scope"])
+        )
+        or (scopes.within(a["properties"]["scope"], scope) and rbac.allowed(c.caller, read, scope))
+    ]
     return c.ok({"value": docs})
 
 
@@ -84,11 +88,21 @@ def create_principal(c: Ctx) -> Response:
     from acrctl.backend import credentials
 
     end = body.get("endDateTime")
-    expires_on = (credentials.default_expiry(c.b, kind) if end is None
-                  else credentials.parse_end_date(end, c.b.clock.now()))
+    expires_on = (
+        credentials.default_expiry(c.b, kind)
+        if end is None
+        else credentials.parse_end_date(end, c.b.clock.now())
+    )
     doc, token = c.b.rbac.create_principal(name, kind, expires_on=expires_on)
-    return Response(201, {**doc, "token": token, "endDateTime": None if expires_on is None
-                          else c.b.clock.iso(expires_on)}, {"Cache-Control": "no-store"})
+    return Response(
+        201,
+        {
+            **doc,
+            "token": token,
+            "endDateTime": None if expires_on is None else c.b.clock.iso(expires_on),
+        },
+        {"Cache-Control": "no-store"},
+    )
 
 
 def list_principals(c: Ctx) -> Response:
@@ -96,8 +110,9 @@ def list_principals(c: Ctx) -> Response:
 
 
 def whoami(c: Ctx) -> Response:
-    return c.ok(c.b.rbac.principal(c.caller.id) or {"id": c.caller.id,
-                                                      "displayName": c.caller.name})
+    return c.ok(
+        c.b.rbac.principal(c.caller.id) or {"id": c.caller.id, "displayName": c.caller.name}
+    )
 
 
 def reset(c: Ctx) -> Response:
@@ -108,8 +123,7 @@ def reset(c: Ctx) -> Response:
     # the admin keeps a way in: the configured token, else its own; so does the caller
     auth = c.header("authorization") or ""
     bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-    admin, minted = reset_store(c.b, c.p["sub"], c.b.settings.extra.get("admin_token"),
-                                bearer)
+    admin, minted = reset_store(c.b, c.p["sub"], c.b.settings.extra.get("admin_token"), bearer)
     if minted is None:
         return Response(204)
     return Response(200, {**admin, "token": minted}, {"Cache-Control": "no-store"})
@@ -127,22 +141,32 @@ def settings(c: Ctx) -> Response:
         if key in body:
             value = body[key]
             if isinstance(value, bool) or not isinstance(value, int if integral else int | float):
-                raise InvalidInput("InvalidSetting",
-                                   f"{key} must be {'an integer' if integral else 'a number'}.")
+                raise InvalidInput(
+                    "InvalidSetting", f"{key} must be {'an integer' if integral else 'a number'}."
+                )
             if not low <= value <= high:
                 raise InvalidInput("InvalidSetting", f"{key} must be between {low} and {high}.")
             changes[attr] = value if integral else float(value)
     for attr, value in changes.items():  # all or nothing
         setattr(s, attr, value)
-    return c.ok({"lroMode": s.lro_mode, "lroPolls": s.lro_polls, "lroSeconds": s.lro_seconds,
-                 "retryAfter": s.retry_after, "pageSize": s.page_size})
+    return c.ok(
+        {
+            "lroMode": s.lro_mode,
+            "lroPolls": s.lro_polls,
+            "lroSeconds": s.lro_seconds,
+            "retryAfter": s.retry_after,
+            "pageSize": s.page_size,
+        }
+    )
 
 
 # key, Settings attribute, integral, minimum, maximum
-SETTINGS = (("lroPolls", "lro_polls", True, 0, 1000),
-            ("lroSeconds", "lro_seconds", False, 0, 86400),
-            ("retryAfter", "retry_after", True, 0, 3600),
-            ("pageSize", "page_size", True, 1, 1000))
+SETTINGS = (
+    ("lroPolls", "lro_polls", True, 0, 1000),
+    ("lroSeconds", "lro_seconds", False, 0, 86400),
+    ("retryAfter", "retry_after", True, 0, 3600),
+    ("pageSize", "page_size", True, 1, 1000),
+)
 
 
 def health(c: Ctx) -> Response:
@@ -157,6 +181,7 @@ def _filter_value(c: Ctx, field: str) -> str | None:
     # the closing quote ends the value: `'O'Brien'` is refused, not read as 'O'
     m = re.search(rf"\b{field}\s+eq\s+'((?:[^']|'')*)'(?=\s|\)|$)", flt, re.IGNORECASE)
     if m is None:
-        raise InvalidInput("InvalidFilter",
-                           f"The $filter '{flt[:100]}' is invalid: use {field} eq '<value>'.")
+        raise InvalidInput(
+            "InvalidFilter", f"The $filter '{flt[:100]}' is invalid: use {field} eq '<value>'."
+        )
     return m.group(1).replace("''", "'")

@@ -10,5 +10,6 @@ def list_(c: Ctx) -> Response:
 
 
 def regenerate(c: Ctx) -> Response:
-    return c.ok(c.b.registries.regenerate_credential(c.p["sub"], c.p["rg"], c.p["registry"],
-                                                     c.body()))
+    return c.ok(
+        c.b.registries.regenerate_credential(c.p["sub"], c.p["rg"], c.p["registry"], c.body())
+    )

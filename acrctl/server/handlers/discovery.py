@@ -27,9 +27,11 @@ ACR = "Microsoft.ContainerRegistry"
 # the DNS suffix of the login servers this server hands out without a data plane
 # (<name>.azurecr.io, acrctl.backend.registries); with one, Settings.login_server_suffix
 ACR_LOGIN_SUFFIX = "azurecr.io"
-RESOURCE_KINDS = ((f"{ACR}/registries", REGISTRY),
-                  (f"{ACR}/registries/replications", REPLICATION),
-                  (f"{ACR}/registries/webhooks", WEBHOOK))
+RESOURCE_KINDS = (
+    (f"{ACR}/registries", REGISTRY),
+    (f"{ACR}/registries/replications", REPLICATION),
+    (f"{ACR}/registries/webhooks", WEBHOOK),
+)
 MAX_TOP = 1000
 FILTER_KEYS = ("resourcetype", "name", "resourcegroup", "location")
 _CLAUSE = re.compile(r"\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*", re.IGNORECASE)
@@ -43,13 +45,20 @@ def metadata_endpoints(c: Ctx) -> Response:
     from acrctl.backend.jwt_tokens import AUDIENCES
 
     base = c.req.base_url.rstrip("/") + "/"
-    return Response(200, {
-        "name": "acrctl",
-        "authentication": {"loginEndpoint": base, "audiences": list(AUDIENCES),
-                           "tenant": "common", "identityProvider": "AAD"},
-        "resourceManager": base,
-        "suffixes": {"acrLoginServer": login_suffix(c)},
-    })
+    return Response(
+        200,
+        {
+            "name": "acrctl",
+            "authentication": {
+                "loginEndpoint": base,
+                "audiences": list(AUDIENCES),
+                "tenant": "common",
+                "identityProvider": "AAD",
+            },
+            "resourceManager": base,
+            "suffixes": {"acrLoginServer": login_suffix(c)},
+        },
+    )
 
 
 def login_suffix(c: Ctx) -> str:
@@ -70,7 +79,8 @@ def parse_filter(text: str) -> dict[str, str]:
                 "InvalidFilterInQueryString",
                 f"The $filter '{text[:200]}' is not supported. Use resourceType eq '...', "
                 "name eq '...', resourceGroup eq '...' or location eq '...', each at most "
-                "once, joined with 'and'.")
+                "once, joined with 'and'.",
+            )
         out[key] = m.group(2).replace("''", "'")
         pos = m.end()
         if pos >= len(text):
@@ -78,9 +88,10 @@ def parse_filter(text: str) -> dict[str, str]:
         more = _AND.match(text, pos)
         pos = more.end() if more else -1
         if pos < 0:
-            raise InvalidInput("InvalidFilterInQueryString",
-                               f"The $filter '{text[:200]}' is not supported: join clauses "
-                               "with 'and'.")
+            raise InvalidInput(
+                "InvalidFilterInQueryString",
+                f"The $filter '{text[:200]}' is not supported: join clauses with 'and'.",
+            )
 
 
 def _skip(c: Ctx) -> tuple[int, int | None, int]:
@@ -90,8 +101,9 @@ def _skip(c: Ctx) -> tuple[int, int | None, int]:
         index, after = (int(x) for x in token.split(":", 1)) if token else (0, None)
         limit = min(int(top), MAX_TOP) if top else int(c.b.settings.page_size)
     except ValueError:
-        raise InvalidInput("InvalidSkipToken",
-                           "The $skipToken or $top query parameter is invalid.") from None
+        raise InvalidInput(
+            "InvalidSkipToken", "The $skipToken or $top query parameter is invalid."
+        ) from None
     if not 0 <= index < len(RESOURCE_KINDS) or (after is not None and not 0 <= after < 2**63):
         raise InvalidInput("InvalidSkipToken", "The $skipToken query parameter is invalid.")
     if limit < 1:
@@ -103,8 +115,12 @@ def generic(doc: dict[str, Any]) -> dict[str, Any]:
     """A resource as ARM's generic list shows it: nested names joined with '/'."""
     rid = str(doc["id"])
     tail = rid.split(f"/providers/{ACR}/", 1)[-1].split("/")
-    out: dict[str, Any] = {"id": rid, "name": "/".join(tail[1::2]), "type": doc["type"],
-                           "location": doc.get("location")}
+    out: dict[str, Any] = {
+        "id": rid,
+        "name": "/".join(tail[1::2]),
+        "type": doc["type"],
+        "location": doc.get("location"),
+    }
     if doc.get("sku"):
         out["sku"] = doc["sku"]
     out["tags"] = doc.get("tags") or {}
@@ -134,15 +150,21 @@ def list_resources(c: Ctx) -> Response:
         if "resourcetype" in flt and flt["resourcetype"].lower() != rtype.lower():
             continue
         if kind == REGISTRY and "/" not in flt.get("name", "/"):
-            items = [it for it in c.b.store.find_by_name(REGISTRY, flt["name"])
-                     if it.key.startswith(prefix)
-                     and (after is None or i != start or it.seq > after)]
+            items = [
+                it
+                for it in c.b.store.find_by_name(REGISTRY, flt["name"])
+                if it.key.startswith(prefix) and (after is None or i != start or it.seq > after)
+            ]
         else:
-            items = c.b.store.list(kind, prefix=prefix, after=after if i == start else None,
-                                   limit=budget)
+            items = c.b.store.list(
+                kind, prefix=prefix, after=after if i == start else None, limit=budget
+            )
         budget -= len(items)
-        out += [res for res in map(generic, (it.doc for it in items)) if _matches(res, flt)
-                and c.b.rbac.allowed(c.caller, f"{rtype}/read", res["id"])]
+        out += [
+            res
+            for res in map(generic, (it.doc for it in items))
+            if _matches(res, flt) and c.b.rbac.allowed(c.caller, f"{rtype}/read", res["id"])
+        ]
         if budget <= 0:
             next_token = f"{i}:{items[-1].seq}"
             break
@@ -162,21 +184,34 @@ def _next_link(c: Ctx, token: str, limit: int) -> str:
 # -- resource providers ------------------------------------------------------------------------
 def _acr_types(locations: list[str]) -> list[dict[str, Any]]:
     def rt(name: str, locs: list[str], caps: str = "None") -> dict[str, Any]:
-        return {"resourceType": name, "locations": locs, "apiVersions": list(ACR_API_VERSIONS),
-                "defaultApiVersion": ACR_API_VERSIONS[1], "capabilities": caps}
+        return {
+            "resourceType": name,
+            "locations": locs,
+            "apiVersions": list(ACR_API_VERSIONS),
+            "defaultApiVersion": ACR_API_VERSIONS[1],
+            "capabilities": caps,
+        }
 
-    tracked = "CrossResourceGroupResourceMove, CrossSubscriptionResourceMove, SupportsTags, " \
-              "SupportsLocation"
-    return [rt("registries", locations, tracked),
-            rt("registries/replications", locations, "SupportsTags, SupportsLocation"),
-            rt("registries/webhooks", locations, "SupportsTags, SupportsLocation"),
-            rt("checkNameAvailability", []), rt("locations", []),
-            rt("locations/operationResults", locations), rt("operations", [])]
+    tracked = (
+        "CrossResourceGroupResourceMove, CrossSubscriptionResourceMove, SupportsTags, "
+        "SupportsLocation"
+    )
+    return [
+        rt("registries", locations, tracked),
+        rt("registries/replications", locations, "SupportsTags, SupportsLocation"),
+        rt("registries/webhooks", locations, "SupportsTags, SupportsLocation"),
+        rt("checkNameAvailability", []),
+        rt("locations", []),
+        rt("locations/operationResults", locations),
+        rt("operations", []),
+    ]
 
 
 def _simple_types(*names: str) -> list[dict[str, Any]]:
-    return [{"resourceType": n, "locations": [], "apiVersions": ["2022-09-01"],
-             "capabilities": "None"} for n in names]
+    return [
+        {"resourceType": n, "locations": [], "apiVersions": ["2022-09-01"], "capabilities": "None"}
+        for n in names
+    ]
 
 
 def providers_catalog() -> dict[str, list[dict[str, Any]]]:
@@ -184,23 +219,29 @@ def providers_catalog() -> dict[str, list[dict[str, Any]]]:
     locations = sorted(r["displayName"] for r in regions.catalog().values())
     return {
         ACR: _acr_types(locations),
-        "Microsoft.Resources": _simple_types("subscriptions", "resourceGroups",
-                                             "deployments", "resources", "providers"),
+        "Microsoft.Resources": _simple_types(
+            "subscriptions", "resourceGroups", "deployments", "resources", "providers"
+        ),
         "Microsoft.Authorization": _simple_types("roleDefinitions", "roleAssignments"),
         "Microsoft.Insights": _simple_types("eventtypes"),
     }
 
 
 def _provider(sub: str, namespace: str, types: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"id": f"/subscriptions/{sub}/providers/{namespace}", "namespace": namespace,
-            "registrationState": "Registered", "registrationPolicy": "RegistrationRequired",
-            "resourceTypes": types}
+    return {
+        "id": f"/subscriptions/{sub}/providers/{namespace}",
+        "namespace": namespace,
+        "registrationState": "Registered",
+        "registrationPolicy": "RegistrationRequired",
+        "resourceTypes": types,
+    }
 
 
 def list_providers(c: Ctx) -> Response:
     c.b.subscription(c.p["sub"])
-    return c.ok({"value": [_provider(c.p["sub"], ns, types)
-                           for ns, types in providers_catalog().items()]})
+    return c.ok(
+        {"value": [_provider(c.p["sub"], ns, types) for ns, types in providers_catalog().items()]}
+    )
 
 
 def get_provider(c: Ctx) -> Response:
@@ -208,8 +249,9 @@ def get_provider(c: Ctx) -> Response:
     for ns, types in providers_catalog().items():
         if ns.lower() == c.p["namespace"].lower():
             return c.ok(_provider(c.p["sub"], ns, types))
-    raise NotFound("InvalidResourceNamespace",
-                   f"The resource namespace '{c.p['namespace'][:100]}' is invalid.")
+    raise NotFound(
+        "InvalidResourceNamespace", f"The resource namespace '{c.p['namespace'][:100]}' is invalid."
+    )
 
 
 def register_acr(c: Ctx) -> Response:

@@ -12,13 +12,18 @@ from acrctl.server.http import Ctx, Response
 
 
 def _entry(perm: dict[str, Any]) -> dict[str, list[str]]:
-    return {key: list(perm.get(key) or []) for key in
-            ("actions", "notActions", "dataActions", "notDataActions")}
+    return {
+        key: list(perm.get(key) or [])
+        for key in ("actions", "notActions", "dataActions", "notDataActions")
+    }
 
 
 def list_(c: Ctx) -> Response:
     scope = scopes.normalise(c.p.get("scope") or "/")
-    out = [_entry(perm) for at, role in c.b.rbac.grants(c.caller)
-           if ids.is_within(at if at != "/" else "", scope)
-           for perm in role["properties"]["permissions"]]
+    out = [
+        _entry(perm)
+        for at, role in c.b.rbac.grants(c.caller)
+        if ids.is_within(at if at != "/" else "", scope)
+        for perm in role["properties"]["permissions"]
+    ]
     return c.ok({"value": out})

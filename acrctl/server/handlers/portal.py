@@ -13,11 +13,15 @@ from importlib import resources
 from acrctl.backend.errors import NotFound
 from acrctl.server.http import Ctx, Response
 
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-       "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-ASSETS = {"portal.js": "text/javascript; charset=utf-8",
-          "portal.css": "text/css; charset=utf-8",
-          "icon.svg": "image/svg+xml"}
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+ASSETS = {
+    "portal.js": "text/javascript; charset=utf-8",
+    "portal.css": "text/css; charset=utf-8",
+    "icon.svg": "image/svg+xml",
+}
 HTML = "text/html; charset=utf-8"
 MAP_MARK = "<!--MAP-->"
 
@@ -37,15 +41,25 @@ def page_html() -> str:
 
 def _enabled(c: Ctx) -> None:
     if not c.b.settings.portal_enabled:
-        raise NotFound("PortalDisabled",
-                       "The portal is off on this server (setting portal_enabled = false).")
+        raise NotFound(
+            "PortalDisabled", "The portal is off on this server (setting portal_enabled = false)."
+        )
 
 
 def _answer(text: str, media: str) -> Response:
-    return Response(200, text, {
-        "Content-Type": media, "Content-Security-Policy": CSP,
-        "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-        "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}, text)
+    return Response(
+        200,
+        text,
+        {
+            "Content-Type": media,
+            "Content-Security-Policy": CSP,
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-cache",
+        },
+        text,
+    )
 
 
 def page(c: Ctx) -> Response:

@@ -28,15 +28,21 @@ def reset_credential(c: Ctx) -> Response:
     body = c.body(require_object=False)
     append = body.get("append", False)
     if not isinstance(append, bool):
-        raise InvalidInput("InvalidRequestContent",
-                           "The request content was invalid and could not be deserialized: "
-                           "'append' must be a boolean.")
+        raise InvalidInput(
+            "InvalidRequestContent",
+            "The request content was invalid and could not be deserialized: "
+            "'append' must be a boolean.",
+        )
     end = body.get("endDateTime")
     expires_on = None if end is None else credentials.parse_end_date(end, c.b.clock.now())
-    doc, token, expires_on = credentials.reset_credential(c.b, _target(c, "write"), append,
-                                                          expires_on)
-    out = {**doc, "token": token,
-           "endDateTime": None if expires_on is None else c.b.clock.iso(expires_on)}
+    doc, token, expires_on = credentials.reset_credential(
+        c.b, _target(c, "write"), append, expires_on
+    )
+    out = {
+        **doc,
+        "token": token,
+        "endDateTime": None if expires_on is None else c.b.clock.iso(expires_on),
+    }
     return Response(200, out, dict(NO_STORE))
 
 

@@ -19,20 +19,23 @@ def get(c: Ctx) -> Response:
 
 
 def put(c: Ctx) -> Response:
-    doc, created, op = c.b.registries.put(c.caller, c.p["sub"], c.p["rg"], c.p["registry"],
-                                          c.body(), **c.conditions())
+    doc, created, op = c.b.registries.put(
+        c.caller, c.p["sub"], c.p["rg"], c.p["registry"], c.body(), **c.conditions()
+    )
     return c.lro(doc, op, created, REGISTRY)
 
 
 def patch(c: Ctx) -> Response:
-    doc, op = c.b.registries.update(c.caller, c.p["sub"], c.p["rg"], c.p["registry"], c.body(),
-                                    **c.conditions())
+    doc, op = c.b.registries.update(
+        c.caller, c.p["sub"], c.p["rg"], c.p["registry"], c.body(), **c.conditions()
+    )
     return c.lro(doc, op, kind=REGISTRY)
 
 
 def delete(c: Ctx) -> Response:
-    return c.accepted_delete(c.b.registries.delete(c.p["sub"], c.p["rg"], c.p["registry"],
-                                                   **c.conditions()))
+    return c.accepted_delete(
+        c.b.registries.delete(c.p["sub"], c.p["rg"], c.p["registry"], **c.conditions())
+    )
 
 
 def list_by_group(c: Ctx) -> Response:
@@ -55,9 +58,11 @@ def check_name(c: Ctx) -> Response:
     return c.ok(c.b.registries.check_name(c.body()))
 
 
-def readable(c: Ctx, docs: list[dict[str, object]],
-             action: str = "Microsoft.ContainerRegistry/registries/read"
-             ) -> list[dict[str, object]]:
+def readable(
+    c: Ctx,
+    docs: list[dict[str, object]],
+    action: str = "Microsoft.ContainerRegistry/registries/read",
+) -> list[dict[str, object]]:
     """Lists return only what the caller may read."""
     return [d for d in docs if c.b.rbac.allowed(c.caller, action, str(d["id"]))]
 
@@ -76,10 +81,11 @@ def operation_status(c: Ctx) -> Response:
     return resp
 
 
-STATUS_READ = {"registry": "Microsoft.ContainerRegistry/registries/operationStatuses/read",
-               "replication":
-               "Microsoft.ContainerRegistry/registries/replications/operationStatuses/read",
-               "webhook": "Microsoft.ContainerRegistry/registries/webhooks/operationStatuses/read"}
+STATUS_READ = {
+    "registry": "Microsoft.ContainerRegistry/registries/operationStatuses/read",
+    "replication": "Microsoft.ContainerRegistry/registries/replications/operationStatuses/read",
+    "webhook": "Microsoft.ContainerRegistry/registries/webhooks/operationStatuses/read",
+}
 
 
 def may_follow_operation(b: Backend, caller: Caller, p: dict[str, str]) -> bool:
@@ -91,8 +97,11 @@ def may_follow_operation(b: Backend, caller: Caller, p: dict[str, str]) -> bool:
         return False
     resource = str(item.doc.get("resourceId", ""))
     action = STATUS_READ.get(str(item.doc.get("kind")))
-    return bool(action) and ids.is_within(f"/subscriptions/{p['sub']}", resource) and \
-        b.rbac.allowed(caller, action or "", resource)
+    return (
+        bool(action)
+        and ids.is_within(f"/subscriptions/{p['sub']}", resource)
+        and b.rbac.allowed(caller, action or "", resource)
+    )
 
 
 def operation_result(c: Ctx) -> Response:
@@ -104,9 +113,15 @@ def operation_result(c: Ctx) -> Response:
 
         raise NotFound("OperationNotFound", f"The operation '{c.p['op']}' could not be found.")
     if op["status"] == "InProgress":
-        return Response(202, None, {"Location": c.url(c.req.path),
-                                    "Retry-After": str(c.b.settings.retry_after)})
+        return Response(
+            202, None, {"Location": c.url(c.req.path), "Retry-After": str(c.b.settings.retry_after)}
+        )
     if op["status"] != "Succeeded":
-        return Response(400, {"error": op.get("error") or {"code": op["status"],
-                                                           "message": "The operation failed."}})
+        return Response(
+            400,
+            {
+                "error": op.get("error")
+                or {"code": op["status"], "message": "The operation failed."}
+            },
+        )
     return Response(204)

@@ -9,8 +9,7 @@ from acrctl.server.http import Ctx, Response
 
 def get(c: Ctx) -> Response:
     reg = c.b.registries.get(c.p["sub"], c.p["rg"], c.p["registry"])
-    regions = sorted({r["location"] for r in c.b.replications.all_for(reg)}
-                     | {reg["location"]})
+    regions = sorted({r["location"] for r in c.b.replications.all_for(reg)} | {reg["location"]})
     image = c.req.query.get("image") or None
     rows = image_status(ReplicationTasks(c.b), reg, regions, image)
     return c.ok({"value": rows})

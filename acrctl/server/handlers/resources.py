@@ -32,15 +32,23 @@ def list_locations(c: Ctx) -> Response:
 def location(sub: str, r: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": f"/subscriptions/{sub}/locations/{r['name']}",
-        "name": r["name"], "type": "Region", "displayName": r["displayName"],
+        "name": r["name"],
+        "type": "Region",
+        "displayName": r["displayName"],
         "regionalDisplayName": r.get("regionalDisplayName", r["displayName"]),
-        "metadata": {"regionType": "Physical", "regionCategory": r.get("regionCategory"),
-                     "geography": r.get("geography"), "geographyGroup": r.get("geographyGroup"),
-                     "latitude": str(r["latitude"]), "longitude": str(r["longitude"]),
-                     "physicalLocation": r.get("physicalLocation"),
-                     "pairedRegion": _paired(sub, r)},
+        "metadata": {
+            "regionType": "Physical",
+            "regionCategory": r.get("regionCategory"),
+            "geography": r.get("geography"),
+            "geographyGroup": r.get("geographyGroup"),
+            "latitude": str(r["latitude"]),
+            "longitude": str(r["longitude"]),
+            "physicalLocation": r.get("physicalLocation"),
+            "pairedRegion": _paired(sub, r),
+        },
         "availabilityZoneMappings": [{"logicalZone": str(z)} for z in (1, 2, 3)]
-        if r.get("availabilityZones") else [],
+        if r.get("availabilityZones")
+        else [],
     }
 
 
@@ -59,8 +67,9 @@ def put_group(c: Ctx) -> Response:
 
 
 def patch_group(c: Ctx) -> Response:
-    return c.resource(GROUP, c.b.groups.update(c.caller, c.p["sub"], c.p["rg"], c.body(),
-                                               **c.conditions()))
+    return c.resource(
+        GROUP, c.b.groups.update(c.caller, c.p["sub"], c.p["rg"], c.body(), **c.conditions())
+    )
 
 
 def delete_group(c: Ctx) -> Response:
@@ -74,5 +83,15 @@ def head_group(c: Ctx) -> Response:
 def list_groups(c: Ctx) -> Response:
     after, limit = c.paging()
     docs, last = c.b.groups.list(c.p["sub"], after, limit)
-    return c.page(([d for d in docs if c.b.rbac.allowed(
-        c.caller, "Microsoft.Resources/subscriptions/resourceGroups/read", d["id"])], last))
+    return c.page(
+        (
+            [
+                d
+                for d in docs
+                if c.b.rbac.allowed(
+                    c.caller, "Microsoft.Resources/subscriptions/resourceGroups/read", d["id"]
+                )
+            ],
+            last,
+        )
+    )
