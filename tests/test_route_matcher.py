@@ -8,6 +8,10 @@ import random
 import re
 from typing import Any
 
+import pytest
+
+pytestmark = pytest.mark.fuzz
+
 
 def test_route_matching_agrees_with_the_route_regexes() -> None:
     from acrctl.server.app import App
