@@ -37,3 +37,12 @@ def test_arm_view_reads_like_the_models() -> None:
     assert view.to_arm() == doc == model.to_arm() and type(view.to_arm()) is dict
     with pytest.raises(AttributeError):
         view.__missing_dunder__  # noqa: B018
+
+
+def test_a_callback_config_without_a_service_uri_parses() -> None:
+    """The server answers serviceUri null when it holds no secret for the webhook."""
+    from acrctl import models
+
+    config = models.CallbackConfig.model_validate({"serviceUri": None, "customHeaders": {}})
+    assert config.service_uri is None
+    assert config.to_arm() == {"serviceUri": None, "customHeaders": {}}

@@ -145,6 +145,55 @@ def test_every_ref_resolves(doc: dict[str, Any]) -> None:
     walk(doc)
 
 
+def test_schemas_from_the_models_are_openapi_3_0(doc: dict[str, Any]) -> None:
+    """Pydantic writes JSON Schema 2020-12 (anyOf with null, titles, $defs); the document
+    is OpenAPI 3.0, whose schemas know none of them."""
+    found: list[str] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            found.extend(f"{where}.{k}" for k in ("anyOf", "title", "$defs", "const") if k in node)
+            if node.get("type") == "null":
+                found.append(where)
+            for key, value in node.items():
+                walk(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}[{i}]")
+
+    walk(doc["components"]["schemas"], "schemas")
+    assert found == []
+
+
+def test_schemas_generated_from_the_models_keep_their_fields_and_nullability(
+    doc: dict[str, Any],
+) -> None:
+    schemas = doc["components"]["schemas"]
+    assert schemas["CallbackConfig"] == {
+        "type": "object",
+        "properties": {
+            "serviceUri": {"type": "string", "nullable": True},
+            "customHeaders": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+        "required": ["serviceUri"],
+    }
+    assert schemas["Subscription"]["required"] == ["id", "subscriptionId"]
+    assert set(schemas["Subscription"]["properties"]) == {
+        "id",
+        "subscriptionId",
+        "displayName",
+        "state",
+        "tenantId",
+        "authorizationSource",
+    }
+    assert schemas["Sku"]["properties"]["tier"] == {
+        "type": "string",
+        "enum": ["Basic", "Standard", "Premium"],
+        "readOnly": True,
+    }
+    assert schemas["SystemData"]["readOnly"] is True
+
+
 def test_errors_use_the_arm_error_body(doc: dict[str, Any]) -> None:
     err = doc["components"]["schemas"]["ErrorResponse"]
     assert err["required"] == ["error"]

@@ -4,7 +4,10 @@ resources, response headers, the per-route `spec` and the ARM envelope's schemas
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 Schema = dict[str, Any]
 JSON = "application/json"
@@ -59,6 +62,47 @@ def list_of(item: str, pageable: bool = True) -> Schema:
     return obj(props, ("value",))
 
 
+def from_model(
+    model: type[BaseModel], refine: dict[str, Schema] | None = None, **kw: Any
+) -> Schema:
+    """The components.schemas entry of a resource model of acrctl.models: its properties (by
+    their wire names), which are required and which are nullable (required, yet `X | None`)
+    come from the model; nested models become $refs to the component of the same name. An
+    optional property is just not required: the server omits it rather than send null. The
+    models are the client's lenient view (plain str where the server has an enum), so
+    `refine` gives the schema of a property where the wire is stricter than the model
+    (enums, formats, readOnly)."""
+    raw = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    required = tuple(raw.get("required", ()))
+    props: dict[str, Schema] = {}
+    for name, schema in raw["properties"].items():
+        props[name] = (refine or {}).get(name) or _openapi(schema)
+        if name in required and {"type": "null"} in schema.get("anyOf", ()):
+            props[name] = {**props[name], "nullable": True}
+    return obj(props, required, **kw)
+
+
+def _openapi(schema: Schema) -> Schema:
+    """One pydantic (JSON Schema 2020-12) property schema as OpenAPI 3.0 writes it."""
+    schema = {k: v for k, v in schema.items() if k not in ("title", "default")}
+    branches = schema.pop("anyOf", None)
+    if branches is not None:
+        present = [b for b in branches if b != {"type": "null"}]
+        if len(present) != 1:
+            raise ValueError(f"no OpenAPI 3.0 form for anyOf {branches}")
+        schema.update(present[0])
+    if "$ref" in schema:
+        return {"$ref": schema["$ref"]}
+    if "items" in schema:
+        schema["items"] = _openapi(schema["items"])
+    extra = schema.get("additionalProperties")
+    if extra is True:
+        del schema["additionalProperties"]  # dict[str, Any]: any object
+    elif isinstance(extra, dict):
+        schema["additionalProperties"] = _openapi(extra)
+    return schema
+
+
 def _regions() -> list[str]:
     from acrctl.backend import regions
 
@@ -91,6 +135,8 @@ def location_in() -> Schema:
 
 def common_schemas() -> dict[str, Schema]:
     """The ARM envelope: errors, systemData, provisioning states, operation status."""
+    from acrctl import models as m
+
     return {
         "ErrorDetail": obj(
             {
@@ -107,12 +153,11 @@ def common_schemas() -> dict[str, Schema]:
             ("error",),
             description="The ARM error body (common-types v6).",
         ),
-        "SystemData": obj(
+        "SystemData": from_model(
+            m.SystemData,
             {
-                "createdBy": STR,
                 "createdByType": enum("User", "Application", "ManagedIdentity", "Key"),
                 "createdAt": DATETIME,
-                "lastModifiedBy": STR,
                 "lastModifiedByType": enum("User", "Application", "ManagedIdentity", "Key"),
                 "lastModifiedAt": DATETIME,
             },

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from acrctl import models as m
 from acrctl.server.openapi.base import (
     ACR,
     BOOL,
@@ -22,6 +23,7 @@ from acrctl.server.openapi.base import (
     Specs,
     arr,
     enum,
+    from_model,
     list_of,
     location_in,
     lro_delete,
@@ -79,12 +81,12 @@ def schemas() -> dict[str, Schema]:
         }
     )
     return {
-        "Sku": obj(
+        "Sku": from_model(
+            m.Sku,
             {
                 "name": enum("Basic", "Standard", "Premium"),
                 "tier": enum("Basic", "Standard", "Premium", readOnly=True),
             },
-            ("name",),
         ),
         "Identity": identity,
         "RegistryProperties": obj(
@@ -128,8 +130,8 @@ def schemas() -> dict[str, Schema]:
             }
         ),
         "RegistryListResult": list_of("Registry"),
-        "RegistryUsage": obj(
-            {"name": STR, "limit": INT64, "currentValue": INT64, "unit": enum("Count", "Bytes")}
+        "RegistryUsage": from_model(
+            m.Usage, {"limit": INT64, "currentValue": INT64, "unit": enum("Count", "Bytes")}
         ),
         "RegistryUsageListResult": list_of("RegistryUsage", pageable=False),
         "RegistryPassword": obj({"name": enum("password", "password2"), "value": STR}),
@@ -149,9 +151,7 @@ def schemas() -> dict[str, Schema]:
             },
             ("name", "type"),
         ),
-        "RegistryNameStatus": obj(
-            {"nameAvailable": BOOL, "reason": STR, "message": STR}, ("nameAvailable",)
-        ),
+        "RegistryNameStatus": from_model(m.NameStatus),
     }
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from acrctl import models as m
 from acrctl.server.openapi.base import (
     ETAG_HEADER,
     STR,
@@ -11,6 +12,7 @@ from acrctl.server.openapi.base import (
     Schema,
     Specs,
     arr,
+    from_model,
     list_of,
     location_in,
     obj,
@@ -21,17 +23,7 @@ from acrctl.server.openapi.base import (
 
 def schemas() -> dict[str, Schema]:
     return {
-        "Subscription": obj(
-            {
-                "id": STR,
-                "subscriptionId": STR,
-                "displayName": STR,
-                "state": STR,
-                "tenantId": STR,
-                "authorizationSource": STR,
-            },
-            ("id", "subscriptionId"),
-        ),
+        "Subscription": from_model(m.Subscription),
         "SubscriptionListResult": list_of("Subscription", pageable=False),
         "Location": obj(
             {

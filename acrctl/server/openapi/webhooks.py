@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from acrctl import models as m
 from acrctl.server.openapi.base import (
     DATETIME,
     ETAG_HEADER,
@@ -16,6 +17,7 @@ from acrctl.server.openapi.base import (
     Specs,
     arr,
     enum,
+    from_model,
     list_of,
     location_in,
     lro_delete,
@@ -85,11 +87,8 @@ def schemas() -> dict[str, Schema]:
             }
         ),
         "WebhookListResult": list_of("Webhook"),
-        "CallbackConfig": obj(
-            {"serviceUri": {"type": "string", "nullable": True}, "customHeaders": STR_MAP},
-            ("serviceUri",),
-        ),
-        "EventInfo": obj({"id": STR}, ("id",)),
+        "CallbackConfig": from_model(m.CallbackConfig),
+        "EventInfo": from_model(m.EventInfo),
         "Event": obj(
             {
                 "id": STR,
