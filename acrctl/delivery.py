@@ -10,9 +10,9 @@ hands each attempt back to `backend.webhooks.record_attempt`, which schedules th
 Destination policy (see docs/webhooks.md): only http/https; the host is resolved once and
 the request goes to the resolved address (no second lookup, no redirects); it is refused if
 ANY resolved address is link-local / cloud metadata (always), in a denied network, or local
-(loopback, private, CGNAT, ULA) while the policy does not allow local destinations. An IPv6
-address carrying an IPv4 one (mapped, compatible, translated, 6to4, NAT64, Teredo) is checked
-as the IPv4 address it carries.
+(loopback, private, CGNAT, ULA) while the policy does not allow local destinations
+(acrctl.delivery_policy). Deliveries are signed when the webhook has a signing secret
+(acrctl.delivery_signing). Both modules' names are re-exported here.
 
 Secrets (the serviceUri and customHeaders values, the signing secret) never reach a log
 line, a recorded attempt or an error reason, in whole or in part (acrctl.delivery_mask).
@@ -20,39 +20,56 @@ line, a recorded attempt or an error reason, in whole or in part (acrctl.deliver
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import ipaddress
 import json
 import logging
-import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from acrctl import __version__, delivery_http
 from acrctl.backend.webhooks import MASK, Claim, header_problem
 from acrctl.delivery_mask import Masker, uri_secrets
-from acrctl.embedded_ipv4 import embedded_ipv4
+from acrctl.delivery_policy import (
+    ALWAYS_DENIED,
+    IP,
+    THREAD_PREFIX,
+    Net,
+    Policy,
+    Refused,
+    Target,
+)
+from acrctl.delivery_signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify
 
 if TYPE_CHECKING:
-    from acrctl.backend.core import Backend, Settings
+    from acrctl.backend.core import Backend
+
+__all__ = [
+    "ALWAYS_DENIED",
+    "DEFAULTS",
+    "IP",
+    "SIGNATURE_HEADER",
+    "THREAD_PREFIX",
+    "TIMESTAMP_HEADER",
+    "Deliverer",
+    "DeliveryWorker",
+    "Net",
+    "Policy",
+    "Refused",
+    "Target",
+    "deliver_due",
+    "masker_for",
+    "sign",
+    "unsendable_header",
+    "verify",
+]
 
 log = logging.getLogger("acrctl.delivery")
 
-IP = ipaddress.IPv4Address | ipaddress.IPv6Address
-Net = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-TIMESTAMP_HEADER = "X-Acrctl-Timestamp"
-SIGNATURE_HEADER = "X-Acrctl-Signature"
 USER_AGENT = f"acrctl-webhook/{__version__}"
 RESPONSE_LIMIT = 1024  # bytes of a receiver's answer kept in the event record
 HEADER_LIMIT = 50  # response headers kept
-THREAD_PREFIX = "acrctl-webhook"
 # Settings.extra keys of the sender (the outbox's own keys are in backend.webhooks.DEFAULTS)
 DEFAULTS: dict[str, float] = {
     "webhook_connect_timeout": 2.0,
@@ -70,228 +87,7 @@ MANAGED_HEADERS = {
     TIMESTAMP_HEADER.lower(),
     SIGNATURE_HEADER.lower(),
 }
-
-# Never a destination, whatever the policy says: link-local (169.254.169.254 is the cloud
-# metadata service of AWS, Azure, GCP, OCI...), other metadata endpoints, "this host",
-# multicast and broadcast.
-ALWAYS_DENIED: list[tuple[Net, str]] = [
-    (ipaddress.ip_network("169.254.0.0/16"), "link-local (cloud metadata range)"),
-    (ipaddress.ip_network("fe80::/10"), "IPv6 link-local"),
-    (ipaddress.ip_network("100.100.100.200/32"), "a cloud metadata address"),
-    (ipaddress.ip_network("fd00:ec2::254/128"), "a cloud metadata address"),
-    (ipaddress.ip_network("0.0.0.0/8"), "an unspecified address"),
-    (ipaddress.ip_network("::/128"), "an unspecified address"),
-    (ipaddress.ip_network("224.0.0.0/4"), "multicast"),
-    (ipaddress.ip_network("ff00::/8"), "multicast"),
-    (ipaddress.ip_network("255.255.255.255/32"), "broadcast"),
-]
 SAFE_PATH = "/%!$&'()*+,;=:@"  # kept as written in a request target (besides A-Z a-z 0-9 -._~)
-
-
-class Refused(Exception):
-    """The destination may not be contacted (or could not be resolved)."""
-
-    def __init__(self, reason: str, permanent: bool = True) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
-
-
-@dataclass
-class Target:
-    scheme: str
-    host: str  # as written in the URI (a name or an address literal)
-    port: int
-    addresses: list[IP]
-
-
-def _networks(value: Any, key: str) -> list[Net]:
-    if value is None or value == "":
-        return []
-    items = value.split(",") if isinstance(value, str) else list(value)
-    out = []
-    for item in items:
-        try:
-            out.append(ipaddress.ip_network(str(item).strip(), strict=False))
-        except ValueError:
-            raise ValueError(
-                f"the server setting {key} has an invalid network "
-                f"'{item}' (expected a CIDR such as 10.0.0.0/8)"
-            ) from None
-    return out
-
-
-def _flag(value: Any, default: bool) -> bool:
-    if value is None:
-        return default
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
-def _checked_forms(ip: IP) -> list[IP]:
-    """What the policy checks for an address: the IPv4 addresses it carries, else itself
-    (without an IPv6 zone)."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.scope_id:
-            ip = ipaddress.IPv6Address(str(ip).split("%", 1)[0])
-        return list(embedded_ipv4(ip)) or [ip]
-    return [ip]
-
-
-def _local_kind(ip: IP) -> str:
-    if ip.is_loopback:
-        return "loopback"
-    if isinstance(ip, ipaddress.IPv4Address) and ip in ipaddress.ip_network("100.64.0.0/10"):
-        return "carrier-grade NAT"
-    if ip.is_private:
-        return "private"
-    return "non-public"
-
-
-@dataclass
-class Policy:
-    """Where deliveries may go. Order: always-denied > `deny` > `allow` > the defaults
-    (public addresses allowed unless allow_public is off; local ones only if allow_local)."""
-
-    allow: list[Net] = field(default_factory=list)
-    deny: list[Net] = field(default_factory=list)
-    allow_local: bool = False
-    allow_public: bool = True
-    resolver: Callable[..., Any] = socket.getaddrinfo
-
-    @classmethod
-    def from_settings(cls, settings: Settings, local_default: bool = False) -> Policy:
-        """Settings.extra: webhook_allow / webhook_deny (lists of CIDRs or a comma-separated
-        string), webhook_allow_local (bool; default False on a server, True embedded),
-        webhook_allow_public (bool, default True)."""
-        extra = settings.extra
-        return cls(
-            allow=_networks(extra.get("webhook_allow"), "webhook_allow"),
-            deny=_networks(extra.get("webhook_deny"), "webhook_deny"),
-            allow_local=_flag(extra.get("webhook_allow_local"), local_default),
-            allow_public=_flag(extra.get("webhook_allow_public"), True),
-        )
-
-    def check(self, address: IP) -> str | None:
-        """None if the address may be contacted, else why not. An address carrying IPv4
-        addresses is allowed only if every one of them is."""
-        for ip in _checked_forms(address):
-            reason = self._check_one(ip)
-            if reason:
-                return reason
-        return None
-
-    def _check_one(self, ip: IP) -> str | None:
-        for net, what in ALWAYS_DENIED:
-            if ip in net:
-                return f"{ip} is {what} and never allowed"
-        for net in self.deny:
-            if ip in net:
-                return f"{ip} is in the denied network {net} (webhook_deny)"
-        if any(ip in net for net in self.allow):
-            return None
-        if ip.is_global:
-            return (
-                None
-                if self.allow_public
-                else (f"{ip} is not in an allowed network (webhook_allow)")
-            )
-        if self.allow_local:
-            return None
-        return (
-            f"{ip} is a {_local_kind(ip)} address; an operator can allow it with the "
-            "server setting webhook_allow or webhook_allow_local"
-        )
-
-    def _lookup(self, host: str, port: int, deadline: float | None) -> Any:
-        """self.resolver(host, port), given up at `deadline` (time.monotonic()): a slow DNS
-        server must not hold a delivery past its attempt's deadline (the lookup thread is
-        left to finish on its own)."""
-        if deadline is None:
-            return self.resolver(host, port, type=socket.SOCK_STREAM)
-        box: dict[str, Any] = {}
-        done = threading.Event()
-
-        def lookup() -> None:
-            try:
-                box["infos"] = self.resolver(host, port, type=socket.SOCK_STREAM)
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-                box["error"] = exc
-            finally:
-                done.set()
-
-        threading.Thread(target=lookup, name=f"{THREAD_PREFIX}-dns", daemon=True).start()
-        if not done.wait(max(0.0, deadline - time.monotonic())):
-            raise Refused(f"could not resolve the host {host} in time", permanent=False)
-        if "error" in box:
-            raise box["error"]
-        return box["infos"]
-
-    def _addresses(self, host: str, port: int, deadline: float | None = None) -> list[IP]:
-        """The host's addresses: itself if it is an address literal, else ONE lookup (the
-        request then goes to these addresses, so DNS cannot change its answer between the
-        check and the connection)."""
-        try:
-            return [ipaddress.ip_address(host)]
-        except ValueError:
-            pass
-        try:
-            infos = self._lookup(host, port, deadline)
-        except (OSError, UnicodeError):
-            raise Refused(f"could not resolve the host {host}", permanent=False) from None
-        out: list[IP] = []
-        for info in infos:
-            ip = ipaddress.ip_address(info[4][0])
-            if ip not in out:
-                out.append(ip)
-        if not out:
-            raise Refused(f"could not resolve the host {host}", permanent=False)
-        return out
-
-    def resolve(self, uri: str, deadline: float | None = None) -> Target:
-        """Parse, resolve (by `deadline`, a time.monotonic() value) and check a destination.
-        Raises Refused (without the URI)."""
-        try:
-            p = urlsplit(uri)
-            port = p.port
-        except ValueError:
-            raise Refused("the destination URI is invalid") from None
-        if p.scheme not in ("http", "https") or not p.hostname:
-            raise Refused("only http and https destinations are allowed")
-        host = p.hostname
-        port = port or (443 if p.scheme == "https" else 80)
-        addresses = self._addresses(host, port, deadline)
-        for ip in addresses:
-            reason = self.check(ip)
-            if reason:
-                prefix = "" if reason.startswith(f"{host} ") else f"{host} resolves to "
-                raise Refused(f"destination refused: {prefix}{reason}")
-        return Target(p.scheme, host, port, addresses)
-
-
-# -- signing ------------------------------------------------------------------------------
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """`sha256=` + hex HMAC-SHA256(secret, timestamp + "." + body)."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
-def verify(
-    secret: str,
-    timestamp: str,
-    body: bytes,
-    signature: str,
-    tolerance: float = 300.0,
-    now: float | None = None,
-) -> bool:
-    """The receiver's check (docs/webhooks.md): the signature matches and the timestamp is
-    within `tolerance` seconds of now."""
-    try:
-        age = abs((time.time() if now is None else now) - int(timestamp))
-    except ValueError:
-        return False
-    return age <= tolerance and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
 # -- keeping secrets out of what is recorded ---------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from acrctl.backend.clock import FakeClock
-from acrctl.cli import webhook
+from acrctl.cli import webhook_events
 from acrctl.cli.main import cli
 from acrctl.testing import AcrctlMock
 
@@ -576,7 +576,7 @@ def test_event_table_formats_image_status_and_timestamp() -> None:
         },
         "eventResponseMessage": {"statusCode": "200", "reasonPhrase": "OK"},
     }
-    assert webhook.event_table([event]) == [
+    assert webhook_events.event_table([event]) == [
         {
             "ID": "e1",
             "ACTION": "push",
@@ -588,7 +588,7 @@ def test_event_table_formats_image_status_and_timestamp() -> None:
 
 
 def test_event_table_prints_spaces_for_missing_parts() -> None:
-    row = webhook.event_table(
+    row = webhook_events.event_table(
         [
             {
                 "id": "e1",

@@ -25,6 +25,7 @@ import httpx
 import pytest
 import requests
 
+pytestmark = pytest.mark.fuzz
 schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402

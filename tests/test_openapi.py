@@ -17,6 +17,7 @@ from api_harness import ACR, ADMIN_API_VERSION, NO_TOKEN, Api  # noqa: E402
 
 from acrctl.server import openapi  # noqa: E402
 from acrctl.server.http import ACR_API_VERSIONS  # noqa: E402
+from acrctl.server.openapi import base, build  # noqa: E402
 from acrctl.server.routes import ROUTES  # noqa: E402
 
 METHODS = {"get", "put", "patch", "post", "delete", "head"}
@@ -63,10 +64,10 @@ def test_every_route_of_the_table_is_described(doc: dict[str, Any]) -> None:
         f"describe these routes in acrctl/server/openapi.py: {doc['x-acrctl-undescribed']}"
     )
     for route in ROUTES:
-        for path, _ in openapi._expand(route.template):
+        for path, _ in build._expand(route.template):
             assert route.method.lower() in doc["paths"].get(path, {}), (route.method, path)
     described = {(m, p) for p, m, _ in operations(doc)}
-    expected = {(r.method.lower(), p) for r in ROUTES for p, _ in openapi._expand(r.template)}
+    expected = {(r.method.lower(), p) for r in ROUTES for p, _ in build._expand(r.template)}
     assert described == expected
 
 
@@ -144,13 +145,62 @@ def test_every_ref_resolves(doc: dict[str, Any]) -> None:
     walk(doc)
 
 
+def test_schemas_from_the_models_are_openapi_3_0(doc: dict[str, Any]) -> None:
+    """Pydantic writes JSON Schema 2020-12 (anyOf with null, titles, $defs); the document
+    is OpenAPI 3.0, whose schemas know none of them."""
+    found: list[str] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            found.extend(f"{where}.{k}" for k in ("anyOf", "title", "$defs", "const") if k in node)
+            if node.get("type") == "null":
+                found.append(where)
+            for key, value in node.items():
+                walk(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}[{i}]")
+
+    walk(doc["components"]["schemas"], "schemas")
+    assert found == []
+
+
+def test_schemas_generated_from_the_models_keep_their_fields_and_nullability(
+    doc: dict[str, Any],
+) -> None:
+    schemas = doc["components"]["schemas"]
+    assert schemas["CallbackConfig"] == {
+        "type": "object",
+        "properties": {
+            "serviceUri": {"type": "string", "nullable": True},
+            "customHeaders": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+        "required": ["serviceUri"],
+    }
+    assert schemas["Subscription"]["required"] == ["id", "subscriptionId"]
+    assert set(schemas["Subscription"]["properties"]) == {
+        "id",
+        "subscriptionId",
+        "displayName",
+        "state",
+        "tenantId",
+        "authorizationSource",
+    }
+    assert schemas["Sku"]["properties"]["tier"] == {
+        "type": "string",
+        "enum": ["Basic", "Standard", "Premium"],
+        "readOnly": True,
+    }
+    assert schemas["SystemData"]["readOnly"] is True
+
+
 def test_errors_use_the_arm_error_body(doc: dict[str, Any]) -> None:
     err = doc["components"]["schemas"]["ErrorResponse"]
     assert err["required"] == ["error"]
     assert doc["components"]["schemas"]["ErrorDetail"]["required"] == ["code", "message"]
     for path, method, op in operations(doc):
         default = op["responses"]["default"]
-        assert default["content"]["application/json"]["schema"] == openapi.ref("ErrorResponse")
+        assert default["content"]["application/json"]["schema"] == base.ref("ErrorResponse")
         if path not in {r.template for r in ROUTES if r.public}:
             for code in ("400", "401", "403", "404"):
                 assert code in op["responses"], (method, path, code)

@@ -417,3 +417,36 @@ def test_loop_generation_reads_are_shared_and_started_after_each_caller() -> Non
 
     assert asyncio.run(scenario()) == [0, 1, 1, 1]
     assert len(reads) == 2
+
+
+# -- the RBAC cache: exact across connections (several server processes) ---------------------
+def test_rbac_cache_sees_other_processes_changes(tmp_path: Path) -> None:
+    from acrctl.backend.core import Backend
+    from acrctl.backend.errors import AuthenticationFailed
+    from acrctl.backend.rbac import TOKEN, hash_token
+    from acrctl.backend.sqlite import SqliteStore
+
+    db = str(tmp_path / "s.db")
+    a = Backend(SqliteStore(db))
+    sub, _ = a.bootstrap(admin_token="t0")
+    b = Backend(SqliteStore(db))  # another server process on the same file
+    doc, token = b.rbac.create_principal("ci")
+    caller = a.rbac.authenticate(token)
+    action, scope = "Microsoft.ContainerRegistry/registries/read", sub["id"]
+    assert not a.rbac.allowed(caller, action, scope)
+    assert not a.rbac.allowed(caller, action, scope)  # now cached
+    grant = b.rbac.create_assignment(
+        scope,
+        str(uuid.uuid4()),
+        {"properties": {"roleDefinitionId": "Reader", "principalId": doc["id"]}},
+    )
+    assert a.rbac.allowed(caller, action, scope)
+    b.rbac.delete_assignment(grant["name"])
+    assert not a.rbac.allowed(caller, action, scope)
+    b.store.delete(TOKEN, hash_token(token))
+    with pytest.raises(AuthenticationFailed):
+        a.rbac.authenticate(token)
+    with a.store.transaction():  # inside a transaction nothing is cached
+        assert a.store.generation() is None  # type: ignore[attr-defined]
+    a.store.close()
+    b.store.close()

@@ -6,6 +6,8 @@ safe to repeat."""
 from __future__ import annotations
 
 import contextlib
+import http.server
+import json
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -295,3 +297,68 @@ def test_a_refused_connection_lets_even_a_post_be_retried() -> None:
         f"Could not connect to {url}: [Errno 111] Connection "
         "refused. Is the server running and the endpoint right?"
     )
+
+
+# -- keep-alive and error mapping ---------------------------------------------------------------
+class JsonHandler(http.server.BaseHTTPRequestHandler):
+    """Any GET or POST: 200 with a replication-like JSON object, on a kept-alive connection."""
+
+    protocol_version = "HTTP/1.1"
+    BODY = json.dumps({"name": "eastus"}).encode()
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.BODY)))
+        self.end_headers()
+        self.wfile.write(self.BODY)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def json_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), JsonHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_stdlib_transport_keeps_alive_and_maps_errors(
+    json_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from acrctl.client.stdlib_transport import proxies_configured
+
+    transport = StdlibTransport()
+    with httpx.Client(base_url=json_server, transport=transport) as client:
+        first = client.get("/a?x=1")
+        [conn] = transport.idle_connections()
+        second = client.post("/b", json={"k": "v"})
+        assert first.status_code == second.status_code == 200
+        assert first.json()["name"] == "eastus" and first.headers["content-type"]
+        assert transport.idle_connections() == [conn]  # one kept-alive connection
+    with (
+        httpx.Client(transport=StdlibTransport()) as client,
+        pytest.raises(httpx.ConnectError, match="refused"),
+    ):
+        client.get(f"http://127.0.0.1:{_free_port()}/")
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    assert not proxies_configured()
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert proxies_configured()

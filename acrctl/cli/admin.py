@@ -6,148 +6,24 @@ subscription. See docs/drills.md."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import click
 
+from acrctl.cli.admin_options import (
+    drill_table,
+    duration_option,
+    name_option,
+    region_option,
+    scope_options,
+    scope_props,
+)
 from acrctl.cli.base import AzGroup
 from acrctl.cli.env import Env
-from acrctl.cli.options import _complete
-
-F = Callable[..., Any]
-METHODS = ("GET", "HEAD", "PUT", "PATCH", "DELETE", "POST")
 
 
 def _env() -> Env:
     return click.get_current_context().obj  # type: ignore[no-any-return]
-
-
-def _cell(value: Any) -> Any:
-    return value if value not in (None, "", []) else " "
-
-
-def _details(d: dict[str, Any]) -> str:
-    kind = d.get("kind")
-    parts: list[str] = []
-    if kind == "Throttle":
-        mode = next(
-            (f"{k} {d[k]}" for k in ("every", "count", "fraction") if d.get(k) is not None),
-            "every 1",
-        )
-        parts += [
-            mode,
-            f"retry-after {d.get('retryAfter')}s",
-            f"throttled {d.get('throttledRequests', 0)}/{d.get('matchedRequests', 0)}",
-        ]
-    elif kind == "Latency":
-        parts.append(f"{d.get('ms')} ms")
-    elif kind == "RegionOutage":
-        parts.append(f"retry-after {d.get('retryAfter')}s")
-        if d.get("failReads"):
-            parts.append("reads fail too")
-    for key, label in (
-        ("route", "route"),
-        ("methods", "methods"),
-        ("principal", "principal"),
-        ("expiresAt", "until"),
-    ):
-        if d.get(key):
-            value = d[key]
-            parts.append(f"{label} {','.join(value) if isinstance(value, list) else value}")
-    return "; ".join(parts)
-
-
-def drill_table(data: Any) -> list[dict[str, Any]]:
-    rows = data if isinstance(data, list) else [data]
-    return [
-        {
-            "NAME": _cell(d.get("name")),
-            "KIND": _cell(d.get("kind")),
-            "STATE": _cell(d.get("state")),
-            "REGION": _cell(d.get("region")),
-            "DETAILS": _cell(_details(d)),
-        }
-        for d in rows
-    ]
-
-
-# -- shared options ---------------------------------------------------------------------------
-def _name(default_help: str) -> F:
-    return click.option(
-        "-n",
-        "--name",
-        "name",
-        default=None,
-        help=f"The drill's name. Default: {default_help}. Starting a drill "
-        "with the name of an existing one replaces it.",
-    )
-
-
-def _region() -> F:
-    return click.option(
-        "-l",
-        "--region",
-        "region",
-        required=True,
-        shell_complete=_complete("location"),
-        help='The region, e.g. westus or "West US".',
-    )
-
-
-def _duration(f: F) -> F:
-    return click.option(
-        "--duration",
-        type=click.IntRange(1, 7 * 24 * 3600),
-        default=None,
-        metavar="SECONDS",
-        help="End the drill by itself after this many seconds (it stays "
-        "listed as Expired until cleared). Default: until cleared.",
-    )(f)
-
-
-def _scope(f: F) -> F:
-    for decorator in reversed(
-        (
-            click.option(
-                "--route",
-                default=None,
-                metavar="PATTERN",
-                help="Only requests whose path matches this glob, e.g. "
-                "'*/replications/*' (case-insensitive; without wildcards: any path "
-                "containing it). Default: every request.",
-            ),
-            click.option(
-                "--method",
-                "methods",
-                multiple=True,
-                type=click.Choice(METHODS, case_sensitive=False),
-                help="Only requests with this HTTP method (repeatable). Default: all.",
-            ),
-            click.option(
-                "--principal",
-                default=None,
-                metavar="ID|NAME",
-                help="Only requests of this principal (object id or display name). "
-                "Default: everyone.",
-            ),
-        )
-    ):
-        f = decorator(f)
-    return f
-
-
-def _scope_props(
-    route: str | None, methods: tuple[str, ...], principal: str | None
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if route:
-        out["route"] = route
-    if methods:
-        out["methods"] = sorted({m.upper() for m in methods})
-    if principal:
-        out["principal"] = principal
-    return out
 
 
 def _start(name: str, props: dict[str, Any], duration: int | None) -> Any:
@@ -181,8 +57,8 @@ def drill() -> None:
 
 
 @drill.command("region-outage", table=drill_table)
-@_region()
-@_name("region-outage-REGION")
+@region_option()
+@name_option("region-outage-REGION")
 @click.option(
     "--retry-after",
     type=click.IntRange(1, 3600),
@@ -199,7 +75,7 @@ def drill() -> None:
     help="Fail GETs of registries homed in the region (and of their replications "
     "and webhooks) too. Default: reads keep working.",
 )
-@_duration
+@duration_option
 def region_outage(
     region: str, name: str | None, retry_after: int, fail_reads: bool, duration: int | None
 ) -> Any:
@@ -225,9 +101,9 @@ def region_outage(
 
 
 @drill.command("replica-outage", table=drill_table)
-@_region()
-@_name("replica-outage-REGION")
-@_duration
+@region_option()
+@name_option("replica-outage-REGION")
+@duration_option
 def replica_outage(region: str, name: str | None, duration: int | None) -> Any:
     """Take the replicas in a region down, without blocking management.
 
@@ -269,7 +145,7 @@ def replica_outage(region: str, name: str | None, duration: int | None) -> Any:
     metavar="F",
     help="Throttle a random fraction F (0-1] of matching requests.",
 )
-@_scope
+@scope_options
 @click.option(
     "--retry-after",
     type=click.IntRange(0, 3600),
@@ -278,8 +154,8 @@ def replica_outage(region: str, name: str | None, duration: int | None) -> Any:
     metavar="SECONDS",
     help="The Retry-After of the 429 answers (0 only with --count, or --every 2 or more).",
 )
-@_name("throttle")
-@_duration
+@name_option("throttle")
+@duration_option
 def throttle(
     every: int | None,
     count: int | None,
@@ -310,7 +186,7 @@ def throttle(
     props: dict[str, Any] = {
         "kind": "Throttle",
         "retryAfter": retry_after,
-        **_scope_props(route, methods, principal),
+        **scope_props(route, methods, principal),
     }
     if count is not None:
         props["count"] = count
@@ -328,9 +204,9 @@ def throttle(
     required=True,
     help="Milliseconds to add to each matching request (at most 60000).",
 )
-@_scope
-@_name("latency")
-@_duration
+@scope_options
+@name_option("latency")
+@duration_option
 def latency(
     ms: int,
     route: str | None,
@@ -352,7 +228,7 @@ def latency(
     """
     return _start(
         name or "latency",
-        {"kind": "Latency", "ms": ms, **_scope_props(route, methods, principal)},
+        {"kind": "Latency", "ms": ms, **scope_props(route, methods, principal)},
         duration,
     )
 

@@ -3,7 +3,6 @@ resource group; the engine is acrctl.backend.deployments)."""
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -11,39 +10,12 @@ import click
 
 from acrctl.cli.base import AzCommand, AzGroup, color_enabled
 from acrctl.cli.config import get as config_get
+from acrctl.cli.deployment_template import request_body, strip_json_comments
+from acrctl.cli.deployment_whatif import CHANGE_TYPES, exclude_changes, what_if_text
 from acrctl.cli.env import Env
 from acrctl.cli.options import GreedyOption
 
-CHANGE_TYPES = ("Create", "Delete", "Deploy", "Ignore", "Modify", "NoChange", "Unsupported")
-SYMBOLS = {
-    "Create": "+",
-    "Delete": "-",
-    "Modify": "~",
-    "NoChange": "=",
-    "Ignore": "*",
-    "Deploy": "!",
-    "Unsupported": "x",
-    "Array": "~",
-}
-COLORS = {
-    "Create": "32",
-    "Delete": "31",
-    "Modify": "35",
-    "Deploy": "34",
-    "Ignore": "90",
-    "NoChange": "90",
-    "Unsupported": "90",
-    "Array": "35",
-}
-SUMMARY = {
-    "Create": "to create",
-    "Delete": "to delete",
-    "Modify": "to modify",
-    "Deploy": "to deploy",
-    "NoChange": "no change",
-    "Ignore": "to ignore",
-    "Unsupported": "unsupported",
-}
+__all__ = ["group", "strip_json_comments", "what_if_text"]
 
 
 class Greedy(GreedyOption):
@@ -106,240 +78,6 @@ def deployment_table(data: Any) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
-
-
-# -- reading templates and parameters like az ----------------------------------------------------
-def strip_json_comments(text: str) -> str:
-    """ARM templates may carry // and /* */ comments (az accepts them); strings are kept."""
-    out: list[str] = []
-    i, n, in_string = 0, len(text), False
-    while i < n:
-        ch = text[i]
-        if in_string:
-            out.append(ch)
-            if ch == "\\" and i + 1 < n:
-                out.append(text[i + 1])
-                i += 2
-                continue
-            in_string = ch != '"'
-            i += 1
-        elif ch == '"':
-            in_string = True
-            out.append(ch)
-            i += 1
-        elif text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            out.append(" ")
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
-
-
-def read_json(path: str, what: str) -> Any:
-    import json
-
-    from acrctl.client.errors import AcrctlError
-
-    if path.lower().endswith((".bicep", ".bicepparam")):
-        raise AcrctlError(
-            f"Bicep files are not supported: build the JSON template with "
-            f"'az bicep build --file {path}' (or 'bicep build') and pass that."
-        )
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            text = f.read()
-    except OSError as exc:
-        raise AcrctlError(f"Cannot read the {what} '{path}': {exc.strerror}.") from None
-    try:
-        return json.loads(strip_json_comments(text))
-    except ValueError as exc:
-        raise AcrctlError(f"Failed to parse the {what} '{path}': {exc}.") from None
-
-
-def _definitions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    defs = template.get("parameters") or {}
-    return (
-        {k.lower(): v for k, v in defs.items() if isinstance(v, dict)}
-        if isinstance(defs, dict)
-        else {}
-    )
-
-
-def typed_value(name: str, value: str, definition: dict[str, Any]) -> Any:
-    """az's `key=value`: the value converted by the template parameter's type."""
-    import json
-
-    from acrctl.client.errors import AcrctlError
-
-    kind = str(definition.get("type", "")).lower()
-    try:
-        if kind in ("object", "array", "secureobject"):
-            return json.loads(value)
-        if kind == "bool":
-            return value.lower() == "true"
-        if kind == "int":
-            return int(value)
-    except ValueError:
-        raise AcrctlError(
-            f"The value '{value}' of parameter '{name}' is not a valid {kind}."
-        ) from None
-    return value
-
-
-def parameter_values(
-    items: tuple[tuple[str, ...], ...] | None, template: dict[str, Any]
-) -> dict[str, Any]:
-    """az's --parameters: each item `@file.json` (a parameters file or a plain object),
-    a file path, a JSON object, or `name=value`; later items win."""
-    import json
-
-    from acrctl.client.errors import AcrctlError
-
-    defs = _definitions(template)
-    out: dict[str, Any] = {}
-    for item in (i for group in (items or ()) for i in group if isinstance(i, str)):
-        data: Any = None
-        if item.startswith("@") or (os.path.isfile(item) and "=" not in item):
-            data = read_json(item.lstrip("@"), "parameters file")
-        elif item.lstrip().startswith("{"):
-            try:
-                data = json.loads(item)
-            except ValueError as exc:
-                raise AcrctlError(f"Unable to parse parameter: {item} ({exc}).") from None
-        elif "=" in item:
-            key, _, value = item.partition("=")
-            d = defs.get(key.lower())
-            if d is None:
-                allowed = ", ".join(sorted(template.get("parameters") or {}))
-                raise AcrctlError(
-                    f"unrecognized template parameter '{key}'. Allowed parameters: {allowed}"
-                )
-            out[key] = {"value": typed_value(key, value, d)}
-            continue
-        else:
-            raise AcrctlError(f"Unable to parse parameter: {item}")
-        if (
-            isinstance(data, dict)
-            and isinstance(data.get("parameters"), dict)
-            and ("$schema" in data or "contentVersion" in data)
-        ):
-            data = data["parameters"]
-        if not isinstance(data, dict):
-            raise AcrctlError(
-                f"Unable to parse parameter: {item} (expected an object of "
-                '{"name": {"value": ...}}).'
-            )
-        out.update(data)
-    return out
-
-
-def prompt_missing(template: dict[str, Any], values: dict[str, Any]) -> None:
-    """az's prompt for required parameters without a value (only on a terminal)."""
-    given = {k.lower() for k in values}
-    for name, d in (template.get("parameters") or {}).items():
-        if not isinstance(d, dict) or name.lower() in given or "defaultValue" in d:
-            continue
-        kind = str(d.get("type", "string")).lower()
-        raw = click.prompt(
-            f"Please provide {kind} value for '{name}'",
-            err=True,
-            hide_input=kind.startswith("secure"),
-        )
-        values[name] = {"value": typed_value(name, raw, d)}
-
-
-def _request(
-    template_file: str, parameters: Any, mode: str, name: str | None, no_prompt: bool
-) -> tuple[str, dict[str, Any]]:
-    from acrctl.client.errors import AcrctlError
-
-    template = read_json(template_file, "template file")
-    if not isinstance(template, dict):
-        raise AcrctlError(f"The template file '{template_file}' must hold a JSON object.")
-    values = parameter_values(parameters, template)
-    if not no_prompt and sys.stdin.isatty():
-        prompt_missing(template, values)
-    name = name or os.path.splitext(os.path.basename(template_file))[0]
-    return name, {
-        "properties": {"template": template, "parameters": values, "mode": mode.capitalize()}
-    }
-
-
-# -- what-if, pretty printed like az --------------------------------------------------------
-def _fmt(value: Any) -> str:
-    import json
-
-    return json.dumps(value, sort_keys=True)
-
-
-def what_if_text(result: dict[str, Any], scope: str, color: bool = False) -> str:
-    """az's what-if report: a legend, then each resource with its symbol and, for a
-    Modify, the property changes; then the summary."""
-    changes = (result.get("properties") or {}).get("changes") or []
-
-    def paint(kind: str, s: str) -> str:
-        return f"\x1b[{COLORS[kind]}m{s}\x1b[0m" if color and kind in COLORS else s
-
-    present = [
-        k
-        for k in ("Delete", "Create", "Modify", "Deploy", "NoChange", "Ignore", "Unsupported")
-        if any(c["changeType"] == k for c in changes)
-    ]
-    lines = [
-        "Note: The result may contain false positive predictions (noise).",
-        "",
-        "Resource and property changes are indicated with these symbols:",
-    ]
-    lines += [f"  {paint(k, SYMBOLS[k])} {k}" for k in present]
-    lines += ["", "The deployment will update the following scope:", "", f"Scope: {scope}", ""]
-    for c in changes:
-        kind, rid = c["changeType"], str(c["resourceId"])
-        rel = rid.split("/providers/", 1)[1] if "/providers/" in rid else rid
-        lines.append(f"  {paint(kind, SYMBOLS.get(kind, '?') + ' ' + rel)}")
-        for d in c.get("delta") or []:
-            pk = d["propertyChangeType"]
-            if pk == "Create":
-                change = _fmt(d["after"])
-            elif pk == "Delete":
-                change = _fmt(d["before"])
-            else:
-                change = f"{_fmt(d['before'])} => {_fmt(d['after'])}"
-            lines.append(f"    {paint(pk, SYMBOLS.get(pk, '~'))} {d['path']}: {change}")
-        if c.get("delta"):
-            lines.append("")
-    if changes and lines[-1] != "":
-        lines.append("")
-    counts = [
-        f"{sum(c['changeType'] == k for c in changes)} {SUMMARY[k]}"
-        for k in ("Create", "Delete", "Deploy", "Modify", "NoChange", "Ignore", "Unsupported")
-        if any(c["changeType"] == k for c in changes)
-    ]
-    lines.append(f"Resource changes: {', '.join(counts) or 'no change'}.")
-    return "\n".join(lines) + "\n"
-
-
-def _exclude(result: dict[str, Any], excluded: tuple[str, ...] | None) -> dict[str, Any]:
-    drop = {e.lower() for e in (excluded or ()) if isinstance(e, str)}
-    unknown = drop - {t.lower() for t in CHANGE_TYPES}
-    if unknown:
-        from acrctl.client.errors import UsageError
-
-        raise UsageError(
-            f"'{sorted(unknown)[0]}' is not a valid change type. Allowed values: "
-            f"{', '.join(CHANGE_TYPES)}."
-        )
-    if not drop:
-        return result
-    props = dict(result.get("properties") or {})
-    props["changes"] = [
-        c for c in props.get("changes") or [] if str(c["changeType"]).lower() not in drop
-    ]
-    return {**result, "properties": props}
 
 
 def _scope(env: Env, rg: str) -> str:
@@ -493,10 +231,10 @@ def create(
         acrctl deployment group create -g MyResourceGroup -f layout.json --mode Complete
     """
     env = _env()
-    name, body = _request(template_file, parameters, mode, name, no_prompt)
+    name, body = request_body(template_file, parameters, mode, name, no_prompt)
     client = env.client()
     if what_if or confirm:
-        result = _exclude(client.what_if_deployment(resource_group, name, body), exclude)
+        result = exclude_changes(client.what_if_deployment(resource_group, name, body), exclude)
         click.echo(
             what_if_text(result, _scope(env, resource_group), color_enabled(sys.stdout)), nl=False
         )
@@ -552,8 +290,8 @@ def what_if_(
           -x NoChange Ignore --no-pretty-print
     """
     env = _env()
-    name, body = _request(template_file, parameters, mode, name, no_prompt)
-    result = _exclude(env.client().what_if_deployment(resource_group, name, body), exclude)
+    name, body = request_body(template_file, parameters, mode, name, no_prompt)
+    result = exclude_changes(env.client().what_if_deployment(resource_group, name, body), exclude)
     if no_pretty_print:
         return result
     click.echo(

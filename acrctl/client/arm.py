@@ -22,7 +22,7 @@ from acrctl.client.errors import (
     TlsVerifyFailed,
     from_response,
 )
-from acrctl.client.tls import verify_failed_message, verify_failure
+from acrctl.client.tls import httpx_verify, verify_failed_message, verify_failure
 
 API_VERSION = "2025-11-01"
 RESOURCES_API_VERSION = "2022-09-01"
@@ -49,37 +49,6 @@ def redact(value: Any) -> Any:
     return value
 
 
-class _DeferredTLS:
-    """Stands in for the ssl.SSLContext httpx builds from `verify`, and builds it (with
-    acrctl.client.tls.ssl_context, httpx's own context for True) on first use. Building it
-    reads certifi's CA bundle, ~30 ms of a command's start-up; a client of an http://
-    endpoint needs TLS only if the server hands it an https URL (a nextLink or a polling
-    URL), so it usually never pays. A CA bundle path becomes a context here too (httpx
-    0.28 deprecates `verify=<str>`), and one that cannot be read is a clear error."""
-
-    def __init__(self, verify: bool | str) -> None:
-        self._verify = verify
-        self._context: Any = None
-
-    def __getattr__(self, name: str) -> Any:  # set_alpn_protocols, wrap_socket, wrap_bio...
-        if name.startswith("_"):
-            raise AttributeError(name)
-        if self._context is None:
-            from acrctl.client.tls import ssl_context
-
-            self._context = ssl_context(self._verify)
-        return getattr(self._context, name)
-
-
-def _tls(endpoint: str, verify: bool | str) -> Any:
-    """What to hand httpx as `verify`: deferred (httpx >= 0.28 takes any context-like
-    object), as given otherwise."""
-    if verify is False:
-        return verify
-    major, minor = (int(x) for x in httpx.__version__.split(".")[:2])
-    return _DeferredTLS(verify) if (major, minor) >= (0, 28) else verify
-
-
 class ArmClient:
     def __init__(
         self,
@@ -103,7 +72,7 @@ class ArmClient:
             base_url=self.endpoint,
             headers=headers,
             transport=transport,
-            verify=_tls(self.endpoint, verify),
+            verify=httpx_verify(verify),
             timeout=timeout,
             follow_redirects=False,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import ssl
+from typing import Any
 
 from acrctl.client.errors import AcrctlError
 
@@ -59,3 +60,34 @@ def verify_failed_message(endpoint: str, err: ssl.SSLCertVerificationError) -> s
         "it for this endpoint, or set ACRCTL_CA_BUNDLE=FILE. SSL_CERT_FILE and "
         "REQUESTS_CA_BUNDLE are honoured too."
     )
+
+
+class DeferredTLS:
+    """Stands in for the ssl.SSLContext httpx builds from `verify`, and builds it (with
+    acrctl.client.tls.ssl_context, httpx's own context for True) on first use. Building it
+    reads certifi's CA bundle, ~30 ms of a command's start-up; a client of an http://
+    endpoint needs TLS only if the server hands it an https URL (a nextLink or a polling
+    URL), so it usually never pays. A CA bundle path becomes a context here too (httpx
+    0.28 deprecates `verify=<str>`), and one that cannot be read is a clear error."""
+
+    def __init__(self, verify: bool | str) -> None:
+        self._verify = verify
+        self._context: Any = None
+
+    def __getattr__(self, name: str) -> Any:  # set_alpn_protocols, wrap_socket, wrap_bio...
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._context is None:
+            self._context = ssl_context(self._verify)
+        return getattr(self._context, name)
+
+
+def httpx_verify(verify: bool | str) -> Any:
+    """What to hand httpx as `verify`: deferred (httpx >= 0.28 takes any context-like
+    object), as given otherwise."""
+    if verify is False:
+        return verify
+    import httpx
+
+    major, minor = (int(x) for x in httpx.__version__.split(".")[:2])
+    return DeferredTLS(verify) if (major, minor) >= (0, 28) else verify

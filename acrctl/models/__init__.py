@@ -89,7 +89,8 @@ class Webhook(Resource):
 
 
 class CallbackConfig(ArmModel):
-    service_uri: str = Field(alias="serviceUri")
+    # required, but null when the server holds no secret for the webhook (OpenAPI: nullable)
+    service_uri: str | None = Field(alias="serviceUri")
     custom_headers: dict[str, str] | None = Field(None, alias="customHeaders")
 
 
@@ -145,3 +146,5 @@ class Subscription(ArmModel):
     subscription_id: str = Field(alias="subscriptionId")
     display_name: str | None = Field(None, alias="displayName")
     state: str | None = None
+    tenant_id: str | None = Field(None, alias="tenantId")
+    authorization_source: str | None = Field(None, alias="authorizationSource")
