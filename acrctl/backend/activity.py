@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids
 from acrctl.backend.errors import InvalidInput
+from acrctl.backend.kinds import ACTIVITY, SUBSCRIPTION
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
 
-ACTIVITY = "activity"
 READ_ACTION = "Microsoft.Insights/eventtypes/values/read"
 PRUNE_EVERY = 60.0  # seconds between two prunes on write (per process)
 PRUNE_BATCH = 500  # records deleted per subscription and prune
@@ -270,8 +270,6 @@ class Activity:
         the subscription does not exist (an attempt on a made-up subscription is not worth
         keeping). `suppressed`: records of this caller's refused attempts left unwritten
         since its previous record (kept as properties.suppressedEvents)."""
-        from acrctl.backend.core import SUBSCRIPTION
-
         parent = self.parent(sub)
         if self.b.store.get(SUBSCRIPTION, parent) is None:
             return None

@@ -23,18 +23,16 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids
-from acrctl.backend.core import check_tags
 from acrctl.backend.errors import ArmError, InvalidInput, NotFound
-from acrctl.backend.operations import OPERATION
-from acrctl.backend.registries import REGISTRY
+from acrctl.backend.kinds import DEPLOYMENT, OPERATION, REGISTRY
 from acrctl.backend.template_limits import Limits
 from acrctl.backend.templates import Resource, Scope, Template, TemplateError, murmur64
+from acrctl.backend.validation import check_tags
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
     from acrctl.backend.rbac import Caller
 
-DEPLOYMENT = "deployment"
 DEPLOYMENT_TYPE = "Microsoft.Resources/deployments"
 NAME_RE = re.compile(r"^[-\w._()]{1,64}\Z")
 MODES = {"incremental": "Incremental", "complete": "Complete"}

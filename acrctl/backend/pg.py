@@ -50,7 +50,7 @@ from psycopg import sql
 
 from acrctl.backend.errors import Unavailable, database_unavailable
 from acrctl.backend.sqlite import list_query, new_etag
-from acrctl.backend.store import (
+from acrctl.backend.store_base import (
     EtagMismatch,
     Item,
     RequestScopes,

@@ -11,16 +11,15 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import admin_user, ids, regions
-from acrctl.backend.core import body_properties, check_name, check_tags
 from acrctl.backend.errors import Conflict, InvalidInput, NotFound
 from acrctl.backend.etags import check_preconditions
-from acrctl.backend.groups import GROUP
+from acrctl.backend.kinds import GROUP, REGISTRY
+from acrctl.backend.validation import body_properties, check_name, check_tags
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
     from acrctl.backend.rbac import Caller
 
-REGISTRY = "registry"
 SKUS = {"basic": "Basic", "standard": "Standard", "premium": "Premium"}
 WEBHOOK_QUOTA = {"Basic": 2, "Standard": 10, "Premium": 500}
 STORAGE_GIB = {"Basic": 10, "Standard": 100, "Premium": 500}
