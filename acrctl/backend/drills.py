@@ -15,8 +15,9 @@ one is a delete. Four kinds:
 * Latency       -- matching requests are delayed by `ms` milliseconds.
 
 Throttle and latency drills match on a path glob (`route`), HTTP `methods` and a
-`principal` (id or display name). This module is plain Python: the model, validation,
-storage and the decisions; acrctl.server.drills applies them to requests.
+`principal` (id or display name). Plain Python: the model, validation and the decisions on
+one request are in acrctl.backend.drill_model (re-exported here), the storage and what
+requests see in this module (Backend.drills); acrctl.server.drills applies them to requests.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 ARM semantics: an assignment at a scope applies to everything below it; a role allows an
 action when one of its `actions` globs matches and none of the *same* role's `notActions` does;
 matching is case-insensitive with `*` as the only wildcard.
+
+Here: Rbac, the principals, their tokens and the role assignments. It builds on
+acrctl.backend.rbac_engine (RbacEngine: role definitions and the check) and
+acrctl.backend.rbac_rules (Caller, matching, hash_token, denied); their names are re-exported.
 """
 
 from __future__ import annotations

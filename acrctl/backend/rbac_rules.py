@@ -9,16 +9,12 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from acrctl.backend import ids, roles
 from acrctl.backend.errors import (
     AuthorizationFailed,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
 WRITE_DEFINITION = "Microsoft.Authorization/roleDefinitions/write"

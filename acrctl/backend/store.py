@@ -5,6 +5,9 @@ or another unique id; `parent` is the key of the owning item (or a scope), used 
 `name` is the lower-cased short name, used for unique-name lookups. Every write bumps the
 item's etag; `put(..., if_etag=...)` is a compare-and-set. `seq` is a monotonic insertion
 counter that gives lists a stable order and O(page) paging.
+
+The item, the errors and what both implementations share are in acrctl.backend.store_base
+(re-exported here), which the implementations import instead of this module.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ built, steps, depth, time, resources, expression length); past a bound a Templat
 names the place, the limit and its setting.
 
 The package: model (types, errors, scope, resources, uniqueString), parser (the expression
-language), functions (the function library), evaluator (parameters, variables, evaluation)
-and template (the Template). This module re-exports their names.
+language), functions_scope and functions (the function library), evaluator (parameters,
+variables, evaluation) and template (the Template). This module re-exports their names.
 """
 
 from __future__ import annotations
@@ -35,43 +35,45 @@ from acrctl.backend.templates.evaluator import (  # noqa: F401
     Evaluator,
 )
 from acrctl.backend.templates.functions import (  # noqa: F401
-    _FORMAT,
     FUNCTION_NAMES,
     FUNCTIONS,
     PASS_THROUGH,
-    Function,
     _and,
-    _arg_error,
-    _arity,
     _bool,
     _bools,
     _brief,
-    _concat,
-    _deployment,
     _empty,
     _equals,
     _false,
-    _format,
     _if_placeholder,
     _int,
     _length,
     _not,
     _null,
     _or,
+    _replace,
+    _string,
+    _true,
+    _unsupported,
+)
+from acrctl.backend.templates.functions_scope import (  # noqa: F401
+    _FORMAT,
+    Function,
+    _arg_error,
+    _arity,
+    _concat,
+    _deployment,
+    _format,
     _parameters,
     _reference,
-    _replace,
     _resource_group,
     _resource_id,
-    _string,
     _strings,
     _subscription,
     _text,
     _to_lower,
     _to_upper,
-    _true,
     _unique_string,
-    _unsupported,
     _variables,
     _would,
     fn,
