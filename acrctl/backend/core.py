@@ -17,13 +17,11 @@ from acrctl.backend.store import Store
 
 # the validation helpers lived here; acrctl.backend.validation has them now (re-exported for
 # the modules that still import them from here)
-from acrctl.backend.validation import body_properties, check_name, check_tags
+from acrctl.backend.validation import body_properties, check_name, check_tags  # noqa: F401
 
 if TYPE_CHECKING:
     from acrctl.backend.deployments import Deployments
     from acrctl.backend.drills import Drills
-
-__all__ = ["SUBSCRIPTION", "Backend", "Settings", "body_properties", "check_name", "check_tags"]
 
 
 @dataclass
