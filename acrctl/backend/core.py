@@ -11,13 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids
 from acrctl.backend.clock import Clock
-from acrctl.backend.errors import InvalidInput, NotFound
+from acrctl.backend.errors import NotFound
+from acrctl.backend.kinds import SUBSCRIPTION
 from acrctl.backend.store import Store
+
+# the validation helpers lived here; acrctl.backend.validation has them now (re-exported for
+# the modules that still import them from here)
+from acrctl.backend.validation import body_properties, check_name, check_tags  # noqa: F401
 
 if TYPE_CHECKING:
     from acrctl.backend.deployments import Deployments
-
-SUBSCRIPTION = "subscription"
+    from acrctl.backend.drills import Drills
 
 
 @dataclass
@@ -134,6 +138,14 @@ class Backend:
 
         return Deployments(self)
 
+    @functools.cached_property
+    def drills(self) -> Drills:
+        """Failure drills (acrctl.backend.drills): what the replication reads and the
+        server's guard ask before answering."""
+        from acrctl.backend.drills import Drills
+
+        return Drills(self)
+
     # -- subscriptions and bootstrap ------------------------------------------------------
     def bootstrap(
         self, admin_token: str | None = None, subscription: str | None = None
@@ -200,44 +212,3 @@ class Backend:
             "lastModifiedByType": ctype,
             "lastModifiedAt": now,
         }
-
-
-def check_name(name: str, what: str) -> None:
-    """A registry, replication or webhook name where one enters (ids.is_name)."""
-    if not ids.is_name(name):
-        raise InvalidInput(
-            "InvalidResourceName" if what != "registry" else "RegistryNameInvalid",
-            f"The {what} name '{ids.printable(name)}' is invalid: {what} names must be 5 to "
-            "50 characters long and contain only letters and digits.",
-        )
-
-
-def body_properties(body: dict[str, Any], required: bool = False) -> dict[str, Any]:
-    """A request body's `properties` object; absent means {} unless `required`."""
-    props = body.get("properties")
-    if props is None and not required:
-        return {}
-    if not isinstance(props, dict):
-        raise InvalidInput(
-            "InvalidRequestContent",
-            "The request content was invalid and could not be deserialized: "
-            f"'properties' {'is required and ' if required else ''}must be an "
-            "object.",
-        )
-    return props
-
-
-def check_tags(tags: Any) -> dict[str, str]:
-    if tags is None:
-        return {}
-    if not isinstance(tags, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
-    ):
-        raise InvalidInput(
-            "InvalidRequestContent",
-            "The request content was invalid and could not be deserialized: "
-            "'tags' must be an object of string values.",
-        )
-    if len(tags) > 50:
-        raise InvalidInput("InvalidTagCount", "A resource can have at most 50 tags.")
-    return dict(tags)

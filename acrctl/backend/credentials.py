@@ -17,7 +17,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
-from acrctl.backend.rbac import PRINCIPAL, TOKEN, hash_token
+from acrctl.backend.kinds import PRINCIPAL, TOKEN
+from acrctl.backend.rbac_rules import hash_token
 
 if TYPE_CHECKING:
     from acrctl.backend.clock import Clock

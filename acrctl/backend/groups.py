@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids, regions
-from acrctl.backend.core import check_tags
 from acrctl.backend.errors import InvalidInput, NotFound
 from acrctl.backend.etags import check_preconditions
+from acrctl.backend.kinds import GROUP
+from acrctl.backend.validation import check_tags
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
     from acrctl.backend.rbac import Caller
 
-GROUP = "resourceGroup"
 GROUP_TYPE = "Microsoft.Resources/resourceGroups"
 
 

@@ -22,11 +22,13 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend.errors import AuthenticationFailed
-from acrctl.backend.rbac import TOKEN, Caller, Rbac
+from acrctl.backend.kinds import TOKEN
+from acrctl.backend.rbac_rules import Caller
 from acrctl.backend.store import EtagMismatch
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
+    from acrctl.backend.rbac import Rbac
 
 ALGORITHM = "HS256"
 KEY_KIND, KEY_NAME = "signingKey", "jwt-hs256"

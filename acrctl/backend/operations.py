@@ -19,14 +19,16 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend.errors import Conflict, NotFound
+from acrctl.backend.kinds import OPERATION
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
+    from acrctl.backend.store import Item
 
-OPERATION = "operation"
 TERMINAL = {"Succeeded", "Failed", "Canceled"}
 STATE_FOR = {"create": "Creating", "update": "Updating", "delete": "Deleting"}
 PRUNE_EVERY = 60.0  # seconds between two prunes after writes (per process)
@@ -45,6 +47,9 @@ class Operations:
         self.b = backend
         self._last_prune = 0.0
         self._pruning = threading.Lock()
+        # kind -> what runs before an item of that kind is deleted (its delete operation
+        # finishing), registered by the kind's service (Replications: regional webhooks)
+        self.before_delete: dict[str, Callable[[Item], None]] = {}
 
     def in_flight(self, item_key: str) -> dict[str, Any] | None:
         for item in self.b.store.list(OPERATION, parent=item_key, newest_first=True, limit=1):
@@ -155,8 +160,9 @@ class Operations:
             item = store.get(doc["kind"], doc["itemKey"])
             if doc["action"] == "delete":
                 if item is not None:
-                    if doc["kind"] == "replication":
-                        self.b.replications.before_delete(item)
+                    hook = self.before_delete.get(doc["kind"])
+                    if hook is not None:
+                        hook(item)
                     store.delete_tree(doc["itemKey"])
             elif item is not None:
                 item.doc["properties"]["provisioningState"] = "Succeeded"

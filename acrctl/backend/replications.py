@@ -7,22 +7,21 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids, regions
-from acrctl.backend.core import body_properties, check_name, check_tags
-from acrctl.backend.drills import Drills
 from acrctl.backend.errors import InvalidInput
 from acrctl.backend.etags import check_preconditions
+from acrctl.backend.kinds import REPLICATION
 from acrctl.backend.registries import REGISTRY, check_zone_redundancy
+from acrctl.backend.validation import body_properties, check_name, check_tags
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
     from acrctl.backend.rbac import Caller
 
-REPLICATION = "replication"
-
 
 class Replications:
     def __init__(self, backend: Backend) -> None:
         self.b = backend
+        backend.ops.before_delete[REPLICATION] = self.before_delete
 
     def _registry(self, sub: str, rg: str, registry: str) -> dict[str, Any]:
         return self.b.registries.get(sub, rg, registry)
@@ -98,7 +97,7 @@ class Replications:
 
     def get(self, sub: str, rg: str, registry: str, name: str) -> dict[str, Any]:
         doc = dict(self.item(sub, rg, registry, name).doc)
-        return Drills(self.b).overlay(sub, self._syncing([doc]))[0]  # drills: Unavailable
+        return self.b.drills.overlay(sub, self._syncing([doc]))[0]  # drills: Unavailable
 
     def list(
         self, sub: str, rg: str, registry: str, after: int | None = None, limit: int | None = None
@@ -106,7 +105,7 @@ class Replications:
         reg = self._registry(sub, rg, registry)
         items = self.b.store.list(REPLICATION, parent=ids.key(reg["id"]), after=after, limit=limit)
         last = items[-1].seq if limit is not None and len(items) == limit else None
-        return Drills(self.b).overlay(sub, self._syncing(self.b.ops.fresh(items))), last
+        return self.b.drills.overlay(sub, self._syncing(self.b.ops.fresh(items))), last
 
     def _syncing(self, docs: builtins.list[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
         """A replica the replication engine is still filling reads Syncing."""

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from acrctl.backend.store import EtagMismatch, Item, RequestScopes, RequestState, Timer, timed
+from acrctl.backend.store_base import EtagMismatch, Item, RequestScopes, RequestState, Timer, timed
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (

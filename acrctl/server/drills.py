@@ -37,7 +37,7 @@ def guard(c: Ctx, route: Route) -> None:
     if m is None:
         return
     sub = m.group(1)
-    service = drills.Drills(c.b)
+    service = c.b.drills
     active = service.active(sub)  # from the generation cache: no query while unchanged
     if not active or ADMIN_MARK in path.lower():
         return
@@ -71,7 +71,7 @@ def _body_location(c: Ctx) -> object:
 # -- admin handlers ------------------------------------------------------------------------------
 def _service(c: Ctx) -> drills.Drills:
     c.b.subscription(c.p["sub"])  # 404 for a subscription that does not exist
-    return drills.Drills(c.b)
+    return c.b.drills
 
 
 def list_(c: Ctx) -> Response:
