@@ -53,14 +53,6 @@ USER_AGENT = f"acrctl-webhook/{__version__}"
 RESPONSE_LIMIT = 1024  # bytes of a receiver's answer kept in the event record
 HEADER_LIMIT = 50  # response headers kept
 THREAD_PREFIX = "acrctl-webhook"
-# Settings.extra keys of the sender (the outbox's own keys are in backend.webhooks.DEFAULTS)
-DEFAULTS: dict[str, float] = {
-    "webhook_connect_timeout": 2.0,
-    "webhook_timeout": 5.0,  # one attempt in all: DNS, connect, TLS, send, the whole answer
-    "webhook_workers": 8,  # concurrent deliveries per worker process
-    "webhook_per_endpoint": 2,  # of which at most this many to one receiving host
-    "webhook_max_answer_head": 16384,  # bytes of a receiver's status line and headers
-}
 LEASE_FACTOR = 2.0  # a claim's lease is at least this many times webhook_timeout
 MANAGED_HEADERS = {
     "host",
@@ -105,10 +97,7 @@ class Target:
     addresses: list[IP]
 
 
-def _networks(value: Any, key: str) -> list[Net]:
-    if value is None or value == "":
-        return []
-    items = value.split(",") if isinstance(value, str) else list(value)
+def _networks(items: list[str], key: str) -> list[Net]:
     out = []
     for item in items:
         try:
@@ -119,14 +108,6 @@ def _networks(value: Any, key: str) -> list[Net]:
                 f"'{item}' (expected a CIDR such as 10.0.0.0/8)"
             ) from None
     return out
-
-
-def _flag(value: Any, default: bool) -> bool:
-    if value is None:
-        return default
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 def _checked_forms(ip: IP) -> list[IP]:
@@ -162,15 +143,14 @@ class Policy:
 
     @classmethod
     def from_settings(cls, settings: Settings, local_default: bool = False) -> Policy:
-        """Settings.extra: webhook_allow / webhook_deny (lists of CIDRs or a comma-separated
-        string), webhook_allow_local (bool; default False on a server, True embedded),
-        webhook_allow_public (bool, default True)."""
-        extra = settings.extra
+        """Settings: webhook_allow / webhook_deny (CIDRs), webhook_allow_local (None: the
+        mode's default, False on a server, True embedded), webhook_allow_public."""
+        local = settings.webhook_allow_local
         return cls(
-            allow=_networks(extra.get("webhook_allow"), "webhook_allow"),
-            deny=_networks(extra.get("webhook_deny"), "webhook_deny"),
-            allow_local=_flag(extra.get("webhook_allow_local"), local_default),
-            allow_public=_flag(extra.get("webhook_allow_public"), True),
+            allow=_networks(settings.webhook_allow, "webhook_allow"),
+            deny=_networks(settings.webhook_deny, "webhook_deny"),
+            allow_local=local_default if local is None else local,
+            allow_public=settings.webhook_allow_public,
         )
 
     def check(self, address: IP) -> str | None:
@@ -341,25 +321,19 @@ class Deliverer:
     ) -> None:
         self.b = backend
         self.policy = policy or Policy.from_settings(backend.settings, local_default)
-        extra = backend.settings.extra
-        self.connect_timeout = self._num("webhook_connect_timeout")
-        self.timeout = self._num("webhook_timeout")
-        self.workers = max(1, int(self._num("webhook_workers")))
-        self.per_endpoint = max(1, int(self._num("webhook_per_endpoint")))  # per host
-        self.max_head = max(1024, int(self._num("webhook_max_answer_head")))
-        self.verify = verify if verify is not None else extra.get("webhook_verify", True)
+        s = backend.settings
+        self.connect_timeout = s.webhook_connect_timeout
+        self.timeout = s.webhook_timeout
+        self.workers = max(1, s.webhook_workers)
+        self.per_endpoint = max(1, s.webhook_per_endpoint)  # per host
+        self.max_head = max(1024, s.webhook_max_answer_head)
+        self.verify = verify if verify is not None else s.webhook_verify
         self._cv = threading.Condition()
         self._inflight = 0
         self._busy: dict[str, int] = {}
         self._seen_version: str | None = None
         self._next_scan = 0.0
         self._n = 0
-
-    def _num(self, key: str) -> float:
-        try:
-            return float(self.b.settings.extra.get(key, DEFAULTS[key]))
-        except (TypeError, ValueError):
-            return DEFAULTS[key]
 
     # -- scheduling -----------------------------------------------------------------------
     @property

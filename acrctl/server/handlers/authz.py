@@ -116,14 +116,14 @@ def whoami(c: Ctx) -> Response:
 
 
 def reset(c: Ctx) -> Response:
-    if not c.b.settings.extra.get("allow_reset"):
+    if not c.b.settings.allow_reset:
         raise InvalidInput("ResetDisabled", "This server was not started with resets allowed.")
     from acrctl.backend.credentials import reset_store
 
     # the admin keeps a way in: the configured token, else its own; so does the caller
     auth = c.header("authorization") or ""
     bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-    admin, minted = reset_store(c.b, c.p["sub"], c.b.settings.extra.get("admin_token"), bearer)
+    admin, minted = reset_store(c.b, c.p["sub"], c.b.settings.admin_token, bearer)
     if minted is None:
         return Response(204)
     return Response(200, {**admin, "token": minted}, {"Cache-Control": "no-store"})
