@@ -57,8 +57,8 @@ def _cidrs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -
     expose_value=True,
     callback=load_config,
     help="TOML file of settings (keys are the option names, e.g. port = 8443; "
-    "a [settings] table for webhook tuning). Default: server.toml in "
-    "acrctl's config dir, if it exists.",
+    "a [settings] table for the other settings, e.g. page_size = 50). Default: "
+    "server.toml in acrctl's config dir, if it exists.",
 )
 @click.option(
     "--print-config",

@@ -187,7 +187,12 @@ def expected(name: str, ranged: bool = True) -> str:
         if not ranged:
             return word
         return f"{word} from {low:g} to {high:g}" if high is not None else f"{word} >= {low:g}"
-    words = {bool: "true or false", str: "a string", bool | None: "true or false"}
+    words = {
+        bool: "true or false",
+        str: "a string",
+        bool | None: "true or false",
+        str | None: "a string",
+    }
     return words.get(kind, "true, false or a file" if kind == bool | str else str(kind))
 
 
