@@ -84,7 +84,7 @@ SERVER_OPTIONS = (
 SECRET_FIELDS = frozenset({"admin_token", "managed_identity_header"})
 SECRET_OPTIONS = frozenset(OPTION_FIELDS.get(f, f) for f in SECRET_FIELDS)
 # every number is >= 0; these have a range of their own (minimum, maximum or None)
-RANGES: dict[str, tuple[float, float | None]] = {
+RANGES: dict[str, tuple[int, int | None]] = {
     "lro_polls": (0, 1000),
     "lro_seconds": (0, 86400),
     "retry_after": (0, 3600),

@@ -8,6 +8,7 @@ from typing import Any
 
 from acrctl.backend import scopes
 from acrctl.backend.errors import InvalidInput, NotFound
+from acrctl.server.config import RANGES
 from acrctl.server.http import Ctx, Response
 
 
@@ -137,14 +138,15 @@ def settings(c: Ctx) -> Response:
         if body["lroMode"] not in ("immediate", "polls", "seconds"):
             raise InvalidInput("InvalidSetting", "lroMode must be immediate, polls or seconds.")
         changes["lro_mode"] = body["lroMode"]
-    for key, attr, integral, low, high in SETTINGS:
+    for key, attr, integral in SETTINGS:
+        low, high = RANGES[attr]
         if key in body:
             value = body[key]
             if isinstance(value, bool) or not isinstance(value, int if integral else int | float):
                 raise InvalidInput(
                     "InvalidSetting", f"{key} must be {'an integer' if integral else 'a number'}."
                 )
-            if not low <= value <= high:
+            if value < low or (high is not None and value > high):
                 raise InvalidInput("InvalidSetting", f"{key} must be between {low} and {high}.")
             changes[attr] = value if integral else float(value)
     for attr, value in changes.items():  # all or nothing
@@ -160,12 +162,12 @@ def settings(c: Ctx) -> Response:
     )
 
 
-# key, Settings attribute, integral, minimum, maximum
+# key, Settings attribute, integral; the range is the server settings schema's
 SETTINGS = (
-    ("lroPolls", "lro_polls", True, 0, 1000),
-    ("lroSeconds", "lro_seconds", False, 0, 86400),
-    ("retryAfter", "retry_after", True, 0, 3600),
-    ("pageSize", "page_size", True, 1, 1000),
+    ("lroPolls", "lro_polls", True),
+    ("lroSeconds", "lro_seconds", False),
+    ("retryAfter", "retry_after", True),
+    ("pageSize", "page_size", True),
 )
 
 
