@@ -8,7 +8,6 @@ from typing import Any
 
 from acrctl.backend import scopes
 from acrctl.backend.errors import InvalidInput, NotFound
-from acrctl.server.config import RANGES
 from acrctl.server.http import Ctx, Response
 
 
@@ -131,6 +130,8 @@ def reset(c: Ctx) -> Response:
 
 
 def settings(c: Ctx) -> Response:
+    from acrctl.server.config import RANGES  # the settings schema's ranges
+
     body: dict[str, Any] = c.body()
     s = c.b.settings
     changes: dict[str, Any] = {}
