@@ -331,15 +331,16 @@ def _server_config(params: dict[str, Any], settings: Settings) -> Any:
     from acrctl.server.config import OPTION_FIELDS
     from acrctl.server.serve import ServerConfig
 
-    skip = {"config", "print_config", "region_registry", "bootstrap_token", *OPTION_FIELDS}
-    return ServerConfig(
+    special = {"config", "print_config", "database", "metrics", "region_registry"}
+    same = {k: v for k, v in params.items() if k not in special | set(OPTION_FIELDS.values())}
+    return ServerConfig(  # the other options have ServerConfig fields of the same name
         database=params["database"] or default_database(),
         admin_token=params["bootstrap_token"],
         allow_reset=params["allow_reset"],
         settings=settings,
         metrics=params["metrics"].lower(),
         region_registries=dict(r.split("=", 1) for r in params["region_registry"]),
-        **{k: v for k, v in params.items() if k not in skip and k not in ("database", "metrics")},
+        **same,
     )
 
 

@@ -58,12 +58,12 @@ def option_values(ctx: click.Context) -> dict[str, Value]:
         if field is None:
             continue
         source = source_of(ctx, param)
-        flag = param.opts[0] if isinstance(param, click.Option) else str(param.name)
-        where = {"flag": flag, "default": flag, "config file": f"{ctx.meta.get(FILE)} "}.get(
-            source, source.removeprefix("env ")
-        )
         if source == "config file":
-            where += str(param.name)
+            where = f"{ctx.meta.get(FILE)} {param.name}"
+        elif source.startswith("env "):
+            where = source.removeprefix("env ")
+        else:  # a flag, or its default
+            where = param.opts[0] if isinstance(param, click.Option) else str(param.name)
         out[field] = Value(ctx.params[param.name or ""], source, where)
     return out
 
