@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALWAYS_DENIED",
-    "DEFAULTS",
     "IP",
     "SIGNATURE_HEADER",
     "THREAD_PREFIX",
@@ -70,14 +69,6 @@ log = logging.getLogger("acrctl.delivery")
 USER_AGENT = f"acrctl-webhook/{__version__}"
 RESPONSE_LIMIT = 1024  # bytes of a receiver's answer kept in the event record
 HEADER_LIMIT = 50  # response headers kept
-# Settings.extra keys of the sender (the outbox's own keys are in backend.webhooks.DEFAULTS)
-DEFAULTS: dict[str, float] = {
-    "webhook_connect_timeout": 2.0,
-    "webhook_timeout": 5.0,  # one attempt in all: DNS, connect, TLS, send, the whole answer
-    "webhook_workers": 8,  # concurrent deliveries per worker process
-    "webhook_per_endpoint": 2,  # of which at most this many to one receiving host
-    "webhook_max_answer_head": 16384,  # bytes of a receiver's status line and headers
-}
 LEASE_FACTOR = 2.0  # a claim's lease is at least this many times webhook_timeout
 MANAGED_HEADERS = {
     "host",
@@ -137,25 +128,19 @@ class Deliverer:
     ) -> None:
         self.b = backend
         self.policy = policy or Policy.from_settings(backend.settings, local_default)
-        extra = backend.settings.extra
-        self.connect_timeout = self._num("webhook_connect_timeout")
-        self.timeout = self._num("webhook_timeout")
-        self.workers = max(1, int(self._num("webhook_workers")))
-        self.per_endpoint = max(1, int(self._num("webhook_per_endpoint")))  # per host
-        self.max_head = max(1024, int(self._num("webhook_max_answer_head")))
-        self.verify = verify if verify is not None else extra.get("webhook_verify", True)
+        s = backend.settings
+        self.connect_timeout = s.webhook_connect_timeout
+        self.timeout = s.webhook_timeout
+        self.workers = max(1, s.webhook_workers)
+        self.per_endpoint = max(1, s.webhook_per_endpoint)  # per host
+        self.max_head = max(1024, s.webhook_max_answer_head)
+        self.verify = verify if verify is not None else s.webhook_verify
         self._cv = threading.Condition()
         self._inflight = 0
         self._busy: dict[str, int] = {}
         self._seen_version: str | None = None
         self._next_scan = 0.0
         self._n = 0
-
-    def _num(self, key: str) -> float:
-        try:
-            return float(self.b.settings.extra.get(key, DEFAULTS[key]))
-        except (TypeError, ValueError):
-            return DEFAULTS[key]
 
     # -- scheduling -----------------------------------------------------------------------
     @property

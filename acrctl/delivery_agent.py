@@ -18,6 +18,7 @@ on FILE.delivery.lock (its pid inside) while it works. What it says goes to FILE
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import logging.handlers
@@ -34,18 +35,14 @@ try:
 except ImportError:  # pragma: no cover - Windows: no background sender (see ensure_running)
     fcntl = None  # type: ignore[assignment]
 
+from acrctl.backend.core import Settings
+
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
     from acrctl.delivery import Deliverer
 
 log = logging.getLogger("acrctl.delivery_agent")
 
-# Settings.extra keys of the agent (the outbox's are in backend.webhooks.DEFAULTS, the
-# sender's in acrctl.delivery.DEFAULTS)
-DEFAULTS: dict[str, float] = {
-    "webhook_agent_lifetime": 600.0,  # seconds an agent runs at most, work left or not
-    "webhook_agent_log_bytes": 1_048_576,  # size of the log before it is rotated (one kept)
-}
 MAX_NAP = 5.0  # seconds between looks at the outbox while nothing is due sooner
 STUCK_NAP = 1.0  # when something is due but nothing could be claimed (e.g. its hook is going)
 
@@ -56,13 +53,6 @@ def lock_path(state: str) -> str:
 
 def log_path(state: str) -> str:
     return os.path.abspath(state) + ".delivery.log"
-
-
-def setting(backend: Backend, key: str) -> float:
-    try:
-        return float(backend.settings.extra.get(key, DEFAULTS[key]))
-    except (TypeError, ValueError):
-        return DEFAULTS[key]
 
 
 # -- the lock ---------------------------------------------------------------------------------
@@ -135,12 +125,19 @@ def ensure_running(backend: Backend, state: str) -> int | None:
 
 
 def agent_settings(backend: Backend) -> dict[str, Any]:
-    """The webhook settings of `backend` that an agent takes on (JSON values only)."""
-    out = {}
-    for key, value in backend.settings.extra.items():
-        if key.startswith("webhook_") and isinstance(value, (str, int, float, bool, list)):
-            out[key] = value
-    return out
+    """The webhook settings of `backend` that differ from the defaults: the agent takes
+    them on."""
+    defaults = Settings()
+    return {
+        key: getattr(backend.settings, key)
+        for key in webhook_fields()
+        if getattr(backend.settings, key) != getattr(defaults, key)
+    }
+
+
+def webhook_fields() -> list[str]:
+    """The Settings fields an agent takes from the command that starts it."""
+    return [f.name for f in dataclasses.fields(Settings) if f.name.startswith("webhook_")]
 
 
 def _spawn(state: str, settings: dict[str, Any], lock: StateLock) -> int | None:
@@ -170,7 +167,7 @@ def run(backend: Backend, lock: StateLock, stop: threading.Event) -> str:
     Lets go of the lock before it returns. Returns why it stopped."""
     from acrctl.delivery import Deliverer
 
-    deadline = time.monotonic() + setting(backend, "webhook_agent_lifetime")
+    deadline = time.monotonic() + backend.settings.webhook_agent_lifetime
     deliverer = Deliverer(backend, local_default=True)
     why = "stopped"
     while not stop.is_set():
@@ -224,11 +221,8 @@ def _settings(text: str) -> dict[str, Any]:
         value = json.loads(text)
     except ValueError:
         return {}
-    return (
-        {k: v for k, v in value.items() if str(k).startswith("webhook_")}
-        if isinstance(value, dict)
-        else {}
-    )
+    known = webhook_fields()
+    return {k: v for k, v in value.items() if k in known} if isinstance(value, dict) else {}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,10 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settings", default="{}", help="webhook settings, a JSON object")
     parser.add_argument("--lock-fd", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    extra = _settings(args.settings)
-    _logging(
-        args.state, float(extra.get("webhook_agent_log_bytes", DEFAULTS["webhook_agent_log_bytes"]))
-    )
+    settings = Settings(**_settings(args.settings))
+    _logging(args.state, settings.webhook_agent_log_bytes)
     if fcntl is None:  # pragma: no cover - Windows
         log.info("no background delivery on this platform; exiting")
         return 0
@@ -255,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        backend = _backend(args.state, extra)
+        backend = _backend(args.state, settings)
         log.info("delivery agent started")
         log.info("delivery agent exiting: %s", run(backend, lock, stop))
     except Exception:
@@ -264,14 +256,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _backend(state: str, extra: dict[str, Any]) -> Backend:
-    from acrctl.backend.core import Backend, Settings
+def _backend(state: str, settings: Settings) -> Backend:
+    from acrctl.backend.core import Backend
     from acrctl.statefile import ReadOnlyStore, open_store
 
     store = open_store(state)
     if isinstance(store, ReadOnlyStore):
         raise RuntimeError("the state file is read-only")
-    return Backend(store, settings=Settings(extra=extra))
+    return Backend(store, settings=settings)
 
 
 if __name__ == "__main__":

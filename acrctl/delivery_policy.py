@@ -59,10 +59,7 @@ class Target:
     addresses: list[IP]
 
 
-def _networks(value: Any, key: str) -> list[Net]:
-    if value is None or value == "":
-        return []
-    items = value.split(",") if isinstance(value, str) else list(value)
+def _networks(items: list[str], key: str) -> list[Net]:
     out = []
     for item in items:
         try:
@@ -73,14 +70,6 @@ def _networks(value: Any, key: str) -> list[Net]:
                 f"'{item}' (expected a CIDR such as 10.0.0.0/8)"
             ) from None
     return out
-
-
-def _flag(value: Any, default: bool) -> bool:
-    if value is None:
-        return default
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 def _checked_forms(ip: IP) -> list[IP]:
@@ -116,15 +105,14 @@ class Policy:
 
     @classmethod
     def from_settings(cls, settings: Settings, local_default: bool = False) -> Policy:
-        """Settings.extra: webhook_allow / webhook_deny (lists of CIDRs or a comma-separated
-        string), webhook_allow_local (bool; default False on a server, True embedded),
-        webhook_allow_public (bool, default True)."""
-        extra = settings.extra
+        """Settings: webhook_allow / webhook_deny (CIDRs), webhook_allow_local (None: the
+        mode's default, False on a server, True embedded), webhook_allow_public."""
+        local = settings.webhook_allow_local
         return cls(
-            allow=_networks(extra.get("webhook_allow"), "webhook_allow"),
-            deny=_networks(extra.get("webhook_deny"), "webhook_deny"),
-            allow_local=_flag(extra.get("webhook_allow_local"), local_default),
-            allow_public=_flag(extra.get("webhook_allow_public"), True),
+            allow=_networks(settings.webhook_allow, "webhook_allow"),
+            deny=_networks(settings.webhook_deny, "webhook_deny"),
+            allow_local=local_default if local is None else local,
+            allow_public=settings.webhook_allow_public,
         )
 
     def check(self, address: IP) -> str | None:

@@ -35,7 +35,15 @@ ADMIN_TOKEN = "acr_harness_admin_token_7d1f0c9e"
 NO_TOKEN = ""  # `token=NO_TOKEN`: send no Authorization header at all
 INPROCESS_BASE = "https://acrctl.local"
 ACR = "Microsoft.ContainerRegistry"
-DEFAULT_SETTINGS = {f.name: f.default for f in fields(Settings) if f.name != "extra"}
+# the server sets these from its own configuration; a test's settings never change them
+SERVER_SET = ("allow_reset", "admin_token")
+DEFAULT_SETTINGS = {f.name for f in fields(Settings) if f.name not in SERVER_SET}
+
+
+def default_settings() -> dict[str, Any]:
+    """Fresh default values (no list shared between tests) of the settings tests change."""
+    return {k: v for k, v in vars(Settings()).items() if k in DEFAULT_SETTINGS}
+
 
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
@@ -282,7 +290,7 @@ def acrctl_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Threaded
 def _inprocess(tmp_path: Path) -> Iterator[Api]:
     clock = FakeClock()
     db = str(tmp_path / "api-state.db")
-    settings = Settings(extra={"allow_reset": True, "admin_token": ADMIN_TOKEN})
+    settings = Settings(allow_reset=True, admin_token=ADMIN_TOKEN)
     backend = Backend(SqliteStore(db), clock=clock, settings=settings)
     backend.bootstrap(admin_token=ADMIN_TOKEN)
     transport = InProcessTransport(App(backend), caller=None)
@@ -293,7 +301,7 @@ def _inprocess(tmp_path: Path) -> Iterator[Api]:
 
 def _server(server: ThreadedServer) -> Iterator[Api]:
     backend = server.app.backend
-    for k, v in DEFAULT_SETTINGS.items():
+    for k, v in default_settings().items():
         setattr(backend.settings, k, v)
     # Reset on the backend itself (not through the API), so a test that broke the admin's
     # access cannot break the next one. The reset endpoint has tests of its own.
@@ -303,7 +311,7 @@ def _server(server: ThreadedServer) -> Iterator[Api]:
     backend.bootstrap(admin_token=ADMIN_TOKEN, subscription=sub)
     with httpx.Client(base_url=server.url, timeout=10) as http:
         yield Api("server", backend, http, server.url, str(server.cfg.database), None)
-    for k, v in DEFAULT_SETTINGS.items():
+    for k, v in default_settings().items():
         setattr(backend.settings, k, v)
 
 

@@ -452,7 +452,7 @@ def test_ping_to_a_receiver_that_accepts_exits_0(reg: AcrctlMock) -> None:
 
 
 def test_ping_waits_for_the_server_s_first_attempt() -> None:
-    cfg = ServerConfig(settings=Settings(extra={"webhook_allow": ["127.0.0.0/8"]}))
+    cfg = ServerConfig(settings=Settings(webhook_allow=["127.0.0.0/8"]))
     with ThreadedServer(cfg) as srv, WebhookReceiver(statuses=[503]) as rx:
         env = {"ACRCTL_TOKEN": str(srv.admin_token), "ACRCTL_ENDPOINT": srv.url}
         assert run("group", "create", "-n", "rg1", "-l", "westus", **env)[0] == 0

@@ -128,7 +128,7 @@ def test_list_events_is_paged_newest_first(acrctl_mock: AcrctlMock, rx: WebhookR
 
 # -- retries -----------------------------------------------------------------------------------
 def test_500_twice_then_200_gets_three_recorded_attempts(acrctl_mock: AcrctlMock) -> None:
-    acrctl_mock.backend.settings.extra["webhook_backoff"] = 0.02
+    acrctl_mock.backend.settings.webhook_backoff = 0.02
     client = acrctl_mock.client()
     setup_registry(client)
     with WebhookReceiver(statuses=[500, 500, 200]) as flaky:
@@ -146,8 +146,8 @@ def test_500_twice_then_200_gets_three_recorded_attempts(acrctl_mock: AcrctlMock
 
 
 def test_gives_up_after_the_configured_attempts(acrctl_mock: AcrctlMock) -> None:
-    extra = acrctl_mock.backend.settings.extra
-    extra.update(webhook_backoff=0.01, webhook_max_attempts=3)
+    settings = acrctl_mock.backend.settings
+    settings.webhook_backoff, settings.webhook_max_attempts = 0.01, 3
     client = acrctl_mock.client()
     setup_registry(client)
     with WebhookReceiver(statuses=[503] * 10) as down:
@@ -162,8 +162,8 @@ def test_gives_up_after_the_configured_attempts(acrctl_mock: AcrctlMock) -> None
 
 
 def test_connection_failures_and_timeouts_are_recorded_and_retried(acrctl_mock: AcrctlMock) -> None:
-    extra = acrctl_mock.backend.settings.extra
-    extra.update(webhook_backoff=60, webhook_timeout=0.3)
+    settings = acrctl_mock.backend.settings
+    settings.webhook_backoff, settings.webhook_timeout = 60, 0.3
     client = acrctl_mock.client()
     setup_registry(client)
     closed = WebhookReceiver()
@@ -398,7 +398,7 @@ def test_policy_refuses_link_local_and_metadata(
 
 
 def test_policy_refuses_a_denied_network(acrctl_mock: AcrctlMock, rx: WebhookReceiver) -> None:
-    acrctl_mock.backend.settings.extra["webhook_deny"] = ["127.0.0.0/24"]
+    acrctl_mock.backend.settings.webhook_deny = ["127.0.0.0/24"]
     client = acrctl_mock.client()
     setup_registry(client)
     hook(client, "hook1", rx.url("/x?token=SECRET8"))
@@ -425,7 +425,7 @@ def test_server_default_refuses_loopback_until_allowed(
         "destination refused: 127.0.0.1 is a loopback address; an operator can "
         "allow it with the server setting webhook_allow or webhook_allow_local"
     )
-    acrctl_mock.backend.settings.extra["webhook_allow"] = ["127.0.0.1/32"]
+    acrctl_mock.backend.settings.webhook_allow = ["127.0.0.1/32"]
     client.ping_webhook(RG, REG, "hook1")
     deliver_due(acrctl_mock.backend, local_default=False)
     assert len(rx.requests) == 1
@@ -490,11 +490,11 @@ def test_policy_settings_are_validated() -> None:
     from acrctl.delivery import Policy
 
     p = Policy.from_settings(
-        Settings(extra={"webhook_allow": "10.0.0.0/8, 127.0.0.1", "webhook_allow_local": "false"})
+        Settings(webhook_allow=["10.0.0.0/8", " 127.0.0.1"], webhook_allow_local=False)
     )
     assert [str(n) for n in p.allow] == ["10.0.0.0/8", "127.0.0.1/32"]
     with pytest.raises(ValueError, match="webhook_deny has an invalid network 'nope'"):
-        Policy.from_settings(Settings(extra={"webhook_deny": ["nope"]}))
+        Policy.from_settings(Settings(webhook_deny=["nope"]))
 
 
 # -- signing -----------------------------------------------------------------------------------
@@ -614,7 +614,7 @@ def test_an_expired_lease_is_claimed_again(acrctl_mock: AcrctlMock, rx: WebhookR
     now = time.time()
     [claim] = hooks.claim_due(now)  # a worker that dies before recording anything
     assert hooks.claim_due(now + 1) == []
-    [again] = hooks.claim_due(now + hooks.setting("webhook_lease") + 1)
+    [again] = hooks.claim_due(now + acrctl_mock.backend.settings.webhook_lease + 1)
     assert again.event_id == claim.event_id and again.lease_id != claim.lease_id
     late = {"attempt": 1, "statusCode": 500}
     assert hooks.record_attempt(claim.event_key, late, claim.lease_id) == "sending"
@@ -625,7 +625,8 @@ def test_an_expired_lease_is_claimed_again(acrctl_mock: AcrctlMock, rx: WebhookR
 
 def test_backoff_grows_exponentially_with_jitter(acrctl_mock: AcrctlMock) -> None:
     hooks = acrctl_mock.backend.webhooks
-    acrctl_mock.backend.settings.extra.update(webhook_backoff=1.0, webhook_backoff_max=10)
+    settings = acrctl_mock.backend.settings
+    settings.webhook_backoff, settings.webhook_backoff_max = 1.0, 10
     for tries, full in ((1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (5, 10.0), (9, 10.0)):
         delays = [hooks.backoff(tries) for _ in range(50)]
         assert all(full / 2 <= d <= full for d in delays)

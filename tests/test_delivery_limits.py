@@ -55,7 +55,7 @@ def test_a_receiver_trickling_its_answer_is_cut_at_the_deadline() -> None:
 def test_a_body_trickling_after_the_status_is_cut_and_the_status_kept(
     acrctl_mock: AcrctlMock,
 ) -> None:
-    acrctl_mock.backend.settings.extra["webhook_timeout"] = 1
+    acrctl_mock.backend.settings.webhook_timeout = 1
     head = b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n"
     with Trickler(head=head, answer=b"b" * 500, interval=0.05) as fast_head:
         d = Deliverer(acrctl_mock.backend, local_default=True)
@@ -132,7 +132,7 @@ def test_an_event_is_sent_once_when_the_send_outlasts_a_short_lease(tmp_path: Pa
 def test_a_tls_handshake_that_never_completes_is_cut_at_the_deadline(
     acrctl_mock: AcrctlMock,
 ) -> None:
-    acrctl_mock.backend.settings.extra["webhook_timeout"] = 1
+    acrctl_mock.backend.settings.webhook_timeout = 1
     with Trickler(answer=b"") as silent:  # accepts, never answers the ClientHello
         d = Deliverer(acrctl_mock.backend, local_default=True)
         t0 = time.monotonic()
@@ -143,7 +143,7 @@ def test_a_tls_handshake_that_never_completes_is_cut_at_the_deadline(
 
 
 def test_a_slow_dns_lookup_counts_against_the_deadline(acrctl_mock: AcrctlMock) -> None:
-    acrctl_mock.backend.settings.extra["webhook_timeout"] = 1
+    acrctl_mock.backend.settings.webhook_timeout = 1
     done = threading.Event()
 
     def slow_resolver(host: str, port: int, **kw: Any) -> list[Any]:

@@ -25,7 +25,7 @@ TOKEN = "test-admin-token-0123456789"
 
 
 def settings(**extra: Any) -> Settings:
-    return Settings(extra={"webhook_allow": ["127.0.0.0/8"], "webhook_backoff": 0.05, **extra})
+    return Settings(**{"webhook_allow": ["127.0.0.0/8"], "webhook_backoff": 0.05, **extra})
 
 
 def server(database: str | None = None, deliver: bool = True, **extra: Any) -> ThreadedServer:

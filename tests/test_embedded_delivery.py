@@ -25,7 +25,13 @@ from acrctl.delivery_agent import StateLock, log_path, running_pid
 from acrctl.server.serve import ServerConfig, ThreadedServer
 from acrctl.testing import AcrctlMock, WebhookReceiver, mock_acrctl
 
-FAST = {"webhook_backoff": 0.3, "webhook_backoff_max": 0.3}
+
+def fast(settings: Settings) -> Settings:
+    """Fast retries: 0.3 s between attempts."""
+    settings.webhook_backoff = settings.webhook_backoff_max = 0.3
+    return settings
+
+
 REFUSED = (
     "ERROR: The ping to webhook 'hook1' was not delivered: 500 Internal Server Error. "
     "Its retries show in 'acrctl webhook list-events -n hook1 -r myreg1'.\n"
@@ -112,7 +118,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 def mock(cli_on_mock: AcrctlMock) -> AcrctlMock:
     """rg1 with the Basic registry myreg1; the embedded CLI on the mock's backend, whose
     settings (fast retries) a started agent takes on."""
-    cli_on_mock.backend.settings.extra.update(FAST)
+    fast(cli_on_mock.backend.settings)
     client = cli_on_mock.client()
     client.create_group("rg1", "westus")
     client.create_registry("rg1", "myreg1", {"location": "westus", "sku": {"name": "Basic"}})
@@ -161,7 +167,8 @@ def test_the_agent_exits_when_nothing_is_pending(mock: AcrctlMock, started: list
 def test_a_second_command_does_not_start_a_second_agent(
     mock: AcrctlMock, started: list[int]
 ) -> None:
-    mock.backend.settings.extra.update(webhook_backoff=2.0, webhook_backoff_max=2.0)
+    settings = mock.backend.settings
+    settings.webhook_backoff, settings.webhook_backoff_max = 2.0, 2.0
     with WebhookReceiver(statuses=[500] * 4) as rx:
         hook(mock, rx.url())
         assert ping()[0] == 1
@@ -187,12 +194,9 @@ def test_the_agent_logs_next_to_the_state_file_not_to_the_terminal(
 
 
 def test_the_agent_stops_at_its_lifetime_cap(mock: AcrctlMock, started: list[int]) -> None:
-    mock.backend.settings.extra.update(
-        webhook_agent_lifetime=1.0,
-        webhook_max_attempts=100,
-        webhook_backoff=0.2,
-        webhook_backoff_max=0.2,
-    )
+    settings = mock.backend.settings
+    settings.webhook_agent_lifetime, settings.webhook_max_attempts = 1.0, 100
+    settings.webhook_backoff, settings.webhook_backoff_max = 0.2, 0.2
     with WebhookReceiver(statuses=[500] * 100) as rx:
         hook(mock, rx.url())
         assert ping()[0] == 1
@@ -267,12 +271,10 @@ def test_no_double_send_with_a_server_on_the_same_state(
 ) -> None:
     state = str(tmp_path / "shared.db")
     monkeypatch.setenv("ACRCTL_STATE", state)
-    cfg = ServerConfig(
-        database=state, settings=Settings(extra={"webhook_allow": ["127.0.0.0/8"], **FAST})
-    )
+    cfg = ServerConfig(database=state, settings=fast(Settings(webhook_allow=["127.0.0.0/8"])))
     with (
         ThreadedServer(cfg),
-        mock_acrctl(state, Settings(extra=dict(FAST))) as m,
+        mock_acrctl(state, fast(Settings())) as m,
         WebhookReceiver(statuses=[500, 500, 200], delay=0.3) as rx,
     ):  # long in flight
         monkeypatch.setattr(

@@ -1,12 +1,12 @@
 """docs/configuration.md documents every ACRCTL_* environment variable the package reads, and
 nothing else: the names in the code (every ACRCTL_ name written in acrctl/, the
 ACRCTL_SERVER_<OPTION> variables Click derives from `acrctl server`'s options, and those the
-uvicorn factory builds from its prefix and from the Settings fields) equal the names in the
-doc's table (where the row ACRCTL_SERVER_<SETTING> stands for the Settings fields)."""
+settings model (acrctl.server.config) builds from its prefix and the Settings fields) equal
+the names in the doc's table (where the row ACRCTL_SERVER_<SETTING> stands for the Settings
+fields without an option of their own)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 
@@ -18,7 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "configuration.md"
 NAME = re.compile(r"\bACRCTL_[A-Z0-9_]*[A-Z0-9]\b")
 FAMILY = "ACRCTL_SERVER_<SETTING>"
-FACTORY_READ = re.compile(r"\b(?:_env|_number)\(\s*\"([A-Z0-9_]+)\"")
 
 
 def written_in_the_package() -> set[str]:
@@ -44,29 +43,19 @@ def derived_from_server_options() -> set[str]:
     return names
 
 
-def read_by_the_factory() -> set[str]:
-    from acrctl.server import factory
+def read_by_the_settings_model() -> set[str]:
+    """What acrctl.server.config reads (for `acrctl server` and the factory): every Settings
+    field's variable, ACRCTL_SERVER_<OPTION> for a field with an option of its own."""
+    from acrctl.server import config
 
-    source = (ROOT / "acrctl" / "server" / "factory.py").read_text(encoding="utf-8")
-    return {factory.PREFIX + name for name in FACTORY_READ.findall(source)}
+    return {config.env_name(f) for f in config.fields()}
 
 
 def settings_family() -> set[str]:
-    """ACRCTL_SERVER_<SETTING>: the factory reads every Settings field it has no variable of
-    its own for (factory.OWN_SETTINGS) from the environment."""
-    from acrctl.backend.core import Settings
-    from acrctl.server import factory
+    """ACRCTL_SERVER_<SETTING>: the Settings fields without an option of their own."""
+    from acrctl.server import config
 
-    own = {"extra", *getattr(factory, "OWN_SETTINGS", ())}
-    return {
-        factory.PREFIX + f.name.upper() for f in dataclasses.fields(Settings) if f.name not in own
-    }
-
-
-def factory_reads_settings() -> bool:
-    from acrctl.server import factory
-
-    return hasattr(factory, "OWN_SETTINGS")
+    return config.settings_env_names()
 
 
 def documented() -> list[str]:
@@ -85,9 +74,9 @@ def documented() -> list[str]:
 
 
 def test_every_acrctl_variable_is_documented_once_and_every_documented_one_exists() -> None:
-    in_code = written_in_the_package() | derived_from_server_options() | read_by_the_factory()
-    if factory_reads_settings():
-        in_code |= settings_family()
+    in_code = (
+        written_in_the_package() | derived_from_server_options() | read_by_the_settings_model()
+    )
     rows = documented()
     assert sorted(n for n in set(rows) if rows.count(n) > 1) == []
     in_doc = set(rows) - {FAMILY}

@@ -176,9 +176,9 @@ def test_the_effective_values_reach_the_server(
     )
     assert cfg.settings.activity_retention_days == 7.0
     assert cfg.settings.lro_mode == "seconds" and cfg.settings.page_size == 50
-    assert cfg.settings.extra["webhook_backoff"] == 0.25
-    assert cfg.settings.extra["webhook_deny"] == ["10.9.0.0/16"]
-    assert cfg.settings.extra["webhook_allow"] == ["10.0.0.0/8", "192.168.0.0/16"]
+    assert cfg.settings.webhook_backoff == 0.25
+    assert cfg.settings.webhook_deny == ["10.9.0.0/16"]
+    assert cfg.settings.webhook_allow == ["10.0.0.0/8", "192.168.0.0/16"]
 
 
 def test_print_config_ignores_its_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

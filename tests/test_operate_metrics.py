@@ -33,7 +33,7 @@ V = {"api-version": "2025-11-01"}
 def start(
     tmp_path: Path, deliver: bool = False, metrics: str = "auto", **extra: Any
 ) -> ThreadedServer:
-    settings = Settings(extra={"webhook_allow": ["127.0.0.0/8"], "webhook_backoff": 0.05, **extra})
+    settings = Settings(**{"webhook_allow": ["127.0.0.0/8"], "webhook_backoff": 0.05, **extra})
     cfg = ServerConfig(
         database=str(tmp_path / f"m{time.monotonic_ns()}.db"),
         admin_token=TOKEN,
@@ -187,7 +187,7 @@ def test_outbox_and_operation_gauges_read_the_store(tmp_path: Path) -> None:
             )
             assert resp.status_code == 201
             busy, _ = scrape(s)
-        s.app.backend.settings.extra["webhook_max_attempts"] = 1
+        s.app.backend.settings.webhook_max_attempts = 1
         deliver_due(s.app.backend, timeout=10)
         drained, _ = scrape(s)
     finally:

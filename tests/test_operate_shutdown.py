@@ -200,7 +200,7 @@ def test_sigterm_during_writes_loses_nothing_acknowledged(tmp_path: Path) -> Non
 
 def test_a_delivery_still_in_flight_at_the_bound_goes_back_to_the_outbox(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
-    settings = Settings(extra={"webhook_allow": ["127.0.0.0/8"], "webhook_timeout": 10})
+    settings = Settings(webhook_allow=["127.0.0.0/8"], webhook_timeout=10)
     with WebhookReceiver(delay=3) as rx:
         srv = ThreadedServer(
             ServerConfig(database=db, admin_token=TOKEN, settings=settings, shutdown_timeout=0.3)

@@ -26,7 +26,7 @@ TOKEN = "acr_pg_instances_admin_token_3c9d2e71"
 
 
 def settings(**kw: Any) -> Settings:
-    return Settings(**kw, extra={"webhook_allow": ["127.0.0.0/8"], "webhook_backoff": 0.05})
+    return Settings(**kw, webhook_allow=["127.0.0.0/8"], webhook_backoff=0.05)
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ ACR = "Microsoft.ContainerRegistry"
 
 
 def server(database: str | None = None, **extra: Any) -> ThreadedServer:
-    """A started server; `extra` goes to Settings.extra (no loopback allowed unless said)."""
-    cfg = ServerConfig(database=database, admin_token=TOKEN, settings=Settings(extra=extra))
+    """A started server; `extra` are Settings fields (no loopback allowed unless said)."""
+    cfg = ServerConfig(database=database, admin_token=TOKEN, settings=Settings(**extra))
     return ThreadedServer(cfg).start()
 
 

@@ -101,7 +101,33 @@ class Settings:
     replication_timeout: float = 300.0  # seconds without a byte from a region
     replication_chunk_bytes: int = 1_048_576  # read size of a streamed blob copy
     replication_task_retention_seconds: float = 86_400.0  # finished tasks kept for status
-    extra: dict[str, Any] = field(default_factory=dict)
+    # webhook destinations (acrctl.delivery.Policy, docs/webhooks.md): networks (CIDRs)
+    # deliveries may / may not go to; loopback and private ones (None: off on a server, on
+    # embedded); public ones; TLS verification (false, or a CA bundle file)
+    webhook_allow: list[str] = field(default_factory=list)
+    webhook_deny: list[str] = field(default_factory=list)
+    webhook_allow_local: bool | None = None
+    webhook_allow_public: bool = True
+    webhook_verify: bool | str = True
+    # the webhook outbox (acrctl.backend.webhooks)
+    webhook_max_attempts: int = 5  # attempts per event before it is marked failed
+    webhook_backoff: float = 5.0  # seconds before the 2nd attempt; doubles each time
+    webhook_backoff_max: float = 300.0  # cap of one backoff delay
+    # how long a claimed event stays with its worker (raised to at least twice
+    # webhook_timeout, so an attempt never outlives its lease)
+    webhook_lease: float = 60.0
+    # the webhook sender (acrctl.delivery)
+    webhook_connect_timeout: float = 2.0
+    webhook_timeout: float = 5.0  # one attempt in all: DNS, connect, TLS, send, the answer
+    webhook_workers: int = 8  # concurrent deliveries per worker process
+    webhook_per_endpoint: int = 2  # of which at most this many to one receiving host
+    webhook_max_answer_head: int = 16384  # bytes of a receiver's status line and headers
+    # the embedded mode's background sender (acrctl.delivery_agent)
+    webhook_agent_lifetime: float = 600.0  # seconds an agent runs at most
+    webhook_agent_log_bytes: int = 1_048_576  # its log is rotated past this size
+    # set by the server from its own options (--allow-reset, --bootstrap-token)
+    allow_reset: bool = False  # the admin reset endpoint answers
+    admin_token: str | None = None  # the admin keeps this token across a reset
 
 
 class Backend:

@@ -44,14 +44,6 @@ MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 CHART_MEDIA_TYPE = "application/vnd.acr.helm.chart"
 MAX_RECORDED_ATTEMPTS = 100
 ATTEMPT_SUMMARY = ("attempt", "timestamp", "statusCode", "reasonPhrase", "error", "durationMs")
-# Settings.extra keys read by the outbox (the sender's own keys live in acrctl.delivery).
-DEFAULTS: dict[str, float] = {
-    "webhook_max_attempts": 5,  # attempts per event before it is marked failed
-    "webhook_backoff": 5.0,  # seconds before the 2nd attempt; doubles each time
-    "webhook_backoff_max": 300.0,  # cap of one backoff delay
-    "webhook_lease": 60.0,  # how long a claimed event stays with its worker (raised to at
-    # least twice the sender's webhook_timeout, so an attempt never outlives its lease)
-}
 
 
 def mask_uri(uri: str) -> str:
@@ -514,13 +506,6 @@ class Webhooks:
         return item.doc if item else None
 
     # -- the delivery side (used by acrctl.delivery; no HTTP here) ----------------------------
-    def setting(self, key: str) -> float:
-        value = self.b.settings.extra.get(key)
-        try:
-            return float(value) if value is not None else DEFAULTS[key]
-        except (TypeError, ValueError):
-            return DEFAULTS[key]
-
     def outbox_version(self) -> str:
         """Changes whenever an event is queued: a worker that saw no due event can skip
         scanning until either this changes or its earliest known due time passes."""
@@ -547,7 +532,7 @@ class Webhooks:
         sender passes more than its attempt deadline, so no lease runs out mid-send)."""
         store = self.b.store
         now = self.b.clock.now() if now is None else now
-        lease = max(self.setting("webhook_lease"), min_lease)
+        lease = max(self.b.settings.webhook_lease, min_lease)
         counts = dict(busy or {})
         hooks: dict[str, Any] = {}
         out: builtins.list[Claim] = []
@@ -638,7 +623,7 @@ class Webhooks:
                 doc.update(state="delivered", deliveredAt=now)
                 doc.pop("nextAttemptAt", None)
                 store.delete(OUTBOX, ev.key)
-            elif attempt.get("permanent") or tries >= int(self.setting("webhook_max_attempts")):
+            elif attempt.get("permanent") or tries >= self.b.settings.webhook_max_attempts:
                 doc["state"] = "failed"
                 doc.pop("nextAttemptAt", None)
                 store.delete(OUTBOX, ev.key)
@@ -652,8 +637,8 @@ class Webhooks:
     def backoff(self, tries: int) -> float:
         """Delay before the next attempt after `tries` failed ones: base * 2^(tries-1),
         capped, with "equal jitter" (a random point in the upper half)."""
-        base = self.setting("webhook_backoff")
-        delay = min(self.setting("webhook_backoff_max"), base * (2 ** max(0, tries - 1)))
+        base = self.b.settings.webhook_backoff
+        delay = min(self.b.settings.webhook_backoff_max, base * (2 ** max(0, tries - 1)))
         return delay / 2 + random.uniform(0, delay / 2)
 
 

@@ -10,7 +10,8 @@ names mirror `acrctl server`'s flags):
     ACRCTL_SERVER_DATABASE          SQLite file or postgresql:// URL (default: acrctl
                                     server's, server.db under the XDG data dir); several
                                     workers need a file (WAL) or Postgres, never :memory:
-    ACRCTL_BOOTSTRAP_TOKEN          the admin token on first start (else one is printed)
+    ACRCTL_SERVER_BOOTSTRAP_TOKEN   the admin token on first start (else one is printed;
+                                    ACRCTL_BOOTSTRAP_TOKEN too)
     ACRCTL_SERVER_LRO_MODE          immediate | polls | seconds (default immediate)
     ACRCTL_SERVER_LRO_POLLS         default 2
     ACRCTL_SERVER_LRO_SECONDS       default 5
@@ -18,10 +19,16 @@ names mirror `acrctl server`'s flags):
     ACRCTL_SERVER_ALLOW_RESET       1/true to allow the admin reset endpoint
     ACRCTL_SERVER_WEBHOOK_ALLOW     comma-separated CIDRs webhooks may be delivered to
     ACRCTL_SERVER_WEBHOOK_ALLOW_LOCAL  1/true to allow loopback and private destinations
+    ACRCTL_SERVER_ACTIVITY_RETENTION_DAYS  default 90
     ACRCTL_SERVER_<SETTING>         any other field of acrctl.backend.core.Settings (the
                                     config file's [settings] keys), upper case, e.g.
                                     ACRCTL_SERVER_RATE_LIMIT_WRITES=0 (no write limit)
     ACRCTL_WEBHOOK_DELIVERY         off: run no delivery worker (events stay queued)
+
+A value that does not fit its setting, and an ACRCTL_SERVER_* variable that is no option or
+setting of `acrctl server` (the others, e.g. ACRCTL_SERVER_PORT, are ignored here: uvicorn
+has flags of its own), are errors (acrctl.server.config.ConfigError, a ValueError): the
+worker does not start.
 
 The webhook delivery worker starts with each worker process (ASGI lifespan startup; the
 outbox's leases keep two workers from sending one event) and stops at shutdown.
@@ -36,73 +43,25 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from acrctl.server.asgi import AsgiApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
+    from acrctl.backend.core import Settings
     from acrctl.delivery import DeliveryWorker
     from acrctl.server.app import App
 
-PREFIX = "ACRCTL_SERVER_"
-OWN_SETTINGS = ("extra", "lro_mode", "lro_polls", "lro_seconds", "retry_after")
-LRO_MODES = ("immediate", "polls", "seconds")
-TRUE = ("1", "true", "yes", "on")
 
+def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """The backend Settings that `acrctl server` would give, from the environment
+    (acrctl.server.config: every field from its ACRCTL_SERVER_* variable, checked). Raises
+    ConfigError (a ValueError) for a bad value or an unknown ACRCTL_SERVER_* variable."""
+    from acrctl.server import config
 
-def _env(name: str, default: str = "") -> str:
-    return os.environ.get(PREFIX + name, default).strip()
-
-
-def _number(name: str, default: str, kind: type[float] | type[int]) -> Any:
-    raw = _env(name, default)
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ValueError(f"{PREFIX}{name} must be a number, not '{raw}'.") from None
-    if value < 0:
-        raise ValueError(f"{PREFIX}{name} must not be negative.")
-    return value
-
-
-def settings_from_env() -> Any:
-    """The backend Settings that `acrctl server`'s flags would give, from the environment."""
-    from acrctl.backend.core import Settings
-
-    mode = _env("LRO_MODE", "immediate").lower()
-    if mode not in LRO_MODES:
-        raise ValueError(f"{PREFIX}LRO_MODE must be one of {', '.join(LRO_MODES)}, not '{mode}'.")
-    settings = Settings(
-        lro_mode=mode,
-        lro_polls=_number("LRO_POLLS", "2", int),
-        lro_seconds=_number("LRO_SECONDS", "5", float),
-        retry_after=_number("RETRY_AFTER", "1", int),
-    )
-    settings.extra.update(
-        webhook_allow=[c.strip() for c in _env("WEBHOOK_ALLOW").split(",") if c.strip()],
-        webhook_allow_local=_env("WEBHOOK_ALLOW_LOCAL").lower() in TRUE,
-    )
-    _other_settings(settings)
-    return settings
-
-
-def _other_settings(settings: Any) -> None:
-    """Any other Settings field from ACRCTL_SERVER_<FIELD> (upper case), typed as its
-    default: e.g. ACRCTL_SERVER_RATE_LIMIT_WRITES=0 turns the write rate limit off."""
-    import dataclasses
-
-    for f in dataclasses.fields(settings):
-        name = f.name.upper()
-        if f.name in OWN_SETTINGS or not _env(name):
-            continue
-        default = getattr(settings, f.name)
-        if isinstance(default, bool):
-            value: Any = _env(name).lower() in TRUE
-        elif isinstance(default, int | float):
-            value = _number(name, "0", type(default))
-        else:
-            value = _env(name)
-        setattr(settings, f.name, value)
+    values = config.from_env(os.environ if environ is None else environ, options=True)
+    return config.to_settings(config.resolve(values))
 
 
 class ServerApp:
@@ -148,10 +107,11 @@ class ServerApp:
 
 def app() -> ServerApp:
     """Build the server's ASGI app from the environment (see the module docstring)."""
-    from acrctl.cli.server import default_database
+    from acrctl.server.config import PREFIX, default_database
     from acrctl.server.serve import ServerConfig, build
 
-    database = _env("DATABASE") or default_database()
+    settings = settings_from_env()
+    database = os.environ.get(PREFIX + "DATABASE", "").strip() or default_database()
     if database == ":memory:":
         raise ValueError(
             f"{PREFIX}DATABASE=:memory: would give each worker process its own "
@@ -159,11 +119,12 @@ def app() -> ServerApp:
         )
     cfg = ServerConfig(
         database=database,
-        settings=settings_from_env(),
-        allow_reset=_env("ALLOW_RESET").lower() in TRUE,
+        settings=settings,
+        allow_reset=settings.allow_reset,
+        admin_token=settings.admin_token,
     )
     built, new_token, subscription = build(cfg)
-    if new_token is not None and new_token != os.environ.get("ACRCTL_BOOTSTRAP_TOKEN"):
+    if new_token is not None and new_token != settings.admin_token:
         print(
             f"Bootstrapped subscription {subscription}.\n"
             f"Admin token (shown once, store it now): {new_token}",

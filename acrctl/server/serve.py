@@ -73,9 +73,9 @@ def build(cfg: ServerConfig) -> tuple[App, str | None, str]:
     """Open the store, bootstrap on first start. Returns the app, the admin token when it was
     just created (printed once), and the subscription id."""
     settings = cfg.settings or Settings()
-    settings.extra.setdefault("allow_reset", cfg.allow_reset)
+    settings.allow_reset = settings.allow_reset or cfg.allow_reset
     token = cfg.admin_token or os.environ.get("ACRCTL_BOOTSTRAP_TOKEN")
-    settings.extra.setdefault("admin_token", token)
+    settings.admin_token = settings.admin_token or token
     try:
         store = open_store(cfg.database or ":memory:")
     except Exception as exc:

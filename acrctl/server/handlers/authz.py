@@ -116,20 +116,22 @@ def whoami(c: Ctx) -> Response:
 
 
 def reset(c: Ctx) -> Response:
-    if not c.b.settings.extra.get("allow_reset"):
+    if not c.b.settings.allow_reset:
         raise InvalidInput("ResetDisabled", "This server was not started with resets allowed.")
     from acrctl.backend.credentials import reset_store
 
     # the admin keeps a way in: the configured token, else its own; so does the caller
     auth = c.header("authorization") or ""
     bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-    admin, minted = reset_store(c.b, c.p["sub"], c.b.settings.extra.get("admin_token"), bearer)
+    admin, minted = reset_store(c.b, c.p["sub"], c.b.settings.admin_token, bearer)
     if minted is None:
         return Response(204)
     return Response(200, {**admin, "token": minted}, {"Cache-Control": "no-store"})
 
 
 def settings(c: Ctx) -> Response:
+    from acrctl.server.config import RANGES  # the settings schema's ranges
+
     body: dict[str, Any] = c.body()
     s = c.b.settings
     changes: dict[str, Any] = {}
@@ -137,14 +139,15 @@ def settings(c: Ctx) -> Response:
         if body["lroMode"] not in ("immediate", "polls", "seconds"):
             raise InvalidInput("InvalidSetting", "lroMode must be immediate, polls or seconds.")
         changes["lro_mode"] = body["lroMode"]
-    for key, attr, integral, low, high in SETTINGS:
+    for key, attr, integral in SETTINGS:
+        low, high = RANGES[attr]
         if key in body:
             value = body[key]
             if isinstance(value, bool) or not isinstance(value, int if integral else int | float):
                 raise InvalidInput(
                     "InvalidSetting", f"{key} must be {'an integer' if integral else 'a number'}."
                 )
-            if not low <= value <= high:
+            if value < low or (high is not None and value > high):
                 raise InvalidInput("InvalidSetting", f"{key} must be between {low} and {high}.")
             changes[attr] = value if integral else float(value)
     for attr, value in changes.items():  # all or nothing
@@ -160,12 +163,12 @@ def settings(c: Ctx) -> Response:
     )
 
 
-# key, Settings attribute, integral, minimum, maximum
+# key, Settings attribute, integral; the range is the server settings schema's
 SETTINGS = (
-    ("lroPolls", "lro_polls", True, 0, 1000),
-    ("lroSeconds", "lro_seconds", False, 0, 86400),
-    ("retryAfter", "retry_after", True, 0, 3600),
-    ("pageSize", "page_size", True, 1, 1000),
+    ("lroPolls", "lro_polls", True),
+    ("lroSeconds", "lro_seconds", False),
+    ("retryAfter", "retry_after", True),
+    ("pageSize", "page_size", True),
 )
 
 
