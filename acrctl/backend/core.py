@@ -16,6 +16,7 @@ from acrctl.backend.store import Store
 
 if TYPE_CHECKING:
     from acrctl.backend.deployments import Deployments
+    from acrctl.backend.imports import DataPlanePort
 
 SUBSCRIPTION = "subscription"
 
@@ -97,6 +98,7 @@ class Settings:
     replication_timeout: float = 300.0  # seconds without a byte from a region
     replication_chunk_bytes: int = 1_048_576  # read size of a streamed blob copy
     replication_task_retention_seconds: float = 86_400.0  # finished tasks kept for status
+    replication_verify_max_tags: int = 10_000  # tags one verifyReplication compares (then stops)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -125,6 +127,7 @@ class Backend:
         self.replications = Replications(self)
         self.webhooks = Webhooks(self)
         self.activity = Activity(self)
+        self.dataplane: DataPlanePort | None = None  # set by a running data plane
 
     @functools.cached_property
     def deployments(self) -> Deployments:
