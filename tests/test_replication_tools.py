@@ -341,3 +341,35 @@ def test_import_source_refused_by_the_destination_policy(
         "Code: InvalidParameter",
         f"Message: {reason}",
     ]
+
+
+def test_import_image_route_by_login_server_reports_progress(cli_env: Bed) -> None:
+    img = image(cli_env, "i7", layers=3, seed=327)
+    cli_env.push(img, "srctools1/api/route:v1")
+    login = f"srctools1.{cli_env.plane.login_domain}"
+    r = cli_env.arm.post(
+        f"{cli_env.reg_id(REG)}/importImage?{ARM}",
+        json={
+            "source": {"registryUri": login, "sourceImage": "api/route:v1"},
+            "targetTags": ["api/route:v9"],
+        },
+    )
+    assert r.status_code == 202, r.text
+    status_url = r.headers["Azure-AsyncOperation"]
+    assert "/importOperations/" in status_url and r.headers["Retry-After"] == "1"
+
+    def finished() -> bool:
+        return cli_env.arm.get(status_url).json()["status"] != "InProgress"
+
+    assert wait_for(finished)
+    body = cli_env.arm.get(status_url).json()
+    assert (body["status"], body["percentComplete"]) == ("Succeeded", 100)
+    assert body["properties"] == {
+        "image": "api/route:v1",
+        "progress": {
+            "blobsTotal": 4,
+            "blobsDone": 4,
+            "bytes": sum(len(b) for b in img.blobs.values()),
+        },
+    }
+    assert wait_for(lambda: everywhere(cli_env, "api/route", "v9", img.manifest))

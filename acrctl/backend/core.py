@@ -99,6 +99,7 @@ class Settings:
     replication_chunk_bytes: int = 1_048_576  # read size of a streamed blob copy
     replication_task_retention_seconds: float = 86_400.0  # finished tasks kept for status
     replication_verify_max_tags: int = 10_000  # tags one verifyReplication compares (then stops)
+    import_max_concurrent: int = 4  # imports copying at once per server (then 429)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

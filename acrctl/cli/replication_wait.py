@@ -51,7 +51,7 @@ def wait_image(
         if resp.status_code >= 400:
             raise client.error(resp)
         doc: dict[str, Any] = resp.json()
-        progress.update(progress_rows(doc), f"{image} {doc.get('digest') or ''}".strip())
+        progress.update(progress_rows(doc))
         if doc.get("complete"):
             return doc
         remaining = deadline - replication._clock()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -111,10 +112,18 @@ def _basic_header(creds: tuple[str, str] | None) -> str:
 class Importer:
     """One import: resolve the source, check NoForce, copy each target, record the outcome."""
 
-    def __init__(self, engine: Engine, reg: dict[str, Any], op_id: str, spec: ImportSpec) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        reg: dict[str, Any],
+        op_id: str,
+        spec: ImportSpec,
+        on_done: Callable[[], None] | None = None,
+    ) -> None:
         self.engine, self.reg, self.op_id, self.spec = engine, reg, op_id, spec
+        self.on_done = on_done
         self.ops = ImportOps(engine.b)
-        self.done = self.moved = 0
+        self.done = self.moved = self.total = 0
         self._lock = threading.Lock()
 
     def start(self) -> threading.Thread:
@@ -141,17 +150,15 @@ class Importer:
             self._fail("InternalError", f"The import failed ({type(exc).__name__}).")
         finally:
             client.close()
+            if self.on_done is not None:
+                self.on_done()
 
     def _fail(self, code: str, message: str) -> None:
         error = {"code": code, "message": message}
         self.ops.update(self.reg, self.op_id, status="Failed", error=error)
 
-    def _progress(self, total: int | None = None) -> dict[str, Any]:
-        doc = {"blobsDone": self.done, "bytes": self.moved}
-        if total is not None:
-            self.total = total
-        doc["blobsTotal"] = getattr(self, "total", 0)
-        return doc
+    def _progress(self) -> dict[str, Any]:
+        return {"blobsTotal": self.total, "blobsDone": self.done, "bytes": self.moved}
 
     def _on_blob(self, digest: str, moved: int) -> None:
         with self._lock:
@@ -192,10 +199,11 @@ class Importer:
             f"{url}/v2/{src_repo}/manifests/{spec.reference}", headers={**headers, "Accept": ACCEPT}
         )
         if r.status_code in (401, 403, 404):
+            sep = "@" if spec.reference.startswith("sha256:") else ":"
             raise ImportFailed(
                 "NotFound" if r.status_code == 404 else "Unauthorized",
-                f"The source image {spec.repository}:{spec.reference} was not found "
-                f"or access was denied ({r.status_code}).".replace(":sha256", "@sha256"),
+                f"The source image {spec.repository}{sep}{spec.reference} was not found "
+                f"or access was denied ({r.status_code}).",
             )
         if r.status_code != 200:
             raise ImportFailed("ImportFailed", f"The source registry answered {r.status_code}.")
@@ -207,7 +215,8 @@ class Importer:
         blobs = ([doc["config"]] if isinstance(doc.get("config"), dict) else []) + list(
             doc.get("layers") or []
         )
-        self.ops.update(self.reg, self.op_id, progress=self._progress(len(blobs)))
+        self.total = len(blobs)
+        self.ops.update(self.reg, self.op_id, progress=self._progress())
         home = self.reg["location"]
         dst = engine.url(home)
         copiers = {

@@ -4,12 +4,13 @@ set on Backend.dataplane while the plane runs): where an image is (replication w
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from acrctl.backend.errors import InvalidInput
+from acrctl.backend.errors import InvalidInput, Throttled
 from acrctl.backend.imports import ImportSpec
 from acrctl.dataplane.copier import CopyError
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 class PlaneTools:
     def __init__(self, plane: DataPlane) -> None:
         self.plane = plane
+        self._imports = 0  # running now (import_max_concurrent)
+        self._lock = threading.Lock()
 
     @property
     def engine(self) -> Any:
@@ -71,6 +74,24 @@ class PlaneTools:
                     "InvalidParameter", f"The source registry cannot be reached: {exc.reason}"
                 ) from None
         engine = self.engine
-        op = ImportOps(self.plane.b).start(reg, what)
-        Importer(engine, reg, op["id"], spec).start()
+        limit = max(1, self.plane.settings.import_max_concurrent)
+        with self._lock:
+            if self._imports >= limit:
+                raise Throttled(
+                    "TooManyImports",
+                    f"{limit} imports are running on this server (import_max_concurrent); "
+                    "retry later.",
+                    retry_after=self.plane.settings.retry_after,
+                )
+            self._imports += 1
+        try:
+            op = ImportOps(self.plane.b).start(reg, what)
+            Importer(engine, reg, op["id"], spec, on_done=self._import_done).start()
+        except BaseException:
+            self._import_done()
+            raise
         return op
+
+    def _import_done(self) -> None:
+        with self._lock:
+            self._imports -= 1

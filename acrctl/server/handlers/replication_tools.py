@@ -48,8 +48,10 @@ def image_presence(c: Ctx) -> Response:
     held = _port(c).image_presence(reg, regions, repo, tag)
     home = reg["location"]
     want = held.get(home)
-    tasks = {r["region"]: r for r in image_status(ReplicationTasks(c.b), reg, regions, image)}
-    rows = []
+    rows, tasks = [], {}
+    if not want or any(held.get(r) != want for r in regions):  # why a region lacks it
+        status = image_status(ReplicationTasks(c.b), reg, regions, f"{repo}:{tag}")
+        tasks = {r["region"]: r for r in status}
     for region in regions:
         got = held.get(region)
         state = "present" if got and got == want else ("differs" if got else "missing")

@@ -1,0 +1,102 @@
+"""Units of the import path that need no registry: the source URL rule, the destination
+policy on every request (redirects and token services included), recognising this server's
+login servers, and the cap on imports copying at once (issue 16)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+
+from acrctl.backend.core import Backend, Settings
+from acrctl.backend.errors import Throttled
+from acrctl.backend.imports import ImportSpec
+from acrctl.backend.sqlite import SqliteStore
+from acrctl.dataplane import importer
+from acrctl.dataplane.importer import ImportFailed, policy_hook, source_url
+from acrctl.dataplane.tools import PlaneTools
+
+REGION = "http://127.0.0.1:5999"
+
+
+def fake_engine(**extra: Any) -> Any:
+    region = SimpleNamespace(url=REGION)
+    plane = SimpleNamespace(supervisor=SimpleNamespace(regions={"eastus": region}))
+    return SimpleNamespace(s=Settings(extra=dict(extra)), plane=plane)
+
+
+@pytest.mark.parametrize(
+    ("uri", "url"),
+    [
+        ("registry.example", "https://registry.example"),
+        ("registry.example:5000/", "https://registry.example:5000"),
+        ("127.0.0.1:5000", "http://127.0.0.1:5000"),
+        ("localhost:5000", "http://localhost:5000"),
+        ("http://registry.example", "http://registry.example"),
+    ],
+)
+def test_source_url(uri: str, url: str) -> None:
+    assert source_url(uri) == url
+
+
+def test_the_policy_refuses_a_loopback_source_request() -> None:
+    check = policy_hook(fake_engine())
+    with pytest.raises(ImportFailed) as info:
+        check(httpx.Request("GET", "http://127.0.0.1:5000/v2/lib/app/blobs/sha256:1"))
+    assert (info.value.code, info.value.message) == (
+        "InvalidParameter",
+        "The source cannot be reached: destination refused: 127.0.0.1 is a loopback address; "
+        "an operator can allow it with the server setting webhook_allow or webhook_allow_local",
+    )
+
+
+def test_the_policy_refuses_cloud_metadata_even_when_local_is_allowed() -> None:
+    check = policy_hook(fake_engine(webhook_allow_local=True))
+    with pytest.raises(ImportFailed) as info:
+        check(httpx.Request("GET", "http://169.254.169.254/latest/meta-data"))
+    assert "169.254.169.254 is link-local (cloud metadata range) and never allowed" in (
+        info.value.message
+    )
+
+
+def test_the_policy_lets_requests_to_the_regions_through() -> None:
+    check = policy_hook(fake_engine())
+    assert check(httpx.Request("PUT", f"{REGION}/v2/reg/app/manifests/v1")) is None
+
+
+@pytest.fixture
+def tools(monkeypatch: pytest.MonkeyPatch) -> PlaneTools:
+    backend = Backend(SqliteStore(":memory:"), settings=Settings(import_max_concurrent=1))
+    started: list[Any] = []
+    monkeypatch.setattr(importer.Importer, "start", lambda self: started.append(self))
+    plane = SimpleNamespace(
+        engine=SimpleNamespace(b=backend),
+        settings=backend.settings,
+        b=backend,
+        login_domain="acrctl.test:8444",
+    )
+    return PlaneTools(plane)  # type: ignore[arg-type]
+
+
+def test_local_login_servers_are_recognised(tools: PlaneTools) -> None:
+    assert tools.is_local_uri("contoso.acrctl.test:8444") == "contoso"
+    assert tools.is_local_uri("https://Contoso.acrctl.test:8444") == "contoso"
+    assert tools.is_local_uri("contoso.acrctl.test:9999") is None
+    assert tools.is_local_uri("contoso.azurecr.io") is None
+    assert tools.is_local_uri("a.b.acrctl.test:8444") is None
+
+
+def test_imports_past_the_cap_are_429_until_one_ends(tools: PlaneTools) -> None:
+    reg = {"id": "/subscriptions/s/resourceGroups/rg/providers/x/registries/r1", "name": "r1"}
+    spec = ImportSpec("app", "v1", [("app", "v1")], [], False, source_registry={"name": "src"})
+    tools.start_import(reg, spec, "app:v1")
+    with pytest.raises(Throttled) as info:
+        tools.start_import(reg, spec, "app:v1")
+    assert (info.value.code, info.value.retry_after) == ("TooManyImports", 1)
+    assert info.value.message == (
+        "1 imports are running on this server (import_max_concurrent); retry later."
+    )
+    tools._import_done()  # noqa: SLF001 - what the running import calls when it ends
+    assert tools.start_import(reg, spec, "app:v1")["status"] == "InProgress"
