@@ -250,6 +250,8 @@ class Importer:
         s, engine = self.engine.s, self.engine
         ns = f"{self.reg['name'].lower()}/{repo}"
         home = self.reg["location"]
+        # the engine's index of blobs placed in the home region: mount rather than stream
+        index = engine.copier(self.reg["name"].lower(), repo, home, home)
 
         def sign(access: list[dict[str, Any]]) -> str:
             return engine.sign(access, sub=IMPORT_SUB)
@@ -262,8 +264,8 @@ class Importer:
             ns,
             home,
             engine.stats,
-            mount_from=lambda digest: mount,
-            placed=lambda digest: None,
+            mount_from=(lambda digest: mount) if mount else index.mount_from,
+            placed=index.placed,
             blob_retries=s.replication_blob_retries,
             chunk=s.replication_chunk_bytes,
             parallel=s.replication_blob_parallel,
