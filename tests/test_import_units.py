@@ -10,9 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
+from acrctl.backend.clock import FakeClock
 from acrctl.backend.core import Backend, Settings
-from acrctl.backend.errors import Throttled
-from acrctl.backend.imports import ImportSpec
+from acrctl.backend.errors import NotFound, Throttled
+from acrctl.backend.imports import ImportOps, ImportSpec
 from acrctl.backend.sqlite import SqliteStore
 from acrctl.dataplane import importer
 from acrctl.dataplane.importer import ImportFailed, policy_hook, source_url
@@ -100,3 +101,49 @@ def test_imports_past_the_cap_are_429_until_one_ends(tools: PlaneTools) -> None:
     )
     tools._import_done()  # noqa: SLF001 - what the running import calls when it ends
     assert tools.start_import(reg, spec, "app:v1")["status"] == "InProgress"
+
+
+REG = {"id": "/subscriptions/s/resourceGroups/rg/providers/x/registries/r1", "name": "r1"}
+
+
+@pytest.fixture
+def ops() -> tuple[ImportOps, FakeClock]:
+    clock = FakeClock(1_000_000.0)
+    settings = Settings(replication_lease_seconds=60, operation_retention_hours=1)
+    return ImportOps(Backend(SqliteStore(":memory:"), clock, settings)), clock
+
+
+def test_an_import_without_heartbeat_past_the_lease_reads_abandoned(
+    ops: tuple[ImportOps, FakeClock],
+) -> None:
+    imports, clock = ops
+    op = imports.start(REG, "app:v1")
+    clock.advance(59)
+    imports.update(REG, op["id"])  # a heartbeat
+    clock.advance(60)
+    assert imports.get(REG, op["id"])["status"] == "InProgress"
+    clock.advance(1)
+    doc = imports.get(REG, op["id"])
+    assert (doc["status"], doc["error"]) == (
+        "Failed",
+        {
+            "code": "ImportAbandoned",
+            "message": "The server instance running the import stopped (no heartbeat for 60 "
+            "seconds).",
+        },
+    )
+    imports.update(REG, op["id"], status="Succeeded")  # too late: the record stays Failed
+    assert imports.get(REG, op["id"])["status"] == "Failed"
+
+
+def test_finished_imports_are_pruned_after_the_retention(ops: tuple[ImportOps, FakeClock]) -> None:
+    imports, clock = ops
+    done = imports.start(REG, "app:v1")
+    imports.update(REG, done["id"], status="Succeeded")
+    running = imports.start(REG, "app:v2")
+    clock.advance(3601)
+    imports.update(REG, running["id"])
+    imports.start(REG, "app:v3")  # prunes on start
+    with pytest.raises(NotFound):
+        imports.get(REG, done["id"])
+    assert imports.get(REG, running["id"])["status"] == "InProgress"

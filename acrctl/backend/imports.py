@@ -122,7 +122,10 @@ def _untagged(repo: str) -> str:
 
 
 class ImportOps:
-    """The operation record of imports: InProgress -> Succeeded | Failed (with the error)."""
+    """The operation record of imports: InProgress -> Succeeded | Failed (with the error).
+    The server instance running the copy beats a heartbeat (every update); a record whose
+    heartbeat is older than `replication_lease_seconds` reads Failed (ImportAbandoned: that
+    instance stopped). Finished records are kept `operation_retention_hours`."""
 
     def __init__(self, backend: Backend) -> None:
         self.b = backend
@@ -130,13 +133,17 @@ class ImportOps:
     def start(self, reg: dict[str, Any], what: str) -> dict[str, Any]:
         from acrctl.backend import ids
 
+        self.prune(reg)
         op_id = str(uuid.uuid4())
+        now = self.b.clock.now()
         doc = {
             "id": op_id,
             "name": op_id,
             "status": "InProgress",
             "resourceId": reg["id"],
             "startTime": self.b.clock.iso(),
+            "started": now,
+            "heartbeat": now,
             "image": what,
             "progress": {"blobsTotal": 0, "blobsDone": 0, "bytes": 0},
         }
@@ -147,16 +154,44 @@ class ImportOps:
         item = self.b.store.get(IMPORT_OP, _key(reg, op_id.lower()))
         if item is None:
             raise NotFound("OperationNotFound", f"The operation '{op_id}' could not be found.")
-        return dict(item.doc)
+        doc = dict(item.doc)
+        lease = self.b.settings.replication_lease_seconds
+        if doc["status"] == "InProgress" and self.b.clock.now() - doc["heartbeat"] > lease:
+            error = {
+                "code": "ImportAbandoned",
+                "message": f"The server instance running the import stopped (no heartbeat "
+                f"for {lease:g} seconds).",
+            }
+            self.update(reg, doc["id"], status="Failed", error=error)
+            doc = dict(self.b.store.get(IMPORT_OP, item.key).doc)  # type: ignore[union-attr]
+        return doc
 
     def update(self, reg: dict[str, Any], op_id: str, **fields: Any) -> None:
+        """Change fields (none: only the heartbeat)."""
         item = self.b.store.get(IMPORT_OP, _key(reg, op_id))
-        if item is None:
-            return
-        doc = {**item.doc, **fields}
+        if item is None or item.doc["status"] != "InProgress":
+            return  # finished (or read as abandoned): the record stays as it is
+        doc = {**item.doc, **fields, "heartbeat": self.b.clock.now()}
         if fields.get("status") in ("Succeeded", "Failed"):
             doc["endTime"] = self.b.clock.iso()
         self.b.store.put(IMPORT_OP, item.key, item.parent, item.name, doc)
+
+    def prune(self, reg: dict[str, Any]) -> int:
+        """Forget this registry's finished imports older than operation_retention_hours."""
+        from acrctl.backend import ids
+
+        hours = float(self.b.settings.operation_retention_hours or 0)
+        if hours <= 0:
+            return 0
+        cutoff = self.b.clock.now() - hours * 3600
+        old = [
+            i.key
+            for i in self.b.store.list(IMPORT_OP, parent=ids.key(reg["id"]))
+            if i.doc["status"] != "InProgress" and float(i.doc.get("started", 0)) < cutoff
+        ]
+        for key in old:
+            self.b.store.delete(IMPORT_OP, key)
+        return len(old)
 
     @staticmethod
     def status_body(doc: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ stay in memory for the operation: never logged, never in the store or in an erro
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -81,7 +82,7 @@ def external_auth(
     if r.status_code != 401:
         raise ImportFailed("InvalidParameter", f"The source registry answered {r.status_code}.")
     if challenge.lower().startswith("basic"):
-        if basic is None:
+        if creds is None:
             raise ImportFailed("Unauthorized", "The source registry requires credentials.")
         return {"Authorization": _basic_header(creds)}
     params = dict(_PARAM.findall(challenge))
@@ -102,10 +103,10 @@ def external_auth(
     return {"Authorization": f"Bearer {token}"}
 
 
-def _basic_header(creds: tuple[str, str] | None) -> str:
+def _basic_header(creds: tuple[str, str]) -> str:
     import base64
 
-    user, password = creds or ("", "")
+    user, password = creds
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
@@ -131,6 +132,14 @@ class Importer:
         t.start()
         return t
 
+    def _heartbeat(self, stop: threading.Event) -> None:
+        """Keep the record's heartbeat fresh while the copy runs (a record without one for
+        replication_lease_seconds reads Failed: its server instance stopped)."""
+        every = max(1.0, self.engine.s.replication_lease_seconds / 3)
+        while not stop.wait(every):
+            with contextlib.suppress(Exception):
+                self.ops.update(self.reg, self.op_id)
+
     def run(self) -> None:
         s = self.engine.s
         client = httpx.Client(
@@ -138,6 +147,10 @@ class Importer:
             follow_redirects=False,
             event_hooks={"request": [policy_hook(self.engine)]},
         )
+        stop = threading.Event()
+        threading.Thread(
+            target=self._heartbeat, args=(stop,), name="acrctl-import-heartbeat", daemon=True
+        ).start()
         try:
             self._run(client)
             self.ops.update(self.reg, self.op_id, status="Succeeded", progress=self._progress())
@@ -149,6 +162,7 @@ class Importer:
             log.warning("import into %s failed: %s", self.reg["name"], type(exc).__name__)
             self._fail("InternalError", f"The import failed ({type(exc).__name__}).")
         finally:
+            stop.set()
             client.close()
             if self.on_done is not None:
                 self.on_done()
@@ -165,7 +179,8 @@ class Importer:
             self.done += 1
             self.moved += moved
             progress = self._progress()
-        self.ops.update(self.reg, self.op_id, progress=progress)
+        with contextlib.suppress(Exception):  # progress is best effort; the copy goes on
+            self.ops.update(self.reg, self.op_id, progress=progress)
 
     def _source(self, client: httpx.Client) -> tuple[str, str, dict[str, str], str | None]:
         """(base URL, repository there, headers, a repository of the target's region to
