@@ -20,6 +20,7 @@ import httpx
 import oci_image
 import pytest
 from click.testing import CliRunner
+from plain_registry import PASSWORD, USER, plain_registry
 from test_replication_engine import ACR_PUSH, ARM, Bed, wait_for
 
 from acrctl.backend.core import Settings
@@ -34,8 +35,6 @@ pytestmark = pytest.mark.skipif(
 ADMIN = "acr_replication_tools_admin_3e9a"
 HOME, B, C = "eastus", "westus", "westeurope"
 REG = "geotools1"
-USER, PASSWORD = "puller", "import-pass-31"
-HTPASSWD = f"{USER}:$2b$05$tEc3FzSVpgPoU3577NULbOQ/XiUEyCLgJFynI59QvYrN6a1B7jsLq\n"
 
 
 @pytest.fixture(scope="module")
@@ -123,43 +122,12 @@ def everywhere(bed: Bed, repo: str, tag: str, digest: str) -> bool:
 @pytest.fixture(scope="module")
 def plain(bed: Bed) -> Iterator[dict[str, str]]:
     """Two plain docker-registry processes on loopback: 'open' (no auth) and 'basic'
-    (htpasswd), each holding lib/app:v1."""
-    procs, urls = [], {}
-    try:
-        for kind in ("open", "basic"):
-            root = bed.tmp / f"plain-{kind}"
-            root.mkdir()
-            port = free_port()
-            auth = ""
-            if kind == "basic":
-                (root / "htpasswd").write_text(HTPASSWD)
-                auth = f"auth:\n  htpasswd:\n    realm: plain\n    path: {root / 'htpasswd'}\n"
-            (root / "config.yml").write_text(
-                "version: 0.1\nlog:\n  level: error\n"
-                f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
-                f"http:\n  addr: 127.0.0.1:{port}\n" + auth
-            )
-            procs.append(
-                subprocess.Popen(
-                    ["docker-registry", "serve", str(root / "config.yml")],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-            urls[kind] = f"127.0.0.1:{port}"
-            assert wait_for(lambda u=urls[kind]: _answers(u)), kind  # type: ignore[misc]
-        yield urls
-    finally:
-        for p in procs:
-            p.terminate()
-            p.wait(timeout=10)
-
-
-def _answers(hostport: str) -> bool:
-    try:
-        return httpx.get(f"http://{hostport}/v2/", timeout=2).status_code in (200, 401)
-    except httpx.HTTPError:
-        return False
+    (htpasswd)."""
+    with (
+        plain_registry(bed.tmp / "plain-open", free_port()) as open_,
+        plain_registry(bed.tmp / "plain-basic", free_port(), basic=True) as basic,
+    ):
+        yield {"open": open_, "basic": basic}
 
 
 # -- replication wait --image ----------------------------------------------------------------
@@ -284,7 +252,8 @@ def test_import_with_basic_auth_under_another_name(cli_env: Bed, plain: dict[str
 def test_import_without_the_credentials_fails(cli_env: Bed, plain: dict[str, str]) -> None:
     code, out, err = run("import", "-n", REG, "--source", f"{plain['basic']}/lib/secret:v1")
     assert (code, out) == (1, "")
-    assert err == "ERROR: (Unauthorized) The source registry requires credentials.\n"
+    message = "The source registry requires credentials."
+    assert err == f"ERROR: (Unauthorized) {message}\nCode: Unauthorized\nMessage: {message}\n"
 
 
 def test_import_from_another_acrctl_registry(cli_env: Bed) -> None:
@@ -315,7 +284,8 @@ def test_import_over_an_existing_tag_needs_force(cli_env: Bed) -> None:
     assert run(*base, "--source", "force/a:v1")[0] == 0
     code, out, err = run(*base, "--source", "force/b:v1")
     assert (code, out) == (1, "")
-    assert err == "ERROR: (Conflict) Tag forced:v1 already exists in target registry.\n"
+    message = "Tag forced:v1 already exists in target registry."
+    assert err == f"ERROR: (Conflict) {message}\nCode: Conflict\nMessage: {message}\n"
     assert cli_env.digest_in(HOME, f"{REG}/forced", "v1") == first.manifest
     assert run(*base, "--source", "force/b:v1", "--force")[0] == 0
     assert cli_env.digest_in(HOME, f"{REG}/forced", "v1") == second.manifest

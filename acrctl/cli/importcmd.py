@@ -10,7 +10,7 @@ import click
 
 from acrctl.cli.base import AzCommand
 from acrctl.cli.options import group_option, no_wait_option, registry_name_option
-from acrctl.client.errors import AcrctlError, OperationFailed
+from acrctl.client.errors import AcrctlError, OperationFailed, ServiceError
 
 SOURCE_REGISTRY_NOT_FOUND = (
     "The source container registry can not be found in the current subscription. "
@@ -199,13 +199,18 @@ def follow(
                 progress.update(_rows(client, presence, tag, body))
             status = str(body.get("status", ""))
             if status == "Failed":
-                err = body.get("error") or {}
-                raise OperationFailed(
-                    str(err.get("message") or "The import failed."), str(err.get("code") or "")
-                )
+                raise failure(body, resp.status_code)
             if status != "InProgress":
                 return
             delay = retry_after(resp, 1.0)
+
+
+def failure(body: dict[str, Any], status: int) -> AcrctlError:
+    """A failed import as az prints it: `(Code) Message`, then Code: and Message: lines."""
+    err = body.get("error") or {}
+    message = str(err.get("message") or "The import failed.")
+    code = str(err.get("code") or "")
+    return ServiceError(message, code, status) if code else OperationFailed(message)
 
 
 def _rows(client: Any, presence: str, tag: str | None, status: dict[str, Any]) -> list[Any]:
