@@ -86,6 +86,38 @@ DEPLOYMENT = {
 }
 
 
+class FakePlane:
+    """A stand-in for a running data plane (acrctl.backend.imports.DataPlanePort), so the
+    matrix reaches the routes the data plane answers without the registry binaries."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+
+    def image_presence(
+        self, reg: dict[str, Any], regions: list[str], repository: str, tag: str
+    ) -> dict[str, str | None]:
+        return {r: "sha256:" + "a" * 64 for r in regions}
+
+    def verify(self, reg: dict[str, Any], regions: list[str]) -> dict[str, Any]:
+        return {"inSync": True, "complete": True, "drift": []}
+
+    def start_import(self, reg: dict[str, Any], spec: Any, what: str) -> dict[str, Any]:
+        from acrctl.backend.imports import ImportOps
+
+        return ImportOps(self.api.backend).start(reg, what)
+
+    def is_local_uri(self, registry_uri: str) -> str | None:
+        return None
+
+
+IMPORT = {"source": {"registryUri": "registry.example", "sourceImage": "web/app:v1"}}
+
+
+def query(route: Route) -> dict[str, str] | None:
+    """The query a route requires."""
+    return {"image": "web/app:v1"} if route.template.endswith("/imagePresence") else None
+
+
 def build_world(api: Api) -> World:
     """rg1 / Premium myreg1 (westus) / replication eastus / webhook hook1 with one ping
     event, a custom role defined at rg1 and a Reader assignment at rg1; plus the ids of
@@ -128,6 +160,9 @@ def build_world(api: Api) -> World:
         DRILL,
         api_version=ADMIN_API_VERSION,
     )
+    api.backend.dataplane = FakePlane(api)
+    imported = api.post(f"{api.reg_path()}/importImage", IMPORT)
+    assert imported.status_code == 202, imported.text
     dep = api.put(
         f"{api.rg_path()}/providers/Microsoft.Resources/deployments/dep1",
         DEPLOYMENT,
@@ -155,6 +190,7 @@ def build_world(api: Api) -> World:
         "webhooks": op_id(hook.headers["Azure-AsyncOperation"]),
         "locations": op_id(gone.headers["Location"]),
         "deployments": op_id(dep.headers["Azure-AsyncOperation"]),
+        "imports": imported.headers["Azure-AsyncOperation"].split("/importOperations/")[1][:36],
     }
     return World(params, ops, event_id, bystander)
 
@@ -172,6 +208,8 @@ def concrete(route: Route, world: World) -> dict[str, str]:
         if "/webhooks/" in t
         else "replications"
         if "/replications/" in t
+        else "imports"
+        if "/importOperations/" in t
         else "registries"
     ]
     params["id"] = params["roleDefinitions" if "/roleDefinitions/" in t else "roleAssignments"]
@@ -239,6 +277,8 @@ def body_for(route: Route, world: World) -> Any:
             return {"name": "password"}
         if t.endswith("/whatIf"):
             return DEPLOYMENT
+        if t.endswith("/importImage"):
+            return IMPORT
     return None
 
 
@@ -249,9 +289,15 @@ def test_no_role_is_403_the_same_for_existing_and_missing(api: Api, route: Route
     params = concrete(route, world)
     old, new, params_missing = missing(route, params)
     body = body_for(route, world)
-    existing = api.request(route.method, fill(route.template, params), json=body, token=nobody)
+    existing = api.request(
+        route.method, fill(route.template, params), json=body, token=nobody, params=query(route)
+    )
     absent = api.request(
-        route.method, fill(route.template, params_missing), json=body, token=nobody
+        route.method,
+        fill(route.template, params_missing),
+        json=body,
+        token=nobody,
+        params=query(route),
     )
     assert (existing.status_code, absent.status_code) == (403, 403), (existing.text, absent.text)
     if route.method == "HEAD":
@@ -274,7 +320,11 @@ def test_custom_role_with_exactly_the_action_is_allowed(api: Api, route: Route) 
     holder = api.principal("holder")
     api.assign(holder, api.custom_role([route.action or ""]), scope)
     resp = api.request(
-        route.method, fill(route.template, params), json=body_for(route, world), token=holder
+        route.method,
+        fill(route.template, params),
+        json=body_for(route, world),
+        token=holder,
+        params=query(route),
     )
     assert resp.status_code not in (401, 403), resp.text
     assert 200 <= resp.status_code < 300, (resp.status_code, resp.text)

@@ -22,6 +22,7 @@ from acrctl.backend.validation import body_properties, check_name, check_tags  #
 if TYPE_CHECKING:
     from acrctl.backend.deployments import Deployments
     from acrctl.backend.drills import Drills
+    from acrctl.backend.imports import DataPlanePort
 
 
 @dataclass
@@ -101,6 +102,8 @@ class Settings:
     replication_timeout: float = 300.0  # seconds without a byte from a region
     replication_chunk_bytes: int = 1_048_576  # read size of a streamed blob copy
     replication_task_retention_seconds: float = 86_400.0  # finished tasks kept for status
+    replication_verify_max_tags: int = 10_000  # tags one verifyReplication compares (then stops)
+    import_max_concurrent: int = 4  # imports copying at once per server (then 429)
     # webhook destinations (acrctl.delivery.Policy, docs/webhooks.md): networks (CIDRs)
     # deliveries may / may not go to; loopback and private ones (None: off on a server, on
     # embedded); public ones; TLS verification (false, or a CA bundle file)
@@ -155,6 +158,7 @@ class Backend:
         self.replications = Replications(self)
         self.webhooks = Webhooks(self)
         self.activity = Activity(self)
+        self.dataplane: DataPlanePort | None = None  # set by a running data plane
 
     @functools.cached_property
     def deployments(self) -> Deployments:

@@ -87,6 +87,8 @@ _WAITS = {
     ("acrctl.client.arm", "wait_status"),
     ("acrctl.client.arm", "_wait_delete"),
     ("acrctl.cli.replication", "wait_for"),
+    ("acrctl.cli.replication_wait", "wait_image"),
+    ("acrctl.cli.importcmd", "follow"),
 }
 
 

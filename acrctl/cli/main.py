@@ -30,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Manage geo-replicated regions of Azure Container Registries.",
     ),
     "webhook": ("acrctl.cli.webhook:group", "Manage webhooks for Azure Container Registries."),
+    "import": (
+        "acrctl.cli.importcmd:import_",
+        "Import an image to a registry from another registry; it then replicates.",
+    ),
     "credential": (
         "acrctl.cli.credential:group",
         "Manage login credentials for Azure Container Registries.",

@@ -5,8 +5,6 @@ location display-name mapping and the polling loop behind `wait`."""
 
 from __future__ import annotations
 
-import shutil
-import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -414,94 +412,6 @@ def delete(registry: str, name: str, resource_group: str | None, no_wait: bool) 
     env.client().delete_replication(rg, registry, name, wait=not no_wait)
 
 
-@group.command("wait")
-@registry_option()
-@name_option("The name of the replication.", "replication")
-@group_option()
-@wait_options
-def wait(
-    registry: str,
-    name: str,
-    resource_group: str | None,
-    condition: str | None,
-    timeout: float,
-    interval: float,
-) -> None:
-    """Wait until a replication is created, updated or deleted. Prints nothing.
-
-    \b
-    Examples:
-      Wait for a replication started with --no-wait:
-        acrctl replication wait -r myregistry -n eastus --created
-      Wait up to 10 minutes for a delete:
-        acrctl replication wait -r myregistry -n eastus --deleted --timeout 600
-    """
-    env, rg, registry = target(registry, resource_group)
-    client = env.client()
-    wait_for(
-        lambda: client.get_replication(rg, registry, name),
-        condition,
-        timeout,
-        interval,
-        f"replication '{name}'",
-        env._spinner(),
-    )
-
-
-@group.command("map")
-@registry_option()
-@group_option()
-@click.option(
-    "--width",
-    type=click.IntRange(min=20),
-    default=None,
-    metavar="COLUMNS",
-    help="Map width. Default: the terminal's width, kept within 60..160.",
-)
-def map_(registry: str, resource_group: str | None, width: int | None) -> None:
-    """Draw a world map of a registry's home region and replicas.
-
-    Unlike other commands this prints text, not JSON, so it echoes the map itself and
-    ignores --output and --query. Colour follows the terminal (NO_COLOR, FORCE_COLOR).
-
-    \b
-    Examples:
-      acrctl replication map -r myregistry
-      acrctl replication map -r myregistry --width 80
-    """
-    from acrctl.backend import regions
-    from acrctl.cli.base import color_enabled
-    from acrctl.cli.worldmap import render_map
-
-    env, rg, registry = target(registry, resource_group)
-    reg = env.client().get_registry(rg, registry)
-    home = reg.location or ""
-    premium = reg.sku.name == "Premium"
-    replicas = {
-        r.location or "": (r.properties.status and r.properties.status.display_status)
-        or r.properties.provisioning_state
-        or ""
-        for r in (env.client().list_replications(rg, registry) if premium else [])
-    }
-    catalog = list(regions.catalog().values())
-    blocked = set() if premium else {r["name"] for r in catalog if r["name"] != home}
-    width = width or max(60, min(160, shutil.get_terminal_size().columns))
-    text = render_map(
-        regions=catalog,
-        replicas=replicas,
-        home=home,
-        width=width,
-        color=color_enabled(sys.stdout),
-        unavailable=blocked,
-    )
-    if not premium:
-        text += (
-            f"\nNote: replicas need the Premium SKU; '{registry}' is {reg.sku.name}. "
-            f"Upgrade with: acrctl update -n {registry} --sku Premium\n"
-        )
-    click.echo(text, nl=False)
-
-
 # `replication sync` lives in its own module; attached last, so that module can use the
 # helpers above (it imports them lazily: no import cycle either way).
 from acrctl.cli.replication_sync import sync as _sync  # noqa: E402
@@ -511,3 +421,15 @@ group.add_command(_sync)
 from acrctl.cli.replication_status import status as _status  # noqa: E402
 
 group.add_command(_status)
+
+from acrctl.cli.replication_wait import wait as _wait  # noqa: E402
+
+group.add_command(_wait)
+
+from acrctl.cli.replication_verify import verify as _verify  # noqa: E402
+
+group.add_command(_verify)
+
+from acrctl.cli.replication_map import map_ as _map  # noqa: E402
+
+group.add_command(_map)

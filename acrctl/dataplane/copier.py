@@ -9,6 +9,7 @@ for the top level. Deletes are by digest (2.8 has no tag delete)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -29,6 +30,10 @@ ACCEPT = ", ".join(
 ENGINE_SUB = "acrctl-replication"  # the engine's token subject (its own events are ignored)
 MAX_MANIFEST = 4 * 1024 * 1024  # distribution's own manifest limit
 MAX_DEPTH = 4  # nesting of indexes followed
+
+
+def manifest_digest(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 class CopyError(Exception):
@@ -86,12 +91,18 @@ class Copier:
         blob_retries: int,
         chunk: int,
         parallel: int = 1,
+        src_repo: str | None = None,
+        src_auth: dict[str, str] | None = None,
+        on_blob: Callable[[str, int], None] | None = None,
     ) -> None:
+        """`src_repo` and `src_auth`: the source's repository name and headers when it is
+        not a region (an import); `on_blob(digest, bytes moved)` after each blob is in."""
         self.c, self.sign, self.src, self.dst, self.repo = client, sign, src, dst, repo
         self.target, self.stats = target, stats
         self.mount_from, self.placed = mount_from, placed
         self.blob_retries, self.chunk, self.parallel = blob_retries, chunk, parallel
-        self._src_auth = self._auth([(repo, ["pull"])])
+        self.src_repo, self.on_blob = src_repo or repo, on_blob
+        self._src_auth = src_auth if src_auth is not None else self._auth([(repo, ["pull"])])
         self._dst_auth = self._auth([(repo, ["pull", "push", "delete"])])
 
     def _auth(self, grants: list[tuple[str, list[str]]]) -> dict[str, str]:
@@ -101,7 +112,7 @@ class Copier:
     # -- manifests ---------------------------------------------------------------------------
     def source_digest(self, ref: str) -> str | None:
         r = self.c.head(
-            f"{self.src}/v2/{self.repo}/manifests/{ref}",
+            f"{self.src}/v2/{self.src_repo}/manifests/{ref}",
             headers={**self._src_auth, "Accept": ACCEPT},
         )
         return r.headers.get("docker-content-digest") if r.status_code == 200 else None
@@ -123,7 +134,7 @@ class Copier:
         can arrive before distribution has moved the tag). Returns its digest, None when
         the source no longer has it."""
         r = self.c.get(
-            f"{self.src}/v2/{self.repo}/manifests/{source_ref or ref}",
+            f"{self.src}/v2/{self.src_repo}/manifests/{source_ref or ref}",
             headers={**self._src_auth, "Accept": ACCEPT},
         )
         if r.status_code == 404:
@@ -131,7 +142,7 @@ class Copier:
         if r.status_code != 200 or len(r.content) > MAX_MANIFEST:
             raise CopyError(f"GET manifest {ref} from the source: {r.status_code}")
         body, ctype = r.content, r.headers.get("content-type", "")
-        digest = r.headers.get("docker-content-digest") or ""
+        digest = r.headers.get("docker-content-digest") or manifest_digest(body)
         if self.target_digest(ref) == digest and digest:
             self.stats.add(self.target, manifests_skipped=1)
             return digest
@@ -189,10 +200,12 @@ class Copier:
         r = self.c.head(f"{self.dst}/v2/{self.repo}/blobs/{digest}", headers=self._dst_auth)
         if r.status_code == 200:
             self.stats.add(self.target, blobs_skipped=1)
+            self._blob_done(digest, 0)
             return
         if self._mount(digest):
             self.stats.add(self.target, blobs_mounted=1)
             self.placed(digest)
+            self._blob_done(digest, 0)
             return
         error = ""
         for _ in range(max(1, self.blob_retries)):
@@ -204,8 +217,13 @@ class Copier:
                 continue
             self.stats.add(self.target, blobs_copied=1, bytes_copied=moved)
             self.placed(digest)
+            self._blob_done(digest, moved)
             return
         raise CopyError(f"blob {digest} to {self.target}: {error}")
+
+    def _blob_done(self, digest: str, moved: int) -> None:
+        if self.on_blob is not None:
+            self.on_blob(digest, moved)
 
     def _mount(self, digest: str) -> bool:
         other = self.mount_from(digest)
@@ -229,7 +247,7 @@ class Copier:
     def _stream(self, digest: str, size: int) -> int:
         with self.c.stream(
             "GET",
-            f"{self.src}/v2/{self.repo}/blobs/{digest}",
+            f"{self.src}/v2/{self.src_repo}/blobs/{digest}",
             headers=self._src_auth,
             follow_redirects=True,
         ) as src:

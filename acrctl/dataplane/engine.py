@@ -241,12 +241,14 @@ class Engine:
             raise CopyError(f"the region {region} is not running")
         return r.url
 
-    def sign(self, access: list[dict[str, Any]]) -> str:
+    def sign(self, access: list[dict[str, Any]], sub: str = ENGINE_SUB) -> str:
+        """An access token for the regions; `sub` other than the engine's makes the writes
+        replicate (an import's)."""
         now = int(time.time())
         return self.plane.keys.sign(
             {
                 "iss": self.plane.issuer,
-                "sub": ENGINE_SUB,
+                "sub": sub,
                 "aud": self.plane.service,
                 "iat": now,
                 "nbf": now - 5,

@@ -146,6 +146,9 @@ class DataPlane:
 
         self.engine = Engine(self).start()
         self.settings.replication_backfill = True
+        from acrctl.dataplane.tools import PlaneTools
+
+        self.b.dataplane = PlaneTools(self)  # wait --image, verify, import (the routes)
         loop = threading.Thread(
             target=self._reconcile_loop, name="acrctl-dataplane-sync", daemon=True
         )
@@ -160,6 +163,7 @@ class DataPlane:
         for t in self._threads:
             t.join(timeout=timeout)
         if self.engine is not None:
+            self.b.dataplane = None
             self.settings.replication_backfill = False
             self.engine.stop(timeout)
         self.supervisor.stop(timeout)

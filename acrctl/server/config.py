@@ -98,6 +98,8 @@ RANGES: dict[str, tuple[int, int | None]] = {
     "replication_blob_parallel": (1, None),
     "replication_chunk_bytes": (1, None),
     "dataplane_upstream_connections": (1, None),
+    "replication_verify_max_tags": (1, None),
+    "import_max_concurrent": (1, None),
 }
 NETWORK_FIELDS = ("webhook_allow", "webhook_deny")
 # options whose value is a path: relative ones in a config file are relative to it

@@ -20,6 +20,7 @@ from acrctl.server.handlers import (
     principals,
     registries,
     replication_status,
+    replication_tools,
     replications,
     resources,
     webhooks,
@@ -236,6 +237,23 @@ ROUTES: list[Route] = [
         REPL,
     ),
     r("GET", f"{REG}/replicationStatus", replication_status.get, f"{A}/replications/read", REG),
+    # the data plane's answers (acrctl.server.handlers.replication_tools)
+    r(
+        "GET",
+        f"{REG}/imagePresence",
+        replication_tools.image_presence,
+        f"{A}/replications/read",
+        REG,
+    ),
+    r("POST", f"{REG}/verifyReplication", replication_tools.verify, f"{A}/replications/read", REG),
+    r("POST", f"{REG}/importImage", replication_tools.import_image, f"{A}/importImage/action", REG),
+    r(
+        "GET",
+        f"{REG}/importOperations/{{op}}",
+        replication_tools.import_status,
+        f"{A}/operationStatuses/read",
+        REG,
+    ),
     # webhooks
     r("GET", f"{REG}/webhooks", webhooks.list_, f"{A}/webhooks/read", REG, listing=True),
     r("GET", HOOK, webhooks.get, f"{A}/webhooks/read"),

@@ -19,6 +19,7 @@ from acrctl.server.openapi import (
     health,
     portal,
     registries,
+    replication_tools,
     replications,
     resources,
     webhooks,
@@ -42,6 +43,7 @@ GROUPS: tuple[ModuleType, ...] = (
     resources,
     registries,
     replications,
+    replication_tools,
     webhooks,
     authz,
     deployments,
@@ -55,6 +57,7 @@ GROUPS: tuple[ModuleType, ...] = (
 SCHEMA_GROUPS: tuple[ModuleType, ...] = (
     registries,
     replications,
+    replication_tools,
     webhooks,
     resources,
     authz,
