@@ -117,6 +117,7 @@ class Region:
     backoff: float = 0.0
     next_start: float = 0.0
     ready: bool = False
+    held: bool = False  # stopped on purpose (an outage drill): not restarted until released
     external: str = ""  # the URL of an external distribution (never started here)
     readers: list[threading.Thread] = field(default_factory=list)
 
@@ -193,9 +194,31 @@ class Supervisor:
                 self.regions[name] = region
             if not region.external and region.process is None:
                 self._wake.set()  # the watcher thread starts it (see _spawn)
-        if not region.ready and not region.external:
+        if not region.ready and not region.external and not region.held:
             self.wait_ready(region)
         return region
+
+    def hold(self, name: str) -> bool:
+        """Stop a region and keep it stopped (True when it was not held already)."""
+        with self._lock:
+            region = self.regions.get(name)
+            if region is None or region.external or region.held:
+                return False
+            region.held, region.ready = True, False
+            proc, region.process, region.next_start = region.process, None, 0.0
+        if proc is not None:
+            _end(proc)
+        return True
+
+    def release(self, name: str) -> bool:
+        """Let a held region run again (True when it was held); the watcher starts it."""
+        with self._lock:
+            region = self.regions.get(name)
+            if region is None or not region.held:
+                return False
+            region.held = False
+        self._wake.set()
+        return True
 
     def names(self) -> list[str]:
         with self._lock:
@@ -214,11 +237,7 @@ class Supervisor:
             del self.regions[name]
             proc = region.process
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            _end(proc)
         log.info("region %s: stopped (no registry has a replica there)", name)
 
     # -- processes -------------------------------------------------------------------------
@@ -277,9 +296,18 @@ class Supervisor:
             for region in regions:
                 if self._stop.is_set():
                     break
-                if region.process is None and not region.external and region.next_start == 0.0:
+                if (
+                    region.process is None
+                    and not region.external
+                    and not region.held
+                    and region.next_start == 0.0
+                ):
                     with self._lock:
-                        if region.name in self.regions and region.process is None:
+                        if (
+                            region.name in self.regions
+                            and region.process is None
+                            and not region.held
+                        ):
                             self._spawn(region)
                 self._check(region)
             self._wake.wait(self.watch_interval)
@@ -312,6 +340,17 @@ class Supervisor:
                 return
             region.next_start, region.restarts = 0.0, region.restarts + 1
             self._spawn(region)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 def _die_with_parent() -> None:
