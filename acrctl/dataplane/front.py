@@ -46,6 +46,7 @@ HOP = {
 }
 API_VERSION = (b"docker-distribution-api-version", b"registry/2.0")
 JSON = (b"content-type", b"application/json; charset=utf-8")
+REGION_HEADER = b"x-acrctl-region"  # on every proxied answer: the region that gave it
 
 
 def _errors(code: str, message: str, detail: Any = None) -> bytes:
@@ -247,7 +248,7 @@ class Front:
             try:
                 if not last and again and resp.status_code == 404:
                     continue
-                await self._respond(send, resp, target, scope)
+                await self._respond(send, resp, target, scope, region)
                 return
             finally:
                 await resp.aclose()
@@ -268,10 +269,15 @@ class Front:
         return await self.client.send(req, stream=True)
 
     async def _respond(
-        self, send: Send, resp: httpx.Response, target: routing.Target | None, scope: dict[str, Any]
+        self,
+        send: Send,
+        resp: httpx.Response,
+        target: routing.Target | None,
+        scope: dict[str, Any],
+        region: str,
     ) -> None:
         host = _headers(scope).get("host", "")
-        hdrs: list[tuple[bytes, bytes]] = []
+        hdrs: list[tuple[bytes, bytes]] = [(REGION_HEADER, region.encode())]
         for k, v in resp.headers.raw:
             key = k.lower()
             if key in HOP and key != b"content-length":
