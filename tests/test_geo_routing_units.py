@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import base64
 import json
+from types import SimpleNamespace
 
 import pytest
 
+from acrctl.backend.core import Settings
 from acrctl.dataplane import geo
 from acrctl.dataplane.front import _pushes
+from acrctl.dataplane.georouter import GeoRouter
 from acrctl.dataplane.routing import Router
 
 US_EU = geo.Placement(
@@ -42,6 +45,12 @@ def test_client_map_is_parsed_longest_prefix_first() -> None:
 def test_a_bad_client_map_names_the_entry(text: str, message: str) -> None:
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
         geo.parse_client_regions(text)
+
+
+def test_a_bad_client_map_keeps_the_data_plane_off_with_the_reason() -> None:
+    plane = SimpleNamespace(settings=Settings(dataplane_client_regions="10.0.0.0/8"), b=None)
+    with pytest.raises(RuntimeError, match="^dataplane_client_regions: '10.0.0.0/8': use CIDR"):
+        GeoRouter(plane)  # type: ignore[arg-type]
 
 
 def test_the_longest_network_wins() -> None:

@@ -36,7 +36,10 @@ class GeoRouter:
     def __init__(self, plane: DataPlane) -> None:
         s = plane.settings
         self.plane, self.b, self.s = plane, plane.b, s
-        self.networks = geo.parse_client_regions(s.dataplane_client_regions)
+        try:
+            self.networks = geo.parse_client_regions(s.dataplane_client_regions)
+        except ValueError as exc:  # the data plane stays off and says why
+            raise RuntimeError(f"dataplane_client_regions: {exc}") from None
         self.health = geo.Health()
         self.pins = geo.Pins(s.dataplane_push_pin_seconds, s.dataplane_push_pins_max)
         self.links: dict[tuple[str, str], str] = {}

@@ -59,10 +59,12 @@ def status_off(binary: str) -> str | None:
 class DataPlane:
     def __init__(self, backend: Backend, cfg: PlaneConfig) -> None:
         from acrctl.dataplane import pki
+        from acrctl.dataplane.georouter import GeoRouter
         from acrctl.dataplane.tokens import TokenService
 
         self.b, self.cfg = backend, cfg
         self.settings: Settings = backend.settings
+        self.geo: GeoRouter = GeoRouter(self)  # RuntimeError on a bad client map
         self.scheme = "https" if cfg.tls_cert else "http"
         self._tmp = "" if cfg.storage else tempfile.mkdtemp(prefix="acrctl-dataplane-")
         self.storage = cfg.storage or self._tmp
@@ -98,9 +100,6 @@ class DataPlane:
             ready_timeout=self.settings.dataplane_ready_seconds,
             restart_max=self.settings.dataplane_restart_max_seconds,
         )
-        from acrctl.dataplane.georouter import GeoRouter
-
-        self.geo: GeoRouter = GeoRouter(self)  # raises ValueError on a bad client map
         self._stop = threading.Event()
         self._server: Any = None
         self._threads: list[threading.Thread] = []
