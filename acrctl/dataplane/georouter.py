@@ -151,11 +151,11 @@ class GeoRouter:
         r = sv.region(region)
         if r is None:
             r = sv.ensure(region)
-        if origin is not None and origin != region:
-            via = self.links.get((origin, region))
-            if via:
-                return via
-        return r.url
+        return self.link(region, origin, r.url) if origin is not None else r.url
+
+    def link(self, region: str, origin: str, direct: str) -> str:
+        """`region`'s URL as seen from `origin` (the test bed's link), else `direct`."""
+        return self.links.get((origin, region)) or direct
 
     def failed(self, region: str) -> None:
         """The front could not connect to the region: skip it until a probe succeeds."""
