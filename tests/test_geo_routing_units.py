@@ -5,13 +5,15 @@ names. No I/O."""
 from __future__ import annotations
 
 import base64
+import io
 import json
+import logging
 from types import SimpleNamespace
 
 import pytest
 
 from acrctl.backend.core import Settings
-from acrctl.dataplane import geo
+from acrctl.dataplane import geo, supervisor
 from acrctl.dataplane.front import _pushes
 from acrctl.dataplane.georouter import GeoRouter
 from acrctl.dataplane.routing import Router
@@ -168,3 +170,16 @@ def test_a_pull_token_or_garbage_is_no_push_session() -> None:
     assert _pushes(pull, "contoso/web") == ""
     assert _pushes("Bearer not-a-jwt", "contoso/web") == ""
     assert _pushes("Bearer a.!!!.c", "contoso/web") == ""
+
+
+def test_routing_probes_stay_out_of_the_server_log(caplog: pytest.LogCaptureFixture) -> None:
+    lines = (
+        b'level=warning msg="authorization token required" '
+        b"http.request.useragent=acrctl-health\n"
+        b'level=info msg="response completed" http.request.useragent=skopeo/1.9.3\n'
+    )
+    with caplog.at_level(logging.INFO, logger="acrctl.dataplane"):
+        supervisor._forward("westus", io.BytesIO(lines))
+    assert [r.getMessage() for r in caplog.records] == [
+        'region westus: level=info msg="response completed" http.request.useragent=skopeo/1.9.3'
+    ]

@@ -179,7 +179,7 @@ class GeoRouter:
             ok = (
                 not r.held
                 and (r.ready or bool(r.external))
-                and sup.probe(r.url, self.s.dataplane_health_timeout_seconds)
+                and sup.probe(r.url, self.s.dataplane_health_timeout_seconds, sup.HEALTH_AGENT)
             )
             if self.health.mark(name, ok, time.monotonic()):
                 log.warning("region %s: %s", name, "healthy again" if ok else "unhealthy")

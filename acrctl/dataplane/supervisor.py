@@ -26,6 +26,7 @@ import yaml
 log = logging.getLogger("acrctl.dataplane")
 PACKAGE = "docker-registry"  # the Debian package (and binary) of CNCF distribution 2.8
 HEALTHY_RESET = 60.0  # seconds up after which a region's restart backoff starts over
+HEALTH_AGENT = "acrctl-health"  # User-Agent of routing's probes (their log lines are dropped)
 
 
 def binary_path(binary: str) -> str | None:
@@ -362,10 +363,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def probe(url: str, timeout: float = 1.0) -> bool:
+def probe(url: str, timeout: float = 1.0, agent: str | None = None) -> bool:
     """A region answers its API root (200, or 401 with token auth on)."""
+    headers = {"User-Agent": agent} if agent else None
     try:
-        return httpx.get(f"{url}/v2/", timeout=timeout).status_code in (200, 401)
+        return httpx.get(f"{url}/v2/", timeout=timeout, headers=headers).status_code in (200, 401)
     except httpx.HTTPError:
         return False
 
@@ -377,7 +379,7 @@ def _forward(region: str, stream: IO[bytes] | None) -> None:
     with stream:
         for raw in iter(stream.readline, b""):
             line = raw.decode("utf-8", "replace").rstrip()
-            if line:
+            if line and f"useragent={HEALTH_AGENT}" not in line:
                 level = (
                     logging.WARNING
                     if "level=fatal" in line
