@@ -17,6 +17,7 @@ Prints the 1-minute load average: on a shared 2-core box the figures move with i
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -108,21 +109,23 @@ def run(bed: geobed.GeoBed, tmp: Path, runs: int, mb: int, hold: float) -> None:
     wait_until(lambda: has(bed, FAR, "pull", img.manifest))
     near_ref = f"{REG}.{bed.front}/pull:v1"
     far_ref = f"{REG}.{HOME}.geo.{bed.front}/pull:v1"
-    near, far = [], []
+    near: list[float] = []
+    far: list[float] = []
     for i in range(runs):
         near.append(pull_time(bed, FAR, near_ref, tmp / f"near{i}"))
         far.append(pull_time(bed, FAR, far_ref, tmp / f"far{i}"))
-    lag, heal = [], []
+    lag: list[float] = []
+    heal: list[float] = []
     for i in range(runs):
         img = push(bed, tmp, f"lag{i}", 1, 100 + i)
-        lag.append(wait_until(lambda d=img.manifest, r=f"lag{i}": has(bed, FAR, r, d)))
+        lag.append(wait_until(functools.partial(has, bed, FAR, f"lag{i}", img.manifest)))
         bed.partition(HOME, FAR)
         try:
             img = push(bed, tmp, f"cut{i}", 1, 200 + i)
             time.sleep(hold)
         finally:
             bed.heal(HOME, FAR)
-        heal.append(wait_until(lambda d=img.manifest, r=f"cut{i}": has(bed, FAR, r, d)))
+        heal.append(wait_until(functools.partial(has, bed, FAR, f"cut{i}", img.manifest)))
     m_near, m_far = statistics.median(near), statistics.median(far)
     m_lag, m_heal = statistics.median(lag), statistics.median(heal)
     load = os.getloadavg()[0]

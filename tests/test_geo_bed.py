@@ -166,13 +166,10 @@ def test_a_killed_registry_is_skipped_within_the_bound_and_taken_back(
 ) -> None:
     bed.kill_registry(WEST)
     try:
-        t = time.monotonic()
         assert wait_for(lambda: not bed.plane.geo.health.up(WEST), timeout=BOUND)
-        skipped_after = time.monotonic() - t
         assert pull(bed, WEST, "base", "v1") == HOME
     finally:
         bed.start_registry(WEST)
-    assert skipped_after < BOUND
     assert wait_for(lambda: bed.plane.geo.health.up(WEST), timeout=BOUND)
     assert pull(bed, WEST, "base", "v1") == WEST
 
