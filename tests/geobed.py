@@ -151,6 +151,7 @@ class GeoBed:
         self.creds: tuple[str, str] = ("", "")
         self.names: list[str] = []
         self._stopped = False
+        self._made_etc_netns = False  # /etc/netns did not exist: removed again when empty
 
     # -- sites ---------------------------------------------------------------------------------
     def site(self, label: str) -> Site:
@@ -289,6 +290,9 @@ class GeoBed:
             self.server.stop()
         for s in self.sites:
             _delete_ns(s.ns)
+        if self._made_etc_netns:
+            with contextlib.suppress(OSError):
+                os.rmdir("/etc/netns")
 
     # -- regions ---------------------------------------------------------------------------------
     def start_registry(self, region: str) -> None:
@@ -350,6 +354,9 @@ class GeoBed:
         names = [f"{r}.{DOMAIN}" for r in registries] + [
             f"{r}.{s.label}.geo.{DOMAIN}" for r in registries for s in self.regions
         ]
+        if not os.path.isdir("/etc/netns"):
+            os.mkdir("/etc/netns")
+            self._made_etc_netns = True
         for s in self.sites:
             Path(f"/etc/netns/{s.ns}").mkdir(parents=True, exist_ok=True)
             Path(f"/etc/netns/{s.ns}/hosts").write_text(
