@@ -75,12 +75,12 @@ class Bed:
         )
         assert r.status_code in (200, 201, 202), r.text
 
-    def drill(self, name: str, region: str | None) -> None:
+    def drill(self, name: str, region: str | None, kind: str = "RegionOutage") -> None:
         path = f"/subscriptions/{self.server.subscription}/providers/Acrctl.Admin/drills/{name}"
         if region is None:
             r = self.arm.delete(f"{path}?{ADMIN_API}")
         else:
-            body = {"properties": {"kind": "RegionOutage", "region": region}}
+            body = {"properties": {"kind": kind, "region": region}}
             r = self.arm.put(f"{path}?{ADMIN_API}", json=body)
         assert r.status_code in (200, 201, 204), r.text
 
@@ -321,6 +321,20 @@ def test_home_region_outage_pushes_and_pulls_go_on_and_home_converges(
     assert wait_for(lambda: bed.digest_in(HOME, "georeg1/outage", "v1") == img.manifest)
     r = bed.arm.patch(f"{bed.reg_id()}?{ARM}", json={"tags": {"a": "b"}})
     assert r.status_code == 200, r.text
+
+
+def test_a_replica_outage_stops_that_region_until_cleared(bed: Bed, seeded: str) -> None:
+    region = bed.plane.supervisor.region(EU)
+    bed.drill("eu-replica-down", EU, kind="ReplicaOutage")
+    try:
+        assert wait_for(lambda: region.held and region.process is None)
+        assert served_by(bed, EU) == HOME  # eastus is nearer Europe than westus
+        r = bed.arm.patch(f"{bed.reg_id()}?{ARM}", json={"tags": {"b": "c"}})
+        assert r.status_code == 200, r.text  # a replica outage refuses no management
+    finally:
+        bed.drill("eu-replica-down", None)
+    assert wait_for(lambda: not region.held and region.ready)
+    assert wait_for(lambda: served_by(bed, EU) == EU)
 
 
 @pytest.fixture
