@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -102,6 +103,7 @@ def main() -> None:
         run(bed, tmp, a.runs, a.mb, a.partition)
     finally:
         bed.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run(bed: geobed.GeoBed, tmp: Path, runs: int, mb: int, hold: float) -> None:
