@@ -110,6 +110,11 @@ def test_the_settings_reach_the_server(tmp_path: Path, monkeypatch: pytest.Monke
             "[settings] webhook_deny must be a list of networks (CIDRs such as 10.0.0.0/8), "
             "not ['nope'].",
         ),
+        (
+            'dataplane_client_regions = "10.1.0.0/16=atlantis"',
+            "[settings] dataplane_client_regions must be CIDR=region pairs separated by commas "
+            "(10.1.0.0/16=eastus,...), not '10.1.0.0/16=atlantis'.",
+        ),
         ("lro_polls = 3", "[settings] lro_polls: set by an option of its own"),
         ("webhook_bakcoff = 1", "unknown [settings] key(s) webhook_bakcoff"),
     ],

@@ -88,6 +88,12 @@ class Settings:
     dataplane_upstream_connections: int = 100  # open connections from the front to regions
     dataplane_form_max_bytes: int = 65536  # body of a token request (413 past it)
     dataplane_rewrite_max_bytes: int = 1_048_576  # a region's answer rewritten in memory
+    # routing to the nearest healthy replica (acrctl.dataplane.geo, docs/dataplane.md)
+    dataplane_client_regions: str = ""  # "CIDR=region,...": where clients are
+    dataplane_health_interval_seconds: float = 1.0  # how often each region is probed
+    dataplane_health_timeout_seconds: float = 1.0  # a probe's answer must come within this
+    dataplane_push_pin_seconds: float = 60.0  # a push stays on its region this long idle
+    dataplane_push_pins_max: int = 100_000  # push sessions remembered at once
     # the replication engine (acrctl.dataplane.engine, docs/dataplane.md)
     replication_backfill: bool = False  # set by the server while its engine runs
     replication_workers: int = 4  # tasks copied at once

@@ -85,7 +85,8 @@ def region_outage(
     replications and webhooks, and on any resource located in REGION answer 503
     RegionUnavailable with Retry-After. GETs keep working (unless --fail-reads), and every
     replica in REGION, the home replica included, shows status Unavailable; replicas in
-    other regions keep their own status.
+    other regions keep their own status. A running data plane stops REGION's registry
+    while the drill lasts: pushes and pulls go to the nearest other replica.
 
     \b
     Examples:
@@ -108,7 +109,9 @@ def replica_outage(region: str, name: str | None, duration: int | None) -> Any:
     """Take the replicas in a region down, without blocking management.
 
     Every replica in REGION (a home replica too) shows status Unavailable in `replication
-    list` and `replication show`; no request is refused.
+    list` and `replication show`; no management request is refused. A running data plane
+    stops REGION's registry while the drill lasts: pushes and pulls go to the nearest
+    other replica.
 
     \b
     Examples:

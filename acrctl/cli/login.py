@@ -83,6 +83,14 @@ def _b64(text: str) -> str:
     "-p", "--password", default=None, help="The password used to log into the container registry."
 )
 @click.option(
+    "--region",
+    "region",
+    default=None,
+    metavar="REGION",
+    help="Log in to the registry's regional endpoint in REGION "
+    "(<name>.<region>.geo.<domain>), which pins docker and skopeo to that replica.",
+)
+@click.option(
     "-t",
     "--expose-token",
     is_flag=True,
@@ -94,6 +102,7 @@ def login(
     resource_group: str | None,
     username: str | None,
     password: str | None,
+    region: str | None,
     expose_token: bool,
 ) -> Any:
     """Log in to an Azure Container Registry through the Docker config.
@@ -109,6 +118,8 @@ def login(
         acrctl login -n myregistry -u myregistry -p "$PASSWORD"
       Get a token for another tool:
         acrctl login -n myregistry --expose-token --query accessToken -o tsv
+      Pin docker to the West Europe replica (its regional endpoint):
+        acrctl login -n myregistry --region westeurope
     """
     from acrctl.cli import oci_session
     from acrctl.client.oci import OciClient
@@ -122,6 +133,8 @@ def login(
     if bool(username) != bool(password):
         raise UsageError("Usage error: supply both --username and --password.")
     ls = oci_session.login_server(env, name, resource_group)
+    if region:
+        ls = oci_session.regional(env, ls, region, resource_group)
     with OciClient(
         ls.url,
         connect=ls.connect,

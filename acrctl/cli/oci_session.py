@@ -77,6 +77,37 @@ def login_server(env: Env, registry: str, resource_group: str | None) -> LoginSe
     return LoginServer(str(doc.get("name") or registry), host, scheme, connect)
 
 
+def regional(env: Env, ls: LoginServer, region: str, resource_group: str | None) -> LoginServer:
+    """The regional endpoint `<name>.<region>.geo.<domain>` of a login server (what ACR's
+    `az acr login --endpoint REGION` does): it pins clients to that region (docs/dataplane.md). The
+    registry must hold a replica there (its home region counts)."""
+    from acrctl.backend import regions
+    from acrctl.cli.env import group_for
+    from acrctl.client.errors import UsageError
+
+    found = regions.lookup(region)
+    if found is None:
+        raise UsageError(f"'{region}' is not a known region; see `acrctl account list-locations`.")
+    name = str(found["name"])
+    rg = group_for(env, ls.registry, resource_group)
+    client = env.client()
+    held = {regions.normalize(str(client.get_registry(rg, ls.registry).location))} | {
+        regions.normalize(str(r.location)) for r in client.list_replications(rg, ls.registry)
+    }
+    if name not in held:
+        raise AcrctlError(
+            f"The registry '{ls.registry}' has no replica in '{name}'; its regions are: "
+            f"{', '.join(sorted(held))}."
+        )
+    label, _, rest = ls.host.partition(".")
+    host = f"{label}.{name}.geo.{rest}"
+    hostname = urlsplit(f"//{host}").hostname or host
+    connect = ls.connect
+    if connect is None and not _resolves(hostname):
+        connect = f"{urlsplit(f'//{ls.host}').hostname}:{urlsplit(f'//{host}').port or 80}"
+    return LoginServer(ls.registry, host, ls.scheme, connect)
+
+
 def arm_token(env: Env) -> str:
     """The caller's ARM token, for /oauth2/exchange."""
     if env.mode == "server":

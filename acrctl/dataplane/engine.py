@@ -223,7 +223,7 @@ class Engine:
         return Copier(
             self.client,
             self.sign,
-            self.url(source),
+            self.plane.geo.link(source, target, self.url(source)),  # read from the target
             self.url(target),
             ns,
             target,

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, quote, urlencode
 
 import httpx
 
-from acrctl.dataplane import routing
+from acrctl.dataplane import geo, routing
 from acrctl.dataplane.tokens import Refused, parse_scopes
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ HOP = {
 }
 API_VERSION = (b"docker-distribution-api-version", b"registry/2.0")
 JSON = (b"content-type", b"application/json; charset=utf-8")
+REGION_HEADER = b"x-acrctl-region"  # on every proxied answer: the region that gave it
 
 
 def _errors(code: str, message: str, detail: Any = None) -> bytes:
@@ -117,11 +118,11 @@ class Front:
             if not auth.lower().startswith("bearer "):
                 await self._challenge(send, host, None, None)
                 return
-            region = await self._region(self.router.registry_of_host(host) or "")
-            if region is None:
+            plan = await self._plan(scope, headers, self.router.registry_of_host(host) or "")
+            if not plan:
                 await _reply(send, 200, b"{}", [JSON])
                 return
-            await self._proxy(scope, receive, send, region, "/v2/", None)
+            await self._forward(scope, receive, send, plan, "/v2/", None)
             return
         if path == "/v2/_catalog":
             await self._catalog(scope, send, host, auth)
@@ -136,17 +137,64 @@ class Front:
         if not auth.lower().startswith("bearer "):
             await self._challenge(send, host, target.repository, routing.required(method))
             return
-        region = await self._region(target.registry)
-        if region is None:
+        push = _pushes(auth, target.upstream)
+        key = (_client(scope), push, target.registry, target.upstream) if push else None
+        plan = await self._plan(scope, headers, target.registry, key)
+        if not plan:
+            await self._no_region(send, host, target, method)
+            return
+        upstream = f"/v2/{target.upstream}/{m['tail']}"
+        if m["tail"].startswith("blobs/") and not m["tail"].startswith("blobs/uploads/"):
+            await self._blob(scope, receive, send, plan, upstream, target)
+            return
+        await self._forward(scope, receive, send, plan, upstream, target)
+
+    async def _blob(
+        self,
+        scope: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        plan: list[tuple[str, str]],
+        upstream: str,
+        target: routing.Target,
+    ) -> None:
+        """A blob GET/HEAD (or DELETE): the one place where serving a blob read by a 307 to a
+        data endpoint goes; today it is proxied like the rest."""
+        await self._forward(scope, receive, send, plan, upstream, target)
+
+    async def _plan(
+        self,
+        scope: dict[str, Any],
+        headers: dict[str, str],
+        registry: str,
+        push_key: tuple[str, ...] | None = None,
+    ) -> list[tuple[str, str]]:
+        """(region, URL) to try, best first (acrctl.dataplane.geo)."""
+        pinned = self.router.region_of_host(headers.get("host", ""))
+        return await asyncio.to_thread(
+            self.plane.geo.route,
+            registry,
+            _client(scope),
+            headers.get(geo.HINT_HEADER),
+            pinned,
+            push_key,
+        )
+
+    async def _no_region(self, send: Send, host: str, target: routing.Target, method: str) -> None:
+        pinned = self.router.region_of_host(host)
+        if pinned is None:
             await self._challenge(
                 send, host, target.repository, routing.required(method), error="insufficient_scope"
             )
             return
-        upstream = f"/v2/{target.upstream}/{m['tail']}"
-        await self._proxy(scope, receive, send, region, upstream, target)
-
-    async def _region(self, registry: str) -> str | None:
-        return await asyncio.to_thread(self.plane.region_url, registry)
+        await _reply(
+            send,
+            404,
+            _errors(
+                "NAME_UNKNOWN",
+                f"registry '{target.registry}' has no replica in region '{pinned}'",
+            ),
+        )
 
     async def _challenge(
         self,
@@ -171,15 +219,43 @@ class Front:
         hdrs = [(b"www-authenticate", ("Bearer " + ",".join(parts)).encode()), JSON, API_VERSION]
         await _reply(send, 401, _errors("UNAUTHORIZED", "authentication required", detail), hdrs)
 
-    async def _proxy(
+    async def _forward(
         self,
         scope: dict[str, Any],
         receive: Receive,
         send: Send,
-        region: str,
+        plan: list[tuple[str, str]],
         upstream: str,
         target: routing.Target | None,
     ) -> None:
+        """Proxy to the first region of the plan. A read (GET/HEAD) goes on to the next
+        region when one cannot be reached, or answers 404 for a manifest or blob (it has not
+        arrived there yet: read-your-writes); the last region's answer is the client's."""
+        assert self.client is not None
+        method = scope["method"]
+        reads = method in ("GET", "HEAD")
+        blob = "/blobs/" in upstream and "/blobs/uploads/" not in upstream
+        again = reads and ("/manifests/" in upstream or blob)
+        for i, (region, url) in enumerate(plan):
+            last = i == len(plan) - 1 or not reads
+            try:
+                resp = await self._send(scope, receive, url, upstream)
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                self.plane.geo.failed(region)
+                if last:
+                    raise
+                continue
+            try:
+                if not last and again and resp.status_code == 404:
+                    continue
+                await self._respond(send, resp, target, scope, region)
+                return
+            finally:
+                await resp.aclose()
+
+    async def _send(
+        self, scope: dict[str, Any], receive: Receive, region: str, upstream: str
+    ) -> httpx.Response:
         assert self.client is not None
         method = scope["method"]
         query = scope.get("query_string", b"")
@@ -190,17 +266,18 @@ class Front:
         out.append((b"host", dict(scope["headers"]).get(b"host", b"")))
         body = _body(receive) if method in ("POST", "PUT", "PATCH") else None
         req = self.client.build_request(method, url, headers=out, content=body)
-        resp = await self.client.send(req, stream=True)
-        try:
-            await self._respond(send, resp, target, scope)
-        finally:
-            await resp.aclose()
+        return await self.client.send(req, stream=True)
 
     async def _respond(
-        self, send: Send, resp: httpx.Response, target: routing.Target | None, scope: dict[str, Any]
+        self,
+        send: Send,
+        resp: httpx.Response,
+        target: routing.Target | None,
+        scope: dict[str, Any],
+        region: str,
     ) -> None:
         host = _headers(scope).get("host", "")
-        hdrs: list[tuple[bytes, bytes]] = []
+        hdrs: list[tuple[bytes, bytes]] = [(REGION_HEADER, region.encode())]
         for k, v in resp.headers.raw:
             key = k.lower()
             if key in HOP and key != b"content-length":
@@ -274,8 +351,8 @@ class Front:
                 scope_type="registry",
             )
             return
-        region = await self._region(registry)
-        names = await self._namespace_repositories(region, registry) if region else []
+        plan = await self._plan(scope, _headers(scope), registry)
+        names = await self._namespace_repositories(plan[0][1], registry) if plan else []
         q = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         last = (q.get("last") or [""])[0]
         names = [n for n in names if n > last] if last else names
@@ -435,6 +512,25 @@ class Front:
 # -- helpers ------------------------------------------------------------------------------------
 def _headers(scope: dict[str, Any]) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def _client(scope: dict[str, Any]) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+def _pushes(auth: str, upstream: str) -> str:
+    """The token's subject when it grants push on the repository (a push session), else "".
+    The claims are read unverified: they only choose the region, which verifies the token."""
+    try:
+        part = auth[7:].strip().split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        for grant in claims.get("access") or []:
+            if grant.get("name") == upstream and "push" in (grant.get("actions") or []):
+                return str(claims.get("sub") or "?")
+    except (IndexError, ValueError, TypeError, AttributeError, binascii.Error):
+        return ""
+    return ""
 
 
 def _basic(value: str) -> tuple[str, str]:

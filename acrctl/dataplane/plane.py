@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from acrctl.backend.core import Backend, Settings
     from acrctl.dataplane.engine import Engine
     from acrctl.dataplane.front import Front
+    from acrctl.dataplane.georouter import GeoRouter
 
 log = logging.getLogger("acrctl.dataplane")
-ROUTE_TTL = 1.0  # seconds a registry's route is remembered by the front
 
 
 @dataclass
@@ -59,10 +59,12 @@ def status_off(binary: str) -> str | None:
 class DataPlane:
     def __init__(self, backend: Backend, cfg: PlaneConfig) -> None:
         from acrctl.dataplane import pki
+        from acrctl.dataplane.georouter import GeoRouter
         from acrctl.dataplane.tokens import TokenService
 
         self.b, self.cfg = backend, cfg
         self.settings: Settings = backend.settings
+        self.geo: GeoRouter = GeoRouter(self)  # RuntimeError on a bad client map
         self.scheme = "https" if cfg.tls_cert else "http"
         self._tmp = "" if cfg.storage else tempfile.mkdtemp(prefix="acrctl-dataplane-")
         self.storage = cfg.storage or self._tmp
@@ -98,7 +100,6 @@ class DataPlane:
             ready_timeout=self.settings.dataplane_ready_seconds,
             restart_max=self.settings.dataplane_restart_max_seconds,
         )
-        self._routes: dict[str, tuple[float, str | None]] = {}
         self._stop = threading.Event()
         self._server: Any = None
         self._threads: list[threading.Thread] = []
@@ -142,6 +143,7 @@ class DataPlane:
         self.settings.login_server_suffix = self.login_domain
         self.supervisor.start()
         self.reconcile()
+        self.geo.start()
         from acrctl.dataplane.engine import Engine
 
         self.engine = Engine(self).start()
@@ -162,6 +164,7 @@ class DataPlane:
             self._server.should_exit = True
         for t in self._threads:
             t.join(timeout=timeout)
+        self.geo.stop()
         if self.engine is not None:
             self.b.dataplane = None
             self.settings.replication_backfill = False
@@ -171,7 +174,7 @@ class DataPlane:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
     def status(self) -> str:
-        down = [r.name for r in self.supervisor.regions.values() if not r.ready]
+        down = [r.name for r in self.supervisor.regions.values() if not r.ready and not r.held]
         return f"regions not ready: {', '.join(sorted(down))}" if down else "ok"
 
     # -- the store -> the regions ------------------------------------------------------
@@ -213,6 +216,7 @@ class DataPlane:
         for region in self.supervisor.names():
             if region not in want:
                 self.supervisor.retire(region)
+        self.geo.follow_drills()
 
     def _reconcile_loop(self) -> None:
         while not self._stop.wait(self.settings.dataplane_reconcile_seconds):
@@ -220,28 +224,6 @@ class DataPlane:
                 self.reconcile()
             except Exception:  # noqa: BLE001 - the store may be briefly down; next round
                 log.exception("data plane: reconcile failed")
-
-    # -- for the front -----------------------------------------------------------------
-    def region_url(self, registry: str) -> str | None:
-        """Where a registry's requests go: its home region (started if needed). A registry
-        that does not exist goes to any region (the answer is the same as for a repository
-        the caller may not see); None when no region runs at all."""
-        now = time.monotonic()
-        hit = self._routes.get(registry)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        reg = self.b.registries.find(registry) if registry else None
-        url: str | None = None
-        if reg is not None:
-            url = self.supervisor.ensure(reg["location"]).url
-        else:
-            names = self.supervisor.names()
-            region = self.supervisor.region(names[0]) if names else None
-            url = region.url if region is not None else None
-        if len(self._routes) > 10_000:
-            self._routes.clear()
-        self._routes[registry] = (now + ROUTE_TTL, url)
-        return url
 
     def on_events(self, region: str, events: list[dict[str, Any]]) -> None:
         """A region's notifications: manifest pushes and deletes become durable replication

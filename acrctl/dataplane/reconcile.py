@@ -1,7 +1,9 @@
 """The replication engine's reconcile pass: every replica region of a registry is compared
 with the home region tag by tag (HEAD on both sides), and what a region lacks or holds at
 another digest is queued as a push task from the home region (unless a task for it is still
-open). A region that was down catches up this way with no re-push. The pass also finishes
+open). A region that was down catches up this way with no re-push, and a task that failed
+for good (its attempts used up while a region was down) is queued again once both of its
+regions run. The pass also finishes
 the backfill of new replicas: a replica stays Syncing until the pass finds nothing missing
 and no task open for its region, then it reads Ready."""
 
@@ -25,6 +27,7 @@ def reconcile(engine: Engine) -> None:
     syncing = {(row.parent, row.doc["location"]): row for row in engine.b.store.list(BACKFILL)}
     for item in engine.b.store.list(REGISTRY):
         reg = item.doc
+        requeue_failed(engine, reg)
         regions = engine.regions_of(reg)
         if len(regions) < 2:
             continue
@@ -65,6 +68,36 @@ def reconcile(engine: Engine) -> None:
             if row is not None and not missing and not busy:
                 engine.b.store.delete(BACKFILL, row.key)
                 log.info("replication: %s in %s is in sync (backfill done)", reg["name"], target)
+
+
+def requeue_failed(engine: Engine, reg: dict[str, Any]) -> int:
+    """Queue again the newest task per (target, repository, reference) that failed (it ran
+    out of attempts, typically while its source or target region was down) once both
+    regions run: a push made in a replica region while the home region was down reaches the
+    home region when it returns, however long the outage. Returns how many were queued."""
+    regions = engine.regions_of(reg)
+    tasks = sorted(engine.tasks.for_registry(reg), key=lambda t: -float(t.get("createdAt") or 0))
+    seen: set[tuple[Any, ...]] = set()
+    queued = 0
+    for t in tasks:
+        key = (t["target"], t["repository"], t.get("reference"))
+        if key in seen:
+            continue
+        seen.add(key)
+        if t.get("state") != "failed" or t["target"] not in regions:
+            continue
+        try:
+            engine.url(t["target"])
+            engine.url(t["source"])
+        except Exception:  # noqa: BLE001 - still down: next round
+            continue
+        fields = ("action", "reference", "repository", "source", "eventTime", "tag", "digest")
+        engine.tasks.record(reg, [t["target"]], **{f: t.get(f) for f in fields})
+        queued += 1
+    if queued:
+        log.info("replication: %d failed task(s) of %s queued again", queued, reg["name"])
+        engine._wake.set()  # noqa: SLF001 - the engine's own helper
+    return queued
 
 
 def home_tags(engine: Engine, registry: str, home: str) -> list[tuple[str, str, str]]:

@@ -4,6 +4,8 @@ region's per-registry namespace (no I/O here).
 Two forms reach the listener:
 * host form: `Host: <registry>.<login domain>`, repository `web/api` -> `<registry>/web/api`
   inside the region;
+* regional endpoint: `Host: <registry>.<region>.geo.<login domain>`, as the host form but
+  pinned to one region (acrctl.dataplane.geo);
 * path form: `Host: <listener>`, repository `<registry>/web/api` -> the same name (already
   namespaced).
 """
@@ -52,13 +54,24 @@ class Router:
         self.domain = host_name(login_domain) if login_domain else ""
 
     def registry_of_host(self, host: str) -> str | None:
-        """The registry a host-form Host names, None for any other host."""
+        """The registry a host-form Host names (`<name>.<domain>` or the regional endpoint
+        `<name>.<region>.geo.<domain>`), None for any other host."""
+        return self.parse_host(host)[0]
+
+    def region_of_host(self, host: str) -> str | None:
+        """The region a regional endpoint pins (`<name>.<region>.geo.<domain>`), else None."""
+        return self.parse_host(host)[1]
+
+    def parse_host(self, host: str) -> tuple[str | None, str | None]:
         name = host_name(host)
-        if self.domain and name.endswith("." + self.domain):
-            label = name[: -len(self.domain) - 1]
-            if label and "." not in label:
-                return label
-        return None
+        if not self.domain or not name.endswith("." + self.domain):
+            return None, None
+        labels = name[: -len(self.domain) - 1].split(".")
+        if len(labels) == 1 and labels[0]:
+            return labels[0], None
+        if len(labels) == 3 and labels[2] == "geo" and labels[0] and labels[1]:
+            return labels[0], labels[1]
+        return None, None
 
     def target(self, host: str, repository: str) -> Target:
         reg = self.registry_of_host(host)

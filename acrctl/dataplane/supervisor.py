@@ -26,6 +26,7 @@ import yaml
 log = logging.getLogger("acrctl.dataplane")
 PACKAGE = "docker-registry"  # the Debian package (and binary) of CNCF distribution 2.8
 HEALTHY_RESET = 60.0  # seconds up after which a region's restart backoff starts over
+HEALTH_AGENT = "acrctl-health"  # User-Agent of routing's probes (their log lines are dropped)
 
 
 def binary_path(binary: str) -> str | None:
@@ -117,6 +118,7 @@ class Region:
     backoff: float = 0.0
     next_start: float = 0.0
     ready: bool = False
+    held: bool = False  # stopped on purpose (an outage drill): not restarted until released
     external: str = ""  # the URL of an external distribution (never started here)
     readers: list[threading.Thread] = field(default_factory=list)
 
@@ -193,9 +195,31 @@ class Supervisor:
                 self.regions[name] = region
             if not region.external and region.process is None:
                 self._wake.set()  # the watcher thread starts it (see _spawn)
-        if not region.ready and not region.external:
+        if not region.ready and not region.external and not region.held:
             self.wait_ready(region)
         return region
+
+    def hold(self, name: str) -> bool:
+        """Stop a region and keep it stopped (True when it was not held already)."""
+        with self._lock:
+            region = self.regions.get(name)
+            if region is None or region.external or region.held:
+                return False
+            region.held, region.ready = True, False
+            proc, region.process, region.next_start = region.process, None, 0.0
+        if proc is not None:
+            _end(proc)
+        return True
+
+    def release(self, name: str) -> bool:
+        """Let a held region run again (True when it was held); the watcher starts it."""
+        with self._lock:
+            region = self.regions.get(name)
+            if region is None or not region.held:
+                return False
+            region.held = False
+        self._wake.set()
+        return True
 
     def names(self) -> list[str]:
         with self._lock:
@@ -214,11 +238,7 @@ class Supervisor:
             del self.regions[name]
             proc = region.process
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            _end(proc)
         log.info("region %s: stopped (no registry has a replica there)", name)
 
     # -- processes -------------------------------------------------------------------------
@@ -277,9 +297,18 @@ class Supervisor:
             for region in regions:
                 if self._stop.is_set():
                     break
-                if region.process is None and not region.external and region.next_start == 0.0:
+                if (
+                    region.process is None
+                    and not region.external
+                    and not region.held
+                    and region.next_start == 0.0
+                ):
                     with self._lock:
-                        if region.name in self.regions and region.process is None:
+                        if (
+                            region.name in self.regions
+                            and region.process is None
+                            and not region.held
+                        ):
                             self._spawn(region)
                 self._check(region)
             self._wake.wait(self.watch_interval)
@@ -314,6 +343,17 @@ class Supervisor:
             self._spawn(region)
 
 
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def _die_with_parent() -> None:
     """In the child before exec (Linux): SIGTERM when the thread that started it ends."""
     import ctypes
@@ -323,10 +363,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def probe(url: str, timeout: float = 1.0) -> bool:
+def probe(url: str, timeout: float = 1.0, agent: str | None = None) -> bool:
     """A region answers its API root (200, or 401 with token auth on)."""
+    headers = {"User-Agent": agent} if agent else None
     try:
-        return httpx.get(f"{url}/v2/", timeout=timeout).status_code in (200, 401)
+        return httpx.get(f"{url}/v2/", timeout=timeout, headers=headers).status_code in (200, 401)
     except httpx.HTTPError:
         return False
 
@@ -338,7 +379,7 @@ def _forward(region: str, stream: IO[bytes] | None) -> None:
     with stream:
         for raw in iter(stream.readline, b""):
             line = raw.decode("utf-8", "replace").rstrip()
-            if line:
+            if line and f"useragent={HEALTH_AGENT}" not in line:
                 level = (
                     logging.WARNING
                     if "level=fatal" in line

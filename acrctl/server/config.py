@@ -100,8 +100,10 @@ RANGES: dict[str, tuple[int, int | None]] = {
     "dataplane_upstream_connections": (1, None),
     "replication_verify_max_tags": (1, None),
     "import_max_concurrent": (1, None),
+    "dataplane_push_pins_max": (1, None),
 }
 NETWORK_FIELDS = ("webhook_allow", "webhook_deny")
+CLIENT_REGIONS = "dataplane_client_regions"  # CIDR=region pairs (acrctl.dataplane.geo)
 # options whose value is a path: relative ones in a config file are relative to it
 PATH_KEYS = ("database", "tls_cert", "tls_key", "access_log")
 
@@ -161,6 +163,8 @@ def _annotation(name: str, kind: Any) -> Any:
         return Annotated[Literal[LRO_MODES], BeforeValidator(_lower)]  # type: ignore[valid-type]
     if name in NETWORK_FIELDS:
         return list[Annotated[str, AfterValidator(_network)]]
+    if name == CLIENT_REGIONS:
+        return Annotated[str, AfterValidator(_client_regions)]
     if kind in (int, float):
         low, high = RANGES.get(name, (0, None))
         return Annotated[kind, Field(ge=low, le=high)]
@@ -176,6 +180,13 @@ def _network(value: str) -> str:
     return value.strip()
 
 
+def _client_regions(value: str) -> str:
+    from acrctl.dataplane.geo import parse_client_regions
+
+    parse_client_regions(value)  # ValueError naming the bad entry: pydantic reports it
+    return value
+
+
 def expected(name: str, ranged: bool = True) -> str:
     """What a field takes, in words (without its range unless `ranged`)."""
     kind = typing.get_type_hints(Settings)[name]
@@ -183,6 +194,8 @@ def expected(name: str, ranged: bool = True) -> str:
         return "one of " + ", ".join(LRO_MODES)
     if name in NETWORK_FIELDS:
         return "a list of networks (CIDRs such as 10.0.0.0/8)"
+    if name == CLIENT_REGIONS:
+        return "CIDR=region pairs separated by commas (10.1.0.0/16=eastus,...)"
     if kind in (int, float):
         word = "an integer" if kind is int else "a number"
         low, high = RANGES.get(name, (0, None))
