@@ -16,6 +16,7 @@ from acrctl.backend.store import Store
 
 if TYPE_CHECKING:
     from acrctl.backend.deployments import Deployments
+    from acrctl.backend.observers import Observer
 
 SUBSCRIPTION = "subscription"
 
@@ -107,6 +108,7 @@ class Backend:
         from acrctl.backend.activity import Activity
         from acrctl.backend.gencache import GenerationCache
         from acrctl.backend.groups import Groups
+        from acrctl.backend.observers import Observer
         from acrctl.backend.operations import Operations
         from acrctl.backend.rbac import Rbac
         from acrctl.backend.registries import Registries
@@ -116,6 +118,7 @@ class Backend:
         self.store = store
         self.clock = clock or Clock()
         self.settings = settings or Settings()
+        self.observer = Observer()  # watches nothing until observe() installs another
         self.cache = GenerationCache(self)  # derived data, exact while the store is unchanged
         self.read_cache = GenerationCache(self)  # settled GET answers (acrctl.server.http)
         self.rbac = Rbac(self)
@@ -133,6 +136,13 @@ class Backend:
         from acrctl.backend.deployments import Deployments
 
         return Deployments(self)
+
+    def observe(self, observer: Observer) -> None:
+        """Install the one observer of this backend (the server's metrics): it times the
+        store's calls and hears of what the backend records (acrctl.backend.observers)."""
+        self.observer = observer
+        if hasattr(self.store, "timer"):
+            setattr(self.store, "timer", observer.store_timer)  # noqa: B010 - the store's hook
 
     # -- subscriptions and bootstrap ------------------------------------------------------
     def bootstrap(

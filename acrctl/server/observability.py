@@ -33,13 +33,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend.errors import NotFound, connection_lost
+from acrctl.backend.observers import Observer
 from acrctl.server.http import Ctx, Request, Response
 from acrctl.server.ratelimit import Buckets
 from acrctl.server.storemetrics import RequestLatency, StoreLatency
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
-    from acrctl.backend.store import Item
     from acrctl.server.app import App, Route
 
 log = logging.getLogger("acrctl.server")
@@ -297,8 +297,9 @@ def metrics(c: Ctx) -> Response:
 
 
 # -- metrics ---------------------------------------------------------------------------------
-class Metrics:
-    """The Prometheus metrics of one App, in a registry of its own."""
+class Metrics(Observer):
+    """The Prometheus metrics of one App, in a registry of its own; the observer of its
+    backend (acrctl.backend.observers)."""
 
     def __init__(self, backend: Backend) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -335,12 +336,15 @@ class Metrics:
             __version__
         ).set(1)
         r.register(StateCollector(backend))
-        self._instrument(backend)
+        # the backend's observer: times its store calls, counts the delivery attempts it
+        # records (for whichever worker records them: the server's, or deliver_due)
+        self.store_timer = self.store_latency.observe
+        backend.observe(self)
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.observe(method, route, status, seconds)
 
-    def delivery(self, attempt: dict[str, Any], state: str | None) -> None:
+    def delivery_attempt(self, attempt: dict[str, Any], state: str | None) -> None:
         outcome = {
             "delivered": "delivered",
             "failed": "failed",
@@ -358,30 +362,6 @@ class Metrics:
         from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
-
-    def _instrument(self, backend: Backend) -> None:
-        """Time the backend's store calls (through the store's own `timer` hook: no wrapper
-        around the store) and count the delivery attempts it records (for whichever worker
-        records them: the server's, or deliver_due)."""
-        if hasattr(backend.store, "timer"):
-            setattr(backend.store, "timer", self.store_latency.observe)  # noqa: B010
-        hooks = backend.webhooks
-        if getattr(hooks.record_attempt, "_acrctl_metrics", False):
-            return
-        original = hooks.record_attempt
-
-        def record_attempt(
-            event_key: str,
-            attempt: dict[str, Any],
-            lease_id: str | None = None,
-            now: float | None = None,
-        ) -> str | None:
-            state = original(event_key, attempt, lease_id, now)
-            self.delivery(attempt, state)
-            return state
-
-        record_attempt._acrctl_metrics = True  # type: ignore[attr-defined]
-        setattr(hooks, "record_attempt", record_attempt)  # noqa: B010 - an instance hook
 
 
 class StateCollector:
@@ -419,28 +399,14 @@ class StateCollector:
         ]
 
     def collect(self) -> Iterable[Any]:
-        from acrctl.backend.operations import OPERATION, STATE_FOR, TERMINAL
-        from acrctl.backend.webhooks import EVENT, OUTBOX, PENDING
-
         ops, depth, age, up = self._families()
-        store, now = self.backend.store, self.backend.clock.now()
+        b = self.backend
         try:
-            counts: dict[tuple[str, str], int] = {}
-            for item in store.list(OPERATION, newest_first=True, limit=OPERATION_SCAN):
-                doc = item.doc
-                if doc.get("status") not in TERMINAL:
-                    key = (
-                        str(doc.get("kind", "")),
-                        STATE_FOR.get(str(doc.get("action")), "InProgress"),
-                    )
-                    counts[key] = counts.get(key, 0) + 1
-            for (kind, state), n in sorted(counts.items()):
+            for (kind, state), n in sorted(b.ops.unfinished_counts(OPERATION_SCAN).items()):
                 ops.add_metric([kind, state], n)
-            depth.add_metric([], store.count(OUTBOX, PENDING))
-            oldest: Item | None = next(iter(store.list(OUTBOX, parent=PENDING, limit=1)), None)
-            event = store.get(EVENT, oldest.key) if oldest is not None else None
-            created = float(event.doc.get("createdAt", now)) if event is not None else now
-            age.add_metric([], max(0.0, now - created))
+            waiting, oldest_age = b.webhooks.outbox_stats()
+            depth.add_metric([], waiting)
+            age.add_metric([], oldest_age)
             up.add_metric([], 1)
         except Exception:  # noqa: BLE001 - a scrape reports the store down, never fails
             log.exception("metrics: reading the store failed")
