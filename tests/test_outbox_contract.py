@@ -12,14 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_harness import pg_database
 
 from acrctl.backend.clock import FakeClock
 from acrctl.backend.outbox import Leased, Outbox, Queue, Retry, backoff_delay
 from acrctl.backend.sqlite import SqliteStore
 from acrctl.backend.store import Store, open_store
-
-pytest.register_assert_rewrite("pg_harness")
-from pg_harness import pg_database  # noqa: E402
 
 QUEUE = Queue(kind="job", index="jobIndex", version_key="job_version", leased="running")
 RETRY = Retry(max_attempts=3, backoff=10.0, backoff_max=25.0)

@@ -164,14 +164,16 @@ class Outbox:
             return None
         return Leased(item.key, lease_id, doc, item)
 
-    def claim(self, limit: int, seconds: float, now: float | None = None) -> list[Leased]:
-        """Claim up to `limit` due items for `seconds` each."""
+    def claim(
+        self, limit: int, seconds: float, now: float | None = None, **fields: Any
+    ) -> list[Leased]:
+        """Claim up to `limit` due items for `seconds` each, adding `fields` to each."""
         now = self._now(now)
         out: list[Leased] = []
         for item in self.due(now):
             if len(out) >= limit:
                 break
-            got = self.lease(item, seconds, now)
+            got = self.lease(item, seconds, now, **fields)
             if got is not None:
                 out.append(got)
         return out
