@@ -113,6 +113,7 @@ class Backend:
         from acrctl.backend.rbac import Rbac
         from acrctl.backend.registries import Registries
         from acrctl.backend.replications import Replications
+        from acrctl.backend.resources import Resources
         from acrctl.backend.webhooks import Webhooks
 
         self.store = store
@@ -128,6 +129,7 @@ class Backend:
         self.replications = Replications(self)
         self.webhooks = Webhooks(self)
         self.activity = Activity(self)
+        self.resources = Resources(self)  # reads across kinds (server handlers, data plane)
 
     @functools.cached_property
     def deployments(self) -> Deployments:
@@ -192,6 +194,11 @@ class Backend:
 
     def admin_principal_id(self) -> str | None:
         return self.store.meta_get("admin_principal")
+
+    def pending_migrations(self) -> list[Any]:
+        """Schema migrations the store still needs (a store without migrations: none)."""
+        pending = getattr(self.store, "pending_migrations", None)
+        return list(pending()) if callable(pending) else []
 
     def reset(self) -> None:
         self.store.reset()

@@ -198,7 +198,12 @@ class ReplicationTasks:
         )
 
     def backfills(self) -> list[Any]:
+        """The backfill rows of replicas being filled (parent: the registry's key)."""
         return self.b.store.list(BACKFILL)
+
+    def end_backfill(self, replica_key: str) -> None:
+        """A replica is in sync: its backfill is over."""
+        self.b.store.delete(BACKFILL, replica_key)
 
     def syncing(self, replica_key: str) -> bool:
         """Whether a replica is being filled (one cached read of every backfill while the

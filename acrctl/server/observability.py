@@ -259,10 +259,9 @@ def readyz(c: Ctx) -> Response:
     obs = _obs(c)
     checks: dict[str, str] = {}
     try:
-        bootstrapped = c.b.store.meta_get("admin_principal") is not None
+        bootstrapped = c.b.admin_principal_id() is not None
         checks["store"] = "ok"
-        pending_fn = getattr(c.b.store, "pending_migrations", None)
-        pending = list(pending_fn()) if callable(pending_fn) else []
+        pending = c.b.pending_migrations()
         if pending:
             checks["schema"] = f"{len(pending)} migration(s) pending"
         else:
