@@ -116,6 +116,20 @@ def test_claim_leases_due_items_in_recording_order(box: Outbox, clock: FakeClock
     assert box.get(keys[0])["leaseId"] == got[0].lease_id  # type: ignore[index]
 
 
+def test_claim_reads_no_item_past_its_limit(box: Outbox) -> None:
+    record(box, 3)
+    ops: list[str] = []
+    setattr(box.host.store, "timer", lambda op, seconds: ops.append(op))  # noqa: B010
+    assert len(box.claim(1, LEASE)) == 1
+    assert ops.count("get") == 1
+
+
+def test_claim_with_no_room_leases_nothing(box: Outbox) -> None:
+    record(box)
+    assert box.claim(0, LEASE) == []
+    assert box.depth() == 1 and box.get("/jobs/j0")["state"] == "pending"  # type: ignore[index]
+
+
 def test_a_claimed_item_is_not_claimed_again_before_its_lease_ends(
     box: Outbox, clock: FakeClock
 ) -> None:

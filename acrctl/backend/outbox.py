@@ -170,12 +170,14 @@ class Outbox:
         """Claim up to `limit` due items for `seconds` each, adding `fields` to each."""
         now = self._now(now)
         out: list[Leased] = []
+        if limit <= 0:
+            return out
         for item in self.due(now):
-            if len(out) >= limit:
-                break
             got = self.lease(item, seconds, now, **fields)
             if got is not None:
                 out.append(got)
+                if len(out) >= limit:
+                    break  # before due() reads another item
         return out
 
     def release(self, key: str, lease_id: str, now: float | None = None) -> bool:

@@ -104,9 +104,9 @@ class WebhookDelivery:
         counts = dict(busy or {})
         hooks: dict[str, Any] = {}
         out: builtins.list[Claim] = []
+        if limit <= 0:
+            return out
         for ev in self.outbox.due(now):
-            if len(out) >= limit:
-                break
             if ev.parent not in hooks:
                 hooks[ev.parent] = self.b.store.get(WEBHOOK, ev.parent)
             hook = hooks[ev.parent]
@@ -136,6 +136,8 @@ class WebhookDelivery:
                     host=host,
                 )
             )
+            if len(out) >= limit:
+                break  # before due() reads another event
         return out
 
     def record_attempt(
