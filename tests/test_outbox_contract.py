@@ -97,6 +97,23 @@ def test_recording_changes_the_version(box: Outbox) -> None:
     assert box.version() not in ("", before)
 
 
+def test_record_many_records_every_item(box: Outbox) -> None:
+    docs = box.record_many([(f"/jobs/m{i}", "/jobs", f"m{i}", {"n": i}) for i in range(3)])
+    assert [d["n"] for d in docs] == [0, 1, 2]
+    assert box.depth() == 3 and claimed_keys(box.claim(8, LEASE)) == [
+        "/jobs/m0",
+        "/jobs/m1",
+        "/jobs/m2",
+    ]
+
+
+def test_record_many_records_all_or_nothing(box: Outbox) -> None:
+    bad = {"n": object()}  # cannot be stored
+    with pytest.raises(TypeError):
+        box.record_many([("/jobs/ok", "/jobs", "ok", {"n": 1}), ("/jobs/bad", "/jobs", "bad", bad)])
+    assert (box.depth(), box.get("/jobs/ok"), box.version()) == (0, None, "")
+
+
 def test_an_empty_outbox_has_no_depth_and_no_next_due(box: Outbox) -> None:
     assert (box.depth(), box.next_due(), box.oldest()) == (0, None, None)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import random
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -112,14 +112,24 @@ class Outbox:
     ) -> dict[str, Any]:
         """Store a new item, due now (or at its own nextAttemptAt), and its index entry, in
         one transaction (the caller's, when it has one). Returns the stored document."""
+        return self.record_many([(key, parent, name, doc)], now)[0]
+
+    def record_many(
+        self, items: Iterable[tuple[str, str, str, dict[str, Any]]], now: float | None = None
+    ) -> list[dict[str, Any]]:
+        """record() for several (key, parent, name, doc) in one transaction."""
         store, now = self.host.store, self._now(now)
-        doc = {**doc, "state": self.q.waiting, "tries": 0}
-        doc.setdefault("nextAttemptAt", now)
+        out = []
         with store.transaction():
-            store.put(self.q.kind, key, parent, name, doc)
-            store.put(self.q.index, key, PENDING, name, {"due": doc["nextAttemptAt"]})
-            store.meta_set(self.q.version_key, str(uuid.uuid4()))
-        return doc
+            for key, parent, name, doc in items:
+                doc = {**doc, "state": self.q.waiting, "tries": 0}
+                doc.setdefault("nextAttemptAt", now)
+                store.put(self.q.kind, key, parent, name, doc)
+                store.put(self.q.index, key, PENDING, name, {"due": doc["nextAttemptAt"]})
+                out.append(doc)
+            if out:
+                store.meta_set(self.q.version_key, str(uuid.uuid4()))
+        return out
 
     # -- claiming ------------------------------------------------------------------------------
     def due(self, now: float | None = None) -> Iterator[Item]:

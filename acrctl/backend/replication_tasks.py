@@ -72,23 +72,22 @@ class ReplicationTasks:
         from acrctl.backend import ids
 
         now = self.b.clock.now()
-        keys = []
-        with self.b.store.transaction():
-            for target in targets:
-                tid = str(uuid.uuid4())
-                key = f"{ids.key(reg['id'])}/replicationtasks/{tid}"
-                doc = {
-                    "id": tid,
-                    "registry": reg["name"].lower(),
-                    **task,
-                    "target": target,
-                    "lastError": None,
-                    "createdAt": now,
-                    "updatedAt": now,
-                }
-                self.outbox.record(key, ids.key(reg["id"]), tid, doc, now)
-                keys.append(key)
-        return keys
+        parent = ids.key(reg["id"])
+        entries = []
+        for target in targets:
+            tid = str(uuid.uuid4())
+            doc = {
+                "id": tid,
+                "registry": reg["name"].lower(),
+                **task,
+                "target": target,
+                "lastError": None,
+                "createdAt": now,
+                "updatedAt": now,
+            }
+            entries.append((f"{parent}/replicationtasks/{tid}", parent, tid, doc))
+        self.outbox.record_many(entries, now)
+        return [key for key, *_ in entries]
 
     def newer_head(
         self, reg: dict[str, Any], repository: str, tag: str, when: float, digest: str, region: str
