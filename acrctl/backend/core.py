@@ -9,14 +9,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from acrctl.backend import ids
+from acrctl.backend import ids, observers
 from acrctl.backend.clock import Clock
 from acrctl.backend.errors import InvalidInput, NotFound
 from acrctl.backend.store import Store
 
 if TYPE_CHECKING:
     from acrctl.backend.deployments import Deployments
-    from acrctl.backend.observers import Observer
 
 SUBSCRIPTION = "subscription"
 
@@ -108,7 +107,6 @@ class Backend:
         from acrctl.backend.activity import Activity
         from acrctl.backend.gencache import GenerationCache
         from acrctl.backend.groups import Groups
-        from acrctl.backend.observers import Observer
         from acrctl.backend.operations import Operations
         from acrctl.backend.rbac import Rbac
         from acrctl.backend.registries import Registries
@@ -119,7 +117,8 @@ class Backend:
         self.store = store
         self.clock = clock or Clock()
         self.settings = settings or Settings()
-        self.observer = Observer()  # watches nothing until observe() installs another
+        # watches nothing until observe() installs another
+        self.observer: observers.Observer = observers.Observer()
         self.cache = GenerationCache(self)  # derived data, exact while the store is unchanged
         self.read_cache = GenerationCache(self)  # settled GET answers (acrctl.server.http)
         self.rbac = Rbac(self)
@@ -138,13 +137,6 @@ class Backend:
         from acrctl.backend.deployments import Deployments
 
         return Deployments(self)
-
-    def observe(self, observer: Observer) -> None:
-        """Install the one observer of this backend (the server's metrics): it times the
-        store's calls and hears of what the backend records (acrctl.backend.observers)."""
-        self.observer = observer
-        if hasattr(self.store, "timer"):
-            setattr(self.store, "timer", observer.store_timer)  # noqa: B010 - the store's hook
 
     # -- subscriptions and bootstrap ------------------------------------------------------
     def bootstrap(
@@ -194,6 +186,13 @@ class Backend:
 
     def admin_principal_id(self) -> str | None:
         return self.store.meta_get("admin_principal")
+
+    def observe(self, observer: observers.Observer) -> None:
+        """Install the one observer of this backend (the server's metrics): it times the
+        store's calls and hears of what the backend records (acrctl.backend.observers)."""
+        self.observer = observer
+        if hasattr(self.store, "timer"):
+            setattr(self.store, "timer", observer.store_timer)  # noqa: B010 - the store's hook
 
     def pending_migrations(self) -> list[Any]:
         """Schema migrations the store still needs (a store without migrations: none)."""
