@@ -4,10 +4,7 @@ statistics, and reads across resource kinds."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
-
-import pytest
 
 from acrctl.backend.observers import Observer
 from acrctl.backend.rbac import Caller
@@ -118,24 +115,3 @@ def test_placement_maps_regions_to_the_registries_replicated_there(
     client.create_registry(RG, "Plain1234", {"location": "westus", "sku": {"name": "Basic"}})
     placement = acrctl_mock.backend.resources.placement()
     assert placement == {"westus": {"geo12345", "plain1234"}, "eastus": {"geo12345"}}
-
-
-def test_the_data_plane_announcement_names_every_registry(
-    acrctl_mock: AcrctlMock, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from acrctl.cli.server import _announce_dataplane
-
-    client = acrctl_mock.client()
-    client.create_group(RG, "westus")
-    for name in ("Zeta12345", "alpha1234"):
-        client.create_registry(RG, name, {"location": "westus", "sku": {"name": "Basic"}})
-    plane = SimpleNamespace(
-        login_domain="acrctl.test:5000",
-        url="http://127.0.0.1:5000",
-        supervisor=SimpleNamespace(names=lambda: ["westus"]),
-    )
-    _announce_dataplane(SimpleNamespace(backend=acrctl_mock.backend), plane)
-    assert capsys.readouterr().err.splitlines()[-1] == (
-        "acrctl server: for local clients, add to /etc/hosts: 127.0.0.1 "
-        "alpha1234.acrctl.test zeta12345.acrctl.test"
-    )
