@@ -100,7 +100,7 @@ class WebhookDelivery:
         least `min_lease` (the sender passes more than its attempt deadline, so no lease
         runs out mid-send). Events of a webhook being deleted wait."""
         now = self.b.clock.now() if now is None else now
-        lease = max(self.setting("webhook_lease"), min_lease)
+        lease = max(self.lease_seconds(), min_lease)
         counts = dict(busy or {})
         hooks: dict[str, Any] = {}
         out: builtins.list[Claim] = []
@@ -176,7 +176,13 @@ class WebhookDelivery:
         self.b.observer.delivery_attempt(attempt, state)
         return state
 
+    # the two reads of the outbox's settings
+    def lease_seconds(self) -> float:
+        """How long a claimed event stays with its worker (webhook_lease)."""
+        return self.setting("webhook_lease")
+
     def retry(self) -> Retry:
+        """The attempt cap and backoff of deliveries."""
         return Retry(
             int(self.setting("webhook_max_attempts")),
             self.setting("webhook_backoff"),
