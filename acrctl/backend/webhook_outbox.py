@@ -9,7 +9,7 @@ import builtins
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from acrctl.backend.outbox import PENDING, Outbox, Queue, Retry, backoff_delay
+from acrctl.backend.outbox import PENDING, Outbox, Queue, Retry, backoff_delay  # noqa: F401
 from acrctl.backend.webhook_checks import delivery_host
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ DEFAULTS: dict[str, float] = {
     "webhook_lease": 60.0,  # how long a claimed event stays with its worker (raised to at
     # least twice the sender's webhook_timeout, so an attempt never outlives its lease)
 }
-__all__ = ["PENDING", "Claim", "WebhookDelivery"]
 
 
 @dataclass

@@ -19,7 +19,7 @@ from acrctl.backend.core import body_properties, check_name, check_tags
 from acrctl.backend.errors import Conflict, InvalidInput
 from acrctl.backend.etags import check_preconditions
 from acrctl.backend.registries import WEBHOOK_QUOTA
-from acrctl.backend.webhook_checks import (
+from acrctl.backend.webhook_checks import (  # noqa: F401 - re-exported
     ACTIONS,
     BAD_VALUE_CHAR_RE,
     HEADER_NAME_RE,
@@ -34,7 +34,7 @@ from acrctl.backend.webhook_checks import (
     header_problem,
     mask_uri,
 )
-from acrctl.backend.webhook_events import (
+from acrctl.backend.webhook_events import (  # noqa: F401 - re-exported
     ATTEMPT_SUMMARY,
     CHART_MEDIA_TYPE,
     EVENT_ID_RE,
@@ -46,7 +46,7 @@ from acrctl.backend.webhook_events import (
     fires,
     scope_matches,
 )
-from acrctl.backend.webhook_outbox import (
+from acrctl.backend.webhook_outbox import (  # noqa: F401 - re-exported
     DEFAULTS,
     EVENT,
     MAX_RECORDED_ATTEMPTS,
@@ -59,40 +59,6 @@ from acrctl.backend.webhook_outbox import (
 
 if TYPE_CHECKING:
     from acrctl.backend.rbac import Caller
-
-__all__ = [
-    "ACTIONS",
-    "ATTEMPT_SUMMARY",
-    "BAD_VALUE_CHAR_RE",
-    "CHART_MEDIA_TYPE",
-    "DEFAULTS",
-    "EVENT",
-    "EVENT_ID_RE",
-    "HEADER_NAME_RE",
-    "MANIFEST_MEDIA_TYPE",
-    "MASK",
-    "MAX_RECORDED_ATTEMPTS",
-    "OUTBOX",
-    "OUTBOX_VERSION",
-    "PENDING",
-    "USER_AGENT",
-    "WEBHOOK",
-    "Claim",
-    "Webhooks",
-    "check_actions",
-    "check_headers",
-    "check_scope",
-    "check_signing_secret",
-    "check_status",
-    "check_uri",
-    "delivery_host",
-    "event_content",
-    "event_view",
-    "fires",
-    "header_problem",
-    "mask_uri",
-    "scope_matches",
-]
 
 
 class Webhooks(WebhookEvents):
