@@ -126,9 +126,9 @@ class Backend:
         self.groups = Groups(self)
         self.registries = Registries(self)
         self.replications = Replications(self)
+        self.resources = Resources(self)  # reads across kinds (server handlers, data plane)
         self.webhooks = Webhooks(self)
         self.activity = Activity(self)
-        self.resources = Resources(self)  # reads across kinds (server handlers, data plane)
 
     @functools.cached_property
     def deployments(self) -> Deployments:
