@@ -24,13 +24,6 @@ PREFIX = "acrctl.backend"
 
 # (importer, imported) edges that may close a circle for now, each with the reason. Each must
 # still exist (test_known_edges_still_exist): delete an entry when its edge goes.
-KNOWN: dict[tuple[str, str], str] = {
-    ("acrctl.backend.webhooks", "acrctl.backend.core"): (
-        "webhooks.py is being rewritten into the outbox (issue 14) and was left alone here; "
-        "it should import body_properties, check_name and check_tags from "
-        "acrctl.backend.validation"
-    ),
-}
 
 
 def modules(root: Path = BACKEND, prefix: str = PREFIX) -> dict[str, Path]:
@@ -124,15 +117,7 @@ def _short(cycle: list[str]) -> str:
 
 
 def test_no_import_cycle_among_backend_modules() -> None:
-    edges = graph(modules())
-    for importer, imported in KNOWN:
-        edges[importer].discard(imported)
-    assert [_short(c) for c in cycles(edges)] == []
-
-
-def test_known_edges_still_exist() -> None:
-    edges = graph(modules())
-    assert [edge for edge in KNOWN if edge[1] not in edges[edge[0]]] == []
+    assert [_short(c) for c in cycles(graph(modules()))] == []
 
 
 def test_the_graph_sees_deferred_imports_and_skips_type_checking(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from acrctl.backend import ids
+from acrctl.backend import ids, observers
 from acrctl.backend.clock import Clock
 from acrctl.backend.errors import NotFound
 from acrctl.backend.kinds import SUBSCRIPTION
@@ -150,11 +150,14 @@ class Backend:
         from acrctl.backend.rbac import Rbac
         from acrctl.backend.registries import Registries
         from acrctl.backend.replications import Replications
+        from acrctl.backend.resources import Resources
         from acrctl.backend.webhooks import Webhooks
 
         self.store = store
         self.clock = clock or Clock()
         self.settings = settings or Settings()
+        # watches nothing until observe() installs another
+        self.observer: observers.Observer = observers.Observer()
         self.cache = GenerationCache(self)  # derived data, exact while the store is unchanged
         self.read_cache = GenerationCache(self)  # settled GET answers (acrctl.server.http)
         self.rbac = Rbac(self)
@@ -162,6 +165,7 @@ class Backend:
         self.groups = Groups(self)
         self.registries = Registries(self)
         self.replications = Replications(self)
+        self.resources = Resources(self)  # reads across kinds (server handlers, data plane)
         self.webhooks = Webhooks(self)
         self.activity = Activity(self)
         self.dataplane: DataPlanePort | None = None  # set by a running data plane
@@ -230,6 +234,18 @@ class Backend:
 
     def admin_principal_id(self) -> str | None:
         return self.store.meta_get("admin_principal")
+
+    def observe(self, observer: observers.Observer) -> None:
+        """Install the one observer of this backend (the server's metrics): it times the
+        store's calls and hears of what the backend records (acrctl.backend.observers)."""
+        self.observer = observer
+        if hasattr(self.store, "timer"):
+            setattr(self.store, "timer", observer.store_timer)  # noqa: B010 - the store's hook
+
+    def pending_migrations(self) -> list[Any]:
+        """Schema migrations the store still needs (a store without migrations: none)."""
+        pending = getattr(self.store, "pending_migrations", None)
+        return list(pending()) if callable(pending) else []
 
     def reset(self) -> None:
         self.store.reset()

@@ -199,6 +199,16 @@ class Drills:
                 item = fresh
         return False
 
+    def outage_regions(self) -> set[str]:
+        """Regions an outage drill in force takes down, in any subscription (the data
+        plane holds their registries stopped)."""
+        now = self.b.clock.now()
+        return {
+            i.doc["properties"]["region"]
+            for i in self.b.store.list(DRILL)
+            if i.doc["properties"].get("kind") in OUTAGES and state(i.doc, now) == "Active"
+        }
+
     def down_regions(self, sub: str) -> dict[str, tuple[str, dict[str, Any]]]:
         """region -> (drill name, properties) for the regions an active outage drill takes
         down; a RegionOutage wins over a ReplicaOutage of the same region."""

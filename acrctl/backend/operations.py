@@ -102,6 +102,23 @@ class Operations:
             doc = self._advance(doc, count_poll)
         return doc
 
+    def peek(self, op_id: str) -> dict[str, Any] | None:
+        """An operation as stored (None: no such operation): no progress, no poll counted."""
+        item = self.b.store.get(OPERATION, op_id.lower())
+        return item.doc if item is not None else None
+
+    def unfinished_counts(self, scan: int) -> dict[tuple[str, str], int]:
+        """Unfinished operations among the newest `scan`, by (resource kind, state word:
+        Creating, Updating, Deleting or InProgress)."""
+        counts: dict[tuple[str, str], int] = {}
+        for item in self.b.store.list(OPERATION, newest_first=True, limit=scan):
+            doc = item.doc
+            if doc.get("status") not in TERMINAL:
+                state = STATE_FOR.get(str(doc.get("action")), "InProgress")
+                key = (str(doc.get("kind", "")), state)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
     def observe(self, kind: str, item_key: str, count_poll: bool = False) -> None:
         """Let the in-flight operation on an item progress, if it is due."""
         op = self.in_flight(item_key)

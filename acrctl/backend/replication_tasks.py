@@ -3,7 +3,7 @@ task per target region for each registry event before the event is acknowledged,
 claims due tasks under a lease (the outbox pattern of the webhooks: a task item plus an
 entry in the pending index, moved with a compare-and-set on the task's etag, so several
 server instances on one database never run a task twice at once and a restart loses
-nothing).
+nothing). The queue is the generic outbox (acrctl.backend.outbox).
 
 A task: {id, registry, repository, reference (tag or digest), tag, digest, action
 (push|delete), source, target (regions), eventTime (the registry's event time, seconds),
@@ -16,15 +16,12 @@ task older than the head is skipped when it runs."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
-import random
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from acrctl.backend.store import EtagMismatch
+from acrctl.backend.outbox import Leased, Outbox, Queue, Retry
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
@@ -36,6 +33,16 @@ BACKFILL = "replicationBackfill"  # key = the replica's key: a new replica being
 PENDING = "pending"
 QUEUE_VERSION = "replication_queue_version"
 OPEN = ("pending", "running", "retrying")
+OUTBOX = Queue(
+    kind=TASK,
+    index=QUEUE,
+    version_key=QUEUE_VERSION,
+    leased="running",
+    waiting="pending",
+    retry="retrying",
+    done="done",
+)
+Claimed = Leased  # a claimed task: key, lease_id, doc
 
 
 def event_time(value: Any, default: float) -> float:
@@ -54,16 +61,10 @@ def event_time(value: Any, default: float) -> float:
         return default
 
 
-@dataclass
-class Claimed:
-    key: str
-    lease_id: str
-    doc: dict[str, Any]
-
-
 class ReplicationTasks:
     def __init__(self, backend: Backend) -> None:
         self.b = backend
+        self.outbox = Outbox(backend, OUTBOX)
 
     # -- recording -----------------------------------------------------------------------
     def record(self, reg: dict[str, Any], targets: list[str], **task: Any) -> list[str]:
@@ -71,29 +72,22 @@ class ReplicationTasks:
         from acrctl.backend import ids
 
         now = self.b.clock.now()
-        keys = []
-        with self.b.store.transaction():
-            for target in targets:
-                tid = str(uuid.uuid4())
-                key = f"{ids.key(reg['id'])}/replicationtasks/{tid}"
-                doc = {
-                    "id": tid,
-                    "registry": reg["name"].lower(),
-                    **task,
-                    "target": target,
-                    "state": "pending",
-                    "tries": 0,
-                    "lastError": None,
-                    "createdAt": now,
-                    "updatedAt": now,
-                    "nextAttemptAt": now,
-                }
-                self.b.store.put(TASK, key, ids.key(reg["id"]), tid, doc)
-                self.b.store.put(QUEUE, key, PENDING, tid, {"due": now})
-                keys.append(key)
-            if keys:
-                self.b.store.meta_set(QUEUE_VERSION, str(uuid.uuid4()))
-        return keys
+        parent = ids.key(reg["id"])
+        entries = []
+        for target in targets:
+            tid = str(uuid.uuid4())
+            doc = {
+                "id": tid,
+                "registry": reg["name"].lower(),
+                **task,
+                "target": target,
+                "lastError": None,
+                "createdAt": now,
+                "updatedAt": now,
+            }
+            entries.append((f"{parent}/replicationtasks/{tid}", parent, tid, doc))
+        self.outbox.record_many(entries, now)
+        return [key for key, *_ in entries]
 
     def newer_head(
         self, reg: dict[str, Any], repository: str, tag: str, when: float, digest: str, region: str
@@ -127,41 +121,9 @@ class ReplicationTasks:
 
     # -- claiming and finishing ------------------------------------------------------------
     def claim_due(self, limit: int, lease: float, now: float | None = None) -> list[Claimed]:
-        store = self.b.store
+        """Lease up to `limit` due tasks for `lease` seconds each."""
         now = self.b.clock.now() if now is None else now
-        out: list[Claimed] = []
-        for ob in store.list(QUEUE, parent=PENDING):
-            if len(out) >= limit:
-                break
-            if float(ob.doc.get("due", 0)) > now:
-                continue
-            item = store.get(TASK, ob.key)
-            if item is None or item.doc.get("state") not in OPEN:
-                store.delete(QUEUE, ob.key)
-                continue
-            doc = item.doc
-            due = (
-                doc["state"] in ("pending", "retrying")
-                and float(doc.get("nextAttemptAt", 0)) <= now
-            ) or (doc["state"] == "running" and float(doc.get("leaseUntil", 0)) <= now)
-            if not due:
-                continue
-            lease_id = str(uuid.uuid4())
-            new = {
-                **doc,
-                "state": "running",
-                "leaseUntil": now + lease,
-                "leaseId": lease_id,
-                "startedAt": now,
-            }
-            try:
-                with store.transaction():
-                    store.put(TASK, item.key, item.parent, item.name, new, if_etag=item.etag)
-                    store.put(QUEUE, ob.key, PENDING, ob.name, {"due": now + lease})
-            except EtagMismatch:
-                continue
-            out.append(Claimed(item.key, lease_id, new))
-        return out
+        return self.outbox.claim(limit, lease, now, startedAt=now)
 
     def finish(
         self,
@@ -176,35 +138,19 @@ class ReplicationTasks:
     ) -> str | None:
         """Done (error None), retrying after a backoff with jitter, or failed at the cap.
         Returns the new state (None: the task is gone or another worker owns it now)."""
-        store = self.b.store
         now = self.b.clock.now()
-        with store.transaction():
-            item = store.get(TASK, key)
-            if item is None:
-                store.delete(QUEUE, key)
-                return None
-            doc = copy.deepcopy(item.doc)
-            if doc.get("leaseId") != lease_id:
-                return None
-            doc.pop("leaseUntil", None)
-            doc.pop("leaseId", None)
-            doc["tries"] = int(doc.get("tries", 0)) + 1
+
+        def annotate(doc: dict[str, Any], state: str | None) -> None:
             doc["updatedAt"] = now
             if note:
                 doc["note"] = note
-            if error is None:
-                doc.update(state="done", finishedAt=now)
-                store.delete(QUEUE, key)
-            elif doc["tries"] >= max_attempts:
-                doc.update(state="failed", lastError=error, finishedAt=now)
-                store.delete(QUEUE, key)
-            else:
-                delay = min(backoff_max, backoff * 2 ** (doc["tries"] - 1))
-                due = now + delay / 2 + random.uniform(0, delay / 2)
-                doc.update(state="retrying", lastError=error, nextAttemptAt=due)
-                store.put(QUEUE, key, PENDING, item.name, {"due": due})
-            store.put(TASK, key, item.parent, item.name, doc)
-            return str(doc["state"])
+            if error is not None:
+                doc["lastError"] = error
+            if state in ("done", "failed"):
+                doc["finishedAt"] = now
+
+        retry = Retry(max_attempts, backoff, backoff_max)
+        return self.outbox.settle(key, lease_id, error is None, retry, now=now, annotate=annotate)
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, key: str) -> dict[str, Any] | None:
@@ -217,10 +163,10 @@ class ReplicationTasks:
         return [i.doc for i in self.b.store.list(TASK, parent=ids.key(reg["id"]))]
 
     def queue_version(self) -> str:
-        return self.b.store.meta_get(QUEUE_VERSION) or ""
+        return self.outbox.version()
 
     def depth(self) -> int:
-        return self.b.store.count(QUEUE, PENDING)
+        return self.outbox.depth()
 
     def prune(self, older_than: float) -> int:
         """Forget finished tasks that finished before `older_than` (epoch seconds)."""
@@ -251,7 +197,12 @@ class ReplicationTasks:
         )
 
     def backfills(self) -> list[Any]:
+        """The backfill rows of replicas being filled (parent: the registry's key)."""
         return self.b.store.list(BACKFILL)
+
+    def end_backfill(self, replica_key: str) -> None:
+        """A replica is in sync: its backfill is over."""
+        self.b.store.delete(BACKFILL, replica_key)
 
     def syncing(self, replica_key: str) -> bool:
         """Whether a replica is being filled (one cached read of every backfill while the

@@ -132,9 +132,7 @@ def _announce_dataplane(app: Any, plane: Any) -> None:
         f"regions: {', '.join(plane.supervisor.names()) or 'none yet'})",
         err=True,
     )
-    from acrctl.backend.registries import REGISTRY
-
-    names = sorted(i.doc["name"].lower() for i in app.backend.store.list(REGISTRY))
+    names = sorted(reg["name"].lower() for reg in app.backend.resources.registries())
     host = suffix.rsplit(":", 1)[0] if ":" in suffix else suffix
     if names:
         click.echo(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from acrctl.backend.replication_tasks import BACKFILL, OPEN, ReplicationTasks, event_time
+from acrctl.backend.replication_tasks import OPEN, ReplicationTasks, event_time
 from acrctl.dataplane.copier import ENGINE_SUB, Copier, CopyError, Stats
 
 if TYPE_CHECKING:
@@ -273,7 +273,7 @@ class Engine:
         self.tasks.prune(self.b.clock.now() - self.s.replication_task_retention_seconds)
 
     def backfill_rows(self) -> list[Any]:
-        return self.b.store.list(BACKFILL)
+        return self.tasks.backfills()
 
     def open_task(self, key: str) -> bool:
         doc = self.tasks.get(key)

@@ -79,16 +79,7 @@ class GeoRouter:
 
     def drilled(self) -> set[str]:
         """Regions an outage drill in force (any subscription) takes down."""
-        from acrctl.backend import drills
-
-        items = self.b.cache.get(("dataplane", "drills"), lambda: self.b.store.list(drills.DRILL))
-        now = self.b.clock.now()
-        return {
-            i.doc["properties"]["region"]
-            for i in items
-            if i.doc["properties"].get("kind") in drills.OUTAGES
-            and drills.state(i.doc, now) == "Active"
-        }
+        return self.b.cache.get(("dataplane", "drills"), self.b.drills.outage_regions)
 
     def follow_drills(self) -> None:
         """Hold the drilled regions stopped, release the others (the reconcile loop)."""

@@ -181,23 +181,7 @@ class DataPlane:
     def desired(self) -> dict[str, set[str]]:
         """region -> registries (lower case) with a replica there (a registry without
         replicas, below Premium, lives in its home region)."""
-        return self.b.cache.get(("dataplane", "desired"), self._read_desired)  # type: ignore[no-any-return]
-
-    def _read_desired(self) -> dict[str, set[str]]:
-        from acrctl.backend import ids
-        from acrctl.backend.registries import REGISTRY
-        from acrctl.backend.replications import REPLICATION
-
-        out: dict[str, set[str]] = {}
-        for item in self.b.store.list(REGISTRY):
-            name = item.doc["name"].lower()
-            locs = {
-                r.doc["location"]
-                for r in self.b.store.list(REPLICATION, parent=ids.key(item.doc["id"]))
-            } or {item.doc["location"]}
-            for loc in locs:
-                out.setdefault(loc, set()).add(name)
-        return out
+        return self.b.cache.get(("dataplane", "desired"), self.b.resources.placement)  # type: ignore[no-any-return]
 
     def reconcile(self) -> None:
         """Start the regions registries need; remove the namespaces of registries no longer

@@ -13,8 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids
-from acrctl.backend.registries import REGISTRY
-from acrctl.backend.replication_tasks import BACKFILL, OPEN
+from acrctl.backend.replication_tasks import OPEN
 
 if TYPE_CHECKING:
     from acrctl.dataplane.engine import Engine
@@ -24,9 +23,8 @@ PAGE = 1000
 
 
 def reconcile(engine: Engine) -> None:
-    syncing = {(row.parent, row.doc["location"]): row for row in engine.b.store.list(BACKFILL)}
-    for item in engine.b.store.list(REGISTRY):
-        reg = item.doc
+    syncing = {(row.parent, row.doc["location"]): row for row in engine.tasks.backfills()}
+    for reg in engine.b.resources.registries():
         requeue_failed(engine, reg)
         regions = engine.regions_of(reg)
         if len(regions) < 2:
@@ -66,7 +64,7 @@ def reconcile(engine: Engine) -> None:
                 engine._wake.set()  # noqa: SLF001 - the engine's own helper
             busy = any(t[0] == target for t in open_tasks)
             if row is not None and not missing and not busy:
-                engine.b.store.delete(BACKFILL, row.key)
+                engine.tasks.end_backfill(row.key)
                 log.info("replication: %s in %s is in sync (backfill done)", reg["name"], target)
 
 

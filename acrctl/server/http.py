@@ -254,7 +254,7 @@ class Ctx:
                 out["ETag"] = item.etag
                 return Response(status, body, out, item.raw)
         for _ in range(3):
-            item = self.b.store.get(kind, ids.key(str(body["id"])))
+            item = self.b.resources.stored(kind, str(body["id"]))
             if item is not None and item.etag and _same(item.doc, body):
                 out["ETag"] = item.etag
                 break

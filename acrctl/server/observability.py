@@ -28,18 +28,17 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend.errors import NotFound, connection_lost
 from acrctl.server.http import Ctx, Request, Response
+from acrctl.server.metrics import Metrics
 from acrctl.server.ratelimit import Buckets
-from acrctl.server.storemetrics import RequestLatency, StoreLatency
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
-    from acrctl.backend.store import Item
     from acrctl.server.app import App, Route
 
 log = logging.getLogger("acrctl.server")
@@ -50,10 +49,6 @@ METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "POST", "OPTIONS"}
 SUB_RE = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 UNMATCHED = "unmatched"  # the route label of a request no route matched (never its path)
 MAX_ID = 128  # characters of a client-chosen id kept in a log line
-REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-STORE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
-OPERATION_SCAN = 1000  # newest operations examined for the in-flight gauge
-MAX_ATTEMPT_LABEL = 10  # attempts numbered 1..9, then "10+"
 DATABASE_ERRORS = ("DatabaseUnavailable", "DatabaseBusy")  # codes of a failed store
 
 
@@ -259,10 +254,9 @@ def readyz(c: Ctx) -> Response:
     obs = _obs(c)
     checks: dict[str, str] = {}
     try:
-        bootstrapped = c.b.store.meta_get("admin_principal") is not None
+        bootstrapped = c.b.admin_principal_id() is not None
         checks["store"] = "ok"
-        pending_fn = getattr(c.b.store, "pending_migrations", None)
-        pending = list(pending_fn()) if callable(pending_fn) else []
+        pending = c.b.pending_migrations()
         if pending:
             checks["schema"] = f"{len(pending)} migration(s) pending"
         else:
@@ -294,160 +288,6 @@ def metrics(c: Ctx) -> Response:
         )
     payload, content_type = obs.metrics.exposition()
     return RawResponse(200, "", {"Content-Type": content_type}, raw=payload)
-
-
-# -- metrics ---------------------------------------------------------------------------------
-class Metrics:
-    """The Prometheus metrics of one App, in a registry of its own."""
-
-    def __init__(self, backend: Backend) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge
-
-        from acrctl import __version__
-
-        self.backend = backend
-        self.registry = CollectorRegistry()
-        r = self.registry
-        self.requests = RequestLatency(REQUEST_BUCKETS)  # counts and durations
-        r.register(self.requests)
-        self.deliveries = Counter(
-            "acrctl_webhook_deliveries",
-            "Webhook delivery attempts "
-            "recorded, by outcome (delivered, retry, failed, superseded, "
-            "dropped) and attempt number.",
-            ["outcome", "attempt"],
-            registry=r,
-        )
-        self.store_latency = StoreLatency(STORE_BUCKETS)  # the stores time their calls
-        r.register(self.store_latency)
-        self.activity_errors = Counter(
-            "acrctl_activity_log_write_errors",
-            "Activity-log records that could not be stored.",
-            registry=r,
-        )
-        self.activity_suppressed = Counter(
-            "acrctl_activity_log_suppressed",
-            "Records of refused attempts not written: the "
-            "principal was over activity_refused_rate.",
-            registry=r,
-        )
-        Gauge("acrctl_build_info", "The acrctl version serving.", ["version"], registry=r).labels(
-            __version__
-        ).set(1)
-        r.register(StateCollector(backend))
-        self._instrument(backend)
-
-    def request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.observe(method, route, status, seconds)
-
-    def delivery(self, attempt: dict[str, Any], state: str | None) -> None:
-        outcome = {
-            "delivered": "delivered",
-            "failed": "failed",
-            "pending": "retry",
-            None: "dropped",
-        }.get(state, "superseded")
-        try:
-            n = int(attempt.get("attempt") or 0)
-        except (TypeError, ValueError):
-            n = 0
-        label = str(n) if n < MAX_ATTEMPT_LABEL else f"{MAX_ATTEMPT_LABEL}+"
-        self.deliveries.labels(outcome, label).inc()
-
-    def exposition(self) -> tuple[bytes, str]:
-        from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
-
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
-
-    def _instrument(self, backend: Backend) -> None:
-        """Time the backend's store calls (through the store's own `timer` hook: no wrapper
-        around the store) and count the delivery attempts it records (for whichever worker
-        records them: the server's, or deliver_due)."""
-        if hasattr(backend.store, "timer"):
-            setattr(backend.store, "timer", self.store_latency.observe)  # noqa: B010
-        hooks = backend.webhooks
-        if getattr(hooks.record_attempt, "_acrctl_metrics", False):
-            return
-        original = hooks.record_attempt
-
-        def record_attempt(
-            event_key: str,
-            attempt: dict[str, Any],
-            lease_id: str | None = None,
-            now: float | None = None,
-        ) -> str | None:
-            state = original(event_key, attempt, lease_id, now)
-            self.delivery(attempt, state)
-            return state
-
-        record_attempt._acrctl_metrics = True  # type: ignore[attr-defined]
-        setattr(hooks, "record_attempt", record_attempt)  # noqa: B010 - an instance hook
-
-
-class StateCollector:
-    """Gauges read from the store at scrape time: operations in flight, outbox depth and the
-    age of its oldest event, and whether the store answered."""
-
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-
-    def describe(self) -> Iterable[Any]:
-        return self._families()
-
-    @staticmethod
-    def _families() -> list[Any]:
-        from prometheus_client.core import GaugeMetricFamily
-
-        return [
-            GaugeMetricFamily(
-                "acrctl_operations_in_flight",
-                "Long-running operations not finished (among the newest "
-                f"{OPERATION_SCAN}), by resource kind and state.",
-                labels=["kind", "state"],
-            ),
-            GaugeMetricFamily(
-                "acrctl_webhook_outbox_depth",
-                "Webhook events waiting in the outbox (pending or sending).",
-            ),
-            GaugeMetricFamily(
-                "acrctl_webhook_outbox_oldest_age_seconds",
-                "Age of the oldest event still in the outbox (0 when empty).",
-            ),
-            GaugeMetricFamily(
-                "acrctl_store_up", "1 when the store answered this scrape's queries, else 0."
-            ),
-        ]
-
-    def collect(self) -> Iterable[Any]:
-        from acrctl.backend.operations import OPERATION, STATE_FOR, TERMINAL
-        from acrctl.backend.webhooks import EVENT, OUTBOX, PENDING
-
-        ops, depth, age, up = self._families()
-        store, now = self.backend.store, self.backend.clock.now()
-        try:
-            counts: dict[tuple[str, str], int] = {}
-            for item in store.list(OPERATION, newest_first=True, limit=OPERATION_SCAN):
-                doc = item.doc
-                if doc.get("status") not in TERMINAL:
-                    key = (
-                        str(doc.get("kind", "")),
-                        STATE_FOR.get(str(doc.get("action")), "InProgress"),
-                    )
-                    counts[key] = counts.get(key, 0) + 1
-            for (kind, state), n in sorted(counts.items()):
-                ops.add_metric([kind, state], n)
-            depth.add_metric([], store.count(OUTBOX, PENDING))
-            oldest: Item | None = next(iter(store.list(OUTBOX, parent=PENDING, limit=1)), None)
-            event = store.get(EVENT, oldest.key) if oldest is not None else None
-            created = float(event.doc.get("createdAt", now)) if event is not None else now
-            age.add_metric([], max(0.0, now - created))
-            up.add_metric([], 1)
-        except Exception:  # noqa: BLE001 - a scrape reports the store down, never fails
-            log.exception("metrics: reading the store failed")
-            up.add_metric([], 0)
-            yield up
-            return
-        yield from (ops, depth, age, up)
 
 
 # -- the request log's destination (acrctl server) --------------------------------------------

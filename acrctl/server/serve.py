@@ -3,7 +3,6 @@ a real uvicorn on 127.0.0.1 and a free port, in a background thread)."""
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import math
 import os
@@ -145,21 +144,7 @@ def release_leases(backend: Backend, leases: dict[str, str]) -> int:
     """Return leased events (event key -> lease id) to `pending`, due now, unless their
     attempt was recorded meanwhile or another worker holds them. A send still running
     records its attempt without changing the state (its lease is gone)."""
-    from acrctl.backend.store import EtagMismatch
-    from acrctl.backend.webhooks import EVENT, OUTBOX, PENDING
-
-    store, now, released = backend.store, backend.clock.now(), 0
-    for key, lease_id in leases.items():
-        with contextlib.suppress(EtagMismatch), store.transaction():
-            ev = store.get(EVENT, key)
-            if ev is None or ev.doc.get("state") != "sending" or ev.doc.get("leaseId") != lease_id:
-                continue
-            doc = {k: v for k, v in ev.doc.items() if k not in ("leaseId", "leaseUntil")}
-            doc.update(state="pending", nextAttemptAt=now)
-            store.put(EVENT, key, ev.parent, ev.name, doc, if_etag=ev.etag)
-            store.put(OUTBOX, key, PENDING, ev.name, {"due": now})
-            released += 1
-    return released
+    return backend.webhooks.release_leases(leases)
 
 
 def uvicorn_config(app: App, cfg: ServerConfig, sock_port: int | None = None) -> Any:

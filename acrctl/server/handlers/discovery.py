@@ -143,21 +143,18 @@ def _matches(res: dict[str, Any], flt: dict[str, str]) -> bool:
 def list_resources(c: Ctx) -> Response:
     flt = parse_filter(c.req.query["$filter"]) if c.req.query.get("$filter") else {}
     start, after, limit = _skip(c)
-    prefix = f"/subscriptions/{c.p['sub']}/".lower()
     budget, out, next_token = limit, [], None
     for i in range(start, len(RESOURCE_KINDS)):
         rtype, kind = RESOURCE_KINDS[i]
         if "resourcetype" in flt and flt["resourcetype"].lower() != rtype.lower():
             continue
         if kind == REGISTRY and "/" not in flt.get("name", "/"):
-            items = [
-                it
-                for it in c.b.store.find_by_name(REGISTRY, flt["name"])
-                if it.key.startswith(prefix) and (after is None or i != start or it.seq > after)
-            ]
+            items = c.b.resources.named(
+                REGISTRY, c.p["sub"], flt["name"], after if i == start else None
+            )
         else:
-            items = c.b.store.list(
-                kind, prefix=prefix, after=after if i == start else None, limit=budget
+            items = c.b.resources.page(
+                kind, c.p["sub"], after if i == start else None, limit=budget
             )
         budget -= len(items)
         out += [

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from acrctl.backend import ids
-from acrctl.backend.operations import OPERATION
 from acrctl.backend.registries import REGISTRY
 from acrctl.server.http import Ctx, Response
 
@@ -92,11 +91,11 @@ def may_follow_operation(b: Backend, caller: Caller, p: dict[str, str]) -> bool:
     """A delete's Location is under the subscription, but a caller scoped to a resource group
     must be able to follow its own delete: allow whoever may read the operation's status at
     the resource (the Azure-AsyncOperation URL's action)."""
-    item = b.store.get(OPERATION, p.get("op", "").lower())
-    if item is None:
+    op = b.ops.peek(p.get("op", ""))
+    if op is None:
         return False
-    resource = str(item.doc.get("resourceId", ""))
-    action = STATUS_READ.get(str(item.doc.get("kind")))
+    resource = str(op.get("resourceId", ""))
+    action = STATUS_READ.get(str(op.get("kind")))
     return (
         bool(action)
         and ids.is_within(f"/subscriptions/{p['sub']}", resource)
