@@ -305,6 +305,9 @@ class Registries:
             doc["properties"]["loginServer"] = (
                 f"{doc['name'].lower()}.{self.b.settings.login_server_suffix}"
             )
+        doc["properties"]["dataEndpointHostNames"] = data_endpoint_host_names(
+            doc, [r["location"] for r in self.b.replications.all_for(doc)]
+        )
         prev = self.b.store.get(REGISTRY, key)  # keep the admin passwords (the secret)
         self.b.store.put(
             REGISTRY,
@@ -319,6 +322,24 @@ class Registries:
         else:
             self.b.replications.drop_home(doc)
         return self.b.ops.start(REGISTRY, key, doc["id"], action, doc["location"])
+
+    def refresh_data_endpoints(self, reg_key: str, without: str | None = None) -> None:
+        """dataEndpointHostNames after a replica came or (`without` its region) goes."""
+        from acrctl.backend.replications import REPLICATION
+
+        item = self.b.store.get(REGISTRY, reg_key)
+        if item is None:
+            return
+        locs = [
+            r.doc["location"]
+            for r in self.b.store.list(REPLICATION, parent=reg_key)
+            if r.doc["location"] != without
+        ]
+        names = data_endpoint_host_names(item.doc, locs)
+        if names != item.doc["properties"].get("dataEndpointHostNames"):
+            doc = copy.deepcopy(item.doc)
+            doc["properties"]["dataEndpointHostNames"] = names
+            self.b.store.put(REGISTRY, reg_key, item.parent, item.name, doc, item.secret)
 
     def _check_sku_change(self, doc: dict[str, Any], new_sku: str) -> None:
         old = doc["sku"]["name"]
@@ -410,6 +431,17 @@ class Registries:
                 "message": f"The registry {name} is already in use.",
             }
         return {"nameAvailable": True}
+
+
+def data_endpoint_host_names(doc: dict[str, Any], locations: builtins.list[str]) -> list[str]:
+    """`<name>.<region>.data.<login domain>` for the home region and every replica region
+    while dataEndpointEnabled (issue 17), else none."""
+    props = doc["properties"]
+    if not props.get("dataEndpointEnabled"):
+        return []
+    domain = str(props.get("loginServer") or "").partition(".")[2] or "azurecr.io"
+    name = doc["name"].lower()
+    return [f"{name}.{loc}.data.{domain}" for loc in sorted({*locations, doc["location"]})]
 
 
 def _sub_rg(resource_id: str) -> tuple[str, str]:

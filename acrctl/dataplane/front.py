@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, quote, urlencode
 
 import httpx
 
-from acrctl.dataplane import geo, routing
+from acrctl.dataplane import dataep, geo, routing
 from acrctl.dataplane.tokens import Refused, parse_scopes
 
 if TYPE_CHECKING:
@@ -72,7 +72,10 @@ class Front:
             return
         path: str = scope["path"]
         try:
-            if path.startswith("/v2"):
+            data = self._data_target(scope)
+            if data is not None:
+                await self._data(scope, send, *data)
+            elif path.startswith("/v2"):
                 await self._oci(scope, receive, send)
             elif path in ("/oauth2/token", "/oauth2/exchange"):
                 await self._oauth(scope, receive, send)
@@ -158,9 +161,98 @@ class Front:
         upstream: str,
         target: routing.Target,
     ) -> None:
-        """A blob GET/HEAD (or DELETE): the one place where serving a blob read by a 307 to a
-        data endpoint goes; today it is proxied like the rest."""
+        """A blob GET/HEAD (or DELETE). A GET of a registry with dataEndpointEnabled answers
+        307 to a pre-signed URL on the serving region's data endpoint when a region of the
+        plan holds the blob for this client; everything else is proxied."""
+        if (
+            scope["method"] == "GET"
+            and target.registry
+            and await asyncio.to_thread(self.plane.data_endpoints, target.registry)
+            and await self._redirect(scope, receive, send, plan, upstream, target)
+        ):
+            return
         await self._forward(scope, receive, send, plan, upstream, target)
+
+    async def _redirect(
+        self,
+        scope: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        plan: list[tuple[str, str]],
+        upstream: str,
+        target: routing.Target,
+    ) -> bool:
+        """HEAD the blob at the plan's regions in order with the client's token (the region
+        checks the token and that the blob is in the repository); at the first 200 from a
+        local region, answer 307. False (nothing sent): proxy instead (a 401/403, no region
+        holds it, an external region)."""
+        head = {**scope, "method": "HEAD", "query_string": b""}
+        for region, url in plan:
+            try:
+                resp = await self._send(head, receive, url, upstream)
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                self.plane.geo.failed(region)
+                continue
+            await resp.aclose()
+            if resp.status_code == 404:
+                continue
+            if resp.status_code != 200 or self.plane.data_root(region) is None:
+                return False
+            await _reply(send, 307, b"", self._data_headers(scope, target, region))
+            return True
+        return False
+
+    def _data_headers(
+        self, scope: dict[str, Any], target: routing.Target, region: str
+    ) -> list[tuple[bytes, bytes]]:
+        digest = scope["path"].rsplit("/", 1)[-1]
+        host = _headers(scope).get("host", "")
+        data_host = (
+            dataep.host_name(target.registry, region, self.plane.login_domain)
+            if target.host_form
+            else None
+        )
+        url = dataep.location(
+            self.plane.data_signer,
+            scheme=self.plane.scheme,
+            host=data_host,
+            listener=host,
+            registry=target.registry,
+            region=region,
+            digest=digest,
+            exp=int(time.time()) + self.plane.settings.dataplane_data_url_seconds,
+        )
+        return [(b"location", url.encode()), (REGION_HEADER, region.encode()), API_VERSION]
+
+    def _data_target(self, scope: dict[str, Any]) -> tuple[str, str, str] | None:
+        """(registry, region, digest) of a data-endpoint request, else None."""
+        path: str = scope["path"]
+        if path.startswith(dataep.PATH_PREFIX):
+            return dataep.parse_path(path) or ("", "", "")
+        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        named = self.router.data_host(host)
+        if named is None:
+            return None
+        if not path.startswith("/blobs/") or "/" in path[7:]:
+            return ("", "", "")
+        return named[0], named[1], path[7:]
+
+    async def _data(
+        self, scope: dict[str, Any], send: Send, registry: str, region: str, digest: str
+    ) -> None:
+        if not registry:
+            await _reply(send, 404, _errors("NOT_FOUND", "not found"))
+            return
+        await dataep.serve(
+            scope,
+            send,
+            signer=self.plane.data_signer,
+            root=self.plane.data_root(region),
+            registry=registry,
+            region=region,
+            digest=digest,
+            chunk=self.plane.settings.dataplane_data_chunk_bytes,
+        )
 
     async def _plan(
         self,
