@@ -407,3 +407,22 @@ def test_without_data_endpoints_blobs_are_proxied(bed: Bed, pushed: oci_image.Im
     r = httpx.get(f"{bed.url}/v2/web/app/blobs/{layer(pushed)}", headers=auth)
     assert r.status_code == 200
     assert r.content == pushed.blobs[layer(pushed)]
+
+
+@needs_binaries
+def test_a_blob_not_in_the_repository_is_proxied_to_its_404(
+    bed: Bed, pushed: oci_image.Image
+) -> None:
+    auth = bed.token(bed.principal(ACR_PULL), "contoso6", "web/app")
+    r = httpx.get(f"{bed.url}/v2/web/app/blobs/{DIGEST}", headers=auth)
+    assert r.status_code == 404
+    assert r.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
+
+
+@needs_binaries
+def test_a_token_for_another_registry_is_not_redirected(bed: Bed, pushed: oci_image.Image) -> None:
+    auth = bed.token(bed.principal(ACR_PULL), "fabrikam6", "web/app")  # fabrikam6/web/app
+    auth["Host"] = f"contoso6.acrctl.test:{bed.port}"
+    r = httpx.get(f"{bed.url}/v2/web/app/blobs/{layer(pushed)}", headers=auth)
+    assert r.status_code == 401
+    assert "location" not in r.headers

@@ -148,6 +148,28 @@ def blob_file(root: str, digest: str) -> str | None:
     return os.path.join(root, "docker", "registry", "v2", "blobs", m["alg"], hx[:2], hx, "data")
 
 
+def linked(root: str, repository: str, digest: str) -> bool:
+    """Whether distribution would serve `digest` as a blob of `repository` from `root`: the
+    repository's layer link and the blob's data are both there."""
+    m = DIGEST.match(digest)
+    path = blob_file(root, digest)
+    if m is None or path is None or ".." in repository.split("/"):
+        return False
+    link = os.path.join(
+        root,
+        "docker",
+        "registry",
+        "v2",
+        "repositories",
+        *repository.split("/"),
+        "_layers",
+        m["alg"],
+        m["hex"],
+        "link",
+    )
+    return os.path.isfile(link) and os.path.isfile(path)
+
+
 def error(code: str, message: str) -> bytes:
     return json.dumps({"errors": [{"code": code, "message": message}]}).encode() + b"\n"
 

@@ -161,51 +161,61 @@ class Front:
         upstream: str,
         target: routing.Target,
     ) -> None:
-        """A blob GET/HEAD (or DELETE). A GET of a registry with dataEndpointEnabled answers
-        307 to a pre-signed URL on the serving region's data endpoint when a region of the
-        plan holds the blob for this client; everything else is proxied."""
-        if (
-            scope["method"] == "GET"
-            and target.registry
-            and await asyncio.to_thread(self.plane.data_endpoints, target.registry)
-            and await self._redirect(scope, receive, send, plan, upstream, target)
-        ):
-            return
+        """A blob GET/HEAD (or DELETE). A GET answers 307 to a pre-signed URL on the serving
+        region's data endpoint when the registry has dataEndpointEnabled (see _data_region);
+        everything else is proxied."""
+        if scope["method"] == "GET" and target.registry:
+            auth = _headers(scope).get("authorization", "")[7:].strip()
+            digest = scope["path"].rsplit("/", 1)[-1]
+            regions = [region for region, _ in plan]
+            region = await asyncio.to_thread(self._data_region, target, regions, auth, digest)
+            if region is not None:
+                await _reply(send, 307, b"", self._data_headers(scope, target, region, digest))
+                return
         await self._forward(scope, receive, send, plan, upstream, target)
 
-    async def _redirect(
-        self,
-        scope: dict[str, Any],
-        receive: Receive,
-        send: Send,
-        plan: list[tuple[str, str]],
-        upstream: str,
-        target: routing.Target,
-    ) -> bool:
-        """HEAD the blob at the plan's regions in order with the client's token (the region
-        checks the token and that the blob is in the repository); at the first 200 from a
-        local region, answer 307. False (nothing sent): proxy instead (a 401/403, no region
-        holds it, an external region)."""
-        head = {**scope, "method": "HEAD", "query_string": b""}
-        for region, url in plan:
-            try:
-                resp = await self._send(head, receive, url, upstream)
-            except (httpx.ConnectError, httpx.ConnectTimeout):
-                self.plane.geo.failed(region)
+    def _data_region(
+        self, target: routing.Target, regions: list[str], token: str, digest: str
+    ) -> str | None:
+        """The region whose data endpoint serves this blob GET, or None (proxy it: the region
+        then gives the exact answer, a challenge or a 404). The checks distribution makes,
+        done here without a round trip: the token is one this server signed for the regions
+        and grants pull on the repository, and the blob is linked into the repository in the
+        first healthy region of the plan that holds it (a local region: its storage is here)."""
+        if not self.plane.data_endpoints(target.registry):
+            return None
+        if not self._grants_pull(token, target.upstream):
+            return None
+        for region in regions:
+            if not self.plane.geo.healthy(region):
                 continue
-            await resp.aclose()
-            if resp.status_code == 404:
-                continue
-            if resp.status_code != 200 or self.plane.data_root(region) is None:
-                return False
-            await _reply(send, 307, b"", self._data_headers(scope, target, region))
-            return True
-        return False
+            root = self.plane.data_root(region)
+            if root is None:
+                return None
+            if dataep.linked(root, target.upstream, digest):
+                return region
+        return None
+
+    def _grants_pull(self, token: str, upstream: str) -> bool:
+        import jwt
+
+        try:
+            claims = self.plane.keys.verify(token, self.plane.service)
+        except (jwt.InvalidTokenError, ValueError):
+            return False
+        if claims.get("iss") != self.plane.issuer:
+            return False
+        return any(
+            isinstance(grant, dict)
+            and grant.get("type") == "repository"
+            and grant.get("name") == upstream
+            and any(a in ("pull", "*") for a in grant.get("actions") or [])
+            for grant in claims.get("access") or []
+        )
 
     def _data_headers(
-        self, scope: dict[str, Any], target: routing.Target, region: str
+        self, scope: dict[str, Any], target: routing.Target, region: str, digest: str
     ) -> list[tuple[bytes, bytes]]:
-        digest = scope["path"].rsplit("/", 1)[-1]
         host = _headers(scope).get("host", "")
         data_host = (
             dataep.host_name(target.registry, region, self.plane.login_domain)
