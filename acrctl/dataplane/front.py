@@ -6,7 +6,9 @@ the region, which checks the token itself (they are signed for it). Bodies strea
 ways (httpx, never whole in memory); upload `Location`s, `Link`s and challenges from the
 region are rewritten back to the client's names. Small JSON answers that carry repository
 names (errors, tag lists) are rewritten too. The catalog is answered here, filtered to the
-registry's namespace."""
+registry's namespace. Blob GETs of a registry with dataEndpointEnabled answer 307 to a
+pre-signed URL on the serving region's data endpoint, which this listener serves too
+(acrctl.dataplane.dataep)."""
 
 from __future__ import annotations
 
