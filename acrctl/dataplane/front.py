@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, quote, urlencode
 
 import httpx
 
-from acrctl.dataplane import dataep, geo, routing
+from acrctl.dataplane import dataep, geo, redirect, routing
 from acrctl.dataplane.tokens import Refused, parse_scopes
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class Front:
             return
         path: str = scope["path"]
         try:
-            data = self._data_target(scope)
+            data = redirect.data_target(self.router, scope)
             if data is not None:
                 await self._data(scope, send, *data)
             elif path.startswith("/v2"):
@@ -164,90 +164,20 @@ class Front:
         target: routing.Target,
     ) -> None:
         """A blob GET/HEAD (or DELETE). A GET answers 307 to a pre-signed URL on the serving
-        region's data endpoint when the registry has dataEndpointEnabled (see _data_region);
+        region's data endpoint when the registry has dataEndpointEnabled (redirect.data_region);
         everything else is proxied."""
         if scope["method"] == "GET" and target.registry:
             auth = _headers(scope).get("authorization", "")[7:].strip()
             digest = scope["path"].rsplit("/", 1)[-1]
             regions = [region for region, _ in plan]
-            region = await asyncio.to_thread(self._data_region, target, regions, auth, digest)
+            region = await asyncio.to_thread(
+                redirect.data_region, self.plane, target, regions, auth, digest
+            )
             if region is not None:
-                await _reply(send, 307, b"", self._data_headers(scope, target, region, digest))
+                hdrs = redirect.headers(self.plane, scope, target, region, digest)
+                await _reply(send, 307, b"", [*hdrs, API_VERSION])
                 return
         await self._forward(scope, receive, send, plan, upstream, target)
-
-    def _data_region(
-        self, target: routing.Target, regions: list[str], token: str, digest: str
-    ) -> str | None:
-        """The region whose data endpoint serves this blob GET, or None (proxy it: the region
-        then gives the exact answer, a challenge or a 404). The checks distribution makes,
-        done here without a round trip: the token is one this server signed for the regions
-        and grants pull on the repository, and the blob is linked into the repository in the
-        first healthy region of the plan that holds it (a local region: its storage is here)."""
-        if not self.plane.data_endpoints(target.registry):
-            return None
-        if not self._grants_pull(token, target.upstream):
-            return None
-        for region in regions:
-            if not self.plane.geo.healthy(region):
-                continue
-            root = self.plane.data_root(region)
-            if root is None:
-                return None
-            if dataep.linked(root, target.upstream, digest):
-                return region
-        return None
-
-    def _grants_pull(self, token: str, upstream: str) -> bool:
-        import jwt
-
-        try:
-            claims = self.plane.keys.verify(token, self.plane.service)
-        except (jwt.InvalidTokenError, ValueError):
-            return False
-        if claims.get("iss") != self.plane.issuer:
-            return False
-        return any(
-            isinstance(grant, dict)
-            and grant.get("type") == "repository"
-            and grant.get("name") == upstream
-            and any(a in ("pull", "*") for a in grant.get("actions") or [])
-            for grant in claims.get("access") or []
-        )
-
-    def _data_headers(
-        self, scope: dict[str, Any], target: routing.Target, region: str, digest: str
-    ) -> list[tuple[bytes, bytes]]:
-        host = _headers(scope).get("host", "")
-        data_host = (
-            dataep.host_name(target.registry, region, self.plane.login_domain)
-            if target.host_form
-            else None
-        )
-        url = dataep.location(
-            self.plane.data_signer,
-            scheme=self.plane.scheme,
-            host=data_host,
-            listener=host,
-            registry=target.registry,
-            region=region,
-            digest=digest,
-            exp=int(time.time()) + self.plane.settings.dataplane_data_url_seconds,
-        )
-        return [(b"location", url.encode()), (REGION_HEADER, region.encode()), API_VERSION]
-
-    def _data_target(self, scope: dict[str, Any]) -> tuple[str, str, str] | None:
-        """(registry, region, digest) of a data-endpoint request, else None."""
-        path: str = scope["path"]
-        if path.startswith(dataep.PATH_PREFIX):
-            return dataep.parse_path(path) or ("", "", "")
-        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
-        named = self.router.data_host(host)
-        if named is None:
-            return None
-        if not path.startswith("/blobs/") or "/" in path[7:]:
-            return ("", "", "")
-        return named[0], named[1], path[7:]
 
     async def _data(
         self, scope: dict[str, Any], send: Send, registry: str, region: str, digest: str
