@@ -155,9 +155,9 @@ def run(
 ) -> None:
     plane = server.dataplane
     hosts = os.path.join(tmp, "hosts")
-    with open("/etc/hosts") as fh, open(hosts, "w") as out:
-        out.write("127.0.0.1 benchpx.acrctl.test benchdp.acrctl.test\n")
-        out.write(f"{data_ip} benchdp.{SERVING}.data.acrctl.test\n{fh.read()}")
+    with open("/etc/hosts") as fh, open(hosts, "w") as hf:
+        hf.write("127.0.0.1 benchpx.acrctl.test benchdp.acrctl.test\n")
+        hf.write(f"{data_ip} benchdp.{SERVING}.data.acrctl.test\n{fh.read()}")
     creds = ["--src-creds", user]
     rows: dict[str, list[float]] = {w: [] for w in WAYS}
     cpu: dict[str, list[float]] = {w: [] for w in WAYS}  # this process: front + server
