@@ -426,3 +426,58 @@ def test_a_token_for_another_registry_is_not_redirected(bed: Bed, pushed: oci_im
     r = httpx.get(f"{bed.url}/v2/web/app/blobs/{layer(pushed)}", headers=auth)
     assert r.status_code == 401
     assert "location" not in r.headers
+
+
+def replicated(bed: Bed, region: str, repo: str, digest: str, timeout: float = 60.0) -> bool:
+    """The blob has arrived in the region (bounded wait on the replication engine)."""
+    plane = bed.server.dataplane
+    token = plane.engine.sign([{"type": "repository", "name": repo, "actions": ["pull"]}])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = plane.supervisor.region(region)
+        if r is not None and r.ready:
+            resp = httpx.head(
+                f"{r.url}/v2/{repo}/blobs/{digest}",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=5,
+            )
+            if resp.status_code == 200:
+                return True
+        time.sleep(0.1)
+    return False
+
+
+@needs_binaries
+def test_each_client_is_redirected_to_its_own_regions_data_endpoint(
+    bed: Bed, pushed: oci_image.Image
+) -> None:
+    bed.registry("contoso8", data_endpoints=True)
+    r = bed.arm.put(
+        f"{bed.registry_id('contoso8')}/replications/westus?{ARM}", json={"location": "westus"}
+    )
+    assert r.status_code in (200, 201), r.text
+    creds = bed.principal(ACR_PUSH)
+    done = subprocess.run(
+        ["skopeo", "copy", "-q", "--dest-tls-verify=false"]
+        + [f"--dest-creds={creds[0]}:{creds[1]}", pushed.ref]
+        + [f"docker://127.0.0.1:{bed.port}/contoso8/web/app:v1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert replicated(bed, "westus", "contoso8/web/app", layer(pushed))
+    auth = bed.token(bed.principal(ACR_PULL), "contoso8", "web/app")
+    hosts = {}
+    for region in ("eastus", "westus"):
+        r = httpx.get(
+            f"{bed.url}/v2/web/app/blobs/{layer(pushed)}",
+            headers={**auth, "X-Acrctl-Region": region},
+        )
+        assert r.status_code == 307
+        hosts[region] = urlsplit(r.headers["location"]).netloc
+    assert hosts == {
+        "eastus": f"contoso8.eastus.data.acrctl.test:{bed.port}",
+        "westus": f"contoso8.westus.data.acrctl.test:{bed.port}",
+    }
