@@ -94,6 +94,9 @@ class Settings:
     dataplane_health_timeout_seconds: float = 1.0  # a probe's answer must come within this
     dataplane_push_pin_seconds: float = 60.0  # a push stays on its region this long idle
     dataplane_push_pins_max: int = 100_000  # push sessions remembered at once
+    # data endpoints (acrctl.dataplane.dataep, docs/dataplane.md)
+    dataplane_data_url_seconds: int = 1200  # lifetime of a pre-signed blob URL (ACR: 20 min)
+    dataplane_data_chunk_bytes: int = 1_048_576  # read size of a blob served by a data endpoint
     # the replication engine (acrctl.dataplane.engine, docs/dataplane.md)
     replication_backfill: bool = False  # set by the server while its engine runs
     replication_workers: int = 4  # tasks copied at once

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from acrctl.backend import admin_user, ids, regions
 from acrctl.backend.errors import Conflict, InvalidInput, NotFound
 from acrctl.backend.etags import check_preconditions
-from acrctl.backend.kinds import GROUP, REGISTRY
+from acrctl.backend.kinds import GROUP, REGISTRY, REPLICATION
 
 # the properties' rules (acrctl.backend.registry_rules), re-exported
 from acrctl.backend.registry_rules import (  # noqa: F401
@@ -36,6 +36,7 @@ from acrctl.backend.registry_rules import (  # noqa: F401
     check_nested,
     check_tier_features,
     check_zone_redundancy,
+    data_endpoint_host_names,
     default_properties,
     merge_patch,
     sku_name,
@@ -262,6 +263,9 @@ class Registries:
             doc["properties"]["loginServer"] = (
                 f"{doc['name'].lower()}.{self.b.settings.login_server_suffix}"
             )
+        doc["properties"]["dataEndpointHostNames"] = data_endpoint_host_names(
+            doc, [r["location"] for r in self.b.replications.all_for(doc)]
+        )
         prev = self.b.store.get(REGISTRY, key)  # keep the admin passwords (the secret)
         self.b.store.put(
             REGISTRY,
@@ -276,6 +280,22 @@ class Registries:
         else:
             self.b.replications.drop_home(doc)
         return self.b.ops.start(REGISTRY, key, doc["id"], action, doc["location"])
+
+    def refresh_data_endpoints(self, reg_key: str, without: str | None = None) -> None:
+        """dataEndpointHostNames after a replica came or (`without` its region) goes."""
+        item = self.b.store.get(REGISTRY, reg_key)
+        if item is None:
+            return
+        locs = [
+            r.doc["location"]
+            for r in self.b.store.list(REPLICATION, parent=reg_key)
+            if r.doc["location"] != without
+        ]
+        names = data_endpoint_host_names(item.doc, locs)
+        if names != item.doc["properties"].get("dataEndpointHostNames"):
+            doc = copy.deepcopy(item.doc)
+            doc["properties"]["dataEndpointHostNames"] = names
+            self.b.store.put(REGISTRY, reg_key, item.parent, item.name, doc, item.secret)
 
     def _check_sku_change(self, doc: dict[str, Any], new_sku: str) -> None:
         old = doc["sku"]["name"]

@@ -235,3 +235,14 @@ def check_tier_features(props: dict[str, Any], sku: str) -> None:
             "AnonymousPullNotSupportedForSku",
             "Anonymous pull is only supported for registries in Standard and Premium SKU.",
         )
+
+
+def data_endpoint_host_names(doc: dict[str, Any], locations: list[str]) -> list[str]:
+    """`<name>.<region>.data.<login domain>` for the home region and every replica region
+    while dataEndpointEnabled (issue 17), else none."""
+    props = doc["properties"]
+    if not props.get("dataEndpointEnabled"):
+        return []
+    domain = str(props.get("loginServer") or "").partition(".")[2] or "azurecr.io"
+    name = doc["name"].lower()
+    return [f"{name}.{loc}.data.{domain}" for loc in sorted({*locations, doc["location"]})]

@@ -197,6 +197,7 @@ class Replications:
                 doc["systemData"] = self.b.system_data(caller, doc.get("systemData"))
                 action = "update"
             self.b.store.put(REPLICATION, key, ids.key(reg["id"]), name, doc)
+            self.b.registries.refresh_data_endpoints(ids.key(reg["id"]))
             op = self.b.ops.start(REPLICATION, key, doc["id"], action, loc)
         return self.b.store.get(REPLICATION, key).doc, cur is None, op  # type: ignore[union-attr]
 
@@ -275,3 +276,4 @@ class Replications:
         reg = self.b.store.get(REGISTRY, reg_key)
         if reg is not None:
             self.b.webhooks.drop_in_region(reg.doc, item.doc["location"])
+            self.b.registries.refresh_data_endpoints(reg_key, without=item.doc["location"])

@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         f"{R}:show_usage",
         "Get the storage, webhook and geo-replication usage of a registry.",
     ),
+    "show-endpoints": (
+        "acrctl.cli.endpoints:show_endpoints",
+        "Display registry endpoints including data endpoints.",
+    ),
     "check-name": (f"{R}:check_name", "Check whether a registry name is valid and available."),
     "replication": (
         "acrctl.cli.replication:group",

@@ -6,7 +6,9 @@ the region, which checks the token itself (they are signed for it). Bodies strea
 ways (httpx, never whole in memory); upload `Location`s, `Link`s and challenges from the
 region are rewritten back to the client's names. Small JSON answers that carry repository
 names (errors, tag lists) are rewritten too. The catalog is answered here, filtered to the
-registry's namespace."""
+registry's namespace. Blob GETs of a registry with dataEndpointEnabled answer 307 to a
+pre-signed URL on the serving region's data endpoint, which this listener serves too
+(acrctl.dataplane.dataep)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from urllib.parse import parse_qs, quote, urlencode
 
 import httpx
 
-from acrctl.dataplane import geo, routing
+from acrctl.dataplane import dataep, geo, redirect, routing
 from acrctl.dataplane.tokens import Refused, parse_scopes
 
 if TYPE_CHECKING:
@@ -72,7 +74,10 @@ class Front:
             return
         path: str = scope["path"]
         try:
-            if path.startswith("/v2"):
+            data = redirect.data_target(self.router, scope)
+            if data is not None:
+                await self._data(scope, send, *data)
+            elif path.startswith("/v2"):
                 await self._oci(scope, receive, send)
             elif path in ("/oauth2/token", "/oauth2/exchange"):
                 await self._oauth(scope, receive, send)
@@ -158,9 +163,38 @@ class Front:
         upstream: str,
         target: routing.Target,
     ) -> None:
-        """A blob GET/HEAD (or DELETE): the one place where serving a blob read by a 307 to a
-        data endpoint goes; today it is proxied like the rest."""
+        """A blob GET/HEAD (or DELETE). A GET answers 307 to a pre-signed URL on the serving
+        region's data endpoint when the registry has dataEndpointEnabled (redirect.data_region);
+        everything else is proxied."""
+        if scope["method"] == "GET" and target.registry:
+            auth = _headers(scope).get("authorization", "")[7:].strip()
+            digest = scope["path"].rsplit("/", 1)[-1]
+            regions = [region for region, _ in plan]
+            region = await asyncio.to_thread(
+                redirect.data_region, self.plane, target, regions, auth, digest
+            )
+            if region is not None:
+                hdrs = redirect.headers(self.plane, scope, target, region, digest)
+                await _reply(send, 307, b"", [*hdrs, API_VERSION])
+                return
         await self._forward(scope, receive, send, plan, upstream, target)
+
+    async def _data(
+        self, scope: dict[str, Any], send: Send, registry: str, region: str, digest: str
+    ) -> None:
+        if not registry:
+            await _reply(send, 404, _errors("NOT_FOUND", "not found"))
+            return
+        await dataep.serve(
+            scope,
+            send,
+            signer=self.plane.data_signer,
+            root=self.plane.data_root(region),
+            registry=registry,
+            region=region,
+            digest=digest,
+            chunk=self.plane.settings.dataplane_data_chunk_bytes,
+        )
 
     async def _plan(
         self,

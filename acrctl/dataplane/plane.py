@@ -58,7 +58,7 @@ def status_off(binary: str) -> str | None:
 
 class DataPlane:
     def __init__(self, backend: Backend, cfg: PlaneConfig) -> None:
-        from acrctl.dataplane import pki
+        from acrctl.dataplane import dataep, pki
         from acrctl.dataplane.georouter import GeoRouter
         from acrctl.dataplane.tokens import TokenService
 
@@ -74,6 +74,7 @@ class DataPlane:
         self.issuer = self.settings.dataplane_issuer
         self.service = self.settings.dataplane_service
         self.keys = pki.load_or_create(os.path.join(self.storage, "pki"))
+        self.data_signer = dataep.Signer(os.path.join(self.storage, "pki", "data.secret"))
         self.tokens = TokenService(
             backend,
             self.keys,
@@ -172,6 +173,22 @@ class DataPlane:
         self.supervisor.stop(timeout)
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def data_root(self, region: str) -> str | None:
+        """A local region's storage root (the data endpoint serves blobs from it); None for an
+        external region or one not running here."""
+        r = self.supervisor.region(region)
+        return r.data if r is not None and not r.external else None
+
+    def data_endpoints(self, registry: str) -> bool:
+        """Whether the registry has dataEndpointEnabled (blob GETs answer 307)."""
+        return self.b.cache.get(  # type: ignore[no-any-return]
+            ("dataplane", "data-endpoints", registry), lambda: self._read_data(registry)
+        )
+
+    def _read_data(self, registry: str) -> bool:
+        reg = self.b.registries.find(registry) if registry else None
+        return bool(reg and (reg.get("properties") or {}).get("dataEndpointEnabled"))
 
     def status(self) -> str:
         down = [r.name for r in self.supervisor.regions.values() if not r.ready and not r.held]

@@ -6,6 +6,8 @@ Two forms reach the listener:
   inside the region;
 * regional endpoint: `Host: <registry>.<region>.geo.<login domain>`, as the host form but
   pinned to one region (acrctl.dataplane.geo);
+* data endpoint: `Host: <registry>.<region>.data.<login domain>`, blob downloads by a
+  pre-signed URL only (acrctl.dataplane.dataep);
 * path form: `Host: <listener>`, repository `<registry>/web/api` -> the same name (already
   namespaced).
 """
@@ -61,6 +63,16 @@ class Router:
     def region_of_host(self, host: str) -> str | None:
         """The region a regional endpoint pins (`<name>.<region>.geo.<domain>`), else None."""
         return self.parse_host(host)[1]
+
+    def data_host(self, host: str) -> tuple[str, str] | None:
+        """(registry, region) of a data endpoint host `<name>.<region>.data.<domain>`."""
+        name = host_name(host)
+        if not self.domain or not name.endswith("." + self.domain):
+            return None
+        labels = name[: -len(self.domain) - 1].split(".")
+        if len(labels) == 3 and labels[2] == "data" and labels[0] and labels[1]:
+            return labels[0], labels[1]
+        return None
 
     def parse_host(self, host: str) -> tuple[str | None, str | None]:
         name = host_name(host)

@@ -1,0 +1,93 @@
+"""The front's side of data endpoints (issue 17; the URLs and the serving are in
+acrctl.dataplane.dataep): whether a blob GET is answered by a 307, to which region, and
+which requests are for a data endpoint."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from acrctl.dataplane import dataep, routing
+
+if TYPE_CHECKING:
+    from acrctl.dataplane.plane import DataPlane
+
+REGION_HEADER = b"x-acrctl-region"
+
+
+def data_region(
+    plane: DataPlane, target: routing.Target, regions: list[str], token: str, digest: str
+) -> str | None:
+    """The region whose data endpoint serves this blob GET, or None (proxy it: the region
+    then gives the exact answer, a challenge or a 404). The checks distribution makes, done
+    here without a round trip: the token is one this server signed for the regions and
+    grants pull on the repository, and the blob is linked into the repository in the first
+    healthy region of the plan that holds it (a local region: its storage is here)."""
+    if not plane.data_endpoints(target.registry):
+        return None
+    if not grants_pull(plane, token, target.upstream):
+        return None
+    for region in regions:
+        if not plane.geo.healthy(region):
+            continue
+        root = plane.data_root(region)
+        if root is None:
+            return None
+        if dataep.linked(root, target.upstream, digest):
+            return region
+    return None
+
+
+def grants_pull(plane: DataPlane, token: str, upstream: str) -> bool:
+    """A bearer token this server signed for the regions, granting pull on `upstream`."""
+    import jwt
+
+    try:
+        claims = plane.keys.verify(token, plane.service)
+    except (jwt.InvalidTokenError, ValueError):
+        return False
+    if claims.get("iss") != plane.issuer:
+        return False
+    return any(
+        isinstance(grant, dict)
+        and grant.get("type") == "repository"
+        and grant.get("name") == upstream
+        and any(a in ("pull", "*") for a in grant.get("actions") or [])
+        for grant in claims.get("access") or []
+    )
+
+
+def headers(
+    plane: DataPlane, scope: dict[str, Any], target: routing.Target, region: str, digest: str
+) -> list[tuple[bytes, bytes]]:
+    """The 307's Location (host form: the data host; path form: this listener) and region."""
+    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+    data_host = (
+        dataep.host_name(target.registry, region, plane.login_domain) if target.host_form else None
+    )
+    url = dataep.location(
+        plane.data_signer,
+        scheme=plane.scheme,
+        host=data_host,
+        listener=host,
+        registry=target.registry,
+        region=region,
+        digest=digest,
+        exp=int(time.time()) + plane.settings.dataplane_data_url_seconds,
+    )
+    return [(b"location", url.encode()), (REGION_HEADER, region.encode())]
+
+
+def data_target(router: routing.Router, scope: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(registry, region, digest) of a data-endpoint request (("", "", "") when it names
+    none properly: 404), else None (not for a data endpoint)."""
+    path: str = scope["path"]
+    if path.startswith(dataep.PATH_PREFIX):
+        return dataep.parse_path(path) or ("", "", "")
+    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+    named = router.data_host(host)
+    if named is None:
+        return None
+    if not path.startswith("/blobs/") or "/" in path[7:]:
+        return ("", "", "")
+    return named[0], named[1], path[7:]

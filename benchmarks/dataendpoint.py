@@ -1,0 +1,235 @@
+"""Data endpoints' cost (issue 17): skopeo pulls of one image, in one run, three ways:
+
+* direct: straight to the serving region's distribution, with a token the plane signed;
+* proxied: through the front (login server), blobs streamed by the front;
+* redirected: through the front with dataEndpointEnabled, blobs by a 307 to the pre-signed
+  URL on the serving region's data endpoint (`<name>.<region>.data.<login domain>`).
+
+    .venv/bin/python benchmarks/dataendpoint.py [--runs 3] [--mb 100] [--layers 10]
+        [--one-way-ms 40] [--far region|all]
+
+Links of --one-way-ms N (default 40) are delay proxies on loopback (tests/geobed_proxy.py: N
+ms each way per chunk, a round trip per new connection):
+
+* `--far region` (default, the issue's case): the client and its login server are in one
+  region (eastus, no delay between them) and the image is only in another (westus), N ms
+  away: direct pulls cross the link to westus's registry, the front's proxying crosses it to
+  the registry (the geo router's link hook), and the data endpoint of westus (its host on
+  127.0.0.2, the same port) is reached across it;
+* `--far all`: the client is N ms from everything (login server, data endpoint, registry).
+
+0 ms: plain loopback. Names resolve through a private hosts file (`unshare -m`, root).
+Interleaved per run; medians and ratios; prints the 1-minute load average. Goal (issue 17):
+redirected <= 1.1x of direct."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+
+import oci_image  # noqa: E402
+
+from acrctl.backend.core import Settings  # noqa: E402
+from acrctl.dataplane.supervisor import free_port  # noqa: E402
+from acrctl.server.serve import ServerConfig, ThreadedServer  # noqa: E402
+
+ACRPUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"
+ADMIN = "acr_bench_dataendpoint_admin"
+PROXY = os.path.join(HERE, "..", "tests", "geobed_proxy.py")
+WAYS = ("direct", "proxied", "redirected")
+SERVING = "westus"  # the region holding the image (the registry's home, no replica)
+
+
+def delay_proxy(ip: str, listen: int, upstream: int, ms: float) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, PROXY, ip, str(listen), "127.0.0.1", str(upstream), str(ms)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def pull(hosts: str, creds: list[str], ref: str, out: str) -> float:
+    script = 'mount --bind "$0" /etc/hosts && exec skopeo "$@"'
+    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, hosts]
+    argv += ["copy", "-q", "--src-tls-verify=false", *creds, ref, f"dir:{out}"]
+    t = time.perf_counter()
+    subprocess.run(argv, check=True, capture_output=True, timeout=600)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--mb", type=int, default=100)
+    ap.add_argument("--layers", type=int, default=10)
+    ap.add_argument("--one-way-ms", type=float, default=40.0)
+    ap.add_argument("--far", choices=("region", "all"), default="region")
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="acrctl-bench-dataep-")
+    settings = Settings()
+    settings.dataplane_storage = os.path.join(tmp, "storage")
+    settings.dataplane_client_regions = "127.0.0.0/8=eastus"
+    ms = a.one_way_ms
+    edge = free_port() if a.far == "all" and ms > 0 else 0  # the client's way to the front
+    domain = f"acrctl.test:{edge}" if edge else "acrctl.test"
+    cfg = ServerConfig(data_port=1, settings=settings, admin_token=ADMIN, login_domain=domain)
+    server = ThreadedServer(cfg)
+    server.start()
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        plane = server.dataplane
+        user = setup(server)
+        region = plane.supervisor.ensure(SERVING)
+        plane.supervisor.wait_ready(region)
+        direct = region.port
+        login, data_ip = plane.port, "127.0.0.1"
+        if ms > 0:
+            direct = free_port()
+            procs.append(delay_proxy("127.0.0.1", direct, region.port, ms))
+        if ms > 0 and a.far == "all":
+            procs.append(delay_proxy("127.0.0.1", edge, plane.port, ms))
+            login = edge
+        elif ms > 0:
+            plane.geo.links[("eastus", SERVING)] = f"http://127.0.0.1:{direct}"
+            procs.append(delay_proxy("127.0.0.2", plane.port, plane.port, ms))
+            data_ip = "127.0.0.2"
+        run(server, tmp, a, login, direct, data_ip, user)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=10)
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def setup(server: ThreadedServer) -> str:
+    """Two registries in the serving region, one with data endpoints; a pusher's creds."""
+    import httpx
+
+    sub = server.subscription
+    arm = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"})
+    arm.put(
+        f"/subscriptions/{sub}/resourcegroups/bench?api-version=2021-04-01",
+        json={"location": "eastus"},
+    ).raise_for_status()
+    for name, on in (("benchpx", False), ("benchdp", True)):
+        arm.put(
+            f"/subscriptions/{sub}/resourceGroups/bench/providers/Microsoft.ContainerRegistry"
+            f"/registries/{name}?api-version=2025-11-01",
+            json={
+                "location": SERVING,
+                "sku": {"name": "Premium"},
+                "properties": {"dataEndpointEnabled": on},
+            },
+        ).raise_for_status()
+    b = server.app.backend
+    doc, secret = b.rbac.create_principal("bench", "Application")
+    b.rbac.create_assignment(
+        f"/subscriptions/{sub}",
+        str(uuid.uuid4()),
+        {"properties": {"roleDefinitionId": ACRPUSH, "principalId": doc["id"]}},
+    )
+    return f"{doc['id']}:{secret}"
+
+
+def run(
+    server: ThreadedServer,
+    tmp: str,
+    a: argparse.Namespace,
+    edge: int,
+    direct: int,
+    data_ip: str,
+    user: str,
+) -> None:
+    plane = server.dataplane
+    hosts = os.path.join(tmp, "hosts")
+    with open("/etc/hosts") as fh, open(hosts, "w") as hf:
+        hf.write("127.0.0.1 benchpx.acrctl.test benchdp.acrctl.test\n")
+        hf.write(f"{data_ip} benchdp.{SERVING}.data.acrctl.test\n{fh.read()}")
+    creds = ["--src-creds", user]
+    rows: dict[str, list[float]] = {w: [] for w in WAYS}
+    cpu: dict[str, list[float]] = {w: [] for w in WAYS}  # this process: front + server
+    per = a.mb * (1 << 20) // a.layers
+    for i in range(a.runs):
+        img = oci_image.build(os.path.join(tmp, f"img-{i}"), layers=a.layers, layer_bytes=per)
+        for reg in ("benchpx", "benchdp"):
+            subprocess.run(
+                ["skopeo", "copy", "-q", "--dest-tls-verify=false"]
+                + ["--dest-creds", user, img.ref]
+                + [f"docker://127.0.0.1:{plane.port}/{reg}/img-{i}:v1"],
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
+        token = direct_token(plane, f"benchpx/img-{i}")
+        refs = {
+            "direct": (
+                ["--src-registry-token", token],
+                f"docker://127.0.0.1:{direct}/benchpx/img-{i}:v1",
+            ),
+            "proxied": (creds, f"docker://benchpx.acrctl.test:{edge}/img-{i}:v1"),
+            "redirected": (creds, f"docker://benchdp.acrctl.test:{edge}/img-{i}:v1"),
+        }
+        for way in WAYS:
+            out = os.path.join(tmp, f"pull-{way}-{i}")
+            before = time.process_time()
+            rows[way].append(pull(hosts, refs[way][0], refs[way][1], out))
+            cpu[way].append(time.process_time() - before)
+            shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(img.path, ignore_errors=True)
+    report(rows, cpu, a)
+
+
+def report(
+    rows: dict[str, list[float]], cpu: dict[str, list[float]], a: argparse.Namespace
+) -> None:
+    med = {w: statistics.median(rows[w]) for w in WAYS}
+    far = "the serving region" if a.far == "region" else "everything"
+    link = f"{far} {a.one_way_ms:g} ms one way" if a.one_way_ms > 0 else "plain loopback"
+    print(
+        f"pull of {a.mb} MB in {a.layers} layers, {link}; runs: {a.runs}; "
+        f"load average (1 min): {os.getloadavg()[0]:.2f}"
+    )
+    for w in WAYS:
+        print(
+            f"  {w:<10} median {med[w]:.2f} s  [{', '.join(f'{x:.2f}' for x in rows[w])}]  "
+            f"front CPU {statistics.median(cpu[w]):.2f} s"
+        )
+    r = med["redirected"]
+    print(
+        f"redirected = {r / med['direct']:.2f}x of direct (goal <= 1.1x), "
+        f"{r / med['proxied']:.2f}x of proxied; proxied = {med['proxied'] / med['direct']:.2f}x "
+        "of direct"
+    )
+
+
+def direct_token(plane: object, repo: str) -> str:
+    """A token for the region itself, signed as the plane signs the clients'."""
+    now = int(time.time())
+    return plane.keys.sign(  # type: ignore[attr-defined,no-any-return]
+        {
+            "iss": plane.issuer,  # type: ignore[attr-defined]
+            "sub": "bench",
+            "aud": plane.service,  # type: ignore[attr-defined]
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + 3600,
+            "access": [{"type": "repository", "name": repo, "actions": ["pull"]}],
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
