@@ -98,6 +98,8 @@ class Settings:
     replication_timeout: float = 300.0  # seconds without a byte from a region
     replication_chunk_bytes: int = 1_048_576  # read size of a streamed blob copy
     replication_task_retention_seconds: float = 86_400.0  # finished tasks kept for status
+    # delete tombstones: a replica region that missed a delete has it reconciled this long
+    replication_tombstone_retention_seconds: float = 604_800.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,7 +1,11 @@
 """The replication engine's reconcile pass: every replica region of a registry is compared
 with the home region tag by tag (HEAD on both sides), and what a region lacks or holds at
 another digest is queued as a push task from the home region (unless a task for it is still
-open). A region that was down catches up this way with no re-push. The pass also finishes
+open). A region that was down catches up this way with no re-push. Deletes likewise: a
+manifest the store holds a delete tombstone for (a region reported it deleted) that the
+home region no longer has, and that no push of a tag recorded after the delete names, is
+queued for deletion in every replica region still holding it. Nothing else is ever deleted:
+a tag the home region lacks may be a push not replicated yet. The pass also finishes
 the backfill of new replicas: a replica stays Syncing until the pass finds nothing missing
 and no task open for its region, then it reads Ready."""
 
@@ -37,6 +41,7 @@ def reconcile(engine: Engine) -> None:
             for t in engine.tasks.for_registry(reg)
             if t.get("state") in OPEN
         }
+        _deletes(engine, reg, home, regions, open_tasks)
         for target in regions:
             if target == home:
                 continue
@@ -63,6 +68,55 @@ def reconcile(engine: Engine) -> None:
             if row is not None and not missing and not busy:
                 engine.tasks.end_backfill(row.key)
                 log.info("replication: %s in %s is in sync (backfill done)", reg["name"], target)
+
+
+def _deletes(
+    engine: Engine,
+    reg: dict[str, Any],
+    home: str,
+    regions: list[str],
+    open_tasks: set[tuple[str, str, str | None]],
+) -> None:
+    """Queue the deletes a replica region missed (see the module's docstring)."""
+    stones = engine.index.tombstones(reg)
+    if not stones:
+        return
+    registry = reg["name"].lower()
+    heads = engine.tasks.heads(reg)
+    queued = False
+    for stone in stones:
+        repo, digest, when = stone["repository"], stone["digest"], float(stone["time"])
+        if any(
+            h["repository"] == repo and h.get("digest") == digest and float(h["time"]) > when
+            for h in heads
+        ):
+            continue  # pushed again after the delete
+        if engine.copier(registry, repo, home, home).source_digest(digest) is not None:
+            continue  # the home region has it (again)
+        for target in regions:
+            if target == home or (target, repo, digest) in open_tasks:
+                continue
+            try:
+                held = engine.copier(registry, repo, home, target).target_digest(digest)
+            except Exception:  # noqa: BLE001 - the region is not running: next round
+                continue
+            if held != digest:
+                continue
+            engine.tasks.record(
+                reg,
+                [target],
+                action="delete",
+                reference=digest,
+                repository=repo,
+                source=home,
+                eventTime=when,
+                tag=None,
+                digest=digest,
+            )
+            open_tasks.add((target, repo, digest))
+            queued = True
+    if queued:
+        engine._wake.set()  # noqa: SLF001 - the engine's own helper
 
 
 def home_tags(engine: Engine, registry: str, home: str) -> list[tuple[str, str, str]]:
