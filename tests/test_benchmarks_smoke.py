@@ -25,6 +25,7 @@ MODULES = (
     "server_load",
     "scaling",
     "lro",
+    "replication",
     "run",
     "uvicorn_nodelay",
 )
@@ -368,3 +369,21 @@ def test_stdlib_transport_keeps_alive_and_maps_errors(
     assert not proxies_configured()
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
     assert proxies_configured()
+
+
+def test_replication_report_rows(bench: Any) -> None:
+    rep = bench["replication"]
+    res = rep.Results(mb=100, layers=10, runs=2, small=4, load=[0.5, 1.0])
+    res.one = ([2.0, 4.0], [3.0, 3.0])
+    res.batch = (1.0, 4.0)
+    res.lags = [0.1, 0.2, 0.3, 3.0]
+    text = rep.render(res)
+    assert "| 100 MB / 10 layers to 1 region (median of 2) | 3.00 |" in text
+    assert "| 1.00x | <= 1.1x | yes |" in text
+    assert (
+        "| 4 small images to 1 region | 1.00 | 4 sequential `skopeo copy`: 4.00 | 0.25x |" in text
+    )
+    assert "| lag p50, 4 small images pushed one by one | 0.250 |  |  | <= 0.5 s | yes |" in text
+    assert "| lag p99, 4 small images pushed one by one | 2.919 |  |  | <= 2.0 s | **no** |" in text
+    assert "3 regions" not in text
+    assert "Load average (1 min) at the start and the end: 0.50 -> 1.00." in text
