@@ -2,7 +2,7 @@
 distribution processes, in one run on one machine:
 
     .venv/bin/python benchmarks/replication.py [--runs 3] [--mb 100] [--layers 10]
-        [--small 100] [--only one,three,small,lag] [--markdown]
+        [--small 100] [--only one,three,small,lag]
 
 * one: a 100 MB, 10-layer image replicated from the home region (eastus) to one replica
   (westus): push acknowledged -> manifest readable in westus (the engine's whole path:
@@ -76,6 +76,7 @@ class Results:
     three: tuple[list[float], list[float]] | None = None
     batch: tuple[float, float] | None = None  # engine, sequential skopeo (seconds)
     lags: list[float] = field(default_factory=list)
+    cpu: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # (ours, regions)
     load: list[float] = field(default_factory=list)  # 1-minute load average, start and end
 
 
@@ -86,14 +87,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--layers", type=int, default=10)
     ap.add_argument("--small", type=int, default=100, help="small images (small, lag)")
     ap.add_argument("--only", default=",".join(SECTIONS), help=f"of {', '.join(SECTIONS)}")
-    ap.add_argument("--markdown", action="store_true", help="print the docs' tables")
     a = ap.parse_args(argv)
     sections = [s.strip() for s in a.only.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         raise SystemExit(f"unknown section(s): {', '.join(sorted(unknown))}")
     res = run(a.runs, a.mb, a.layers, a.small, sections)
-    print(render(res) if a.markdown else f"{render(res)}\n\n{details(res)}")
+    print(render(res))
 
 
 def run(runs: int, mb: int, layers: int, small: int, sections: list[str]) -> Results:
@@ -109,6 +109,7 @@ def run(runs: int, mb: int, layers: int, small: int, sections: list[str]) -> Res
     res = Results(mb=mb, layers=layers, runs=runs, small=small, load=[os.getloadavg()[0]])
     try:
         bed = Bed(server, tmp)
+        res.cpu = bed.cpu
         if "one" in sections:
             bed.one(res)
         if "three" in sections:
@@ -167,6 +168,37 @@ def watch_rss(stop: threading.Event, base: float, peak: list[float]) -> None:
         peak[0] = max(peak[0], rss_mb() - base)
 
 
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a process has used."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Cpu:
+    """CPU seconds spent between start and stop: by this process (the server and its engine)
+    plus waited-for children (skopeo), and by the region processes."""
+
+    def __init__(self, plane: Any) -> None:
+        self.plane = plane
+        self.t0 = self.now()
+
+    def regions(self) -> float:
+        procs = [r.process for r in self.plane.supervisor.regions.values()]
+        return sum(cpu_of(p.pid) for p in procs if p is not None)
+
+    def now(self) -> tuple[float, float]:
+        me = os.times()
+        return me.user + me.system + me.children_user + me.children_system, self.regions()
+
+    def spent(self) -> tuple[float, float]:
+        t1 = self.now()
+        return t1[0] - self.t0[0], t1[1] - self.t0[1]
+
+
 class LagRecorder(Observer):
     """The server's metrics observer, plus a list of every lag observation."""
 
@@ -202,6 +234,7 @@ class Bed:
         )
         self.registry("benchgeo1", [WEST])
         self.n = 0
+        self.cpu: dict[str, list[tuple[float, float]]] = {}
 
     def registry(self, name: str, replicas: list[str] | tuple[str, ...]) -> None:
         self.arm.put(
@@ -248,7 +281,7 @@ class Bed:
         """Push `img` (a user's push: the engine replicates it); seconds from the push's
         acknowledgement until every region in `regions` serves it."""
         self.push(img, repo)
-        t0 = time.perf_counter()
+        t0, cpu = time.perf_counter(), Cpu(self.plane)
         tok = token(self.plane, [repo])
         waiting = set(regions)
         while waiting:
@@ -257,19 +290,23 @@ class Bed:
                 raise SystemExit(f"the engine did not replicate {repo} within {WAIT} s")
             if waiting:
                 time.sleep(0.02)
-        return time.perf_counter() - t0
+        took = time.perf_counter() - t0
+        self.cpu.setdefault(f"engine to {len(regions)}", []).append(cpu.spent())
+        return took
 
     def skopeo_between(self, img: oci_image.Image, repo: str) -> float:
         """Seconds of one `skopeo copy` eastus -> westus of `img` (the engine left out)."""
         tok = token(self.plane, [repo], ENGINE_SUB)
         self.push(img, repo, ENGINE_SUB)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), Cpu(self.plane)
         skopeo(
             f"docker://127.0.0.1:{self.port(HOME)}/{repo}:v1",
             f"docker://127.0.0.1:{self.port(WEST)}/{repo}:v1",
             tok,
         )
-        return time.perf_counter() - t
+        took = time.perf_counter() - t
+        self.cpu.setdefault("skopeo to 1", []).append(cpu.spent())
+        return took
 
     # -- sections ----------------------------------------------------------------------------
     def one(self, res: Results) -> None:
@@ -372,9 +409,18 @@ def details(res: Results) -> str:
     for name, pair in (("one region", res.one), ("three regions", res.three)):
         if pair is not None:
             runs = ", ".join(f"{e:.2f}/{s:.2f}" for e, s in zip(*pair, strict=True))
-            out.append(f"{name}: {runs}")
+            out.append(f"- seconds per run (engine/skopeo), {name}: {runs}")
+    for name, spent in res.cpu.items():
+        if len(spent) > 1:  # the first of each is a warm-up
+            spent = spent[1:]
+        ours = statistics.median(x[0] for x in spent)
+        regions = statistics.median(x[1] for x in spent)
+        out.append(
+            f"- CPU seconds, {name} (median): the server's process (engine) or skopeo "
+            f"{ours:.2f}, the distribution processes {regions:.2f}"
+        )
     if res.lags:
-        out.append(f"lag: min {min(res.lags):.3f} s, max {max(res.lags):.3f} s")
+        out.append(f"- lag: min {min(res.lags):.3f} s, max {max(res.lags):.3f} s")
     return "\n".join(out)
 
 
@@ -434,7 +480,8 @@ def render(res: Results) -> str:
     text += f"\nLoad average (1 min) at the start and the end: {load}."
     if res.one is not None:
         text += f" Server RSS growth while the engine copied: {res.rss_mb:.0f} MB."
-    return text
+    more = details(res)
+    return f"{text}\n\n{more}" if more else text
 
 
 if __name__ == "__main__":
