@@ -421,6 +421,19 @@ def test_blobs_of_another_repository_are_mounted_not_copied(bed: Bed) -> None:
     assert after.bytes_copied - before.bytes_copied == 0
 
 
+def test_the_mount_index_outlives_the_engines_memory(bed: Bed) -> None:
+    img = image(bed, "remount", layers=2, seed=92)
+    bed.push(img, "geoone1/r1:v1")
+    assert wait_for(lambda: bed.digest_in(B, "geoone1/r1", "v1") == img.manifest)
+    bed.engine._mounts.clear()  # what a restart (or another instance) starts with
+    before = bed.engine.stats.get(B)
+    bed.push(img, "geoone1/r2:v1")
+    assert wait_for(lambda: bed.digest_in(B, "geoone1/r2", "v1") == img.manifest)
+    after = bed.engine.stats.get(B)
+    assert after.blobs_mounted - before.blobs_mounted == 3  # read back from the store
+    assert after.blobs_copied - before.blobs_copied == 0
+
+
 def test_a_regional_webhook_fires_when_the_image_reaches_its_region(bed: Bed) -> None:
     b = bed.server.app.backend
     for name, location in (("hookhome", HOME), ("hookwest", B)):
