@@ -76,7 +76,8 @@ class Results:
     three: tuple[list[float], list[float]] | None = None
     batch: tuple[float, float] | None = None  # engine, sequential skopeo (seconds)
     lags: list[float] = field(default_factory=list)
-    cpu: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # (ours, regions)
+    # (ours, the home region, the other regions) per copy
+    cpu: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)
     load: list[float] = field(default_factory=list)  # 1-minute load average, start and end
 
 
@@ -179,24 +180,26 @@ def cpu_of(pid: int) -> float:
 
 
 class Cpu:
-    """CPU seconds spent between start and stop: by this process (the server and its engine)
-    plus waited-for children (skopeo), and by the region processes."""
+    """CPU seconds spent since it was made: by this process (the server and its engine) plus
+    waited-for children (skopeo), by the home region's process and by the other regions'."""
 
     def __init__(self, plane: Any) -> None:
         self.plane = plane
         self.t0 = self.now()
 
-    def regions(self) -> float:
-        procs = [r.process for r in self.plane.supervisor.regions.values()]
+    def region(self, home: bool) -> float:
+        regions = self.plane.supervisor.regions.values()
+        procs = [r.process for r in regions if (r.name == HOME) == home]
         return sum(cpu_of(p.pid) for p in procs if p is not None)
 
-    def now(self) -> tuple[float, float]:
+    def now(self) -> tuple[float, float, float]:
         me = os.times()
-        return me.user + me.system + me.children_user + me.children_system, self.regions()
+        ours = me.user + me.system + me.children_user + me.children_system
+        return ours, self.region(True), self.region(False)
 
-    def spent(self) -> tuple[float, float]:
+    def spent(self) -> tuple[float, float, float]:
         t1 = self.now()
-        return t1[0] - self.t0[0], t1[1] - self.t0[1]
+        return t1[0] - self.t0[0], t1[1] - self.t0[1], t1[2] - self.t0[2]
 
 
 class LagRecorder(Observer):
@@ -234,7 +237,7 @@ class Bed:
         )
         self.registry("benchgeo1", [WEST])
         self.n = 0
-        self.cpu: dict[str, list[tuple[float, float]]] = {}
+        self.cpu: dict[str, list[tuple[float, float, float]]] = {}
 
     def registry(self, name: str, replicas: list[str] | tuple[str, ...]) -> None:
         self.arm.put(
@@ -414,10 +417,11 @@ def details(res: Results) -> str:
         if len(spent) > 1:  # the first of each is a warm-up
             spent = spent[1:]
         ours = statistics.median(x[0] for x in spent)
-        regions = statistics.median(x[1] for x in spent)
+        home = statistics.median(x[1] for x in spent)
+        others = statistics.median(x[2] for x in spent)
         out.append(
             f"- CPU seconds, {name} (median): the server's process (engine) or skopeo "
-            f"{ours:.2f}, the distribution processes {regions:.2f}"
+            f"{ours:.2f}, the source registry {home:.2f}, the target registries {others:.2f}"
         )
     if res.lags:
         out.append(f"- lag: min {min(res.lags):.3f} s, max {max(res.lags):.3f} s")
