@@ -91,6 +91,16 @@ def test_tombstones_are_listed_per_registry_and_pruned_by_age(opener: Opener) ->
     assert again.tombstones(other) == []
 
 
+def test_a_settled_tombstone_opens_again_when_deleted_again(opener: Opener) -> None:
+    index = ReplicationIndex(Backend(opener()))
+    index.tombstone(REG, "app", D1, 100.0, "eastus")
+    index.settle(REG, "app", D1)
+    other = ReplicationIndex(Backend(opener()))
+    assert [(t["time"], t.get("settled")) for t in other.tombstones(REG)] == [(100.0, True)]
+    other.tombstone(REG, "app", D1, 300.0, "eastus")
+    assert [(t["time"], t.get("settled")) for t in index.tombstones(REG)] == [(300.0, None)]
+
+
 def record(tasks: ReplicationTasks, target: str) -> str:
     return tasks.record(
         REG,

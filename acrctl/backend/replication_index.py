@@ -7,12 +7,15 @@ store so that it survives a restart and is shared by every server instance on on
 * delete tombstones: per registry, the manifests (repository, digest) a region reported
   deleted and when. The reconcile pass deletes a manifest from a replica region only when
   it has a tombstone (never merely because the home region lacks it: that may be a push
-  not yet replicated)."""
+  not yet replicated), and settles the tombstone once no replica region holds it."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from typing import TYPE_CHECKING, Any
+
+from acrctl.backend.store import EtagMismatch
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
@@ -66,6 +69,18 @@ class ReplicationIndex:
             digest.lower(),
             {"repository": repository, "digest": digest, "time": when, "region": region},
         )
+
+    def settle(self, reg: dict[str, Any], repository: str, digest: str) -> None:
+        """Every replica region is known to lack repository@digest (or it was pushed again):
+        the reconcile pass stops checking it (a later delete event records it anew)."""
+        from acrctl.backend import ids
+
+        key = _tombstone_key(ids.key(reg["id"]), repository, digest)
+        item = self.b.store.get(TOMBSTONE, key)
+        if item is not None and not item.doc.get("settled"):
+            doc = {**item.doc, "settled": True}
+            with contextlib.suppress(EtagMismatch):  # recorded anew meanwhile: it stays open
+                self.b.store.put(TOMBSTONE, key, item.parent, item.name, doc, if_etag=item.etag)
 
     def tombstones(self, reg: dict[str, Any]) -> list[dict[str, Any]]:
         """The registry's delete tombstones, oldest first."""

@@ -4,7 +4,8 @@ another digest is queued as a push task from the home region (unless a task for 
 open). A region that was down catches up this way with no re-push. Deletes likewise: a
 manifest the store holds a delete tombstone for (a region reported it deleted) that the
 home region no longer has, and that no push of a tag recorded after the delete names, is
-queued for deletion in every replica region still holding it. Nothing else is ever deleted:
+queued for deletion in every replica region still holding it (the tombstone is settled once
+no replica region holds it). Nothing else is ever deleted:
 a tag the home region lacks may be a push not replicated yet. The pass also finishes
 the backfill of new replicas: a replica stays Syncing until the pass finds nothing missing
 and no task open for its region, then it reads Ready."""
@@ -77,28 +78,36 @@ def _deletes(
     regions: list[str],
     open_tasks: set[tuple[str, str, str | None]],
 ) -> None:
-    """Queue the deletes a replica region missed (see the module's docstring)."""
-    stones = engine.index.tombstones(reg)
+    """Queue the deletes a replica region missed (see the module's docstring). A tombstone
+    is settled (not checked again) once every replica region was seen without the manifest,
+    or once the manifest was pushed again."""
+    stones = [s for s in engine.index.tombstones(reg) if not s.get("settled")]
     if not stones:
         return
     registry = reg["name"].lower()
-    heads = engine.tasks.heads(reg)
+    pushed: dict[tuple[str, str], float] = {}
+    for h in engine.tasks.heads(reg):
+        k = (h["repository"], str(h.get("digest") or ""))
+        pushed[k] = max(pushed.get(k, 0.0), float(h["time"]))
     queued = False
     for stone in stones:
         repo, digest, when = stone["repository"], stone["digest"], float(stone["time"])
-        if any(
-            h["repository"] == repo and h.get("digest") == digest and float(h["time"]) > when
-            for h in heads
+        if pushed.get((repo, digest), 0.0) > when or (
+            engine.copier(registry, repo, home, home).source_digest(digest) is not None
         ):
-            continue  # pushed again after the delete
-        if engine.copier(registry, repo, home, home).source_digest(digest) is not None:
-            continue  # the home region has it (again)
+            engine.index.settle(reg, repo, digest)  # pushed again after the delete
+            continue
+        pending = 0
         for target in regions:
-            if target == home or (target, repo, digest) in open_tasks:
+            if target == home:
+                continue
+            if (target, repo, digest) in open_tasks:
+                pending += 1
                 continue
             try:
                 held = engine.copier(registry, repo, home, target).target_digest(digest)
             except Exception:  # noqa: BLE001 - the region is not running: next round
+                pending += 1
                 continue
             if held != digest:
                 continue
@@ -114,7 +123,10 @@ def _deletes(
                 digest=digest,
             )
             open_tasks.add((target, repo, digest))
+            pending += 1
             queued = True
+        if not pending:
+            engine.index.settle(reg, repo, digest)
     if queued:
         engine._wake.set()  # noqa: SLF001 - the engine's own helper
 
