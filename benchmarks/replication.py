@@ -1,22 +1,36 @@
-"""The replication engine's speed: a 100 MB, 10-layer image replicated from the home region
-(eastus) to one replica region (westus) by the engine, against `skopeo copy` of a fresh
-image of the same size between the same two distribution processes.
+"""The replication engine's speed (issue 16), against `skopeo copy` between the same two
+distribution processes, in one run on one machine:
 
     .venv/bin/python benchmarks/replication.py [--runs 3] [--mb 100] [--layers 10]
+        [--small 100] [--only one,three,small,lag]
 
-Each run pushes a fresh image (new random layers: nothing is skipped or mounted) straight
-into the home region with a token the plane signed, and times push acknowledged -> manifest
-readable in westus (the engine's whole path: notification, task in the store, claim, HEADs,
-streamed blob copies, manifest). Then it times `skopeo copy docker://eastus/...
-docker://westus/...` of another fresh image of the same registry, pushed and copied with a
-token whose subject is the engine's (so the loop guard keeps the engine out of it).
-Interleaved; medians. Goal (issue 16): engine <= 1.1x of skopeo's wall time. Also the
-server's RSS growth while the engine copies. Prints the 1-minute load average: on a shared
-2-core box the figures move with it."""
+* one: a 100 MB, 10-layer image replicated from the home region (eastus) to one replica
+  (westus): push acknowledged -> manifest readable in westus (the engine's whole path:
+  notification, task in the store, claim, HEADs, streamed blob copies, manifest), against
+  `skopeo copy docker://eastus/... docker://westus/...` of another fresh image of the same
+  size (pushed and copied with a token whose subject is the engine's, so the loop guard
+  keeps the engine out of it). Goal: <= 1.1x. Also the server's RSS growth while the engine
+  copies (`--mb 1024 --layers 1` for the 1 GB layer of the issue).
+* three: the same image replicated to three replicas (westus, westeurope, northeurope) of
+  another registry: push acknowledged -> readable in all three, against one `skopeo copy`
+  of a fresh image to one region. Goal: <= 1.5x.
+* small: `--small` (100) small images (two 2 KiB layers) already in the home region, handed
+  to the engine as one batch of push notifications (what distribution sends; recorded as
+  tasks, claimed and copied) until all are readable in westus, against `--small`
+  sequential `skopeo copy` of other images of the same shape. Goal: <= 0.5x.
+* lag: `--small` small images pushed one after another to the home region (each a real
+  notification); the engine's lag observations (the registry's event time -> the target
+  accepted the manifest, what `acrctl_replication_lag_seconds` records), p50 and p99.
+  Goal on loopback: p50 <= 0.5 s, p99 <= 2 s.
+
+Every image is fresh (new random layers: nothing is skipped or mounted). Runs interleave;
+medians. The 1-minute load average is printed: on a shared 2-core box the absolute figures
+move with it; compare the ratios."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import shutil
 import statistics
@@ -25,26 +39,67 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
 
+import benchlib as bl  # noqa: E402
 import httpx  # noqa: E402
 import oci_image  # noqa: E402
 
 from acrctl.backend.core import Settings  # noqa: E402
+from acrctl.backend.observers import Observer  # noqa: E402
 from acrctl.dataplane.copier import ACCEPT, ENGINE_SUB  # noqa: E402
-from acrctl.server.serve import ServerConfig, ThreadedServer  # noqa: E402
 
 ADMIN = "acr_bench_replication_admin"
 API = "api-version=2025-11-01"
+HOME, WEST = "eastus", "westus"
+THREE = ("westus", "westeurope", "northeurope")
+SECTIONS = ("one", "three", "small", "lag")
+GOALS = {"one": 1.1, "three": 1.5, "small": 0.5, "lag_p50": 0.5, "lag_p99": 2.0}
+WAIT = 600.0  # seconds: a section that does not converge within this fails
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
+@dataclass
+class Results:
+    mb: int = 0
+    layers: int = 0
+    runs: int = 0
+    small: int = 0
+    one: tuple[list[float], list[float]] | None = None  # engine, skopeo (seconds per run)
+    rss_mb: float = 0.0
+    three: tuple[list[float], list[float]] | None = None
+    batch: tuple[float, float] | None = None  # engine, sequential skopeo (seconds)
+    lags: list[float] = field(default_factory=list)
+    # (ours, the home region, the other regions) per copy
+    cpu: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)
+    load: list[float] = field(default_factory=list)  # 1-minute load average, start and end
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--mb", type=int, default=100)
     ap.add_argument("--layers", type=int, default=10)
-    a = ap.parse_args()
+    ap.add_argument("--small", type=int, default=100, help="small images (small, lag)")
+    ap.add_argument("--only", default=",".join(SECTIONS), help=f"of {', '.join(SECTIONS)}")
+    a = ap.parse_args(argv)
+    sections = [s.strip() for s in a.only.split(",") if s.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        raise SystemExit(f"unknown section(s): {', '.join(sorted(unknown))}")
+    res = run(a.runs, a.mb, a.layers, a.small, sections)
+    print(render(res))
+
+
+def run(runs: int, mb: int, layers: int, small: int, sections: list[str]) -> Results:
+    from acrctl.server.serve import ServerConfig, ThreadedServer
+
     tmp = tempfile.mkdtemp(prefix="acrctl-bench-repl-")
     settings = Settings()
     settings.dataplane_storage = os.path.join(tmp, "storage")
@@ -52,55 +107,53 @@ def main() -> None:
     settings.replication_reconcile_seconds = 3600.0
     server = ThreadedServer(ServerConfig(data_port=1, settings=settings, admin_token=ADMIN))
     server.start()
+    res = Results(mb=mb, layers=layers, runs=runs, small=small, load=[os.getloadavg()[0]])
     try:
-        run(server, tmp, a.runs, a.mb, a.layers)
+        bed = Bed(server, tmp)
+        res.cpu = bed.cpu
+        if "one" in sections:
+            bed.one(res)
+        if "three" in sections:
+            bed.three(res)
+        if "small" in sections:
+            bed.batch(res)
+        if "lag" in sections:
+            bed.lag(res)
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+    res.load.append(os.getloadavg()[0])
+    return res
 
 
-def setup(server: ThreadedServer) -> None:
-    arm = httpx.Client(
-        base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
-    )
-    sub = server.subscription
-    arm.put(
-        f"/subscriptions/{sub}/resourcegroups/bench?api-version=2021-04-01",
-        json={"location": "eastus"},
-    ).raise_for_status()
-    base = f"/subscriptions/{sub}/resourceGroups/bench/providers/Microsoft.ContainerRegistry"
-    arm.put(
-        f"{base}/registries/benchgeo1?{API}",
-        json={"location": "eastus", "sku": {"name": "Premium"}},
-    ).raise_for_status()
-    arm.put(
-        f"{base}/registries/benchgeo1/replications/westus?{API}", json={"location": "westus"}
-    ).raise_for_status()
-
-
-def token(plane: object, repos: list[str], sub: str = "bench") -> str:
+def token(plane: Any, repos: list[str], sub: str = "bench") -> str:
     now = int(time.time())
-    return plane.keys.sign(
-        {  # type: ignore[attr-defined]
-            "iss": plane.issuer,
-            "sub": sub,
-            "aud": plane.service,  # type: ignore[attr-defined]
-            "iat": now,
-            "nbf": now - 5,
-            "exp": now + 3600,
-            "access": [
-                {"type": "repository", "name": r, "actions": ["pull", "push"]} for r in repos
-            ],
-        }
+    return str(
+        plane.keys.sign(
+            {
+                "iss": plane.issuer,
+                "sub": sub,
+                "aud": plane.service,
+                "iat": now,
+                "nbf": now - 5,
+                "exp": now + 3600,
+                "access": [
+                    {"type": "repository", "name": r, "actions": ["pull", "push"]} for r in repos
+                ],
+            }
+        )
     )
 
 
-def present(url: str, repo: str, tok: str) -> bool:
-    r = httpx.head(
-        f"{url}/v2/{repo}/manifests/v1",
-        headers={"Authorization": f"Bearer {tok}", "Accept": ACCEPT},
+def skopeo(src: str, dst: str, tok: str, *, src_token: bool = True) -> None:
+    cmd = ["skopeo", "copy", "-q", "--dest-tls-verify=false", "--dest-registry-token", tok]
+    if src_token:
+        cmd += ["--src-tls-verify=false", "--src-registry-token", tok]
+    done = subprocess.run(
+        [*cmd, src, dst], check=False, capture_output=True, timeout=600, text=True
     )
-    return r.status_code == 200
+    if done.returncode:
+        raise SystemExit(f"skopeo copy {src} {dst} failed: {done.stderr[-2000:]}")
 
 
 def rss_mb() -> float:
@@ -111,107 +164,328 @@ def rss_mb() -> float:
     return 0.0
 
 
-def run(server: ThreadedServer, tmp: str, runs: int, mb: int, layers: int) -> None:
-    setup(server)
-    plane = server.dataplane
-    east = plane.supervisor.ensure("eastus")
-    deadline = time.monotonic() + 30
-    while plane.supervisor.region("westus") is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    west = plane.supervisor.ensure("westus")
-    per = mb * (1 << 20) // layers
-    engine_s: list[float] = []
-    skopeo_s: list[float] = []
-    peak = [0.0]
-    for i in range(runs):
-        img = oci_image.build(
-            os.path.join(tmp, f"e{i}"), layers=layers, layer_bytes=per, seed=5000 + i
-        )
-        repo = f"benchgeo1/img{i}"
-        tok = token(plane, [repo])
-        push(img, east.port, repo, tok)
-        t0, base = time.perf_counter(), rss_mb()
-        stop = threading.Event()
-        watcher = threading.Thread(target=watch_rss, args=(stop, base, peak), daemon=True)
-        watcher.start()
-        while not present(west.url, repo, tok):
-            if time.perf_counter() - t0 > 600:
-                raise SystemExit("the engine did not replicate within 600 s")
-            time.sleep(0.02)
-        engine_s.append(time.perf_counter() - t0)
-        stop.set()
-        watcher.join()
-        shutil.rmtree(img.path, ignore_errors=True)
-        img = oci_image.build(
-            os.path.join(tmp, f"s{i}"), layers=layers, layer_bytes=per, seed=7000 + i
-        )
-        repo = f"benchgeo1/skopeo{i}"
-        tok = token(plane, [repo], ENGINE_SUB)  # the loop guard: the engine leaves it alone
-        push(img, east.port, repo, tok)
-        t = time.perf_counter()
-        done = subprocess.run(
-            [
-                "skopeo",
-                "copy",
-                "-q",
-                "--src-tls-verify=false",
-                "--dest-tls-verify=false",
-                "--src-registry-token",
-                tok,
-                "--dest-registry-token",
-                tok,
-                f"docker://127.0.0.1:{east.port}/{repo}:v1",
-                f"docker://127.0.0.1:{west.port}/{repo}:v1",
-            ],
-            check=False,
-            capture_output=True,
-            timeout=600,
-            text=True,
-        )
-        if done.returncode:
-            raise SystemExit(f"skopeo copy failed: {done.stderr[-2000:]}")
-        skopeo_s.append(time.perf_counter() - t)
-        shutil.rmtree(img.path, ignore_errors=True)
-    e, s = statistics.median(engine_s), statistics.median(skopeo_s)
-    print(
-        f"image: {mb} MB in {layers} layers; runs: {runs}; "
-        f"load average (1 min): {os.getloadavg()[0]:.2f}"
-    )
-    print(
-        f"engine (push acknowledged -> readable in westus): {e:.2f} s ({mb / e:.0f} MB/s) "
-        f"[{', '.join(f'{x:.2f}' for x in engine_s)}]"
-    )
-    print(
-        f"skopeo copy eastus -> westus: {s:.2f} s ({mb / s:.0f} MB/s) "
-        f"[{', '.join(f'{x:.2f}' for x in skopeo_s)}]"
-    )
-    print(
-        f"engine / skopeo = {e / s:.2f}x (goal <= 1.1x); server RSS growth while "
-        f"copying: {peak[0]:.0f} MB"
-    )
-
-
-def push(img: oci_image.Image, port: int, repo: str, tok: str) -> None:
-    subprocess.run(
-        [
-            "skopeo",
-            "copy",
-            "-q",
-            "--dest-tls-verify=false",
-            "--dest-registry-token",
-            tok,
-            img.ref,
-            f"docker://127.0.0.1:{port}/{repo}:v1",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-
-
 def watch_rss(stop: threading.Event, base: float, peak: list[float]) -> None:
     while not stop.wait(0.05):
         peak[0] = max(peak[0], rss_mb() - base)
+
+
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a process has used."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Cpu:
+    """CPU seconds spent since it was made: by this process (the server and its engine) plus
+    waited-for children (skopeo), by the home region's process and by the other regions'."""
+
+    def __init__(self, plane: Any) -> None:
+        self.plane = plane
+        self.t0 = self.now()
+
+    def region(self, home: bool) -> float:
+        regions = self.plane.supervisor.regions.values()
+        procs = [r.process for r in regions if (r.name == HOME) == home]
+        return sum(cpu_of(p.pid) for p in procs if p is not None)
+
+    def now(self) -> tuple[float, float, float]:
+        me = os.times()
+        ours = me.user + me.system + me.children_user + me.children_system
+        return ours, self.region(True), self.region(False)
+
+    def spent(self) -> tuple[float, float, float]:
+        t1 = self.now()
+        return t1[0] - self.t0[0], t1[1] - self.t0[1], t1[2] - self.t0[2]
+
+
+class LagRecorder(Observer):
+    """The server's metrics observer, plus a list of every lag observation."""
+
+    def __init__(self, inner: Observer) -> None:
+        self.inner = inner
+        self.store_timer = inner.store_timer
+        self.lags: list[tuple[str, str, float]] = []
+
+    def delivery_attempt(self, attempt: dict[str, Any], state: str | None) -> None:
+        self.inner.delivery_attempt(attempt, state)
+
+    def replication_lag(self, source: str, target: str, seconds: float) -> None:
+        self.lags.append((source, target, seconds))
+        self.inner.replication_lag(source, target, seconds)
+
+    def replication_counts(self, target: str, delta: dict[str, int]) -> None:
+        self.inner.replication_counts(target, delta)
+
+
+class Bed:
+    def __init__(self, server: Any, tmp: str) -> None:
+        self.server, self.tmp, self.plane = server, tmp, server.dataplane
+        self.arm = httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
+        )
+        sub = server.subscription
+        self.arm.put(
+            f"/subscriptions/{sub}/resourcegroups/bench?api-version=2021-04-01",
+            json={"location": HOME},
+        ).raise_for_status()
+        self.base = (
+            f"/subscriptions/{sub}/resourceGroups/bench/providers/Microsoft.ContainerRegistry"
+        )
+        self.registry("benchgeo1", [WEST])
+        self.n = 0
+        self.cpu: dict[str, list[tuple[float, float, float]]] = {}
+
+    def registry(self, name: str, replicas: list[str] | tuple[str, ...]) -> None:
+        self.arm.put(
+            f"{self.base}/registries/{name}?{API}",
+            json={"location": HOME, "sku": {"name": "Premium"}},
+        ).raise_for_status()
+        for region in replicas:
+            self.arm.put(
+                f"{self.base}/registries/{name}/replications/{region}?{API}",
+                json={"location": region},
+            ).raise_for_status()
+        deadline = time.monotonic() + 30
+        sup = self.plane.supervisor
+        while any(sup.region(r) is None for r in replicas) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for region in (HOME, *replicas):
+            sup.ensure(region)
+
+    def url(self, region: str) -> str:
+        return str(self.plane.supervisor.ensure(region).url)
+
+    def port(self, region: str) -> int:
+        return int(self.plane.supervisor.ensure(region).port)
+
+    def image(self, mb: int, layers: int) -> oci_image.Image:
+        self.n += 1
+        per = max(1, mb * (1 << 20) // layers) if mb else 2048
+        return oci_image.build(
+            os.path.join(self.tmp, f"i{self.n}"), layers=layers, layer_bytes=per, seed=9000 + self.n
+        )
+
+    def push(self, img: oci_image.Image, repo: str, sub: str = "bench") -> None:
+        tok = token(self.plane, [repo], sub)
+        skopeo(img.ref, f"docker://127.0.0.1:{self.port(HOME)}/{repo}:v1", tok, src_token=False)
+
+    def present(self, region: str, repo: str, tok: str) -> bool:
+        r = httpx.head(
+            f"{self.url(region)}/v2/{repo}/manifests/v1",
+            headers={"Authorization": f"Bearer {tok}", "Accept": ACCEPT},
+        )
+        return r.status_code == 200
+
+    def replicated(self, img: oci_image.Image, repo: str, regions: tuple[str, ...]) -> float:
+        """Push `img` (a user's push: the engine replicates it); seconds from the push's
+        acknowledgement until every region in `regions` serves it."""
+        self.push(img, repo)
+        t0, cpu = time.perf_counter(), Cpu(self.plane)
+        tok = token(self.plane, [repo])
+        waiting = set(regions)
+        while waiting:
+            waiting = {r for r in waiting if not self.present(r, repo, tok)}
+            if time.perf_counter() - t0 > WAIT:
+                raise SystemExit(f"the engine did not replicate {repo} within {WAIT} s")
+            if waiting:
+                time.sleep(0.02)
+        took = time.perf_counter() - t0
+        self.cpu.setdefault(f"engine to {len(regions)}", []).append(cpu.spent())
+        return took
+
+    def skopeo_between(self, img: oci_image.Image, repo: str) -> float:
+        """Seconds of one `skopeo copy` eastus -> westus of `img` (the engine left out)."""
+        tok = token(self.plane, [repo], ENGINE_SUB)
+        self.push(img, repo, ENGINE_SUB)
+        t, cpu = time.perf_counter(), Cpu(self.plane)
+        skopeo(
+            f"docker://127.0.0.1:{self.port(HOME)}/{repo}:v1",
+            f"docker://127.0.0.1:{self.port(WEST)}/{repo}:v1",
+            tok,
+        )
+        took = time.perf_counter() - t
+        self.cpu.setdefault("skopeo to 1", []).append(cpu.spent())
+        return took
+
+    # -- sections ----------------------------------------------------------------------------
+    def one(self, res: Results) -> None:
+        engine_s, skopeo_s, peak = [], [], [0.0]
+        for i in range(res.runs):
+            img = self.image(res.mb, res.layers)
+            stop = threading.Event()
+            watcher = threading.Thread(target=watch_rss, args=(stop, rss_mb(), peak))
+            watcher.start()
+            try:
+                engine_s.append(self.replicated(img, f"benchgeo1/img{i}", (WEST,)))
+            finally:
+                stop.set()
+                watcher.join()
+            shutil.rmtree(img.path, ignore_errors=True)
+            img = self.image(res.mb, res.layers)
+            skopeo_s.append(self.skopeo_between(img, f"benchgeo1/skopeo{i}"))
+            shutil.rmtree(img.path, ignore_errors=True)
+        res.one, res.rss_mb = (engine_s, skopeo_s), peak[0]
+
+    def three(self, res: Results) -> None:
+        self.registry("benchgeo3", THREE)
+        engine_s, skopeo_s = [], []
+        for i in range(res.runs):
+            img = self.image(res.mb, res.layers)
+            engine_s.append(self.replicated(img, f"benchgeo3/img{i}", THREE))
+            shutil.rmtree(img.path, ignore_errors=True)
+            img = self.image(res.mb, res.layers)
+            skopeo_s.append(self.skopeo_between(img, f"benchgeo1/single{i}"))
+            shutil.rmtree(img.path, ignore_errors=True)
+        res.three = (engine_s, skopeo_s)
+
+    def seed(self, prefix: str, n: int) -> list[tuple[str, oci_image.Image]]:
+        """`n` small images in the home region, pushed with the engine's subject (no task)."""
+        imgs = [(f"benchgeo1/{prefix}{i}", self.image(0, 2)) for i in range(n)]
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda ri: self.push(ri[1], ri[0], ENGINE_SUB), imgs))
+        return imgs
+
+    def batch(self, res: Results) -> None:
+        engine = self.plane.engine
+        mine, theirs = self.seed("small", res.small), self.seed("seq", res.small)
+        stamp = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+        events = [
+            {
+                "action": "push",
+                "timestamp": stamp,
+                "actor": {"name": "bench"},
+                "target": {
+                    "repository": repo,
+                    "mediaType": oci_image.MANIFEST,
+                    "tag": "v1",
+                    "digest": img.manifest,
+                },
+            }
+            for repo, img in mine
+        ]
+        done = engine.stats.get(WEST).manifests_put
+        t0 = time.perf_counter()
+        engine.on_events(HOME, events)
+        while engine.stats.get(WEST).manifests_put - done < len(mine):
+            if time.perf_counter() - t0 > WAIT:
+                raise SystemExit("the engine did not copy the small images in time")
+            time.sleep(0.01)
+        engine_s = time.perf_counter() - t0
+        tok = token(self.plane, [r for r, _ in mine])
+        missing = [r for r, _ in mine if not self.present(WEST, r, tok)]
+        if missing:
+            raise SystemExit(f"not in {WEST}: {missing[:5]}")
+        t = time.perf_counter()
+        for repo, _ in theirs:
+            skopeo(
+                f"docker://127.0.0.1:{self.port(HOME)}/{repo}:v1",
+                f"docker://127.0.0.1:{self.port(WEST)}/{repo}:v1",
+                token(self.plane, [repo], ENGINE_SUB),
+            )
+        res.batch = (engine_s, time.perf_counter() - t)
+
+    def lag(self, res: Results) -> None:
+        b = self.server.app.backend
+        recorder = LagRecorder(b.observer)
+        b.observe(recorder)
+        try:
+            for i in range(res.small):
+                self.push(self.image(0, 2), f"benchgeo1/lag{i}")
+            t0 = time.perf_counter()
+            while len([x for x in recorder.lags if x[1] == WEST]) < res.small:
+                if time.perf_counter() - t0 > WAIT:
+                    raise SystemExit("lag: the engine did not copy every image in time")
+                time.sleep(0.05)
+        finally:
+            b.observe(recorder.inner)
+        res.lags = [s for _, target, s in recorder.lags if target == WEST]
+
+
+# -- reports --------------------------------------------------------------------------------
+def details(res: Results) -> str:
+    """Every run's seconds (engine / baseline)."""
+    out = []
+    for name, pair in (("one region", res.one), ("three regions", res.three)):
+        if pair is not None:
+            runs = ", ".join(f"{e:.2f}/{s:.2f}" for e, s in zip(*pair, strict=True))
+            out.append(f"- seconds per run (engine/skopeo), {name}: {runs}")
+    for name, spent in res.cpu.items():
+        if len(spent) > 1:  # the first of each is a warm-up
+            spent = spent[1:]
+        ours = statistics.median(x[0] for x in spent)
+        home = statistics.median(x[1] for x in spent)
+        others = statistics.median(x[2] for x in spent)
+        out.append(
+            f"- CPU seconds, {name} (median): the server's process (engine) or skopeo "
+            f"{ours:.2f}, the source registry {home:.2f}, the target registries {others:.2f}"
+        )
+    if res.lags:
+        out.append(f"- lag: min {min(res.lags):.3f} s, max {max(res.lags):.3f} s")
+    return "\n".join(out)
+
+
+def render(res: Results) -> str:
+    rows = []
+    if res.one is not None:
+        e, s = statistics.median(res.one[0]), statistics.median(res.one[1])
+        rows.append(
+            [
+                f"{res.mb} MB / {res.layers} layers to 1 region (median of {res.runs})",
+                f"{e:.2f}",
+                f"`skopeo copy` to 1 region: {s:.2f}",
+                f"{e / s:.2f}x",
+                f"<= {GOALS['one']}x",
+                bl.met(e / s, GOALS["one"]),
+            ]
+        )
+    if res.three is not None:
+        e, s = statistics.median(res.three[0]), statistics.median(res.three[1])
+        rows.append(
+            [
+                f"{res.mb} MB / {res.layers} layers to 3 regions (median of {res.runs})",
+                f"{e:.2f}",
+                f"`skopeo copy` to 1 region: {s:.2f}",
+                f"{e / s:.2f}x",
+                f"<= {GOALS['three']}x",
+                bl.met(e / s, GOALS["three"]),
+            ]
+        )
+    if res.batch is not None:
+        e, s = res.batch
+        rows.append(
+            [
+                f"{res.small} small images to 1 region",
+                f"{e:.2f}",
+                f"{res.small} sequential `skopeo copy`: {s:.2f}",
+                f"{e / s:.2f}x",
+                f"<= {GOALS['small']}x",
+                bl.met(e / s, GOALS["small"]),
+            ]
+        )
+    if res.lags:
+        for q, goal in ((50, GOALS["lag_p50"]), (99, GOALS["lag_p99"])):
+            v = bl.percentile(res.lags, q)
+            rows.append(
+                [
+                    f"lag p{q}, {len(res.lags)} small images pushed one by one",
+                    f"{v:.3f}",
+                    "",
+                    "",
+                    f"<= {goal} s",
+                    bl.met(v, goal),
+                ]
+            )
+    text = bl.table(["replication", "engine (s)", "baseline (s)", "ratio", "goal", "met"], rows)
+    load = " -> ".join(f"{x:.2f}" for x in res.load)
+    text += f"\nLoad average (1 min) at the start and the end: {load}."
+    if res.one is not None:
+        text += f" Server RSS growth while the engine copied: {res.rss_mb:.0f} MB."
+    more = details(res)
+    return f"{text}\n\n{more}" if more else text
 
 
 if __name__ == "__main__":

@@ -7,11 +7,12 @@ docs/BENCHMARKS.md, each part between its markers:
 
 Parts: cli (CLI start-up, cli_start.py), server (throughput and latency on SQLite and
 PostgreSQL, server_load.py), scaling (10 to 10,000 webhooks, events and registries,
-scaling.py), lro (long-running operations, lro.py). Each part also runs alone: `python
-benchmarks/<part>.py --help`. Needs the package installed (pip install -e .); the server
-part uses wrk when installed (apt-get install -y wrk), else a Python load generator, and
-PostgreSQL at ACRCTL_BENCH_PG_URL (else ACRCTL_TEST_PG_URL) when reachable. Not part of
-the test run."""
+scaling.py), lro (long-running operations, lro.py), replication (the replication engine
+against skopeo, replication.py; needs docker-registry and skopeo). Each part also runs
+alone: `python benchmarks/<part>.py --help`. Needs the package installed (pip install
+-e .); the server part uses wrk when installed (apt-get install -y wrk), else a Python
+load generator, and PostgreSQL at ACRCTL_BENCH_PG_URL (else ACRCTL_TEST_PG_URL) when
+reachable. Not part of the test run."""
 
 from __future__ import annotations
 
@@ -27,10 +28,11 @@ if HERE not in sys.path:
 import benchlib as bl  # noqa: E402
 import cli_start  # noqa: E402
 import lro  # noqa: E402
+import replication  # noqa: E402
 import scaling  # noqa: E402
 import server_load  # noqa: E402
 
-PARTS = ("cli", "server", "scaling", "lro")
+PARTS = ("cli", "server", "scaling", "lro", "replication")
 
 
 def run_part(part: str, quick: bool) -> tuple[str, str]:
@@ -47,6 +49,10 @@ def run_part(part: str, quick: bool) -> tuple[str, str]:
     if part == "lro":
         runs = 3 if quick else 5
         return "lro", lro.render(lro.run(runs), runs)
+    if part == "replication":
+        runs, small = (1, 20) if quick else (3, 100)
+        res = replication.run(runs, 100, 10, small, list(replication.SECTIONS))
+        return "replication", replication.render(res)
     raise ValueError(f"unknown part {part!r}: one of {', '.join(PARTS)}")
 
 

@@ -51,6 +51,14 @@ def _tar(name: str, payload: bytes) -> bytes:
     return buf.getvalue()
 
 
+def _random(rng: random.Random, n: int) -> bytes:
+    """`n` seeded random bytes (in 64 MiB pieces past 256 MiB: randbytes stops at 2^31 bits)."""
+    if n <= 1 << 28:
+        return rng.randbytes(n)
+    piece = 1 << 26
+    return b"".join(rng.randbytes(min(piece, n - i)) for i in range(0, n, piece))
+
+
 def build(
     root: str,
     tag: str = "v1",
@@ -65,7 +73,7 @@ def build(
     rng = random.Random(seed)
     descs, diff_ids, blobs = [], [], {}
     for i in range(layers):
-        tar = _tar(f"layer{i}.bin", rng.randbytes(layer_bytes))
+        tar = _tar(f"layer{i}.bin", _random(rng, layer_bytes))
         data = gzip.compress(tar, compresslevel=1, mtime=0) if compress else tar
         digest, size = _blob(root, data)
         blobs[digest] = data

@@ -20,6 +20,7 @@ MODULES = (
     "server_load",
     "scaling",
     "lro",
+    "replication",
     "run",
     "uvicorn_nodelay",
 )

@@ -96,6 +96,21 @@ def test_failures_retry_with_backoff_then_fail_with_the_last_error(tmp_path: Pat
     assert tasks.depth() == 0
 
 
+def test_a_requeued_failed_task_stops_counting_as_failed(tmp_path: Path) -> None:
+    tasks = ReplicationTasks(backend(tmp_path / "db.sqlite", FakeClock()))
+    key = record(tasks)
+    claimed = tasks.claim_due(8, lease=60)
+    assert tasks.finish(key, claimed[0].lease_id, "down", max_attempts=1, backoff=1, backoff_max=1)
+    assert tasks.queue_stats(100)[0]["failed"] == 1
+    failed = tasks.get(key)
+    assert failed is not None
+    new = tasks.requeue(REG, failed, ("action", "reference", "repository", "source", "tag"))
+    by_state = tasks.queue_stats(100)[0]
+    assert (by_state["failed"], by_state["pending"]) == (0, 1)
+    assert tasks.get(key) == failed  # kept for status, as it ended
+    assert [c.key for c in tasks.claim_due(8, lease=60)] == [new]
+
+
 def test_two_instances_on_postgresql_never_claim_a_task_twice() -> None:
     from acrctl.backend.pg import PostgresStore
 

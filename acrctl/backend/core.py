@@ -140,6 +140,8 @@ class Settings:
     # set by the server from its own options (--allow-reset, --bootstrap-token)
     allow_reset: bool = False  # the admin reset endpoint answers
     admin_token: str | None = None  # the admin keeps this token across a reset
+    # delete tombstones: a replica region that missed a delete has it reconciled this long
+    replication_tombstone_retention_seconds: float = 604_800.0
 
 
 class Backend:

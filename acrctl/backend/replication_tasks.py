@@ -31,6 +31,7 @@ QUEUE = "replicationQueue"  # index of unfinished tasks: key = the task's key
 HEAD = "replicationTagHead"  # newest event per tag (last writer wins)
 BACKFILL = "replicationBackfill"  # key = the replica's key: a new replica being filled
 PENDING = "pending"
+FAILED = "failed"  # parent of QUEUE entries of failed tasks (counted by the metrics)
 QUEUE_VERSION = "replication_queue_version"
 OPEN = ("pending", "running", "retrying")
 OUTBOX = Queue(
@@ -115,9 +116,28 @@ class ReplicationTasks:
             )
         return None
 
+    def heads(self, reg: dict[str, Any]) -> list[dict[str, Any]]:
+        """The newest push event recorded for each tag of a registry."""
+        from acrctl.backend import ids
+
+        return [dict(i.doc) for i in self.b.store.list(HEAD, parent=ids.key(reg["id"]))]
+
     def head(self, reg: dict[str, Any], repository: str, tag: str) -> dict[str, Any] | None:
         item = self.b.store.get(HEAD, _head_key(reg, repository, tag))
         return dict(item.doc) if item else None
+
+    def requeue(self, reg: dict[str, Any], task: dict[str, Any], fields: tuple[str, ...]) -> str:
+        """A new pending task with `fields` of a failed `task`; the failed one stops counting
+        as failed (its FAILED entry goes), in one transaction. Returns the new task's key."""
+        from acrctl.backend import ids
+
+        old = f"{ids.key(reg['id'])}/replicationtasks/{task['id']}"
+        with self.b.store.transaction():
+            key = self.record(reg, [task["target"]], **{f: task.get(f) for f in fields})[0]
+            entry = self.b.store.get(QUEUE, old)
+            if entry is not None and entry.parent == FAILED:
+                self.b.store.delete(QUEUE, old)
+        return key
 
     # -- claiming and finishing ------------------------------------------------------------
     def claim_due(self, limit: int, lease: float, now: float | None = None) -> list[Claimed]:
@@ -150,7 +170,13 @@ class ReplicationTasks:
                 doc["finishedAt"] = now
 
         retry = Retry(max_attempts, backoff, backoff_max)
-        return self.outbox.settle(key, lease_id, error is None, retry, now=now, annotate=annotate)
+        with self.b.store.transaction():
+            state = self.outbox.settle(
+                key, lease_id, error is None, retry, now=now, annotate=annotate
+            )
+            if state == "failed":
+                self.b.store.put(QUEUE, key, FAILED, key.rsplit("/", 1)[-1], {"at": now})
+        return state
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, key: str) -> dict[str, Any] | None:
@@ -168,6 +194,23 @@ class ReplicationTasks:
     def depth(self) -> int:
         return self.outbox.depth()
 
+    def queue_stats(self, scan: int) -> tuple[dict[str, int], float]:
+        """(tasks by state: pending, running, retrying (among the first `scan` unfinished
+        ones) and failed (kept for status), age in seconds of the oldest unfinished task; 0
+        when none)."""
+        store, now = self.b.store, self.b.clock.now()
+        counts = dict.fromkeys(("pending", "running", "retrying"), 0)
+        oldest: float | None = None
+        for entry in store.list(QUEUE, parent=PENDING, limit=scan):
+            item = store.get(TASK, entry.key)
+            if item is None or item.doc.get("state") not in counts:
+                continue
+            counts[item.doc["state"]] += 1
+            created = float(item.doc.get("createdAt", now))
+            oldest = created if oldest is None else min(oldest, created)
+        counts["failed"] = store.count(QUEUE, FAILED)
+        return counts, max(0.0, now - oldest) if oldest is not None else 0.0
+
     def prune(self, older_than: float) -> int:
         """Forget finished tasks that finished before `older_than` (epoch seconds)."""
         n = 0
@@ -178,6 +221,7 @@ class ReplicationTasks:
                 and float(doc.get("finishedAt", now_inf())) < older_than
             ):
                 self.b.store.delete(TASK, item.key)
+                self.b.store.delete(QUEUE, item.key)  # its FAILED entry, if any
                 n += 1
         return n
 

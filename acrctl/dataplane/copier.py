@@ -57,12 +57,15 @@ class Counters:
 class Stats:
     lock: threading.Lock = field(default_factory=threading.Lock)
     by_target: dict[str, Counters] = field(default_factory=dict)
+    on_add: Callable[[str, dict[str, int]], None] | None = None  # (target, delta): metrics
 
     def add(self, target: str, **delta: int) -> None:
         with self.lock:
             c = self.by_target.setdefault(target, Counters())
             for k, v in delta.items():
                 setattr(c, k, getattr(c, k) + v)
+        if self.on_add is not None:
+            self.on_add(target, delta)
 
     def get(self, target: str) -> Counters:
         with self.lock:
@@ -102,6 +105,7 @@ class Copier:
         self.mount_from, self.placed = mount_from, placed
         self.blob_retries, self.chunk, self.parallel = blob_retries, chunk, parallel
         self.src_repo, self.on_blob = src_repo or repo, on_blob
+        self.put_at: float | None = None  # wall time of the last manifest PUT that succeeded
         self._src_auth = src_auth if src_auth is not None else self._auth([(repo, ["pull"])])
         self._dst_auth = self._auth([(repo, ["pull", "push", "delete"])])
 
@@ -186,6 +190,7 @@ class Copier:
             raise CopyError(f"PUT manifest {ref} in {self.target}: {r.status_code} {r.text[:200]}")
         if digest and r.headers.get("docker-content-digest", digest) != digest:
             raise CopyError(f"PUT manifest {ref} in {self.target}: digest changed")
+        self.put_at = time.time()
         self.stats.add(self.target, manifests_put=1)
 
     def delete(self, digest: str) -> None:

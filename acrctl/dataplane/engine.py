@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from acrctl.backend.replication_index import ReplicationIndex
 from acrctl.backend.replication_tasks import OPEN, ReplicationTasks, event_time
 from acrctl.dataplane.copier import ENGINE_SUB, Copier, CopyError, Stats
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from acrctl.dataplane.plane import DataPlane
 
 log = logging.getLogger("acrctl.dataplane")
-MOUNT_INDEX_MAX = 100_000  # (region, registry, digest) -> repository entries remembered
+MOUNT_CACHE_MAX = 100_000  # mount index entries also kept in memory (the store has all)
 
 
 def is_manifest(media_type: Any) -> bool:
@@ -43,7 +44,8 @@ class Engine:
         s = plane.settings
         self.plane, self.b, self.s = plane, plane.b, s
         self.tasks = ReplicationTasks(plane.b)
-        self.stats = Stats()
+        self.index = ReplicationIndex(plane.b)
+        self.stats = Stats(on_add=self._counted)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._busy = 0
@@ -119,7 +121,11 @@ class Engine:
         if action == "delete":
             if not digest or tag:
                 return False  # 2.8 sends one tag-only event per untagged tag: the digest's
-            return bool(self.tasks.record(reg, targets, action="delete", reference=digest, **task))
+            with self.b.store.transaction():  # the reconcile pass finds what a task missed
+                self.index.tombstone(reg, repo, str(digest), when, region)
+                return bool(
+                    self.tasks.record(reg, targets, action="delete", reference=digest, **task)
+                )
         if not is_manifest(target.get("mediaType")) or not (tag or digest):
             return False
         if tag:
@@ -207,18 +213,21 @@ class Engine:
             return None
         digest = task.get("digest") if tag and task["reference"] == tag else None
         done = copier.copy(task["reference"], source_ref=digest or None)
+        if done and copier.put_at is not None and when is not None:
+            self.b.observer.replication_lag(task["source"], task["target"], copier.put_at - when)
         return None if done else "the source no longer has it"
+
+    def _counted(self, target: str, delta: dict[str, int]) -> None:
+        self.b.observer.replication_counts(target, delta)
 
     def copier(self, registry: str, repository: str, source: str, target: str) -> Copier:
         ns = f"{registry}/{repository}"
 
         def mount_from(digest: str) -> str | None:
-            return self._mounts.get((f"{target}/{registry}", digest))
+            return self.mount_source(target, registry, digest)
 
         def placed(digest: str) -> None:
-            if len(self._mounts) > MOUNT_INDEX_MAX:
-                self._mounts.clear()
-            self._mounts[(f"{target}/{registry}", digest)] = ns
+            self.placed(target, registry, digest, ns)
 
         return Copier(
             self.client,
@@ -234,6 +243,29 @@ class Engine:
             chunk=self.s.replication_chunk_bytes,
             parallel=self.s.replication_blob_parallel,
         )
+
+    # -- the mount index: in the store (shared, durable), cached here ---------------------------
+    def mount_source(self, region: str, registry: str, digest: str) -> str | None:
+        key = (f"{region}/{registry}", digest)
+        got = self._mounts.get(key)
+        if got is None:
+            got = self.index.mount_source(region, registry, digest)
+            if got is not None:
+                self._remember(key, got)
+        return got
+
+    def placed(self, region: str, registry: str, digest: str, ns: str) -> None:
+        key = (f"{region}/{registry}", digest)
+        if self._mounts.get(key) == ns:
+            return  # known already: no store write
+        self.index.placed(region, registry, digest, ns)
+        self._remember(key, ns)
+
+    def _remember(self, key: tuple[str, str], ns: str) -> None:
+        with self._lock:
+            if len(self._mounts) > MOUNT_CACHE_MAX:
+                self._mounts.clear()
+            self._mounts[key] = ns
 
     def url(self, region: str) -> str:
         r = self.plane.supervisor.region(region)
@@ -270,7 +302,9 @@ class Engine:
         from acrctl.dataplane.reconcile import reconcile
 
         reconcile(self)
-        self.tasks.prune(self.b.clock.now() - self.s.replication_task_retention_seconds)
+        now = self.b.clock.now()
+        self.tasks.prune(now - self.s.replication_task_retention_seconds)
+        self.index.prune_tombstones(now - self.s.replication_tombstone_retention_seconds)
 
     def backfill_rows(self) -> list[Any]:
         return self.tasks.backfills()

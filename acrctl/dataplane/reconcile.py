@@ -3,7 +3,12 @@ with the home region tag by tag (HEAD on both sides), and what a region lacks or
 another digest is queued as a push task from the home region (unless a task for it is still
 open). A region that was down catches up this way with no re-push, and a task that failed
 for good (its attempts used up while a region was down) is queued again once both of its
-regions run. The pass also finishes
+regions run. Deletes likewise: a
+manifest the store holds a delete tombstone for (a region reported it deleted) that the
+home region no longer has, and that no push of a tag recorded after the delete names, is
+queued for deletion in every replica region still holding it (the tombstone is settled once
+no replica region holds it). Nothing else is ever deleted:
+a tag the home region lacks may be a push not replicated yet. The pass also finishes
 the backfill of new replicas: a replica stays Syncing until the pass finds nothing missing
 and no task open for its region, then it reads Ready."""
 
@@ -40,6 +45,7 @@ def reconcile(engine: Engine) -> None:
             for t in engine.tasks.for_registry(reg)
             if t.get("state") in OPEN
         }
+        _deletes(engine, reg, home, regions, open_tasks)
         for target in regions:
             if target == home:
                 continue
@@ -90,12 +96,72 @@ def requeue_failed(engine: Engine, reg: dict[str, Any]) -> int:
         except Exception:  # noqa: BLE001 - still down: next round
             continue
         fields = ("action", "reference", "repository", "source", "eventTime", "tag", "digest")
-        engine.tasks.record(reg, [t["target"]], **{f: t.get(f) for f in fields})
+        engine.tasks.requeue(reg, t, fields)
         queued += 1
     if queued:
         log.info("replication: %d failed task(s) of %s queued again", queued, reg["name"])
         engine._wake.set()  # noqa: SLF001 - the engine's own helper
     return queued
+
+
+def _deletes(
+    engine: Engine,
+    reg: dict[str, Any],
+    home: str,
+    regions: list[str],
+    open_tasks: set[tuple[str, str, str | None]],
+) -> None:
+    """Queue the deletes a replica region missed (see the module's docstring). A tombstone
+    is settled (not checked again) once every replica region was seen without the manifest,
+    or once the manifest was pushed again."""
+    stones = [s for s in engine.index.tombstones(reg) if not s.get("settled")]
+    if not stones:
+        return
+    registry = reg["name"].lower()
+    pushed: dict[tuple[str, str], float] = {}
+    for h in engine.tasks.heads(reg):
+        k = (h["repository"], str(h.get("digest") or ""))
+        pushed[k] = max(pushed.get(k, 0.0), float(h["time"]))
+    queued = False
+    for stone in stones:
+        repo, digest, when = stone["repository"], stone["digest"], float(stone["time"])
+        if pushed.get((repo, digest), 0.0) > when or (
+            engine.copier(registry, repo, home, home).source_digest(digest) is not None
+        ):
+            engine.index.settle(reg, repo, digest)  # pushed again after the delete
+            continue
+        pending = 0
+        for target in regions:
+            if target == home:
+                continue
+            if (target, repo, digest) in open_tasks:
+                pending += 1
+                continue
+            try:
+                held = engine.copier(registry, repo, home, target).target_digest(digest)
+            except Exception:  # noqa: BLE001 - the region is not running: next round
+                pending += 1
+                continue
+            if held != digest:
+                continue
+            engine.tasks.record(
+                reg,
+                [target],
+                action="delete",
+                reference=digest,
+                repository=repo,
+                source=home,
+                eventTime=when,
+                tag=None,
+                digest=digest,
+            )
+            open_tasks.add((target, repo, digest))
+            pending += 1
+            queued = True
+        if not pending:
+            engine.index.settle(reg, repo, digest)
+    if queued:
+        engine._wake.set()  # noqa: SLF001 - the engine's own helper
 
 
 def home_tags(engine: Engine, registry: str, home: str) -> list[tuple[str, str, str]]:
