@@ -20,17 +20,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("acrctl.server")
 
-STATUS = {
-    errors.InvalidInput: 400,
-    errors.AuthenticationFailed: 401,
-    errors.AuthorizationFailed: 403,
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.PreconditionFailed: 412,
-    errors.PayloadTooLarge: 413,
-    errors.Throttled: 429,
-    errors.Unavailable: 503,
-}
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?\Z")
 
 Handler = Callable[[Ctx], Response]
@@ -334,11 +323,12 @@ class App:
 
 
 def error_response(exc: BaseException, request_id: str) -> Response:
-    """The ARM error answer for an exception: a domain error's status, code and message
-    (Retry-After when it has one); a lost or busy database (errors.connection_lost) 503
-    with Retry-After; anything else 500."""
+    """The ARM error answer for an exception: a domain error's status (its class's, through
+    the hierarchy), code and message (Retry-After when it has one); a lost or busy database
+    (errors.connection_lost) 503 with Retry-After; anything else, and an ArmError subclass
+    outside the status families, 500."""
     arm = exc if isinstance(exc, errors.ArmError) else errors.connection_lost(exc)
-    if arm is None:
+    if arm is None or type(arm).status == 500:  # 500: an ArmError outside the families
         return Response(
             500,
             {
@@ -348,7 +338,7 @@ def error_response(exc: BaseException, request_id: str) -> Response:
                 }
             },
         )
-    resp = Response(STATUS.get(type(arm), 400), arm.body())
+    resp = Response(type(arm).status, arm.body())
     if arm.retry_after is not None:
         resp.headers["Retry-After"] = str(arm.retry_after)
     if isinstance(arm, errors.AuthenticationFailed):

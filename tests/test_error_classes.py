@@ -1,0 +1,115 @@
+"""One error class per ARM code, its HTTP status through the class hierarchy (issue 14): a
+code class answers its family's status, a subclass of a family keeps the family's status
+(never a silent 400), and an ArmError outside the families is a 500."""
+
+from __future__ import annotations
+
+import inspect
+import sqlite3
+
+from acrctl.backend import errors
+from acrctl.server.app import error_response
+
+FAMILIES = {
+    errors.InvalidInput: 400,
+    errors.AuthenticationFailed: 401,
+    errors.AuthorizationFailed: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PreconditionFailed: 412,
+    errors.PayloadTooLarge: 413,
+    errors.Throttled: 429,
+    errors.Unavailable: 503,
+}
+
+
+def code_classes() -> list[type[errors.CodedError]]:
+    return [
+        cls
+        for _, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.CodedError) and cls is not errors.CodedError
+    ]
+
+
+def test_families_carry_their_status() -> None:
+    assert {cls: cls.status for cls in FAMILIES} == FAMILIES
+
+
+def test_every_code_class_is_under_one_family_with_its_own_code() -> None:
+    seen: dict[tuple[type[errors.ArmError], str], str] = {}
+    for cls in code_classes():
+        family = [f for f in FAMILIES if issubclass(cls, f)]
+        assert len(family) == 1, cls
+        assert cls.status == FAMILIES[family[0]], cls
+        assert "code" in vars(cls) and cls.code, cls
+        assert seen.setdefault((family[0], cls.code), cls.__name__) == cls.__name__
+    assert len(seen) == len(code_classes()) > 80
+
+
+def test_a_code_class_answers_its_code_and_family_status() -> None:
+    resp = error_response(errors.InvalidScope("The scope is bad."), "rid-1")
+    assert (resp.status, resp.body) == (
+        400,
+        {"error": {"code": "InvalidScope", "message": "The scope is bad."}},
+    )
+
+
+def test_a_code_class_is_built_from_its_message_target_and_retry_after() -> None:
+    exc = errors.RegionUnavailable("The region is down.", target="westus", retry_after=7)
+    resp = error_response(exc, "rid-2")
+    assert (resp.status, resp.headers["Retry-After"]) == (503, "7")
+    assert resp.body == {
+        "error": {"code": "RegionUnavailable", "message": "The region is down.", "target": "westus"}
+    }
+    assert str(exc) == "(RegionUnavailable) The region is down."
+
+
+def test_a_subclass_of_a_family_keeps_the_family_status() -> None:
+    class Gone(errors.NotFound):
+        pass
+
+    resp = error_response(Gone("Gone", "It went."), "rid-3")
+    assert (resp.status, resp.body) == (404, {"error": {"code": "Gone", "message": "It went."}})
+
+
+def test_an_arm_error_outside_the_families_answers_500() -> None:
+    class Stray(errors.ArmError):
+        pass
+
+    resp = error_response(Stray("Stray", "Nobody mapped me."), "rid-4")
+    assert (resp.status, resp.body) == (
+        500,
+        {
+            "error": {
+                "code": "InternalServerError",
+                "message": "The server had an internal error. Request id: rid-4.",
+            }
+        },
+    )
+
+
+def test_a_family_still_takes_a_code_that_is_data() -> None:
+    exc = errors.NotFound("ResourceNotFound", "gone")
+    assert (type(exc).status, exc.code, exc.message) == (404, "ResourceNotFound", "gone")
+
+
+def test_reworded_keeps_class_code_and_retry_after() -> None:
+    exc = errors.RegionUnavailable("down", target="a", retry_after=3)
+    new = exc.reworded("The deployment would fail: down", target="b")
+    assert type(new) is errors.RegionUnavailable
+    assert (new.code, new.message, new.target, new.retry_after) == (
+        "RegionUnavailable",
+        "The deployment would fail: down",
+        "b",
+        3,
+    )
+    assert str(new) == "(RegionUnavailable) The deployment would fail: down"
+    assert (exc.message, exc.target) == ("down", "a")
+
+
+def test_a_busy_sqlite_database_is_database_busy() -> None:
+    lost = errors.connection_lost(sqlite3.OperationalError("database is locked"))
+    assert type(lost) is errors.DatabaseBusy
+    assert (lost.code, lost.retry_after) == ("DatabaseBusy", 1)
+    resp = error_response(sqlite3.OperationalError("database is locked"), "rid-5")
+    assert (resp.status, resp.headers["Retry-After"]) == (503, "1")
