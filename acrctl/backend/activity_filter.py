@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from acrctl.backend import ids
-from acrctl.backend.errors import InvalidInput
+from acrctl.backend.errors import InvalidFilter
 
 FILTER_FIELDS = {
     "eventtimestamp": "eventTimestamp",
@@ -35,8 +35,8 @@ def parse_time(value: str) -> float:
     try:
         t = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" else text)
     except (ValueError, IndexError):
-        raise InvalidInput(
-            "InvalidFilter", f"'{value[:64]}' is not an ISO 8601 time such as 2026-01-31T12:00:00Z."
+        raise InvalidFilter(
+            f"'{value[:64]}' is not an ISO 8601 time such as 2026-01-31T12:00:00Z."
         ) from None
     if t.tzinfo is None:
         t = t.replace(tzinfo=dt.UTC)
@@ -107,8 +107,7 @@ def parse_filter(text: str, now: float) -> Filter:
         m = CLAUSE_RE.fullmatch(clause)
         field = FILTER_FIELDS.get(m.group(1).lower()) if m else None
         if m is None or field is None:
-            raise InvalidInput(
-                "InvalidFilter",
+            raise InvalidFilter(
                 f"The $filter clause '{clause[:80]}' is not supported. Use "
                 "eventTimestamp ge/le, and resourceGroupName, resourceUri, "
                 "resourceProvider, correlationId, caller or status eq, "
@@ -122,11 +121,11 @@ def parse_filter(text: str, now: float) -> Filter:
             else:
                 end = parse_time(value)
         elif op != "eq":
-            raise InvalidInput("InvalidFilter", f"'{field}' supports only 'eq'.")
+            raise InvalidFilter(f"'{field}' supports only 'eq'.")
         else:
             values[field] = value
     if end < start:
-        raise InvalidInput("InvalidFilter", "The end time is before the start time.")
+        raise InvalidFilter("The end time is before the start time.")
     return Filter(
         start,
         end,

@@ -13,7 +13,11 @@ import hmac
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from acrctl.backend.errors import InvalidInput
+from acrctl.backend.errors import (
+    InvalidInput,
+    InvalidRequestContent,
+    UnAuthorizedForCredentialOperations,
+)
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
@@ -39,8 +43,7 @@ def with_passwords(secret: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def disabled(resource_id: str) -> InvalidInput:
-    return InvalidInput(
-        "UnAuthorizedForCredentialOperations",
+    return UnAuthorizedForCredentialOperations(
         f"Cannot perform credential operations for {resource_id} as admin user is disabled. "
         "Kindly enable admin user as per docs: https://docs.microsoft.com/en-us/azure/"
         "container-registry/container-registry-authentication#admin-account",
@@ -49,8 +52,7 @@ def disabled(resource_id: str) -> InvalidInput:
 
 def check_name(name: Any) -> str:
     if name not in PASSWORD_NAMES:
-        raise InvalidInput(
-            "InvalidRequestContent",
+        raise InvalidRequestContent(
             "The request content was invalid and could not be deserialized: "
             "'name' must be one of password, password2.",
         )

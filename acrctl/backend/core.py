@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids, observers
 from acrctl.backend.clock import Clock
-from acrctl.backend.errors import NotFound
+from acrctl.backend.errors import SubscriptionNotFound
 from acrctl.backend.kinds import SUBSCRIPTION
 from acrctl.backend.store import Store
 
@@ -234,7 +234,7 @@ class Backend:
     def subscription(self, sub: str) -> dict[str, Any]:
         item = self.store.get(SUBSCRIPTION, ids.key(ids.subscription_id(sub)))
         if item is None:
-            raise NotFound("SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+            raise SubscriptionNotFound(f"The subscription '{sub}' could not be found.")
         return item.doc
 
     def admin_principal_id(self) -> str | None:

@@ -16,7 +16,13 @@ import secrets
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from acrctl.backend.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
+from acrctl.backend.errors import (
+    CannotDeleteLastOwner,
+    ExpiredAuthenticationToken,
+    InvalidCredentialEndDate,
+    InvalidRequestContent,
+    PrincipalNotFound,
+)
 from acrctl.backend.kinds import PRINCIPAL, TOKEN
 from acrctl.backend.rbac_rules import hash_token
 
@@ -64,8 +70,7 @@ def check_expiry(doc: dict[str, Any], clock: Clock) -> None:
     now = clock.now()
     if not isinstance(end, int | float) or now < end:
         return
-    raise AuthenticationFailed(
-        "ExpiredAuthenticationToken",
+    raise ExpiredAuthenticationToken(
         f"The access token expiry UTC time '{clock.iso(end)}' is earlier than current UTC "
         f"time '{clock.iso(now)}'. Ask an administrator for a new token "
         f"(acrctl ad sp credential reset --id {doc.get('principalId')}), then log in with "
@@ -76,8 +81,7 @@ def check_expiry(doc: dict[str, Any], clock: Clock) -> None:
 def parse_end_date(value: Any, now: float) -> float:
     """An ISO 8601 date or date-time (no zone: UTC) after `now`, as epoch seconds."""
     if not isinstance(value, str):
-        raise InvalidInput(
-            "InvalidRequestContent",
+        raise InvalidRequestContent(
             "The request content was invalid and could not be deserialized: "
             "'endDateTime' must be a string.",
         )
@@ -89,14 +93,12 @@ def parse_end_date(value: Any, now: float) -> float:
     except (ValueError, OverflowError):
         end = math.inf
     if end > LATEST_END:
-        raise InvalidInput(
-            "InvalidCredentialEndDate",
+        raise InvalidCredentialEndDate(
             f"The end date '{value[:100]}' is not an ISO 8601 date or time "
             "up to 9999-12-31, e.g. 2027-12-31 or 2027-12-31T23:59:59Z.",
         )
     if end <= now:
-        raise InvalidInput(
-            "InvalidCredentialEndDate",
+        raise InvalidCredentialEndDate(
             f"The end date '{value[:100]}' is not in the future: a credential "
             "must end after the current time.",
         )
@@ -106,9 +108,7 @@ def parse_end_date(value: Any, now: float) -> float:
 def _principal(b: Backend, pid: str) -> dict[str, Any]:
     doc = b.rbac.principal(pid)
     if doc is None:
-        raise NotFound(
-            "PrincipalNotFound", f"Principal {pid[:100]} does not exist in the directory."
-        )
+        raise PrincipalNotFound(f"Principal {pid[:100]} does not exist in the directory.")
     return doc
 
 
@@ -155,8 +155,7 @@ def _check_not_last_owner(b: Backend, doc: dict[str, Any]) -> str | None:
         owners = _owners(b, sub["id"])
         others = [o for o in owners if o != pid]
         if (pid in owners or is_admin) and not others:
-            raise Conflict(
-                "CannotDeleteLastOwner",
+            raise CannotDeleteLastOwner(
                 f"The principal '{doc['displayName']}' ({pid}) is the last Owner of "
                 f"subscription '{sub['subscriptionId']}': deleting it would leave nobody "
                 "able to manage it. Assign Owner at the subscription to another principal "

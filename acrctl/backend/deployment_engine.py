@@ -11,7 +11,15 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids
-from acrctl.backend.errors import ArmError, InvalidInput, NotFound
+from acrctl.backend.errors import (
+    ArmError,
+    InvalidDeploymentMode,
+    InvalidDeploymentName,
+    InvalidInput,
+    InvalidRequestContent,
+    InvalidTemplate,
+    ResourceNotFound,
+)
 from acrctl.backend.kinds import REGISTRY
 from acrctl.backend.template_limits import Limits
 from acrctl.backend.templates import Resource, Scope, Template, TemplateError
@@ -62,8 +70,7 @@ class _Rollback(Exception):
 
 def invalid_template(exc: TemplateError) -> InvalidInput:
     where = f" at '{exc.path}'" if exc.path else ""
-    return InvalidInput(
-        "InvalidTemplate",
+    return InvalidTemplate(
         f"Deployment template validation failed{where}: {exc.message}",
         target=exc.path or None,
     )
@@ -113,36 +120,31 @@ class DeploymentEngine:
     # -- the engine ----------------------------------------------------------------------
     def _request(self, name: str, body: dict[str, Any]) -> tuple[dict[str, Any], Any, str]:
         if not NAME_RE.match(name):
-            raise InvalidInput(
-                "InvalidDeploymentName",
+            raise InvalidDeploymentName(
                 f"The deployment name '{name}' is invalid: 1 to 64 letters, "
                 "digits, underscores, hyphens, periods and parentheses.",
             )
         props = body.get("properties")
         if not isinstance(props, dict):
-            raise InvalidInput(
-                "InvalidRequestContent",
+            raise InvalidRequestContent(
                 "The request content was invalid and could not be deserialized: "
                 "'properties' is required.",
             )
         for link in ("templateLink", "parametersLink"):
             if props.get(link) is not None:
-                raise InvalidInput(
-                    "InvalidRequestContent",
+                raise InvalidRequestContent(
                     f"'properties.{link}' is not supported by acrctl: send the "
                     "template and parameters inline (az: --template-file, "
                     "--parameters).",
                 )
         template = props.get("template")
         if not isinstance(template, dict):
-            raise InvalidInput(
-                "InvalidRequestContent",
+            raise InvalidRequestContent(
                 "The deployment needs 'properties.template', a JSON object.",
             )
         mode = props.get("mode", "Incremental")
         if not isinstance(mode, str) or mode.lower() not in MODES:
-            raise InvalidInput(
-                "InvalidDeploymentMode",
+            raise InvalidDeploymentMode(
                 f"The deployment mode '{mode}' is not valid. Allowed modes: Incremental, Complete.",
             )
         return template, props.get("parameters"), MODES[mode.lower()]
@@ -174,8 +176,7 @@ class DeploymentEngine:
         except TemplateError as exc:
             raise invalid_template(exc) from None
         except RecursionError:
-            raise InvalidInput(
-                "InvalidTemplate",
+            raise InvalidTemplate(
                 "Deployment template validation failed: "
                 "the template nests expressions, variables or parameters "
                 "too deeply.",
@@ -267,8 +268,7 @@ class DeploymentEngine:
                 or "resourceGroup" not in p
                 or f"/providers/{ids.REGISTRY_TYPE.lower()}/" not in rid.lower()
             ):
-                raise NotFound(
-                    "ResourceNotFound",
+                raise ResourceNotFound(
                     f"The resource '{rid}' is not a container "
                     "registry, replication or webhook: reference() reads only "
                     "those.",

@@ -42,7 +42,7 @@ from acrctl.backend.deployment_engine import (  # noqa: F401
     delta,
     invalid_template,
 )
-from acrctl.backend.errors import NotFound
+from acrctl.backend.errors import DeploymentNotFound
 from acrctl.backend.kinds import DEPLOYMENT, OPERATION
 from acrctl.backend.templates import TemplateError, murmur64
 from acrctl.backend.validation import check_tags
@@ -61,7 +61,7 @@ class Deployments(DeploymentEngine):
         self.b.groups.get(sub, rg)
         item = self.b.store.get(DEPLOYMENT, ids.key(self.id(sub, rg, name)))
         if item is None:
-            raise NotFound("DeploymentNotFound", f"Deployment '{name}' could not be found.")
+            raise DeploymentNotFound(f"Deployment '{name}' could not be found.")
         return item.doc
 
     def list(
@@ -179,8 +179,7 @@ class Deployments(DeploymentEngine):
             pass
         if failure is not None:
             err = failure.error
-            raise type(err)(
-                err.code,
+            raise err.reworded(
                 f"The deployment would fail at {failure.where}: {err.message}",
                 target=failure.target,
             )

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from acrctl.backend import ids, regions
-from acrctl.backend.errors import ArmError, InvalidInput, Throttled, Unavailable
+from acrctl.backend.errors import (
+    ArmError,
+    InvalidDrill,
+    RegionUnavailable,
+    ResourceRequestsThrottled,
+    Throttled,
+    Unavailable,
+)
 from acrctl.backend.kinds import DRILL as DRILL
 
 DRILL_TYPE = "Acrctl.Admin/drills"
@@ -82,21 +89,19 @@ def _int(props: dict[str, Any], key: str, low: int, high: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise InvalidInput("InvalidDrill", f"'{key}' must be a whole number.")
+        raise InvalidDrill(f"'{key}' must be a whole number.")
     if not low <= int(value) <= high:
-        raise InvalidInput("InvalidDrill", f"'{key}' must be between {low} and {high}.")
+        raise InvalidDrill(f"'{key}' must be between {low} and {high}.")
     return int(value)
 
 
 def _region(props: dict[str, Any]) -> str:
     value = props.get("region")
     if value is None:
-        raise InvalidInput("InvalidDrill", "An outage drill needs a 'region', e.g. westus.")
+        raise InvalidDrill("An outage drill needs a 'region', e.g. westus.")
     region = regions.lookup(value)
     if region is None:
-        raise InvalidInput(
-            "InvalidDrill", f"'{value}' is not a known region; see `acrctl account list-locations`."
-        )
+        raise InvalidDrill(f"'{value}' is not a known region; see `acrctl account list-locations`.")
     return str(region["name"])
 
 
@@ -104,8 +109,7 @@ def _filters(props: dict[str, Any], out: dict[str, Any]) -> None:
     route = props.get("route")
     if route is not None:
         if not isinstance(route, str) or not route.strip() or len(route) > 500:
-            raise InvalidInput(
-                "InvalidDrill",
+            raise InvalidDrill(
                 "'route' must be a path glob (at most 500 characters), e.g. */replications/*.",
             )
         out["route"] = route.strip()
@@ -118,15 +122,14 @@ def _filters(props: dict[str, Any], out: dict[str, Any]) -> None:
             or not methods
             or not all(isinstance(m, str) and m.upper() in METHODS for m in methods)
         ):
-            raise InvalidInput(
-                "InvalidDrill",
+            raise InvalidDrill(
                 f"'methods' must be a list of HTTP methods: {', '.join(sorted(METHODS))}.",
             )
         out["methods"] = sorted({m.upper() for m in methods})
     principal = props.get("principal")
     if principal is not None:
         if not isinstance(principal, str) or not principal.strip():
-            raise InvalidInput("InvalidDrill", "'principal' must be a principal id or name.")
+            raise InvalidDrill("'principal' must be a principal id or name.")
         out["principal"] = principal.strip()
 
 
@@ -135,23 +138,20 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
     Raises InvalidInput naming the first problem."""
     props = body.get("properties")
     if not isinstance(props, dict):
-        raise InvalidInput(
-            "InvalidDrill",
+        raise InvalidDrill(
             "A drill needs 'properties' with a 'kind': "
             "RegionOutage, ReplicaOutage, Throttle or Latency.",
         )
     raw_kind = props.get("kind")
     kind = KINDS.get(re.sub(r"[-_\s]", "", raw_kind).lower()) if isinstance(raw_kind, str) else None
     if kind is None:
-        raise InvalidInput(
-            "InvalidDrill",
+        raise InvalidDrill(
             f"Unknown drill kind {raw_kind!r}: use "
             "RegionOutage, ReplicaOutage, Throttle or Latency.",
         )
     unknown = set(props) - FIELDS[kind] - READ_ONLY - {"kind", "durationSeconds"}
     if unknown:
-        raise InvalidInput(
-            "InvalidDrill",
+        raise InvalidDrill(
             f"A {kind} drill does not take "
             f"{', '.join(sorted(unknown))}; it takes "
             f"{', '.join(sorted(FIELDS[kind] | {'durationSeconds'}))}.",
@@ -165,12 +165,12 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
     if kind == REGION_OUTAGE:
         fail_reads = props.get("failReads", False)
         if not isinstance(fail_reads, bool):
-            raise InvalidInput("InvalidDrill", "'failReads' must be true or false.")
+            raise InvalidDrill("'failReads' must be true or false.")
         out["failReads"] = fail_reads
     if kind == THROTTLE:
         modes = [k for k in ("every", "count", "fraction") if props.get(k) is not None]
         if len(modes) > 1:
-            raise InvalidInput("InvalidDrill", "Give one of 'every', 'count' and 'fraction'.")
+            raise InvalidDrill("Give one of 'every', 'count' and 'fraction'.")
         if modes == ["fraction"]:
             fraction = props["fraction"]
             if (
@@ -178,7 +178,7 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
                 or not isinstance(fraction, int | float)
                 or not 0 < fraction <= 1
             ):
-                raise InvalidInput("InvalidDrill", "'fraction' must be a number in (0, 1].")
+                raise InvalidDrill("'fraction' must be a number in (0, 1].")
             out["fraction"] = float(fraction)
         elif modes == ["count"]:
             out["count"] = _int(props, "count", 1, 1_000_000)
@@ -187,8 +187,7 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
     if out.get("retryAfter") == 0 and not (out.get("count") or (out.get("every") or 1) > 1):
         # a client that honours Retry-After would retry at once, forever: only a drill
         # that lets a retry through (count, or every >= 2) may say 0
-        raise InvalidInput(
-            "InvalidDrill",
+        raise InvalidDrill(
             "'retryAfter' 0 is allowed only for a throttle "
             "with 'count' or with 'every' of 2 or more (a retry must get "
             "through); use 1 or more.",
@@ -196,7 +195,7 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
     if kind == LATENCY:
         ms = _int(props, "ms", 1, MAX_MS)
         if ms is None:
-            raise InvalidInput("InvalidDrill", "A Latency drill needs 'ms' (milliseconds).")
+            raise InvalidDrill("A Latency drill needs 'ms' (milliseconds).")
         out["ms"] = ms
     if kind in (THROTTLE, LATENCY):
         _filters(props, out)
@@ -253,16 +252,14 @@ def outage_error(props: dict[str, Any], name: str, req: RequestInfo) -> Unavaila
     drill = f"(failure drill '{name}')"
     if t.home == region:
         what = "Management operations" if writes else "Requests"
-        return Unavailable(
-            "RegionUnavailable",
+        return RegionUnavailable(
             f"The region '{region}' is unavailable {drill}. {what} on registry "
             f"'{t.registry}', whose home region is '{region}', fail until the region "
             f"recovers. {hint}",
             retry_after=retry,
         )
     if writes and t.location == region:
-        return Unavailable(
-            "RegionUnavailable",
+        return RegionUnavailable(
             f"The region '{region}' is unavailable {drill}: resources located there cannot "
             f"be created, changed or deleted until it recovers. Retry after {retry} "
             "seconds.",
@@ -283,8 +280,7 @@ def throttle_hit(props: dict[str, Any], matched: int, throttled: int) -> bool:
 def throttle_error(props: dict[str, Any], name: str, req: RequestInfo) -> Throttled:
     retry = int(props["retryAfter"])
     kind = "write" if req.method.upper() in WRITES else "read"
-    return Throttled(
-        "ResourceRequestsThrottled",
+    return ResourceRequestsThrottled(
         f"Number of '{kind}' requests for subscription '{req.sub}' actor "
         f"'{req.caller_name or req.caller_id}' exceeded the limit (failure drill '{name}'). "
         f"Please try again after '{retry}' seconds.",

@@ -62,7 +62,7 @@ from acrctl.backend.drill_model import (  # noqa: F401
     throttle_hit,
     validate,
 )
-from acrctl.backend.errors import InvalidInput, NotFound
+from acrctl.backend.errors import DrillNotFound, InvalidDrillName
 from acrctl.backend.kinds import REGISTRY, REPLICATION, WEBHOOK
 from acrctl.backend.store import EtagMismatch, Item
 
@@ -98,7 +98,7 @@ class Drills:
     def get(self, sub: str, name: str) -> dict[str, Any]:
         item = self.b.store.get(DRILL, self._key(sub, name))
         if item is None:
-            raise NotFound("DrillNotFound", f"There is no failure drill named '{name}'.")
+            raise DrillNotFound(f"There is no failure drill named '{name}'.")
         return self._view(item)
 
     def put(
@@ -106,8 +106,7 @@ class Drills:
     ) -> tuple[dict[str, Any], bool]:
         """Create or replace a drill (its counters start again). Returns (doc, created)."""
         if not NAME_RE.fullmatch(name):
-            raise InvalidInput(
-                "InvalidDrillName",
+            raise InvalidDrillName(
                 f"The drill name '{name}' is invalid: use 1 to 80 letters, "
                 "digits, '.', '_' or '-', starting with a letter or digit.",
             )

@@ -168,6 +168,10 @@ class InvalidFilterInQueryString(CodedError, InvalidInput):
     code = "InvalidFilterInQueryString"
 
 
+class InvalidParameter(CodedError, InvalidInput):
+    code = "InvalidParameter"
+
+
 class InvalidPrincipal(CodedError, InvalidInput):
     code = "InvalidPrincipal"
 
@@ -424,6 +428,10 @@ class CannotDeleteLastOwner(CodedError, Conflict):
     code = "CannotDeleteLastOwner"
 
 
+class DataPlaneOff(CodedError, Conflict):
+    code = "DataPlaneOff"
+
+
 class OperationInProgress(CodedError, Conflict):
     code = "OperationInProgress"
 
@@ -467,6 +475,10 @@ class SubscriptionRequestsThrottled(CodedError, Throttled):
 
 class TenantRequestsThrottled(CodedError, Throttled):
     code = "TenantRequestsThrottled"
+
+
+class TooManyImports(CodedError, Throttled):
+    code = "TooManyImports"
 
 
 class TooManyRequests(CodedError, Throttled):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from acrctl.backend.errors import PreconditionFailed
+from acrctl.backend.errors import PreconditionFailed, PreconditionNotMet
 from acrctl.backend.store import EtagMismatch
 from acrctl.headers import split_commas
 
@@ -50,28 +50,19 @@ def check_preconditions(cur: Any, if_match: str | None, if_none_match: str | Non
     if if_match is not None:
         tags = parse(if_match)
         if cur is None:
-            raise PreconditionFailed(
-                "PreconditionFailed",
+            raise PreconditionNotMet(
                 "The resource does not exist, so the If-Match condition does not hold.",
             )
         weak, opaque = _opaque(cur.etag)
         if tags is not None and (weak or (False, opaque) not in tags):
-            raise PreconditionFailed(
-                "PreconditionFailed", "The resource's etag does not match the If-Match header."
-            )
+            raise PreconditionNotMet("The resource's etag does not match the If-Match header.")
     if if_none_match is not None and cur is not None:
         tags = parse(if_none_match)
         if tags is None:
-            raise PreconditionFailed(
-                "PreconditionFailed", "The resource exists already (If-None-Match: *)."
-            )
+            raise PreconditionNotMet("The resource exists already (If-None-Match: *).")
         if _opaque(cur.etag)[1] in {t for _, t in tags}:
-            raise PreconditionFailed(
-                "PreconditionFailed", "The resource's etag matches the If-None-Match header."
-            )
+            raise PreconditionNotMet("The resource's etag matches the If-None-Match header.")
 
 
 def etag_mismatch_error(exc: EtagMismatch) -> PreconditionFailed:
-    return PreconditionFailed(
-        "PreconditionFailed", "The resource was changed by another request; retry."
-    )
+    return PreconditionNotMet("The resource was changed by another request; retry.")

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids, regions
-from acrctl.backend.errors import InvalidInput, NotFound
+from acrctl.backend.errors import (
+    InvalidResourceGroup,
+    InvalidResourceGroupLocation,
+    ResourceGroupNotFound,
+)
 from acrctl.backend.etags import check_preconditions
 from acrctl.backend.kinds import GROUP
 from acrctl.backend.validation import check_tags
@@ -24,7 +28,7 @@ class Groups:
     def get(self, sub: str, rg: str) -> dict[str, Any]:
         item = self.b.store.get(GROUP, ids.key(ids.group_id(sub, rg)))
         if item is None:
-            raise NotFound("ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+            raise ResourceGroupNotFound(f"Resource group '{rg}' could not be found.")
         return item.doc
 
     def exists(self, sub: str, rg: str) -> bool:
@@ -43,7 +47,7 @@ class Groups:
         self.b.subscription(sub)
         problem = ids.group_name_problem(rg)
         if problem:
-            raise InvalidInput("InvalidResourceGroup", problem)
+            raise InvalidResourceGroup(problem)
         key = ids.key(ids.group_id(sub, rg))
         with self.b.store.transaction():
             cur = self.b.store.get(GROUP, key)
@@ -79,9 +83,7 @@ class Groups:
         with self.b.store.transaction():
             cur = self.b.store.get(GROUP, key)
             if cur is None:
-                raise NotFound(
-                    "ResourceGroupNotFound", f"Resource group '{rg}' could not be found."
-                )
+                raise ResourceGroupNotFound(f"Resource group '{rg}' could not be found.")
             check_preconditions(cur, if_match, if_none_match)
             self._check_location(cur.doc, body.get("location"))
             doc = dict(cur.doc)
@@ -95,8 +97,7 @@ class Groups:
         if location is not None and (
             not isinstance(location, str) or regions.normalize(location) != doc["location"]
         ):
-            raise InvalidInput(
-                "InvalidResourceGroupLocation",
+            raise InvalidResourceGroupLocation(
                 f"Invalid resource group location '{location}'. The Resource "
                 f"group already exists in location '{doc['location']}'.",
             )

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from acrctl.backend.errors import InvalidInput, NotFound
+from acrctl.backend.errors import InvalidParameter, OperationNotFound
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
@@ -63,7 +63,7 @@ def split_image(image: str, what: str) -> tuple[str, str]:
         head, colon, tag = repo.rpartition(":")
         repo, ref = (head, tag) if colon and "/" not in tag else (repo, "latest")
     if not _REPO.match(repo) or not (_TAG.match(ref) or _DIGEST.match(ref)):
-        raise InvalidInput("InvalidParameter", f"The {what} '{image}' is not a valid image name.")
+        raise InvalidParameter(f"The {what} '{image}' is not a valid image name.")
     return repo, ref
 
 
@@ -71,11 +71,11 @@ def parse(body: dict[str, Any]) -> ImportSpec:
     """An importImage body -> ImportSpec (400 InvalidParameter on what is wrong)."""
     source = body.get("source")
     if not isinstance(source, dict) or not isinstance(source.get("sourceImage"), str):
-        raise InvalidInput("InvalidParameter", "The source image (source.sourceImage) is required.")
+        raise InvalidParameter("The source image (source.sourceImage) is required.")
     repo, ref = split_image(source["sourceImage"], "source image")
     mode = body.get("mode") or "NoForce"
     if mode not in MODES:
-        raise InvalidInput("InvalidParameter", f"The mode '{mode}' is not NoForce or Force.")
+        raise InvalidParameter(f"The mode '{mode}' is not NoForce or Force.")
     tags = [_target(t) for t in _strings(body, "targetTags")]
     untagged = [_untagged(r) for r in _strings(body, "untaggedTargetRepositories")]
     if not tags and not untagged:
@@ -89,13 +89,9 @@ def parse(body: dict[str, Any]) -> ImportSpec:
         pair = (str(creds.get("username") or ""), str(creds.get("password") or ""))
     uri, rid = source.get("registryUri"), source.get("resourceId")
     if bool(uri) == bool(rid) and (uri or rid):
-        raise InvalidInput(
-            "InvalidParameter", "Give the source's registryUri or its resourceId, not both."
-        )
+        raise InvalidParameter("Give the source's registryUri or its resourceId, not both.")
     if not uri and not rid:
-        raise InvalidInput(
-            "InvalidParameter", "The source registry (registryUri or resourceId) is required."
-        )
+        raise InvalidParameter("The source registry (registryUri or resourceId) is required.")
     return ImportSpec(
         repo, ref, tags, untagged, mode == "Force", registry_uri=str(uri or ""), credentials=pair
     )
@@ -104,20 +100,20 @@ def parse(body: dict[str, Any]) -> ImportSpec:
 def _strings(body: dict[str, Any], key: str) -> list[str]:
     value = body.get(key) or []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidInput("InvalidParameter", f"{key} must be a list of strings.")
+        raise InvalidParameter(f"{key} must be a list of strings.")
     return list(value)
 
 
 def _target(image: str) -> tuple[str, str]:
     repo, ref = split_image(image, "target tag")
     if ref.startswith("sha256:"):
-        raise InvalidInput("InvalidParameter", f"The target tag '{image}' names a digest.")
+        raise InvalidParameter(f"The target tag '{image}' names a digest.")
     return repo, ref
 
 
 def _untagged(repo: str) -> str:
     if not _REPO.match(repo):
-        raise InvalidInput("InvalidParameter", f"The repository '{repo}' is not a valid name.")
+        raise InvalidParameter(f"The repository '{repo}' is not a valid name.")
     return repo
 
 
@@ -153,7 +149,7 @@ class ImportOps:
     def get(self, reg: dict[str, Any], op_id: str) -> dict[str, Any]:
         item = self.b.store.get(IMPORT_OP, _key(reg, op_id.lower()))
         if item is None:
-            raise NotFound("OperationNotFound", f"The operation '{op_id}' could not be found.")
+            raise OperationNotFound(f"The operation '{op_id}' could not be found.")
         doc = dict(item.doc)
         lease = self.b.settings.replication_lease_seconds
         if doc["status"] == "InProgress" and self.b.clock.now() - doc["heartbeat"] > lease:

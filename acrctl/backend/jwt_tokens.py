@@ -21,7 +21,12 @@ import secrets
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from acrctl.backend.errors import AuthenticationFailed
+from acrctl.backend.errors import (
+    AuthenticationFailed,
+    ExpiredAuthenticationToken,
+    InvalidAuthenticationToken,
+    InvalidAuthenticationTokenAudience,
+)
 from acrctl.backend.kinds import TOKEN
 from acrctl.backend.rbac_rules import Caller
 from acrctl.backend.store import EtagMismatch
@@ -124,8 +129,7 @@ def authenticate(rbac: Rbac, token: str) -> Caller:
     claims, doc, ends = rbac._cached(("jwt", token), lambda: _verified(rbac, token))
     now = b.clock.now()
     if now >= float(claims["exp"]):
-        raise AuthenticationFailed(
-            "ExpiredAuthenticationToken",
+        raise ExpiredAuthenticationToken(
             f"The access token expiry UTC time '{b.clock.iso(float(claims['exp']))}' is earlier "
             f"than current UTC time '{b.clock.iso(now)}'. Get a new access token (az does "
             "so by itself; else az account get-access-token).",
@@ -146,8 +150,7 @@ def _verified(rbac: Rbac, token: str) -> tuple[dict[str, Any], dict[str, Any], f
     aud = str(claims["aud"])
     if not audience_ok(aud):
         allowed = ",".join(f"'{a}','{a.rstrip('/')}'" for a in AUDIENCES)
-        raise AuthenticationFailed(
-            "InvalidAuthenticationTokenAudience",
+        raise InvalidAuthenticationTokenAudience(
             f"The access token has been obtained for wrong audience or resource "
             f"'{aud[:200]}'. It should exactly match with one of the allowed audiences "
             f"{allowed}.",
@@ -210,6 +213,4 @@ def managed_identity(b: Backend) -> str | None:
 
 
 def _invalid(why: str) -> AuthenticationFailed:
-    return AuthenticationFailed(
-        "InvalidAuthenticationToken", f"The access token is invalid: {why}."
-    )
+    return InvalidAuthenticationToken(f"The access token is invalid: {why}.")

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from acrctl.backend.errors import Conflict, NotFound
+from acrctl.backend.errors import OperationInProgress, OperationNotFound
 from acrctl.backend.kinds import OPERATION
 
 if TYPE_CHECKING:
@@ -64,8 +64,7 @@ class Operations:
         if op:
             op = self._advance(op, count_poll=False)
         if op and op["status"] not in TERMINAL:
-            raise Conflict(
-                "OperationInProgress",
+            raise OperationInProgress(
                 f"An operation ({op['action']}) is in progress on '{name}'. Wait for operation "
                 f"'{op['name']}' to finish, then retry.",
             )
@@ -96,7 +95,7 @@ class Operations:
     def get(self, op_id: str, count_poll: bool = True) -> dict[str, Any]:
         item = self.b.store.get(OPERATION, op_id.lower())
         if item is None:
-            raise NotFound("OperationNotFound", f"The operation '{op_id}' could not be found.")
+            raise OperationNotFound(f"The operation '{op_id}' could not be found.")
         doc = item.doc
         if doc["status"] not in TERMINAL:
             doc = self._advance(doc, count_poll)

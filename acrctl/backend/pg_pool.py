@@ -13,7 +13,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
-from acrctl.backend.errors import Unavailable, database_unavailable
+from acrctl.backend.errors import (
+    DatabaseBusy,
+    DatabaseUnavailable,
+    Unavailable,
+    database_unavailable,
+)
 from acrctl.backend.store_base import (
     Item,
 )
@@ -104,11 +109,9 @@ class _Pool:
 
     def get(self) -> psycopg.Connection[Any]:
         if self.closed:
-            raise Unavailable("DatabaseUnavailable", "The store is closed.", retry_after=1)
+            raise DatabaseUnavailable("The store is closed.", retry_after=1)
         if not self._slots.acquire(timeout=POOL_WAIT):
-            raise Unavailable(
-                "DatabaseBusy", "No database connection became free in time.", retry_after=1
-            )
+            raise DatabaseBusy("No database connection became free in time.", retry_after=1)
         try:
             with self._lock:
                 while self._idle:

@@ -16,10 +16,15 @@ from typing import Any
 
 from acrctl.backend import roles, scopes
 from acrctl.backend.errors import (
-    AuthenticationFailed,
-    Conflict,
-    InvalidInput,
-    NotFound,
+    AuthorizationHeaderMissing,
+    InvalidAuthenticationToken,
+    InvalidRequestContent,
+    InvalidRoleAssignmentId,
+    InvalidRoleAssignmentScope,
+    PrincipalNotFoundInRequest,
+    RoleAssignmentExists,
+    RoleAssignmentNotFound,
+    RoleDefinitionDoesNotExistInRequest,
 )
 from acrctl.backend.kinds import PRINCIPAL, ROLE_ASSIGN, ROLE_DEF, TOKEN  # noqa: F401
 
@@ -84,8 +89,7 @@ class Rbac(RbacEngine):
 
     def authenticate(self, token: str | None) -> Caller:
         if not token:
-            raise AuthenticationFailed(
-                "AuthenticationFailed",
+            raise AuthorizationHeaderMissing(
                 "Authentication failed. The 'Authorization' header is missing.",
             )
         from acrctl.backend.credentials import check_expiry
@@ -104,9 +108,7 @@ class Rbac(RbacEngine):
         item = self.b.store.get(TOKEN, key)
         doc = self.principal(item.parent) if item else None
         if item is None or doc is None:
-            raise AuthenticationFailed(
-                "InvalidAuthenticationToken", "The access token is invalid or has been revoked."
-            )
+            raise InvalidAuthenticationToken("The access token is invalid or has been revoked.")
         return self.caller(doc), item.doc
 
     @staticmethod
@@ -117,23 +119,20 @@ class Rbac(RbacEngine):
     # -- role assignments ------------------------------------------------------------------
     def create_assignment(self, scope: str, guid: str, body: dict[str, Any]) -> dict[str, Any]:
         if not GUID_RE.match(guid):
-            raise InvalidInput(
-                "InvalidRoleAssignmentId",
+            raise InvalidRoleAssignmentId(
                 f"The role assignment ID '{guid[:100]}' is not valid: it must be a GUID.",
             )
         scope = scopes.normalise(scope)
         props = body.get("properties")
         if not isinstance(props, dict):
-            raise InvalidInput(
-                "RoleDefinitionDoesNotExist",
+            raise RoleDefinitionDoesNotExistInRequest(
                 "The request names no role definition: 'properties' must be an "
                 "object with roleDefinitionId and principalId.",
             )
         role_ref, pid = props.get("roleDefinitionId"), props.get("principalId")
         for key, value in (("roleDefinitionId", role_ref), ("principalId", pid)):
             if not isinstance(value, str):
-                raise InvalidInput(
-                    "InvalidRequestContent",
+                raise InvalidRequestContent(
                     f"The request content was invalid and could not be "
                     f"deserialized: 'properties.{key}' must be a string.",
                 )
@@ -144,13 +143,11 @@ class Rbac(RbacEngine):
     def _assignable_role(self, ref: str, scope: str) -> dict[str, Any]:
         role = self.role_definition(ref)
         if role is None or not roles.visible_at(role, scope):
-            raise InvalidInput(
-                "RoleDefinitionDoesNotExist",
+            raise RoleDefinitionDoesNotExistInRequest(
                 f"The specified role definition '{ref[:200]}' does not exist.",
             )
         if not roles.assignable_at(role, scope):
-            raise InvalidInput(
-                "InvalidRoleAssignmentScope",
+            raise InvalidRoleAssignmentScope(
                 f"The role definition '{role['name']}' ('{role['properties']['roleName']}') "
                 f"cannot be assigned at scope '{scope}': it is assignable only at or below "
                 f"{', '.join(repr(s) for s in roles.assignable_scopes(role))}.",
@@ -162,9 +159,7 @@ class Rbac(RbacEngine):
     ) -> dict[str, Any]:
         principal = self.principal(pid)
         if principal is None:
-            raise InvalidInput(
-                "PrincipalNotFound", f"Principal {pid} does not exist in the directory."
-            )
+            raise PrincipalNotFoundInRequest(f"Principal {pid} does not exist in the directory.")
         existing = self.b.store.get(ROLE_ASSIGN, guid)
         if existing is not None:
             # an assignment is immutable: re-PUT the same one, or pick another name
@@ -174,7 +169,7 @@ class Rbac(RbacEngine):
                 or props_["principalId"] != principal["id"]
                 or props_["roleDefinitionId"].rsplit("/", 1)[-1].lower() != role["name"].lower()
             ):
-                raise Conflict("RoleAssignmentExists", "The role assignment already exists.")
+                raise RoleAssignmentExists("The role assignment already exists.")
             return _assignment_out(existing.doc)
         doc = {
             "id": f"{scope.rstrip('/')}/providers/{ASSIGNMENT_TYPE}/{guid}",
@@ -198,7 +193,7 @@ class Rbac(RbacEngine):
             scope is not None
             and not same_scope(item.doc["properties"]["scope"], scopes.normalise(scope))
         ):
-            raise NotFound("RoleAssignmentNotFound", f"The role assignment '{guid}' is not found.")
+            raise RoleAssignmentNotFound(f"The role assignment '{guid}' is not found.")
         return _assignment_out(item.doc)
 
     def delete_assignment(self, guid: str) -> bool:

@@ -10,9 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids, roles, scopes
 from acrctl.backend.errors import (
-    Conflict,
-    InvalidInput,
-    NotFound,
+    AmbiguousRoleDefinitionName,
+    CannotDeleteBuiltInRole,
+    InvalidRoleDefinitionId,
+    RoleDefinitionDoesNotExist,
+    RoleDefinitionHasAssignments,
+    RoleDefinitionLimitExceeded,
+    RoleDefinitionWithSameNameExists,
 )
 from acrctl.backend.kinds import ROLE_ASSIGN, ROLE_DEF
 from acrctl.backend.rbac_rules import (
@@ -75,8 +79,7 @@ class RbacEngine:
     def _by_name(self, name: str) -> dict[str, Any] | None:
         found = self._named(name)
         if len(found) > 1:
-            raise InvalidInput(
-                "AmbiguousRoleDefinitionName",
+            raise AmbiguousRoleDefinitionName(
                 f"More than one role definition is named '{name[:200]}': "
                 f"{', '.join(d['name'] for d in found)}. Name the role by its id.",
             )
@@ -98,9 +101,7 @@ class RbacEngine:
         scope = scopes.normalise(scope)
         doc = self.definition_by_guid(guid)
         if doc is None or not roles.visible_at(doc, scope):
-            raise NotFound(
-                "RoleDefinitionDoesNotExist", f"The role definition '{guid[:100]}' does not exist."
-            )
+            raise RoleDefinitionDoesNotExist(f"The role definition '{guid[:100]}' does not exist.")
         return roles.present(doc, scope)
 
     def put_role_definition(
@@ -110,15 +111,13 @@ class RbacEngine:
         at every scope the role was and will be assignable at. Its name must be free and its
         assignments must stay inside its new assignable scopes."""
         if not GUID_RE.match(guid):
-            raise InvalidInput(
-                "InvalidRoleDefinitionId",
+            raise InvalidRoleDefinitionId(
                 f"The role definition ID '{guid[:100]}' is not valid: it must be a GUID.",
             )
         scope, guid = scopes.normalise(scope), guid.lower()
         role = roles.parse_custom(body, scope)
         if guid in roles.BUILTIN or roles.name_key(role.name) in roles.BUILTIN_BY_NAME:
-            raise InvalidInput(
-                "RoleDefinitionWithSameNameExists",
+            raise RoleDefinitionWithSameNameExists(
                 f"A built-in role named or identified '{role.name}' exists already.",
             )
         self._scopes_limit(role)
@@ -148,8 +147,7 @@ class RbacEngine:
         still assigned anywhere is kept (RoleDefinitionHasAssignments)."""
         scope, guid = scopes.normalise(scope), guid.lower()
         if guid in roles.BUILTIN:
-            raise InvalidInput(
-                "CannotDeleteBuiltInRole",
+            raise CannotDeleteBuiltInRole(
                 f"The role definition '{guid}' is a built-in role and cannot be deleted.",
             )
         with self.b.store.transaction():
@@ -159,8 +157,7 @@ class RbacEngine:
             self._authorize_everywhere(caller, DELETE_DEFINITION, roles.assignable_scopes(item.doc))
             assigned = self._assignments_of(guid)
             if assigned:
-                raise Conflict(
-                    "RoleDefinitionHasAssignments",
+                raise RoleDefinitionHasAssignments(
                     f"The role definition '{guid}' is still assigned at scope "
                     f"'{assigned[0]['properties']['scope']}'. Delete its role "
                     "assignments first.",
@@ -171,8 +168,7 @@ class RbacEngine:
     def _scopes_limit(self, role: roles.CustomRole) -> None:
         limit = self.b.settings.role_assignable_scopes_max
         if len(role.assignable_scopes) > limit:
-            raise InvalidInput(
-                "RoleDefinitionLimitExceeded",
+            raise RoleDefinitionLimitExceeded(
                 f"A custom role may name at most {limit} assignableScopes "
                 f"(role_assignable_scopes_max); this one names "
                 f"{len(role.assignable_scopes)}.",
@@ -182,8 +178,7 @@ class RbacEngine:
         """Room for one more custom role."""
         limit = self.b.settings.custom_roles_max
         if self.b.store.count(ROLE_DEF, "") >= limit:
-            raise InvalidInput(
-                "RoleDefinitionLimitExceeded",
+            raise RoleDefinitionLimitExceeded(
                 f"This server holds its limit of {limit} custom role "
                 "definitions (custom_roles_max); delete one first.",
             )
@@ -199,8 +194,7 @@ class RbacEngine:
     def _name_is_free(self, name: str, guid: str) -> None:
         for other in self._named(name):
             if other["name"].lower() != guid:
-                raise InvalidInput(
-                    "RoleDefinitionWithSameNameExists",
+                raise RoleDefinitionWithSameNameExists(
                     f"A role definition named '{other['properties']['roleName']}'"
                     f" exists already ({other['name']}); role names are unique "
                     "(compared without case and surrounding white space).",
@@ -217,8 +211,7 @@ class RbacEngine:
         for a in self._assignments_of(guid):
             at = a["properties"]["scope"]
             if not any(scopes.within(s, at) for s in assignable):
-                raise Conflict(
-                    "RoleDefinitionHasAssignments",
+                raise RoleDefinitionHasAssignments(
                     f"The role definition '{guid}' is assigned at scope '{at}', "
                     "outside the new assignableScopes. Delete that role assignment "
                     "first, or keep an assignable scope that contains it.",

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from acrctl.backend import ids, roles
-from acrctl.backend.errors import (
-    AuthorizationFailed,
-)
+from acrctl.backend.errors import AccessDenied, AuthorizationFailed
 
 ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
 WRITE_DEFINITION = "Microsoft.Authorization/roleDefinitions/write"
@@ -80,8 +78,7 @@ def same_scope(a: str, b: str) -> bool:
 
 
 def denied(caller: Caller, action: str, scope: str) -> AuthorizationFailed:
-    return AuthorizationFailed(
-        "AuthorizationFailed",
+    return AccessDenied(
         f"The client '{caller.name}' with object id '{caller.id}' does not have authorization "
         f"to perform action '{action}' over scope '{scope}' or the scope is invalid. "
         "If access was recently granted, please refresh your credentials.",

@@ -7,7 +7,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from acrctl.backend.errors import InvalidInput
+from acrctl.backend.errors import LocationNotAvailableForResourceType
 
 
 @functools.cache
@@ -31,8 +31,7 @@ def require(location: Any, resource_type: str) -> dict[str, Any]:
     region = lookup(location)
     if region is None:
         names = ",".join(sorted(catalog()))
-        raise InvalidInput(
-            "LocationNotAvailableForResourceType",
+        raise LocationNotAvailableForResourceType(
             f"The provided location '{location}' is not available for resource type "
             f"'{resource_type}'. List of available regions for the resource type is '{names}'.",
         )

@@ -13,7 +13,16 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import admin_user, ids, regions
-from acrctl.backend.errors import Conflict, InvalidInput, NotFound
+from acrctl.backend.errors import (
+    AlreadyInUse,
+    InvalidRequestContent,
+    InvalidResourceLocation,
+    InvalidResourceType,
+    LocationCannotBeChanged,
+    RegistrySkuDowngradeNotAllowed,
+    ResourceGroupNotFound,
+    ResourceNotFound,
+)
 from acrctl.backend.etags import check_preconditions
 from acrctl.backend.kinds import GROUP, REGISTRY, REPLICATION
 
@@ -62,11 +71,8 @@ class Registries:
         item = self.b.ops.current(REGISTRY, key)
         if item is None:
             if self.b.store.get(GROUP, ids.key(ids.group_id(sub, rg))) is None:
-                raise NotFound(
-                    "ResourceGroupNotFound", f"Resource group '{rg}' could not be found."
-                )
-            raise NotFound(
-                "ResourceNotFound",
+                raise ResourceGroupNotFound(f"Resource group '{rg}' could not be found.")
+            raise ResourceNotFound(
                 f"The Resource '{ids.REGISTRY_TYPE}/{name}' under resource group '{rg}' was "
                 "not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
             )
@@ -81,7 +87,7 @@ class Registries:
         """A resource group's registries in creation order, paged by `seq` (the (kind,
         parent, seq) index). The subscription's: list_all."""
         if self.b.store.get(GROUP, ids.key(ids.group_id(sub, rg))) is None:
-            raise NotFound("ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+            raise ResourceGroupNotFound(f"Resource group '{rg}' could not be found.")
         items = self.b.store.list(
             REGISTRY, parent=ids.key(ids.group_id(sub, rg)), after=after, limit=limit
         )
@@ -108,8 +114,7 @@ class Registries:
         key = ids.key(f"{reg['id']}/{collection}/{name}")
         item = self.b.ops.current(kind, key)
         if item is None:
-            raise NotFound(
-                "ResourceNotFound",
+            raise ResourceNotFound(
                 f"The Resource '{ids.REGISTRY_TYPE}/{registry}/{collection}/{name}' under "
                 f"resource group '{rg}' was not found. For more details please go to "
                 "https://aka.ms/ARMResourceNotFoundFix",
@@ -135,7 +140,7 @@ class Registries:
         """Create or replace. Returns (registry, created, operation)."""
         check_name(name, "registry")
         if not self.b.groups.exists(sub, rg):
-            raise NotFound("ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+            raise ResourceGroupNotFound(f"Resource group '{rg}' could not be found.")
         key = self.key(sub, rg, name)
         with self.b.store.transaction():
             cur = self.b.ops.current(REGISTRY, key)
@@ -145,8 +150,7 @@ class Registries:
                 cur = self.b.store.get(REGISTRY, key)
             for other in self.b.store.find_by_name(REGISTRY, name):
                 if other.key != key:
-                    raise Conflict(
-                        "AlreadyInUse",
+                    raise AlreadyInUse(
                         f"The registry DNS name {name.lower()}.azurecr.io is already in use. "
                         "You can check if the name is already claimed using following API: "
                         "https://docs.microsoft.com/en-us/rest/api/containerregistry/"
@@ -160,8 +164,7 @@ class Registries:
             )
             if cur:
                 if region["name"] != cur.doc["location"]:
-                    raise InvalidInput(
-                        "InvalidResourceLocation",
+                    raise InvalidResourceLocation(
                         f"The resource '{name}' already exists in location "
                         f"'{cur.doc['location']}' in resource group '{rg}'. A resource with "
                         f"the same name cannot be created in location '{region['name']}'.",
@@ -215,9 +218,7 @@ class Registries:
             ):
                 raise zone_immutable()
             if body.get("location") and regions.normalize(str(body["location"])) != doc["location"]:
-                raise InvalidInput(
-                    "LocationCannotBeChanged", "The location of a registry cannot be changed."
-                )
+                raise LocationCannotBeChanged("The location of a registry cannot be changed.")
             if body.get("sku") is not None:
                 sku = sku_name(body["sku"])
                 self._check_sku_change(doc, sku)
@@ -306,16 +307,14 @@ class Registries:
                 if r["location"] != doc["location"]
             ]
             if extra:
-                raise InvalidInput(
-                    "RegistrySkuDowngradeNotAllowed",
+                raise RegistrySkuDowngradeNotAllowed(
                     f"The registry '{doc['name']}' cannot be downgraded from Premium to "
                     f"{new_sku} while it has geo-replications: {', '.join(sorted(extra))}. "
                     "Delete these replications first.",
                 )
         count = self.b.webhooks.count_for(doc)
         if count > WEBHOOK_QUOTA[new_sku]:
-            raise InvalidInput(
-                "RegistrySkuDowngradeNotAllowed",
+            raise RegistrySkuDowngradeNotAllowed(
                 f"The registry '{doc['name']}' has {count} webhooks; the {new_sku} SKU allows "
                 f"{WEBHOOK_QUOTA[new_sku]}. Delete webhooks first.",
             )
@@ -363,14 +362,12 @@ class Registries:
     def check_name(self, body: dict[str, Any]) -> dict[str, Any]:
         name, rtype = body.get("name"), body.get("type")
         if not isinstance(name, str) or not isinstance(rtype, str):
-            raise InvalidInput(
-                "InvalidRequestContent",
+            raise InvalidRequestContent(
                 "The request content was invalid and could not be deserialized: "
                 "'name' and 'type' are required strings.",
             )
         if rtype.lower() != ids.REGISTRY_TYPE.lower():
-            raise InvalidInput(
-                "InvalidResourceType",
+            raise InvalidResourceType(
                 f"The resource type '{rtype}' is not supported; use '{ids.REGISTRY_TYPE}'.",
             )
         if not ids.is_name(name):

@@ -8,7 +8,19 @@ import copy
 from typing import Any
 
 from acrctl.backend import ids, regions
-from acrctl.backend.errors import InvalidInput
+from acrctl.backend.errors import (
+    AnonymousPullNotSupportedForSku,
+    DataEndpointNotSupportedForSku,
+    InvalidInput,
+    InvalidRequestContent,
+    InvalidSkuName,
+    InvalidZoneRedundancy,
+    NetworkRulesNotSupportedForSku,
+    SkuRequired,
+    ZoneRedundancyCannotBeChanged,
+    ZoneRedundancyNotSupportedForSku,
+    ZoneRedundancyNotSupportedInLocation,
+)
 
 SKUS = {"basic": "Basic", "standard": "Standard", "premium": "Premium"}
 WEBHOOK_QUOTA = {"Basic": 2, "Standard": 10, "Premium": 500}
@@ -71,8 +83,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 def sku_name(sku: Any) -> str:
     name = sku.get("name") if isinstance(sku, dict) else None
     if not isinstance(name, str) or name.lower() not in SKUS:
-        raise InvalidInput(
-            "InvalidSkuName" if name else "SkuRequired",
+        raise (InvalidSkuName if name else SkuRequired)(
             f"The SKU '{name}' is not valid. Allowed SKUs: Basic, Standard, Premium."
             if name
             else "The registry SKU (sku.name) is required.",
@@ -86,8 +97,7 @@ def _sub_rg(resource_id: str) -> tuple[str, str]:
 
 
 def zone_immutable() -> InvalidInput:
-    return InvalidInput(
-        "ZoneRedundancyCannotBeChanged",
+    return ZoneRedundancyCannotBeChanged(
         "zoneRedundancy cannot be changed after creation; delete and recreate "
         "the resource to change it.",
     )
@@ -95,18 +105,15 @@ def zone_immutable() -> InvalidInput:
 
 def check_zone_redundancy(value: Any, location: str, sku: str, what: str) -> None:
     if value not in ("Enabled", "Disabled"):
-        raise InvalidInput(
-            "InvalidZoneRedundancy",
+        raise InvalidZoneRedundancy(
             f"zoneRedundancy must be 'Enabled' or 'Disabled', not '{value}'.",
         )
     if value == "Enabled" and sku != "Premium":
-        raise InvalidInput(
-            "ZoneRedundancyNotSupportedForSku",
+        raise ZoneRedundancyNotSupportedForSku(
             "Zone redundancy is only supported for registries in Premium SKU.",
         )
     if value == "Enabled" and not regions.has_zones(location):
-        raise InvalidInput(
-            "ZoneRedundancyNotSupportedInLocation",
+        raise ZoneRedundancyNotSupportedInLocation(
             f"Zone redundancy cannot be enabled for the {what} in '{location}': the region "
             "has no availability zones.",
         )
@@ -117,8 +124,7 @@ def apply_properties(props: dict[str, Any], patch: dict[str, Any]) -> dict[str, 
     for k in BOOL_PROPS:
         if k in patch:
             if not isinstance(patch[k], bool):
-                raise InvalidInput(
-                    "InvalidRequestContent",
+                raise InvalidRequestContent(
                     f"The request content was invalid and could not be "
                     f"deserialized: '{k}' must be a boolean.",
                 )
@@ -126,15 +132,12 @@ def apply_properties(props: dict[str, Any], patch: dict[str, Any]) -> dict[str, 
     for k, allowed in ENUM_PROPS.items():
         if k in patch:
             if patch[k] not in allowed:
-                raise InvalidInput(
-                    "InvalidRequestContent", f"'{k}' must be one of {', '.join(allowed)}."
-                )
+                raise InvalidRequestContent(f"'{k}' must be one of {', '.join(allowed)}.")
             out[k] = patch[k]
     for k in DICT_PROPS:
         if k in patch:
             if not isinstance(patch[k], dict):
-                raise InvalidInput(
-                    "InvalidRequestContent",
+                raise InvalidRequestContent(
                     f"The request content was invalid and could not be "
                     f"deserialized: '{k}' must be an object.",
                 )
@@ -155,8 +158,7 @@ STATUS = ("enabled", "disabled")
 
 
 def _bad(path: str, what: str) -> InvalidInput:
-    return InvalidInput(
-        "InvalidRequestContent",
+    return InvalidRequestContent(
         f"The request content was invalid and could not be deserialized: '{path}' must be {what}.",
     )
 
@@ -221,18 +223,15 @@ def check_nested(name: str, value: dict[str, Any]) -> None:
 def check_tier_features(props: dict[str, Any], sku: str) -> None:
     rules = props.get("networkRuleSet") or {}
     if sku != "Premium" and (rules.get("defaultAction") == "Deny" or rules.get("ipRules")):
-        raise InvalidInput(
-            "NetworkRulesNotSupportedForSku",
+        raise NetworkRulesNotSupportedForSku(
             "Network rules are only supported for managed registries in Premium SKU.",
         )
     if sku != "Premium" and props.get("dataEndpointEnabled"):
-        raise InvalidInput(
-            "DataEndpointNotSupportedForSku",
+        raise DataEndpointNotSupportedForSku(
             "Dedicated data endpoints are only supported for registries in Premium SKU.",
         )
     if sku == "Basic" and props.get("anonymousPullEnabled"):
-        raise InvalidInput(
-            "AnonymousPullNotSupportedForSku",
+        raise AnonymousPullNotSupportedForSku(
             "Anonymous pull is only supported for registries in Standard and Premium SKU.",
         )
 

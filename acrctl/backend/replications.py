@@ -7,7 +7,15 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids, regions
-from acrctl.backend.errors import InvalidInput
+from acrctl.backend.errors import (
+    HomeReplicationCannotBeDeleted,
+    InvalidRequestContent,
+    LocationCannotBeChanged,
+    ReplicationInHomeLocation,
+    ReplicationLocationAlreadyExists,
+    ReplicationNotSupportedForSku,
+    ZoneRedundancyCannotBeChanged,
+)
 from acrctl.backend.etags import check_preconditions
 from acrctl.backend.kinds import REPLICATION
 from acrctl.backend.registries import REGISTRY, check_zone_redundancy
@@ -28,8 +36,7 @@ class Replications:
 
     def _premium(self, reg: dict[str, Any]) -> None:
         if reg["sku"]["name"] != "Premium":
-            raise InvalidInput(
-                "ReplicationNotSupportedForSku",
+            raise ReplicationNotSupportedForSku(
                 f"Replications are only supported for managed registries in Premium SKU. "
                 f"Registry '{reg['name']}' is {reg['sku']['name']}; upgrade it first "
                 f"(acrctl update -n {reg['name']} --sku Premium).",
@@ -147,19 +154,18 @@ class Replications:
             props = body_properties(body)
             endpoint = props.get("regionEndpointEnabled", True)
             if not isinstance(endpoint, bool):
-                raise InvalidInput(
-                    "InvalidRequestContent", "'regionEndpointEnabled' must be a boolean."
-                )
+                raise InvalidRequestContent("'regionEndpointEnabled' must be a boolean.")
             if cur:
                 self.b.ops.ensure_idle(REPLICATION, key, name)
                 cur = self.b.store.get(REPLICATION, key)
             if cur is None:
                 for other in self.all_for(reg):
                     if other["location"] == loc:
-                        raise InvalidInput(
-                            "ReplicationLocationAlreadyExists"
+                        raise (
+                            ReplicationLocationAlreadyExists
                             if loc != reg["location"]
-                            else "ReplicationInHomeLocation",
+                            else ReplicationInHomeLocation
+                        )(
                             f"Replication could not be created in the same location as the "
                             f"registry ('{loc}'): the home replica '{other['name']}' is there "
                             "already."
@@ -179,14 +185,12 @@ class Replications:
                     ReplicationTasks(self.b).start_backfill(key, ids.key(reg["id"]), loc)
             else:
                 if loc != cur.doc["location"]:
-                    raise InvalidInput(
-                        "LocationCannotBeChanged",
+                    raise LocationCannotBeChanged(
                         "The location of a replication cannot be changed.",
                     )
                 zr = props.get("zoneRedundancy", cur.doc["properties"]["zoneRedundancy"])
                 if zr != cur.doc["properties"]["zoneRedundancy"]:
-                    raise InvalidInput(
-                        "ZoneRedundancyCannotBeChanged",
+                    raise ZoneRedundancyCannotBeChanged(
                         "zoneRedundancy cannot be changed after creation; "
                         "delete and recreate the replication to change it.",
                     )
@@ -221,16 +225,13 @@ class Replications:
             props = body_properties(body)
             unknown = set(props) - {"regionEndpointEnabled"}
             if unknown:
-                raise InvalidInput(
-                    "InvalidRequestContent",
+                raise InvalidRequestContent(
                     f"Only regionEndpointEnabled and tags can be updated on a replication; "
                     f"got {', '.join(sorted(unknown))}.",
                 )
             if "regionEndpointEnabled" in props:
                 if not isinstance(props["regionEndpointEnabled"], bool):
-                    raise InvalidInput(
-                        "InvalidRequestContent", "'regionEndpointEnabled' must be a boolean."
-                    )
+                    raise InvalidRequestContent("'regionEndpointEnabled' must be a boolean.")
                 doc["properties"]["regionEndpointEnabled"] = props["regionEndpointEnabled"]
             if "tags" in body:
                 doc["tags"] = check_tags(body["tags"])
@@ -257,8 +258,7 @@ class Replications:
             if cur is None:
                 return None
             if cur.doc["location"] == reg["location"]:
-                raise InvalidInput(
-                    "HomeReplicationCannotBeDeleted",
+                raise HomeReplicationCannotBeDeleted(
                     f"The replication '{cur.doc['name']}' is in the registry's home region "
                     f"'{reg['location']}' and cannot be deleted. Delete the registry instead.",
                 )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from acrctl.backend import ids, scopes
-from acrctl.backend.errors import InvalidInput
+from acrctl.backend.errors import InvalidInput, InvalidRoleDefinition
 
 ACR = "Microsoft.ContainerRegistry/registries"
 
@@ -260,7 +260,7 @@ class CustomRole:
 
 
 def _bad(message: str) -> InvalidInput:
-    return InvalidInput("InvalidRoleDefinition", message)
+    return InvalidRoleDefinition(message)
 
 
 def parse_custom(body: dict[str, Any], scope: str) -> CustomRole:

@@ -13,7 +13,7 @@ import posixpath
 import re
 from urllib.parse import unquote
 
-from acrctl.backend.errors import InvalidInput
+from acrctl.backend.errors import InvalidInput, InvalidScope
 
 # characters ARM allows in no resource name (`%` too: see _check_segment)
 _FORBIDDEN = re.compile(r"[<>&:\\?*#\x00-\x1f\x7f]")
@@ -29,7 +29,7 @@ SHAPE = (
 
 
 def invalid(scope: str, reason: str) -> InvalidInput:
-    return InvalidInput("InvalidScope", f"The scope '{scope[:200]}' is not valid: {reason}.")
+    return InvalidScope(f"The scope '{scope[:200]}' is not valid: {reason}.")
 
 
 def normalise(scope: str) -> str:

@@ -7,14 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 from acrctl.backend import ids
-from acrctl.backend.errors import InvalidInput
+from acrctl.backend.errors import (
+    InvalidRequestContent,
+    InvalidResourceName,
+    InvalidTagCount,
+    RegistryNameInvalid,
+)
 
 
 def check_name(name: str, what: str) -> None:
     """A registry, replication or webhook name where one enters (ids.is_name)."""
     if not ids.is_name(name):
-        raise InvalidInput(
-            "InvalidResourceName" if what != "registry" else "RegistryNameInvalid",
+        raise (InvalidResourceName if what != "registry" else RegistryNameInvalid)(
             f"The {what} name '{ids.printable(name)}' is invalid: {what} names must be 5 to "
             "50 characters long and contain only letters and digits.",
         )
@@ -26,8 +30,7 @@ def body_properties(body: dict[str, Any], required: bool = False) -> dict[str, A
     if props is None and not required:
         return {}
     if not isinstance(props, dict):
-        raise InvalidInput(
-            "InvalidRequestContent",
+        raise InvalidRequestContent(
             "The request content was invalid and could not be deserialized: "
             f"'properties' {'is required and ' if required else ''}must be an "
             "object.",
@@ -41,11 +44,10 @@ def check_tags(tags: Any) -> dict[str, str]:
     if not isinstance(tags, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
     ):
-        raise InvalidInput(
-            "InvalidRequestContent",
+        raise InvalidRequestContent(
             "The request content was invalid and could not be deserialized: "
             "'tags' must be an object of string values.",
         )
     if len(tags) > 50:
-        raise InvalidInput("InvalidTagCount", "A resource can have at most 50 tags.")
+        raise InvalidTagCount("A resource can have at most 50 tags.")
     return dict(tags)

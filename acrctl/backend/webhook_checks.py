@@ -7,7 +7,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from acrctl.backend.errors import InvalidInput
+from acrctl.backend.errors import WebhookInvalidParameterValue
 
 ACTIONS = ("push", "delete", "quarantine", "chart_push", "chart_delete")
 MASK = "******"
@@ -32,15 +32,14 @@ def mask_uri(uri: str) -> str:
 
 def check_uri(uri: Any) -> str:
     if not isinstance(uri, str) or not uri:
-        raise InvalidInput("WebhookInvalidParameterValue", "The webhook serviceUri is required.")
+        raise WebhookInvalidParameterValue("The webhook serviceUri is required.")
     try:  # 'http://[x' (an unclosed IPv6 bracket) or a port past 65535 raise ValueError
         p = urlsplit(uri)
         _ = p.port
     except ValueError:
         p = urlsplit("")
     if p.scheme not in ("http", "https") or not p.hostname:
-        raise InvalidInput(
-            "WebhookInvalidParameterValue",
+        raise WebhookInvalidParameterValue(
             "The webhook serviceUri must be an absolute http or https URI.",
         )
     return uri
@@ -48,15 +47,13 @@ def check_uri(uri: Any) -> str:
 
 def check_actions(actions: Any) -> list[str]:
     if not isinstance(actions, list) or not actions:
-        raise InvalidInput(
-            "WebhookInvalidParameterValue",
+        raise WebhookInvalidParameterValue(
             "The webhook needs at least one action: " + ", ".join(ACTIONS) + ".",
         )
     out = []
     for a in actions:
         if not isinstance(a, str) or a.lower() not in ACTIONS:
-            raise InvalidInput(
-                "WebhookInvalidParameterValue",
+            raise WebhookInvalidParameterValue(
                 f"'{a}' is not a webhook action. Allowed: {', '.join(ACTIONS)}.",
             )
         if a.lower() not in out:
@@ -70,13 +67,11 @@ def check_headers(headers: Any) -> dict[str, str]:
     if not isinstance(headers, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
     ):
-        raise InvalidInput(
-            "WebhookInvalidParameterValue", "customHeaders must be an object of string values."
-        )
+        raise WebhookInvalidParameterValue("customHeaders must be an object of string values.")
     for name, value in headers.items():
         problem = header_problem(name, value)
         if problem:
-            raise InvalidInput("WebhookInvalidParameterValue", problem)
+            raise WebhookInvalidParameterValue(problem)
     return dict(headers)
 
 
@@ -115,8 +110,7 @@ def delivery_host(uri: str) -> str:
 
 def check_status(status: Any) -> str:
     if status not in ("enabled", "disabled"):
-        raise InvalidInput(
-            "WebhookInvalidParameterValue",
+        raise WebhookInvalidParameterValue(
             f"The webhook status must be 'enabled' or 'disabled', not '{status}'.",
         )
     return str(status)
@@ -124,13 +118,11 @@ def check_status(status: Any) -> str:
 
 def check_signing_secret(value: Any) -> str:
     if not isinstance(value, str):
-        raise InvalidInput(
-            "WebhookInvalidParameterValue", "The webhook signingSecret must be a string."
-        )
+        raise WebhookInvalidParameterValue("The webhook signingSecret must be a string.")
     return value
 
 
 def check_scope(scope: Any) -> str:
     if not isinstance(scope, str):
-        raise InvalidInput("WebhookInvalidParameterValue", "The webhook scope must be a string.")
+        raise WebhookInvalidParameterValue("The webhook scope must be a string.")
     return scope

@@ -12,7 +12,12 @@ import uuid
 from typing import Any
 
 from acrctl.backend import ids, regions
-from acrctl.backend.errors import InvalidInput, NotFound
+from acrctl.backend.errors import (
+    InvalidRequestContent,
+    ResourceNotFound,
+    WebhookEventNotFound,
+    WebhookInvalidParameterValue,
+)
 from acrctl.backend.webhook_checks import ACTIONS, MASK, mask_uri
 from acrctl.backend.webhook_outbox import EVENT, WEBHOOK, WebhookDelivery
 
@@ -78,15 +83,12 @@ class WebhookEvents(WebhookDelivery):
         event's region (None: the registry's home region). Returns [{"webhook", "id"}]."""
         action = str(action).lower()
         if action not in ACTIONS:
-            raise InvalidInput(
-                "WebhookInvalidParameterValue",
+            raise WebhookInvalidParameterValue(
                 f"'{action}' is not a webhook action. Allowed: {', '.join(ACTIONS)}.",
             )
         reg = self.b.registries.find(registry_name)
         if reg is None:
-            raise NotFound(
-                "ResourceNotFound", f"The registry '{registry_name}' could not be found."
-            )
+            raise ResourceNotFound(f"The registry '{registry_name}' could not be found.")
         where = regions.normalize(region) if region else reg["location"]
         content = event_content(
             action,
@@ -146,17 +148,14 @@ class WebhookEvents(WebhookDelivery):
         """Send a past event again: a new delivery with the same content (so the payload's
         `id` lets a receiver de-duplicate). Returns {"id": the new delivery's event id}."""
         if not isinstance(event_id, str) or not EVENT_ID_RE.match(event_id):
-            raise InvalidInput(
-                "InvalidRequestContent",
+            raise InvalidRequestContent(
                 "The request needs 'eventId', the id of an event of this "
                 "webhook (a GUID from list-events or ping).",
             )
         item = self.item(sub, rg, registry, name)
         past = self.b.store.get(EVENT, f"{item.key}/events/{event_id.lower()}")
         if past is None:
-            raise NotFound(
-                "WebhookEventNotFound", f"The webhook '{name}' has no event '{event_id}'."
-            )
+            raise WebhookEventNotFound(f"The webhook '{name}' has no event '{event_id}'.")
         event = self.enqueue(item, copy.deepcopy(past.doc["content"]), past.doc["id"])
         return {"id": event["id"]}
 

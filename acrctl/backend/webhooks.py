@@ -15,7 +15,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from acrctl.backend import ids, regions
-from acrctl.backend.errors import Conflict, InvalidInput
+from acrctl.backend.errors import LocationCannotBeChanged, QuotaExceeded, WebhookLocationNotAllowed
 from acrctl.backend.etags import check_preconditions
 from acrctl.backend.registries import WEBHOOK_QUOTA
 from acrctl.backend.validation import body_properties, check_name, check_tags
@@ -89,8 +89,7 @@ class Webhooks(WebhookEvents):
                 if r["location"] not in allowed
             ]
         if region["name"] not in allowed:
-            raise InvalidInput(
-                "WebhookLocationNotAllowed",
+            raise WebhookLocationNotAllowed(
                 f"The webhook location '{region['name']}' must be the registry's home region "
                 f"or one of its replica regions: {', '.join(allowed)}.",
             )
@@ -129,14 +128,11 @@ class Webhooks(WebhookEvents):
             if cur:
                 self.b.ops.ensure_idle(WEBHOOK, key, name)
                 if location != cur.doc["location"]:
-                    raise InvalidInput(
-                        "LocationCannotBeChanged", "The location of a webhook cannot be changed."
-                    )
+                    raise LocationCannotBeChanged("The location of a webhook cannot be changed.")
             else:
                 quota = WEBHOOK_QUOTA[reg["sku"]["name"]]
                 if self.count_for(reg) >= quota:
-                    raise Conflict(
-                        "QuotaExceeded",
+                    raise QuotaExceeded(
                         f"Quota exceeded for resource type webhooks for the registry SKU "
                         f"{reg['sku']['name']}. Learn more about different SKU quotas and "
                         "upgrade process: https://aka.ms/acr/tiers",

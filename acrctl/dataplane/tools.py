@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from acrctl.backend.errors import InvalidInput, Throttled
+from acrctl.backend.errors import InvalidParameter, TooManyImports
 from acrctl.backend.imports import ImportSpec
 from acrctl.dataplane.copier import CopyError
 
@@ -70,15 +70,14 @@ class PlaneTools:
             try:
                 Policy.from_settings(self.plane.settings).resolve(source_url(spec.registry_uri))
             except Refused as exc:
-                raise InvalidInput(
-                    "InvalidParameter", f"The source registry cannot be reached: {exc.reason}"
+                raise InvalidParameter(
+                    f"The source registry cannot be reached: {exc.reason}"
                 ) from None
         engine = self.engine
         limit = max(1, self.plane.settings.import_max_concurrent)
         with self._lock:
             if self._imports >= limit:
-                raise Throttled(
-                    "TooManyImports",
+                raise TooManyImports(
                     f"{limit} imports are running on this server (import_max_concurrent); "
                     "retry later.",
                     retry_after=self.plane.settings.retry_after,

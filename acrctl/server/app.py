@@ -246,14 +246,12 @@ class App:
 
     def _dispatch(self, req: Request) -> Response:
         if len(req.body) > MAX_BODY:  # every route, whether or not its handler reads a body
-            raise errors.PayloadTooLarge(
-                "RequestEntityTooLarge", f"The request body is larger than {MAX_BODY} bytes."
-            )
+            raise errors.RequestEntityTooLarge(f"The request body is larger than {MAX_BODY} bytes.")
         route, params, known = self.match(req.method, req.path)
         if route is None:
             if known or req.method not in {r.method for r in self.routes}:
                 return self._method_not_allowed(req, known)
-            raise errors.NotFound("NotFound", f"No route matches '{req.method} {req.path}'.")
+            raise errors.PathNotFound(f"No route matches '{req.method} {req.path}'.")
         req.meta.update(route=route.template, action=route.action)
         if route.public:
             return route.handler(Ctx(req, params, self.backend, _anonymous(), ""))
@@ -302,19 +300,16 @@ class App:
     def _api_version(req: Request, route: Route, params: dict[str, str]) -> str:
         version = req.query.get("api-version")
         if not version:
-            raise errors.InvalidInput(
-                "MissingApiVersionParameter",
+            raise errors.MissingApiVersionParameter(
                 "The api-version query parameter (?api-version=) is required for all requests.",
             )
         if not API_VERSION_RE.match(version):
-            raise errors.InvalidInput(
-                "InvalidApiVersionParameter",
+            raise errors.InvalidApiVersionParameter(
                 f"The api-version '{version}' is invalid. The supported versions are "
                 f"'{','.join(ACR_API_VERSIONS)}'.",
             )
         if route.acr and version not in ACR_API_VERSIONS:
-            raise errors.InvalidInput(
-                "NoRegisteredProviderFound",
+            raise errors.NoRegisteredProviderFound(
                 f"No registered resource provider found for location 'global' and API version "
                 f"'{version}' for type 'registries'. The supported api-versions are "
                 f"'{', '.join(ACR_API_VERSIONS)}'.",

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import quote
 
 from acrctl.backend import ids
-from acrctl.backend.errors import InvalidInput, PayloadTooLarge
+from acrctl.backend.errors import (
+    InvalidInput,
+    InvalidRequestContent,
+    InvalidSkipToken,
+    RequestEntityTooLarge,
+)
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
@@ -56,13 +61,10 @@ class Response:
 
 def parse_json(raw: bytes, require_object: bool = True) -> Any:
     if len(raw) > MAX_BODY:
-        raise PayloadTooLarge(
-            "RequestEntityTooLarge", f"The request body is larger than {MAX_BODY} bytes."
-        )
+        raise RequestEntityTooLarge(f"The request body is larger than {MAX_BODY} bytes.")
     if not raw.strip():
         if require_object:
-            raise InvalidInput(
-                "InvalidRequestContent",
+            raise InvalidRequestContent(
                 "The request content was invalid and could not be deserialized: the body is empty.",
             )
         return {}
@@ -70,14 +72,12 @@ def parse_json(raw: bytes, require_object: bool = True) -> Any:
         data = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
         detail = str(exc)[:200] if not isinstance(exc, RecursionError) else "nested too deeply"
-        raise InvalidInput(
-            "InvalidRequestContent",
+        raise InvalidRequestContent(
             f"The request content was invalid and could not be deserialized: '{detail}'.",
         ) from None
     _check_shape(data, bool(_SURROGATE_ESCAPE.search(raw)))
     if require_object and not isinstance(data, dict):
-        raise InvalidInput(
-            "InvalidRequestContent",
+        raise InvalidRequestContent(
             "The request content was invalid and could not be deserialized: "
             "the body must be a JSON object.",
         )
@@ -89,8 +89,7 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _invalid(detail: str) -> InvalidInput:
-    return InvalidInput(
-        "InvalidRequestContent",
+    return InvalidRequestContent(
         f"The request content was invalid and could not be deserialized: {detail}",
     )
 
@@ -187,11 +186,9 @@ class Ctx:
         try:
             after = int(token) if token else None
         except ValueError:
-            raise InvalidInput(
-                "InvalidSkipToken", "The $skipToken or $top query parameter is invalid."
-            ) from None
+            raise InvalidSkipToken("The $skipToken or $top query parameter is invalid.") from None
         if after is not None and not 0 <= after < 2**63:  # the store's sequence range
-            raise InvalidInput("InvalidSkipToken", "The $skipToken query parameter is invalid.")
+            raise InvalidSkipToken("The $skipToken query parameter is invalid.")
         return after, self._page_size()
 
     def key_paging(self) -> tuple[str | None, int]:
@@ -200,9 +197,7 @@ class Ctx:
         token = self.req.query.get("$skipToken")
         key = _token_key(token) if token else None
         if token and key is None:
-            raise InvalidInput(
-                "InvalidSkipToken", "The $skipToken or $top query parameter is invalid."
-            )
+            raise InvalidSkipToken("The $skipToken or $top query parameter is invalid.")
         return key, self._page_size()
 
     def _page_size(self) -> int:
@@ -210,11 +205,9 @@ class Ctx:
         try:
             limit = min(int(top), 1000) if top else int(self.b.settings.page_size)
         except ValueError:
-            raise InvalidInput(
-                "InvalidSkipToken", "The $skipToken or $top query parameter is invalid."
-            ) from None
+            raise InvalidSkipToken("The $skipToken or $top query parameter is invalid.") from None
         if limit < 1:
-            raise InvalidInput("InvalidSkipToken", "$top must be a positive number.")
+            raise InvalidSkipToken("$top must be a positive number.")
         return limit
 
     def resource(

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from acrctl.backend.errors import NotFound, connection_lost
+from acrctl.backend.errors import MetricsDisabled, connection_lost
 from acrctl.server.http import Ctx, Request, Response
 from acrctl.server.metrics import Metrics
 from acrctl.server.ratelimit import Buckets
@@ -282,8 +282,7 @@ def readyz(c: Ctx) -> Response:
 def metrics(c: Ctx) -> Response:
     obs = _obs(c)
     if obs is None or obs.metrics is None:
-        raise NotFound(
-            "MetricsDisabled",
+        raise MetricsDisabled(
             "Metrics are not enabled on this server (acrctl server --metrics on).",
         )
     payload, content_type = obs.metrics.exposition()

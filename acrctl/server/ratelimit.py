@@ -29,7 +29,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from acrctl.backend.errors import AuthenticationFailed, Throttled
+from acrctl.backend.errors import (
+    AuthenticationFailed,
+    SubscriptionRequestsThrottled,
+    TenantRequestsThrottled,
+    TooManyRequests,
+)
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend, Settings
@@ -145,15 +150,13 @@ class Limiter:
         seconds = retry_after(wait)
         m = SUB_RE.match(req.path)
         if m is not None:
-            raise Throttled(
-                "SubscriptionRequestsThrottled",
+            raise SubscriptionRequestsThrottled(
                 f"Number of '{kind}' requests for subscription '{m.group(1)}' "
                 f"actor '{caller.id}' exceeded. Please try again after "
                 f"'{seconds}' seconds.",
                 retry_after=seconds,
             )
-        raise Throttled(
-            "TenantRequestsThrottled",
+        raise TenantRequestsThrottled(
             f"Number of '{kind}' requests for tenant actor '{caller.id}' "
             f"exceeded. Please try again after '{seconds}' seconds.",
             retry_after=seconds,
@@ -167,8 +170,7 @@ class Limiter:
         )
         if wait:
             seconds = retry_after(wait)
-            raise Throttled(
-                "TooManyRequests",
+            raise TooManyRequests(
                 "Too many requests without valid credentials from this client "
                 f"address. Please try again after '{seconds}' seconds.",
                 retry_after=seconds,

@@ -7,7 +7,13 @@ import re
 from typing import Any
 
 from acrctl.backend import scopes
-from acrctl.backend.errors import InvalidInput, NotFound
+from acrctl.backend.errors import (
+    InvalidFilter,
+    InvalidPrincipal,
+    InvalidSetting,
+    NotFound,
+    ResetDisabled,
+)
 from acrctl.server.http import Ctx, Response
 
 
@@ -81,10 +87,10 @@ def create_principal(c: Ctx) -> Response:
     body = c.body()
     name = body.get("displayName")
     if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("InvalidPrincipal", "A principal needs a displayName.")
+        raise InvalidPrincipal("A principal needs a displayName.")
     kind = body.get("type", "Application")
     if kind not in ("User", "Application"):
-        raise InvalidInput("InvalidPrincipal", "type must be 'User' or 'Application'.")
+        raise InvalidPrincipal("type must be 'User' or 'Application'.")
     from acrctl.backend import credentials
 
     end = body.get("endDateTime")
@@ -117,7 +123,7 @@ def whoami(c: Ctx) -> Response:
 
 def reset(c: Ctx) -> Response:
     if not c.b.settings.allow_reset:
-        raise InvalidInput("ResetDisabled", "This server was not started with resets allowed.")
+        raise ResetDisabled("This server was not started with resets allowed.")
     from acrctl.backend.credentials import reset_store
 
     # the admin keeps a way in: the configured token, else its own; so does the caller
@@ -137,18 +143,16 @@ def settings(c: Ctx) -> Response:
     changes: dict[str, Any] = {}
     if "lroMode" in body:
         if body["lroMode"] not in ("immediate", "polls", "seconds"):
-            raise InvalidInput("InvalidSetting", "lroMode must be immediate, polls or seconds.")
+            raise InvalidSetting("lroMode must be immediate, polls or seconds.")
         changes["lro_mode"] = body["lroMode"]
     for key, attr, integral in SETTINGS:
         low, high = RANGES[attr]
         if key in body:
             value = body[key]
             if isinstance(value, bool) or not isinstance(value, int if integral else int | float):
-                raise InvalidInput(
-                    "InvalidSetting", f"{key} must be {'an integer' if integral else 'a number'}."
-                )
+                raise InvalidSetting(f"{key} must be {'an integer' if integral else 'a number'}.")
             if value < low or (high is not None and value > high):
-                raise InvalidInput("InvalidSetting", f"{key} must be between {low} and {high}.")
+                raise InvalidSetting(f"{key} must be between {low} and {high}.")
             changes[attr] = value if integral else float(value)
     for attr, value in changes.items():  # all or nothing
         setattr(s, attr, value)
@@ -184,7 +188,5 @@ def _filter_value(c: Ctx, field: str) -> str | None:
     # the closing quote ends the value: `'O'Brien'` is refused, not read as 'O'
     m = re.search(rf"\b{field}\s+eq\s+'((?:[^']|'')*)'(?=\s|\)|$)", flt, re.IGNORECASE)
     if m is None:
-        raise InvalidInput(
-            "InvalidFilter", f"The $filter '{flt[:100]}' is invalid: use {field} eq '<value>'."
-        )
+        raise InvalidFilter(f"The $filter '{flt[:100]}' is invalid: use {field} eq '<value>'.")
     return m.group(1).replace("''", "'")

@@ -17,7 +17,11 @@ from typing import Any
 from urllib.parse import quote
 
 from acrctl.backend import regions
-from acrctl.backend.errors import InvalidInput, NotFound
+from acrctl.backend.errors import (
+    InvalidFilterInQueryString,
+    InvalidResourceNamespace,
+    InvalidSkipToken,
+)
 from acrctl.backend.registries import REGISTRY
 from acrctl.backend.replications import REPLICATION
 from acrctl.backend.webhooks import WEBHOOK
@@ -75,8 +79,7 @@ def parse_filter(text: str) -> dict[str, str]:
         m = _CLAUSE.match(text, pos)
         key = m.group(1).lower() if m else ""
         if m is None or key not in FILTER_KEYS or key in out:
-            raise InvalidInput(
-                "InvalidFilterInQueryString",
+            raise InvalidFilterInQueryString(
                 f"The $filter '{text[:200]}' is not supported. Use resourceType eq '...', "
                 "name eq '...', resourceGroup eq '...' or location eq '...', each at most "
                 "once, joined with 'and'.",
@@ -88,8 +91,7 @@ def parse_filter(text: str) -> dict[str, str]:
         more = _AND.match(text, pos)
         pos = more.end() if more else -1
         if pos < 0:
-            raise InvalidInput(
-                "InvalidFilterInQueryString",
+            raise InvalidFilterInQueryString(
                 f"The $filter '{text[:200]}' is not supported: join clauses with 'and'.",
             )
 
@@ -101,13 +103,11 @@ def _skip(c: Ctx) -> tuple[int, int | None, int]:
         index, after = (int(x) for x in token.split(":", 1)) if token else (0, None)
         limit = min(int(top), MAX_TOP) if top else int(c.b.settings.page_size)
     except ValueError:
-        raise InvalidInput(
-            "InvalidSkipToken", "The $skipToken or $top query parameter is invalid."
-        ) from None
+        raise InvalidSkipToken("The $skipToken or $top query parameter is invalid.") from None
     if not 0 <= index < len(RESOURCE_KINDS) or (after is not None and not 0 <= after < 2**63):
-        raise InvalidInput("InvalidSkipToken", "The $skipToken query parameter is invalid.")
+        raise InvalidSkipToken("The $skipToken query parameter is invalid.")
     if limit < 1:
-        raise InvalidInput("InvalidSkipToken", "$top must be a positive number.")
+        raise InvalidSkipToken("$top must be a positive number.")
     return index, after, limit
 
 
@@ -246,9 +246,7 @@ def get_provider(c: Ctx) -> Response:
     for ns, types in providers_catalog().items():
         if ns.lower() == c.p["namespace"].lower():
             return c.ok(_provider(c.p["sub"], ns, types))
-    raise NotFound(
-        "InvalidResourceNamespace", f"The resource namespace '{c.p['namespace'][:100]}' is invalid."
-    )
+    raise InvalidResourceNamespace(f"The resource namespace '{c.p['namespace'][:100]}' is invalid.")
 
 
 def register_acr(c: Ctx) -> Response:

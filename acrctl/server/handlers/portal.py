@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
-from acrctl.backend.errors import NotFound
+from acrctl.backend.errors import PathNotFound, PortalDisabled
 from acrctl.server.http import Ctx, Response
 
 CSP = (
@@ -41,9 +41,7 @@ def page_html() -> str:
 
 def _enabled(c: Ctx) -> None:
     if not c.b.settings.portal_enabled:
-        raise NotFound(
-            "PortalDisabled", "The portal is off on this server (setting portal_enabled = false)."
-        )
+        raise PortalDisabled("The portal is off on this server (setting portal_enabled = false).")
 
 
 def _answer(text: str, media: str) -> Response:
@@ -73,5 +71,5 @@ def asset(c: Ctx) -> Response:
     _enabled(c)
     name = c.p["asset"]
     if name not in ASSETS:
-        raise NotFound("NotFound", f"The portal has no file '{name[:100]}'.")
+        raise PathNotFound(f"The portal has no file '{name[:100]}'.")
     return _answer(_static(name), ASSETS[name])

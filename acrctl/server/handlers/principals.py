@@ -7,7 +7,7 @@ remove, a more powerful principal."""
 from __future__ import annotations
 
 from acrctl.backend import credentials
-from acrctl.backend.errors import InvalidInput
+from acrctl.backend.errors import InvalidRequestContent
 from acrctl.server.http import Ctx, Response
 
 ASSIGN = "Microsoft.Authorization/roleAssignments"
@@ -28,8 +28,7 @@ def reset_credential(c: Ctx) -> Response:
     body = c.body(require_object=False)
     append = body.get("append", False)
     if not isinstance(append, bool):
-        raise InvalidInput(
-            "InvalidRequestContent",
+        raise InvalidRequestContent(
             "The request content was invalid and could not be deserialized: "
             "'append' must be a boolean.",
         )

@@ -71,9 +71,9 @@ def operation_status(c: Ctx) -> Response:
     op = c.b.ops.get(c.p["op"])
     resource = c.req.path.rsplit("/operationStatuses/", 1)[0]
     if op["resourceId"].lower() != resource.rstrip("/").lower():
-        from acrctl.backend.errors import NotFound
+        from acrctl.backend.errors import OperationNotFound
 
-        raise NotFound("OperationNotFound", f"The operation '{c.p['op']}' could not be found.")
+        raise OperationNotFound(f"The operation '{c.p['op']}' could not be found.")
     resp = c.ok(c.b.ops.status_body(op))
     if op["status"] == "InProgress":  # without it the SDK waits its 30 s default
         resp.headers["Retry-After"] = str(c.b.settings.retry_after)
@@ -108,9 +108,9 @@ def operation_result(c: Ctx) -> Response:
     202 while running, then 204."""
     op = c.b.ops.get(c.p["op"])
     if not op["resourceId"].lower().startswith(f"/subscriptions/{c.p['sub']}/".lower()):
-        from acrctl.backend.errors import NotFound
+        from acrctl.backend.errors import OperationNotFound
 
-        raise NotFound("OperationNotFound", f"The operation '{c.p['op']}' could not be found.")
+        raise OperationNotFound(f"The operation '{c.p['op']}' could not be found.")
     if op["status"] == "InProgress":
         return Response(
             202, None, {"Location": c.url(c.req.path), "Retry-After": str(c.b.settings.retry_after)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from acrctl.backend.errors import Conflict, InvalidInput, NotFound
+from acrctl.backend.errors import DataPlaneOff, InvalidParameter, ResourceNotFound
 from acrctl.backend.imports import DataPlanePort, ImportOps, parse, split_image
 from acrctl.backend.rbac import denied
 from acrctl.backend.replication_tasks import ReplicationTasks, image_status
@@ -22,8 +22,7 @@ PULL = "Microsoft.ContainerRegistry/registries/pull/read"
 
 def _port(c: Ctx) -> DataPlanePort:
     if c.b.dataplane is None:
-        raise Conflict(
-            "DataPlaneOff",
+        raise DataPlaneOff(
             "The data plane is not running on this server (see /readyz checks.dataplane).",
         )
     return c.b.dataplane
@@ -38,12 +37,10 @@ def _registry(c: Ctx) -> tuple[dict[str, Any], list[str]]:
 def image_presence(c: Ctx) -> Response:
     image = c.req.query.get("image") or ""
     if not image:
-        raise InvalidInput(
-            "InvalidParameter", "The query parameter 'image' (repo:tag) is required."
-        )
+        raise InvalidParameter("The query parameter 'image' (repo:tag) is required.")
     repo, tag = split_image(image, "image")
     if tag.startswith("sha256:"):
-        raise InvalidInput("InvalidParameter", f"The image '{image}' must name a tag.")
+        raise InvalidParameter(f"The image '{image}' must name a tag.")
     reg, regions = _registry(c)
     held = _port(c).image_presence(reg, regions, repo, tag)
     home = reg["location"]
@@ -112,9 +109,7 @@ def _source_registry(c: Ctx, resource_id: str, name: str | None) -> dict[str, An
         name = resource_id.rstrip("/").rsplit("/", 1)[-1]
     src = c.b.registries.find(name or "")
     if src is None or (resource_id and src["id"].lower() != resource_id.rstrip("/").lower()):
-        raise NotFound(
-            "ResourceNotFound", f"The source registry '{resource_id or name}' could not be found."
-        )
+        raise ResourceNotFound(f"The source registry '{resource_id or name}' could not be found.")
     if not c.b.rbac.allowed(c.caller, PULL, src["id"]):
         raise denied(c.caller, PULL, src["id"])
     return src
