@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
 
 from acrctl.backend.activity import ACTIVITY
-from acrctl.backend.errors import InvalidInput
+from acrctl.backend.errors import ReadOnlyStateFile
 from acrctl.backend.sqlite import SqliteStore
 from acrctl.backend.store import Item
 from acrctl.client.errors import AcrctlError
@@ -24,10 +24,6 @@ if TYPE_CHECKING:
     from acrctl.backend.core import Backend
 
 OTHER_FILE = "or point ACRCTL_STATE at another file"
-
-
-class ReadOnlyStateFile(InvalidInput):
-    """A write to a state file opened read-only (HTTP 400 through the in-process app)."""
 
 
 class ReadOnlyStore(SqliteStore):
@@ -42,7 +38,7 @@ class ReadOnlyStore(SqliteStore):
         self._db = _read_only_connection(path)
 
     def _write(self) -> NoReturn:  # type: ignore[override]
-        raise ReadOnlyStateFile("ReadOnlyStateFile", self.why)
+        raise ReadOnlyStateFile(self.why)
 
     def put(
         self,

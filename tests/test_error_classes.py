@@ -4,9 +4,13 @@ code class answers its family's status, a subclass of a family keeps the family'
 
 from __future__ import annotations
 
+import ast
+import functools
 import inspect
 import sqlite3
+from pathlib import Path
 
+import acrctl
 from acrctl.backend import errors
 from acrctl.server.app import error_response
 
@@ -113,3 +117,70 @@ def test_a_busy_sqlite_database_is_database_busy() -> None:
     assert (lost.code, lost.retry_after) == ("DatabaseBusy", 1)
     resp = error_response(sqlite3.OperationalError("database is locked"), "rid-5")
     assert (resp.status, resp.headers["Retry-After"]) == (503, "1")
+
+
+# ---- the raise sites, by an AST scan of acrctl/ -----------------------------------------
+
+PACKAGE = Path(acrctl.__file__).parent
+ERRORS_PY = PACKAGE / "backend" / "errors.py"
+NOT_A_CODE = {"ArmError", "CodedError", *(cls.__name__ for cls in FAMILIES)}
+
+
+def errors_names(tree: ast.Module) -> tuple[dict[str, str], set[str]]:
+    """A module's names for acrctl.backend.errors' classes (local -> class) and for the
+    module itself, from its imports wherever they are."""
+    names: dict[str, str] = {}
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "acrctl.backend.errors":
+            names.update({a.asname or a.name: a.name for a in node.names})
+        elif isinstance(node, ast.ImportFrom) and node.module == "acrctl.backend":
+            modules.update(a.asname or a.name for a in node.names if a.name == "errors")
+    return names, modules
+
+
+def named(node: ast.expr, names: dict[str, str], modules: set[str]) -> list[str]:
+    """The errors classes an expression names: a name, errors.X, or a conditional of them."""
+    if isinstance(node, ast.IfExp):
+        return named(node.body, names, modules) + named(node.orelse, names, modules)
+    if isinstance(node, ast.Name) and node.id in names:
+        return [names[node.id]]
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return [node.attr] if node.value.id in modules else []
+    return []
+
+
+@functools.cache
+def scan() -> tuple[set[str], list[str]]:
+    """(code classes built somewhere in acrctl/, the sites that break the rule)."""
+    own = {cls.__name__ for cls in code_classes()} | NOT_A_CODE
+    built: set[str] = set()
+    bad: list[str] = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        names, modules = errors_names(tree)
+        if path == ERRORS_PY:
+            names = {name: name for name in own}
+        where = str(path.relative_to(PACKAGE.parent))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                for name in named(node.func, names, modules):
+                    built.add(name)
+                    if name in NOT_A_CODE:
+                        bad.append(f"{where}:{node.lineno}: {name}(code, ...) names no class")
+            elif isinstance(node, ast.ClassDef) and path != ERRORS_PY:
+                for base in node.bases:
+                    if named(base, names, modules):
+                        bad.append(
+                            f"{where}:{node.lineno}: error class {node.name} not in errors.py"
+                        )
+    return built, bad
+
+
+def test_every_raise_site_names_a_code_class() -> None:
+    assert scan()[1] == []
+
+
+def test_every_code_class_is_raised_somewhere() -> None:
+    unused = {cls.__name__ for cls in code_classes()} - scan()[0]
+    assert unused == set()

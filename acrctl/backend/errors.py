@@ -268,6 +268,10 @@ class PrincipalNotFoundInRequest(CodedError, InvalidInput):
     code = "PrincipalNotFound"
 
 
+class ReadOnlyStateFile(CodedError, InvalidInput):
+    code = "ReadOnlyStateFile"  # a write to a state file opened read-only (acrctl.statefile)
+
+
 class RegistryNameInvalid(CodedError, InvalidInput):
     code = "RegistryNameInvalid"
 
