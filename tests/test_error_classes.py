@@ -123,19 +123,45 @@ def test_a_busy_sqlite_database_is_database_busy() -> None:
 
 PACKAGE = Path(acrctl.__file__).parent
 ERRORS_PY = PACKAGE / "backend" / "errors.py"
-NOT_A_CODE = {"ArmError", "CodedError", *(cls.__name__ for cls in FAMILIES)}
+ARM_ERRORS = [
+    cls
+    for _, cls in inspect.getmembers(errors, inspect.isclass)
+    if issubclass(cls, errors.ArmError)
+]
+NOT_A_CODE = {cls.__name__ for cls in ARM_ERRORS} - {cls.__name__ for cls in code_classes()}
 
 
-def errors_names(tree: ast.Module) -> tuple[dict[str, str], set[str]]:
+def test_errors_py_holds_only_the_families_and_code_classes() -> None:
+    stray = NOT_A_CODE - {"ArmError", "CodedError", *(cls.__name__ for cls in FAMILIES)}
+    assert stray == set()
+
+
+def imported_from(node: ast.ImportFrom, path: Path) -> str:
+    """The absolute module an import reads from (relative ones resolved against `path`)."""
+    if not node.level:
+        return node.module or ""
+    package = list(path.relative_to(PACKAGE.parent).parent.parts)
+    base = package[: len(package) - node.level + 1]
+    return ".".join([*base, node.module] if node.module else base)
+
+
+def errors_names(tree: ast.Module, path: Path) -> tuple[dict[str, str], set[str]]:
     """A module's names for acrctl.backend.errors' classes (local -> class) and for the
     module itself, from its imports wherever they are."""
     names: dict[str, str] = {}
     modules: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == "acrctl.backend.errors":
-            names.update({a.asname or a.name: a.name for a in node.names})
-        elif isinstance(node, ast.ImportFrom) and node.module == "acrctl.backend":
-            modules.update(a.asname or a.name for a in node.names if a.name == "errors")
+        if isinstance(node, ast.ImportFrom):
+            source = imported_from(node, path)
+            for alias in node.names:
+                if source == "acrctl.backend.errors":
+                    names[alias.asname or alias.name] = alias.name
+                elif f"{source}.{alias.name}" == "acrctl.backend.errors":
+                    modules.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            modules.update(
+                a.asname for a in node.names if a.name == "acrctl.backend.errors" and a.asname
+            )
     return names, modules
 
 
@@ -158,7 +184,7 @@ def scan() -> tuple[set[str], list[str]]:
     bad: list[str] = []
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text())
-        names, modules = errors_names(tree)
+        names, modules = errors_names(tree, path)
         if path == ERRORS_PY:
             names = {name: name for name in own}
         where = str(path.relative_to(PACKAGE.parent))
