@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import httpx
 import oci_image
 import pytest
 import trustme
+import yaml
 from click.testing import CliRunner
 from plain_registry import plain_registry
 
@@ -112,11 +114,9 @@ class Result:
     err: str
 
 
-def _cert(tmp: Path) -> tuple[Path, Path, Path]:
-    """A private CA and a certificate for the API address, the login servers and the
-    regional endpoints."""
+def _cert(tmp: Path, *names: str) -> tuple[Path, Path, Path]:
+    """A private CA and a certificate for `names`."""
     ca = trustme.CA()
-    names = ["127.0.0.1", f"*.{DOMAIN}", *(f"*.{r}.geo.{DOMAIN}" for r in (HOME, *REPLICAS))]
     cert = ca.issue_cert(*names)
     ca_pem, chain, key = tmp / "ca.pem", tmp / "server.pem", tmp / "server.key"
     ca.cert_pem.write_to_path(str(ca_pem))
@@ -140,10 +140,10 @@ def _wait_ready(url: str, ca: Path, proc: subprocess.Popen[bytes], log: Path) ->
     raise AssertionError(f"acrctl server did not become ready:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[User]:
-    tmp = tmp_path_factory.mktemp("tlsuser")
-    ca, chain, key = _cert(tmp)
+@contextmanager
+def acrctl_server(tmp: Path, *names: str) -> Iterator[User]:
+    """`acrctl server --tls-cert --tls-key` with a certificate for `names`, ready."""
+    ca, chain, key = _cert(tmp, *names)
     (tmp / "server.toml").write_text(
         "webhook_allow_local = true\n"  # import from a registry on loopback
         "[settings]\n"
@@ -156,28 +156,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[User]:
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "acrctl",
-                "server",
-                "--config",
-                str(tmp / "server.toml"),
-                "--port",
-                str(port),
-                "--data-port",
-                str(data_port),
-                "--database",
-                str(tmp / "state.db"),
-                "--tls-cert",
-                str(chain),
-                "--tls-key",
-                str(key),
+                sys.executable, "-m", "acrctl", "server", "--config", str(tmp / "server.toml"),
+                "--port", str(port), "--data-port", str(data_port),
+                "--database", str(tmp / "state.db"),
+                "--tls-cert", str(chain), "--tls-key", str(key),
             ],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-        )
+        )  # fmt: skip
     url = f"https://127.0.0.1:{port}"
     try:
         _wait_ready(url, ca, proc, log)
@@ -191,6 +179,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[User]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+def startup_lines(log: Path) -> list[str]:
+    """The server's own lines (no region output, no access log)."""
+    return [
+        line
+        for line in log.read_text().splitlines()
+        if line.startswith("acrctl server: ") and not line.startswith("acrctl server: data plane:")
+    ]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[User]:
+    """The login servers and regional endpoints are in the certificate, as the start-up
+    message asks."""
+    names = ["127.0.0.1", f"*.{DOMAIN}", *(f"*.{r}.geo.{DOMAIN}" for r in (HOME, *REPLICAS))]
+    with acrctl_server(tmp_path_factory.mktemp("tlsuser"), *names) as user:
+        yield user
 
 
 @pytest.fixture(scope="module")
@@ -317,3 +323,43 @@ def test_login_region_serves_skopeo_at_the_regional_endpoint(user: User, pushed:
     )  # fmt: skip
     assert inspected.returncode == 0, inspected.stderr
     assert f"sha256:{hashlib.sha256(inspected.stdout.encode()).hexdigest()}" == pushed
+
+
+def test_startup_says_where_the_data_plane_is(server: User) -> None:
+    lines = startup_lines(server.log)
+    assert (
+        f"acrctl server: data plane on https://127.0.0.1:{server.data_port} (login servers "
+        f"<name>.{DOMAIN}:{server.data_port}; regions: none yet)"
+    ) in lines
+    assert not [line for line in lines if "WARNING" in line]
+
+
+def test_startup_warns_when_the_certificate_does_not_name_the_login_servers(
+    tmp_path: Path,
+) -> None:
+    with acrctl_server(tmp_path, "127.0.0.1") as other:
+        lines = startup_lines(other.log)
+    assert (
+        "acrctl server: WARNING: the TLS certificate does not name *.acrctl.test; clients "
+        "will refuse those login servers. Issue it for *.acrctl.test (or pick a "
+        "--login-domain it names)."
+    ) in lines
+
+
+def test_the_notification_listener_serves_the_regions_only(user: User) -> None:
+    """Its URL and secret are in each region's 0600 configuration file; it answers nothing
+    else, and nothing without the secret."""
+    config = user.home.parent / "dataplane" / HOME / "config.yml"
+    deadline = time.monotonic() + START_TIMEOUT  # the region starts on the next reconcile
+    while not config.exists():
+        assert time.monotonic() < deadline, "region eastus did not start"
+        time.sleep(0.1)
+    assert config.stat().st_mode & 0o777 == 0o600
+    endpoint = yaml.safe_load(config.read_text())["notifications"]["endpoints"][0]
+    url, secret = endpoint["url"], endpoint["headers"]["Authorization"][0]
+    assert url.startswith("http://127.0.0.1:") and url.endswith(f"/_acrctl/events/{HOME}")
+    base = url.rsplit("/_acrctl/", 1)[0]
+    assert httpx.post(url, json={"events": []}).status_code == 401
+    assert httpx.post(url, json={"events": []}, headers={"Authorization": secret}).json() == {}
+    for path in ("/v2/", "/oauth2/token", f"/v2/{REG}/web/app/manifests/v1"):
+        assert httpx.get(f"{base}{path}", headers={"Authorization": secret}).status_code == 404
