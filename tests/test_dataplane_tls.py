@@ -363,3 +363,11 @@ def test_the_notification_listener_serves_the_regions_only(user: User) -> None:
     assert httpx.post(url, json={"events": []}, headers={"Authorization": secret}).json() == {}
     for path in ("/v2/", "/oauth2/token", f"/v2/{REG}/web/app/manifests/v1"):
         assert httpx.get(f"{base}{path}", headers={"Authorization": secret}).status_code == 404
+
+
+def test_repository_commands_read_the_login_server_over_tls(user: User, pushed: str) -> None:
+    listed = user.run("repository", "list", "-n", REG)
+    assert (listed.code, listed.err) == (0, ""), listed.err
+    assert "web/app" in json.loads(listed.out)
+    tags = user.run("repository", "show-tags", "-n", REG, "--repository", "web/app")
+    assert (tags.code, tags.out, tags.err) == (0, '[\n  "v1"\n]\n', "")
