@@ -84,6 +84,16 @@ class EventsListener:
                 raise RuntimeError("the data plane's notification listener could not start")
             time.sleep(0.01)
 
+    @property
+    def alive(self) -> bool:
+        """Serving (started and its thread not ended)."""
+        return bool(
+            self._server is not None
+            and self._server.started
+            and self._thread is not None
+            and self._thread.is_alive()
+        )
+
     def stop(self, timeout: float = 10.0) -> None:
         if self._server is not None:
             self._server.should_exit = True

@@ -185,7 +185,10 @@ class DataPlane:
 
     def status(self) -> str:
         down = [r.name for r in self.supervisor.regions.values() if not r.ready and not r.held]
-        return f"regions not ready: {', '.join(sorted(down))}" if down else "ok"
+        problems = [f"regions not ready: {', '.join(sorted(down))}"] if down else []
+        if not self.events.alive:  # replication would wait for the reconcile pass
+            problems.append("notification listener stopped")
+        return "; ".join(problems) or "ok"
 
     # -- the store -> the regions ------------------------------------------------------
     def desired(self) -> dict[str, set[str]]:
