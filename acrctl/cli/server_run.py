@@ -140,3 +140,9 @@ def _announce_dataplane(app: Any, plane: Any) -> None:
             + " ".join(f"{n}.{host}" for n in names),
             err=True,
         )
+    if plane.cfg.tls_cert:
+        from acrctl.dataplane import tlsnames
+
+        note = tlsnames.warning(plane.cfg.tls_cert, host, plane.desired())
+        if note:
+            click.echo(f"acrctl server: WARNING: {note}", err=True)

@@ -59,6 +59,7 @@ def status_off(binary: str) -> str | None:
 class DataPlane:
     def __init__(self, backend: Backend, cfg: PlaneConfig) -> None:
         from acrctl.dataplane import dataep, pki
+        from acrctl.dataplane.events import EventsListener
         from acrctl.dataplane.georouter import GeoRouter
         from acrctl.dataplane.tokens import TokenService
 
@@ -84,13 +85,16 @@ class DataPlane:
             self.settings.dataplane_refresh_seconds,
         )
         self.events_token = secrets.token_urlsafe(24)
+        # the regions post their notifications to a loopback-only plain-HTTP listener
+        # (acrctl.dataplane.events): they could not verify the front's TLS certificate
+        self.events = EventsListener()
         auth = sup.Auth(
             self.issuer,
             self.service,
             f"{self.scheme}://127.0.0.1:{self.port}/oauth2/token",
             self.keys.bundle,
             self.keys.http_secret,
-            f"http://127.0.0.1:{self.port}/_acrctl/events/REGION" if not cfg.tls_cert else "",
+            self.events.url,
             self.events_token,
         )
         self.supervisor = _RegionSupervisor(
@@ -141,6 +145,11 @@ class DataPlane:
                 self.stop()
                 raise RuntimeError(f"the data-plane listener could not start on port {self.port}")
             time.sleep(0.01)
+        try:
+            self.events.start(self.front)
+        except RuntimeError:
+            self.stop()
+            raise
         self.settings.login_server_suffix = self.login_domain
         self.supervisor.start()
         self.reconcile()
@@ -171,6 +180,7 @@ class DataPlane:
             self.settings.replication_backfill = False
             self.engine.stop(timeout)
         self.supervisor.stop(timeout)
+        self.events.stop(timeout)
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
@@ -192,7 +202,10 @@ class DataPlane:
 
     def status(self) -> str:
         down = [r.name for r in self.supervisor.regions.values() if not r.ready and not r.held]
-        return f"regions not ready: {', '.join(sorted(down))}" if down else "ok"
+        problems = [f"regions not ready: {', '.join(sorted(down))}"] if down else []
+        if not self.events.alive:  # replication would wait for the reconcile pass
+            problems.append("notification listener stopped")
+        return "; ".join(problems) or "ok"
 
     # -- the store -> the regions ------------------------------------------------------
     def desired(self) -> dict[str, set[str]]:
