@@ -267,6 +267,12 @@ class Engine:
                 self._mounts.clear()
             self._mounts[key] = ns
 
+    def started_url(self, region: str) -> str:
+        """url(), starting the region first (bounded by the supervisor's ready timeout)
+        when it never ran: an import can come right after the registry was created."""
+        self.plane.supervisor.ensure(region)
+        return self.url(region)
+
     def url(self, region: str) -> str:
         r = self.plane.supervisor.region(region)
         if r is None or not r.ready:

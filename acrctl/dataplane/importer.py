@@ -194,7 +194,7 @@ class Importer:
             )
             same = src["location"] == self.reg["location"]
             return (
-                engine.url(src["location"]),
+                engine.started_url(src["location"]),
                 repo,
                 {"Authorization": f"Bearer {token}"},
                 (repo if same else None),
@@ -233,7 +233,7 @@ class Importer:
         self.total = len(blobs)
         self.ops.update(self.reg, self.op_id, progress=self._progress())
         home = self.reg["location"]
-        dst = engine.url(home)
+        dst = engine.started_url(home)
         copiers = {
             repo: self._copier(client, url, dst, repo, src_repo, headers, mount)
             for repo in {t[0] for t in spec.target_tags} | set(spec.untagged)
