@@ -416,7 +416,7 @@ def test_instances_on_one_postgresql_database_share_the_signing_key() -> None:
             principal, cid, ends = credentials.check_client_secret(
                 two, doc["id"], secret, sub["subscriptionId"]
             )
-            token, _ = jwt_tokens.issue(
+            token, _, _ = jwt_tokens.issue(
                 two, principal, sub["subscriptionId"], ARM, "iss", ends, cid
             )
             assert one.rbac.authenticate(token).id == doc["id"]
@@ -453,7 +453,7 @@ def test_a_jwt_for_another_audience_is_401(api: Api) -> None:
     p = api.principal("ci", "Reader")
     doc = api.backend.rbac.principal(p.id)
     assert doc is not None
-    token, _ = jwt_tokens.issue(
+    token, _, _ = jwt_tokens.issue(
         api.backend, doc, api.sub, "https://graph.microsoft.com/", "iss", None, "cid"
     )
     resp = api.get("/subscriptions", token=token, api_version="2022-09-01")

@@ -87,9 +87,9 @@ def issue(
     issuer: str,
     expires_on: float | None,
     credential: str | None = None,
-) -> tuple[str, int]:
-    """A signed access token for `principal` and its expiry (epoch seconds): the settings'
-    access-token lifetime, cut to the credential's own end (`expires_on`)."""
+) -> tuple[str, int, int]:
+    """A signed access token for `principal`, its expiry and its issue time (epoch seconds):
+    the settings' access-token lifetime, cut to the credential's own end (`expires_on`)."""
     import jwt
 
     now = int(b.clock.now())
@@ -117,7 +117,7 @@ def issue(
         claims["acrctl_cid"] = credential
     else:
         claims["acrctl_mi"] = True
-    return jwt.encode(claims, signing_key(b), algorithm=ALGORITHM), exp
+    return jwt.encode(claims, signing_key(b), algorithm=ALGORITHM), exp, now
 
 
 def authenticate(rbac: Rbac, token: str) -> Caller:

@@ -210,8 +210,10 @@ def token(c: Ctx) -> Response:
         return aad_error(
             c, 401 if exc.error == "invalid_client" else 400, exc.error, exc.code, exc.description
         )
-    access, exp = jwt_tokens.issue(c.b, doc, tenant, audience, issuer(c, tenant), ends, credential)
-    lifetime = max(0, exp - int(c.b.clock.now()))
+    access, exp, now = jwt_tokens.issue(
+        c.b, doc, tenant, audience, issuer(c, tenant), ends, credential
+    )
+    lifetime = max(0, exp - now)  # from the token's own iat: no second clock read
     return Response(
         200,
         {
@@ -273,7 +275,7 @@ def managed_identity(c: Ctx) -> Response:
         )
     tenant = _first_tenant(c)
     resource = c.req.query["resource"]
-    access, exp = jwt_tokens.issue(c.b, doc, tenant, resource, issuer(c, tenant), None)
+    access, exp, _ = jwt_tokens.issue(c.b, doc, tenant, resource, issuer(c, tenant), None)
     return Response(
         200,
         {
