@@ -213,7 +213,7 @@ def scan() -> tuple[set[str], list[str]]:
                 for base in node.bases:
                     if named(base, names, modules):
                         bad.append(
-                            f"{where}:{node.lineno}: error class {node.name} not in the errors package"
+                            f"{where}:{node.lineno}: error class {node.name} outside errors/"
                         )
     return built, bad
 
