@@ -1,99 +1,53 @@
 """az acr replication: create, list, show, update, delete, plus acrctl's wait and map.
 
-Also home to the small helpers the webhook group shares: az-style enum validation,
-location display-name mapping and the polling loop behind `wait`."""
+Also home to the polling loop behind `wait`, which the webhook group shares. The helpers
+both groups share are in acrctl.cli.child_options, the replication tables and options in
+acrctl.cli.replication_options (all importable from here too)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-from acrctl.cli.az_models import az_cell, az_result
+from acrctl.cli.az_models import az_result
 from acrctl.cli.base import AzGroup
-from acrctl.cli.env import Env, group_for
+from acrctl.cli.child_options import (  # noqa: F401
+    _env,
+    enum_option,
+    enum_value,
+    greedy_items,
+    resolve_location,
+    target,
+)
 from acrctl.cli.generic_update import apply_generic, generic_update_options, policy_options
 from acrctl.cli.options import (
     group_option,
     location_option,
     name_option,
     no_wait_option,
-    normalize_registry,
     parse_pairs,
     registry_option,
     tags_option,
-    three_state,
+)
+from acrctl.cli.replication_options import (  # noqa: F401
+    DEPRECATED,
+    PREMIUM_ONLY,
+    PREVIEW,
+    REPLICATION,
+    SAME_LOCATION,
+    _endpoint,
+    _premium,
+    endpoint_options,
+    replication_table,
 )
 from acrctl.client.errors import AcrctlError, NotFoundError, UsageError
-
-PREMIUM_ONLY = "Replications are only supported for managed registries in Premium SKU."
-SAME_LOCATION = "Replication could not be created in the same location as the registry."
-PREVIEW = (
-    "Argument '--zone-redundancy' is in preview and under development. "
-    "Reference and support levels: https://aka.ms/CLI_refstatus"
-)
-DEPRECATED = (
-    "Option '--region-endpoint-enabled' has been deprecated and will be removed in "
-    "a future release. Use '--global-endpoint-routing' instead."
-)
 
 # The polling loop's clock and sleep, module attributes so tests can replace them.
 _clock: Callable[[], float] = time.monotonic
 _sleep: Callable[[float], None] = time.sleep
-
-
-# -- helpers shared with acrctl.cli.webhook -------------------------------------------------
-def _env() -> Env:
-    return click.get_current_context().obj  # type: ignore[no-any-return]
-
-
-def greedy_items(values: tuple[Any, ...] | None) -> tuple[str, ...] | None:
-    """A GreedyOption's items. Works around click 8.2+, which hands a valueless option's
-    FLAG_NEEDS_VALUE sentinel through GreedyOption: `--tags` alone must mean no items."""
-    return None if values is None else tuple(v for v in values if isinstance(v, str))
-
-
-def enum_value(value: str, allowed: Sequence[str], flag: str) -> str:
-    """az's case-insensitive enum: the canonical spelling, or az's usage error (exit 2)."""
-    for choice in allowed:
-        if choice.lower() == value.lower():
-            return choice
-    raise UsageError(
-        f"'{value}' is not a valid value for '{flag}'. "
-        f"Allowed values: {', '.join(sorted(allowed))}."
-    )
-
-
-def enum_option(*decls: str, allowed: Sequence[str], help: str, **kw: Any) -> Any:
-    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-        return None if value is None else enum_value(value, allowed, decls[-1])
-
-    return click.option(
-        *decls,
-        default=kw.pop("default", None),
-        callback=check,
-        metavar="[" + "|".join(allowed) + "]",
-        help=help,
-        **kw,
-    )
-
-
-def resolve_location(value: str) -> str:
-    """`West US`, `WestUS` and `westus` all become `westus` (the local region catalog);
-    an unknown name passes through for the service to judge."""
-    from acrctl.backend import regions
-
-    region = regions.lookup(value)
-    return str(region["name"]) if region else value
-
-
-def target(registry: str, resource_group: str | None) -> tuple[Env, str, str]:
-    """The Env, resource group and registry name a child command works on."""
-    env = _env()
-    name = normalize_registry(registry) or registry
-    return env, group_for(env, name, resource_group), name
 
 
 def wait_for(
@@ -169,66 +123,6 @@ def wait_options(f: Callable[..., Any]) -> Callable[..., Any]:
     ):
         f = decorator(f)
     return f
-
-
-# -- replication specifics ------------------------------------------------------------------
-REPLICATION = "Replication"  # the SDK model az prints (acrctl.cli.az_models)
-
-
-def replication_table(data: Any) -> list[dict[str, Any]]:
-    rows = data if isinstance(data, list) else [data]
-    return [
-        {
-            "NAME": az_cell(r, "name"),
-            "LOCATION": az_cell(r, "location"),
-            "PROVISIONING STATE": az_cell(r, "provisioningState"),
-            "STATUS": az_cell(r, "status", "displayStatus"),
-            "REGION ENDPOINT ENABLED": az_cell(r, "regionEndpointEnabled"),
-        }
-        for r in rows
-    ]
-
-
-def _premium(env: Env, rg: str, registry: str) -> Any:
-    """az's pre-check: the one registry GET of the command."""
-    reg = env.client().get_registry(rg, registry)
-    if reg.sku.name != "Premium":
-        raise AcrctlError(PREMIUM_ONLY)
-    return reg
-
-
-def _endpoint(env: Env, routing: str | None, legacy: str | None) -> bool | None:
-    new, old = three_state(routing), three_state(legacy)
-    if old is not None:
-        env.warn(DEPRECATED)
-        if new is not None and new != old:
-            raise UsageError(
-                "usage error: --global-endpoint-routing and its deprecated alias "
-                "--region-endpoint-enabled were given different values."
-            )
-    return new if new is not None else old
-
-
-def endpoint_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option(
-        "--region-endpoint-enabled",
-        "region_endpoint_enabled",
-        is_flag=False,
-        flag_value="true",
-        default=None,
-        hidden=True,
-        help="Deprecated alias of --global-endpoint-routing.",
-    )(f)
-    return click.option(
-        "--global-endpoint-routing",
-        "global_endpoint_routing",
-        is_flag=False,
-        flag_value="true",
-        default=None,
-        metavar="[true|false]",
-        help="Route requests through the regional endpoint of this replica "
-        "(regionEndpointEnabled). Default: true.",
-    )(f)
 
 
 @click.group("replication", cls=AzGroup)
