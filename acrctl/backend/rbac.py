@@ -75,9 +75,11 @@ DECISIONS = 8192  # (principal, action, scope) -> allowed, per process (gencache
 
 class Rbac:
     def __init__(self, backend: Backend) -> None:
+        from acrctl.backend.credentials import check_expiry  # imports this module
         from acrctl.backend.gencache import GenerationCache
 
         self.b = backend
+        self._check_expiry = check_expiry  # on every request: no import statement there
         # allowed() answers, apart from the tokens and grants (a list filter asks once per
         # item: it must not crowd those out)
         self._decisions = GenerationCache(backend, DECISIONS)
@@ -130,8 +132,6 @@ class Rbac:
                 "AuthenticationFailed",
                 "Authentication failed. The 'Authorization' header is missing.",
             )
-        from acrctl.backend.credentials import check_expiry
-
         if token.startswith("eyJ"):  # the identity provider's JWTs (backend.jwt_tokens)
             from acrctl.backend import jwt_tokens
 
@@ -139,7 +139,7 @@ class Rbac:
                 return jwt_tokens.authenticate(self, token)
         key = hash_token(token)
         caller, token_doc = self._cached(("token", key), lambda: self._authenticate(key))
-        check_expiry(token_doc, self.b.clock)  # not cached: the clock moves
+        self._check_expiry(token_doc, self.b.clock)  # not cached: the clock moves
         return caller  # type: ignore[no-any-return]
 
     def _authenticate(self, key: str) -> tuple[Caller, dict[str, Any]]:
