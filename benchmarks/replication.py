@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
@@ -78,13 +79,13 @@ def setup(server: ThreadedServer) -> None:
     ).raise_for_status()
 
 
-def token(plane: object, repos: list[str], sub: str = "bench") -> str:
+def token(plane: Any, repos: list[str], sub: str = "bench") -> str:
     now = int(time.time())
     return plane.keys.sign(
-        {  # type: ignore[attr-defined]
+        {
             "iss": plane.issuer,
             "sub": sub,
-            "aud": plane.service,  # type: ignore[attr-defined]
+            "aud": plane.service,
             "iat": now,
             "nbf": now - 5,
             "exp": now + 3600,

@@ -370,7 +370,8 @@ def test_push_emits_the_webhook_event_with_the_digest(plane: Plane, image: oci_i
     )
     assert r.status_code in (200, 201), r.text
     assert push(plane, plane.principal("AcrPush"), "contoso1/hooked:v7", image).returncode == 0
-    deadline, events = time.monotonic() + 10, []
+    deadline = time.monotonic() + 10
+    events: list[dict[str, Any]] = []
     while time.monotonic() < deadline and not events:
         r = plane.arm.post(f"{plane.registry_id('contoso1')}/webhooks/hook1/listEvents?{ARM}")
         events = [
