@@ -103,8 +103,8 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
     settings.dataplane_restart_max_seconds = 1.0
     server = ThreadedServer(ServerConfig(data_port=1, settings=settings, admin_token=ADMIN))
     server.start()
+    arm = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"})
     try:
-        arm = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"})
         r = arm.put(
             f"/subscriptions/{server.subscription}/resourcegroups/rg1?api-version=2021-04-01",
             json={"location": "eastus"},
@@ -115,6 +115,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
         p.registry("fabrikam1")
         yield p
     finally:
+        arm.close()
         server.stop()
 
 
@@ -422,10 +423,10 @@ def test_a_server_killed_with_sigkill_leaves_no_region_behind(tmp_path: Path) ->
         stderr=subprocess.DEVNULL,
     )
     region_pid = None
+    arm = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {ADMIN}"}
+    )
     try:
-        arm = httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {ADMIN}"}
-        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -453,6 +454,7 @@ def test_a_server_killed_with_sigkill_leaves_no_region_behind(tmp_path: Path) ->
         assert not os.path.exists(f"/proc/{region_pid}")
         region_pid = None
     finally:
+        arm.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
