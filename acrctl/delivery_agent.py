@@ -158,6 +158,9 @@ def _spawn(state: str, settings: dict[str, Any], lock: StateLock) -> int | None:
             )
     except OSError:
         return None
+    # waited for by a daemon thread: an agent that ends before this process does is reaped
+    # (no zombie), and its Popen is never dropped while it runs (ResourceWarning)
+    threading.Thread(target=child.wait, name="acrctl-agent-reaper", daemon=True).start()
     return child.pid
 
 

@@ -116,23 +116,29 @@ def _connect(req: Request, deadline: float, connect_timeout: float) -> socket.so
 
 
 def _handshake(sock: socket.socket, req: Request, deadline: float) -> socket.socket:
+    """The TLS socket over `sock`, its handshake done; on any failure the connection is
+    closed (once wrapped, through the TLS socket: wrap_socket takes over the descriptor)."""
+    assert req.tls is not None
+    conn = sock
+    done = False
     try:
-        assert req.tls is not None
         tls = req.tls.wrap_socket(
             sock, server_hostname=req.server_name, do_handshake_on_connect=False
         )
+        conn = tls
         tls.settimeout(_left(deadline))  # the ssl module bounds the whole handshake by it
         tls.do_handshake()
+        done = True
         return tls
     except TimeoutError:
-        sock.close()
         raise _Deadline from None
     except ssl.SSLCertVerificationError as exc:
-        sock.close()
         raise Failed(f"TLS certificate not accepted: {exc.verify_message}") from None
     except (ssl.SSLError, OSError) as exc:
-        sock.close()
         raise Failed(f"TLS handshake failed: {getattr(exc, 'reason', None) or exc}") from None
+    finally:
+        if not done:
+            conn.close()
 
 
 def _send_all(sock: socket.socket, data: bytes, deadline: float) -> None:

@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import benchlib as bl
@@ -103,7 +104,8 @@ def _registries_path(sub: str) -> str:
 
 def timed_get(conn: bl.KeepAlive, path: str, method: str = "GET") -> tuple[float, dict]:
     """Median milliseconds of REPEAT requests, and the last answer."""
-    samples, body = [], {}
+    samples: list[float] = []
+    body: dict[str, Any] = {}
     for _ in range(REPEAT):
         status, body, seconds = conn.request(method, path)
         if status != 200:

@@ -28,15 +28,25 @@ sys.path.insert(0, os.path.dirname(__file__))
 import httpx  # noqa: E402
 import oci_image  # noqa: E402
 import trustme  # noqa: E402
-from replication import API, present, token  # noqa: E402
+from replication import API, token  # noqa: E402
 
 from acrctl.backend.core import Settings  # noqa: E402
+from acrctl.dataplane.copier import ACCEPT  # noqa: E402
 from acrctl.server.serve import ServerConfig, ThreadedServer  # noqa: E402
 
 ADMIN = "acr_bench_tls_lag_admin"
 ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"
 POLL = 0.02
 GIVE_UP = 90.0
+
+
+def present(url: str, repo: str, tok: str) -> bool:
+    """The image's v1 tag is readable in the region at `url`."""
+    r = httpx.head(
+        f"{url}/v2/{repo}/manifests/v1",
+        headers={"Authorization": f"Bearer {tok}", "Accept": ACCEPT},
+    )
+    return r.status_code == 200
 
 
 def certificates(tmp: str) -> tuple[str, str, str]:

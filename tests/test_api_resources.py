@@ -1153,6 +1153,7 @@ def test_write_is_accepted_once_the_operation_finished(rg: Api) -> None:
 @pytest.mark.parametrize("child", ["replication", "webhook"])
 def test_child_write_while_in_flight_is_409(premium: Api, child: str) -> None:
     premium.set_settings(lro_mode="polls", lro_polls=2)
+    body: dict[str, Any]
     if child == "replication":
         path, body = premium.repl_path("eastus"), {"location": "eastus"}
     else:
@@ -1171,6 +1172,7 @@ def test_child_write_while_in_flight_is_409(premium: Api, child: str) -> None:
 @pytest.mark.parametrize("child", ["replication", "webhook"])
 def test_child_status_endpoint_reaches_succeeded(premium: Api, child: str) -> None:
     premium.set_settings(lro_mode="polls", lro_polls=2)
+    body: dict[str, Any]
     if child == "replication":
         path, body = premium.repl_path("eastus"), {"location": "eastus"}
     else:
@@ -1339,6 +1341,7 @@ def test_put_response_carries_the_new_etag(basic: Api) -> None:
 
 @pytest.mark.parametrize("child", ["replication", "webhook"])
 def test_child_if_none_match_star_on_existing_is_412(premium: Api, child: str) -> None:
+    body: dict[str, Any]
     if child == "replication":
         path, body = premium.repl_path("westus"), {"location": "westus"}
     else:

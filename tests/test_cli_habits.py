@@ -149,16 +149,16 @@ def test_account_show_query_id_prints_the_subscription_id(acrctl_mock: AcrctlMoc
 @pytest.fixture(scope="module")
 def server() -> Iterator[ThreadedServer]:
     with ThreadedServer() as srv:
-        client = httpx.Client(
+        with httpx.Client(
             base_url=srv.url, headers={"Authorization": f"Bearer {srv.admin_token}"}
-        )
-        rg = f"/subscriptions/{srv.subscription}/resourceGroups/rg1"
-        client.put(rg, params={"api-version": "2022-09-01"}, json={"location": "westus"})
-        client.put(
-            f"{rg}/providers/Microsoft.ContainerRegistry/registries/myreg1",
-            params={"api-version": "2025-11-01"},
-            json={"location": "westus", "sku": {"name": "Basic"}},
-        )
+        ) as client:
+            rg = f"/subscriptions/{srv.subscription}/resourceGroups/rg1"
+            client.put(rg, params={"api-version": "2022-09-01"}, json={"location": "westus"})
+            client.put(
+                f"{rg}/providers/Microsoft.ContainerRegistry/registries/myreg1",
+                params={"api-version": "2025-11-01"},
+                json={"location": "westus", "sku": {"name": "Basic"}},
+            )
         yield srv
 
 

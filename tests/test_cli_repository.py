@@ -515,21 +515,23 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
     try:
         if server.dataplane is None:
             pytest.skip("the data plane did not start")
-        arm = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {E2E_ADMIN}"})
-        sub = f"/subscriptions/{server.subscription}/resourcegroups/rg1"
-        assert arm.put(
-            f"{sub}?api-version=2021-04-01", json={"location": "eastus"}
-        ).status_code in (200, 201)
-        r = arm.put(
-            f"{sub}/providers/Microsoft.ContainerRegistry/registries/contoso2"
-            "?api-version=2025-11-01",
-            json={
-                "location": "eastus",
-                "sku": {"name": "Premium"},
-                "properties": {"adminUserEnabled": True},
-            },
-        )
-        assert r.status_code in (200, 201), r.text
+        with httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {E2E_ADMIN}"}
+        ) as arm:
+            sub = f"/subscriptions/{server.subscription}/resourcegroups/rg1"
+            assert arm.put(
+                f"{sub}?api-version=2021-04-01", json={"location": "eastus"}
+            ).status_code in (200, 201)
+            r = arm.put(
+                f"{sub}/providers/Microsoft.ContainerRegistry/registries/contoso2"
+                "?api-version=2025-11-01",
+                json={
+                    "location": "eastus",
+                    "sku": {"name": "Premium"},
+                    "properties": {"adminUserEnabled": True},
+                },
+            )
+            assert r.status_code in (200, 201), r.text
         yield Front(server, tmp)
     finally:
         server.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -28,7 +29,7 @@ def sub_scope(mock: AcrctlMock) -> str:
     return f"/subscriptions/{mock.subscription}"
 
 
-def assignments_of(mock: AcrctlMock, principal_id: str) -> list[dict[str, object]]:
+def assignments_of(mock: AcrctlMock, principal_id: str) -> list[dict[str, Any]]:
     return mock.backend.rbac.list_assignments(principal_id)
 
 

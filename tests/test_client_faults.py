@@ -28,7 +28,7 @@ REG = (
 HOOK = f"{REG}/webhooks/hook1"
 THROTTLED = {"error": {"code": "TooManyRequests", "message": "Slow down."}}
 UNAVAILABLE = {"error": {"code": "ServiceUnavailable", "message": "Try later."}}
-REGISTRY = {
+REGISTRY: dict[str, Any] = {
     "id": REG.removeprefix(ENDPOINT),
     "name": "myreg1",
     "type": "Microsoft.ContainerRegistry/registries",

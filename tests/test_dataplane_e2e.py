@@ -103,8 +103,8 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
     settings.dataplane_restart_max_seconds = 1.0
     server = ThreadedServer(ServerConfig(data_port=1, settings=settings, admin_token=ADMIN))
     server.start()
+    arm = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"})
     try:
-        arm = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"})
         r = arm.put(
             f"/subscriptions/{server.subscription}/resourcegroups/rg1?api-version=2021-04-01",
             json={"location": "eastus"},
@@ -115,6 +115,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
         p.registry("fabrikam1")
         yield p
     finally:
+        arm.close()
         server.stop()
 
 
@@ -370,7 +371,8 @@ def test_push_emits_the_webhook_event_with_the_digest(plane: Plane, image: oci_i
     )
     assert r.status_code in (200, 201), r.text
     assert push(plane, plane.principal("AcrPush"), "contoso1/hooked:v7", image).returncode == 0
-    deadline, events = time.monotonic() + 10, []
+    deadline = time.monotonic() + 10
+    events: list[dict[str, Any]] = []
     while time.monotonic() < deadline and not events:
         r = plane.arm.post(f"{plane.registry_id('contoso1')}/webhooks/hook1/listEvents?{ARM}")
         events = [
@@ -421,10 +423,10 @@ def test_a_server_killed_with_sigkill_leaves_no_region_behind(tmp_path: Path) ->
         stderr=subprocess.DEVNULL,
     )
     region_pid = None
+    arm = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {ADMIN}"}
+    )
     try:
-        arm = httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {ADMIN}"}
-        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -452,6 +454,7 @@ def test_a_server_killed_with_sigkill_leaves_no_region_behind(tmp_path: Path) ->
         assert not os.path.exists(f"/proc/{region_pid}")
         region_pid = None
     finally:
+        arm.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)

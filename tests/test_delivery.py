@@ -509,6 +509,7 @@ def test_signature_verifies_with_the_documented_recipe(
     got = rx.requests[0]
     timestamp = got.header("X-Acrctl-Timestamp")
     signature = got.header("X-Acrctl-Signature")
+    assert timestamp is not None and signature is not None
     # the recipe of docs/webhooks.md, written independently of acrctl.delivery
     expected = (
         "sha256="

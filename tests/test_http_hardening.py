@@ -296,7 +296,9 @@ def test_with_httptools_and_uvloop_installed_it_serves_with_them() -> None:
     try:
         config = srv.server.config
         config.load()
-        loop = config.get_loop_factory()()
+        loop_factory = config.get_loop_factory()
+        assert loop_factory is not None
+        loop = loop_factory()
         assert (config.http_protocol_class.__name__, type(loop).__module__) == (
             "GuardedHttpTools",
             "uvloop",

@@ -162,7 +162,12 @@ def test_nothing_is_formatted_when_nobody_listens(
     http: tuple[httpx.Client, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[Any] = []
-    monkeypatch.setattr("acrctl.server.observability._iso", lambda ts: calls.append(ts) or "")
+
+    def iso(ts: Any) -> str:
+        calls.append(ts)
+        return ""
+
+    monkeypatch.setattr("acrctl.server.observability._iso", iso)
     logging.getLogger("acrctl.access").setLevel(logging.WARNING)
     assert http[0].get("/healthz").status_code == 200
     assert calls == []

@@ -167,7 +167,7 @@ def test_two_instances_starting_at_once_on_an_empty_database_bootstrap_once(pg_u
 def events(api: Api, hook: str = "hook1") -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     url: str | None = api.hook_path(hook) + "/listEvents"
-    resp = api.post(url)
+    resp = api.post(api.hook_path(hook) + "/listEvents")
     while True:
         assert resp.status_code == 200, resp.text
         out += resp.json()["value"]

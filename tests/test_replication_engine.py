@@ -131,10 +131,10 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     settings.replication_max_attempts = 30
     server = ThreadedServer(ServerConfig(data_port=1, settings=settings, admin_token=ADMIN))
     server.start()
+    arm = httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
+    )
     try:
-        arm = httpx.Client(
-            base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
-        )
         r = arm.put(
             f"/subscriptions/{server.subscription}/resourcegroups/rg1?api-version=2021-04-01",
             json={"location": HOME},
@@ -159,6 +159,7 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         )
         yield bed
     finally:
+        arm.close()
         server.stop()
 
 

@@ -156,7 +156,9 @@ def test_registry_create_update_and_delete(sdk: Sdk) -> None:
 def test_registry_lists_usages_and_name_check(sdk: Sdk) -> None:
     create_registry(sdk)
     assert [r.name for r in sdk.client.registries.list()] == ["sdkreg1"]
-    usages = {u.name: u for u in sdk.client.registries.list_usages(RG, "sdkreg1").value}
+    found = sdk.client.registries.list_usages(RG, "sdkreg1").value
+    assert found is not None
+    usages = {u.name: u for u in found}
     assert usages["Webhooks"].limit == 2
     status = sdk.client.registries.check_name_availability(
         RegistryNameCheckRequest(name="SDKREG1", type="Microsoft.ContainerRegistry/registries")
@@ -174,8 +176,9 @@ def test_replications_create_list_update_delete(sdk: Sdk) -> None:
     repl = sdk.client.replications.begin_create(
         RG, "sdkreg1", "eastus", Replication(location="eastus")
     ).result()
+    assert repl.properties is not None and repl.properties.status is not None
     assert repl.properties.status.display_status == "Ready"
-    listed = sorted(r.name for r in sdk.client.replications.list(RG, "sdkreg1"))
+    listed = sorted(str(r.name) for r in sdk.client.replications.list(RG, "sdkreg1"))
     assert listed == ["eastus", "westus"]
     updated = sdk.client.replications.begin_update(
         RG,
@@ -185,6 +188,7 @@ def test_replications_create_list_update_delete(sdk: Sdk) -> None:
             properties=ReplicationUpdateParametersProperties(region_endpoint_enabled=False)
         ),
     ).result()
+    assert updated.properties is not None
     assert updated.properties.region_endpoint_enabled is False
     sdk.client.replications.begin_delete(RG, "sdkreg1", "eastus").result()
     assert [r.name for r in sdk.client.replications.list(RG, "sdkreg1")] == ["westus"]
@@ -210,6 +214,7 @@ def test_webhooks_create_ping_callback_config_events_and_delete(sdk: Sdk) -> Non
             properties=WebhookPropertiesCreateParameters(service_uri=HOOK_URI, actions=["push"]),
         ),
     ).result()
+    assert hook.properties is not None
     assert hook.properties.actions == ["push"]
     assert "serviceUri" not in hook.as_dict().get("properties", {})
     event = sdk.client.webhooks.ping(RG, "sdkreg1", "sdkhook1")
@@ -218,7 +223,9 @@ def test_webhooks_create_ping_callback_config_events_and_delete(sdk: Sdk) -> Non
     assert config.service_uri == HOOK_URI
     events = list(sdk.client.webhooks.list_events(RG, "sdkreg1", "sdkhook1"))
     assert [e.id for e in events] == [event.id]
-    assert events[0].event_request_message.content.action == "ping"
+    message = events[0].event_request_message
+    assert message is not None and message.content is not None
+    assert message.content.action == "ping"
     sdk.client.webhooks.begin_delete(RG, "sdkreg1", "sdkhook1").result()
     assert list(sdk.client.webhooks.list(RG, "sdkreg1")) == []
 
@@ -286,7 +293,7 @@ def test_missing_registry_is_resource_not_found_error(sdk: Sdk) -> None:
     assert info.value.status_code == 404
     assert info.value.error is not None
     assert info.value.error.code == "ResourceNotFound"
-    assert "nosuchreg" in info.value.error.message
+    assert "nosuchreg" in str(info.value.error.message)
 
 
 def test_failed_create_is_http_response_error_with_the_arm_code(sdk: Sdk) -> None:

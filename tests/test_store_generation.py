@@ -343,7 +343,8 @@ def test_postgres_gets_from_the_caches_see_another_instances_write(
 ) -> None:
     server, other = pg_server
     path = f"{other.reg()}/webhooks/hook1"
-    cached = server.server.config.app.cached  # the AsgiApp's
+    asgi: Any = server.server.config.app
+    cached = asgi.cached  # the AsgiApp's
     assert isinstance(cached, CachedGets)
     assert get(server, path)[0] == 200  # fills the caches (in a handler thread)
     hits = cached.hits

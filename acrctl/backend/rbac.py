@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 from acrctl.backend import roles, scopes
+from acrctl.backend.credentials import check_expiry
 from acrctl.backend.errors import (
     AuthorizationHeaderMissing,
     InvalidAuthenticationToken,
@@ -92,8 +93,6 @@ class Rbac(RbacEngine):
             raise AuthorizationHeaderMissing(
                 "Authentication failed. The 'Authorization' header is missing.",
             )
-        from acrctl.backend.credentials import check_expiry
-
         if token.startswith("eyJ"):  # the identity provider's JWTs (backend.jwt_tokens)
             from acrctl.backend import jwt_tokens
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from acrctl.backend import errors
 from acrctl.server.http import ACR_API_VERSIONS, MAX_BODY, Ctx, Request, Response
+from acrctl.server.requestid import new_request_id
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("acrctl.server")
 
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?\Z")
+MATCH_CACHE_ENTRIES = 4096  # (method, path) -> route and params, per App; emptied when full
+MATCH_CACHE_PATH = 512  # longer paths are matched every time (bounds the cache's memory)
 
 Handler = Callable[[Ctx], Response]
 # Extension points. A middleware wraps all of handle() (request logs, metrics, activity log);
@@ -160,6 +162,13 @@ def fill(template: str, params: dict[str, str]) -> str:
 class App:
     """The ARM application, framework-free: `handle(Request) -> Response`."""
 
+    # the middleware wrapped around _handle, built again when the list changes
+    _chain: tuple[list[Middleware], Callable[[Request], Response]] | None = None
+    # routed(): (method, path) -> route, params, path known, scope; for the route table
+    # identified by _matched_version
+    _matched: dict[tuple[str, str], tuple[Route | None, dict[str, str], bool, str]]
+    _matched_version: tuple[int, int] | None = None
+
     def __init__(self, backend: Backend, routes: list[Route] | None = None) -> None:
         from acrctl.server.routes import ROUTES
 
@@ -179,6 +188,32 @@ class App:
         self.limiter = Limiter(backend)  # per-principal request rate limits (429)
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
+        """The route for `method` and `path` (None if none), its params, and whether any
+        route matches the path."""
+        route, params, known, _ = self.routed(method, path)
+        return route, params, known
+
+    def routed(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool, str]:
+        """match() and the route's authorization scope ("/" for the root). Memoized per
+        (method, path) for the current route table: routing is pure, and clients repeat
+        their paths."""
+        version = (id(self.routes), len(self.routes))
+        if self._matched_version != version:
+            self._matched = {}
+            self._matched_version = version
+        key = (method, path)
+        hit = self._matched.get(key)
+        if hit is None:
+            route, params, known = self._match(method, path)
+            hit = (route, params, known, (fill(route.scope, params) or "/") if route else "")
+            if len(path) <= MATCH_CACHE_PATH:
+                if len(self._matched) >= MATCH_CACHE_ENTRIES:
+                    self._matched.clear()
+                self._matched[key] = hit
+        route, params, known, scope = hit
+        return route, dict(params), known, scope  # the caller's own params dict
+
+    def _match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         path_known = False
         paths = _segments(path)
         routes = self._candidates(paths[0]) if len(paths) == 1 and paths[0] else None
@@ -213,11 +248,15 @@ class App:
         return found
 
     def handle(self, req: Request) -> Response:
-        req.meta.setdefault("request_id", str(uuid.uuid4()))
-        call: Callable[[Request], Response] = self._handle
-        for mw in reversed(self.middleware):
-            call = _wrap(mw, call)
-        return call(req)
+        if "request_id" not in req.meta:
+            req.meta["request_id"] = new_request_id()
+        chain = self._chain
+        if chain is None or chain[0] != self.middleware:
+            call: Callable[[Request], Response] = self._handle
+            for mw in reversed(self.middleware):
+                call = _wrap(mw, call)
+            chain = self._chain = (list(self.middleware), call)
+        return chain[1](req)
 
     def _handle(self, req: Request) -> Response:
         request_id = str(req.meta["request_id"])
@@ -247,7 +286,7 @@ class App:
     def _dispatch(self, req: Request) -> Response:
         if len(req.body) > MAX_BODY:  # every route, whether or not its handler reads a body
             raise errors.RequestEntityTooLarge(f"The request body is larger than {MAX_BODY} bytes.")
-        route, params, known = self.match(req.method, req.path)
+        route, params, known, scope = self.routed(req.method, req.path)
         if route is None:
             if known or req.method not in {r.method for r in self.routes}:
                 return self._method_not_allowed(req, known)
@@ -257,11 +296,8 @@ class App:
             return route.handler(Ctx(req, params, self.backend, _anonymous(), ""))
         version = self._api_version(req, route, params)
         caller = req.caller or self.limiter.authenticate(req, _bearer(req))  # 401, 429
-        req.meta.update(
-            caller_id=caller.id, caller_name=caller.name, scope=fill(route.scope, params) or "/"
-        )
+        req.meta.update(caller_id=caller.id, caller_name=caller.name, scope=scope)
         if route.action:
-            scope = fill(route.scope, params) or "/"
             rbac = self.backend.rbac
             ok = (rbac.allowed_below if route.listing else rbac.allowed)(
                 caller, route.action, scope
@@ -299,6 +335,8 @@ class App:
     @staticmethod
     def _api_version(req: Request, route: Route, params: dict[str, str]) -> str:
         version = req.query.get("api-version")
+        if version in ACR_API_VERSIONS:  # valid for every route
+            return version
         if not version:
             raise errors.MissingApiVersionParameter(
                 "The api-version query parameter (?api-version=) is required for all requests.",

@@ -32,6 +32,16 @@ HANDLER_THREADS = 8  # default size of the handler pool (`acrctl server --handle
 INLINE_PATHS = frozenset({"/healthz"})  # answered on the event loop: cheap, no I/O
 NO_STORE = (b"cache-control", b"no-store")
 HSTS = (b"strict-transport-security", b"max-age=31536000")
+NAMES_CACHED = 256  # response header names kept encoded (the server sets a few dozen)
+_NAMES: dict[str, tuple[bytes, bool]] = {}  # name -> (its bytes, whether it is Cache-Control)
+
+
+def _name(name: str) -> tuple[bytes, bool]:
+    """A response header name's bytes (as str.encode() gives them), memoized."""
+    found = (name.encode(), name.lower() == "cache-control")
+    if len(_NAMES) < NAMES_CACHED:
+        _NAMES[name] = found
+    return found
 
 
 class AsgiApp:
@@ -52,10 +62,10 @@ class AsgiApp:
         self._busy = 0  # requests in the pool (changed on the event loop only)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":
+        kind = scope["type"]
+        if kind != "http":
+            if kind == "lifespan":
+                await self._lifespan(receive, send)
             return
         body, too_big = b"", False
         while True:
@@ -70,10 +80,9 @@ class AsgiApp:
             if not msg.get("more_body"):
                 break
         headers = {
-            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())
         }
         host = headers.get("host") or "{}:{}".format(*scope.get("server", ("localhost", 80)))
-        base = f"{scope.get('scheme', 'http')}://{host}"
         raw_path = scope.get("raw_path") or scope["path"].encode()
         req = to_request(
             scope["method"],
@@ -81,14 +90,24 @@ class AsgiApp:
             scope.get("query_string", b"").decode("latin-1"),
             headers,
             body if not too_big else b"x" * (MAX_BODY + 1),
-            base,
+            f"{scope.get('scheme', 'http')}://{host}",
         )
         client = scope.get("client")
         if client:  # the peer address, for the limit on requests without credentials
             req.meta["client"] = str(client[0])
-        resp, payload = await self._handle(req)
-        out = [(k.encode(), v.encode()) for k, v in resp.headers.items()]
-        if not any(k.lower() == "cache-control" for k in resp.headers):
+        if self._inline(req):
+            resp = self.app.handle(req)
+            payload = resp.encode()
+        else:
+            resp, payload = await self._offload(req)
+        out = []
+        store = True  # no Cache-Control from the handler: no-store
+        for k, v in resp.headers.items():
+            name, cache_control = _NAMES.get(k) or _name(k)
+            out.append((name, v.encode()))
+            if cache_control:
+                store = False
+        if store:
             out.append(NO_STORE)
         if scope.get("scheme") == "https":
             out.append(HSTS)
@@ -96,14 +115,21 @@ class AsgiApp:
         await send({"type": "http.response.start", "status": resp.status, "headers": out})
         await send({"type": "http.response.body", "body": payload})
 
-    async def _handle(self, req: Request) -> tuple[Response, bytes]:
-        """The answer and its encoded body, from a handler thread."""
-        if (
+    def _inline(self, req: Request) -> bool:
+        """Whether to answer on the event loop (see the module docstring)."""
+        return (
             self.threads <= 0
             or req.path in INLINE_PATHS
             or (req.method == "GET" and not self.offload_reads and not self._busy)
-        ):
+        )
+
+    async def _handle(self, req: Request) -> tuple[Response, bytes]:
+        """The answer and its encoded body, from a handler thread."""
+        if self._inline(req):
             return self._respond(req)
+        return await self._offload(req)
+
+    async def _offload(self, req: Request) -> tuple[Response, bytes]:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="acrctl-handler")
         if self.cached is not None and self.cached.eligible(req):

@@ -3,6 +3,7 @@ socket. Used by the embedded mode and by tests."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote
@@ -24,15 +25,21 @@ def to_request(
 ) -> Request:
     """An encoded slash stays encoded: `a%2Fb` is one (invalid) name, never two segments
     that route somewhere else."""
-    path = unquote(ENCODED_SLASH.sub("%252F", raw_path))
+    path = unquote(ENCODED_SLASH.sub("%252F", raw_path)) if "%" in raw_path else raw_path
     return Request(
         method=method.upper(),
         path=path,
-        query=dict(parse_qsl(query, keep_blank_values=True)),
+        query=dict(_query(query)) if query else {},
         headers=headers,
         body=body,
         base_url=base_url,
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _query(query: str) -> tuple[tuple[str, str], ...]:
+    """A query string's pairs (clients repeat theirs: `api-version=...`)."""
+    return tuple(parse_qsl(query, keep_blank_values=True))
 
 
 class InProcessTransport(httpx.BaseTransport):
