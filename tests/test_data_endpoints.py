@@ -190,8 +190,8 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     settings.dataplane_reconcile_seconds = 0.2
     server = ThreadedServer(ServerConfig(data_port=1, settings=settings, admin_token=ADMIN))
     server.start()
+    b = Bed(server, tmp)
     try:
-        b = Bed(server, tmp)
         r = b.arm.put(
             f"/subscriptions/{server.subscription}/resourcegroups/rg1?api-version=2021-04-01",
             json={"location": "eastus"},
@@ -205,6 +205,7 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         b.registry("fabrikam6", data_endpoints=False)
         yield b
     finally:
+        b.arm.close()
         server.stop()
 
 

@@ -129,10 +129,10 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     s.replication_max_attempts = 2
     server = ThreadedServer(ServerConfig(data_port=1, settings=s, admin_token=ADMIN))
     server.start()
+    arm = httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
+    )
     try:
-        arm = httpx.Client(
-            base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
-        )
         r = arm.put(
             f"/subscriptions/{server.subscription}/resourcegroups/rg1?api-version=2021-04-01",
             json={"location": HOME},
@@ -159,6 +159,7 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         )
         yield bed
     finally:
+        arm.close()
         server.stop()
 
 
@@ -167,7 +168,10 @@ def seeded(bed: Bed) -> str:
     """An image pushed (home) and replicated everywhere: `georeg1/base:v1`."""
     img = bed.image("base", 1)
     c = bed.client(HOME)
-    c.push(f"{REG}/base", img, "v1")
+    try:
+        c.push(f"{REG}/base", img, "v1")
+    finally:
+        c.close()
     assert wait_for(
         lambda: all(bed.digest_in(x, "georeg1/base", "v1") == img.manifest for x in SOURCE)
     )

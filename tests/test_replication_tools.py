@@ -51,10 +51,10 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     settings.webhook_allow_local = True  # import sources on loopback
     server = ThreadedServer(ServerConfig(data_port=1, settings=settings, admin_token=ADMIN))
     server.start()
+    arm = httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
+    )
     try:
-        arm = httpx.Client(
-            base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
-        )
         r = arm.put(
             f"/subscriptions/{server.subscription}/resourcegroups/rg1?api-version=2021-04-01",
             json={"location": HOME},
@@ -76,6 +76,7 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         assert wait_for(lambda: bed.replica_status(REG, C) == "Ready", step=bed.engine.reconcile)
         yield bed
     finally:
+        arm.close()
         server.stop()
 
 
