@@ -150,9 +150,11 @@ class Observability:
         unit; a lost database connection rolls everything back (503, recorded on its own
         by the middleware if the store lets it)."""
         req = c.req
+        if req.method not in WRITES:  # a read: no unit, no record (checked first: cheap)
+            return route.handler(c)
         m = SUB_RE.match(req.path)
         unit = getattr(self.backend.store, "unit", None)
-        if req.method not in WRITES or m is None or unit is None:
+        if m is None or unit is None:
             return route.handler(c)
         from acrctl.server.app import error_response
 
