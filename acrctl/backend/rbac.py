@@ -99,7 +99,10 @@ class Rbac(RbacEngine):
             if jwt_tokens.looks_like_jwt(token):
                 return jwt_tokens.authenticate(self, token)
         key = hash_token(token)
-        caller, token_doc = self._cached(("token", key), lambda: self._authenticate(key))
+        hit = self.b.cache.peek(("token", key))  # no closure while current (every request)
+        if hit is None:
+            hit = self._cached(("token", key), lambda: self._authenticate(key))
+        caller, token_doc = hit
         check_expiry(token_doc, self.b.clock)  # not cached: the clock moves
         return caller  # type: ignore[no-any-return]
 

@@ -95,13 +95,17 @@ class Observability:
     def middleware(self, req: Request, nxt: Callable[[Request], Response]) -> Response:
         started, wall = time.perf_counter(), time.time()
         req.meta["obs"] = self
-        pin = getattr(self.backend.store, "pin_generation", None)
+        store = self.backend.store
+        pin = getattr(store, "pin_request", None)  # the generation read once a request
         try:
             if pin is None:
                 resp = nxt(req)
             else:
-                with pin():  # the store's generation read once a request (gencache)
+                outer = pin()
+                try:
                     resp = nxt(req)
+                finally:
+                    store.unpin_request(outer)
         except Exception:
             self._after(req, None, started, wall)
             raise
