@@ -147,10 +147,11 @@ class Drills:
         backend's generation cache (no query while the store is unchanged; the guard and a
         replica overlay of one request share one read), their state from the clock now.
         The items are shared: never change them in place."""
-        parent = self._parent(sub)
-        items: builtins.list[Item] = self.b.cache.get(
-            (DRILL, parent), lambda: self.b.store.list(DRILL, parent=parent)
-        )
+        key = (DRILL, sub)
+        items: builtins.list[Item] | None = self.b.cache.peek(key)  # no closure when current
+        if items is None:
+            parent = self._parent(sub)
+            items = self.b.cache.get(key, lambda: self.b.store.list(DRILL, parent=parent))
         if not items:
             return items
         now = self.b.clock.now()

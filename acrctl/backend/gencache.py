@@ -50,6 +50,16 @@ class GenerationCache:
             self._data[key] = (gen, value)
         return value
 
+    def peek(self, key: Hashable) -> Any:
+        """The entry for `key` if it is still current, else None (nothing computed): the
+        cheap first look of a caller on a hot path, which calls get() when it misses."""
+        hit = self._data.get(key)
+        if hit is None:
+            return None
+        generation = getattr(self.b.store, "generation", None)
+        gen = generation() if generation is not None else None
+        return hit[1] if gen is not None and hit[0] == gen else None
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()

@@ -48,6 +48,7 @@ from acrctl.backend.rbac_rules import (  # noqa: F401
     matches,
     role_allows,
     same_scope,
+    token_key,
 )
 
 
@@ -98,8 +99,11 @@ class Rbac(RbacEngine):
 
             if jwt_tokens.looks_like_jwt(token):
                 return jwt_tokens.authenticate(self, token)
-        key = hash_token(token)
-        caller, token_doc = self._cached(("token", key), lambda: self._authenticate(key))
+        key = token_key(token)  # hash_token(token), memoized without keeping the token
+        hit = self.b.cache.peek(("token", key))  # no closure while current (every request)
+        if hit is None:
+            hit = self._cached(("token", key), lambda: self._authenticate(key))
+        caller, token_doc = hit
         check_expiry(token_doc, self.b.clock)  # not cached: the clock moves
         return caller  # type: ignore[no-any-return]
 

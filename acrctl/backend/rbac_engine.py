@@ -242,12 +242,13 @@ class RbacEngine:
         return tuple(out)
 
     def allowed(self, caller: Caller, action: str, scope: str) -> bool:
-        return bool(
-            self._decisions.get(
-                (caller.id, action, scope),
-                lambda: _grants_allow(self._grants(caller), action, scope),
+        key = (caller.id, action, scope)
+        hit = self._decisions.peek(key)  # no closure while current (every request)
+        if hit is None:
+            hit = self._decisions.get(
+                key, lambda: _grants_allow(self._grants(caller), action, scope)
             )
-        )
+        return bool(hit)
 
     def allowed_below(self, caller: Caller, action: str, scope: str) -> bool:
         """True when some assignment at or below `scope` grants `action` (lists filter)."""

@@ -95,6 +95,13 @@ class Store(Protocol):
         """Read generation() at most once on this thread inside the block (one request)."""
         ...
 
+    def pin_request(self) -> bool:
+        """pin_generation() entered without a context manager; returns what to pass to
+        unpin_request() when the block is done."""
+        ...
+
+    def unpin_request(self, outer: bool) -> None: ...
+
     def remember(self) -> contextlib.AbstractContextManager[dict[tuple[str, str], Item]]:
         """Inside the block, every item this thread reads or writes is kept in the dict
         yielded, by (kind, key), the latest one winning: the ETag of an answer built from

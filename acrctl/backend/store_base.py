@@ -148,6 +148,20 @@ class RequestScopes:
     def pin_generation(self) -> contextlib.AbstractContextManager[None]:
         return _Pinned(self._req)
 
+    def pin_request(self) -> bool:
+        """pin_generation() without a context manager (the server's middleware, on every
+        request): pass what it returns to unpin_request() when the request is done."""
+        st = self._req
+        outer = st.pinned
+        if not outer:
+            st.pinned, st.generation = True, None
+        return outer
+
+    def unpin_request(self, outer: bool) -> None:
+        if not outer:
+            st = self._req
+            st.pinned, st.generation = False, None
+
     def _pin(self, value: Any, writes: int) -> None:
         st = self._req
         if st.pinned:

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from acrctl.server.app import Route
 
 SUB_RE = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+PREFIX = "/subscriptions/"
+PREFIX_LEN = len(PREFIX)
 ADMIN_MARK = "/providers/acrctl.admin/"
 # How the guard waits out injected latency; tests may replace it. An adapter that would
 # rather wait asynchronously sets req.meta["defer_delay"] = True and sleeps for
@@ -33,10 +35,13 @@ def guard(c: Ctx, route: Route) -> None:
     """Apply the subscription's active drills to this request: sleep for latency drills,
     raise 429 (throttle) or 503 (region outage)."""
     path = c.req.path
-    m = SUB_RE.match(path)
-    if m is None:
+    if path.startswith(PREFIX):  # subscription_of(path), without a call on every request
+        end = path.find("/", PREFIX_LEN)
+        sub: str | None = (path[PREFIX_LEN:] if end < 0 else path[PREFIX_LEN:end]) or None
+    else:
+        sub = subscription_of(path)
+    if sub is None:
         return
-    sub = m.group(1)
     service = c.b.drills
     active = service.active(sub)  # from the generation cache: no query while unchanged
     if not active or ADMIN_MARK in path.lower():
@@ -55,6 +60,17 @@ def guard(c: Ctx, route: Route) -> None:
     if decision.error is not None:
         c.req.meta["drill"] = True
         raise decision.error
+
+
+def subscription_of(path: str) -> str | None:
+    """What SUB_RE captures from `path`, or None; the common lower-case prefix without the
+    regex (this runs on every request)."""
+    if path.startswith(PREFIX):
+        end = path.find("/", PREFIX_LEN)
+        sub = path[PREFIX_LEN:] if end < 0 else path[PREFIX_LEN:end]
+        return sub or None
+    m = SUB_RE.match(path)  # any other case (re's IGNORECASE folding included)
+    return m.group(1) if m else None
 
 
 def _body_location(c: Ctx) -> object:

@@ -229,16 +229,20 @@ class Ctx:
         if callable(doc):
             reader = doc
             if self.req.method == "GET":
-                body, item, _ = self.b.read_cache.get(
-                    (kind, self.req.path, self.api_version),
-                    lambda: self._remembered(kind, reader),
-                    keep=lambda v: bool(v[2]),
-                )
+                key = (kind, self.req.path, self.api_version)
+                hit = self.b.read_cache.peek(key)  # no closures while current
+                if hit is None:
+                    hit = self.b.read_cache.get(
+                        key, lambda: self._remembered(kind, reader), keep=lambda v: bool(v[2])
+                    )
+                body, item, settled = hit
             else:
-                body, item, _ = self._remembered(kind, reader)
+                body, item, settled = self._remembered(kind, reader)
             if item is not None:
                 out["ETag"] = item.etag
-                text = item.raw if item.raw is not None and body == item.doc else None
+                # settled implies body == item.doc (_remembered): no deep comparison then
+                same = settled or body == item.doc
+                text = item.raw if item.raw is not None and same else None
                 return Response(status, body, out, text)
         else:
             body = doc

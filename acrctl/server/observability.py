@@ -95,13 +95,17 @@ class Observability:
     def middleware(self, req: Request, nxt: Callable[[Request], Response]) -> Response:
         started, wall = time.perf_counter(), time.time()
         req.meta["obs"] = self
-        pin = getattr(self.backend.store, "pin_generation", None)
+        store = self.backend.store
+        pin = getattr(store, "pin_request", None)  # the generation read once a request
         try:
             if pin is None:
                 resp = nxt(req)
             else:
-                with pin():  # the store's generation read once a request (gencache)
+                outer = pin()
+                try:
                     resp = nxt(req)
+                finally:
+                    store.unpin_request(outer)
         except Exception:
             self._after(req, None, started, wall)
             raise
@@ -114,9 +118,11 @@ class Observability:
         if req.method in WRITES and meta.get("caller_id") and not meta.get("recorded"):
             self._record_refused(req, resp, status)
         duration = time.perf_counter() - started
-        if self.metrics is not None:
+        metrics = self.metrics
+        if metrics is not None:  # Metrics.request, without its two calls (every request)
             method = req.method if req.method in METHODS else "OTHER"
-            self.metrics.request(method, str(meta.get("route") or UNMATCHED), status, duration)
+            route = str(meta.get("route") or UNMATCHED)
+            metrics.requests.add((method, route, str(status)), duration)
         if access.isEnabledFor(logging.INFO):
             headers = resp.headers if resp is not None else {}
             request_id = str(meta.get("request_id", ""))
@@ -150,9 +156,11 @@ class Observability:
         unit; a lost database connection rolls everything back (503, recorded on its own
         by the middleware if the store lets it)."""
         req = c.req
+        if req.method not in WRITES:  # a read: no unit, no record (checked first: cheap)
+            return route.handler(c)
         m = SUB_RE.match(req.path)
         unit = getattr(self.backend.store, "unit", None)
-        if req.method not in WRITES or m is None or unit is None:
+        if m is None or unit is None:
             return route.handler(c)
         from acrctl.server.app import error_response
 

@@ -139,7 +139,7 @@ class Limiter:
 
     def _principal(self, req: Request, caller: Caller) -> None:
         req.meta.update(caller_id=caller.id, caller_name=caller.name)  # logs, even if refused
-        s = self.settings
+        s = self.backend.settings  # not the property: every request
         if req.method in WRITES:
             kind, rate, burst = "write", s.rate_limit_writes, s.rate_limit_write_burst
         else:
