@@ -48,7 +48,6 @@ from acrctl.backend.rbac_rules import (  # noqa: F401
     matches,
     role_allows,
     same_scope,
-    token_key,
 )
 
 
@@ -99,7 +98,7 @@ class Rbac(RbacEngine):
 
             if jwt_tokens.looks_like_jwt(token):
                 return jwt_tokens.authenticate(self, token)
-        key = token_key(token)  # hash_token(token), memoized without keeping the token
+        key = hash_token(token)
         hit = self.b.cache.peek(("token", key))  # no closure while current (every request)
         if hit is None:
             hit = self._cached(("token", key), lambda: self._authenticate(key))

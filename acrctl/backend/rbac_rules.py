@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -55,29 +54,6 @@ def role_allows(role: dict[str, Any], action: str) -> bool:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-# token_key(): SHA-256 digests of presented tokens, by a keyed fingerprint (never the token)
-DIGEST_ENTRIES = 4096  # per process; emptied when full
-_SALT = os.urandom(16).hex()  # this process's secret (hash() is keyed too, unless seeded)
-_digests: dict[tuple[int, int], str] = {}
-
-
-def token_key(token: str) -> str:
-    """hash_token(token) (the store key of a token), memoized for the tokens a server is
-    presented: SHA-256 costs as much as the rest of a token's check. The memo is keyed by
-    two 64-bit fingerprints of the token, str hash() of the token and of it salted with a
-    per-process random secret: nothing kept in memory gives the token back, and two tokens
-    share an entry only if both 64-bit keyed hashes collide (~2**-128 for a pair; an attacker
-    who knows neither the key nor the salt cannot aim at another caller's entry)."""
-    mark = (hash(token), hash(_SALT + token))
-    found = _digests.get(mark)
-    if found is None:
-        found = hashlib.sha256(token.encode()).hexdigest()
-        if len(_digests) >= DIGEST_ENTRIES:
-            _digests.clear()
-        _digests[mark] = found
-    return found
 
 
 def _grants_allow(grants: tuple[tuple[str, dict[str, Any]], ...], action: str, scope: str) -> bool:
