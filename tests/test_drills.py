@@ -482,3 +482,21 @@ def test_validate_canonicalizes() -> None:
     assert validate({"properties": {"kind": "Throttle", "methods": "put"}})["methods"] == ["PUT"]
     with pytest.raises(InvalidInput):
         validate({})
+
+
+def test_the_data_plane_releases_a_region_when_its_outage_drill_ends(tmp_path: Any) -> None:
+    from acrctl.backend.clock import FakeClock
+    from acrctl.backend.rbac_rules import Caller
+
+    clock = FakeClock()
+    b = Backend(SqliteStore(str(tmp_path / "d.db")), clock=clock)
+    body = {"properties": {"kind": "RegionOutage", "region": "westus", "durationSeconds": 60}}
+    b.drills.put(Caller("admin", "admin"), "00000000-0000-0000-0000-000000000001", "down", body)
+    from types import SimpleNamespace
+
+    from acrctl.dataplane.georouter import GeoRouter
+
+    router = GeoRouter(SimpleNamespace(settings=b.settings, b=b))  # type: ignore[arg-type]
+    assert router.drilled() == {"westus"}
+    clock.advance(61)  # no write in between: the generation cache still holds the drill
+    assert router.drilled() == set()

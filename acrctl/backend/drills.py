@@ -201,11 +201,15 @@ class Drills:
 
     def outage_regions(self) -> set[str]:
         """Regions an outage drill in force takes down, in any subscription (the data
-        plane holds their registries stopped)."""
+        plane holds their registries stopped). The drills are cached by generation; their
+        state is read at the call, as `active` does, since a drill ends with the clock."""
+        items: builtins.list[Item] = self.b.cache.get(
+            (DRILL, "*"), lambda: self.b.store.list(DRILL)
+        )
         now = self.b.clock.now()
         return {
             i.doc["properties"]["region"]
-            for i in self.b.store.list(DRILL)
+            for i in items
             if i.doc["properties"].get("kind") in OUTAGES and state(i.doc, now) == "Active"
         }
 

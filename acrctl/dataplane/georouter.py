@@ -79,7 +79,7 @@ class GeoRouter:
 
     def drilled(self) -> set[str]:
         """Regions an outage drill in force (any subscription) takes down."""
-        return self.b.cache.get(("dataplane", "drills"), self.b.drills.outage_regions)
+        return self.b.drills.outage_regions()
 
     def follow_drills(self) -> None:
         """Hold the drilled regions stopped, release the others (the reconcile loop)."""
