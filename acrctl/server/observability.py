@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Any
 
 from acrctl.backend.errors import MetricsDisabled, connection_lost
 from acrctl.server.http import Ctx, Request, Response
-from acrctl.server.metrics import Metrics
 from acrctl.server.ratelimit import Buckets
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
     from acrctl.server.app import App, Route
+    from acrctl.server.metrics import Metrics
 
 log = logging.getLogger("acrctl.server")
 access = logging.getLogger("acrctl.access")
@@ -88,6 +88,8 @@ class Observability:
     def enable_metrics(self) -> Metrics:
         """Create this App's metrics (idempotent) and instrument its backend."""
         if self.metrics is None:
+            from acrctl.server.metrics import Metrics  # only a server with --metrics on
+
             self.metrics = Metrics(self.backend)
         return self.metrics
 
