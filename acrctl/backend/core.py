@@ -50,6 +50,7 @@ class Settings:
     rate_limit_anonymous: float = 10.0  # requests without valid credentials, per address
     rate_limit_anonymous_burst: int = 100
     rate_limit_tracked: int = 10_000  # principals and addresses tracked at once
+    answer_cache_entries: int = 4096  # whole GET answers kept per process (0: off)
     # a service principal's new token expires after this many days unless its end date is
     # given (create-for-rbac --years, credential reset --years/--end-date); 0 = never
     token_lifetime_days: float = 365.0

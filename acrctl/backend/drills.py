@@ -147,15 +147,24 @@ class Drills:
         backend's generation cache (no query while the store is unchanged; the guard and a
         replica overlay of one request share one read), their state from the clock now.
         The items are shared: never change them in place."""
+        items = self._defined(sub)
+        if not items:
+            return items
+        now = self.b.clock.now()
+        return [i for i in items if state(i.doc, now) == "Active"]
+
+    def defined(self, sub: str) -> bool:
+        """Whether the subscription has any drill, in force or not (the clock may start or
+        end one without a write)."""
+        return bool(self._defined(sub))
+
+    def _defined(self, sub: str) -> builtins.list[Item]:
         key = (DRILL, sub)
         items: builtins.list[Item] | None = self.b.cache.peek(key)  # no closure when current
         if items is None:
             parent = self._parent(sub)
             items = self.b.cache.get(key, lambda: self.b.store.list(DRILL, parent=parent))
-        if not items:
-            return items
-        now = self.b.clock.now()
-        return [i for i in items if state(i.doc, now) == "Active"]
+        return items
 
     def decide(self, req: RequestInfo, drills: builtins.list[Item]) -> Decision:
         """Apply `drills` (from `active`) to a request: latency adds up, then the first

@@ -3,16 +3,15 @@ and map domain errors to ARM error responses. This is the ONE place errors becom
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from acrctl.backend import errors
 from acrctl.server.http import ACR_API_VERSIONS, MAX_BODY, Ctx, Request, Response
 from acrctl.server.requestid import new_request_id
+from acrctl.server.routing import Route, _may_match, _pattern, _segments, fill
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
@@ -24,139 +23,11 @@ API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?\Z")
 MATCH_CACHE_ENTRIES = 4096  # (method, path) -> route and params, per App; emptied when full
 MATCH_CACHE_PATH = 512  # longer paths are matched every time (bounds the cache's memory)
 
-Handler = Callable[[Ctx], Response]
 # Extension points. A middleware wraps all of handle() (request logs, metrics, activity log);
 # it reads req.meta after call_next. A guard runs after authorization and before the handler
 # (failure drills: throttling, latency, region outages) and may raise an ArmError.
 Middleware = Callable[[Request, Callable[[Request], Response]], Response]
 Guard = Callable[[Ctx, "Route"], None]
-
-
-@dataclass
-class Route:
-    method: str
-    template: str
-    handler: Handler
-    action: str | None = None  # None: any authenticated caller
-    scope: str = ""  # template of the scope the action is checked at
-    listing: bool = False  # lists filter what the caller may read instead of 403
-    public: bool = False  # no authentication, no api-version (health)
-    acr: bool = True  # api-version checked against the container registry versions
-    # consulted when the caller lacks `action` at `scope`: (backend, caller, params) -> allowed
-    fallback: Callable[[Backend, Caller, dict[str, str]], bool] | None = None
-    regex: re.Pattern[str] | None = None
-
-    def compile(self) -> None:
-        out, pos = "", 0
-        for m in re.finditer(r"\{(\w+)(:path)?\}", self.template):
-            out += re.escape(self.template[pos : m.start()])
-            out += f"(?P<{m.group(1)}>(?:/[^/]+)*?)" if m.group(2) else f"(?P<{m.group(1)}>[^/]+)"
-            pos = m.end()
-        out += re.escape(self.template[pos:])
-        self.regex = re.compile(f"^{out}/?$", re.IGNORECASE)
-
-    def match(self, paths: list[list[str] | None], path: str) -> dict[str, str] | None:
-        """The route's params when it matches `path`, else None. `paths` is what
-        `_segments(path)` returned. Templates whose params are whole segments are matched
-        segment by segment (what compile()'s regex matches, without building ~50 regexes at
-        start-up or scanning them per request); any other template uses the regex."""
-        pattern = _pattern(self.template) if self.regex is None else None
-        if pattern is None:
-            if self.regex is None:
-                self.compile()
-            m = self.regex.match(path) if self.regex else None
-            return dict(m.groupdict()) if m else None
-        rest_name, elems = pattern
-        for segs in paths:
-            if segs is None:
-                continue
-            start = len(segs) - len(elems)
-            if start < 0 or (start and rest_name is None):
-                continue
-            params = (
-                {} if rest_name is None else {rest_name: "".join("/" + seg for seg in segs[:start])}
-            )
-            for (is_param, text, lower), seg in zip(elems, segs[start:], strict=True):
-                if is_param:
-                    params[text] = seg
-                elif seg.lower() != lower and (seg.isascii() or not _ci(text).fullmatch(seg)):
-                    break
-            else:
-                return params
-        return None
-
-
-Element = tuple[bool, str, str]  # (is a param, param name or literal, lower-cased literal)
-
-
-@functools.cache
-def _pattern(template: str) -> tuple[str | None, tuple[Element, ...]] | None:
-    """A template as (name of a leading {x:path} param or None, one element per segment);
-    None when a param is not a whole segment (such templates use the regex)."""
-    tokens = template.split("/")
-    rest = None
-    head = re.fullmatch(r"\{(\w+):path\}", tokens[0])
-    if head:
-        rest = head.group(1)
-    elif tokens[0]:
-        return None
-    elems: list[Element] = []
-    for tok in tokens[1:]:
-        m = re.fullmatch(r"\{(\w+)\}", tok)
-        if m:
-            elems.append((True, m.group(1), ""))
-        elif not tok or "{" in tok or "}" in tok:
-            return None
-        else:
-            elems.append((False, tok, tok.lower()))
-    return rest, tuple(elems)
-
-
-def _may_match(route: Route, count: int, last: str | None) -> bool:
-    """Whether `route` can match a path of `count` segments whose lower-cased last segment
-    is the literal `last` (None: not a literal that ends any route)."""
-    pattern = _pattern(route.template) if route.regex is None else None
-    if pattern is None:
-        return True
-    rest, elems = pattern
-    if (len(elems) != count) if rest is None else (len(elems) > count):
-        return False
-    return not elems or elems[-1][0] or elems[-1][2] == last
-
-
-@functools.lru_cache(maxsize=256)
-def _ci(literal: str) -> re.Pattern[str]:
-    """Case-insensitive literal, for non-ASCII segments (re's case folding, as the regex)."""
-    return re.compile(re.escape(literal), re.IGNORECASE)
-
-
-def _segments(path: str) -> list[list[str] | None]:
-    """The ways compile()'s `^.../?$` can see `path`: its segments without one trailing
-    slash, and, when it ends in a newline (`$` matches before one), those of the path
-    without it. None where no route can match (no leading slash, an empty segment)."""
-    out: list[list[str] | None] = []
-    for body in (path, path[:-1]) if path.endswith("\n") else (path,):
-        if body.endswith("/"):
-            body = body[:-1]
-        segs = body.split("/")
-        out.append(segs[1:] if not segs[0] and "" not in segs[1:] else None)
-    return out
-
-
-@functools.lru_cache(maxsize=256)
-def _fill_parts(template: str) -> tuple[tuple[str, str], ...]:
-    parts, pos = [], 0
-    for m in re.finditer(r"\{(\w+)(:path)?\}", template):
-        parts.append((template[pos : m.start()], m.group(1)))
-        pos = m.end()
-    parts.append((template[pos:], ""))
-    return tuple(parts)
-
-
-def fill(template: str, params: dict[str, str]) -> str:
-    return "".join(
-        lit + (params.get(name, "") if name else "") for lit, name in _fill_parts(template)
-    )
 
 
 class App:
@@ -186,6 +57,9 @@ class App:
         from acrctl.server.ratelimit import Limiter
 
         self.limiter = Limiter(backend)  # per-principal request rate limits (429)
+        from acrctl.server.answers import Answers
+
+        self.answers = Answers(backend)  # whole GET answers while the store is unchanged
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         """The route for `method` and `path` (None if none), its params, and whether any
@@ -286,6 +160,10 @@ class App:
     def _dispatch(self, req: Request) -> Response:
         if len(req.body) > MAX_BODY:  # every route, whether or not its handler reads a body
             raise errors.RequestEntityTooLarge(f"The request body is larger than {MAX_BODY} bytes.")
+        if req.method == "GET" and req.caller is None:  # a kept answer (acrctl.server.answers)
+            kept = self.answers.serve(req, _bearer(req))
+            if kept is not None:
+                return kept
         route, params, known, scope = self.routed(req.method, req.path)
         if route is None:
             if known or req.method not in {r.method for r in self.routes}:
@@ -295,7 +173,8 @@ class App:
         if route.public:
             return route.handler(Ctx(req, params, self.backend, _anonymous(), ""))
         version = self._api_version(req, route, params)
-        caller = req.caller or self.limiter.authenticate(req, _bearer(req))  # 401, 429
+        token = _bearer(req)
+        caller = req.caller or self.limiter.authenticate(req, token)  # 401, 429
         req.meta.update(caller_id=caller.id, caller_name=caller.name, scope=scope)
         if route.action:
             rbac = self.backend.rbac
@@ -311,7 +190,10 @@ class App:
         ctx = Ctx(req, params, self.backend, caller, version)
         for guard in self.guards:
             guard(ctx, route)
-        return self.obs.run(ctx, route)  # a write with its activity record, in one unit
+        resp = self.obs.run(ctx, route)  # a write with its activity record, in one unit
+        if req.method == "GET":
+            self.answers.keep(req, resp)
+        return resp
 
     def _method_not_allowed(self, req: Request, known: bool) -> Response:
         """405 with Allow: the methods of the routes matching the path (any route's when

@@ -19,7 +19,7 @@ from acrctl.backend.errors import ArmError
 from acrctl.server.http import Ctx, Response, parse_json
 
 if TYPE_CHECKING:
-    from acrctl.server.app import Route
+    from acrctl.server.routing import Route
 
 SUB_RE = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 PREFIX = "/subscriptions/"

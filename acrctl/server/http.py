@@ -236,6 +236,8 @@ class Ctx:
                         key, lambda: self._remembered(kind, reader), keep=lambda v: bool(v[2])
                     )
                 body, item, settled = hit
+                if settled:
+                    self.req.meta["memo"] = True  # the whole answer may be kept (answers.py)
             else:
                 body, item, settled = self._remembered(kind, reader)
             if item is not None:

@@ -8,7 +8,6 @@ templates and the row builder r() in acrctl.server.routes_paths."""
 from __future__ import annotations
 
 from acrctl.server import observability
-from acrctl.server.app import Route
 from acrctl.server.handlers import authz, discovery, identity, portal
 from acrctl.server.http import Ctx, Response
 from acrctl.server.routes_authz import AUTHZ_ROUTES
@@ -31,6 +30,7 @@ from acrctl.server.routes_paths import (  # noqa: F401
     r,
 )
 from acrctl.server.routes_resources import RESOURCE_ROUTES
+from acrctl.server.routing import Route
 
 
 def openapi_document(c: Ctx) -> Response:

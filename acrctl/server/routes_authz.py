@@ -5,7 +5,6 @@ in acrctl.server.routes)."""
 from __future__ import annotations
 
 from acrctl.server import drills
-from acrctl.server.app import Route
 from acrctl.server.handlers import activity, authz, permissions, principals
 from acrctl.server.routes_paths import (
     AUTHZ,
@@ -15,6 +14,7 @@ from acrctl.server.routes_paths import (
     SUB,
     r,
 )
+from acrctl.server.routing import Route
 
 AUTHZ_ROUTES: list[Route] = [
     # authorization

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from acrctl.server.app import Handler, Route
+from acrctl.server.routing import Handler, Route
 
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend

@@ -3,7 +3,6 @@ registries, replications, webhooks, deployments (assembled in acrctl.server.rout
 
 from __future__ import annotations
 
-from acrctl.server.app import Route
 from acrctl.server.handlers import (
     credentials,
     deployments,
@@ -28,6 +27,7 @@ from acrctl.server.routes_paths import (
     A,
     r,
 )
+from acrctl.server.routing import Route
 
 RESOURCE_ROUTES: list[Route] = [
     # subscriptions, locations, resource groups
