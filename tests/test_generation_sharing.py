@@ -14,6 +14,7 @@ import pytest
 
 from acrctl.backend.clock import FakeClock
 from acrctl.backend.core import Backend, Settings
+from acrctl.backend.rbac import Caller
 from acrctl.backend.sqlite import SqliteStore
 from acrctl.server.app import App
 from acrctl.server.asgi import AsgiApp
@@ -52,7 +53,9 @@ class Node:
         return f"/subscriptions/{self.sub}/resourcegroups/rg1"
 
     def tag(self, value: str) -> None:
-        self.backend.groups.put(None, self.sub, "rg1", {"location": "westus", "tags": {"v": value}})
+        self.backend.groups.put(
+            Caller("", "test"), self.sub, "rg1", {"location": "westus", "tags": {"v": value}}
+        )
 
 
 @pytest.fixture
@@ -96,8 +99,10 @@ def test_gets_of_one_loop_iteration_share_one_generation_read(
     nodes: tuple[Node, Node],
 ) -> None:
     one, _ = nodes
-    counter = Pragmas(one.backend.store._db)
-    one.backend.store._db = counter
+    store = one.backend.store
+    assert isinstance(store, SqliteStore)
+    counter = Pragmas(store._db)
+    store._db = counter  # type: ignore[assignment]
 
     async def main() -> list[tuple[int, dict[str, Any]]]:
         return await asyncio.gather(*(get(one.asgi, one.group) for _ in range(8)))
