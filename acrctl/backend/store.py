@@ -95,9 +95,14 @@ class Store(Protocol):
         """Read generation() at most once on this thread inside the block (one request)."""
         ...
 
-    def pin_request(self) -> bool:
+    def pin_request(self, shared: tuple[Any, int] | None = None) -> bool:
         """pin_generation() entered without a context manager; returns what to pass to
-        unpin_request() when the block is done."""
+        unpin_request() when the block is done. `shared`: a pinned() value of another
+        request, read after this one arrived, to use instead of reading again."""
+        ...
+
+    def pinned(self) -> tuple[Any, int] | None:
+        """The generation read inside the current pin, or None."""
         ...
 
     def unpin_request(self, outer: bool) -> None: ...

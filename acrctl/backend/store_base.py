@@ -148,14 +148,22 @@ class RequestScopes:
     def pin_generation(self) -> contextlib.AbstractContextManager[None]:
         return _Pinned(self._req)
 
-    def pin_request(self) -> bool:
+    def pin_request(self, shared: tuple[Any, int] | None = None) -> bool:
         """pin_generation() without a context manager (the server's middleware, on every
-        request): pass what it returns to unpin_request() when the request is done."""
+        request): pass what it returns to unpin_request() when the request is done.
+        `shared`: what pinned() gave another request, read after this one arrived (the
+        server's event loop shares one read among the requests of a loop iteration)."""
         st = self._req
         outer = st.pinned
         if not outer:
-            st.pinned, st.generation = True, None
+            st.pinned, st.generation = True, shared
         return outer
+
+    def pinned(self) -> tuple[Any, int] | None:
+        """The generation read in the current pin (with the write count it was read at),
+        or None if none was read."""
+        st = self._req
+        return st.generation if st.pinned else None
 
     def unpin_request(self, outer: bool) -> None:
         if not outer:

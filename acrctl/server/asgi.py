@@ -9,6 +9,15 @@ thread and back cost 35-60% of the GET throughput at 32 connections (measured wi
 while a write runs (it may hold the SQLite lock) GETs go to the pool too, so the loop never
 waits for that lock.
 
+The GETs answered on the loop share one read of the store's generation per loop iteration
+(SQLite's `PRAGMA data_version`, two file-lock system calls): the first reads it and
+schedules its release with `call_soon`, which runs at the next iteration, after every
+callback already queued. A request's handler step is queued when the request has arrived
+(uvicorn queues it from the protocol callback that completed the request), so a step that
+runs before the release was queued before the read: its request arrived before the read,
+and the value is as exact for it as a read of its own (a write of this process since moves
+the store's write count, and the next request reads again).
+
 Every answer carries `Cache-Control: no-store` (many carry secrets: keys, tokens, webhook
 URIs) unless its handler set another, and `Strict-Transport-Security` over TLS."""
 
@@ -60,6 +69,10 @@ class AsgiApp:
         self.cached = CachedGets(app) if offload_reads and threads > 0 else None
         self._pool: ThreadPoolExecutor | None = None
         self._busy = 0  # requests in the pool (changed on the event loop only)
+        store = app.backend.store
+        # GETs on the loop share a generation read per iteration (module docstring)
+        self._share = not offload_reads and hasattr(store, "pinned")
+        self._shared: tuple[Any, int] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -96,8 +109,7 @@ class AsgiApp:
         if client:  # the peer address, for the limit on requests without credentials
             req.meta["client"] = str(client[0])
         if self._inline(req):
-            resp = self.app.handle(req)
-            payload = resp.encode()
+            resp, payload = self._on_loop(req)
         else:
             resp, payload = await self._offload(req)
         out = []
@@ -114,6 +126,27 @@ class AsgiApp:
         out.append((b"content-length", str(len(payload)).encode()))
         await send({"type": "http.response.start", "status": resp.status, "headers": out})
         await send({"type": "http.response.body", "body": payload})
+
+    def _on_loop(self, req: Request) -> tuple[Response, bytes]:
+        """Answer on the event loop; a GET shares this iteration's generation read."""
+        store = self.app.backend.store
+        if req.method != "GET" or not self._share:
+            resp = self.app.handle(req)
+            return resp, resp.encode()
+        shared = self._shared
+        outer = store.pin_request(shared)
+        try:
+            resp = self.app.handle(req)
+            if shared is None and not outer:
+                self._shared = store.pinned()
+                if self._shared is not None:
+                    asyncio.get_running_loop().call_soon(self._unshare)
+        finally:
+            store.unpin_request(outer)
+        return resp, resp.encode()
+
+    def _unshare(self) -> None:
+        self._shared = None
 
     def _inline(self, req: Request) -> bool:
         """Whether to answer on the event loop (see the module docstring)."""
