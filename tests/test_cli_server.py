@@ -274,3 +274,27 @@ def test_reader_principal_can_list_but_not_create(tmp_path: Path) -> None:
         "does not have authorization to perform action "
         "'Microsoft.ContainerRegistry/registries/write'"
     )
+
+
+def test_port_zero_announces_and_serves_the_port_the_system_picked(tmp_path: Path) -> None:
+    log = tmp_path / "port0.log"
+    env = {**os.environ, "ACRCTL_BOOTSTRAP_TOKEN": BOOT}
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            [ACRCTL, "server", "--port", "0", "--database", str(tmp_path / "s.db")],
+            stdout=fh,
+            stderr=fh,
+            env=env,
+        )
+    try:
+        deadline, url = time.monotonic() + 20, ""
+        while not url and time.monotonic() < deadline:
+            found = [w for w in log.read_text().split() if w.startswith("http://127.0.0.1:")]
+            url = found[0] if found else ""
+            time.sleep(0.05)
+        assert url and not url.endswith(":0"), log.read_text()
+        running = Running(url, proc, log)
+        wait_healthy(running, None)
+        assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+    finally:
+        stop(proc)

@@ -79,7 +79,7 @@ def _cidrs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -
     type=click.IntRange(0, 65535),
     default=8443,
     show_default=True,
-    help="Port to listen on.",
+    help="Port to listen on (0: one the system picks, announced at start).",
 )
 @click.option(
     "--database",

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    import socket
+
     from acrctl.server.serve import ServerConfig
 
 
@@ -50,6 +52,24 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise _Terminated()
 
 
+def _bind_any_port(cfg: ServerConfig) -> socket.socket:
+    """A listening socket on cfg.host at a port the system picks, which cfg.port then names
+    (so the announced URL, the data plane's login server and the logs say the real one)."""
+    import socket
+
+    family = socket.getaddrinfo(cfg.host, 0, type=socket.SOCK_STREAM)[0][0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((cfg.host, 0))
+    except OSError as exc:
+        sock.close()
+        raise click.ClickException(f"cannot listen on {cfg.host}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    cfg.port = int(sock.getsockname()[1])
+    return sock
+
+
 def run(cfg: ServerConfig) -> None:
     import signal
 
@@ -60,6 +80,7 @@ def run(cfg: ServerConfig) -> None:
     from acrctl.server.startup import StoreOpenError, guard_process
 
     configure_access_log(cfg.access_log)
+    sock = _bind_any_port(cfg) if cfg.port == 0 else None  # --port 0: the port it got
     for note in guard_process(cfg):
         click.echo(f"acrctl server: {note}", err=True)
     try:
@@ -85,7 +106,7 @@ def run(cfg: ServerConfig) -> None:
             cfg.admin_token,
         )
         _announce_dataplane(app, plane)
-        uvicorn.Server(uvicorn_config(app, cfg)).run()
+        uvicorn.Server(uvicorn_config(app, cfg)).run(sockets=[sock] if sock else None)
     except (KeyboardInterrupt, _Terminated):  # uvicorn re-raises the signal it stopped on
         pass
     finally:
@@ -95,6 +116,8 @@ def run(cfg: ServerConfig) -> None:
             plane.stop(cfg.shutdown_timeout)
         released = stop_delivery(app, worker, cfg.shutdown_timeout)
         app.backend.store.close()
+        if sock is not None:
+            sock.close()
         note = f" ({released} unfinished webhook deliveries queued again)" if released else ""
         click.echo(f"acrctl server: stopped{note}.", err=True)
 
