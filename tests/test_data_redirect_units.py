@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from acrctl.backend.core import Settings
 from acrctl.dataplane import pki, redirect, routing
 
 DIGEST = "sha256:" + "ab" * 32
@@ -19,9 +20,15 @@ REPO = "contoso/web/app"
 class Geo:
     def __init__(self, down: set[str]) -> None:
         self.down = down
+        self.regions: dict[tuple[str | None, str | None], str] = {}  # client -> its region
+        self.asked: list[tuple[str, str | None, str | None]] = []
 
     def healthy(self, region: str) -> bool:
         return region not in self.down
+
+    def origin(self, registry: str, address: str | None, hint: str | None) -> str | None:
+        self.asked.append((registry, address, hint))
+        return self.regions.get((address, hint), "eastus")
 
 
 class Plane:
@@ -33,6 +40,7 @@ class Plane:
         self.keys = pki.load_or_create(str(tmp / "pki"))
         self.tmp, self.enabled, self.external = tmp, enabled, external
         self.geo = Geo(set())
+        self.settings = Settings()
 
     def data_endpoints(self, registry: str) -> bool:
         return self.enabled and registry == "contoso"
@@ -66,8 +74,17 @@ class Plane:
 TARGET = routing.Target("contoso", "web/app", REPO, True)
 
 
-def region(plane: Plane, token: str, regions: list[str], target: routing.Target = TARGET) -> Any:
-    return redirect.data_region(plane, target, regions, token, DIGEST)  # type: ignore[arg-type]
+CLIENT = ("10.1.0.7", None)
+
+
+def region(
+    plane: Plane,
+    token: str,
+    regions: list[str],
+    target: routing.Target = TARGET,
+    client: tuple[str | None, str | None] = CLIENT,
+) -> Any:
+    return redirect.data_region(plane, target, regions, token, DIGEST, client)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -78,7 +95,26 @@ def plane(tmp_path: Path) -> Plane:
 def test_the_first_region_of_the_plan_holding_the_blob_serves_it(plane: Plane) -> None:
     plane.holds("eastus")
     plane.holds("westus")
+    plane.geo.regions[CLIENT] = "westus"
     assert region(plane, plane.token(), ["westus", "eastus"]) == "westus"
+
+
+def test_the_clients_region_is_asked_with_its_address_and_hint(plane: Plane) -> None:
+    plane.holds("eastus")
+    assert region(plane, plane.token(), ["eastus"], client=("10.2.0.9", "westus")) == "eastus"
+    assert plane.geo.asked == [("contoso", "10.2.0.9", "westus")]
+
+
+def test_a_blob_in_another_region_than_the_clients_is_proxied(plane: Plane) -> None:
+    plane.holds("westus")
+    assert region(plane, plane.token(), ["westus", "eastus"]) is None
+
+
+def test_policy_always_redirects_to_another_region_than_the_clients(plane: Plane) -> None:
+    plane.holds("westus")
+    plane.settings.dataplane_data_redirect = "always"
+    assert region(plane, plane.token(), ["westus", "eastus"]) == "westus"
+    assert plane.geo.asked == []
 
 
 def test_a_region_without_the_blob_yet_is_passed_over(plane: Plane) -> None:

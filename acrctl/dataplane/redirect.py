@@ -16,13 +16,20 @@ REGION_HEADER = b"x-acrctl-region"
 
 
 def data_region(
-    plane: DataPlane, target: routing.Target, regions: list[str], token: str, digest: str
+    plane: DataPlane,
+    target: routing.Target,
+    regions: list[str],
+    token: str,
+    digest: str,
+    client: tuple[str | None, str | None],
 ) -> str | None:
     """The region whose data endpoint serves this blob GET, or None (proxy it: the region
     then gives the exact answer, a challenge or a 404). The checks distribution makes, done
     here without a round trip: the token is one this server signed for the regions and
     grants pull on the repository, and the blob is linked into the repository in the first
-    healthy region of the plan that holds it (a local region: its storage is here)."""
+    healthy region of the plan that holds it (a local region: its storage is here). Then the
+    policy (`dataplane_data_redirect`): `always`, or `client-region`, where only a region the
+    client (address, region hint) is in gets the 307 (see `pays`)."""
     if not plane.data_endpoints(target.registry):
         return None
     if not grants_pull(plane, token, target.upstream):
@@ -34,8 +41,21 @@ def data_region(
         if root is None:
             return None
         if dataep.linked(root, target.upstream, digest):
-            return region
+            return region if pays(plane, target.registry, region, client) else None
     return None
+
+
+def pays(
+    plane: DataPlane, registry: str, region: str, client: tuple[str | None, str | None]
+) -> bool:
+    """Whether a 307 to `region`'s data endpoint can pay for the request it costs. Routing
+    puts the login server as near the client as anything (its links to the regions start
+    from the client's region), so a data endpoint elsewhere is farther than the login
+    server: a client that opens a connection per request (skopeo, containers/image) pays a
+    new far connection for each blob, where the front's proxy has warm ones."""
+    if plane.settings.dataplane_data_redirect == "always":
+        return True
+    return plane.geo.origin(registry, *client) == region
 
 
 def grants_pull(plane: DataPlane, token: str, upstream: str) -> bool:
