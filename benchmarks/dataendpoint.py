@@ -26,9 +26,9 @@ ms each way per chunk, a round trip per new connection):
 `--dest oci` pulls into an OCI layout (skopeo fetches 6 blobs at once) instead of `dir:` (one
 at a time). `--strace` runs skopeo under `strace -f -e trace=connect,close` and prints, per
 way, the TCP connections it opened and the most it had open at once (timings then include
-strace's cost: compare them only with each other). Interleaved per run; medians and ratios;
-prints the 1-minute load average. Goal (issue 17): a pull with data endpoints <= 1.1x of
-direct and of proxied."""
+strace's cost: compare them only with each other). Interleaved per run, each way first in
+turn; medians and ratios; prints the 1-minute load average. Goal (issue 17): a pull with
+data endpoints <= 1.1x of direct and of proxied."""
 
 from __future__ import annotations
 
@@ -209,7 +209,7 @@ def run(
             "data-ep": (creds, f"docker://benchdp.acrctl.test:{edge}/img-{i}:v1"),
             "redirected": (creds, f"docker://benchdp.acrctl.test:{edge}/img-{i}:v1"),
         }
-        for way in WAYS:
+        for way in WAYS[i % len(WAYS) :] + WAYS[: i % len(WAYS)]:  # each first in turn
             plane.settings.dataplane_data_redirect = POLICY.get(way, "client-region")
             out = os.path.join(tmp, f"pull-{way}-{i}")
             dest = f"dir:{out}" if a.dest == "dir" else f"oci:{out}:v1"

@@ -110,6 +110,12 @@ def test_a_blob_in_another_region_than_the_clients_is_proxied(plane: Plane) -> N
     assert region(plane, plane.token(), ["westus", "eastus"]) is None
 
 
+def test_a_client_whose_region_has_no_replica_is_proxied(plane: Plane) -> None:
+    plane.holds("eastus")
+    plane.geo.regions[CLIENT] = "westeurope"
+    assert region(plane, plane.token(), ["eastus"]) is None
+
+
 def test_policy_always_redirects_to_another_region_than_the_clients(plane: Plane) -> None:
     plane.holds("westus")
     plane.settings.dataplane_data_redirect = "always"

@@ -29,10 +29,11 @@ def data_region(
     grants pull on the repository, and the blob is linked into the repository in the first
     healthy region of the plan that holds it (a local region: its storage is here). Then the
     policy (`dataplane_data_redirect`): `always`, or `client-region`, where only a region the
-    client (address, region hint) is in gets the 307 (see `pays`)."""
+    client (address, region hint) is in gets the 307 (see `paying`)."""
     if not plane.data_endpoints(target.registry):
         return None
-    if not grants_pull(plane, token, target.upstream):
+    near = paying(plane, target.registry, regions, client)
+    if not near or not grants_pull(plane, token, target.upstream):
         return None
     for region in regions:
         if not plane.geo.healthy(region):
@@ -41,21 +42,23 @@ def data_region(
         if root is None:
             return None
         if dataep.linked(root, target.upstream, digest):
-            return region if pays(plane, target.registry, region, client) else None
+            return region if region in near else None
     return None
 
 
-def pays(
-    plane: DataPlane, registry: str, region: str, client: tuple[str | None, str | None]
-) -> bool:
-    """Whether a 307 to `region`'s data endpoint can pay for the request it costs. Routing
-    puts the login server as near the client as anything (its links to the regions start
-    from the client's region), so a data endpoint elsewhere is farther than the login
-    server: a client that opens a connection per request (skopeo, containers/image) pays a
-    new far connection for each blob, where the front's proxy has warm ones."""
+def paying(
+    plane: DataPlane, registry: str, regions: list[str], client: tuple[str | None, str | None]
+) -> list[str]:
+    """The regions of the plan whose data endpoint may get this client's 307: all with
+    `always`; with `client-region`, the client's region if it is in the plan. Routing puts
+    the login server as near the client as anything (its links to the regions start from
+    the client's region), so a data endpoint elsewhere is farther than the login server: a
+    client that opens a connection per request (skopeo, containers/image) would pay a new
+    far connection for each blob, where the front's proxy has warm ones."""
     if plane.settings.dataplane_data_redirect == "always":
-        return True
-    return plane.geo.origin(registry, *client) == region
+        return regions
+    origin = plane.geo.origin(registry, *client)
+    return [origin] if origin in regions else []
 
 
 def grants_pull(plane: DataPlane, token: str, upstream: str) -> bool:
