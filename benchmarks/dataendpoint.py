@@ -11,6 +11,7 @@
 
     .venv/bin/python benchmarks/dataendpoint.py [--runs 3] [--mb 100] [--layers 10]
         [--one-way-ms 40] [--far region|all] [--dest dir|oci] [--strace]
+        [--client skopeo|httpx]
 
 Links of --one-way-ms N (default 40) are delay proxies on loopback (tests/geobed_proxy.py: N
 ms each way per chunk, a round trip per new connection):
@@ -24,11 +25,13 @@ ms each way per chunk, a round trip per new connection):
 
 0 ms: plain loopback. Names resolve through a private hosts file (`unshare -m`, root).
 `--dest oci` pulls into an OCI layout (skopeo fetches 6 blobs at once) instead of `dir:` (one
-at a time). `--strace` runs skopeo under `strace -f -e trace=connect,close` and prints, per
-way, the TCP connections it opened and the most it had open at once (timings then include
-strace's cost: compare them only with each other). Interleaved per run, each way first in
-turn; medians and ratios; prints the 1-minute load average. Goal (issue 17): a pull with
-data endpoints <= 1.1x of direct and of proxied."""
+at a time). `--client httpx` pulls with benchmarks/keepalive_pull.py instead of skopeo: one
+kept connection per host, blobs one at a time (what docker or containerd see; skopeo opens
+a connection per request). `--strace` runs the client under `strace -f -e
+trace=connect,close` and prints, per way, the TCP connections it opened and the most it had
+open at once (timings then include strace's cost: compare them only with each other).
+Interleaved per run, each way first in turn; medians and ratios; prints the 1-minute load
+average. Goal (issue 17): a pull with data endpoints <= 1.1x of direct and of proxied."""
 
 from __future__ import annotations
 
@@ -56,6 +59,7 @@ from acrctl.server.serve import ServerConfig, ThreadedServer  # noqa: E402
 ACRPUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"
 ADMIN = "acr_bench_dataendpoint_admin"
 PROXY = os.path.join(HERE, "..", "tests", "geobed_proxy.py")
+KEEPALIVE = os.path.join(HERE, "keepalive_pull.py")
 WAYS = ("direct", "proxied", "data-ep", "redirected")
 POLICY = {"data-ep": "client-region", "redirected": "always"}  # dataplane_data_redirect
 SERVING = "westus"  # the region holding the image (the registry's home, no replica)
@@ -71,11 +75,17 @@ def delay_proxy(ip: str, listen: int, upstream: int, ms: float) -> subprocess.Po
     return proc
 
 
-def pull(hosts: str, creds: list[str], ref: str, dest: str, trace: str | None) -> float:
+def pull(
+    hosts: str, creds: list[str], ref: str, dest: str, trace: str | None, client: str
+) -> float:
     tracing = f"strace -f -qq -yy -e trace=connect,close -o {shlex.quote(trace)} " if trace else ""
-    script = f'mount --bind "$0" /etc/hosts && exec {tracing}skopeo "$@"'
+    script = f'mount --bind "$0" /etc/hosts && exec {tracing}"$@"'
     argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, hosts]
-    argv += ["copy", "-q", "--src-tls-verify=false", *creds, ref, dest]
+    if client == "httpx":  # --src-creds U:S / --src-registry-token T -> --basic / --token
+        flag = "--basic" if creds[0] == "--src-creds" else "--token"
+        argv += [sys.executable, KEEPALIVE, ref, flag, creds[1]]
+    else:
+        argv += ["skopeo", "copy", "-q", "--src-tls-verify=false", *creds, ref, dest]
     t = time.perf_counter()
     subprocess.run(argv, check=True, capture_output=True, timeout=600)
     return time.perf_counter() - t
@@ -108,6 +118,7 @@ def main() -> None:
     ap.add_argument("--far", choices=("region", "all"), default="region")
     ap.add_argument("--dest", choices=("dir", "oci"), default="dir")
     ap.add_argument("--strace", action="store_true")
+    ap.add_argument("--client", choices=("skopeo", "httpx"), default="skopeo")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="acrctl-bench-dataep-")
     settings = Settings()
@@ -215,7 +226,7 @@ def run(
             dest = f"dir:{out}" if a.dest == "dir" else f"oci:{out}:v1"
             trace = f"{out}.strace" if a.strace else None
             before = time.process_time()
-            rows[way].append(pull(hosts, refs[way][0], refs[way][1], dest, trace))
+            rows[way].append(pull(hosts, refs[way][0], refs[way][1], dest, trace, a.client))
             cpu[way].append(time.process_time() - before)
             if trace:
                 conns[way].append(connections(trace))
@@ -247,7 +258,8 @@ def report(
     far = "the serving region" if a.far == "region" else "everything"
     link = f"{far} {a.one_way_ms:g} ms one way" if a.one_way_ms > 0 else "plain loopback"
     print(
-        f"pull of {a.mb} MB in {a.layers} layers into {a.dest}:, {link}; runs: {a.runs}; "
+        f"{a.client} pull of {a.mb} MB in {a.layers} layers into {a.dest}:, {link}; "
+        f"runs: {a.runs}; "
         f"load average (1 min) {min(load):.2f}-{max(load):.2f}"
         + ("; under strace" if a.strace else "")
     )
