@@ -3,8 +3,9 @@
 * direct: straight to the serving region's distribution, with a token the plane signed;
 * proxied: through the front (login server), blobs streamed by the front;
 * data-ep: through the front with dataEndpointEnabled and the default policy
-  (`dataplane_data_redirect = client-region`: a 307 only when the serving region is the
-  client's; here the client is mapped to eastus and the image is in westus, so proxied);
+  (`dataplane_data_redirect = auto`: a 307 when the serving region is the client's, or when
+  the client keeps its connection; here the client is mapped to eastus and the image is in
+  westus, so skopeo's blobs are proxied and `--client httpx`'s redirected);
 * redirected: the same registry with `dataplane_data_redirect = always` (ACR's behaviour):
   every blob by a 307 to the pre-signed URL on the serving region's data endpoint
   (`<name>.<region>.data.<login domain>`).
@@ -61,7 +62,7 @@ ADMIN = "acr_bench_dataendpoint_admin"
 PROXY = os.path.join(HERE, "..", "tests", "geobed_proxy.py")
 KEEPALIVE = os.path.join(HERE, "keepalive_pull.py")
 WAYS = ("direct", "proxied", "data-ep", "redirected")
-POLICY = {"data-ep": "client-region", "redirected": "always"}  # dataplane_data_redirect
+POLICY = {"data-ep": "auto", "redirected": "always"}  # dataplane_data_redirect
 SERVING = "westus"  # the region holding the image (the registry's home, no replica)
 
 
@@ -221,7 +222,7 @@ def run(
             "redirected": (creds, f"docker://benchdp.acrctl.test:{edge}/img-{i}:v1"),
         }
         for way in WAYS[i % len(WAYS) :] + WAYS[: i % len(WAYS)]:  # each first in turn
-            plane.settings.dataplane_data_redirect = POLICY.get(way, "client-region")
+            plane.settings.dataplane_data_redirect = POLICY.get(way, "auto")
             out = os.path.join(tmp, f"pull-{way}-{i}")
             dest = f"dir:{out}" if a.dest == "dir" else f"oci:{out}:v1"
             trace = f"{out}.strace" if a.strace else None

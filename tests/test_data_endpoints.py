@@ -362,13 +362,13 @@ def test_a_keep_alive_client_follows_every_307_on_one_connection(
 
 
 @needs_binaries
-def test_a_client_in_another_region_than_the_blobs_is_proxied(
+def test_a_closing_client_in_another_region_than_the_blobs_is_proxied(
     bed: Bed, pushed: oci_image.Image
 ) -> None:
     auth = bed.token(bed.principal(ACR_PULL), "contoso6", "web/app")
     r = httpx.get(
         f"{bed.url}/v2/web/app/blobs/{layer(pushed)}",
-        headers={**auth, "X-Acrctl-Region": "westus"},
+        headers={**auth, "X-Acrctl-Region": "westus", "Connection": "close"},
     )
     assert (r.status_code, r.headers["x-acrctl-region"]) == (200, "eastus")
     assert "location" not in r.headers
@@ -376,10 +376,9 @@ def test_a_client_in_another_region_than_the_blobs_is_proxied(
 
 
 @needs_binaries
-def test_policy_always_redirects_a_client_in_another_region(
-    bed: Bed, pushed: oci_image.Image, monkeypatch: pytest.MonkeyPatch
+def test_a_keep_alive_client_in_another_region_is_redirected(
+    bed: Bed, pushed: oci_image.Image
 ) -> None:
-    monkeypatch.setattr(bed.server.dataplane.settings, "dataplane_data_redirect", "always")
     auth = bed.token(bed.principal(ACR_PULL), "contoso6", "web/app")
     r = httpx.get(
         f"{bed.url}/v2/web/app/blobs/{layer(pushed)}",
@@ -387,6 +386,34 @@ def test_policy_always_redirects_a_client_in_another_region(
     )
     assert r.status_code == 307
     assert urlsplit(r.headers["location"]).netloc == f"contoso6.eastus.data.acrctl.test:{bed.port}"
+
+
+@needs_binaries
+def test_policy_always_redirects_a_closing_client_in_another_region(
+    bed: Bed, pushed: oci_image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bed.server.dataplane.settings, "dataplane_data_redirect", "always")
+    auth = bed.token(bed.principal(ACR_PULL), "contoso6", "web/app")
+    r = httpx.get(
+        f"{bed.url}/v2/web/app/blobs/{layer(pushed)}",
+        headers={**auth, "X-Acrctl-Region": "westus", "Connection": "close"},
+    )
+    assert r.status_code == 307
+    assert urlsplit(r.headers["location"]).netloc == f"contoso6.eastus.data.acrctl.test:{bed.port}"
+
+
+@needs_binaries
+def test_policy_client_region_proxies_a_keep_alive_client_in_another_region(
+    bed: Bed, pushed: oci_image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bed.server.dataplane.settings, "dataplane_data_redirect", "client-region")
+    auth = bed.token(bed.principal(ACR_PULL), "contoso6", "web/app")
+    r = httpx.get(
+        f"{bed.url}/v2/web/app/blobs/{layer(pushed)}",
+        headers={**auth, "X-Acrctl-Region": "westus"},
+    )
+    assert (r.status_code, r.headers["x-acrctl-region"]) == (200, "eastus")
+    assert r.content == pushed.blobs[layer(pushed)]
 
 
 @pytest.mark.parametrize(

@@ -160,7 +160,9 @@ class Front(Proxy, Catalog, TokenService):
             auth = headers.get("authorization", "")[7:].strip()
             digest = scope["path"].rsplit("/", 1)[-1]
             regions = [region for region, _ in plan]
-            client = (_client(scope), headers.get(geo.HINT_HEADER))
+            client = redirect.Client(
+                _client(scope), headers.get(geo.HINT_HEADER), redirect.keeps_alive(scope)
+            )
             region = await asyncio.to_thread(
                 redirect.data_region, self.plane, target, regions, auth, digest, client
             )

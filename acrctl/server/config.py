@@ -32,7 +32,7 @@ BOOTSTRAP_ENV = "ACRCTL_BOOTSTRAP_TOKEN"
 MASK = "******"
 LRO_MODES = ("immediate", "polls", "seconds")
 # string fields that take one of a few words (lower-cased on input)
-CHOICES = {"lro_mode": LRO_MODES, "dataplane_data_redirect": ("client-region", "always")}
+CHOICES = {"lro_mode": LRO_MODES, "dataplane_data_redirect": ("auto", "client-region", "always")}
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
 # Settings fields set by an option of `acrctl server` (field -> option)
