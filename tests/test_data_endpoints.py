@@ -331,6 +331,91 @@ def test_path_form_redirects_to_the_listener(bed: Bed, pushed: oci_image.Image) 
     assert httpx.get(loc.headers["location"]).content == pushed.blobs[layer(pushed)]
 
 
+@needs_binaries
+def test_a_keep_alive_client_follows_every_307_on_one_connection(
+    bed: Bed, pushed: oci_image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    front = bed.server.dataplane.front
+    seen: list[tuple[str, tuple[str, int]]] = []  # (handler, client address) per request
+    for name in ("_oci", "_data"):
+        inner = getattr(front, name)
+
+        async def counting(
+            scope: dict[str, Any], *rest: Any, _in: Any = inner, _n: str = name
+        ) -> None:
+            seen.append((_n, tuple(scope["client"])))
+            await _in(scope, *rest)
+
+        monkeypatch.setattr(front, name, counting)
+    creds = bed.principal(ACR_PULL)
+    r = httpx.get(
+        f"{bed.url}/oauth2/token",
+        params={"service": f"127.0.0.1:{bed.port}", "scope": "repository:contoso6/web/app:pull"},
+        auth=creds,
+    )
+    auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    with httpx.Client(base_url=bed.url, headers=auth, follow_redirects=True) as client:
+        got = {d: client.get(f"/v2/contoso6/web/app/blobs/{d}").content for d in pushed.blobs}
+    assert got == pushed.blobs
+    assert [n for n, _ in seen] == ["_oci", "_data"] * len(pushed.blobs)
+    assert len({address for _, address in seen}) == 1
+
+
+@needs_binaries
+def test_a_closing_client_in_another_region_than_the_blobs_is_proxied(
+    bed: Bed, pushed: oci_image.Image
+) -> None:
+    auth = bed.token(bed.principal(ACR_PULL), "contoso6", "web/app")
+    r = httpx.get(
+        f"{bed.url}/v2/web/app/blobs/{layer(pushed)}",
+        headers={**auth, "X-Acrctl-Region": "westus", "Connection": "close"},
+    )
+    assert (r.status_code, r.headers["x-acrctl-region"]) == (200, "eastus")
+    assert "location" not in r.headers
+    assert r.content == pushed.blobs[layer(pushed)]
+
+
+@needs_binaries
+def test_a_keep_alive_client_in_another_region_is_redirected(
+    bed: Bed, pushed: oci_image.Image
+) -> None:
+    auth = bed.token(bed.principal(ACR_PULL), "contoso6", "web/app")
+    r = httpx.get(
+        f"{bed.url}/v2/web/app/blobs/{layer(pushed)}",
+        headers={**auth, "X-Acrctl-Region": "westus"},
+    )
+    assert r.status_code == 307
+    assert urlsplit(r.headers["location"]).netloc == f"contoso6.eastus.data.acrctl.test:{bed.port}"
+
+
+@needs_binaries
+def test_policy_always_redirects_a_closing_client_in_another_region(
+    bed: Bed, pushed: oci_image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bed.server.dataplane.settings, "dataplane_data_redirect", "always")
+    auth = bed.token(bed.principal(ACR_PULL), "contoso6", "web/app")
+    r = httpx.get(
+        f"{bed.url}/v2/web/app/blobs/{layer(pushed)}",
+        headers={**auth, "X-Acrctl-Region": "westus", "Connection": "close"},
+    )
+    assert r.status_code == 307
+    assert urlsplit(r.headers["location"]).netloc == f"contoso6.eastus.data.acrctl.test:{bed.port}"
+
+
+@needs_binaries
+def test_policy_client_region_proxies_a_keep_alive_client_in_another_region(
+    bed: Bed, pushed: oci_image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bed.server.dataplane.settings, "dataplane_data_redirect", "client-region")
+    auth = bed.token(bed.principal(ACR_PULL), "contoso6", "web/app")
+    r = httpx.get(
+        f"{bed.url}/v2/web/app/blobs/{layer(pushed)}",
+        headers={**auth, "X-Acrctl-Region": "westus"},
+    )
+    assert (r.status_code, r.headers["x-acrctl-region"]) == (200, "eastus")
+    assert r.content == pushed.blobs[layer(pushed)]
+
+
 @pytest.mark.parametrize(
     "change",
     ["signature", "expiry", "digest", "region", "registry"],

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from acrctl.backend.core import Settings
 from acrctl.dataplane import pki, redirect, routing
 
 DIGEST = "sha256:" + "ab" * 32
@@ -19,9 +20,15 @@ REPO = "contoso/web/app"
 class Geo:
     def __init__(self, down: set[str]) -> None:
         self.down = down
+        self.regions: dict[tuple[str | None, str | None], str] = {}  # client -> its region
+        self.asked: list[tuple[str, str | None, str | None]] = []
 
     def healthy(self, region: str) -> bool:
         return region not in self.down
+
+    def origin(self, registry: str, address: str | None, hint: str | None) -> str | None:
+        self.asked.append((registry, address, hint))
+        return self.regions.get((address, hint), "eastus")
 
 
 class Plane:
@@ -33,6 +40,7 @@ class Plane:
         self.keys = pki.load_or_create(str(tmp / "pki"))
         self.tmp, self.enabled, self.external = tmp, enabled, external
         self.geo = Geo(set())
+        self.settings = Settings()
 
     def data_endpoints(self, registry: str) -> bool:
         return self.enabled and registry == "contoso"
@@ -66,8 +74,18 @@ class Plane:
 TARGET = routing.Target("contoso", "web/app", REPO, True)
 
 
-def region(plane: Plane, token: str, regions: list[str], target: routing.Target = TARGET) -> Any:
-    return redirect.data_region(plane, target, regions, token, DIGEST)  # type: ignore[arg-type]
+CLIENT = redirect.Client("10.1.0.7", None, False)  # a client closing each connection (skopeo)
+KEEPING = redirect.Client("10.1.0.7", None, True)
+
+
+def region(
+    plane: Plane,
+    token: str,
+    regions: list[str],
+    target: routing.Target = TARGET,
+    client: redirect.Client = CLIENT,
+) -> Any:
+    return redirect.data_region(plane, target, regions, token, DIGEST, client)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -78,7 +96,65 @@ def plane(tmp_path: Path) -> Plane:
 def test_the_first_region_of_the_plan_holding_the_blob_serves_it(plane: Plane) -> None:
     plane.holds("eastus")
     plane.holds("westus")
+    plane.geo.regions[CLIENT[:2]] = "westus"
     assert region(plane, plane.token(), ["westus", "eastus"]) == "westus"
+
+
+def test_the_clients_region_is_asked_with_its_address_and_hint(plane: Plane) -> None:
+    plane.holds("eastus")
+    client = redirect.Client("10.2.0.9", "westus", False)
+    assert region(plane, plane.token(), ["eastus"], client=client) == "eastus"
+    assert plane.geo.asked == [("contoso", "10.2.0.9", "westus")]
+
+
+def test_a_blob_in_another_region_than_a_closing_clients_is_proxied(plane: Plane) -> None:
+    plane.holds("westus")
+    assert region(plane, plane.token(), ["westus", "eastus"]) is None
+
+
+def test_a_client_whose_region_has_no_replica_is_proxied(plane: Plane) -> None:
+    plane.holds("eastus")
+    plane.geo.regions[CLIENT[:2]] = "westeurope"
+    assert region(plane, plane.token(), ["eastus"]) is None
+
+
+def test_a_client_keeping_its_connection_is_redirected_to_another_region(plane: Plane) -> None:
+    plane.holds("westus")
+    assert region(plane, plane.token(), ["westus", "eastus"], client=KEEPING) == "westus"
+    assert plane.geo.asked == []
+
+
+def test_policy_client_region_proxies_even_a_client_keeping_its_connection(
+    plane: Plane,
+) -> None:
+    plane.holds("westus")
+    plane.settings.dataplane_data_redirect = "client-region"
+    assert region(plane, plane.token(), ["westus", "eastus"], client=KEEPING) is None
+
+
+@pytest.mark.parametrize(
+    ("version", "connection", "keeps"),
+    [
+        ("1.1", None, True),
+        ("1.1", b"close", False),
+        ("1.1", b"Keep-Alive, Close", False),
+        ("1.1", b"keep-alive", True),
+        ("1.0", None, False),
+        ("1.0", b"Keep-Alive", True),
+    ],
+)
+def test_a_client_keeps_its_connection_unless_it_says_close(
+    version: str, connection: bytes | None, keeps: bool
+) -> None:
+    headers = [(b"host", b"x")] + ([(b"connection", connection)] if connection else [])
+    assert redirect.keeps_alive({"http_version": version, "headers": headers}) is keeps
+
+
+def test_policy_always_redirects_to_another_region_than_the_clients(plane: Plane) -> None:
+    plane.holds("westus")
+    plane.settings.dataplane_data_redirect = "always"
+    assert region(plane, plane.token(), ["westus", "eastus"]) == "westus"
+    assert plane.geo.asked == []
 
 
 def test_a_region_without_the_blob_yet_is_passed_over(plane: Plane) -> None:

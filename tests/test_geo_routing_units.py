@@ -55,6 +55,22 @@ def test_a_bad_client_map_keeps_the_data_plane_off_with_the_reason() -> None:
         GeoRouter(plane)  # type: ignore[arg-type]
 
 
+def test_a_routers_client_region_is_the_one_routing_orders_by(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plane = SimpleNamespace(
+        settings=Settings(dataplane_client_regions="10.2.0.0/16=westus"), b=None
+    )
+    router = GeoRouter(plane)  # type: ignore[arg-type]
+    monkeypatch.setattr(router, "placement", lambda name: US_EU if name == "contoso" else None)
+    assert [
+        router.origin("contoso", "10.2.0.9", None),
+        router.origin("contoso", "10.3.0.9", None),
+        router.origin("contoso", "10.2.0.9", "westeurope"),
+        router.origin("fabrikam", "10.2.0.9", None),
+    ] == ["westus", "eastus", "westeurope", None]
+
+
 def test_the_longest_network_wins() -> None:
     nets = geo.parse_client_regions("10.0.0.0/8=eastus,10.2.0.0/16=westeurope")
     assert geo.client_region("10.2.3.4", None, nets, "westus") == "westeurope"

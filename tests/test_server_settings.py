@@ -227,6 +227,10 @@ def test_the_factory_reads_every_setting_and_option_variable() -> None:
     "env, message",
     [
         ({"ACRCTL_SERVER_LRO_MODE": "later"}, "must be one of immediate, polls, seconds"),
+        (
+            {"ACRCTL_SERVER_DATAPLANE_DATA_REDIRECT": "sometimes"},
+            "must be one of auto, client-region, always",
+        ),
         ({"ACRCTL_SERVER_WEBHOOK_DENY": "10.0.0.0/8,nope"}, "ACRCTL_SERVER_WEBHOOK_DENY must be"),
         ({"ACRCTL_SERVER_RATE_LIMT_WRITES": "0"}, "unknown variable(s) ACRCTL_SERVER_RATE_LIMT"),
     ],

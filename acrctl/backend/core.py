@@ -98,6 +98,7 @@ class Settings:
     # data endpoints (acrctl.dataplane.dataep, docs/dataplane.md)
     dataplane_data_url_seconds: int = 1200  # lifetime of a pre-signed blob URL (ACR: 20 min)
     dataplane_data_chunk_bytes: int = 1_048_576  # read size of a blob served by a data endpoint
+    dataplane_data_redirect: str = "auto"  # blob GETs given a 307: auto|client-region|always
     # the replication engine (acrctl.dataplane.engine, docs/dataplane.md)
     replication_backfill: bool = False  # set by the server while its engine runs
     replication_workers: int = 4  # tasks copied at once

@@ -153,14 +153,18 @@ class Front(Proxy, Catalog, TokenService):
         target: routing.Target,
     ) -> None:
         """A blob GET/HEAD (or DELETE). A GET answers 307 to a pre-signed URL on the serving
-        region's data endpoint when the registry has dataEndpointEnabled (redirect.data_region);
-        everything else is proxied."""
+        region's data endpoint when the registry has dataEndpointEnabled and the policy lets
+        it (redirect.data_region); everything else is proxied."""
         if scope["method"] == "GET" and target.registry:
-            auth = _headers(scope).get("authorization", "")[7:].strip()
+            headers = _headers(scope)
+            auth = headers.get("authorization", "")[7:].strip()
             digest = scope["path"].rsplit("/", 1)[-1]
             regions = [region for region, _ in plan]
+            client = redirect.Client(
+                _client(scope), headers.get(geo.HINT_HEADER), redirect.keeps_alive(scope)
+            )
             region = await asyncio.to_thread(
-                redirect.data_region, self.plane, target, regions, auth, digest
+                redirect.data_region, self.plane, target, regions, auth, digest, client
             )
             if region is not None:
                 hdrs = redirect.headers(self.plane, scope, target, region, digest)

@@ -128,6 +128,13 @@ class GeoRouter:
             return self._urls(first, origin)
         return self._urls(geo.order(origin, place, self.healthy), origin)
 
+    def origin(self, registry: str, address: str | None, hint: str | None) -> str | None:
+        """The region the client is in, as `route` sees it (None: no such registry)."""
+        place = self.placement(registry)
+        if place is None:
+            return None
+        return geo.client_region(address, hint, self.networks, place.home)
+
     def _urls(self, names: list[str], origin: str | None) -> list[tuple[str, str]]:
         out = []
         for name in names:

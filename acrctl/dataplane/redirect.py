@@ -5,7 +5,7 @@ which requests are for a data endpoint."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from acrctl.dataplane import dataep, routing
 
@@ -15,17 +15,48 @@ if TYPE_CHECKING:
 REGION_HEADER = b"x-acrctl-region"
 
 
+class Client(NamedTuple):
+    """What the policy knows of the client: its address, its region hint, and whether its
+    request keeps the connection (see `keeps_alive`)."""
+
+    address: str | None
+    hint: str | None
+    keeps: bool
+
+
+def keeps_alive(scope: dict[str, Any]) -> bool:
+    """Whether the client keeps this connection for its next request: HTTP/1.1 without
+    `Connection: close`, or HTTP/1.0 with `Connection: keep-alive`. containers/image
+    (skopeo, podman, CRI-O) sends `Connection: close` on every request."""
+    words = {
+        w.strip().lower()
+        for k, v in scope["headers"]
+        if k.lower() == b"connection"
+        for w in v.decode("latin-1").split(",")
+    }
+    if scope.get("http_version") == "1.0":
+        return "keep-alive" in words
+    return "close" not in words
+
+
 def data_region(
-    plane: DataPlane, target: routing.Target, regions: list[str], token: str, digest: str
+    plane: DataPlane,
+    target: routing.Target,
+    regions: list[str],
+    token: str,
+    digest: str,
+    client: Client,
 ) -> str | None:
     """The region whose data endpoint serves this blob GET, or None (proxy it: the region
     then gives the exact answer, a challenge or a 404). The checks distribution makes, done
     here without a round trip: the token is one this server signed for the regions and
     grants pull on the repository, and the blob is linked into the repository in the first
-    healthy region of the plan that holds it (a local region: its storage is here)."""
+    healthy region of the plan that holds it (a local region: its storage is here). Then the
+    policy (`dataplane_data_redirect`, see `paying`)."""
     if not plane.data_endpoints(target.registry):
         return None
-    if not grants_pull(plane, token, target.upstream):
+    near = paying(plane, target.registry, regions, client)
+    if not near or not grants_pull(plane, token, target.upstream):
         return None
     for region in regions:
         if not plane.geo.healthy(region):
@@ -34,8 +65,24 @@ def data_region(
         if root is None:
             return None
         if dataep.linked(root, target.upstream, digest):
-            return region
+            return region if region in near else None
     return None
+
+
+def paying(plane: DataPlane, registry: str, regions: list[str], client: Client) -> list[str]:
+    """The regions of the plan whose data endpoint may get this client's 307: all of them
+    with `always`, and with `auto` when the client keeps its connections; else (and with
+    `client-region`) the client's own region if it is in the plan. Routing puts the login
+    server as near the client as anything (its links to the regions start from the
+    client's region), so a data endpoint elsewhere is farther than the login server: a
+    client that opens a connection per request would pay a new far connection for each
+    blob, where the front's proxy has warm ones; a client that keeps its connection to the
+    data endpoint pays that once."""
+    policy = plane.settings.dataplane_data_redirect
+    if policy == "always" or (policy == "auto" and client.keeps):
+        return regions
+    origin = plane.geo.origin(registry, client.address, client.hint)
+    return [origin] if origin in regions else []
 
 
 def grants_pull(plane: DataPlane, token: str, upstream: str) -> bool:

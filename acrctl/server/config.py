@@ -31,6 +31,8 @@ PREFIX = "ACRCTL_SERVER_"
 BOOTSTRAP_ENV = "ACRCTL_BOOTSTRAP_TOKEN"
 MASK = "******"
 LRO_MODES = ("immediate", "polls", "seconds")
+# string fields that take one of a few words (lower-cased on input)
+CHOICES = {"lro_mode": LRO_MODES, "dataplane_data_redirect": ("auto", "client-region", "always")}
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
 # Settings fields set by an option of `acrctl server` (field -> option)
@@ -144,7 +146,7 @@ def known_env_names() -> set[str]:
 @functools.cache
 def model() -> type[BaseModel]:
     """The pydantic model of Settings: its fields, types and defaults, with RANGES, the
-    lro_mode choices and the networks of NETWORK_FIELDS checked."""
+    CHOICES and the networks of NETWORK_FIELDS checked."""
     import pydantic
 
     hints = typing.get_type_hints(Settings)
@@ -159,8 +161,9 @@ def _annotation(name: str, kind: Any) -> Any:
 
     from pydantic import AfterValidator, BeforeValidator, Field
 
-    if name == "lro_mode":
-        return Annotated[Literal[LRO_MODES], BeforeValidator(_lower)]  # type: ignore[valid-type]
+    if name in CHOICES:
+        words = CHOICES[name]
+        return Annotated[Literal[words], BeforeValidator(_lower)]  # type: ignore[valid-type]
     if name in NETWORK_FIELDS:
         return list[Annotated[str, AfterValidator(_network)]]
     if name == CLIENT_REGIONS:
@@ -190,8 +193,8 @@ def _client_regions(value: str) -> str:
 def expected(name: str, ranged: bool = True) -> str:
     """What a field takes, in words (without its range unless `ranged`)."""
     kind = typing.get_type_hints(Settings)[name]
-    if name == "lro_mode":
-        return "one of " + ", ".join(LRO_MODES)
+    if name in CHOICES:
+        return "one of " + ", ".join(CHOICES[name])
     if name in NETWORK_FIELDS:
         return "a list of networks (CIDRs such as 10.0.0.0/8)"
     if name == CLIENT_REGIONS:
