@@ -90,13 +90,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--layers", type=int, default=10)
     ap.add_argument("--small", type=int, default=100, help="small images (small, lag)")
     ap.add_argument("--only", default=",".join(SECTIONS), help=f"of {', '.join(SECTIONS)}")
+    ap.add_argument(
+        "--gomaxprocs", type=int, default=None, help="dataplane_registry_gomaxprocs to use"
+    )
     ap.add_argument("--write", default=None, metavar="MARKDOWN", help="replace the block there")
     a = ap.parse_args(argv)
     sections = [s.strip() for s in a.only.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         raise SystemExit(f"unknown section(s): {', '.join(sorted(unknown))}")
-    res = run(a.runs, a.mb, a.layers, a.small, sections)
+    res = run(a.runs, a.mb, a.layers, a.small, sections, a.gomaxprocs)
     report = render(res)
     print(report)
     if a.write:
@@ -107,7 +110,9 @@ def main(argv: list[str] | None = None) -> None:
         bl.write_block(a.write, "replication", f"{head}\n\n{report}")
 
 
-def run(runs: int, mb: int, layers: int, small: int, sections: list[str]) -> Results:
+def run(
+    runs: int, mb: int, layers: int, small: int, sections: list[str], gomaxprocs: int | None = None
+) -> Results:
     from acrctl.server.serve import ServerConfig, ThreadedServer
 
     tmp = tempfile.mkdtemp(prefix="acrctl-bench-repl-")
@@ -115,6 +120,8 @@ def run(runs: int, mb: int, layers: int, small: int, sections: list[str]) -> Res
     settings.dataplane_storage = os.path.join(tmp, "storage")
     settings.dataplane_reconcile_seconds = 0.2
     settings.replication_reconcile_seconds = 3600.0
+    if gomaxprocs is not None:
+        settings.dataplane_registry_gomaxprocs = gomaxprocs
     server = ThreadedServer(ServerConfig(data_port=1, settings=settings, admin_token=ADMIN))
     server.start()
     res = Results(mb=mb, layers=layers, runs=runs, small=small, load=[os.getloadavg()[0]])
