@@ -75,6 +75,7 @@ class Results:
     small: int = 0
     one: tuple[list[float], list[float]] | None = None  # engine, skopeo (seconds per run)
     rss_mb: float = 0.0
+    rss3_mb: float = 0.0  # the same, copying to three regions at once (fan-out)
     three: tuple[list[float], list[float]] | None = None
     batch: tuple[float, float] | None = None  # engine, sequential skopeo (seconds)
     lags: list[float] = field(default_factory=list)
@@ -357,15 +358,22 @@ class Bed:
 
     def three(self, res: Results) -> None:
         self.registry("benchgeo3", THREE)
-        engine_s, skopeo_s = [], []
+        engine_s, skopeo_s, peak = [], [], [0.0]
         for i in range(res.runs):
             img = self.image(res.mb, res.layers)
-            engine_s.append(self.replicated(img, f"benchgeo3/img{i}", THREE))
+            stop = threading.Event()
+            watcher = threading.Thread(target=watch_rss, args=(stop, rss_mb(), peak))
+            watcher.start()
+            try:
+                engine_s.append(self.replicated(img, f"benchgeo3/img{i}", THREE))
+            finally:
+                stop.set()
+                watcher.join()
             shutil.rmtree(img.path, ignore_errors=True)
             img = self.image(res.mb, res.layers)
             skopeo_s.append(self.skopeo_between(img, f"benchgeo1/single{i}"))
             shutil.rmtree(img.path, ignore_errors=True)
-        res.three = (engine_s, skopeo_s)
+        res.three, res.rss3_mb = (engine_s, skopeo_s), peak[0]
 
     def seed(self, prefix: str, n: int) -> list[tuple[str, oci_image.Image]]:
         """`n` small images in the home region, pushed with the engine's subject (no task)."""
@@ -509,6 +517,8 @@ def render(res: Results) -> str:
     text += f"\nLoad average (1 min) at the start and the end: {load}."
     if res.one is not None:
         text += f" Server RSS growth while the engine copied: {res.rss_mb:.0f} MB."
+    if res.three is not None:
+        text += f" The same while it copied to three regions: {res.rss3_mb:.0f} MB."
     more = details(res)
     return f"{text}\n\n{more}" if more else text
 
