@@ -55,12 +55,16 @@ class Engine:
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, s.replication_workers), thread_name_prefix="acrctl-replication"
         )
+        # no cap on open connections: a capped pool can deadlock fan-out copies (each holds
+        # its source read while it waits for its uploads' connections); the threads bound
+        # them (workers x blob_parallel x (1 + regions)); idle ones kept are capped
         self.client = httpx.Client(
             timeout=httpx.Timeout(s.replication_timeout, connect=5.0),
             limits=httpx.Limits(
-                max_connections=2
+                max_connections=None,
+                max_keepalive_connections=2
                 * max(1, s.replication_workers)
-                * max(1, s.replication_blob_parallel)
+                * max(1, s.replication_blob_parallel),
             ),
         )
         self._threads: list[threading.Thread] = []

@@ -281,7 +281,11 @@ def run_group(engine: Engine, group: list[Claimed]) -> None:
     known."""
     by_src: dict[str, list[tuple[Claimed, Copier]]] = {}
     for c in group:
-        note = engine.precheck(c.doc)
+        try:
+            note = engine.precheck(c.doc)
+        except Exception as exc:  # noqa: BLE001 - the store: recorded on the task, retried
+            engine.settle(c, None, describe(exc))
+            continue
         if note is not None:
             engine.settle(c, note, None)
             continue
@@ -301,7 +305,10 @@ def _fan(engine: Engine, pairs: list[tuple[Claimed, Copier]]) -> None:
     when = task.get("eventTime")
     by_target = {copier.target: (c, copier) for c, copier in pairs}
 
+    reported: set[str] = set()
+
     def done(target: str, digest: str | None, error: str | None) -> None:
+        reported.add(target)
         claim, copier = by_target[target]
         note = "the source no longer has it" if error is None and digest is None else None
         if digest and copier.put_at is not None and when is not None:
@@ -314,3 +321,5 @@ def _fan(engine: Engine, pairs: list[tuple[Claimed, Copier]]) -> None:
         [copier for _, copier in pairs], depth=engine.s.replication_fanout_chunks, on_done=done
     )
     fan.copy(task["reference"], source_ref=digest or None)
+    for target in set(by_target) - reported:  # never left running until its lease ends
+        engine.settle(by_target[target][0], None, "CopyError: the copy ended without an outcome")
