@@ -94,16 +94,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--layers", type=int, default=10)
     ap.add_argument("--small", type=int, default=100, help="small images (small, lag)")
     ap.add_argument("--only", default=",".join(SECTIONS), help=f"of {', '.join(SECTIONS)}")
-    ap.add_argument(
-        "--gomaxprocs", type=int, default=None, help="dataplane_registry_gomaxprocs to use"
-    )
     ap.add_argument("--write", default=None, metavar="MARKDOWN", help="replace the block there")
     a = ap.parse_args(argv)
     sections = [s.strip() for s in a.only.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         raise SystemExit(f"unknown section(s): {', '.join(sorted(unknown))}")
-    res = run(a.runs, a.mb, a.layers, a.small, sections, a.gomaxprocs)
+    res = run(a.runs, a.mb, a.layers, a.small, sections)
     report = render(res)
     print(report)
     if a.write:
@@ -114,9 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         bl.write_block(a.write, "replication", f"{head}\n\n{report}")
 
 
-def run(
-    runs: int, mb: int, layers: int, small: int, sections: list[str], gomaxprocs: int | None = None
-) -> Results:
+def run(runs: int, mb: int, layers: int, small: int, sections: list[str]) -> Results:
     from acrctl.server.serve import ServerConfig, ThreadedServer
 
     tmp = tempfile.mkdtemp(prefix="acrctl-bench-repl-")
@@ -124,8 +119,6 @@ def run(
     settings.dataplane_storage = os.path.join(tmp, "storage")
     settings.dataplane_reconcile_seconds = 0.2
     settings.replication_reconcile_seconds = 3600.0
-    if gomaxprocs is not None:
-        settings.dataplane_registry_gomaxprocs = gomaxprocs
     server = ThreadedServer(ServerConfig(data_port=1, settings=settings, admin_token=ADMIN))
     server.start()
     res = Results(mb=mb, layers=layers, runs=runs, small=small, load=[os.getloadavg()[0]])

@@ -83,7 +83,6 @@ class Settings:
     dataplane_refresh_seconds: int = 10800  # lifetime of a refresh token (/oauth2/exchange)
     dataplane_ready_seconds: float = 10.0  # a region must answer within this after start
     dataplane_restart_max_seconds: float = 30.0  # cap of a dead region's restart backoff
-    dataplane_registry_gomaxprocs: int = 0  # GOMAXPROCS of each region's registry (0: Go's)
     dataplane_reconcile_seconds: float = 2.0  # how often regions follow the store
     dataplane_upstream_timeout: float = 300.0  # seconds without a byte from a region
     dataplane_upstream_connections: int = 100  # open connections from the front to regions

@@ -104,7 +104,6 @@ class DataPlane:
             external=cfg.external,
             ready_timeout=self.settings.dataplane_ready_seconds,
             restart_max=self.settings.dataplane_restart_max_seconds,
-            gomaxprocs=self.settings.dataplane_registry_gomaxprocs,
         )
         self._stop = threading.Event()
         self._server: Any = None

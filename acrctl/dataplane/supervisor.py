@@ -73,10 +73,8 @@ class Supervisor:
         ready_timeout: float = 10.0,
         restart_max: float = 30.0,
         watch_interval: float = 0.25,
-        gomaxprocs: int = 0,
     ) -> None:
         self.binary, self.storage, self.auth = binary, storage, auth
-        self.gomaxprocs = gomaxprocs  # GOMAXPROCS of each distribution (0: Go's default)
         self.ready_timeout, self.restart_max = ready_timeout, restart_max
         self.watch_interval = watch_interval
         self.regions: dict[str, Region] = {}
@@ -187,7 +185,6 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=_die_with_parent,
-            env={**os.environ, "GOMAXPROCS": str(self.gomaxprocs)} if self.gomaxprocs > 0 else None,
         )
         region.started_at, region.ready = time.monotonic(), False
         reader = threading.Thread(
