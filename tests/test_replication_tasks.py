@@ -140,6 +140,81 @@ def test_two_instances_on_postgresql_never_claim_a_task_twice() -> None:
                 s.close()
 
 
+def record_to(tasks: ReplicationTasks, targets: list[str], repo: str = "app") -> list[str]:
+    return tasks.record(
+        REG,
+        targets,
+        action="push",
+        reference="v1",
+        repository=repo,
+        source="eastus",
+        eventTime=1.0,
+        tag="v1",
+        digest=D1,
+    )
+
+
+def test_a_push_to_three_regions_is_claimed_as_one_group(tmp_path: Path) -> None:
+    clock = FakeClock()
+    one = ReplicationTasks(backend(tmp_path / "db.sqlite", clock))
+    two = ReplicationTasks(backend(tmp_path / "db.sqlite", clock))
+    keys = record_to(one, ["westus", "westeurope", "northeurope"])
+    groups = one.claim_groups(1, lease=60)
+    assert [sorted(c.key for c in g) for g in groups] == [sorted(keys)]
+    assert two.claim_groups(8, lease=60) == []
+    assert {one.get(k)["state"] for k in keys} == {"running"}  # type: ignore[index]
+
+
+def test_a_sibling_another_worker_holds_stays_out_of_the_group(tmp_path: Path) -> None:
+    clock = FakeClock()
+    one = ReplicationTasks(backend(tmp_path / "db.sqlite", clock))
+    two = ReplicationTasks(backend(tmp_path / "db.sqlite", clock))
+    keys = record_to(one, ["westus", "westeurope"])
+    held = two.claim_due(1, lease=60)[0].key
+    assert [[c.key for c in g] for g in one.claim_groups(8, lease=60)] == [
+        [k for k in keys if k != held]
+    ]
+
+
+def test_a_requeued_task_has_no_siblings(tmp_path: Path) -> None:
+    tasks = ReplicationTasks(backend(tmp_path / "db.sqlite", FakeClock()))
+    first, second = record_to(tasks, ["westus", "westeurope"])
+    doc = tasks.get(first)
+    assert doc is not None and doc["siblings"] == [second]
+    new = tasks.requeue(REG, doc, ("action", "reference", "repository", "source", "tag"))
+    assert "siblings" not in tasks.get(new)  # type: ignore[operator]
+
+
+def test_two_instances_on_postgresql_never_claim_a_grouped_task_twice() -> None:
+    from acrctl.backend.pg import PostgresStore
+
+    with pg_database("replgroups") as url:
+        stores = [PostgresStore(url), PostgresStore(url)]
+        try:
+            clock = FakeClock()
+            tasks = [ReplicationTasks(Backend(s, clock=clock)) for s in stores]
+            regions = ["westus", "westeurope", "northeurope"]
+            keys = [k for i in range(20) for k in record_to(tasks[0], regions, f"app{i}")]
+            got: list[list[str]] = [[], []]
+
+            def claim(n: int) -> None:
+                while True:
+                    groups = tasks[n].claim_groups(2, lease=60)
+                    if not groups:
+                        return
+                    got[n] += [c.key for g in groups for c in g]
+
+            threads = [threading.Thread(target=claim, args=(n,)) for n in (0, 1)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            assert sorted(got[0] + got[1]) == sorted(keys)  # each exactly once
+        finally:
+            for s in stores:
+                s.close()
+
+
 def test_event_time_keeps_nanosecond_order() -> None:
     a = event_time("2026-12-02T11:10:37.123456789Z", 0)
     b = event_time("2026-12-02T11:10:37.1235Z", 0)

@@ -144,10 +144,13 @@ class Outbox:
             if item is None or item.doc.get("state") not in self.q.claimable:
                 store.delete(self.q.index, entry.key)
                 continue
-            if self._is_due(item.doc, now):
+            if self.is_due(item.doc, now):
                 yield item
 
-    def _is_due(self, doc: dict[str, Any], now: float) -> bool:
+    def is_due(self, doc: dict[str, Any], now: float) -> bool:
+        """Whether an item's document (as read) may be claimed at `now`."""
+        if doc.get("state") not in self.q.claimable:
+            return False
         if doc["state"] == self.q.leased:
             return float(doc.get("leaseUntil", 0)) <= now
         return float(doc.get("nextAttemptAt", 0)) <= now

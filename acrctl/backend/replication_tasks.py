@@ -74,9 +74,11 @@ class ReplicationTasks:
 
         now = self.b.clock.now()
         parent = ids.key(reg["id"])
+        tids = [str(uuid.uuid4()) for _ in targets]
+        keys = [f"{parent}/replicationtasks/{tid}" for tid in tids]
+        fan = task.get("action") == "push" and len(targets) > 1
         entries = []
-        for target in targets:
-            tid = str(uuid.uuid4())
+        for target, tid, key in zip(targets, tids, keys, strict=True):
             doc = {
                 "id": tid,
                 "registry": reg["name"].lower(),
@@ -86,9 +88,11 @@ class ReplicationTasks:
                 "createdAt": now,
                 "updatedAt": now,
             }
-            entries.append((f"{parent}/replicationtasks/{tid}", parent, tid, doc))
+            if fan:  # the same image to other regions: claimed and copied together
+                doc["siblings"] = [k for k in keys if k != key]
+            entries.append((key, parent, tid, doc))
         self.outbox.record_many(entries, now)
-        return [key for key, *_ in entries]
+        return keys
 
     def newer_head(
         self, reg: dict[str, Any], repository: str, tag: str, when: float, digest: str, region: str
@@ -144,6 +148,36 @@ class ReplicationTasks:
         """Lease up to `limit` due tasks for `lease` seconds each."""
         now = self.b.clock.now() if now is None else now
         return self.outbox.claim(limit, lease, now, startedAt=now)
+
+    def claim_groups(self, limit: int, lease: float) -> list[list[Claimed]]:
+        """Lease up to `limit` groups of due tasks: a claimed push task comes with its
+        siblings (the same image from the same source to the other target regions, recorded
+        together) that are due too, each leased on its own (a sibling another worker holds,
+        or one waiting for its backoff, stays out). A group is copied at once: the source
+        read once for every target in it."""
+        now = self.b.clock.now()
+        claimed = self.claim_due(limit, lease, now)
+        by_key = {c.key: c for c in claimed}
+        used: set[str] = set()
+        groups = []
+        for c in claimed:
+            if c.key in used:
+                continue
+            used.add(c.key)
+            group = [c]
+            for key in c.doc.get("siblings") or []:
+                got = by_key.get(key) if key in by_key else self._claim_one(key, lease, now)
+                if got is not None and key not in used:
+                    used.add(key)
+                    group.append(got)
+            groups.append(group)
+        return groups
+
+    def _claim_one(self, key: str, lease: float, now: float) -> Claimed | None:
+        item = self.b.store.get(TASK, key)
+        if item is None or not self.outbox.is_due(item.doc, now):
+            return None
+        return self.outbox.lease(item, lease, now, startedAt=now)
 
     def finish(
         self,

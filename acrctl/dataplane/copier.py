@@ -9,11 +9,12 @@ for the top level. Deletes are by digest (2.8 has no tag delete)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,25 +138,33 @@ class Copier:
         digest) reads that manifest from the source and puts it under `ref` (a push event
         can arrive before distribution has moved the tag). Returns its digest, None when
         the source no longer has it."""
+        got = self.read_manifest(source_ref or ref)
+        if got is None:
+            return None
+        body, ctype, digest = got
+        if self.target_digest(ref) == digest and digest:
+            self.stats.add(self.target, manifests_skipped=1)
+            return digest
+        if not ref.startswith("sha256:") and self.target_digest(digest) == digest:
+            self.put_manifest(ref, body, ctype, digest)  # a retag: only the tag moves
+            return digest
+        self._children(json.loads(body), depth)
+        self.put_manifest(ref, body, ctype, digest)
+        return digest
+
+    def read_manifest(self, ref: str) -> tuple[bytes, str, str] | None:
+        """(body, content type, digest) of a manifest in the source; None when absent."""
         r = self.c.get(
-            f"{self.src}/v2/{self.src_repo}/manifests/{source_ref or ref}",
+            f"{self.src}/v2/{self.src_repo}/manifests/{ref}",
             headers={**self._src_auth, "Accept": ACCEPT},
         )
         if r.status_code == 404:
             return None
         if r.status_code != 200 or len(r.content) > MAX_MANIFEST:
             raise CopyError(f"GET manifest {ref} from the source: {r.status_code}")
-        body, ctype = r.content, r.headers.get("content-type", "")
+        body = r.content
         digest = r.headers.get("docker-content-digest") or manifest_digest(body)
-        if self.target_digest(ref) == digest and digest:
-            self.stats.add(self.target, manifests_skipped=1)
-            return digest
-        if not ref.startswith("sha256:") and self.target_digest(digest) == digest:
-            self._put_manifest(ref, body, ctype, digest)  # a retag: only the tag moves
-            return digest
-        self._children(json.loads(body), depth)
-        self._put_manifest(ref, body, ctype, digest)
-        return digest
+        return body, r.headers.get("content-type", ""), digest
 
     def _children(self, doc: dict[str, Any], depth: int) -> None:
         if depth > MAX_DEPTH:
@@ -180,7 +189,7 @@ class Copier:
             for f in futures:
                 f.result()  # the first failure fails the copy (the others finish)
 
-    def _put_manifest(self, ref: str, body: bytes, ctype: str, digest: str) -> None:
+    def put_manifest(self, ref: str, body: bytes, ctype: str, digest: str) -> None:
         r = self.c.put(
             f"{self.dst}/v2/{self.repo}/manifests/{ref}",
             content=body,
@@ -202,12 +211,11 @@ class Copier:
 
     # -- blobs ---------------------------------------------------------------------------------
     def blob(self, digest: str, size: int) -> None:
-        r = self.c.head(f"{self.dst}/v2/{self.repo}/blobs/{digest}", headers=self._dst_auth)
-        if r.status_code == 200:
+        if self.has_blob(digest):
             self.stats.add(self.target, blobs_skipped=1)
             self._blob_done(digest, 0)
             return
-        if self._mount(digest):
+        if self.mount(digest):
             self.stats.add(self.target, blobs_mounted=1)
             self.placed(digest)
             self._blob_done(digest, 0)
@@ -230,7 +238,8 @@ class Copier:
         if self.on_blob is not None:
             self.on_blob(digest, moved)
 
-    def _mount(self, digest: str) -> bool:
+    def mount(self, digest: str) -> bool:
+        """Mount the blob from another repository of the registry known to hold it."""
         other = self.mount_from(digest)
         if not other or other == self.repo:
             return False
@@ -250,6 +259,15 @@ class Copier:
         return location if location.startswith("http") else f"{self.dst}{location}"
 
     def _stream(self, digest: str, size: int) -> int:
+        with self.source_blob(digest, size) as (length, chunks):
+            location = self.open_upload()
+            counted = _Counted(chunks)
+            self.send_upload(location, digest, length, counted)
+            return counted.n
+
+    @contextlib.contextmanager
+    def source_blob(self, digest: str, size: int) -> Iterator[tuple[int, Iterator[bytes]]]:
+        """(length, chunks of `chunk` bytes) of a blob read from the source."""
         with self.c.stream(
             "GET",
             f"{self.src}/v2/{self.src_repo}/blobs/{digest}",
@@ -258,27 +276,38 @@ class Copier:
         ) as src:
             if src.status_code != 200:
                 raise CopyError(f"GET blob {digest} from the source: {src.status_code}")
-            length = int(src.headers.get("content-length") or size or 0)
-            r = self.c.post(f"{self.dst}/v2/{self.repo}/blobs/uploads/", headers=self._dst_auth)
-            if r.status_code != 202 or not r.headers.get("location"):
-                raise CopyError(f"POST upload in {self.target}: {r.status_code}")
-            location = self._abs(r.headers["location"])
-            counted = _Counted(src.iter_raw(self.chunk))
-            sep = "&" if "?" in location else "?"
-            put = self.c.put(
-                f"{location}{sep}digest={digest}",
-                content=counted,
-                headers={
-                    **self._dst_auth,
-                    "Content-Length": str(length),
-                    "Content-Type": "application/octet-stream",
-                },
+            yield int(src.headers.get("content-length") or size or 0), src.iter_raw(self.chunk)
+
+    def has_blob(self, digest: str) -> bool:
+        """Whether the target repository holds the blob (HEAD)."""
+        r = self.c.head(f"{self.dst}/v2/{self.repo}/blobs/{digest}", headers=self._dst_auth)
+        return r.status_code == 200
+
+    def open_upload(self) -> str:
+        """Start an upload in the target; returns its absolute location."""
+        r = self.c.post(f"{self.dst}/v2/{self.repo}/blobs/uploads/", headers=self._dst_auth)
+        if r.status_code != 202 or not r.headers.get("location"):
+            raise CopyError(f"POST upload in {self.target}: {r.status_code}")
+        return self._abs(r.headers["location"])
+
+    def send_upload(
+        self, location: str, digest: str, length: int, content: Iterable[bytes]
+    ) -> None:
+        """Finish an upload with one PUT of the whole body (Content-Length known)."""
+        sep = "&" if "?" in location else "?"
+        put = self.c.put(
+            f"{location}{sep}digest={digest}",
+            content=content,
+            headers={
+                **self._dst_auth,
+                "Content-Length": str(length),
+                "Content-Type": "application/octet-stream",
+            },
+        )
+        if put.status_code != 201:
+            raise CopyError(
+                f"PUT blob {digest} in {self.target}: {put.status_code} {put.text[:200]}"
             )
-            if put.status_code != 201:
-                raise CopyError(
-                    f"PUT blob {digest} in {self.target}: {put.status_code} {put.text[:200]}"
-                )
-            return counted.n
 
 
 class _Counted:

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from acrctl.backend.replication_index import ReplicationIndex
-from acrctl.backend.replication_tasks import OPEN, ReplicationTasks, event_time
+from acrctl.backend.replication_tasks import OPEN, Claimed, ReplicationTasks, event_time
 from acrctl.dataplane.copier import ENGINE_SUB, Copier, CopyError, Stats
+from acrctl.dataplane.fanout import run_group
 
 if TYPE_CHECKING:
     from acrctl.dataplane.plane import DataPlane
@@ -54,12 +55,16 @@ class Engine:
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, s.replication_workers), thread_name_prefix="acrctl-replication"
         )
+        # no cap on open connections: a capped pool can deadlock fan-out copies (each holds
+        # its source read while it waits for its uploads' connections); the threads bound
+        # them (workers x blob_parallel x (1 + regions)); idle ones kept are capped
         self.client = httpx.Client(
             timeout=httpx.Timeout(s.replication_timeout, connect=5.0),
             limits=httpx.Limits(
-                max_connections=2
+                max_connections=None,
+                max_keepalive_connections=2
                 * max(1, s.replication_workers)
-                * max(1, s.replication_blob_parallel)
+                * max(1, s.replication_blob_parallel),
             ),
         )
         self._threads: list[threading.Thread] = []
@@ -145,37 +150,50 @@ class Engine:
         while not self._stop.is_set():
             try:
                 free = workers - self._busy
-                claimed = (
-                    self.tasks.claim_due(free, self.s.replication_lease_seconds) if free > 0 else []
-                )
+                lease = self.s.replication_lease_seconds
+                groups = self.tasks.claim_groups(free, lease) if free > 0 else []
             except Exception:  # noqa: BLE001 - the store may be briefly down
                 log.exception("replication: claiming tasks failed")
-                claimed = []
-            for c in claimed:
+                groups = []
+            for group in groups:
                 with self._lock:
                     self._busy += 1
-                self._pool.submit(self._run, c.key, c.lease_id, c.doc)
-            if not claimed:
+                self._pool.submit(self._run, group)
+            if not groups:
                 self._wake.wait(self.s.replication_poll_seconds)
                 self._wake.clear()
 
-    def _run(self, key: str, lease_id: str, task: dict[str, Any]) -> None:
-        error: str | None = None
-        note: str | None = None
+    def _run(self, group: list[Claimed]) -> None:
+        """Run a claimed task, or a group of one image's tasks to several regions at once."""
         try:
-            note = self.execute(task)
-        except (CopyError, httpx.HTTPError, ValueError, KeyError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        except Exception as exc:  # noqa: BLE001 - recorded on the task, retried
-            log.exception("replication: task %s failed", task.get("id"))
-            error = f"{type(exc).__name__}: {exc}"
+            if len(group) == 1:
+                self.settle(group[0], *self._attempt(group[0].doc))
+            else:
+                run_group(self, group)
+        except Exception:  # noqa: BLE001 - a bug: the leases run out, the tasks run again
+            log.exception("replication: a group of %d task(s) failed", len(group))
         finally:
             with self._lock:
                 self._busy -= 1
+            self._wake.set()
+
+    def _attempt(self, task: dict[str, Any]) -> tuple[str | None, str | None]:
+        """(note, error) of one run of a task."""
+        try:
+            return self.execute(task), None
+        except (CopyError, httpx.HTTPError, ValueError, KeyError) as exc:
+            return None, f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - recorded on the task, retried
+            log.exception("replication: task %s failed", task.get("id"))
+            return None, f"{type(exc).__name__}: {exc}"
+
+    def settle(self, claim: Claimed, note: str | None, error: str | None) -> None:
+        """Record a task's outcome (done, or retrying/failed with the error)."""
+        task = claim.doc
         with contextlib.suppress(Exception):
             state = self.tasks.finish(
-                key,
-                lease_id,
+                claim.key,
+                claim.lease_id,
                 error,
                 max_attempts=self.s.replication_max_attempts,
                 backoff=self.s.replication_backoff_seconds,
@@ -193,10 +211,9 @@ class Engine:
                     error,
                     state,
                 )
-        self._wake.set()
 
-    def execute(self, task: dict[str, Any]) -> str | None:
-        """Run one task. Returns a note for the record (None: plain success)."""
+    def precheck(self, task: dict[str, Any]) -> str | None:
+        """Why a task has nothing to do (the note for its record); None: it has."""
         reg = self.b.registries.find(task["registry"])
         if reg is None:
             return "the registry no longer exists"
@@ -207,6 +224,14 @@ class Engine:
             head = self.tasks.head(reg, task["repository"], tag)
             if head is not None and float(head["time"]) > float(when):
                 return "superseded by a newer push of the tag"
+        return None
+
+    def execute(self, task: dict[str, Any]) -> str | None:
+        """Run one task. Returns a note for the record (None: plain success)."""
+        note = self.precheck(task)
+        if note is not None:
+            return note
+        tag, when = task.get("tag"), task.get("eventTime")
         copier = self.copier(task["registry"], task["repository"], task["source"], task["target"])
         if task["action"] == "delete":
             copier.delete(task["reference"])

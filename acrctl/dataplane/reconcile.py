@@ -46,6 +46,7 @@ def reconcile(engine: Engine) -> None:
             if t.get("state") in OPEN
         }
         _deletes(engine, reg, home, regions, open_tasks)
+        todo: dict[tuple[str, str], list[str]] = {}  # (repository, tag) -> regions lacking it
         for target in regions:
             if target == home:
                 continue
@@ -53,25 +54,27 @@ def reconcile(engine: Engine) -> None:
             missing = _missing(engine, reg, home, target, tags)
             if missing is None:
                 continue
-            todo = [m for m in missing if (target, m[0], m[1]) not in open_tasks]
-            for repo, tag in todo:
-                engine.tasks.record(
-                    reg,
-                    [target],
-                    action="push",
-                    reference=tag,
-                    repository=repo,
-                    source=home,
-                    eventTime=None,
-                    tag=tag,
-                    digest=None,
-                )
-            if todo:
-                engine._wake.set()  # noqa: SLF001 - the engine's own helper
+            for repo, tag in missing:
+                if (target, repo, tag) not in open_tasks:
+                    todo.setdefault((repo, tag), []).append(target)
             busy = any(t[0] == target for t in open_tasks)
             if row is not None and not missing and not busy:
                 engine.tasks.end_backfill(row.key)
                 log.info("replication: %s in %s is in sync (backfill done)", reg["name"], target)
+        for (repo, tag), targets in todo.items():  # one record: the regions copied together
+            engine.tasks.record(
+                reg,
+                targets,
+                action="push",
+                reference=tag,
+                repository=repo,
+                source=home,
+                eventTime=None,
+                tag=tag,
+                digest=None,
+            )
+        if todo:
+            engine._wake.set()  # noqa: SLF001 - the engine's own helper
 
 
 def requeue_failed(engine: Engine, reg: dict[str, Any]) -> int:

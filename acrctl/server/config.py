@@ -99,6 +99,7 @@ RANGES: dict[str, tuple[int, int | None]] = {
     "replication_max_attempts": (1, None),
     "replication_blob_parallel": (1, None),
     "replication_chunk_bytes": (1, None),
+    "replication_fanout_chunks": (1, None),
     "dataplane_upstream_connections": (1, None),
     "replication_verify_max_tags": (1, None),
     "import_max_concurrent": (1, None),

@@ -1,0 +1,125 @@
+"""Fan-out replication end to end (issue 16), with the real binaries on loopback: one push
+to the home region is copied to both replica regions at once, each blob read from the home
+region's registry once (counted from its request log), and a replica region killed in the
+middle of a fan-out copy neither fails nor holds back the other region, then catches up by
+its own task's retry, with no re-push. The bed (a ThreadedServer, a registry homed in
+eastus with replicas in westus and westeurope) is the one of test_replication_engine."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from test_replication_engine import HOME, B, Bed, C, bed, image, pytestmark, wait_for
+
+__all__ = ["bed", "pytestmark"]  # the module-scoped bed and the skip (no binaries)
+
+REPO = "geoone1"
+
+
+class Lines(logging.Handler):
+    """Every log line of the data plane (the regions' registries' output among them)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture
+def region_log() -> Iterator[Lines]:
+    logger = logging.getLogger("acrctl.dataplane")
+    handler, level = Lines(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def blob_gets(lines: list[str], region: str, repo: str) -> list[str]:
+    """The digests of the blob GETs a region's registry answered for a repository."""
+    pattern = re.compile(
+        rf"http\.request\.method=GET .*http\.request\.uri=\"?/v2/{re.escape(repo)}/blobs/"
+        r"(sha256:[0-9a-f]{64})"
+    )
+    out = []
+    for line in lines:
+        if line.startswith(f"region {region}: ") and "response completed" in line:
+            m = pattern.search(line)
+            if m:
+                out.append(m.group(1))
+    return sorted(out)
+
+
+def tasks_to(bed: Bed, repo: str) -> dict[str, dict[str, Any]]:
+    reg = bed.server.app.backend.registries.find(REPO)
+    return {t["target"]: t for t in bed.engine.tasks.for_registry(reg) if t["repository"] == repo}
+
+
+def test_each_blob_is_read_from_the_source_once_for_both_regions(
+    bed: Bed, region_log: Lines
+) -> None:
+    img = image(bed, "fan", layers=4, seed=111)
+    bed.push(img, f"{REPO}/fan:v1")
+    for region in (B, C):
+        assert wait_for(
+            lambda r=region: bed.digest_in(r, f"{REPO}/fan", "v1") == img.manifest  # type: ignore[misc]
+        ), tasks_to(bed, "fan")
+    blobs = sorted(d for d in img.blobs if d != img.manifest)
+    assert len(blobs) == 5  # four layers and the config
+    assert blob_gets(region_log.lines, HOME, f"{REPO}/fan") == blobs
+
+
+def test_a_region_killed_mid_copy_holds_back_only_itself(bed: Bed) -> None:
+    region = bed.plane.supervisor.region(C)
+    stats, inner = bed.engine.stats, bed.engine.stats.on_add
+    killed: list[float] = []
+
+    def kill_c_after_bs_first_blob(target: str, delta: dict[str, int]) -> None:
+        if inner is not None:
+            inner(target, delta)
+        if target == B and delta.get("blobs_copied") and not killed:
+            proc = region.process
+            assert proc is not None
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+            # the supervisor would restart C within a second: once it has seen C exit,
+            # hold C down until the test releases it
+            assert wait_for(lambda: region.next_start != 0.0, timeout=10)
+            region.next_start = time.monotonic() + 3600
+            killed.append(time.monotonic())
+
+    img = image(bed, "midway", layers=6, layer_bytes=512 * 1024, seed=121)
+    stats.on_add = kill_c_after_bs_first_blob
+    try:
+        bed.push(img, f"{REPO}/midway:v1")
+        assert wait_for(lambda: tasks_to(bed, "midway").get(B, {}).get("state") == "done"), (
+            tasks_to(bed, "midway")
+        )
+        assert killed  # C died during the copy
+        assert bed.digest_in(B, f"{REPO}/midway", "v1") == img.manifest
+        assert wait_for(lambda: bool(tasks_to(bed, "midway")[C].get("lastError")))
+        assert tasks_to(bed, "midway")[C]["state"] in ("retrying", "running")
+        held = bed.engine.stats.get(C).manifests_put
+    finally:
+        stats.on_add = inner
+        region.next_start = time.monotonic()  # C restarts now
+    assert wait_for(lambda: bed.digest_in(C, f"{REPO}/midway", "v1") == img.manifest), tasks_to(
+        bed, "midway"
+    )
+    assert wait_for(lambda: tasks_to(bed, "midway")[C]["state"] == "done")
+    tasks = bed.engine.tasks.for_registry(bed.server.app.backend.registries.find(REPO))
+    assert sorted(t["target"] for t in tasks if t["repository"] == "midway") == [C, B]
+    assert tasks_to(bed, "midway")[C]["tries"] >= 2  # the same task, retried after a failure
+    assert bed.engine.stats.get(C).manifests_put == held + 1
