@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -67,8 +68,19 @@ def tasks_to(bed: Bed, repo: str) -> dict[str, dict[str, Any]]:
     return {t["target"]: t for t in bed.engine.tasks.for_registry(reg) if t["repository"] == repo}
 
 
+@pytest.fixture
+def streamed(bed: Bed) -> Iterator[None]:
+    """Blobs read through the source region's registry, not from its files."""
+    settings = bed.server.app.backend.settings
+    settings.replication_local_source = False
+    try:
+        yield
+    finally:
+        settings.replication_local_source = True
+
+
 def test_each_blob_is_read_from_the_source_once_for_both_regions(
-    bed: Bed, region_log: Lines
+    bed: Bed, region_log: Lines, streamed: None
 ) -> None:
     img = image(bed, "fan", layers=4, seed=111)
     bed.push(img, f"{REPO}/fan:v1")
@@ -81,15 +93,34 @@ def test_each_blob_is_read_from_the_source_once_for_both_regions(
     assert blob_gets(region_log.lines, HOME, f"{REPO}/fan") == blobs
 
 
+def test_blobs_go_from_the_source_regions_files_to_both_regions(
+    bed: Bed, region_log: Lines
+) -> None:
+    before = {r: bed.engine.stats.get(r).blobs_copied for r in (B, C)}
+    img = image(bed, "files", layers=4, seed=112)
+    bed.push(img, f"{REPO}/files:v1")
+    for region in (B, C):
+        assert wait_for(
+            lambda r=region: bed.digest_in(r, f"{REPO}/files", "v1") == img.manifest  # type: ignore[misc]
+        ), tasks_to(bed, "files")
+    assert blob_gets(region_log.lines, HOME, f"{REPO}/files") == []  # no source registry read
+    assert {r: bed.engine.stats.get(r).blobs_copied - before[r] for r in (B, C)} == {B: 5, C: 5}
+
+
 def test_a_region_killed_mid_copy_holds_back_only_itself(bed: Bed) -> None:
     region = bed.plane.supervisor.region(C)
     stats, inner = bed.engine.stats, bed.engine.stats.on_add
     killed: list[float] = []
+    once = threading.Lock()  # B's blobs land from several threads at once
 
     def kill_c_after_bs_first_blob(target: str, delta: dict[str, int]) -> None:
         if inner is not None:
             inner(target, delta)
-        if target == B and delta.get("blobs_copied") and not killed:
+        if target != B or not delta.get("blobs_copied"):
+            return
+        with once:
+            if killed:
+                return
             proc = region.process
             assert proc is not None
             os.kill(proc.pid, signal.SIGKILL)

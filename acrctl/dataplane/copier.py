@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from acrctl.dataplane import dataep, fileupload
+
 ACCEPT = ", ".join(
     (
         "application/vnd.oci.image.index.v1+json",
@@ -31,6 +33,7 @@ ACCEPT = ", ".join(
 ENGINE_SUB = "acrctl-replication"  # the engine's token subject (its own events are ignored)
 MAX_MANIFEST = 4 * 1024 * 1024  # distribution's own manifest limit
 MAX_DEPTH = 4  # nesting of indexes followed
+DEFAULT_TIMEOUT = 300.0  # seconds without progress of a file upload, when the client sets none
 
 
 def manifest_digest(body: bytes) -> str:
@@ -98,14 +101,18 @@ class Copier:
         src_repo: str | None = None,
         src_auth: dict[str, str] | None = None,
         on_blob: Callable[[str, int], None] | None = None,
+        src_root: str | None = None,
     ) -> None:
         """`src_repo` and `src_auth`: the source's repository name and headers when it is
-        not a region (an import); `on_blob(digest, bytes moved)` after each blob is in."""
+        not a region (an import); `on_blob(digest, bytes moved)` after each blob is in;
+        `src_root`: the source region's storage when it is on this machine (blobs are then
+        sent from their files, see local_blob)."""
         self.c, self.sign, self.src, self.dst, self.repo = client, sign, src, dst, repo
         self.target, self.stats = target, stats
         self.mount_from, self.placed = mount_from, placed
         self.blob_retries, self.chunk, self.parallel = blob_retries, chunk, parallel
         self.src_repo, self.on_blob = src_repo or repo, on_blob
+        self.src_root = src_root
         self.put_at: float | None = None  # wall time of the last manifest PUT that succeeded
         self._src_auth = src_auth if src_auth is not None else self._auth([(repo, ["pull"])])
         self._dst_auth = self._auth([(repo, ["pull", "push", "delete"])])
@@ -259,6 +266,9 @@ class Copier:
         return location if location.startswith("http") else f"{self.dst}{location}"
 
     def _stream(self, digest: str, size: int) -> int:
+        path = self.local_blob(digest)
+        if path is not None:
+            return self.send_file(self.open_upload(), digest, path)
         with self.source_blob(digest, size) as (length, chunks):
             location = self.open_upload()
             counted = _Counted(chunks)
@@ -277,6 +287,28 @@ class Copier:
             if src.status_code != 200:
                 raise CopyError(f"GET blob {digest} from the source: {src.status_code}")
             yield int(src.headers.get("content-length") or size or 0), src.iter_raw(self.chunk)
+
+    def local_blob(self, digest: str) -> str | None:
+        """The blob's file in the source region's storage when it can be sent from there:
+        the storage is on this machine, the blob is linked into the source repository (what
+        distribution itself checks before serving it) and the target takes plain HTTP."""
+        root = self.src_root
+        if root is None or not fileupload.sendable(self.dst):
+            return None
+        if not dataep.linked(root, self.src_repo, digest):
+            return None
+        return dataep.blob_file(root, digest)
+
+    def send_file(self, location: str, digest: str, path: str) -> int:
+        """Finish an upload with the blob's file as the PUT's body (sendfile)."""
+        sep = "&" if "?" in location else "?"
+        timeout = self.c.timeout.read or DEFAULT_TIMEOUT
+        try:
+            return fileupload.put_file(
+                f"{location}{sep}digest={digest}", self._dst_auth, path, timeout
+            )
+        except (OSError, fileupload.UploadError) as exc:
+            raise CopyError(f"PUT blob {digest} in {self.target}: {exc}") from None
 
     def has_blob(self, digest: str) -> bool:
         """Whether the target repository holds the blob (HEAD)."""

@@ -254,10 +254,12 @@ class Engine:
         def placed(digest: str) -> None:
             self.placed(target, registry, digest, ns)
 
+        src = self.url(source)
+        linked = self.plane.geo.link(source, target, src)  # read from the target's side
         return Copier(
             self.client,
             self.sign,
-            self.plane.geo.link(source, target, self.url(source)),  # read from the target
+            linked,
             self.url(target),
             ns,
             target,
@@ -267,7 +269,14 @@ class Engine:
             blob_retries=self.s.replication_blob_retries,
             chunk=self.s.replication_chunk_bytes,
             parallel=self.s.replication_blob_parallel,
+            # its storage is here and no test-bed link is between them: send blobs from it
+            src_root=self.plane.data_root(source) if self._local(src, linked) else None,
         )
+
+    def _local(self, src: str, linked: str) -> bool:
+        """Whether blobs may be sent from the source region's files (its storage is here
+        when data_root says so): `replication_local_source` on, no test-bed link between."""
+        return bool(self.s.replication_local_source) and linked == src
 
     # -- the mount index: in the store (shared, durable), cached here ---------------------------
     def mount_source(self, region: str, registry: str, digest: str) -> str | None:

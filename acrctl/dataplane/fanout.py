@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from acrctl.dataplane.copier import MAX_DEPTH, Copier, CopyError
+from acrctl.dataplane.fileupload import sendable
 
 if TYPE_CHECKING:
     from acrctl.backend.replication_tasks import Claimed
@@ -208,8 +209,12 @@ class FanOut:
             self._report(t, None, f"CopyError: blob {digest} to {t}: {errors[t]}")
 
     def stream(self, digest: str, size: int, targets: list[str]) -> dict[str, str]:
-        """One read of the blob from the source, uploaded to every target at once.
-        Returns the error of each target it did not reach."""
+        """One read of the blob from the source, uploaded to every target at once (from
+        the source's file when it is on this machine: Copier.local_blob). Returns the error
+        of each target it did not reach."""
+        path = self.lead.local_blob(digest)
+        if path is not None and all(sendable(self.copiers[t].dst) for t in targets):
+            return self.send_files(digest, path, targets)
         errors: dict[str, str] = {}
         pipes: dict[str, Pipe] = {}
         threads: list[threading.Thread] = []
@@ -245,6 +250,29 @@ class FanOut:
                 c = self.copiers[t]
                 c.stats.add(t, blobs_copied=1, bytes_copied=p.n)
                 c.placed(digest)
+        return errors
+
+    def send_files(self, digest: str, path: str, targets: list[str]) -> dict[str, str]:
+        """The blob's file sent to every target at once, each its own upload."""
+        errors: dict[str, str] = {}
+
+        def one(c: Copier) -> None:
+            try:
+                moved = c.send_file(c.open_upload(), digest, path)
+            except ERRORS as exc:
+                errors[c.target] = describe(exc)
+                return
+            c.stats.add(c.target, blobs_copied=1, bytes_copied=moved)
+            c.placed(digest)
+
+        threads = [
+            threading.Thread(target=one, args=(self.copiers[t],), name="acrctl-fanout")
+            for t in targets
+        ]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
         return errors
 
 
