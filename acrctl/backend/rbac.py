@@ -88,7 +88,8 @@ class Rbac(RbacEngine):
     def list_principals(self) -> list[dict[str, Any]]:
         return [i.doc for i in self.b.store.list(PRINCIPAL)]
 
-    def authenticate(self, token: str | None) -> Caller:
+    def authenticate(self, token: str | None, key: str | None = None) -> Caller:
+        """The caller `token` belongs to; `key`: its hash_token() when already computed."""
         if not token:
             raise AuthorizationHeaderMissing(
                 "Authentication failed. The 'Authorization' header is missing.",
@@ -98,7 +99,7 @@ class Rbac(RbacEngine):
 
             if jwt_tokens.looks_like_jwt(token):
                 return jwt_tokens.authenticate(self, token)
-        key = hash_token(token)
+        key = key or hash_token(token)
         hit = self.b.cache.peek(("token", key))  # no closure while current (every request)
         if hit is None:
             hit = self._cached(("token", key), lambda: self._authenticate(key))

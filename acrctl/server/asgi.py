@@ -156,12 +156,6 @@ class AsgiApp:
             or (req.method == "GET" and not self.offload_reads and not self._busy)
         )
 
-    async def _handle(self, req: Request) -> tuple[Response, bytes]:
-        """The answer and its encoded body, from a handler thread."""
-        if self._inline(req):
-            return self._respond(req)
-        return await self._offload(req)
-
     async def _offload(self, req: Request) -> tuple[Response, bytes]:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="acrctl-handler")

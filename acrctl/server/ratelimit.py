@@ -130,7 +130,8 @@ class Limiter:
         request without valid credentials is charged to its client address: 429 once that
         is empty, else the 401."""
         try:
-            caller = self.backend.rbac.authenticate(token)
+            # the token's digest when the kept-answer look-up already computed it
+            caller = self.backend.rbac.authenticate(token, req.meta.get("token_key"))
         except AuthenticationFailed:
             self._anonymous(req)
             raise
