@@ -103,6 +103,16 @@ class Bed:
             return None
         return r.headers.get("docker-content-digest") if r.status_code == 200 else None
 
+    def blob_in(self, region: str, repo: str, digest: str) -> bytes | None:
+        """A blob as a region's registry serves it (None: absent)."""
+        token = self.engine.sign([{"type": "repository", "name": repo, "actions": ["pull"]}])
+        r = httpx.get(
+            f"{self.region_url(region)}/v2/{repo}/blobs/{digest}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
+        return r.content if r.status_code == 200 else None
+
 
 def wait_for(
     check: Callable[[], bool], timeout: float = WAIT, step: Callable[[], None] | None = None

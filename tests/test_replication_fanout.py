@@ -1,9 +1,11 @@
 """Fan-out replication end to end (issue 16), with the real binaries on loopback: one push
 to the home region is copied to both replica regions at once, each blob read from the home
-region's registry once (counted from its request log), and a replica region killed in the
-middle of a fan-out copy neither fails nor holds back the other region, then catches up by
-its own task's retry, with no re-push. The bed (a ThreadedServer, a registry homed in
-eastus with replicas in westus and westeurope) is the one of test_replication_engine."""
+region's registry once (counted from its request log), or sent from its files, or copied
+into the replica regions' storage with no upload through their registries; and a replica
+region killed in the middle of a fan-out copy neither fails nor holds back the other region,
+then catches up by its own task's retry, with no re-push. The bed (a ThreadedServer, a
+registry homed in eastus with replicas in westus and westeurope) is the one of
+test_replication_engine."""
 
 from __future__ import annotations
 
@@ -63,6 +65,20 @@ def blob_gets(lines: list[str], region: str, repo: str) -> list[str]:
     return sorted(out)
 
 
+def uploads(lines: list[str], region: str, repo: str) -> int:
+    """How many blob uploads a region's registry started for a repository."""
+    pattern = re.compile(
+        rf"http\.request\.method=POST .*http\.request\.uri=\"?/v2/{re.escape(repo)}/blobs/uploads/"
+    )
+    return sum(
+        1
+        for line in lines
+        if line.startswith(f"region {region}: ")
+        and "response completed" in line
+        and pattern.search(line)
+    )
+
+
 def tasks_to(bed: Bed, repo: str) -> dict[str, dict[str, Any]]:
     reg = bed.server.app.backend.registries.find(REPO)
     return {t["target"]: t for t in bed.engine.tasks.for_registry(reg) if t["repository"] == repo}
@@ -93,8 +109,19 @@ def test_each_blob_is_read_from_the_source_once_for_both_regions(
     assert blob_gets(region_log.lines, HOME, f"{REPO}/fan") == blobs
 
 
+@pytest.fixture
+def uploaded(bed: Bed) -> Iterator[None]:
+    """Blobs uploaded through the target regions' registries, not placed in their storage."""
+    settings = bed.server.app.backend.settings
+    settings.replication_storage_copy = False
+    try:
+        yield
+    finally:
+        settings.replication_storage_copy = True
+
+
 def test_blobs_go_from_the_source_regions_files_to_both_regions(
-    bed: Bed, region_log: Lines
+    bed: Bed, region_log: Lines, uploaded: None
 ) -> None:
     before = {r: bed.engine.stats.get(r).blobs_copied for r in (B, C)}
     img = image(bed, "files", layers=4, seed=112)
@@ -105,6 +132,25 @@ def test_blobs_go_from_the_source_regions_files_to_both_regions(
         ), tasks_to(bed, "files")
     assert blob_gets(region_log.lines, HOME, f"{REPO}/files") == []  # no source registry read
     assert {r: bed.engine.stats.get(r).blobs_copied - before[r] for r in (B, C)} == {B: 5, C: 5}
+    assert {r: uploads(region_log.lines, r, f"{REPO}/files") for r in (B, C)} == {B: 5, C: 5}
+
+
+def test_blobs_are_copied_into_both_regions_storage(bed: Bed, region_log: Lines) -> None:
+    before = {r: bed.engine.stats.get(r).blobs_copied for r in (B, C)}
+    img = image(bed, "stored", layers=4, seed=113)
+    bed.push(img, f"{REPO}/stored:v1")
+    for region in (B, C):
+        assert wait_for(
+            lambda r=region: bed.digest_in(r, f"{REPO}/stored", "v1") == img.manifest  # type: ignore[misc]
+        ), tasks_to(bed, "stored")
+    assert blob_gets(region_log.lines, HOME, f"{REPO}/stored") == []
+    assert {r: uploads(region_log.lines, r, f"{REPO}/stored") for r in (B, C)} == {B: 0, C: 0}
+    assert {r: bed.engine.stats.get(r).blobs_copied - before[r] for r in (B, C)} == {B: 5, C: 5}
+    for region in (B, C):  # each region's registry serves every blob from what was placed
+        for digest, data in img.blobs.items():
+            if digest != img.manifest:
+                assert bed.blob_in(region, f"{REPO}/stored", digest) == data
+        assert os.listdir(os.path.join(bed.plane.data_root(region), ".acrctl-tmp")) == []
 
 
 def test_a_region_killed_mid_copy_holds_back_only_itself(bed: Bed) -> None:

@@ -114,6 +114,7 @@ class Settings:
     replication_chunk_bytes: int = 1_048_576  # read size of a streamed blob copy
     replication_fanout_chunks: int = 4  # chunks queued per target when one read feeds several
     replication_local_source: bool = True  # send blobs from a source region's storage on this host
+    replication_storage_copy: bool = True  # ... and into a target region's storage on this host
     replication_task_retention_seconds: float = 86_400.0  # finished tasks kept for status
     replication_verify_max_tags: int = 10_000  # tags one verifyReplication compares (then stops)
     import_max_concurrent: int = 4  # imports copying at once per server (then 429)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -20,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from acrctl.dataplane import dataep, fileupload
+from acrctl.dataplane import dataep, fileupload, storecopy
 
 ACCEPT = ", ".join(
     (
@@ -102,17 +103,19 @@ class Copier:
         src_auth: dict[str, str] | None = None,
         on_blob: Callable[[str, int], None] | None = None,
         src_root: str | None = None,
+        dst_root: str | None = None,
     ) -> None:
         """`src_repo` and `src_auth`: the source's repository name and headers when it is
         not a region (an import); `on_blob(digest, bytes moved)` after each blob is in;
         `src_root`: the source region's storage when it is on this machine (blobs are then
-        sent from their files, see local_blob)."""
+        sent from their files, see local_blob); `dst_root`: the target region's storage
+        when blobs are copied into it at the storage layer (with `src_root`, storecopy)."""
         self.c, self.sign, self.src, self.dst, self.repo = client, sign, src, dst, repo
         self.target, self.stats = target, stats
         self.mount_from, self.placed = mount_from, placed
         self.blob_retries, self.chunk, self.parallel = blob_retries, chunk, parallel
         self.src_repo, self.on_blob = src_repo or repo, on_blob
-        self.src_root = src_root
+        self.src_root, self.dst_root = src_root, dst_root
         self.put_at: float | None = None  # wall time of the last manifest PUT that succeeded
         self._src_auth = src_auth if src_auth is not None else self._auth([(repo, ["pull"])])
         self._dst_auth = self._auth([(repo, ["pull", "push", "delete"])])
@@ -266,6 +269,9 @@ class Copier:
         return location if location.startswith("http") else f"{self.dst}{location}"
 
     def _stream(self, digest: str, size: int) -> int:
+        path = self.source_file(digest)
+        if path is not None and self.dst_root is not None:
+            return self.place_file(digest, path)
         path = self.local_blob(digest)
         if path is not None:
             return self.send_file(self.open_upload(), digest, path)
@@ -288,16 +294,33 @@ class Copier:
                 raise CopyError(f"GET blob {digest} from the source: {src.status_code}")
             yield int(src.headers.get("content-length") or size or 0), src.iter_raw(self.chunk)
 
-    def local_blob(self, digest: str) -> str | None:
-        """The blob's file in the source region's storage when it can be sent from there:
-        the storage is on this machine, the blob is linked into the source repository (what
-        distribution itself checks before serving it) and the target takes plain HTTP."""
+    def source_file(self, digest: str) -> str | None:
+        """The blob's file in the source region's storage when the storage is on this
+        machine and the blob is linked into the source repository (what distribution itself
+        checks before serving it)."""
         root = self.src_root
-        if root is None or not fileupload.sendable(self.dst):
-            return None
-        if not dataep.linked(root, self.src_repo, digest):
+        if root is None or not dataep.linked(root, self.src_repo, digest):
             return None
         return dataep.blob_file(root, digest)
+
+    def local_blob(self, digest: str) -> str | None:
+        """The source file (source_file) when it can be sent to the target: plain HTTP."""
+        return self.source_file(digest) if fileupload.sendable(self.dst) else None
+
+    def store_target(self) -> storecopy.Target:
+        """Where the target region keeps this repository's blobs (dst_root is set)."""
+        return storecopy.Target(str(self.dst_root), self.repo)
+
+    def place_file(self, digest: str, path: str) -> int:
+        """Copy the blob's file into the target's storage (storecopy); returns its size."""
+        try:
+            size = os.path.getsize(path)
+            failed = storecopy.place(path, digest, [self.store_target()])
+        except (OSError, storecopy.PlaceError) as exc:
+            raise CopyError(f"blob {digest} to {self.target}: {exc}") from None
+        if failed:
+            raise CopyError(f"blob {digest} to {self.target}: {failed[self.store_target()]}")
+        return size
 
     def send_file(self, location: str, digest: str, path: str) -> int:
         """Finish an upload with the blob's file as the PUT's body (sendfile)."""

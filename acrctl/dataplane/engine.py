@@ -269,14 +269,21 @@ class Engine:
             blob_retries=self.s.replication_blob_retries,
             chunk=self.s.replication_chunk_bytes,
             parallel=self.s.replication_blob_parallel,
-            # its storage is here and no test-bed link is between them: send blobs from it
+            # its storage is here and no test-bed link is between them: send blobs from it,
+            # into the target's storage when that is here too
             src_root=self.plane.data_root(source) if self._local(src, linked) else None,
+            dst_root=self.plane.data_root(target) if self._stored(src, linked) else None,
         )
 
     def _local(self, src: str, linked: str) -> bool:
         """Whether blobs may be sent from the source region's files (its storage is here
         when data_root says so): `replication_local_source` on, no test-bed link between."""
         return bool(self.s.replication_local_source) and linked == src
+
+    def _stored(self, src: str, linked: str) -> bool:
+        """Whether blobs may be copied at the storage layer (storecopy): the source's files
+        are used (_local) and `replication_storage_copy` is on."""
+        return self._local(src, linked) and bool(self.s.replication_storage_copy)
 
     # -- the mount index: in the store (shared, durable), cached here ---------------------------
     def mount_source(self, region: str, registry: str, digest: str) -> str | None:
@@ -345,6 +352,16 @@ class Engine:
         now = self.b.clock.now()
         self.tasks.prune(now - self.s.replication_task_retention_seconds)
         self.index.prune_tombstones(now - self.s.replication_tombstone_retention_seconds)
+        self.clear_stale()
+
+    def clear_stale(self) -> None:
+        """Remove the temporary files a crash left in this machine's regions (storecopy)."""
+        from acrctl.dataplane.storecopy import clear_stale
+
+        for region in list(self.plane.supervisor.regions):
+            root = self.plane.data_root(region)
+            if root is not None:
+                clear_stale(root)
 
     def backfill_rows(self) -> list[Any]:
         return self.tasks.backfills()

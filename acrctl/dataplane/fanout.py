@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from acrctl.dataplane import storecopy
 from acrctl.dataplane.copier import MAX_DEPTH, Copier, CopyError
 from acrctl.dataplane.fileupload import sendable
 
@@ -212,7 +214,9 @@ class FanOut:
         """One read of the blob from the source, uploaded to every target at once (from
         the source's file when it is on this machine: Copier.local_blob). Returns the error
         of each target it did not reach."""
-        path = self.lead.local_blob(digest)
+        path = self.lead.source_file(digest)
+        if path is not None and all(self.copiers[t].dst_root for t in targets):
+            return self.place_files(digest, path, targets)
         if path is not None and all(sendable(self.copiers[t].dst) for t in targets):
             return self.send_files(digest, path, targets)
         errors: dict[str, str] = {}
@@ -251,6 +255,21 @@ class FanOut:
                 c.stats.add(t, blobs_copied=1, bytes_copied=p.n)
                 c.placed(digest)
         return errors
+
+    def place_files(self, digest: str, path: str, targets: list[str]) -> dict[str, str]:
+        """The blob's file copied into every target's storage at once: one read, checked
+        against the digest (storecopy.place). Returns the error of each target missed."""
+        by_target = {self.copiers[t].store_target(): self.copiers[t] for t in targets}
+        try:
+            size = os.path.getsize(path)
+            failed = storecopy.place(path, digest, list(by_target))
+        except (OSError, storecopy.PlaceError) as exc:
+            return {t: f"PlaceError: {exc}" for t in targets}
+        for st, c in by_target.items():
+            if st not in failed:
+                c.stats.add(c.target, blobs_copied=1, bytes_copied=size)
+                c.placed(digest)
+        return {by_target[st].target: f"PlaceError: {e}" for st, e in failed.items()}
 
     def send_files(self, digest: str, path: str, targets: list[str]) -> dict[str, str]:
         """The blob's file sent to every target at once, each its own upload."""
