@@ -200,3 +200,24 @@ def test_a_region_killed_mid_copy_holds_back_only_itself(bed: Bed) -> None:
     assert sorted(t["target"] for t in tasks if t["repository"] == "midway") == [C, B]
     assert tasks_to(bed, "midway")[C]["tries"] >= 2  # the same task, retried after a failure
     assert bed.engine.stats.get(C).manifests_put == held + 1
+
+
+def test_a_region_whose_storage_refuses_the_blob_holds_back_only_itself(bed: Bed) -> None:
+    blocker = os.path.join(bed.plane.data_root(C), ".acrctl-tmp")
+    if os.path.isdir(blocker):
+        os.rmdir(blocker)  # left empty by the copies before
+    with open(blocker, "w") as fh:  # a file where the temporary directory goes
+        fh.write("x")
+    img = image(bed, "refused", layers=2, seed=131)
+    try:
+        bed.push(img, f"{REPO}/refused:v1")
+        assert wait_for(lambda: bed.digest_in(B, f"{REPO}/refused", "v1") == img.manifest)
+        assert wait_for(
+            lambda: "PlaceError" in (tasks_to(bed, "refused")[C].get("lastError") or "")
+        )
+        assert bed.digest_in(C, f"{REPO}/refused", "v1") is None
+    finally:
+        os.unlink(blocker)
+    assert wait_for(lambda: bed.digest_in(C, f"{REPO}/refused", "v1") == img.manifest), tasks_to(
+        bed, "refused"
+    )

@@ -313,13 +313,9 @@ class Copier:
 
     def place_file(self, digest: str, path: str) -> int:
         """Copy the blob's file into the target's storage (storecopy); returns its size."""
-        try:
-            size = os.path.getsize(path)
-            failed = storecopy.place(path, digest, [self.store_target()])
-        except (OSError, storecopy.PlaceError) as exc:
-            raise CopyError(f"blob {digest} to {self.target}: {exc}") from None
+        size, failed = place(digest, path, [self])
         if failed:
-            raise CopyError(f"blob {digest} to {self.target}: {failed[self.store_target()]}")
+            raise CopyError(failed[self.target])
         return size
 
     def send_file(self, location: str, digest: str, path: str) -> int:
@@ -363,6 +359,19 @@ class Copier:
             raise CopyError(
                 f"PUT blob {digest} in {self.target}: {put.status_code} {put.text[:200]}"
             )
+
+
+def place(digest: str, path: str, copiers: list[Copier]) -> tuple[int, dict[str, str]]:
+    """storecopy.place of a source file into the storage of every copier's target (each
+    has dst_root): (the blob's size, the error of each target it missed; all of them when
+    the source itself is unreadable or not the digest)."""
+    by_target = {c.store_target(): c for c in copiers}
+    try:
+        size = os.path.getsize(path)
+        failed = storecopy.place(path, digest, list(by_target))
+    except (OSError, storecopy.PlaceError) as exc:
+        return 0, {c.target: f"PlaceError: blob {digest}: {exc}" for c in copiers}
+    return size, {by_target[t].target: f"PlaceError: blob {digest}: {e}" for t, e in failed.items()}
 
 
 class _Counted:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -22,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from acrctl.dataplane import storecopy
-from acrctl.dataplane.copier import MAX_DEPTH, Copier, CopyError
+from acrctl.dataplane.copier import MAX_DEPTH, Copier, CopyError, place
 from acrctl.dataplane.fileupload import sendable
 
 if TYPE_CHECKING:
@@ -258,18 +256,14 @@ class FanOut:
 
     def place_files(self, digest: str, path: str, targets: list[str]) -> dict[str, str]:
         """The blob's file copied into every target's storage at once: one read, checked
-        against the digest (storecopy.place). Returns the error of each target missed."""
-        by_target = {self.copiers[t].store_target(): self.copiers[t] for t in targets}
-        try:
-            size = os.path.getsize(path)
-            failed = storecopy.place(path, digest, list(by_target))
-        except (OSError, storecopy.PlaceError) as exc:
-            return {t: f"PlaceError: {exc}" for t in targets}
-        for st, c in by_target.items():
-            if st not in failed:
-                c.stats.add(c.target, blobs_copied=1, bytes_copied=size)
+        against the digest (copier.place). Returns the error of each target missed."""
+        size, failed = place(digest, path, [self.copiers[t] for t in targets])
+        for t in targets:
+            if t not in failed:
+                c = self.copiers[t]
+                c.stats.add(t, blobs_copied=1, bytes_copied=size)
                 c.placed(digest)
-        return {by_target[st].target: f"PlaceError: {e}" for st, e in failed.items()}
+        return failed
 
     def send_files(self, digest: str, path: str, targets: list[str]) -> dict[str, str]:
         """The blob's file sent to every target at once, each its own upload."""
