@@ -37,7 +37,8 @@ def leftovers(t: Target) -> list[str]:
 
 def test_the_blob_is_placed_and_linked_in_every_target(tmp_path: Path, source: str) -> None:
     targets = roots(tmp_path, "b", "c")
-    assert place(source, DIGEST, targets) == {}
+    done = place(source, DIGEST, targets)
+    assert (done.errors, done.linked) == ({}, set())
     for t in targets:
         assert Path(str(blob_file(t.root, DIGEST))).read_bytes() == DATA
         assert Path(layer_link(t.root, t.repo, DIGEST)).read_text() == DIGEST
@@ -62,7 +63,8 @@ def test_a_target_holding_the_data_only_gets_the_link(tmp_path: Path) -> None:
     data.parent.mkdir(parents=True)
     data.write_bytes(DATA)
     # the source is not read at all: it does not exist
-    assert place(str(tmp_path / "absent"), DIGEST, [t]) == {}
+    done = place(str(tmp_path / "absent"), DIGEST, [t])
+    assert (done.errors, done.linked) == ({}, {t})
     assert linked(t.root, t.repo, DIGEST)
 
 
@@ -74,7 +76,7 @@ def test_an_unreadable_source_is_an_error(tmp_path: Path) -> None:
 def test_one_targets_failure_leaves_the_others_placed(tmp_path: Path, source: str) -> None:
     good, bad = roots(tmp_path, "b", "c")
     Path(bad.root).write_text("a file where the storage root should be")
-    errors = place(source, DIGEST, [good, bad])
+    errors = place(source, DIGEST, [good, bad]).errors
     assert list(errors) == [bad]
     assert "a temporary file" in errors[bad]
     assert linked(good.root, good.repo, DIGEST)
@@ -82,7 +84,7 @@ def test_one_targets_failure_leaves_the_others_placed(tmp_path: Path, source: st
 
 def test_a_repository_escaping_the_tree_is_refused(tmp_path: Path, source: str) -> None:
     t = Target(str(tmp_path / "b"), "reg/../../etc")
-    errors = place(source, DIGEST, [t])
+    errors = place(source, DIGEST, [t]).errors
     assert "not a digest and repository" in errors[t]
     assert not (tmp_path / "etc").exists()
 

@@ -304,6 +304,23 @@ class Outbox:
             return True
         return False
 
+    def expedite(self, key: str, now: float | None = None) -> bool:
+        """Make an item waiting for its retry's backoff due now (what it waited for is
+        back). Returns whether it was waiting."""
+        store, now = self.host.store, self._now(now)
+        with suppress(EtagMismatch), store.transaction():
+            item = store.get(self.q.kind, key)
+            if item is None or item.doc.get("state") != self.q.retry:
+                return False
+            if float(item.doc.get("nextAttemptAt") or 0) <= now:
+                return False
+            doc = {**item.doc, "nextAttemptAt": now}
+            store.put(self.q.kind, key, item.parent, item.name, doc, if_etag=item.etag)
+            store.put(self.q.index, key, PENDING, item.name, {"due": now})
+            store.meta_set(self.q.version_key, str(uuid.uuid4()))
+            return True
+        return False
+
     def wake_where(self, wanted: Callable[[Item], bool], now: float | None = None) -> int:
         """Wake every parked item `wanted` accepts. Returns how many woke."""
         return sum(self.wake(item.key, now) for item in self.parked() if wanted(item))

@@ -143,6 +143,18 @@ class ReplicationTasks:
                 self.b.store.delete(QUEUE, old)
         return key
 
+    def expedite(self, region: str) -> int:
+        """Make the tasks to or from `region` that wait for a retry's backoff due now (the
+        region answers again). Returns how many."""
+        store, woken = self.b.store, 0
+        for entry in store.list(QUEUE, parent=PENDING):
+            item = store.get(TASK, entry.key)
+            doc = item.doc if item is not None else {}
+            ends = (doc.get("target"), doc.get("source"))
+            if doc.get("state") == OUTBOX.retry and region in ends:
+                woken += self.outbox.expedite(entry.key)
+        return woken
+
     # -- claiming and finishing ------------------------------------------------------------
     def claim_due(self, limit: int, lease: float, now: float | None = None) -> list[Claimed]:
         """Lease up to `limit` due tasks for `lease` seconds each."""

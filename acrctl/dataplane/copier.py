@@ -230,6 +230,13 @@ class Copier:
             self.placed(digest)
             self._blob_done(digest, 0)
             return
+        path = self.source_file(digest) if self.dst_root is not None else None
+        if path is not None:  # both regions' storage is here: copied at the storage layer
+            failed = place(digest, path, [self])
+            if failed:
+                raise CopyError(failed[self.target])
+            self._blob_done(digest, size)
+            return
         error = ""
         for _ in range(max(1, self.blob_retries)):
             try:
@@ -269,9 +276,6 @@ class Copier:
         return location if location.startswith("http") else f"{self.dst}{location}"
 
     def _stream(self, digest: str, size: int) -> int:
-        path = self.source_file(digest)
-        if path is not None and self.dst_root is not None:
-            return self.place_file(digest, path)
         path = self.local_blob(digest)
         if path is not None:
             return self.send_file(self.open_upload(), digest, path)
@@ -310,13 +314,6 @@ class Copier:
     def store_target(self) -> storecopy.Target:
         """Where the target region keeps this repository's blobs (dst_root is set)."""
         return storecopy.Target(str(self.dst_root), self.repo)
-
-    def place_file(self, digest: str, path: str) -> int:
-        """Copy the blob's file into the target's storage (storecopy); returns its size."""
-        size, failed = place(digest, path, [self])
-        if failed:
-            raise CopyError(failed[self.target])
-        return size
 
     def send_file(self, location: str, digest: str, path: str) -> int:
         """Finish an upload with the blob's file as the PUT's body (sendfile)."""
@@ -361,17 +358,26 @@ class Copier:
             )
 
 
-def place(digest: str, path: str, copiers: list[Copier]) -> tuple[int, dict[str, str]]:
+def place(digest: str, path: str, copiers: list[Copier]) -> dict[str, str]:
     """storecopy.place of a source file into the storage of every copier's target (each
-    has dst_root): (the blob's size, the error of each target it missed; all of them when
-    the source itself is unreadable or not the digest)."""
+    has dst_root), counted for each target reached (a copy, or a mount when it held the
+    data already) and recorded in its mount index. Returns the error of each target
+    missed (all of them when the source itself is unreadable or not the digest)."""
     by_target = {c.store_target(): c for c in copiers}
     try:
         size = os.path.getsize(path)
-        failed = storecopy.place(path, digest, list(by_target))
+        done = storecopy.place(path, digest, list(by_target))
     except (OSError, storecopy.PlaceError) as exc:
-        return 0, {c.target: f"PlaceError: blob {digest}: {exc}" for c in copiers}
-    return size, {by_target[t].target: f"PlaceError: blob {digest}: {e}" for t, e in failed.items()}
+        return {c.target: f"PlaceError: blob {digest}: {exc}" for c in copiers}
+    for t, c in by_target.items():
+        if t in done.errors:
+            continue
+        if t in done.linked:
+            c.stats.add(c.target, blobs_mounted=1)
+        else:
+            c.stats.add(c.target, blobs_copied=1, bytes_copied=size)
+        c.placed(digest)
+    return {by_target[t].target: f"PlaceError: blob {digest}: {e}" for t, e in done.errors.items()}
 
 
 class _Counted:

@@ -363,6 +363,22 @@ class Engine:
             if root is not None:
                 clear_stale(root)
 
+    def region_up(self, region: str) -> int:
+        """A region answers again (the health probe saw it come back): the tasks it held
+        back run now, not at the next reconcile pass: the failed ones to or from it are
+        queued again and the ones waiting for a retry's backoff are made due. Returns how
+        many."""
+        from acrctl.dataplane.reconcile import requeue_failed
+
+        woken = self.tasks.expedite(region)
+        for reg in self.b.resources.registries():
+            if region in self.regions_of(reg):
+                woken += requeue_failed(self, reg, region)
+        if woken:
+            log.info("replication: %d task(s) woken: region %s answers again", woken, region)
+            self._wake.set()
+        return woken
+
     def backfill_rows(self) -> list[Any]:
         return self.tasks.backfills()
 

@@ -214,7 +214,7 @@ class FanOut:
         of each target it did not reach."""
         path = self.lead.source_file(digest)
         if path is not None and all(self.copiers[t].dst_root for t in targets):
-            return self.place_files(digest, path, targets)
+            return place(digest, path, [self.copiers[t] for t in targets])
         if path is not None and all(sendable(self.copiers[t].dst) for t in targets):
             return self.send_files(digest, path, targets)
         errors: dict[str, str] = {}
@@ -253,17 +253,6 @@ class FanOut:
                 c.stats.add(t, blobs_copied=1, bytes_copied=p.n)
                 c.placed(digest)
         return errors
-
-    def place_files(self, digest: str, path: str, targets: list[str]) -> dict[str, str]:
-        """The blob's file copied into every target's storage at once: one read, checked
-        against the digest (copier.place). Returns the error of each target missed."""
-        size, failed = place(digest, path, [self.copiers[t] for t in targets])
-        for t in targets:
-            if t not in failed:
-                c = self.copiers[t]
-                c.stats.add(t, blobs_copied=1, bytes_copied=size)
-                c.placed(digest)
-        return failed
 
     def send_files(self, digest: str, path: str, targets: list[str]) -> dict[str, str]:
         """The blob's file sent to every target at once, each its own upload."""

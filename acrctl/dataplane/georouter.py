@@ -181,3 +181,5 @@ class GeoRouter:
             )
             if self.health.mark(name, ok, time.monotonic()):
                 log.warning("region %s: %s", name, "healthy again" if ok else "unhealthy")
+                if ok:
+                    self.plane.region_up(name)

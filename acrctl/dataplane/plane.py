@@ -184,6 +184,14 @@ class DataPlane:
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
+    def region_up(self, region: str) -> None:
+        """The health probe saw a region come back: wake the replication it held back."""
+        if self.engine is not None:
+            try:
+                self.engine.region_up(region)
+            except Exception:  # noqa: BLE001 - the reconcile pass catches up instead
+                log.exception("replication: waking the tasks of %s failed", region)
+
     def data_root(self, region: str) -> str | None:
         """A local region's storage root (the data endpoint serves blobs from it); None for an
         external region or one not running here."""

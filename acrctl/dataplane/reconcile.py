@@ -77,11 +77,12 @@ def reconcile(engine: Engine) -> None:
             engine._wake.set()  # noqa: SLF001 - the engine's own helper
 
 
-def requeue_failed(engine: Engine, reg: dict[str, Any]) -> int:
+def requeue_failed(engine: Engine, reg: dict[str, Any], region: str | None = None) -> int:
     """Queue again the newest task per (target, repository, reference) that failed (it ran
     out of attempts, typically while its source or target region was down) once both
     regions run: a push made in a replica region while the home region was down reaches the
-    home region when it returns, however long the outage. Returns how many were queued."""
+    home region when it returns, however long the outage. `region`: only the tasks to or
+    from it (it has just come back, Engine.region_up). Returns how many were queued."""
     regions = engine.regions_of(reg)
     tasks = sorted(engine.tasks.for_registry(reg), key=lambda t: -float(t.get("createdAt") or 0))
     seen: set[tuple[Any, ...]] = set()
@@ -92,6 +93,8 @@ def requeue_failed(engine: Engine, reg: dict[str, Any]) -> int:
             continue
         seen.add(key)
         if t.get("state") != "failed" or t["target"] not in regions:
+            continue
+        if region is not None and region not in (t["target"], t["source"]):
             continue
         try:
             engine.url(t["target"])

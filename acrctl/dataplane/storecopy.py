@@ -20,7 +20,7 @@ import hashlib
 import os
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from acrctl.dataplane.dataep import DIGEST, blob_file
 
@@ -39,6 +39,15 @@ class Target:
 
     root: str  # the region's storage root
     repo: str  # the namespaced repository
+
+
+@dataclass
+class Placed:
+    """What place() did: the targets it missed (with why) and those that held the data
+    already and only got the link (a mount); the others got a copy."""
+
+    errors: dict[Target, str] = field(default_factory=dict)
+    linked: set[Target] = field(default_factory=set)
 
 
 def layer_link(root: str, repo: str, digest: str) -> str:
@@ -61,20 +70,23 @@ def layer_link(root: str, repo: str, digest: str) -> str:
     )
 
 
-def place(source: str, digest: str, targets: list[Target]) -> dict[Target, str]:
-    """Copy the blob file `source` into every target; returns the error of each target it
-    failed (the others hold the blob, linked into their repository). PlaceError when the
-    source itself is unreadable or its content is not `digest` (no target gets it)."""
-    errors: dict[Target, str] = {}
+def place(source: str, digest: str, targets: list[Target]) -> Placed:
+    """Copy the blob file `source` into every target (Placed says which it missed, and
+    which only got the link); the others hold the blob, linked into their repository.
+    PlaceError when the source itself is unreadable or its content is not `digest` (no
+    target gets a copy)."""
+    done = Placed()
+    errors = done.errors
     need: list[Target] = []
     for t in targets:
         data = _data_path(t.root, digest)
         if os.path.isfile(data):
             _link_or_note(t, digest, errors)
+            done.linked.add(t)
         else:
             need.append(t)
     if not need:
-        return errors
+        return done
     temps = _open_temps(need, errors)
     try:
         _copy_checked(source, digest, temps, errors)
@@ -95,7 +107,7 @@ def place(source: str, digest: str, targets: list[Target]) -> dict[Target, str]:
             fh.close()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(fh.name)
-    return errors
+    return done
 
 
 def _data_path(root: str, digest: str) -> str:
