@@ -248,6 +248,9 @@ def test_home_region_down_push_and_pull_go_on_and_home_converges(
         lambda: digest_in(bed, HOME, "outage", "v1") == img.manifest,
         step=bed.plane.engine.reconcile,
     )
+    # the next test pushes to the home region: the front must route to it again (the
+    # engine reaches it before the health probe has seen it back)
+    assert wait_for(lambda: bed.plane.geo.health.up(HOME), timeout=BOUND)
     with bed.arm() as arm:
         assert (
             arm.patch(f"{bed.registry_id(REG)}?{ARM}", json={"tags": {"a": "b"}}).status_code == 200
@@ -260,6 +263,8 @@ def test_a_partitioned_region_catches_up_after_the_partition_heals(
     bed.partition(HOME, EU)
     try:
         img = push(bed, HOME, "split", "v1", 400)
+        # pushed to the home region (else the copy to EU would not cross the partition)
+        assert skopeo_lines(bed, HOME, rf'"PUT /v2/{REG}/split/manifests/v1 HTTP/1.1" 201')
         assert wait_for(lambda: digest_in(bed, WEST, "split", "v1") == img.manifest)
         reg = bed.server.app.backend.registries.find(REG)  # type: ignore[union-attr]
         assert wait_for(

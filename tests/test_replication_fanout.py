@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import os
 import re
-import signal
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from bedtools import hold_down, setting
 from test_replication_engine import HOME, B, Bed, C, bed, image, pytestmark, wait_for
 
 __all__ = ["bed", "pytestmark"]  # the module-scoped bed and the skip (no binaries)
@@ -87,12 +87,8 @@ def tasks_to(bed: Bed, repo: str) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def streamed(bed: Bed) -> Iterator[None]:
     """Blobs read through the source region's registry, not from its files."""
-    settings = bed.server.app.backend.settings
-    settings.replication_local_source = False
-    try:
+    with setting(bed.server.app.backend.settings, "replication_local_source", False):
         yield
-    finally:
-        settings.replication_local_source = True
 
 
 def test_each_blob_is_read_from_the_source_once_for_both_regions(
@@ -112,12 +108,8 @@ def test_each_blob_is_read_from_the_source_once_for_both_regions(
 @pytest.fixture
 def uploaded(bed: Bed) -> Iterator[None]:
     """Blobs uploaded through the target regions' registries, not placed in their storage."""
-    settings = bed.server.app.backend.settings
-    settings.replication_storage_copy = False
-    try:
+    with setting(bed.server.app.backend.settings, "replication_storage_copy", False):
         yield
-    finally:
-        settings.replication_storage_copy = True
 
 
 def test_blobs_go_from_the_source_regions_files_to_both_regions(
@@ -167,14 +159,7 @@ def test_a_region_killed_mid_copy_holds_back_only_itself(bed: Bed) -> None:
         with once:
             if killed:
                 return
-            proc = region.process
-            assert proc is not None
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-            # the supervisor would restart C within a second: once it has seen C exit,
-            # hold C down until the test releases it
-            assert wait_for(lambda: region.next_start != 0.0, timeout=10)
-            region.next_start = time.monotonic() + 3600
+            hold_down(region, wait_for)  # until the test releases it
             killed.append(time.monotonic())
 
     img = image(bed, "midway", layers=6, layer_bytes=512 * 1024, seed=121)

@@ -6,13 +6,12 @@ and makes the ones waiting for a retry's backoff due now, not at the next reconc
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from bedtools import hold_down, setting
 from test_replication_engine import HOME, B, Bed, C, bed, image, pytestmark, wait_for
 
 __all__ = ["bed", "pytestmark"]  # the module-scoped bed and the skip (no binaries)
@@ -32,12 +31,7 @@ def c_down(bed: Bed) -> Iterator[None]:
     """Region C's registry killed and held down (the probe sees it down) until the test
     lets it restart; restarted at the end whatever happens."""
     region = bed.plane.supervisor.region(C)
-    proc = region.process
-    assert proc is not None
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(5)
-    assert wait_for(lambda: region.next_start != 0.0, timeout=10)
-    region.next_start = time.monotonic() + 3600
+    hold_down(region, wait_for)
     assert wait_for(lambda: not bed.plane.geo.health.up(C), timeout=10)
     try:
         yield
@@ -50,19 +44,22 @@ def let_c_restart(bed: Bed) -> None:
 
 
 @pytest.fixture
-def settings(bed: Bed) -> Iterator[Any]:
-    s = bed.server.app.backend.settings
-    kept = (s.replication_max_attempts, s.replication_backoff_seconds)
-    try:
-        yield s
-    finally:
-        s.replication_max_attempts, s.replication_backoff_seconds = kept
+def few_attempts(bed: Bed) -> Iterator[None]:
+    """Tasks fail after two attempts."""
+    with setting(bed.server.app.backend.settings, "replication_max_attempts", 2):
+        yield
+
+
+@pytest.fixture
+def long_backoff(bed: Bed) -> Iterator[None]:
+    """A task's first retry is 5-10 minutes away."""
+    with setting(bed.server.app.backend.settings, "replication_backoff_seconds", 600.0):
+        yield
 
 
 def test_a_failed_task_runs_again_when_its_region_answers_again(
-    bed: Bed, settings: Any, c_down: None
+    bed: Bed, few_attempts: None, c_down: None
 ) -> None:
-    settings.replication_max_attempts = 2
     img = image(bed, "wake-failed", layers=2, seed=141)
     bed.push(img, f"{REPO}/wakefail:v1")
     assert wait_for(lambda: bed.digest_in(B, f"{REPO}/wakefail", "v1") == img.manifest)
@@ -77,9 +74,8 @@ def test_a_failed_task_runs_again_when_its_region_answers_again(
 
 
 def test_a_task_waiting_for_its_backoff_runs_when_its_region_answers_again(
-    bed: Bed, settings: Any, c_down: None
+    bed: Bed, long_backoff: None, c_down: None
 ) -> None:
-    settings.replication_backoff_seconds = 600.0  # the first retry 5-10 minutes away
     img = image(bed, "wake-retry", layers=2, seed=142)
     bed.push(img, f"{REPO}/wakeretry:v1")
     assert wait_for(lambda: [t["state"] for t in tasks_to(bed, "wakeretry", C)] == ["retrying"])

@@ -148,26 +148,22 @@ def blob_file(root: str, digest: str) -> str | None:
     return os.path.join(root, "docker", "registry", "v2", "blobs", m["alg"], hx[:2], hx, "data")
 
 
+def layer_link(root: str, repository: str, digest: str) -> str | None:
+    """Where distribution's filesystem driver keeps a repository's link to a blob (None:
+    not a digest, or a repository name that would leave the tree)."""
+    m = DIGEST.match(digest)
+    parts = repository.split("/")
+    if m is None or any(p in ("", ".", "..") for p in parts):
+        return None
+    v2 = os.path.join(root, "docker", "registry", "v2")
+    return os.path.join(v2, "repositories", *parts, "_layers", m["alg"], m["hex"], "link")
+
+
 def linked(root: str, repository: str, digest: str) -> bool:
     """Whether distribution would serve `digest` as a blob of `repository` from `root`: the
     repository's layer link and the blob's data are both there."""
-    m = DIGEST.match(digest)
-    path = blob_file(root, digest)
-    if m is None or path is None or ".." in repository.split("/"):
-        return False
-    link = os.path.join(
-        root,
-        "docker",
-        "registry",
-        "v2",
-        "repositories",
-        *repository.split("/"),
-        "_layers",
-        m["alg"],
-        m["hex"],
-        "link",
-    )
-    return os.path.isfile(link) and os.path.isfile(path)
+    link, path = layer_link(root, repository, digest), blob_file(root, digest)
+    return link is not None and path is not None and os.path.isfile(link) and os.path.isfile(path)
 
 
 def error(code: str, message: str) -> bytes:

@@ -22,6 +22,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from acrctl.dataplane import dataep
 from acrctl.dataplane.dataep import DIGEST, blob_file
 
 TMP_DIR = ".acrctl-tmp"
@@ -52,22 +53,10 @@ class Placed:
 
 def layer_link(root: str, repo: str, digest: str) -> str:
     """The repository's link file for a blob (distribution's `_layers/<alg>/<hex>/link`)."""
-    m = DIGEST.match(digest)
-    parts = repo.split("/")
-    if m is None or not repo or any(p in ("", ".", "..") for p in parts):
+    link = dataep.layer_link(root, repo, digest)
+    if link is None:
         raise PlaceError(f"not a digest and repository: {digest!r} {repo!r}")
-    return os.path.join(
-        root,
-        "docker",
-        "registry",
-        "v2",
-        "repositories",
-        *parts,
-        "_layers",
-        m["alg"],
-        m["hex"],
-        "link",
-    )
+    return link
 
 
 def place(source: str, digest: str, targets: list[Target]) -> Placed:
