@@ -68,3 +68,19 @@ def test_without_registries_the_wildcard_is_checked(tmp_path: Path) -> None:
         "the TLS certificate does not name *.acrctl.test; clients will refuse those login "
         "servers. Issue it for *.acrctl.test (or pick a --login-domain it names)."
     )
+
+
+def test_missing_data_endpoints_are_named(tmp_path: Path) -> None:
+    path = cert_file(tmp_path, f"*.{DOMAIN}", f"*.westus.geo.{DOMAIN}")
+    regions = {"westus": {"contoso", "fabrikam"}}
+    assert tlsnames.warning(path, DOMAIN, regions, frozenset({"contoso"})) == (
+        "the TLS certificate does not name contoso.westus.data.acrctl.test; clients will "
+        "refuse those login servers. Issue it for *.acrctl.test, *.westus.geo.acrctl.test, "
+        "*.westus.data.acrctl.test (or pick a --login-domain it names)."
+    )
+
+
+def test_a_certificate_naming_the_data_endpoints_gets_no_warning(tmp_path: Path) -> None:
+    names = (f"*.{DOMAIN}", f"*.westus.geo.{DOMAIN}", f"*.westus.data.{DOMAIN}")
+    path = cert_file(tmp_path, *names)
+    assert tlsnames.warning(path, DOMAIN, {"westus": {"contoso"}}, frozenset({"contoso"})) is None

@@ -51,6 +51,11 @@ class Settings:
     rate_limit_anonymous_burst: int = 100
     rate_limit_tracked: int = 10_000  # principals and addresses tracked at once
     answer_cache_entries: int = 4096  # whole GET answers kept per process (0: off)
+    # per-process caches of data derived from the store (exact: used only while the store
+    # is unchanged; emptied when full), read when the backend or the app is made
+    store_cache_entries: int = 4096  # tokens, grants, drills, registries' data-plane flags
+    rbac_decision_cache_entries: int = 8192  # (principal, action, scope) -> allowed
+    route_match_cache_entries: int = 4096  # (method, path) -> route and parameters
     # a service principal's new token expires after this many days unless its end date is
     # given (create-for-rbac --years, credential reset --years/--end-date); 0 = never
     token_lifetime_days: float = 365.0
@@ -168,8 +173,10 @@ class Backend:
         self.settings = settings or Settings()
         # watches nothing until observe() installs another
         self.observer: observers.Observer = observers.Observer()
-        self.cache = GenerationCache(self)  # derived data, exact while the store is unchanged
-        self.read_cache = GenerationCache(self)  # settled GET answers (acrctl.server.http)
+        entries = self.settings.store_cache_entries
+        # derived data, exact while the store is unchanged
+        self.cache = GenerationCache(self, entries)
+        self.read_cache = GenerationCache(self, entries)  # settled GET answers (server.http)
         self.rbac = Rbac(self)
         self.ops = Operations(self)
         self.groups = Groups(self)

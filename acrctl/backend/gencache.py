@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
 
-CACHE_ENTRIES = 4096  # per process; emptied when full
-
 
 class GenerationCache:
-    def __init__(self, backend: Backend, entries: int = CACHE_ENTRIES) -> None:
+    def __init__(self, backend: Backend, entries: int) -> None:
+        """`entries`: at most this many (a setting); the cache is emptied when full."""
         self.b = backend
         self.entries = entries
         self._data: dict[Hashable, tuple[Any, Any]] = {}

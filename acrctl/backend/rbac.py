@@ -30,10 +30,7 @@ from acrctl.backend.errors import (
 from acrctl.backend.kinds import PRINCIPAL, ROLE_ASSIGN, ROLE_DEF, TOKEN  # noqa: F401
 
 # the engine and the rules (acrctl.backend.rbac_engine, acrctl.backend.rbac_rules), re-exported
-from acrctl.backend.rbac_engine import (  # noqa: F401
-    DECISIONS,
-    RbacEngine,
-)
+from acrctl.backend.rbac_engine import RbacEngine  # noqa: F401
 from acrctl.backend.rbac_rules import (  # noqa: F401
     ASSIGNMENT_TYPE,
     DELETE_DEFINITION,

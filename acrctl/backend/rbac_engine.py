@@ -33,8 +33,6 @@ from acrctl.backend.rbac_rules import (
 if TYPE_CHECKING:
     from acrctl.backend.core import Backend
 
-DECISIONS = 8192  # (principal, action, scope) -> allowed, per process (gencache)
-
 
 class RbacEngine:
     def __init__(self, backend: Backend) -> None:
@@ -43,7 +41,7 @@ class RbacEngine:
         self.b = backend
         # allowed() answers, apart from the tokens and grants (a list filter asks once per
         # item: it must not crowd those out)
-        self._decisions = GenerationCache(backend, DECISIONS)
+        self._decisions = GenerationCache(backend, backend.settings.rbac_decision_cache_entries)
 
     def _cached(self, key: tuple[str, str], compute: Callable[[], Any]) -> Any:
         """compute(), memoized in the backend's generation cache (token hash -> Caller,

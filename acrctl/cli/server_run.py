@@ -155,7 +155,8 @@ def _announce_dataplane(app: Any, plane: Any) -> None:
         f"regions: {', '.join(plane.supervisor.names()) or 'none yet'})",
         err=True,
     )
-    names = sorted(reg["name"].lower() for reg in app.backend.resources.registries())
+    registries = list(app.backend.resources.registries())
+    names = sorted(reg["name"].lower() for reg in registries)
     host = suffix.rsplit(":", 1)[0] if ":" in suffix else suffix
     if names:
         click.echo(
@@ -166,6 +167,11 @@ def _announce_dataplane(app: Any, plane: Any) -> None:
     if plane.cfg.tls_cert:
         from acrctl.dataplane import tlsnames
 
-        note = tlsnames.warning(plane.cfg.tls_cert, host, plane.desired())
+        data = frozenset(
+            reg["name"].lower()
+            for reg in registries
+            if (reg.get("properties") or {}).get("dataEndpointEnabled")
+        )
+        note = tlsnames.warning(plane.cfg.tls_cert, host, plane.desired(), data)
         if note:
             click.echo(f"acrctl server: WARNING: {note}", err=True)

@@ -22,6 +22,7 @@ import httpx
 
 from acrctl.backend.imports import ImportOps, ImportSpec
 from acrctl.dataplane.copier import ACCEPT, Copier, CopyError, manifest_digest
+from acrctl.delivery_policy import Policy, Refused
 
 if TYPE_CHECKING:
     from acrctl.dataplane.engine import Engine
@@ -48,10 +49,29 @@ def source_url(registry_uri: str) -> str:
     return f"{'http' if local else 'https'}://{uri}"
 
 
+def unreachable(exc: Refused) -> ImportFailed:
+    return ImportFailed("InvalidParameter", f"The source cannot be reached: {exc.reason}")
+
+
+def regions_of(engine: Engine) -> set[tuple[str, int]]:
+    """(host, port) of this server's regions: exempt from the destination policy."""
+    out = set()
+    for r in engine.plane.supervisor.regions.values():
+        u = httpx.URL(r.url)
+        out.add((u.host, u.port or (443 if u.scheme == "https" else 80)))
+    return out
+
+
+def transport(engine: Engine) -> httpx.HTTPTransport:
+    """Connections only to addresses the destination policy checked (acrctl.dataplane.pinned:
+    no second DNS answer between the check and the connection)."""
+    from acrctl.dataplane.pinned import checked_transport
+
+    return checked_transport(Policy.from_settings(engine.s), regions_of(engine), unreachable)
+
+
 def policy_hook(engine: Engine) -> Any:
     """A request hook refusing what the destination policy refuses (the regions excepted)."""
-    from acrctl.delivery import Policy, Refused
-
     policy = Policy.from_settings(engine.s)
     regions = {r.url.rstrip("/") for r in engine.plane.supervisor.regions.values()}
 
@@ -62,9 +82,7 @@ def policy_hook(engine: Engine) -> Any:
         try:
             policy.resolve(str(request.url))
         except Refused as exc:
-            raise ImportFailed(
-                "InvalidParameter", f"The source cannot be reached: {exc.reason}"
-            ) from None
+            raise unreachable(exc) from None
 
     return check
 
@@ -146,6 +164,7 @@ class Importer:
             timeout=httpx.Timeout(s.replication_timeout, connect=5.0),
             follow_redirects=False,
             event_hooks={"request": [policy_hook(self.engine)]},
+            transport=transport(self.engine),
         )
         stop = threading.Event()
         threading.Thread(

@@ -1,7 +1,9 @@
 """Does the server's TLS certificate name the login servers? With --tls-cert the front
 serves every login server (`<name>.<domain>`) and regional endpoint
-(`<name>.<region>.geo.<domain>`) with that one certificate, so clients refuse any name it
-lacks; the start-up message says so at once rather than at the user's first push."""
+(`<name>.<region>.geo.<domain>`), and the data endpoints of registries with
+dataEndpointEnabled (`<name>.<region>.data.<domain>`), with that one certificate, so
+clients refuse any name it lacks; the start-up message says so at once rather than at the
+user's first push or pull."""
 
 from __future__ import annotations
 
@@ -30,25 +32,38 @@ def covered(pattern: str, host: str) -> bool:
     return bool(label) and rest == pattern[2:]
 
 
-def login_hosts(domain: str, regions: dict[str, set[str]]) -> list[str]:
-    """Every login server and regional endpoint name (no port) of the registries in
-    `regions` (region -> registry names), or `*.<domain>` when there are none yet."""
+def login_hosts(
+    domain: str, regions: dict[str, set[str]], data: frozenset[str] = frozenset()
+) -> list[str]:
+    """Every login server, regional endpoint and data endpoint name (no port) of the
+    registries in `regions` (region -> registry names; `data`: those with data endpoints
+    enabled), or `*.<domain>` when there are none yet."""
     names = {n for regs in regions.values() for n in regs}
     if not names:
         return [f"*.{domain}"]
     regional = {f"{n}.{r}.geo.{domain}" for r, regs in regions.items() for n in regs}
-    return sorted({f"{n}.{domain}" for n in names}) + sorted(regional)
+    endpoints = {f"{n}.{r}.data.{domain}" for r, regs in regions.items() for n in regs & data}
+    return sorted({f"{n}.{domain}" for n in names}) + sorted(regional) + sorted(endpoints)
 
 
-def warning(cert_file: str, domain: str, regions: dict[str, set[str]]) -> str | None:
+def warning(
+    cert_file: str, domain: str, regions: dict[str, set[str]], data: frozenset[str] = frozenset()
+) -> str | None:
     """What to tell the operator when the certificate misses login-server names."""
     have = dns_names(cert_file)
-    missing = [h for h in login_hosts(domain, regions) if not any(covered(p, h) for p in have)]
+    hosts = login_hosts(domain, regions, data)
+    missing = [h for h in hosts if not any(covered(p, h) for p in have)]
     if not missing:
         return None
     shown = ", ".join(missing[:SHOWN])
     more = f" and {len(missing) - SHOWN} more" if len(missing) > SHOWN else ""
-    wanted = ", ".join([f"*.{domain}", *(f"*.{r}.geo.{domain}" for r in sorted(regions))])
+    wanted = ", ".join(
+        [
+            f"*.{domain}",
+            *(f"*.{r}.geo.{domain}" for r in sorted(regions)),
+            *(f"*.{r}.data.{domain}" for r in sorted(regions) if regions[r] & data),
+        ]
+    )
     return (
         f"the TLS certificate does not name {shown}{more}; clients will refuse those "
         f"login servers. Issue it for {wanted} (or pick a --login-domain it names)."

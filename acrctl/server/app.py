@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("acrctl.server")
 
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?\Z")
-MATCH_CACHE_ENTRIES = 4096  # (method, path) -> route and params, per App; emptied when full
 MATCH_CACHE_PATH = 512  # longer paths are matched every time (bounds the cache's memory)
 
 # Extension points. A middleware wraps all of handle() (request logs, metrics, activity log);
@@ -81,7 +80,7 @@ class App:
             route, params, known = self._match(method, path)
             hit = (route, params, known, (fill(route.scope, params) or "/") if route else "")
             if len(path) <= MATCH_CACHE_PATH:
-                if len(self._matched) >= MATCH_CACHE_ENTRIES:
+                if len(self._matched) >= self.backend.settings.route_match_cache_entries:
                     self._matched.clear()
                 self._matched[key] = hit
         route, params, known, scope = hit

@@ -104,6 +104,9 @@ RANGES: dict[str, tuple[int, int | None]] = {
     "replication_verify_max_tags": (1, None),
     "import_max_concurrent": (1, None),
     "dataplane_push_pins_max": (1, None),
+    "store_cache_entries": (1, None),
+    "rbac_decision_cache_entries": (1, None),
+    "route_match_cache_entries": (1, None),
 }
 NETWORK_FIELDS = ("webhook_allow", "webhook_deny")
 CLIENT_REGIONS = "dataplane_client_regions"  # CIDR=region pairs (acrctl.dataplane.geo)
