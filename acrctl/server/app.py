@@ -38,12 +38,14 @@ class App:
     # identified by _matched_version
     _matched: dict[tuple[str, str], tuple[Route | None, dict[str, str], bool, str]]
     _matched_version: tuple[int, int] | None = None
+    _match_entries = 4096  # the setting route_match_cache_entries, read when the app is made
 
     def __init__(self, backend: Backend, routes: list[Route] | None = None) -> None:
         from acrctl.server.routes import ROUTES
 
         self.backend = backend
         self.routes = routes or ROUTES
+        self._match_entries = backend.settings.route_match_cache_entries
         self.middleware: list[Middleware] = []
         from acrctl.server.drills import guard as drill_guard
 
@@ -80,7 +82,7 @@ class App:
             route, params, known = self._match(method, path)
             hit = (route, params, known, (fill(route.scope, params) or "/") if route else "")
             if len(path) <= MATCH_CACHE_PATH:
-                if len(self._matched) >= self.backend.settings.route_match_cache_entries:
+                if len(self._matched) >= self._match_entries:
                     self._matched.clear()
                 self._matched[key] = hit
         route, params, known, scope = hit
