@@ -17,14 +17,14 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import oci_image
 import pytest
+from planebed import ACR_PUSH, started
 
 from acrctl.backend.core import Settings
 from acrctl.dataplane import dataep
-from acrctl.server.serve import ServerConfig, ThreadedServer
+from acrctl.server.serve import ThreadedServer
 
 ADMIN = "acr_dataep_admin_token_3c81"
 ARM = "api-version=2025-11-01"
-ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 DIGEST = "sha256:" + "ab" * 32
 
@@ -109,11 +109,10 @@ needs_binaries = pytest.mark.skipif(
 
 
 class Bed:
-    def __init__(self, server: ThreadedServer, tmp: Path) -> None:
-        self.server, self.tmp = server, tmp
+    def __init__(self, server: ThreadedServer, arm: httpx.Client, tmp: Path) -> None:
+        self.server, self.arm, self.tmp = server, arm, tmp
         self.port = int(server.dataplane.port)
         self.url = f"http://127.0.0.1:{self.port}"
-        self.arm = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"})
         self.seen: list[tuple[str, str, str, bool]] = []  # data endpoint: method, host, path, auth
         front = server.dataplane.front
         serve = front._data
@@ -188,15 +187,8 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     settings = Settings()
     settings.dataplane_storage = str(tmp / "storage")
     settings.dataplane_reconcile_seconds = 0.2
-    server = ThreadedServer(ServerConfig(data_port=1, settings=settings, admin_token=ADMIN))
-    server.start()
-    b = Bed(server, tmp)
-    try:
-        r = b.arm.put(
-            f"/subscriptions/{server.subscription}/resourcegroups/rg1?api-version=2021-04-01",
-            json={"location": "eastus"},
-        )
-        assert r.status_code in (200, 201), r.text
+    with started(settings, ADMIN) as st:
+        b = Bed(st.server, st.arm, tmp)
         (tmp / "hosts").write_text(
             "127.0.0.1 contoso6.acrctl.test contoso6.eastus.data.acrctl.test "
             f"fabrikam6.acrctl.test\n{Path('/etc/hosts').read_text()}"
@@ -204,9 +196,6 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         b.registry("contoso6", data_endpoints=True)
         b.registry("fabrikam6", data_endpoints=False)
         yield b
-    finally:
-        b.arm.close()
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +21,12 @@ import oci_image
 import pytest
 from click.testing import CliRunner
 from geoclient import Client
+from planebed import started
 
 from acrctl.backend.core import Settings
 from acrctl.cli.main import cli
 from acrctl.dataplane.copier import ACCEPT
-from acrctl.server.serve import ServerConfig, ThreadedServer
+from acrctl.server.serve import ThreadedServer
 
 pytestmark = pytest.mark.skipif(
     shutil.which("docker-registry") is None,
@@ -36,7 +36,6 @@ pytestmark = pytest.mark.skipif(
 ADMIN = "acr_geo_admin_token_3b9e"
 ARM = "api-version=2025-11-01"
 ADMIN_API = "api-version=2022-04-01"
-ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"
 HOME, WEST, EU = "eastus", "westus", "westeurope"
 SOURCE = {HOME: "127.0.0.1", WEST: "127.0.0.2", EU: "127.0.0.3"}
 REG = "georeg1"
@@ -127,29 +126,16 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     s.replication_backoff_seconds = 0.2
     s.replication_backoff_max_seconds = 0.5
     s.replication_max_attempts = 2
-    server = ThreadedServer(ServerConfig(data_port=1, settings=s, admin_token=ADMIN))
-    server.start()
-    arm = httpx.Client(
-        base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
-    )
-    try:
-        r = arm.put(
-            f"/subscriptions/{server.subscription}/resourcegroups/rg1?api-version=2021-04-01",
-            json={"location": HOME},
+    with started(s, ADMIN, HOME) as st:
+        bed = Bed(st.server, st.arm, st.creds, tmp)
+        r = bed.arm.put(
+            f"{bed.reg_id()}?{ARM}", json={"location": HOME, "sku": {"name": "Premium"}}
         )
-        assert r.status_code in (200, 201), r.text
-        b = server.app.backend
-        doc, secret = b.rbac.create_principal(f"p-{uuid.uuid4().hex[:8]}", "Application")
-        b.rbac.create_assignment(
-            f"/subscriptions/{server.subscription}",
-            str(uuid.uuid4()),
-            {"properties": {"roleDefinitionId": ACR_PUSH, "principalId": doc["id"]}},
-        )
-        bed = Bed(server, arm, (doc["id"], secret), tmp)
-        r = arm.put(f"{bed.reg_id()}?{ARM}", json={"location": HOME, "sku": {"name": "Premium"}})
         assert r.status_code in (200, 201), r.text
         for region in (WEST, EU):
-            r = arm.put(f"{bed.reg_id()}/replications/{region}?{ARM}", json={"location": region})
+            r = bed.arm.put(
+                f"{bed.reg_id()}/replications/{region}?{ARM}", json={"location": region}
+            )
             assert r.status_code in (200, 201), r.text
         assert wait_for(lambda: all(bed.digest_in(x, "georeg1/none", "v") is None for x in SOURCE))
         assert wait_for(
@@ -158,9 +144,6 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
             )
         )
         yield bed
-    finally:
-        arm.close()
-        server.stop()
 
 
 @pytest.fixture(scope="module")

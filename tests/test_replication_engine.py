@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +19,11 @@ from typing import Any
 import httpx
 import oci_image
 import pytest
+from planebed import started
 
 from acrctl.backend.core import Settings
 from acrctl.dataplane.copier import ACCEPT, ENGINE_SUB
-from acrctl.server.serve import ServerConfig, ThreadedServer
+from acrctl.server.serve import ThreadedServer
 
 pytestmark = pytest.mark.skipif(
     shutil.which("docker-registry") is None or shutil.which("skopeo") is None,
@@ -32,7 +32,6 @@ pytestmark = pytest.mark.skipif(
 
 ADMIN = "acr_replication_admin_token_7c1d"
 ARM = "api-version=2025-11-01"
-ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"
 HOME, B, C = "eastus", "westus", "westeurope"
 WAIT = 30.0  # generous bound for one convergence on a loaded machine
 
@@ -139,26 +138,9 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     settings.replication_backoff_seconds = 0.2
     settings.replication_backoff_max_seconds = 1.0
     settings.replication_max_attempts = 30
-    server = ThreadedServer(ServerConfig(data_port=1, settings=settings, admin_token=ADMIN))
-    server.start()
-    arm = httpx.Client(
-        base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
-    )
-    try:
-        r = arm.put(
-            f"/subscriptions/{server.subscription}/resourcegroups/rg1?api-version=2021-04-01",
-            json={"location": HOME},
-        )
-        assert r.status_code in (200, 201), r.text
-        b = server.app.backend
-        doc, secret = b.rbac.create_principal(f"p-{uuid.uuid4().hex[:8]}", "Application")
-        b.rbac.create_assignment(
-            f"/subscriptions/{server.subscription}",
-            str(uuid.uuid4()),
-            {"properties": {"roleDefinitionId": ACR_PUSH, "principalId": doc["id"]}},
-        )
-        bed = Bed(server, arm, (doc["id"], secret), tmp)
-        r = arm.put(
+    with started(settings, ADMIN, HOME) as st:
+        bed = Bed(st.server, st.arm, st.creds, tmp)
+        r = bed.arm.put(
             f"{bed.reg_id('geoone1')}?{ARM}", json={"location": HOME, "sku": {"name": "Premium"}}
         )
         assert r.status_code in (200, 201), r.text
@@ -168,9 +150,6 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
             lambda: bed.replica_status("geoone1", C) == "Ready", step=bed.engine.reconcile
         )
         yield bed
-    finally:
-        arm.close()
-        server.stop()
 
 
 def tasks_of(bed: Bed, repo: str) -> list[tuple[Any, ...]]:

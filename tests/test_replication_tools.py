@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,11 +20,12 @@ import oci_image
 import pytest
 from click.testing import CliRunner
 from plain_registry import PASSWORD, USER, plain_registry
-from test_replication_engine import ACR_PUSH, ARM, Bed, wait_for
+from planebed import started
+from test_replication_engine import ARM, Bed, wait_for
 
 from acrctl.backend.core import Settings
 from acrctl.cli.main import cli
-from acrctl.server.serve import ServerConfig, ThreadedServer, free_port
+from acrctl.server.serve import free_port
 
 pytestmark = pytest.mark.skipif(
     shutil.which("docker-registry") is None or shutil.which("skopeo") is None,
@@ -49,35 +49,17 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     settings.replication_backoff_max_seconds = 1.0
     settings.replication_max_attempts = 30
     settings.webhook_allow_local = True  # import sources on loopback
-    server = ThreadedServer(ServerConfig(data_port=1, settings=settings, admin_token=ADMIN))
-    server.start()
-    arm = httpx.Client(
-        base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
-    )
-    try:
-        r = arm.put(
-            f"/subscriptions/{server.subscription}/resourcegroups/rg1?api-version=2021-04-01",
-            json={"location": HOME},
-        )
-        assert r.status_code in (200, 201), r.text
-        b = server.app.backend
-        doc, secret = b.rbac.create_principal(f"p-{uuid.uuid4().hex[:8]}", "Application")
-        b.rbac.create_assignment(
-            f"/subscriptions/{server.subscription}",
-            str(uuid.uuid4()),
-            {"properties": {"roleDefinitionId": ACR_PUSH, "principalId": doc["id"]}},
-        )
-        bed = Bed(server, arm, (doc["id"], secret), tmp)
+    with started(settings, ADMIN, HOME) as st:
+        bed = Bed(st.server, st.arm, st.creds, tmp)
         for name, sku, loc in ((REG, "Premium", HOME), ("srctools1", "Basic", B)):
-            r = arm.put(f"{bed.reg_id(name)}?{ARM}", json={"location": loc, "sku": {"name": sku}})
+            r = bed.arm.put(
+                f"{bed.reg_id(name)}?{ARM}", json={"location": loc, "sku": {"name": sku}}
+            )
             assert r.status_code in (200, 201), r.text
         bed.replicate(REG, B)
         bed.replicate(REG, C)
         assert wait_for(lambda: bed.replica_status(REG, C) == "Ready", step=bed.engine.reconcile)
         yield bed
-    finally:
-        arm.close()
-        server.stop()
 
 
 @pytest.fixture
