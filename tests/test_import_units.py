@@ -1,5 +1,5 @@
 """Units of the import path that need no registry: the source URL rule, the destination
-policy on every request (redirects and token services included), recognising this server's
+policy on every connection (redirects and token services included), recognising this server's
 login servers, and the cap on imports copying at once (issue 16)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from acrctl.backend.errors import NotFound, Throttled
 from acrctl.backend.imports import ImportOps, ImportSpec
 from acrctl.backend.sqlite import SqliteStore
 from acrctl.dataplane import importer
-from acrctl.dataplane.importer import ImportFailed, policy_hook, source_url
+from acrctl.dataplane.importer import ImportFailed, source_url, transport
 from acrctl.dataplane.tools import PlaneTools
 
 REGION = "http://127.0.0.1:5999"
@@ -42,10 +42,14 @@ def test_source_url(uri: str, url: str) -> None:
     assert source_url(uri) == url
 
 
+def importing(**settings: Any) -> httpx.Client:
+    """A client with the import's transport (the destination policy at each connection)."""
+    return httpx.Client(transport=transport(fake_engine(**settings)), trust_env=False)
+
+
 def test_the_policy_refuses_a_loopback_source_request() -> None:
-    check = policy_hook(fake_engine())
-    with pytest.raises(ImportFailed) as info:
-        check(httpx.Request("GET", "http://127.0.0.1:5000/v2/lib/app/blobs/sha256:1"))
+    with importing() as c, pytest.raises(ImportFailed) as info:
+        c.get("http://127.0.0.1:5000/v2/lib/app/blobs/sha256:1")
     assert (info.value.code, info.value.message) == (
         "InvalidParameter",
         "The source cannot be reached: destination refused: 127.0.0.1 is a loopback address; "
@@ -54,17 +58,17 @@ def test_the_policy_refuses_a_loopback_source_request() -> None:
 
 
 def test_the_policy_refuses_cloud_metadata_even_when_local_is_allowed() -> None:
-    check = policy_hook(fake_engine(webhook_allow_local=True))
-    with pytest.raises(ImportFailed) as info:
-        check(httpx.Request("GET", "http://169.254.169.254/latest/meta-data"))
+    with importing(webhook_allow_local=True) as c, pytest.raises(ImportFailed) as info:
+        c.get("http://169.254.169.254/latest/meta-data")
     assert "169.254.169.254 is link-local (cloud metadata range) and never allowed" in (
         info.value.message
     )
 
 
 def test_the_policy_lets_requests_to_the_regions_through() -> None:
-    check = policy_hook(fake_engine())
-    assert check(httpx.Request("PUT", f"{REGION}/v2/reg/app/manifests/v1")) is None
+    # nothing listens there: the connection is tried (not refused by the policy)
+    with importing() as c, pytest.raises(httpx.ConnectError):
+        c.put(f"{REGION}/v2/reg/app/manifests/v1")
 
 
 @pytest.fixture

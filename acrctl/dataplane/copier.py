@@ -311,10 +311,6 @@ class Copier:
         """The source file (source_file) when it can be sent to the target: plain HTTP."""
         return self.source_file(digest) if fileupload.sendable(self.dst) else None
 
-    def store_target(self) -> storecopy.Target:
-        """Where the target region keeps this repository's blobs (dst_root is set)."""
-        return storecopy.Target(str(self.dst_root), self.repo)
-
     def send_file(self, location: str, digest: str, path: str) -> int:
         """Finish an upload with the blob's file as the PUT's body (sendfile)."""
         sep = "&" if "?" in location else "?"
@@ -363,7 +359,7 @@ def place(digest: str, path: str, copiers: list[Copier]) -> dict[str, str]:
     has dst_root), counted for each target reached (a copy, or a mount when it held the
     data already) and recorded in its mount index. Returns the error of each target
     missed (all of them when the source itself is unreadable or not the digest)."""
-    by_target = {c.store_target(): c for c in copiers}
+    by_target = {storecopy.Target(str(c.dst_root), c.repo): c for c in copiers}
     try:
         size = os.path.getsize(path)
         done = storecopy.place(path, digest, list(by_target))

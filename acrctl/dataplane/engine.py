@@ -26,6 +26,7 @@ import httpx
 
 from acrctl.backend.replication_index import ReplicationIndex
 from acrctl.backend.replication_tasks import OPEN, Claimed, ReplicationTasks, event_time
+from acrctl.dataplane import storecopy
 from acrctl.dataplane.copier import ENGINE_SUB, Copier, CopyError, Stats
 from acrctl.dataplane.fanout import run_group
 
@@ -356,12 +357,10 @@ class Engine:
 
     def clear_stale(self) -> None:
         """Remove the temporary files a crash left in this machine's regions (storecopy)."""
-        from acrctl.dataplane.storecopy import clear_stale
-
         for region in list(self.plane.supervisor.regions):
             root = self.plane.data_root(region)
             if root is not None:
-                clear_stale(root)
+                storecopy.clear_stale(root)
 
     def region_up(self, region: str) -> int:
         """A region answers again (the health probe saw it come back): the tasks it held

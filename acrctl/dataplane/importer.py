@@ -63,28 +63,14 @@ def regions_of(engine: Engine) -> set[tuple[str, int]]:
 
 
 def transport(engine: Engine) -> httpx.HTTPTransport:
-    """Connections only to addresses the destination policy checked (acrctl.dataplane.pinned:
-    no second DNS answer between the check and the connection)."""
+    """The import's transport: every connection (to the source, its token service, its
+    redirects) goes only to addresses the destination policy checked for it, the server's
+    regions excepted (acrctl.dataplane.pinned: no second DNS answer between the check and
+    the connection). The import's client takes no proxy from the environment, as webhook
+    deliveries take none: the policy must see the address connected to."""
     from acrctl.dataplane.pinned import checked_transport
 
     return checked_transport(Policy.from_settings(engine.s), regions_of(engine), unreachable)
-
-
-def policy_hook(engine: Engine) -> Any:
-    """A request hook refusing what the destination policy refuses (the regions excepted)."""
-    policy = Policy.from_settings(engine.s)
-    regions = {r.url.rstrip("/") for r in engine.plane.supervisor.regions.values()}
-
-    def check(request: httpx.Request) -> None:
-        origin = f"{request.url.scheme}://{request.url.netloc.decode()}"
-        if origin in regions:
-            return
-        try:
-            policy.resolve(str(request.url))
-        except Refused as exc:
-            raise unreachable(exc) from None
-
-    return check
 
 
 def external_auth(
@@ -163,8 +149,8 @@ class Importer:
         client = httpx.Client(
             timeout=httpx.Timeout(s.replication_timeout, connect=5.0),
             follow_redirects=False,
-            event_hooks={"request": [policy_hook(self.engine)]},
             transport=transport(self.engine),
+            trust_env=False,  # no environment proxy around the policy (see transport)
         )
         stop = threading.Event()
         threading.Thread(

@@ -2,8 +2,8 @@
 just checked (acrctl.delivery_policy): the import of an external image, its token service
 and its redirects.
 
-A check of the URL before the request (importer.policy_hook) and the connection's own DNS
-lookup are two answers: a name can resolve to an allowed address for the check and to a
+A check of a URL before its request and the connection's own DNS lookup would be two
+answers: a name can resolve to an allowed address for the check and to a
 refused one (cloud metadata, loopback) a moment later for the connection, DNS rebinding.
 Here the network backend resolves the name once per connection, checks every address it
 got and connects to those addresses only; TLS still verifies the certificate against the

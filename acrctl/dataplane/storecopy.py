@@ -21,6 +21,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from acrctl.dataplane import dataep
 from acrctl.dataplane.dataep import DIGEST, blob_file
@@ -106,20 +107,20 @@ def _data_path(root: str, digest: str) -> str:
     return path
 
 
-def _open_temps(targets: list[Target], errors: dict[Target, str]) -> dict[Target, _File]:
-    temps: dict[Target, _File] = {}
+def _open_temps(targets: list[Target], errors: dict[Target, str]) -> dict[Target, BinaryIO]:
+    temps: dict[Target, BinaryIO] = {}
     for t in targets:
         tmp = os.path.join(t.root, TMP_DIR)
         try:
             os.makedirs(tmp, exist_ok=True)
-            temps[t] = _File(os.path.join(tmp, uuid.uuid4().hex))
+            temps[t] = open(os.path.join(tmp, uuid.uuid4().hex), "wb")  # noqa: SIM115 - place()
         except OSError as exc:
             errors[t] = f"a temporary file in {tmp}: {exc}"
     return temps
 
 
 def _copy_checked(
-    source: str, digest: str, temps: dict[Target, _File], errors: dict[Target, str]
+    source: str, digest: str, temps: dict[Target, BinaryIO], errors: dict[Target, str]
 ) -> None:
     """Read `source` once into every temporary file (a target whose write fails drops out
     with its error); PlaceError unless the content hashes to `digest`."""
@@ -165,22 +166,6 @@ def _link_or_note(t: Target, digest: str, errors: dict[Target, str]) -> None:
         os.replace(tmp, link)
     except (OSError, PlaceError) as exc:
         errors[t] = f"linking the blob: {exc}"
-
-
-class _File:
-    """A temporary file written unbuffered; closing twice is harmless."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._fh = open(name, "wb", buffering=0)  # noqa: SIM115 - closed by close()
-
-    def write(self, data: memoryview) -> None:
-        while data:
-            n = self._fh.write(data)
-            data = data[n or 0 :]
-
-    def close(self) -> None:
-        self._fh.close()
 
 
 def clear_stale(root: str, now: float | None = None) -> int:

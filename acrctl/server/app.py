@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from acrctl.backend import errors
+from acrctl.backend.core import Settings
 from acrctl.server.http import ACR_API_VERSIONS, MAX_BODY, Ctx, Request, Response
 from acrctl.server.requestid import new_request_id
 from acrctl.server.routing import Route, _may_match, _pattern, _segments, fill
@@ -38,7 +39,9 @@ class App:
     # identified by _matched_version
     _matched: dict[tuple[str, str], tuple[Route | None, dict[str, str], bool, str]]
     _matched_version: tuple[int, int] | None = None
-    _match_entries = 4096  # the setting route_match_cache_entries, read when the app is made
+    # the setting route_match_cache_entries, read when the app is made (its default for an
+    # app made without one, as the routing tests do)
+    _match_entries = Settings.route_match_cache_entries
 
     def __init__(self, backend: Backend, routes: list[Route] | None = None) -> None:
         from acrctl.server.routes import ROUTES
